@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * csrtp.h - the SRTP/SRTCP AES-GCM engine (RFC 7714) on intel-ipsec-mb.
+ *
+ * The engine works on plain buffers (no DPDK) so that it can be unit-tested,
+ * fuzzed and benchmarked alone; the DPDK dataplane hands it mbuf data.
+ *
+ * Objects:
+ *   struct csrtp_engine  one per worker lcore: owns the IMB_MGR (architecture
+ *                       chosen once, at create) and the per-batch scratch.
+ *   struct csrtp_key     session keys and salts expanded from one master key
+ *                       (RFC 3711 section 4.3 KDF, GCM key schedule done once).
+ *   struct csrtp_stream  per-SSRC, per-direction state: the highest packet index
+ *                       (which is ROC || s_l of RFC 3711 section 3.3.1), the
+ *                       replay windows, the next SRTCP index, the key in use and
+ *                       an optional next key with the index it applies from.
+ *   struct csrtp_pkt     one packet of a batch: (data, len, cap), its stream, and
+ *                       the status the engine leaves in it.
+ *
+ * Burst calls protect or unprotect n packets in place and return how many
+ * succeeded; each packet gets its own status. Up to CSRTP_BURST_MAX packets are
+ * classified and prepared first, then their AES-GCM runs as one batch (see
+ * enum csrtp_api), then results are checked. A batch is never abandoned halfway.
+ *
+ * Threading: an engine and the streams it touches belong to one thread.
+ * A key may be shared read-only by many engines once initialised.
+ */
+#ifndef CALLSEAL_CSRTP_H
+#define CALLSEAL_CSRTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <intel-ipsec-mb.h>
+
+#define CSRTP_TAG_LEN          16  /* RFC 7714 section 14.2: 16-octet tag */
+#define CSRTP_IV_LEN           12  /* RFC 7714 sections 8.1, 9.1 */
+#define CSRTP_SALT_LEN         12  /* session salt and master salt, RFC 7714 s. 11 */
+#define CSRTP_MAX_KEY_LEN      32
+#define CSRTP_RTP_HDR_LEN      12  /* fixed RTP header, RFC 3550 section 5.1 */
+#define CSRTP_RTCP_HDR_LEN          8  /* RTCP header + sender SSRC */
+#define CSRTP_RTCP_TRAILER_LEN      4  /* E flag || 31-bit SRTCP index */
+#define CSRTP_OVERHEAD         CSRTP_TAG_LEN
+#define CSRTP_RTCP_OVERHEAD        (CSRTP_TAG_LEN + CSRTP_RTCP_TRAILER_LEN)
+
+#define CSRTP_BURST_MAX        64  /* packets per intel-ipsec-mb batch */
+
+#define CSRTP_REPLAY_WINDOW_DEFAULT  128
+#define CSRTP_REPLAY_WINDOW_MAX     1024
+#define CSRTP_INDEX_MAX   ((UINT64_C(1) << 48) - 1)   /* RFC 3711 s. 3.2.1 */
+#define CSRTP_RTCP_INDEX_MAX  UINT32_C(0x7fffffff)        /* RFC 3711 s. 3.4 */
+
+/* Profiles carry their DTLS-SRTP protection profile numbers (RFC 7714 s. 14.2). */
+enum csrtp_profile {
+	CSRTP_PROFILE_NONE             = 0,
+	CSRTP_PROFILE_AEAD_AES_128_GCM = 0x0007,
+	CSRTP_PROFILE_AEAD_AES_256_GCM = 0x0008,
+};
+
+/* Per-packet result of a burst call. */
+enum csrtp_status {
+	CSRTP_OK = 0,
+	CSRTP_ERR_AUTH,          /* tag did not verify */
+	CSRTP_ERR_REPLAY,        /* index already seen, or older than the window */
+	CSRTP_ERR_MALFORMED,     /* bad version, CSRC/extension beyond the packet */
+	CSRTP_ERR_TOO_SHORT,     /* shorter than header (+ tag, + trailer) */
+	CSRTP_ERR_NO_ROOM,       /* buffer has no room for the tag (and trailer) */
+	CSRTP_ERR_KEY_EXHAUSTED, /* SRTP/SRTCP index limit reached: rekey */
+	CSRTP_ERR_NO_KEY,        /* stream has no key */
+	CSRTP_STATUS_MAX
+};
+
+/* Stream options (csrtp_stream_init flags). */
+#define CSRTP_F_RTP_AUTH_ONLY   (1u << 0) /* SRTP tag only, payload in clear (RFC 7714 s. 14.1 "unencrypted SRTP") */
+#define CSRTP_F_RTCP_AUTH_ONLY  (1u << 1) /* send SRTCP with E=0 (RFC 7714 s. 9.3) */
+
+/* ---- engine ------------------------------------------------------------- */
+
+struct csrtp_engine;
+
+/*
+ * Create an engine. arch is IMB_ARCH_NONE to pick the best architecture the
+ * CPU supports (once, here), or a specific IMB_ARCH_SSE/AVX/AVX2/AVX512 (for
+ * cross-architecture tests). Returns NULL if the architecture is unsupported
+ * or memory is short.
+ */
+struct csrtp_engine *csrtp_engine_create(IMB_ARCH arch);
+void csrtp_engine_destroy(struct csrtp_engine *e);
+/* "avx512", "avx2", "avx", "sse" */
+const char *csrtp_engine_arch_name(const struct csrtp_engine *e);
+IMB_MGR *csrtp_engine_mgr(struct csrtp_engine *e);
+
+/*
+ * How the prepared batch is handed to intel-ipsec-mb, chosen per engine:
+ * back-to-back direct IMB_AESxxx_GCM_ENC/DEC calls (the default: measured
+ * 10-20% cheaper per packet on AVX-512 with 1.3, see docs/benchmarks.md),
+ * or one burst of GCM jobs through IMB_SUBMIT_BURST_NOCHECK. Both give
+ * identical bytes; the tests run both and scripts/bench measures both.
+ */
+enum csrtp_api {
+	CSRTP_API_DIRECT = 0,
+	CSRTP_API_BURST,
+};
+void csrtp_engine_set_api(struct csrtp_engine *e, enum csrtp_api api);
+
+/* ---- keys --------------------------------------------------------------- */
+
+struct csrtp_key {
+	struct gcm_key_data rtp_key;   /* expanded SRTP session key */
+	struct gcm_key_data rtcp_key;  /* expanded SRTCP session key */
+	uint8_t rtp_salt[CSRTP_SALT_LEN];
+	uint8_t rtcp_salt[CSRTP_SALT_LEN];
+	uint16_t profile;              /* enum csrtp_profile */
+	uint8_t key_len;               /* 16 or 32 */
+} __attribute__((aligned(64)));
+
+/* Key length for a profile, 0 if the profile is unknown. */
+size_t csrtp_profile_key_len(enum csrtp_profile p);
+/* "AEAD_AES_128_GCM" ...; NULL if unknown. */
+const char *csrtp_profile_name(enum csrtp_profile p);
+/* Parse a profile name; CSRTP_PROFILE_NONE if unknown. */
+enum csrtp_profile csrtp_profile_from_name(const char *name);
+
+/*
+ * Derive and expand session keys from a master key and 12-octet master salt
+ * (RFC 3711 s. 4.3 with the AES-CM PRF, key derivation rate 0; RFC 7714 s. 11).
+ * Returns 0, or -EINVAL for an unknown profile or wrong key length.
+ */
+__attribute__((warn_unused_result))
+int csrtp_key_init(struct csrtp_engine *e, struct csrtp_key *k, enum csrtp_profile p,
+		  const uint8_t *master_key, size_t master_key_len,
+		  const uint8_t master_salt[CSRTP_SALT_LEN]);
+
+/* Install session keys directly (RFC 7714's vectors give session keys). */
+__attribute__((warn_unused_result))
+int csrtp_key_init_session(struct csrtp_engine *e, struct csrtp_key *k,
+			  enum csrtp_profile p,
+			  const uint8_t *rtp_key, const uint8_t rtp_salt[CSRTP_SALT_LEN],
+			  const uint8_t *rtcp_key, const uint8_t rtcp_salt[CSRTP_SALT_LEN],
+			  size_t key_len);
+
+/* Wipe all key material. */
+void csrtp_key_wipe(struct csrtp_key *k);
+
+/* ---- streams ------------------------------------------------------------ */
+
+/* Sliding replay window over packet indices (RFC 3711 s. 3.3.2); csrtp_window.h. */
+struct csrtp_window {
+	uint64_t top;          /* highest index accepted; valid when started */
+	uint16_t size;         /* window size in packets, multiple of 64 */
+	uint8_t started;
+	uint64_t bits[CSRTP_REPLAY_WINDOW_MAX / 64]; /* bit i: index top - i seen */
+};
+
+struct csrtp_stream {
+	const struct csrtp_key *key;      /* key for SRTP index >= key_from */
+	const struct csrtp_key *prev_key; /* key for index < key_from; NULL when none */
+	uint64_t key_from;               /* RFC 3711 <From,To>: first index of key */
+	uint32_t flags;                  /* CSRTP_F_* */
+	uint32_t roc_init;               /* ROC assumed before the first packet */
+	uint32_t srtcp_next;             /* sender: next SRTCP index */
+	uint64_t first_ref;              /* receiver, before the first accepted
+					  * packet: the index estimated for the
+					  * first packet of the current burst, the
+					  * s_l of RFC 3711 s. 3.3.1 initialisation */
+	uint8_t first_ref_set;
+	struct csrtp_window rtp;          /* SRTP indices seen (both directions) */
+	struct csrtp_window rtcp;         /* receiver: SRTCP indices seen */
+};
+
+/*
+ * Initialise a stream (one SSRC, one direction) with a key. window is the
+ * replay window size in packets (0 = CSRTP_REPLAY_WINDOW_DEFAULT), rounded up
+ * to a multiple of 64, at most CSRTP_REPLAY_WINDOW_MAX. The sender uses the
+ * window to refuse protecting one index twice (GCM must never reuse an IV).
+ * Returns 0 or -EINVAL.
+ */
+int csrtp_stream_init(struct csrtp_stream *s, const struct csrtp_key *k,
+		     unsigned window, uint32_t flags);
+
+/*
+ * Change keys without loss (RFC 3711 <From,To>): packets with SRTP index
+ * >= from use next, older ones keep the current key. SRTCP switches once the
+ * stream's SRTP has reached from; while both keys are held, a received SRTCP
+ * packet that fails under one is tried under the other. The old key is
+ * released (prev_key = NULL) once the highest index is a full replay window
+ * past from; until then the caller must keep it alive.
+ */
+void csrtp_stream_rekey(struct csrtp_stream *s, const struct csrtp_key *next,
+		       uint64_t from);
+
+/* ROC for the stream (the high 32 bits of the highest index). */
+uint32_t csrtp_stream_roc(const struct csrtp_stream *s);
+
+/* ---- packets and bursts ------------------------------------------------- */
+
+struct csrtp_pkt {
+	uint8_t *data;               /* packet, processed in place */
+	uint32_t len;                /* in: packet length; out: new length */
+	uint32_t cap;                /* bytes available from data */
+	struct csrtp_stream *stream;
+	uint64_t index;              /* out: SRTP packet index / SRTCP index */
+	uint8_t status;              /* out: enum csrtp_status */
+};
+
+/*
+ * Protect: RTP -> SRTP (appends the 16-octet tag, RFC 7714 s. 8.2).
+ * Unprotect: SRTP -> RTP (removes it). SRTCP likewise (tag and E||index word,
+ * RFC 7714 s. 9). Returns the number of packets with status CSRTP_OK.
+ * On any failure the packet's bytes are unspecified and it must be dropped.
+ */
+unsigned csrtp_protect_burst(struct csrtp_engine *e, struct csrtp_pkt *p, unsigned n);
+unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *p, unsigned n);
+unsigned csrtp_rtcp_protect_burst(struct csrtp_engine *e, struct csrtp_pkt *p, unsigned n);
+unsigned csrtp_rtcp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *p, unsigned n);
+
+/* "ok", "auth failed", "replayed", "malformed", "too short", "no room for tag", ... */
+const char *csrtp_status_str(enum csrtp_status st);
+
+/* ---- known-answer self-test (csrtp_selftest.c) ---------------------------- */
+
+/*
+ * Run RFC 7714 and RFC 3711 known-answer vectors through the engine.
+ * Returns 0, or -EIO naming the failing vector in *failed.
+ */
+int csrtp_selftest(struct csrtp_engine *e, const char **failed);
+
+#endif /* CALLSEAL_CSRTP_H */

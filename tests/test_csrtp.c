@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests for csrtp.c: every RFC 7714 section 16/17 vector on every
+ * intel-ipsec-mb architecture the CPU has, rejection of tampered, replayed,
+ * malformed and oversize input, key exhaustion, batch semantics and rekeying.
+ * (Interoperation with libsrtp2 is in test_csrtp_interop.c.)
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "csrtp.h"
+#include "vectors.h"
+
+#define BUF 2048
+
+static const IMB_ARCH archs[] = { IMB_ARCH_SSE, IMB_ARCH_AVX, IMB_ARCH_AVX2, IMB_ARCH_AVX512 };
+
+static int setup(void **state)
+{
+	*state = csrtp_engine_create(IMB_ARCH_NONE);
+	return *state == NULL ? -1 : 0;
+}
+
+static int setup_burst(void **state)
+{
+	if (setup(state) != 0)
+		return -1;
+	csrtp_engine_set_api(*state, CSRTP_API_BURST);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	csrtp_engine_destroy(*state);
+	return 0;
+}
+
+static enum csrtp_profile profile_for(size_t key_len)
+{
+	return key_len == 16 ? CSRTP_PROFILE_AEAD_AES_128_GCM : CSRTP_PROFILE_AEAD_AES_256_GCM;
+}
+
+/* A key from fixed bytes, the same session key for SRTP and SRTCP. */
+static void make_key(struct csrtp_engine *e, struct csrtp_key *k, size_t key_len, uint8_t seed)
+{
+	uint8_t key[CSRTP_MAX_KEY_LEN], salt[CSRTP_SALT_LEN];
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(seed + i);
+	for (size_t i = 0; i < sizeof(salt); i++)
+		salt[i] = (uint8_t)(seed * 3 + i);
+	assert_int_equal(csrtp_key_init(e, k, profile_for(key_len), key, key_len, salt), 0);
+}
+
+/* A plain RTP packet: 12-byte header, cc CSRCs, optional extension, payload. */
+static uint32_t make_rtp(uint8_t *b, uint16_t seq, uint32_t ssrc, int cc, int ext_words,
+			 uint32_t payload)
+{
+	uint32_t n = 0;
+	b[n++] = (uint8_t)(0x80 | (ext_words >= 0 ? 0x10 : 0) | cc);
+	b[n++] = 96;
+	b[n++] = (uint8_t)(seq >> 8);
+	b[n++] = (uint8_t)seq;
+	for (int i = 0; i < 4; i++)
+		b[n++] = (uint8_t)(0x11 * i);
+	for (int i = 0; i < 4; i++)
+		b[n++] = (uint8_t)(ssrc >> (24 - 8 * i));
+	for (int i = 0; i < 4 * cc; i++)
+		b[n++] = (uint8_t)(0xc0 + i);
+	if (ext_words >= 0) {
+		b[n++] = 0xbe;
+		b[n++] = 0xde;
+		b[n++] = 0;
+		b[n++] = (uint8_t)ext_words;
+		for (int i = 0; i < 4 * ext_words; i++)
+			b[n++] = (uint8_t)(0xe0 + i);
+	}
+	for (uint32_t i = 0; i < payload; i++)
+		b[n++] = (uint8_t)(i * 7 + seq);
+	return n;
+}
+
+static uint32_t make_rtcp(uint8_t *b, uint32_t ssrc, uint32_t body_words)
+{
+	uint32_t n = 0;
+	b[n++] = 0x80;
+	b[n++] = 200;                             /* SR */
+	b[n++] = (uint8_t)((1 + body_words) >> 8);
+	b[n++] = (uint8_t)(1 + body_words);
+	for (int i = 0; i < 4; i++)
+		b[n++] = (uint8_t)(ssrc >> (24 - 8 * i));
+	for (uint32_t i = 0; i < 4 * body_words; i++)
+		b[n++] = (uint8_t)(i * 13);
+	return n;
+}
+
+static struct csrtp_pkt pkt(uint8_t *b, uint32_t len, struct csrtp_stream *s)
+{
+	return (struct csrtp_pkt){ .data = b, .len = len, .cap = BUF, .stream = s };
+}
+
+/* ---- known answers ------------------------------------------------------ */
+
+static void run_vector(struct csrtp_engine *e, const struct vec_7714 *v)
+{
+	struct csrtp_key k;
+	struct csrtp_stream tx, rx;
+	uint8_t buf[BUF];
+	uint32_t flags = 0;
+
+	if (!v->encrypted)
+		flags = v->rtcp ? CSRTP_F_RTCP_AUTH_ONLY : CSRTP_F_RTP_AUTH_ONLY;
+	assert_int_equal(csrtp_key_init_session(e, &k, profile_for(v->key.n), v->key.p,
+					       v->salt.p, v->key.p, v->salt.p, v->key.n), 0);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, flags), 0);
+	assert_int_equal(csrtp_stream_init(&rx, &k, 0, flags), 0);
+	tx.roc_init = rx.roc_init = v->roc;
+	tx.srtcp_next = v->srtcp_index;
+
+	/* plaintext -> protected packet, byte for byte */
+	memcpy(buf, v->plain.p, v->plain.n);
+	struct csrtp_pkt p = pkt(buf, (uint32_t)v->plain.n, &tx);
+	unsigned ok = v->rtcp ? csrtp_rtcp_protect_burst(e, &p, 1) : csrtp_protect_burst(e, &p, 1);
+	if (ok != 1)
+		fail_msg("%s: protect: %s", v->id, csrtp_status_str(p.status));
+	assert_int_equal(p.len, v->prot.n);
+	assert_memory_equal(buf, v->prot.p, v->prot.n);
+
+	/* protected packet -> plaintext */
+	memcpy(buf, v->prot.p, v->prot.n);
+	p = pkt(buf, (uint32_t)v->prot.n, &rx);
+	ok = v->rtcp ? csrtp_rtcp_unprotect_burst(e, &p, 1) : csrtp_unprotect_burst(e, &p, 1);
+	if (ok != 1)
+		fail_msg("%s: unprotect: %s", v->id, csrtp_status_str(p.status));
+	assert_int_equal(p.len, v->plain.n);
+	assert_memory_equal(buf, v->plain.p, v->plain.n);
+	assert_int_equal(p.index, v->rtcp ? v->srtcp_index : ((uint64_t)v->roc << 16 |
+				  (uint16_t)(v->plain.p[2] << 8 | v->plain.p[3])));
+	csrtp_key_wipe(&k);
+}
+
+/* All 12 RFC 7714 vectors (16.x.1-4, 17.1-4) in both directions, every arch,
+ * through both ways of calling intel-ipsec-mb. */
+static void test_rfc7714_vectors_all_archs(void **state)
+{
+	(void)state;
+	int ran = 0;
+	for (size_t a = 0; a < sizeof(archs) / sizeof(archs[0]); a++) {
+		struct csrtp_engine *e = csrtp_engine_create(archs[a]);
+		if (e == NULL) {
+			printf("# arch %d not supported by this CPU: not run\n", (int)archs[a]);
+			continue;
+		}
+		for (int api = CSRTP_API_DIRECT; api <= CSRTP_API_BURST; api++) {
+			csrtp_engine_set_api(e, (enum csrtp_api)api);
+			for (size_t i = 0; i < N_VEC_7714; i++)
+				run_vector(e, &vec_7714[i]);
+		}
+		csrtp_engine_destroy(e);
+		ran++;
+	}
+	assert_true(ran >= 1);
+	assert_int_equal(N_VEC_7714, 12);
+}
+
+static void test_selftest(void **state)
+{
+	const char *failed = "unset";
+	assert_int_equal(csrtp_selftest(*state, &failed), 0);
+	assert_null(failed);
+}
+
+/* ---- tampering ---------------------------------------------------------- */
+
+/* What a receiver must say when bit b of the packet is flipped. */
+static int expect_rtp_flip(const uint8_t *orig, uint32_t len, uint32_t bit)
+{
+	uint8_t tmp[BUF];
+	memcpy(tmp, orig, len);
+	tmp[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+	if ((tmp[0] >> 6) != 2)
+		return CSRTP_ERR_MALFORMED;
+	/* header parse with the changed CC / X / extension length */
+	uint32_t body = len - CSRTP_TAG_LEN;
+	uint32_t h = 12 + 4u * (tmp[0] & 15);
+	if (tmp[0] & 0x10) {
+		if (h + 4 > body)
+			return CSRTP_ERR_MALFORMED;
+		h += 4 + 4u * (uint32_t)(tmp[h + 2] << 8 | tmp[h + 3]);
+	}
+	if (h > body)
+		return CSRTP_ERR_MALFORMED;
+	return CSRTP_ERR_AUTH;
+}
+
+/* Every single-bit flip of header, payload and tag is refused, none changes
+ * the stream, and the untouched packet still verifies afterwards. */
+static void test_rtp_every_bit_flip(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	struct csrtp_stream tx, rx;
+	uint8_t orig[BUF], buf[BUF];
+
+	make_key(e, &k, 16, 1);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx, &k, 0, 0), 0);
+	uint32_t len = make_rtp(orig, 1000, 0xabcdef01, 2, 1, 40);
+	struct csrtp_pkt p = pkt(orig, len, &tx);
+	assert_int_equal(csrtp_protect_burst(e, &p, 1), 1);
+	len = p.len;
+
+	unsigned counts[CSRTP_STATUS_MAX] = { 0 };
+	for (uint32_t bit = 0; bit < len * 8; bit++) {
+		memcpy(buf, orig, len);
+		buf[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+		p = pkt(buf, len, &rx);
+		assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 0);
+		assert_int_equal(p.status, expect_rtp_flip(orig, len, bit));
+		counts[p.status]++;
+	}
+	assert_int_equal(counts[CSRTP_ERR_AUTH] + counts[CSRTP_ERR_MALFORMED], len * 8);
+	assert_true(counts[CSRTP_ERR_MALFORMED] > 0 && counts[CSRTP_ERR_MALFORMED] < 40);
+	assert_false(rx.rtp.started);            /* nothing was accepted */
+
+	memcpy(buf, orig, len);
+	p = pkt(buf, len, &rx);
+	assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 1);
+	csrtp_key_wipe(&k);
+}
+
+/* SRTCP, E=1 and E=0: every bit flip is an auth failure (or, in the version
+ * bits, malformed). */
+static void test_rtcp_every_bit_flip(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	uint8_t orig[BUF], buf[BUF];
+
+	make_key(e, &k, 32, 2);
+	for (int auth_only = 0; auth_only <= 1; auth_only++) {
+		uint32_t flags = auth_only ? CSRTP_F_RTCP_AUTH_ONLY : 0;
+		struct csrtp_stream tx, rx;
+		assert_int_equal(csrtp_stream_init(&tx, &k, 0, flags), 0);
+		assert_int_equal(csrtp_stream_init(&rx, &k, 0, flags), 0);
+		uint32_t len = make_rtcp(orig, 0x11223344, 6);
+		struct csrtp_pkt p = pkt(orig, len, &tx);
+		assert_int_equal(csrtp_rtcp_protect_burst(e, &p, 1), 1);
+		len = p.len;
+		assert_int_equal(orig[len - 4] >> 7, !auth_only);   /* E flag */
+
+		for (uint32_t bit = 0; bit < len * 8; bit++) {
+			memcpy(buf, orig, len);
+			buf[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+			p = pkt(buf, len, &rx);
+			assert_int_equal(csrtp_rtcp_unprotect_burst(e, &p, 1), 0);
+			if (bit < 2)
+				assert_int_equal(p.status, CSRTP_ERR_MALFORMED);
+			else
+				assert_int_equal(p.status, CSRTP_ERR_AUTH);
+		}
+		memcpy(buf, orig, len);
+		p = pkt(buf, len, &rx);
+		assert_int_equal(csrtp_rtcp_unprotect_burst(e, &p, 1), 1);
+	}
+	csrtp_key_wipe(&k);
+}
+
+/* ---- replay ------------------------------------------------------------- */
+
+static void test_replay_and_window(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	struct csrtp_stream tx, rx, rx_big;
+	static uint8_t prot[1200][128];
+	static uint32_t plen[1200];
+	uint8_t buf[BUF];
+
+	make_key(e, &k, 16, 3);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx, &k, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx_big, &k, 1024, 0), 0);
+	for (int i = 0; i < 1200; i++) {
+		plen[i] = make_rtp(prot[i], (uint16_t)(i + 10), 5, 0, -1, 20);
+		struct csrtp_pkt p = { .data = prot[i], .len = plen[i], .cap = 128, .stream = &tx };
+		assert_int_equal(csrtp_protect_burst(e, &p, 1), 1);
+		plen[i] = p.len;
+	}
+
+	/* in order; then a replay of the latest is refused */
+	for (int i = 0; i < 1200; i++) {
+		if (i == 100)
+			continue;       /* held back: arrives late below */
+		memcpy(buf, prot[i], plen[i]);
+		struct csrtp_pkt p = pkt(buf, plen[i], &rx);
+		assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 1);
+		memcpy(buf, prot[i], plen[i]);
+		p = pkt(buf, plen[i], &rx_big);
+		assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 1);
+	}
+	memcpy(buf, prot[1199], plen[1199]);
+	struct csrtp_pkt p = pkt(buf, plen[1199], &rx);
+	assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_REPLAY);
+
+	/* a replay within the window */
+	memcpy(buf, prot[1190], plen[1190]);
+	p = pkt(buf, plen[1190], &rx);
+	assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_REPLAY);
+
+	/* packet 100 (never received) is 1099 behind: older than the window;
+	 * packet 300 again on the 1024 window: inside it, so a replay */
+	memcpy(buf, prot[100], plen[100]);
+	p = pkt(buf, plen[100], &rx);
+	assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_REPLAY);
+	memcpy(buf, prot[300], plen[300]);
+	p = pkt(buf, plen[300], &rx_big);
+	assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_REPLAY);
+	csrtp_key_wipe(&k);
+}
+
+/* A late packet inside a 1024 window is accepted; a 128 window refuses it. */
+static void test_late_packet_window_1024(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	struct csrtp_stream tx, rx_small, rx_big;
+	uint8_t late[128], buf[BUF];
+
+	make_key(e, &k, 16, 4);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx_small, &k, 128, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx_big, &k, 1024, 0), 0);
+
+	uint32_t ll = make_rtp(late, 50, 9, 0, -1, 10);
+	struct csrtp_pkt p = { .data = late, .len = ll, .cap = 128, .stream = &tx };
+	assert_int_equal(csrtp_protect_burst(e, &p, 1), 1);
+	ll = p.len;
+	for (int i = 51; i < 51 + 900; i++) {
+		uint32_t n = make_rtp(buf, (uint16_t)i, 9, 0, -1, 10);
+		p = pkt(buf, n, &tx);
+		assert_int_equal(csrtp_protect_burst(e, &p, 1), 1);
+		uint8_t c[BUF];
+		memcpy(c, buf, p.len);
+		struct csrtp_pkt q = pkt(c, p.len, &rx_small);
+		assert_int_equal(csrtp_unprotect_burst(e, &q, 1), 1);
+		memcpy(c, buf, p.len);
+		q = pkt(c, p.len, &rx_big);
+		assert_int_equal(csrtp_unprotect_burst(e, &q, 1), 1);
+	}
+	memcpy(buf, late, ll);
+	p = pkt(buf, ll, &rx_small);
+	assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_REPLAY);
+	memcpy(buf, late, ll);
+	p = pkt(buf, ll, &rx_big);
+	assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 1);
+	csrtp_key_wipe(&k);
+}
+
+/* The sender refuses to protect one index twice: GCM must not reuse an IV. */
+static void test_sender_refuses_index_reuse(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	struct csrtp_stream tx;
+	uint8_t buf[BUF];
+
+	make_key(e, &k, 16, 5);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+	uint32_t n = make_rtp(buf, 7, 1, 0, -1, 10);
+	struct csrtp_pkt p = pkt(buf, n, &tx);
+	assert_int_equal(csrtp_protect_burst(e, &p, 1), 1);
+	n = make_rtp(buf, 7, 1, 0, -1, 11);
+	p = pkt(buf, n, &tx);
+	assert_int_equal(csrtp_protect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_REPLAY);
+	csrtp_key_wipe(&k);
+}
+
+/* Replayed SRTCP, and SRTCP older than the window. */
+static void test_rtcp_replay(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	struct csrtp_stream tx, rx;
+	uint8_t first[BUF], buf[BUF];
+
+	make_key(e, &k, 16, 6);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx, &k, 0, 0), 0);
+	uint32_t fl = make_rtcp(first, 1, 2);
+	struct csrtp_pkt p = pkt(first, fl, &tx);
+	assert_int_equal(csrtp_rtcp_protect_burst(e, &p, 1), 1);
+	fl = p.len;
+	memcpy(buf, first, fl);
+	p = pkt(buf, fl, &rx);
+	assert_int_equal(csrtp_rtcp_unprotect_burst(e, &p, 1), 1);
+	memcpy(buf, first, fl);
+	p = pkt(buf, fl, &rx);
+	assert_int_equal(csrtp_rtcp_unprotect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_REPLAY);
+
+	for (int i = 0; i < 200; i++) {
+		uint32_t n = make_rtcp(buf, 1, 2);
+		p = pkt(buf, n, &tx);
+		assert_int_equal(csrtp_rtcp_protect_burst(e, &p, 1), 1);
+		p = pkt(buf, p.len, &rx);
+		assert_int_equal(csrtp_rtcp_unprotect_burst(e, &p, 1), 1);
+	}
+	assert_int_equal(rx.rtcp.top, 200);
+	csrtp_key_wipe(&k);
+}
+
+/* ---- malformed input ---------------------------------------------------- */
+
+static void test_rtp_malformed(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	struct csrtp_stream tx, rx;
+	uint8_t buf[BUF];
+
+	make_key(e, &k, 16, 7);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx, &k, 0, 0), 0);
+
+	/* receive side: every length below header + tag */
+	for (uint32_t len = 0; len < CSRTP_RTP_HDR_LEN + CSRTP_TAG_LEN; len++) {
+		make_rtp(buf, 1, 1, 0, -1, 40);
+		struct csrtp_pkt p = pkt(buf, len, &rx);
+		assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 0);
+		assert_int_equal(p.status, CSRTP_ERR_TOO_SHORT);
+	}
+	/* send side: shorter than the fixed header */
+	for (uint32_t len = 0; len < CSRTP_RTP_HDR_LEN; len++) {
+		make_rtp(buf, 1, 1, 0, -1, 40);
+		struct csrtp_pkt p = pkt(buf, len, &tx);
+		assert_int_equal(csrtp_protect_burst(e, &p, 1), 0);
+		assert_int_equal(p.status, CSRTP_ERR_TOO_SHORT);
+	}
+
+	struct { int version, cc, ext_words, payload; uint32_t cut; } cases[] = {
+		{ 1, 0, -1, 20, 0 },     /* bad version */
+		{ 3, 0, -1, 20, 0 },
+		{ 0, 0, -1, 20, 0 },
+		{ 2, 15, -1, 0, 1 },     /* CSRC list beyond the packet */
+		{ 2, 0, 3, 0, 1 },       /* extension beyond the packet */
+		{ 2, 0, 0, 0, 2 },       /* extension header cut short */
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (int dir = 0; dir < 2; dir++) {
+			uint32_t n = make_rtp(buf, 2, 1, cases[c].cc, cases[c].ext_words,
+					      (uint32_t)cases[c].payload);
+			buf[0] = (uint8_t)((buf[0] & 0x3f) | cases[c].version << 6);
+			n -= cases[c].cut;
+			if (dir == 1)
+				n += CSRTP_TAG_LEN;   /* as if a tag followed */
+			struct csrtp_pkt p = pkt(buf, n, dir ? &rx : &tx);
+			unsigned ok = dir ? csrtp_unprotect_burst(e, &p, 1) :
+					    csrtp_protect_burst(e, &p, 1);
+			assert_int_equal(ok, 0);
+			assert_int_equal(p.status, CSRTP_ERR_MALFORMED);
+		}
+	}
+	/* a header extension with an absurd length field */
+	uint32_t n = make_rtp(buf, 3, 1, 0, 0, 8);
+	buf[14] = 0xff;
+	buf[15] = 0xff;
+	struct csrtp_pkt p = pkt(buf, n, &tx);
+	assert_int_equal(csrtp_protect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_MALFORMED);
+	csrtp_key_wipe(&k);
+}
+
+static void test_rtcp_malformed(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	struct csrtp_stream tx, rx;
+	uint8_t buf[BUF];
+
+	make_key(e, &k, 16, 8);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx, &k, 0, 0), 0);
+	for (uint32_t len = 0; len < CSRTP_RTCP_HDR_LEN + CSRTP_RTCP_OVERHEAD; len++) {
+		make_rtcp(buf, 1, 8);
+		struct csrtp_pkt p = pkt(buf, len, &rx);
+		assert_int_equal(csrtp_rtcp_unprotect_burst(e, &p, 1), 0);
+		assert_int_equal(p.status, CSRTP_ERR_TOO_SHORT);
+		if (len < CSRTP_RTCP_HDR_LEN) {
+			p = pkt(buf, len, &tx);
+			assert_int_equal(csrtp_rtcp_protect_burst(e, &p, 1), 0);
+			assert_int_equal(p.status, CSRTP_ERR_TOO_SHORT);
+		}
+	}
+	uint32_t n = make_rtcp(buf, 1, 8);
+	buf[0] = 0x40;
+	struct csrtp_pkt p = pkt(buf, n, &tx);
+	assert_int_equal(csrtp_rtcp_protect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_MALFORMED);
+	p = pkt(buf, n, &rx);
+	assert_int_equal(csrtp_rtcp_unprotect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_MALFORMED);
+	csrtp_key_wipe(&k);
+}
+
+/* No room for the tag (SRTP) or tag + trailer (SRTCP); no key; no stream. */
+static void test_no_room_no_key(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	struct csrtp_stream tx, nokey;
+	uint8_t buf[BUF];
+
+	make_key(e, &k, 16, 9);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&nokey, NULL, 0, 0), 0);
+
+	uint32_t n = make_rtp(buf, 1, 1, 0, -1, 30);
+	struct csrtp_pkt p = { .data = buf, .len = n, .cap = n + CSRTP_TAG_LEN - 1, .stream = &tx };
+	assert_int_equal(csrtp_protect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_NO_ROOM);
+	assert_int_equal(p.len, n);
+	p.cap = n + CSRTP_TAG_LEN;
+	assert_int_equal(csrtp_protect_burst(e, &p, 1), 1);
+
+	n = make_rtcp(buf, 1, 3);
+	p = (struct csrtp_pkt){ .data = buf, .len = n, .cap = n + CSRTP_RTCP_OVERHEAD - 1, .stream = &tx };
+	assert_int_equal(csrtp_rtcp_protect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_NO_ROOM);
+
+	n = make_rtp(buf, 1, 1, 0, -1, 30);
+	p = pkt(buf, n, &nokey);
+	assert_int_equal(csrtp_protect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_NO_KEY);
+	p = pkt(buf, n, NULL);
+	assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_NO_KEY);
+	csrtp_key_wipe(&k);
+}
+
+/* ---- limits ------------------------------------------------------------- */
+
+static void test_key_exhaustion(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	struct csrtp_stream tx;
+	uint8_t buf[BUF];
+
+	make_key(e, &k, 16, 10);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+	tx.roc_init = UINT32_MAX;
+	uint32_t n = make_rtp(buf, 65535, 1, 0, -1, 10);
+	struct csrtp_pkt p = pkt(buf, n, &tx);
+	assert_int_equal(csrtp_protect_burst(e, &p, 1), 1);
+	assert_int_equal(p.index, CSRTP_INDEX_MAX);
+	n = make_rtp(buf, 0, 1, 0, -1, 10);      /* would wrap the ROC */
+	p = pkt(buf, n, &tx);
+	assert_int_equal(csrtp_protect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_KEY_EXHAUSTED);
+
+	tx.srtcp_next = CSRTP_RTCP_INDEX_MAX;
+	n = make_rtcp(buf, 1, 1);
+	p = pkt(buf, n, &tx);
+	assert_int_equal(csrtp_rtcp_protect_burst(e, &p, 1), 1);
+	assert_int_equal(p.index, CSRTP_RTCP_INDEX_MAX);
+	n = make_rtcp(buf, 1, 1);
+	p = pkt(buf, n, &tx);
+	assert_int_equal(csrtp_rtcp_protect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_KEY_EXHAUSTED);
+	csrtp_key_wipe(&k);
+}
+
+/* ---- batches ------------------------------------------------------------ */
+
+/* 150 packets (more than one intel-ipsec-mb burst) mixing good ones, bad
+ * ones, two streams and a duplicate: a status each, the right count. */
+static void test_mixed_batch(void **state)
+{
+	struct csrtp_engine *e = *state;
+	enum { N = 150 };
+	static uint8_t bufs[N][BUF];
+	struct csrtp_pkt p[N];
+	struct csrtp_key k1, k2;
+	struct csrtp_stream tx1, tx2, rx1, rx2;
+
+	make_key(e, &k1, 16, 11);
+	make_key(e, &k2, 32, 12);
+	assert_int_equal(csrtp_stream_init(&tx1, &k1, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&tx2, &k2, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx1, &k1, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx2, &k2, 0, 0), 0);
+
+	for (int i = 0; i < N; i++) {
+		int s2 = i % 3 == 0;
+		uint32_t n = make_rtp(bufs[i], (uint16_t)(65500 + i / 2), s2 ? 2 : 1,
+				      i % 16, i % 5 - 1, (uint32_t)(i * 9));
+		p[i] = pkt(bufs[i], n, s2 ? &tx2 : &tx1);
+	}
+	p[10].len = 5;                       /* too short */
+	p[20].cap = p[20].len;               /* no room */
+	unsigned ok = csrtp_protect_burst(e, p, N);
+	/* seq = 65500 + i/2: when both packets of a pair are on one stream the
+	 * second reuses an index and must be refused as a replay. */
+	unsigned want_ok = 0;
+	for (int i = 0; i < N; i++) {
+		int want = CSRTP_OK;
+		if (i == 10)
+			want = CSRTP_ERR_TOO_SHORT;
+		else if (i == 20)
+			want = CSRTP_ERR_NO_ROOM;
+		else if (i % 2 == 1 && (i % 3 == 0) == ((i - 1) % 3 == 0) && i - 1 != 10 &&
+			 i - 1 != 20)
+			want = CSRTP_ERR_REPLAY;
+		assert_int_equal(p[i].status, want);
+		want_ok += want == CSRTP_OK;
+	}
+	assert_int_equal(ok, want_ok);
+
+	/* keep the good ones, tamper with every 7th, then unprotect as one batch */
+	struct csrtp_pkt q[N];
+	unsigned m = 0, tampered = 0;
+	for (int i = 0; i < N; i++) {
+		if (p[i].status != CSRTP_OK)
+			continue;
+		q[m] = pkt(bufs[i], p[i].len, p[i].stream == &tx1 ? &rx1 : &rx2);
+		if (m % 7 == 3) {
+			bufs[i][p[i].len - 1] ^= 1;
+			tampered++;
+		}
+		m++;
+	}
+	unsigned got = csrtp_unprotect_burst(e, q, m);
+	assert_int_equal(got, m - tampered);
+	for (unsigned i = 0; i < m; i++)
+		assert_int_equal(q[i].status, i % 7 == 3 ? CSRTP_ERR_AUTH : CSRTP_OK);
+	assert_int_equal(csrtp_stream_roc(&rx1), 1);   /* crossed 65535 -> 0 */
+	csrtp_key_wipe(&k1);
+	csrtp_key_wipe(&k2);
+}
+
+/* The same protected packet twice in one batch: one ok, one replay. */
+static void test_duplicate_in_batch(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	struct csrtp_stream tx, rx;
+	uint8_t a[BUF], b[BUF];
+
+	make_key(e, &k, 16, 13);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx, &k, 0, 0), 0);
+	uint32_t n = make_rtp(a, 77, 1, 0, -1, 50);
+	struct csrtp_pkt p = pkt(a, n, &tx);
+	assert_int_equal(csrtp_protect_burst(e, &p, 1), 1);
+	memcpy(b, a, p.len);
+	struct csrtp_pkt q[2] = { pkt(a, p.len, &rx), pkt(b, p.len, &rx) };
+	assert_int_equal(csrtp_unprotect_burst(e, q, 2), 1);
+	assert_int_equal(q[0].status, CSRTP_OK);
+	assert_int_equal(q[1].status, CSRTP_ERR_REPLAY);
+	csrtp_key_wipe(&k);
+}
+
+/* ---- rekeying (RFC 3711 <From,To>) -------------------------------------- */
+
+static void test_rekey_from_index(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k1, k2;
+	struct csrtp_stream tx, rx;
+	static uint8_t bufs[400][256];
+	uint32_t lens[400];
+
+	make_key(e, &k1, 16, 14);
+	make_key(e, &k2, 16, 15);
+	assert_int_equal(csrtp_stream_init(&tx, &k1, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx, &k1, 0, 0), 0);
+	csrtp_stream_rekey(&tx, &k2, 65536 + 100);
+	csrtp_stream_rekey(&rx, &k2, 65536 + 100);
+
+	/* seq 65400 .. wraps .. 263; RTCP interleaved every 10 packets */
+	for (int i = 0; i < 400; i++) {
+		struct csrtp_pkt p;
+		if (i % 10 == 9) {
+			lens[i] = make_rtcp(bufs[i], 1, 3);
+			p = (struct csrtp_pkt){ .data = bufs[i], .len = lens[i], .cap = 256, .stream = &tx };
+			assert_int_equal(csrtp_rtcp_protect_burst(e, &p, 1), 1);
+		} else {
+			lens[i] = make_rtp(bufs[i], (uint16_t)(65400 + i), 1, 0, -1, 30);
+			p = (struct csrtp_pkt){ .data = bufs[i], .len = lens[i], .cap = 256, .stream = &tx };
+			assert_int_equal(csrtp_protect_burst(e, &p, 1), 1);
+		}
+		lens[i] = p.len;
+	}
+	/* receive with some reordering around the switch: swap neighbours */
+	for (int i = 0; i + 1 < 400; i += 2) {
+		for (int j = 1; j >= 0; j--) {
+			int x = i + j;
+			struct csrtp_pkt p = { .data = bufs[x], .len = lens[x], .cap = 256, .stream = &rx };
+			unsigned ok = x % 10 == 9 ? csrtp_rtcp_unprotect_burst(e, &p, 1) :
+						    csrtp_unprotect_burst(e, &p, 1);
+			if (ok != 1)
+				fail_msg("packet %d: %s", x, csrtp_status_str(p.status));
+		}
+	}
+	assert_ptr_equal(tx.key, &k2);
+	assert_null(rx.prev_key);     /* released a window past the switch */
+	csrtp_key_wipe(&k1);
+	csrtp_key_wipe(&k2);
+}
+
+static void test_profile_names(void **state)
+{
+	(void)state;
+	assert_int_equal(csrtp_profile_from_name("AEAD_AES_128_GCM"), CSRTP_PROFILE_AEAD_AES_128_GCM);
+	assert_int_equal(csrtp_profile_from_name("AEAD_AES_256_GCM"), CSRTP_PROFILE_AEAD_AES_256_GCM);
+	assert_int_equal(csrtp_profile_from_name("AES_CM_128_HMAC_SHA1_80"), CSRTP_PROFILE_NONE);
+	assert_string_equal(csrtp_profile_name(CSRTP_PROFILE_AEAD_AES_256_GCM), "AEAD_AES_256_GCM");
+	assert_null(csrtp_profile_name(CSRTP_PROFILE_NONE));
+	assert_int_equal(csrtp_profile_key_len(CSRTP_PROFILE_AEAD_AES_128_GCM), 16);
+	assert_int_equal(csrtp_profile_key_len(CSRTP_PROFILE_AEAD_AES_256_GCM), 32);
+	assert_string_equal(csrtp_status_str(CSRTP_ERR_AUTH), "auth failed");
+	assert_string_equal(csrtp_status_str(CSRTP_STATUS_MAX), "unknown");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rfc7714_vectors_all_archs),
+		cmocka_unit_test(test_selftest),
+		cmocka_unit_test(test_rtp_every_bit_flip),
+		cmocka_unit_test(test_rtcp_every_bit_flip),
+		cmocka_unit_test(test_replay_and_window),
+		cmocka_unit_test(test_late_packet_window_1024),
+		cmocka_unit_test(test_sender_refuses_index_reuse),
+		cmocka_unit_test(test_rtcp_replay),
+		cmocka_unit_test(test_rtp_malformed),
+		cmocka_unit_test(test_rtcp_malformed),
+		cmocka_unit_test(test_no_room_no_key),
+		cmocka_unit_test(test_key_exhaustion),
+		cmocka_unit_test(test_mixed_batch),
+		cmocka_unit_test(test_duplicate_in_batch),
+		cmocka_unit_test(test_rekey_from_index),
+		cmocka_unit_test(test_profile_names),
+	};
+	/* The whole suite with direct GCM calls (default), then with IMB bursts. */
+	int fails = cmocka_run_group_tests_name("direct", tests, setup, teardown);
+	fails += cmocka_run_group_tests_name("burst", tests, setup_burst, teardown);
+	return fails;
+}

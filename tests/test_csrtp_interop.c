@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Interoperation with an independent implementation: Debian's libsrtp2
+ * (a test-only dependency). For AEAD_AES_128_GCM and AEAD_AES_256_GCM, SRTP
+ * and SRTCP, 10,000 random packets each way:
+ *   - our protect and libsrtp2's srtp_protect give the same bytes;
+ *   - libsrtp2 unprotects ours back to the plaintext;
+ *   - we unprotect libsrtp2's back to the plaintext.
+ * Both sides start from the same master key and salt, so our RFC 3711 key
+ * derivation is checked too. Packets: payload 0-1400 bytes, 0-15 CSRCs, with
+ * and without a header extension and padding, two SSRCs, sequence numbers
+ * crossing 65535 -> 0 (ROC 0 -> 1). Ours run in bursts of 32.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <srtp2/srtp.h>
+
+#include "csrtp.h"
+
+#define NPKT   10000
+#define BURST  32
+#define BUF    2048
+#define NSSRC  2
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(void)
+{
+	/* xorshift64*: reproducible, no libc rand() state */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return (uint32_t)((rng_state * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+static uint32_t rnd_below(uint32_t n)
+{
+	return rnd() % n;
+}
+
+static const uint32_t ssrcs[NSSRC] = { 0x1234abcd, 0xfeed0001 };
+
+/* A random RTP packet; seq comes from the caller. */
+static uint32_t gen_rtp(uint8_t *b, uint32_t ssrc, uint16_t seq)
+{
+	int pad = rnd_below(4) == 0, ext = rnd_below(2), cc = (int)rnd_below(16);
+	uint32_t payload = rnd_below(1401), n = 0;
+
+	b[n++] = (uint8_t)(0x80 | (pad ? 0x20 : 0) | (ext ? 0x10 : 0) | cc);
+	b[n++] = (uint8_t)(rnd_below(2) << 7 | rnd_below(128));
+	b[n++] = (uint8_t)(seq >> 8);
+	b[n++] = (uint8_t)seq;
+	uint32_t ts = rnd();
+	memcpy(b + n, &ts, 4);
+	n += 4;
+	for (int i = 0; i < 4; i++)
+		b[n++] = (uint8_t)(ssrc >> (24 - 8 * i));
+	for (int i = 0; i < 4 * cc; i++)
+		b[n++] = (uint8_t)rnd();
+	if (ext) {
+		uint32_t words = rnd_below(5);
+		b[n++] = 0xbe;
+		b[n++] = 0xde;
+		b[n++] = 0;
+		b[n++] = (uint8_t)words;
+		for (uint32_t i = 0; i < 4 * words; i++)
+			b[n++] = (uint8_t)rnd();
+	}
+	for (uint32_t i = 0; i < payload; i++)
+		b[n++] = (uint8_t)rnd();
+	if (pad) {
+		uint32_t padlen = 1 + rnd_below(16);
+		for (uint32_t i = 1; i < padlen; i++)
+			b[n++] = 0;
+		b[n++] = (uint8_t)padlen;
+	}
+	return n;
+}
+
+/* A random RTCP packet (one report, body 0-1400 bytes in 32-bit words). */
+static uint32_t gen_rtcp(uint8_t *b, uint32_t ssrc)
+{
+	uint32_t words = rnd_below(351), n = 0;
+	b[n++] = (uint8_t)(0x80 | rnd_below(32));
+	b[n++] = (uint8_t)(200 + rnd_below(5));
+	b[n++] = (uint8_t)((words + 1) >> 8);
+	b[n++] = (uint8_t)(words + 1);
+	for (int i = 0; i < 4; i++)
+		b[n++] = (uint8_t)(ssrc >> (24 - 8 * i));
+	for (uint32_t i = 0; i < 4 * words; i++)
+		b[n++] = (uint8_t)rnd();
+	return n;
+}
+
+struct cfg {
+	enum csrtp_profile profile;
+	int rtcp;
+	int rtcp_auth_only;      /* SRTCP with E=0 */
+	int npkt;
+};
+
+static void policy(srtp_policy_t *p, const struct cfg *c, uint8_t *keysalt, int inbound)
+{
+	memset(p, 0, sizeof(*p));
+	if (c->profile == CSRTP_PROFILE_AEAD_AES_128_GCM) {
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&p->rtp);
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&p->rtcp);
+	} else {
+		srtp_crypto_policy_set_aes_gcm_256_16_auth(&p->rtp);
+		srtp_crypto_policy_set_aes_gcm_256_16_auth(&p->rtcp);
+	}
+	if (c->rtcp_auth_only)
+		p->rtcp.sec_serv = sec_serv_auth;
+	p->ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
+	p->key = keysalt;
+	p->window_size = 128;
+	p->next = NULL;
+}
+
+static void run(struct csrtp_engine *e, const struct cfg *c)
+{
+	size_t kl = csrtp_profile_key_len(c->profile);
+	uint8_t keysalt[CSRTP_MAX_KEY_LEN + CSRTP_SALT_LEN];
+	srtp_policy_t pol;
+	srtp_t ref_tx, ref_rx;
+	struct csrtp_key key;
+	struct csrtp_stream tx[NSSRC], rx[NSSRC];
+	uint32_t flags = c->rtcp_auth_only ? CSRTP_F_RTCP_AUTH_ONLY : 0;
+	static uint8_t plain[BURST][BUF], ours[BURST][BUF], ref[BURST][BUF];
+	uint32_t plen[BURST];
+	int reflen[BURST];
+	struct csrtp_pkt p[BURST];
+	uint16_t seq[NSSRC];
+	int first_rtcp[NSSRC] = { 1, 1 };
+
+	for (size_t i = 0; i < sizeof(keysalt); i++)
+		keysalt[i] = (uint8_t)rnd();
+	policy(&pol, c, keysalt, 0);
+	assert_int_equal(srtp_create(&ref_tx, &pol), srtp_err_status_ok);
+	policy(&pol, c, keysalt, 1);
+	assert_int_equal(srtp_create(&ref_rx, &pol), srtp_err_status_ok);
+
+	assert_int_equal(csrtp_key_init(e, &key, c->profile, keysalt, kl, keysalt + kl), 0);
+	for (int s = 0; s < NSSRC; s++) {
+		assert_int_equal(csrtp_stream_init(&tx[s], &key, 0, flags), 0);
+		assert_int_equal(csrtp_stream_init(&rx[s], &key, 0, flags), 0);
+		/* start so that the sequence number wraps about halfway */
+		seq[s] = (uint16_t)(65536 - c->npkt / NSSRC / 2 - 17 * s);
+	}
+
+	for (int base = 0; base < c->npkt; base += BURST) {
+		int n = c->npkt - base < BURST ? c->npkt - base : BURST;
+		int sidx[BURST];
+
+		for (int i = 0; i < n; i++) {
+			int s = (int)rnd_below(NSSRC);
+			sidx[i] = s;
+			plen[i] = c->rtcp ? gen_rtcp(plain[i], ssrcs[s]) :
+					    gen_rtp(plain[i], ssrcs[s], seq[s]++);
+		}
+
+		/* reference protect, one by one */
+		for (int i = 0; i < n; i++) {
+			memcpy(ref[i], plain[i], plen[i]);
+			reflen[i] = (int)plen[i];
+			srtp_err_status_t st = c->rtcp ? srtp_protect_rtcp(ref_tx, ref[i], &reflen[i]) :
+							 srtp_protect(ref_tx, ref[i], &reflen[i]);
+			assert_int_equal(st, srtp_err_status_ok);
+			int s = sidx[i];
+			if (c->rtcp && first_rtcp[s]) {
+				/* align our first SRTCP index with libsrtp2's */
+				const uint8_t *w = ref[i] + reflen[i] - 4;
+				tx[s].srtcp_next = ((uint32_t)w[0] << 24 | (uint32_t)w[1] << 16 |
+						    (uint32_t)w[2] << 8 | w[3]) & CSRTP_RTCP_INDEX_MAX;
+				first_rtcp[s] = 0;
+			}
+		}
+
+		/* our protect, one burst */
+		for (int i = 0; i < n; i++) {
+			memcpy(ours[i], plain[i], plen[i]);
+			p[i] = (struct csrtp_pkt){ .data = ours[i], .len = plen[i], .cap = BUF,
+						  .stream = &tx[sidx[i]] };
+		}
+		unsigned ok = c->rtcp ? csrtp_rtcp_protect_burst(e, p, (unsigned)n) :
+					csrtp_protect_burst(e, p, (unsigned)n);
+		assert_int_equal(ok, n);
+		for (int i = 0; i < n; i++) {
+			assert_int_equal(p[i].len, reflen[i]);
+			if (memcmp(ours[i], ref[i], p[i].len) != 0)
+				fail_msg("packet %d: our protect differs from libsrtp2's", base + i);
+		}
+
+		/* libsrtp2 unprotects ours */
+		for (int i = 0; i < n; i++) {
+			uint8_t tmp[BUF];
+			int len = (int)p[i].len;
+			memcpy(tmp, ours[i], p[i].len);
+			srtp_err_status_t st = c->rtcp ? srtp_unprotect_rtcp(ref_rx, tmp, &len) :
+							 srtp_unprotect(ref_rx, tmp, &len);
+			if (st != srtp_err_status_ok)
+				fail_msg("packet %d: libsrtp2 unprotect: error %d", base + i, st);
+			assert_int_equal(len, plen[i]);
+			assert_memory_equal(tmp, plain[i], plen[i]);
+		}
+
+		/* we unprotect libsrtp2's, one burst */
+		for (int i = 0; i < n; i++)
+			p[i] = (struct csrtp_pkt){ .data = ref[i], .len = (uint32_t)reflen[i],
+						  .cap = BUF, .stream = &rx[sidx[i]] };
+		ok = c->rtcp ? csrtp_rtcp_unprotect_burst(e, p, (unsigned)n) :
+			       csrtp_unprotect_burst(e, p, (unsigned)n);
+		for (int i = 0; i < n; i++) {
+			if (p[i].status != CSRTP_OK)
+				fail_msg("packet %d: our unprotect: %s", base + i,
+					 csrtp_status_str(p[i].status));
+			assert_int_equal(p[i].len, plen[i]);
+			assert_memory_equal(ref[i], plain[i], plen[i]);
+		}
+		assert_int_equal(ok, n);
+	}
+	if (!c->rtcp)
+		for (int s = 0; s < NSSRC; s++)
+			assert_int_equal(csrtp_stream_roc(&rx[s]), 1);   /* crossed the wrap */
+
+	srtp_dealloc(ref_tx);
+	srtp_dealloc(ref_rx);
+	csrtp_key_wipe(&key);
+}
+
+static int setup(void **state)
+{
+	if (srtp_init() != srtp_err_status_ok)
+		return -1;
+	*state = csrtp_engine_create(IMB_ARCH_NONE);
+	return *state == NULL ? -1 : 0;
+}
+
+static int setup_burst(void **state)
+{
+	if (setup(state) != 0)
+		return -1;
+	csrtp_engine_set_api(*state, CSRTP_API_BURST);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	csrtp_engine_destroy(*state);
+	srtp_shutdown();
+	return 0;
+}
+
+static void test_srtp_aes128(void **state)
+{
+	struct cfg c = { CSRTP_PROFILE_AEAD_AES_128_GCM, 0, 0, NPKT };
+	run(*state, &c);
+}
+
+static void test_srtp_aes256(void **state)
+{
+	struct cfg c = { CSRTP_PROFILE_AEAD_AES_256_GCM, 0, 0, NPKT };
+	run(*state, &c);
+}
+
+static void test_srtcp_aes128(void **state)
+{
+	struct cfg c = { CSRTP_PROFILE_AEAD_AES_128_GCM, 1, 0, NPKT };
+	run(*state, &c);
+}
+
+static void test_srtcp_aes256(void **state)
+{
+	struct cfg c = { CSRTP_PROFILE_AEAD_AES_256_GCM, 1, 0, NPKT };
+	run(*state, &c);
+}
+
+/* SRTCP with E=0 (authenticated, not encrypted, RFC 7714 s. 9.3). */
+static void test_srtcp_auth_only(void **state)
+{
+	struct cfg c = { CSRTP_PROFILE_AEAD_AES_128_GCM, 1, 1, 2000 };
+	run(*state, &c);
+	c.profile = CSRTP_PROFILE_AEAD_AES_256_GCM;
+	run(*state, &c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_srtp_aes128),
+		cmocka_unit_test(test_srtp_aes256),
+		cmocka_unit_test(test_srtcp_aes128),
+		cmocka_unit_test(test_srtcp_aes256),
+		cmocka_unit_test(test_srtcp_auth_only),
+	};
+	/* direct GCM calls (the default), then IMB bursts */
+	int fails = cmocka_run_group_tests_name("direct", tests, setup, teardown);
+	fails += cmocka_run_group_tests_name("burst", tests, setup_burst, teardown);
+	return fails;
+}

@@ -26,6 +26,16 @@ static void shift(struct csrtp_window *w, uint64_t delta)
 		memset(w->bits, 0, words * sizeof(w->bits[0]));
 		return;
 	}
+	if (delta < 64) {
+		/* the common case: a few packets forward */
+		unsigned d = (unsigned)delta;
+		if (d == 0)
+			return;
+		for (unsigned j = words - 1; j > 0; j--)
+			w->bits[j] = w->bits[j] << d | w->bits[j - 1] >> (64 - d);
+		w->bits[0] <<= d;
+		return;
+	}
 	unsigned ws = (unsigned)(delta >> 6), bs = (unsigned)(delta & 63);
 	for (int j = (int)words - 1; j >= 0; j--) {
 		int src = j - (int)ws;

@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* flows.c - per-lcore flows (key-table entries in use) and SSRC streams. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flows.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Longest probe in either table: past it, the table counts as full rather
+ * than being scanned end to end (tombstones of old flows can pile up). */
+#define PROBE_MAX 256
+
+enum { FLOW_EMPTY = 0, FLOW_LIVE, FLOW_DEAD };
+
+struct flow {
+	struct keytable_key key;
+	uint8_t state;                 /* FLOW_* */
+	uint8_t pending;               /* queued for look-up in this call */
+	uint32_t incarnation;          /* new value whenever streams start over */
+	uint64_t changes;              /* keytable_changes() when last looked up */
+	uint64_t generation;           /* entry generation applied */
+	uint64_t next_from;            /* RFC 3711 <From,To> for next */
+	struct csrtp_key *cur, *next;  /* expanded keys, from the pool */
+	struct keytable_master cur_m;  /* what cur was expanded from */
+	struct keytable_master next_m; /* what next was expanded from */
+};
+
+struct stream {
+	uint32_t flow;                 /* flow index + 1; 0 = empty slot */
+	uint32_t ssrc;
+	uint32_t incarnation;          /* the flow's, when set up */
+	uint64_t generation;           /* the flow's generation applied to cs */
+	struct csrtp_stream cs;
+};
+
+struct flows {
+	struct csrtp_engine *e;
+	const struct keytable *t;
+	struct flows_cfg cfg;
+	uint32_t flow_mask, stream_mask;
+	uint32_t n_flows, n_streams;
+	struct flow *flow;
+	struct stream *stream;
+	struct csrtp_key *pool;        /* expanded keys */
+	uint32_t *pool_free;           /* stack of free pool indices */
+	uint32_t pool_size, pool_top;
+	uint64_t lookups, expansions;
+};
+
+static uint32_t pow2_at_least(uint64_t n)
+{
+	uint32_t p = 16;
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+struct flows *flows_create(struct csrtp_engine *e, const struct keytable *t,
+			   const struct flows_cfg *cfg)
+{
+	struct flows *f;
+
+	if (cfg->max_flows == 0 || cfg->max_streams == 0 ||
+	    cfg->max_flows > (1u << 24) || cfg->max_streams > (1u << 26) ||
+	    cfg->window > CSRTP_REPLAY_WINDOW_MAX)
+		return NULL;
+	f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return NULL;
+	f->e = e;
+	f->t = t;
+	f->cfg = *cfg;
+	f->flow_mask = pow2_at_least(2ull * cfg->max_flows) - 1;
+	f->stream_mask = pow2_at_least(2ull * cfg->max_streams) - 1;
+	f->pool_size = cfg->max_flows + cfg->max_flows / 4 + 8;
+	f->flow = calloc((size_t)f->flow_mask + 1, sizeof(*f->flow));
+	f->stream = aligned_alloc(64, ((size_t)f->stream_mask + 1) * sizeof(*f->stream));
+	f->pool = aligned_alloc(64, (size_t)f->pool_size * sizeof(*f->pool));
+	f->pool_free = calloc(f->pool_size, sizeof(*f->pool_free));
+	if (!f->flow || !f->stream || !f->pool || !f->pool_free) {
+		flows_destroy(f);
+		return NULL;
+	}
+	memset(f->stream, 0, ((size_t)f->stream_mask + 1) * sizeof(*f->stream));
+	for (uint32_t i = 0; i < f->pool_size; i++)
+		f->pool_free[i] = f->pool_size - 1 - i;
+	f->pool_top = f->pool_size;
+	return f;
+}
+
+void flows_destroy(struct flows *f)
+{
+	if (f == NULL)
+		return;
+	if (f->pool)
+		explicit_bzero(f->pool, (size_t)f->pool_size * sizeof(*f->pool));
+	if (f->flow)
+		explicit_bzero(f->flow, ((size_t)f->flow_mask + 1) * sizeof(*f->flow));
+	free(f->pool);
+	free(f->pool_free);
+	free(f->flow);
+	free(f->stream);
+	free(f);
+}
+
+/* ---- key pool ------------------------------------------------------------ */
+
+static struct csrtp_key *key_alloc(struct flows *f)
+{
+	if (f->pool_top == 0)
+		return NULL;
+	return &f->pool[f->pool_free[--f->pool_top]];
+}
+
+static void key_free(struct flows *f, struct csrtp_key **k)
+{
+	if (*k == NULL)
+		return;
+	csrtp_key_wipe(*k);
+	f->pool_free[f->pool_top++] = (uint32_t)(*k - f->pool);
+	*k = NULL;
+}
+
+/* Expand master m into *slot (allocating it if needed). 0 or FLOWS_*. */
+static int key_expand(struct flows *f, struct csrtp_key **slot,
+		      const struct keytable_master *m)
+{
+	if (*slot == NULL && (*slot = key_alloc(f)) == NULL)
+		return FLOWS_FULL;
+	f->expansions++;
+	if (csrtp_key_init(f->e, *slot, (enum csrtp_profile)m->profile, m->key,
+			   m->key_len, m->salt) != 0) {
+		key_free(f, slot);
+		return FLOWS_BAD_KEY;
+	}
+	return FLOWS_OK;
+}
+
+/* ---- flows --------------------------------------------------------------- */
+
+static inline bool key_eq(const struct keytable_key *a, const struct keytable_key *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+/* The flow holding key, or the slot where it would go (*found = false);
+ * UINT32_MAX if the table has no room. */
+static uint32_t flow_find(struct flows *f, const struct keytable_key *k, bool *found)
+{
+	uint32_t i = (uint32_t)keytable_hash(k) & f->flow_mask;
+	uint32_t reuse = UINT32_MAX;
+
+	for (uint32_t n = 0; n <= f->flow_mask && n < PROBE_MAX; n++, i = (i + 1) & f->flow_mask) {
+		struct flow *fl = &f->flow[i];
+		if (fl->state == FLOW_EMPTY) {
+			*found = false;
+			return reuse != UINT32_MAX ? reuse : i;
+		}
+		if (key_eq(&fl->key, k)) {
+			*found = true;
+			return i;
+		}
+		if (fl->state == FLOW_DEAD && reuse == UINT32_MAX)
+			reuse = i;              /* a tombstone: reusable */
+	}
+	*found = false;
+	return reuse;
+}
+
+static void flow_kill(struct flows *f, struct flow *fl)
+{
+	key_free(f, &fl->cur);
+	key_free(f, &fl->next);
+	explicit_bzero(&fl->cur_m, sizeof(fl->cur_m));
+	explicit_bzero(&fl->next_m, sizeof(fl->next_m));
+	if (fl->state == FLOW_LIVE)
+		f->n_flows--;
+	fl->state = FLOW_DEAD;
+	fl->incarnation++;
+}
+
+/* Bring a flow up to date with its key-table entry. 0 or FLOWS_*. */
+static int flow_apply(struct flows *f, struct flow *fl, const struct keytable_entry *en)
+{
+	int ret;
+
+	if (csrtp_profile_key_len((enum csrtp_profile)en->cur.profile) != en->cur.key_len) {
+		ret = FLOWS_BAD_KEY;
+		goto dead;
+	}
+	bool revived = fl->state != FLOW_LIVE;
+	if (revived || memcmp(&fl->cur_m, &en->cur, sizeof(en->cur)) != 0) {
+		/* a new current key (add or replace): expanded once, here */
+		if ((ret = key_expand(f, &fl->cur, &en->cur)) != FLOWS_OK)
+			goto dead;
+		fl->cur_m = en->cur;
+	}
+	if (en->flags & KEYTABLE_F_NEXT) {
+		if (fl->next == NULL || memcmp(&fl->next_m, &en->next, sizeof(en->next)) != 0) {
+			if ((ret = key_expand(f, &fl->next, &en->next)) != FLOWS_OK)
+				goto dead;
+			fl->next_m = en->next;
+		}
+		fl->next_from = en->next_from_index;
+	} else if (fl->next != NULL) {
+		key_free(f, &fl->next);
+		explicit_bzero(&fl->next_m, sizeof(fl->next_m));
+	}
+	if (revived) {
+		fl->incarnation++;              /* streams start over */
+		f->n_flows++;
+	}
+	fl->state = FLOW_LIVE;
+	fl->generation = en->generation;
+	return FLOWS_OK;
+dead:
+	flow_kill(f, fl);
+	return ret;
+}
+
+/* ---- streams ------------------------------------------------------------- */
+
+static inline uint32_t stream_hash(uint32_t flow, uint32_t ssrc)
+{
+	uint64_t h = ((uint64_t)flow << 32 | ssrc) * UINT64_C(0x9e3779b97f4a7c15);
+	return (uint32_t)(h >> 32);
+}
+
+static struct stream *stream_get(struct flows *f, uint32_t fi, uint32_t ssrc, int *why)
+{
+	struct flow *fl = &f->flow[fi];
+	uint32_t tag = fi + 1;
+	uint32_t i = stream_hash(tag, ssrc) & f->stream_mask;
+	struct stream *st = NULL;
+
+	for (uint32_t n = 0; n <= f->stream_mask && n < PROBE_MAX; n++, i = (i + 1) & f->stream_mask) {
+		struct stream *c = &f->stream[i];
+		if (c->flow == tag && c->ssrc == ssrc) {
+			st = c;
+			break;
+		}
+		if (c->flow == 0) {
+			if (f->n_streams >= f->cfg.max_streams) {
+				*why = FLOWS_FULL;
+				return NULL;
+			}
+			st = c;
+			st->flow = tag;
+			st->ssrc = ssrc;
+			st->incarnation = fl->incarnation - 1;   /* force set-up */
+			f->n_streams++;
+			break;
+		}
+	}
+	if (unlikely(st == NULL)) {
+		*why = FLOWS_FULL;
+		return NULL;
+	}
+	if (unlikely(st->incarnation != fl->incarnation)) {
+		/* new SSRC, or its flow's keys started over: fresh ROC and window */
+		if (csrtp_stream_init(&st->cs, fl->cur, f->cfg.window, f->cfg.stream_flags)) {
+			*why = FLOWS_BAD_KEY;
+			return NULL;
+		}
+		st->incarnation = fl->incarnation;
+		st->generation = 0;
+	}
+	if (unlikely(st->generation != fl->generation)) {
+		/* follow the flow: current key now, next key from its index */
+		st->cs.key = fl->cur;
+		st->cs.prev_key = NULL;
+		if (fl->next != NULL)
+			csrtp_stream_rekey(&st->cs, fl->next, fl->next_from);
+		st->generation = fl->generation;
+	}
+	return st;
+}
+
+/* ---- resolve ------------------------------------------------------------- */
+
+void flows_resolve(struct flows *f, const struct keytable_key keys[],
+		   const uint32_t ssrcs[], unsigned n,
+		   struct csrtp_stream *out[], uint8_t why[])
+{
+	uint64_t changes = keytable_changes(f->t);
+	uint32_t fidx[KEYTABLE_BULK_MAX];
+	struct keytable_key lk[KEYTABLE_BULK_MAX];
+	uint32_t lk_pkt[KEYTABLE_BULK_MAX];   /* a packet index per look-up */
+	unsigned nl = 0;
+
+	if (n > KEYTABLE_BULK_MAX)
+		n = KEYTABLE_BULK_MAX;
+
+	/* 1. local flows that are known current need no look-up */
+	for (unsigned i = 0; i < n; i++) {
+		bool found;
+		uint32_t fi = flow_find(f, &keys[i], &found);
+		fidx[i] = found ? fi : UINT32_MAX;
+		why[i] = FLOWS_OK;
+		if (found && f->flow[fi].state == FLOW_LIVE && f->flow[fi].changes == changes)
+			continue;
+		if (found && f->flow[fi].pending)
+			continue;                   /* already queued by a packet before */
+		if (found)
+			f->flow[fi].pending = 1;
+		else {
+			/* not here yet: queue one look-up per distinct key */
+			bool dup = false;
+			for (unsigned j = 0; j < nl && !dup; j++)
+				dup = key_eq(&lk[j], &keys[i]);
+			if (dup)
+				continue;
+		}
+		lk[nl] = keys[i];
+		lk_pkt[nl] = i;
+		nl++;
+	}
+
+	/* 2. one bulk look-up in the shared table for the rest */
+	if (nl > 0) {
+		struct keytable_entry en[KEYTABLE_BULK_MAX];
+		uint8_t st[KEYTABLE_BULK_MAX];
+
+		keytable_lookup_bulk(f->t, lk, nl, en, st, NULL);
+		f->lookups += nl;
+		for (unsigned j = 0; j < nl; j++) {
+			bool found;
+			uint32_t fi = flow_find(f, &lk[j], &found);
+			struct flow *fl = fi == UINT32_MAX ? NULL : &f->flow[fi];
+
+			if (fl != NULL)
+				fl->pending = 0;
+			if (st[j] == KEYTABLE_BUSY) {
+				/* the writer is mid-change: keep the keys we had, ask again */
+				continue;
+			}
+			if (st[j] == KEYTABLE_NOT_FOUND) {
+				if (found) {
+					if (fl->state == FLOW_LIVE)
+						flow_kill(f, fl);
+					fl->changes = changes;
+				}
+				continue;               /* unknown keys leave no state */
+			}
+			if (fl == NULL || (!found && f->n_flows >= f->cfg.max_flows)) {
+				why[lk_pkt[j]] = FLOWS_FULL;
+				continue;
+			}
+			if (!found) {
+				memset(fl, 0, offsetof(struct flow, incarnation));
+				fl->key = lk[j];
+				fl->state = FLOW_DEAD;   /* flow_apply brings it up */
+			}
+			if (fl->state != FLOW_LIVE || fl->generation != en[j].generation)
+				flow_apply(f, fl, &en[j]);
+			fl->changes = changes;
+		}
+		explicit_bzero(en, sizeof(en));
+	}
+
+	/* 3. each packet's stream */
+	for (unsigned i = 0; i < n; i++) {
+		out[i] = NULL;
+		if (why[i] != FLOWS_OK)
+			continue;
+		bool found;
+		uint32_t fi = fidx[i] != UINT32_MAX ? fidx[i] : flow_find(f, &keys[i], &found);
+		if (fi == UINT32_MAX || f->flow[fi].state != FLOW_LIVE ||
+		    !key_eq(&f->flow[fi].key, &keys[i])) {
+			why[i] = FLOWS_NO_KEY;
+			continue;
+		}
+		int w = FLOWS_OK;
+		struct stream *s = stream_get(f, fi, ssrcs[i], &w);
+		if (s == NULL) {
+			why[i] = (uint8_t)w;
+			continue;
+		}
+		out[i] = &s->cs;
+	}
+}
+
+void flows_get_stats(const struct flows *f, struct flows_stats *s)
+{
+	s->lookups = f->lookups;
+	s->expansions = f->expansions;
+	s->flows = f->n_flows;
+	s->streams = f->n_streams;
+}

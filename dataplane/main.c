@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * callseal-dataplane: EAL, options, ports, the key table, lcore launch and
+ * the exit report. The packet path is in worker.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "dp.h"
+
+#define NB_RXD 1024
+#define NB_TXD 1024
+#define MBUF_CACHE 256
+
+static const char usage_text[] =
+"usage: callseal-dataplane [EAL options] -- [options]\n"
+"\n"
+"Encrypts RTP/RTCP arriving on the inside port into SRTP/SRTCP (AES-GCM,\n"
+"RFC 7714) sent out of the outside port, and decrypts SRTP/SRTCP arriving on\n"
+"the outside port into RTP/RTCP sent out of the inside port, with the keys that\n"
+"callseal-control keeps in a shared-memory key table. Media on a media port\n"
+"with no key is dropped, never forwarded in plaintext.\n"
+"\n"
+"options:\n"
+"  --table NAME          key table to attach read-only (default: callseal),\n"
+"                        /dev/shm/callseal.NAME, made by callseal-control\n"
+"  --inside PORT         port id facing the local media application (default 0)\n"
+"  --outside PORT        port id facing the network (default 1)\n"
+"  --queues N            rx/tx queue pairs per port, RSS, one worker lcore per\n"
+"                        queue pair: give EAL at least N lcores (default 1)\n"
+"  --media-ports LO-HI   local UDP ports that carry media (default 1024-65535);\n"
+"                        RTP/RTCP (RFC 7983, RFC 5761) on them without a key is\n"
+"                        dropped as \"no stream\"\n"
+"  --other pass|drop     non-media: ARP, ICMP, STUN, DTLS, signalling\n"
+"                        (default pass, unchanged)\n"
+"  --fragments pass|drop IP fragments (default drop)\n"
+"  --idle-exit MS        exit after MS ms with no packet received (pcap runs)\n"
+"  --stats-json FILE     write the final statistics as JSON (also printed)\n"
+"  --max-flows N         key-table entries in use at once per worker (default 65536)\n"
+"  --max-streams N       SSRCs per worker (default 131072)\n"
+"  --replay-window N     SRTP/SRTCP replay window, 64-1024 packets (default 128)\n"
+"  --help                this text\n"
+"\n"
+"example (two pcap ports, no NIC, no hugepages):\n"
+"  callseal-dataplane --no-huge --no-pci -m 256 --file-prefix dp1 -l 0 \\\n"
+"    --vdev 'net_pcap0,rx_pcap=rtp.pcap,tx_pcap=inside-out.pcap' \\\n"
+"    --vdev 'net_pcap1,rx_pcap=srtp.pcap,tx_pcap=outside-out.pcap' \\\n"
+"    -- --table demo --idle-exit 200 --stats-json stats.json\n"
+"\n"
+"Live counters: DPDK telemetry command /callseal/stats (and /callseal/stats,N\n"
+"for worker N) on /var/run/dpdk/<file-prefix>/dpdk_telemetry.v2.\n";
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	dp_force_quit = true;
+}
+
+/* Parse an unsigned number in [lo, hi]; -1 on error. */
+static long parse_num(const char *s, long lo, long hi)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end != '\0' || v < lo || v > hi)
+		return -1;
+	return v;
+}
+
+static int parse_args(int argc, char **argv, struct dp_config *c)
+{
+	enum { O_TABLE = 256, O_INSIDE, O_OUTSIDE, O_QUEUES, O_MEDIA, O_OTHER, O_FRAG,
+	       O_IDLE, O_JSON, O_FLOWS, O_STREAMS, O_WINDOW, O_HELP };
+	static const struct option opts[] = {
+		{ "table", required_argument, NULL, O_TABLE },
+		{ "inside", required_argument, NULL, O_INSIDE },
+		{ "outside", required_argument, NULL, O_OUTSIDE },
+		{ "queues", required_argument, NULL, O_QUEUES },
+		{ "media-ports", required_argument, NULL, O_MEDIA },
+		{ "other", required_argument, NULL, O_OTHER },
+		{ "fragments", required_argument, NULL, O_FRAG },
+		{ "idle-exit", required_argument, NULL, O_IDLE },
+		{ "stats-json", required_argument, NULL, O_JSON },
+		{ "max-flows", required_argument, NULL, O_FLOWS },
+		{ "max-streams", required_argument, NULL, O_STREAMS },
+		{ "replay-window", required_argument, NULL, O_WINDOW },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	long v;
+	int o;
+
+	*c = (struct dp_config){
+		.table = "callseal", .port = { 0, 1 }, .queues = 1,
+		.media_lo = 1024, .media_hi = 65535, .other_pass = true,
+		.max_flows = 65536, .max_streams = 131072, .window = 128,
+	};
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		const char *a = optarg;
+		switch (o) {
+		case O_TABLE:
+			c->table = a;
+			break;
+		case O_INSIDE:
+		case O_OUTSIDE:
+			if ((v = parse_num(a, 0, RTE_MAX_ETHPORTS - 1)) < 0) {
+				fprintf(stderr, "callseal-dataplane: --%s takes a port id, not '%s'\n",
+					o == O_INSIDE ? "inside" : "outside", a);
+				return -1;
+			}
+			c->port[o == O_INSIDE ? DP_PORT_INSIDE : DP_PORT_OUTSIDE] = (uint16_t)v;
+			break;
+		case O_QUEUES:
+			if ((v = parse_num(a, 1, DP_MAX_QUEUES)) < 0) {
+				fprintf(stderr, "callseal-dataplane: --queues takes 1-%d, not '%s'\n",
+					DP_MAX_QUEUES, a);
+				return -1;
+			}
+			c->queues = (uint16_t)v;
+			break;
+		case O_MEDIA: {
+			unsigned lo, hi;
+			char extra;
+			if (sscanf(a, "%u-%u%c", &lo, &hi, &extra) != 2 || lo < 1 || hi > 65535 ||
+			    lo > hi) {
+				fprintf(stderr, "callseal-dataplane: --media-ports takes LO-HI within "
+					"1-65535, e.g. 10000-20000, not '%s'\n", a);
+				return -1;
+			}
+			c->media_lo = (uint16_t)lo;
+			c->media_hi = (uint16_t)hi;
+			break;
+		}
+		case O_OTHER:
+		case O_FRAG:
+			if (strcmp(a, "pass") != 0 && strcmp(a, "drop") != 0) {
+				fprintf(stderr, "callseal-dataplane: --%s takes pass or drop, not '%s'\n",
+					o == O_OTHER ? "other" : "fragments", a);
+				return -1;
+			}
+			if (o == O_OTHER)
+				c->other_pass = strcmp(a, "pass") == 0;
+			else
+				c->fragments_pass = strcmp(a, "pass") == 0;
+			break;
+		case O_IDLE:
+			if ((v = parse_num(a, 1, 86400000)) < 0) {
+				fprintf(stderr, "callseal-dataplane: --idle-exit takes milliseconds, "
+					"not '%s'\n", a);
+				return -1;
+			}
+			c->idle_exit_ms = (uint32_t)v;
+			break;
+		case O_JSON:
+			c->stats_json = a;
+			break;
+		case O_FLOWS:
+		case O_STREAMS:
+			if ((v = parse_num(a, 1, o == O_FLOWS ? (1L << 24) : (1L << 26))) < 0) {
+				fprintf(stderr, "callseal-dataplane: --%s takes a count, not '%s'\n",
+					o == O_FLOWS ? "max-flows" : "max-streams", a);
+				return -1;
+			}
+			if (o == O_FLOWS)
+				c->max_flows = (uint32_t)v;
+			else
+				c->max_streams = (uint32_t)v;
+			break;
+		case O_WINDOW:
+			if ((v = parse_num(a, 64, CSRTP_REPLAY_WINDOW_MAX)) < 0) {
+				fprintf(stderr, "callseal-dataplane: --replay-window takes 64-%d, "
+					"not '%s'\n", CSRTP_REPLAY_WINDOW_MAX, a);
+				return -1;
+			}
+			c->window = (uint32_t)v;
+			break;
+		case O_HELP:
+			fputs(usage_text, stdout);
+			exit(0);
+		default:
+			fprintf(stderr, "callseal-dataplane: see --help for the options\n");
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "callseal-dataplane: unexpected argument '%s' (see --help)\n",
+			argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static void port_init(struct dp_config *c, int role, struct rte_mempool *pool)
+{
+	uint16_t port = c->port[role];
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf;
+	int ret;
+
+	if (!rte_eth_dev_is_valid_port(port))
+		rte_exit(EXIT_FAILURE, "%s port %u does not exist (%u ports: add --vdev "
+			 "or bind a NIC)\n", role == DP_PORT_INSIDE ? "inside" : "outside",
+			 port, rte_eth_dev_count_avail());
+	if ((ret = rte_eth_dev_info_get(port, &info)) != 0)
+		rte_exit(EXIT_FAILURE, "port %u: no device info: %s\n", port, strerror(-ret));
+	if (c->queues > info.max_rx_queues || c->queues > info.max_tx_queues)
+		rte_exit(EXIT_FAILURE, "port %u (%s) has at most %u rx / %u tx queues; "
+			 "lower --queues\n", port, info.driver_name, info.max_rx_queues,
+			 info.max_tx_queues);
+
+	memset(&conf, 0, sizeof(conf));
+	if (c->queues > 1) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+	}
+	/* checksums in hardware when the port can do both IPv4 and UDP */
+	uint64_t want = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	if ((info.tx_offload_capa & want) == want) {
+		conf.txmode.offloads |= want;
+		c->tx_cksum_offload[role] = true;
+	}
+	if ((ret = rte_eth_dev_configure(port, c->queues, c->queues, &conf)) != 0)
+		rte_exit(EXIT_FAILURE, "port %u: configure: %s\n", port, strerror(-ret));
+	uint16_t nrx = NB_RXD, ntx = NB_TXD;
+	rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);
+	for (uint16_t q = 0; q < c->queues; q++) {
+		int sock = rte_eth_dev_socket_id(port);
+		if ((ret = rte_eth_rx_queue_setup(port, q, nrx, sock < 0 ? 0 : (unsigned)sock,
+						  NULL, pool)) != 0 ||
+		    (ret = rte_eth_tx_queue_setup(port, q, ntx, sock < 0 ? 0 : (unsigned)sock,
+						  NULL)) != 0)
+			rte_exit(EXIT_FAILURE, "port %u queue %u: %s\n", port, q, strerror(-ret));
+	}
+	/* a memif client cannot start until its server listens: retry a while */
+	for (int tries = 0; (ret = rte_eth_dev_start(port)) != 0 && tries < 100; tries++)
+		rte_delay_ms(100);
+	if (ret != 0)
+		rte_exit(EXIT_FAILURE, "port %u: start: %s\n", port, strerror(-ret));
+	rte_eth_promiscuous_enable(port);   /* a bump in the wire sees every frame */
+}
+
+int main(int argc, char **argv)
+{
+	static struct dp_config cfg;
+	static struct dp_lcore lcs[DP_MAX_QUEUES];
+	char err[KEYTABLE_ERR_MAX];
+	struct keytable *table = NULL;
+	unsigned nl = 0, lcore;
+	int ret;
+
+	/* --help before EAL, so that it works without a DPDK environment */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+
+	ret = rte_eal_init(argc, argv);
+	if (ret < 0)
+		rte_exit(EXIT_FAILURE, "EAL initialisation failed: check the EAL options "
+			 "(no hugepages? add --no-huge -m 256; another process? add "
+			 "--file-prefix NAME)\n");
+	argc -= ret;
+	argv += ret;
+	argv[0] = "callseal-dataplane";
+	if (parse_args(argc, argv, &cfg) != 0)
+		rte_exit(EXIT_FAILURE, "bad options\n");
+	if (cfg.port[DP_PORT_INSIDE] == cfg.port[DP_PORT_OUTSIDE])
+		rte_exit(EXIT_FAILURE, "--inside and --outside must be different ports\n");
+	if (rte_lcore_count() < cfg.queues)
+		rte_exit(EXIT_FAILURE, "--queues %u needs %u lcores, EAL gave %u: use -l 0-%u\n",
+			 cfg.queues, cfg.queues, rte_lcore_count(), cfg.queues - 1);
+
+	if (keytable_attach_reader(&table, cfg.table, err, sizeof(err)) != 0)
+		rte_exit(EXIT_FAILURE, "key table: %s (start callseal-control --table %s "
+			 "first)\n", err, cfg.table);
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	unsigned nb_mbufs = 2u * cfg.queues * (NB_RXD + NB_TXD) +
+			    rte_lcore_count() * (MBUF_CACHE + 2 * DP_BURST) + 1024;
+	struct rte_mempool *pool = rte_pktmbuf_pool_create("callseal_mbufs", nb_mbufs,
+		MBUF_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+	if (pool == NULL)
+		rte_exit(EXIT_FAILURE, "cannot allocate %u mbufs: raise EAL -m\n", nb_mbufs);
+	port_init(&cfg, DP_PORT_INSIDE, pool);
+	port_init(&cfg, DP_PORT_OUTSIDE, pool);
+
+	/* one worker per queue pair: the main lcore first, then the others */
+	lcore = rte_get_main_lcore();
+	for (;;) {
+		if ((ret = dp_lcore_init(&lcs[nl], &cfg, table, lcore, (uint16_t)nl)) != 0)
+			rte_exit(EXIT_FAILURE, "lcore %u: %s\n", lcore, ret == -ENOTSUP ?
+				 "this CPU has no AES-NI: intel-ipsec-mb cannot run" :
+				 "out of memory for the flow tables: lower --max-flows/--max-streams");
+		if (++nl == cfg.queues)
+			break;
+		lcore = rte_get_next_lcore(lcore, 1, 0);
+	}
+	const char *failed = NULL;
+	if (csrtp_selftest(lcs[0].engine, &failed) != 0)
+		rte_exit(EXIT_FAILURE, "SRTP engine self-test failed at %s\n", failed);
+
+	printf("callseal-dataplane: inside port %u, outside port %u, %u queue(s), "
+	       "lcores", cfg.port[0], cfg.port[1], cfg.queues);
+	for (unsigned i = 0; i < nl; i++)
+		printf(" %u", lcs[i].lcore_id);
+	printf(", crypto intel-ipsec-mb %s %s (self-test passed), table %s, media ports "
+	       "%u-%u, other %s, fragments %s, checksums %s/%s\n",
+	       imb_get_version_str(), csrtp_engine_arch_name(lcs[0].engine), cfg.table,
+	       cfg.media_lo, cfg.media_hi, cfg.other_pass ? "pass" : "drop",
+	       cfg.fragments_pass ? "pass" : "drop",
+	       cfg.tx_cksum_offload[0] ? "offload" : "software",
+	       cfg.tx_cksum_offload[1] ? "offload" : "software");
+	fflush(stdout);
+	dp_stats_telemetry_register(lcs, nl);
+
+	for (unsigned i = 1; i < nl; i++)
+		rte_eal_remote_launch(dp_worker_main, &lcs[i], lcs[i].lcore_id);
+	dp_worker_main(&lcs[0]);
+	rte_eal_mp_wait_lcore();
+
+	dp_stats_print(stdout, lcs, nl);
+	if (cfg.stats_json && (ret = dp_stats_write_json(cfg.stats_json, lcs, nl)) != 0)
+		fprintf(stderr, "callseal-dataplane: cannot write %s: %s\n", cfg.stats_json,
+			strerror(-ret));
+
+	for (int r = 0; r < 2; r++) {
+		rte_eth_dev_stop(cfg.port[r]);
+		rte_eth_dev_close(cfg.port[r]);
+	}
+	for (unsigned i = 0; i < nl; i++)
+		dp_lcore_fini(&lcs[i]);
+	keytable_detach(table);
+	rte_eal_cleanup();
+	return 0;
+}

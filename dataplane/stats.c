@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* stats.c - dataplane statistics: sums, the exit report, JSON, telemetry. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_telemetry.h>
+
+#include "dp.h"
+
+static const char *const drop_names[DP_DROP_MAX] = {
+	[DP_DROP_AUTH] = "auth",
+	[DP_DROP_REPLAY] = "replay",
+	[DP_DROP_MALFORMED] = "malformed",
+	[DP_DROP_NO_STREAM] = "no_stream",
+	[DP_DROP_NO_ROOM] = "no_room",
+	[DP_DROP_TX_FULL] = "tx_full",
+	[DP_DROP_FRAGMENT] = "fragment",
+	[DP_DROP_OTHER] = "other",
+	[DP_DROP_CHAINED] = "chained",
+	[DP_DROP_KEY_EXHAUSTED] = "key_exhausted",
+	[DP_DROP_TABLE_FULL] = "table_full",
+};
+
+const char *dp_drop_name(enum dp_drop d)
+{
+	return (unsigned)d < DP_DROP_MAX ? drop_names[d] : "unknown";
+}
+
+static inline uint64_t ld(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static void add(struct dp_stats *sum, const struct dp_stats *s)
+{
+	for (int p = 0; p < 2; p++) {
+		sum->rx[p] += ld(&s->rx[p]);
+		sum->tx[p] += ld(&s->tx[p]);
+	}
+	sum->encrypted += ld(&s->encrypted);
+	sum->decrypted += ld(&s->decrypted);
+	sum->passed += ld(&s->passed);
+	for (int d = 0; d < DP_DROP_MAX; d++)
+		sum->drop[d] += ld(&s->drop[d]);
+}
+
+void dp_stats_sum(struct dp_stats *sum, const struct dp_lcore *lcs, unsigned n)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned i = 0; i < n; i++)
+		add(sum, &lcs[i].stats);
+}
+
+/* One stats object as JSON members (no braces). */
+static void json_members(FILE *f, const struct dp_stats *s)
+{
+	fprintf(f, "\"rx_inside\": %lu, \"rx_outside\": %lu, \"tx_inside\": %lu, "
+		"\"tx_outside\": %lu, \"encrypted\": %lu, \"decrypted\": %lu, "
+		"\"passed\": %lu, \"dropped\": {",
+		s->rx[DP_PORT_INSIDE], s->rx[DP_PORT_OUTSIDE], s->tx[DP_PORT_INSIDE],
+		s->tx[DP_PORT_OUTSIDE], s->encrypted, s->decrypted, s->passed);
+	for (int d = 0; d < DP_DROP_MAX; d++)
+		fprintf(f, "%s\"%s\": %lu", d ? ", " : "", drop_names[d], s->drop[d]);
+	fprintf(f, "}");
+}
+
+static void json(FILE *f, const struct dp_lcore *lcs, unsigned n)
+{
+	struct dp_stats sum;
+	dp_stats_sum(&sum, lcs, n);
+	fprintf(f, "{\"total\": {");
+	json_members(f, &sum);
+	fprintf(f, "}, \"lcores\": [");
+	for (unsigned i = 0; i < n; i++) {
+		struct dp_stats one;
+		memset(&one, 0, sizeof(one));
+		add(&one, &lcs[i].stats);
+		fprintf(f, "%s{\"lcore\": %u, \"queue\": %u, ", i ? ", " : "",
+			lcs[i].lcore_id, lcs[i].queue);
+		json_members(f, &one);
+		fprintf(f, "}");
+	}
+	fprintf(f, "]}\n");
+}
+
+void dp_stats_print(FILE *f, const struct dp_lcore *lcs, unsigned n)
+{
+	fprintf(f, "callseal-dataplane statistics: ");
+	json(f, lcs, n);
+}
+
+int dp_stats_write_json(const char *path, const struct dp_lcore *lcs, unsigned n)
+{
+	char tmp[4096];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL)
+		return -errno;
+	json(f, lcs, n);
+	if (fclose(f) != 0 || rename(tmp, path) != 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- DPDK telemetry: /callseal/stats --------------------------------------- */
+
+static const struct dp_lcore *tel_lcs;
+static unsigned tel_n;
+
+static void tel_fill(struct rte_tel_data *d, const struct dp_stats *s)
+{
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "rx_inside", s->rx[DP_PORT_INSIDE]);
+	rte_tel_data_add_dict_u64(d, "rx_outside", s->rx[DP_PORT_OUTSIDE]);
+	rte_tel_data_add_dict_u64(d, "tx_inside", s->tx[DP_PORT_INSIDE]);
+	rte_tel_data_add_dict_u64(d, "tx_outside", s->tx[DP_PORT_OUTSIDE]);
+	rte_tel_data_add_dict_u64(d, "encrypted", s->encrypted);
+	rte_tel_data_add_dict_u64(d, "decrypted", s->decrypted);
+	rte_tel_data_add_dict_u64(d, "passed", s->passed);
+	for (int i = 0; i < DP_DROP_MAX; i++) {
+		char name[40];
+		snprintf(name, sizeof(name), "drop_%s", drop_names[i]);
+		rte_tel_data_add_dict_u64(d, name, s->drop[i]);
+	}
+}
+
+static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	struct dp_stats sum;
+
+	if (params != NULL && *params != '\0') {
+		/* /callseal/stats,N: one lcore's (by its index in the worker list) */
+		char *end;
+		unsigned long i = strtoul(params, &end, 10);
+		if (*end != '\0' || i >= tel_n)
+			return -EINVAL;
+		memset(&sum, 0, sizeof(sum));
+		add(&sum, &tel_lcs[i].stats);
+	} else {
+		dp_stats_sum(&sum, tel_lcs, tel_n);
+	}
+	tel_fill(d, &sum);
+	return 0;
+}
+
+int dp_stats_telemetry_register(const struct dp_lcore *lcs, unsigned n)
+{
+	tel_lcs = lcs;
+	tel_n = n;
+	return rte_telemetry_register_cmd("/callseal/stats", tel_stats,
+		"callseal-dataplane counters, total; with a parameter N, worker N's");
+}

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * worker.c - the per-lcore packet path, run to completion:
+ *   rx burst -> classify every frame -> bulk look-up of the media's streams ->
+ *   one csrtp batch per kind (RTP, RTCP) -> fix lengths and checksums ->
+ *   tx burst to the other port, in arrival order.
+ * No allocation, lock or system call on this path; drops are counted by
+ * reason, never logged.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include "dp.h"
+
+volatile bool dp_force_quit;
+
+/* Per-packet verdicts while a burst is processed. */
+enum { V_SEND = 0, V_DROP, V_MEDIA };
+
+int dp_lcore_init(struct dp_lcore *lc, const struct dp_config *cfg,
+		  const struct keytable *t, unsigned lcore_id, uint16_t queue)
+{
+	memset(lc, 0, sizeof(*lc));
+	lc->lcore_id = lcore_id;
+	lc->queue = queue;
+	lc->cfg = cfg;
+	lc->table = t;
+	lc->ccfg.media_lo = cfg->media_lo;
+	lc->ccfg.media_hi = cfg->media_hi;
+	lc->engine = csrtp_engine_create(IMB_ARCH_NONE);
+	if (lc->engine == NULL)
+		return -ENOTSUP;
+	struct flows_cfg fc = {
+		.max_flows = cfg->max_flows,
+		.max_streams = cfg->max_streams,
+		.window = cfg->window,
+	};
+	lc->flows = flows_create(lc->engine, t, &fc);
+	if (lc->flows == NULL) {
+		csrtp_engine_destroy(lc->engine);
+		lc->engine = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void dp_lcore_fini(struct dp_lcore *lc)
+{
+	flows_destroy(lc->flows);          /* wipes expanded keys */
+	csrtp_engine_destroy(lc->engine);
+	lc->flows = NULL;
+	lc->engine = NULL;
+}
+
+static inline uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Ones'-complement sum for the UDP checksum over IPv6 (RFC 8200 s. 8.1):
+ * pseudo-header (addresses, UDP length, next header 17) and the datagram. */
+static uint16_t udp6_cksum(const uint8_t *ip6, const uint8_t *udp, uint32_t ulen)
+{
+	uint32_t sum = __rte_raw_cksum(ip6 + 8, 32, 0);
+	sum += rte_cpu_to_be_32(ulen) >> 16;
+	sum += rte_cpu_to_be_32(ulen) & 0xffff;
+	sum += rte_cpu_to_be_16(IPPROTO_UDP);
+	sum = __rte_raw_cksum(udp, ulen, sum);
+	uint16_t c = (uint16_t)~__rte_raw_cksum_reduce(sum);
+	return c == 0 ? 0xffff : c;     /* 0 means "no checksum": not for IPv6 */
+}
+
+/*
+ * The UDP payload at r->payload_off changed length from r->payload_len to
+ * newlen: fix UDP length, IP length, IPv4 header checksum, UDP checksum
+ * (offloaded when the tx port can; else 0 for IPv4, RFC 768, and computed
+ * for IPv6, where it is mandatory), and the mbuf's lengths.
+ */
+static void fix_headers(struct rte_mbuf *m, const struct classify_result *r,
+			uint32_t newlen, bool offload)
+{
+	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
+	int32_t delta = (int32_t)newlen - (int32_t)r->payload_len;
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(d + r->l4_off);
+	uint32_t ulen = 8 + newlen;
+
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)ulen);
+	udp->dgram_cksum = 0;
+	m->data_len = (uint16_t)(r->payload_off + newlen);   /* drops any Ethernet pad */
+	m->pkt_len = m->data_len;
+
+	if (!r->ipv6) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + r->l3_off);
+		ip->total_length = rte_cpu_to_be_16(
+			(uint16_t)(rte_be_to_cpu_16(ip->total_length) + delta));
+		ip->hdr_checksum = 0;
+		if (offload) {
+			m->l2_len = r->l3_off;
+			m->l3_len = (uint16_t)(r->l4_off - r->l3_off);
+			m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
+				       RTE_MBUF_F_TX_UDP_CKSUM;
+			udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+		} else {
+			ip->hdr_checksum = rte_ipv4_cksum(ip);
+		}
+	} else {
+		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(d + r->l3_off);
+		ip6->payload_len = rte_cpu_to_be_16(
+			(uint16_t)(rte_be_to_cpu_16(ip6->payload_len) + delta));
+		udp->dgram_cksum = udp6_cksum((const uint8_t *)ip6, (const uint8_t *)udp, ulen);
+	}
+}
+
+static inline enum dp_drop drop_reason(enum csrtp_status st)
+{
+	switch (st) {
+	case CSRTP_ERR_AUTH:          return DP_DROP_AUTH;
+	case CSRTP_ERR_REPLAY:        return DP_DROP_REPLAY;
+	case CSRTP_ERR_NO_ROOM:       return DP_DROP_NO_ROOM;
+	case CSRTP_ERR_KEY_EXHAUSTED: return DP_DROP_KEY_EXHAUSTED;
+	case CSRTP_ERR_NO_KEY:        return DP_DROP_NO_STREAM;
+	default:                      return DP_DROP_MALFORMED;
+	}
+}
+
+uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
+			  struct rte_mbuf **pkts, uint16_t n, struct rte_mbuf **out)
+{
+	const struct dp_config *cfg = lc->cfg;
+	const int outbound = from_port == DP_PORT_INSIDE;
+	const enum classify_dir cdir = outbound ? CLASSIFY_OUTBOUND : CLASSIFY_INBOUND;
+	const int to_port = outbound ? DP_PORT_OUTSIDE : DP_PORT_INSIDE;
+	struct classify_result cr[DP_BURST];
+	uint8_t verdict[DP_BURST];
+	/* media, in arrival order */
+	uint16_t mi[DP_BURST];
+	struct keytable_key keys[DP_BURST];
+	uint32_t ssrcs[DP_BURST];
+	struct csrtp_stream *streams[DP_BURST];
+	uint8_t why[DP_BURST];
+	/* one batch per kind */
+	struct csrtp_pkt batch[2][DP_BURST];
+	uint16_t bidx[2][DP_BURST];
+	unsigned nb[2] = { 0, 0 };
+	unsigned nm = 0;
+	uint64_t drops[DP_DROP_MAX] = { 0 };
+	uint64_t passed = 0, crypted = 0;
+
+	if (n > DP_BURST)
+		n = DP_BURST;
+
+	/* 1. classify */
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+		struct classify_result *r = &cr[i];
+
+		verdict[i] = V_DROP;
+		switch (classify_frame(&lc->ccfg, cdir, d, m->data_len, r)) {
+		case CLASSIFY_RTP:
+		case CLASSIFY_RTCP: {
+			if (unlikely(m->nb_segs > 1 || m->pkt_len != m->data_len)) {
+				drops[DP_DROP_CHAINED]++;
+				break;
+			}
+			const uint8_t *p = d + r->payload_off;
+			uint32_t ssrc_off = r->kind == CLASSIFY_RTP ? 8 : 4;
+			if (unlikely(r->payload_len < ssrc_off + 4)) {
+				drops[DP_DROP_MALFORMED]++;
+				break;
+			}
+			unsigned dir = outbound ? KEYTABLE_DIR_OUT : KEYTABLE_DIR_IN;
+			if (r->ipv6)
+				keytable_key_ipv6(&keys[nm], d + r->local_addr_off,
+						  r->local_port, dir);
+			else
+				keytable_key_ipv4(&keys[nm], d + r->local_addr_off,
+						  r->local_port, dir);
+			ssrcs[nm] = be32(p + ssrc_off);
+			mi[nm++] = i;
+			verdict[i] = V_MEDIA;
+			break;
+		}
+		case CLASSIFY_FRAGMENT:
+			if (cfg->fragments_pass)
+				verdict[i] = V_SEND;
+			else
+				drops[DP_DROP_FRAGMENT]++;
+			break;
+		case CLASSIFY_MALFORMED:
+			drops[DP_DROP_MALFORMED]++;
+			break;
+		default:                          /* other, STUN, DTLS */
+			if (cfg->other_pass)
+				verdict[i] = V_SEND;
+			else
+				drops[DP_DROP_OTHER]++;
+			break;
+		}
+		passed += verdict[i] == V_SEND;
+	}
+
+	/* 2. streams of the media, one bulk look-up */
+	if (nm > 0)
+		flows_resolve(lc->flows, keys, ssrcs, nm, streams, why);
+
+	/* 3. sort media into one batch per kind */
+	for (unsigned j = 0; j < nm; j++) {
+		uint16_t i = mi[j];
+		struct rte_mbuf *m = pkts[i];
+		if (unlikely(streams[j] == NULL)) {
+			drops[why[j] == FLOWS_FULL ? DP_DROP_TABLE_FULL : DP_DROP_NO_STREAM]++;
+			verdict[i] = V_DROP;
+			continue;
+		}
+		int k = cr[i].kind == CLASSIFY_RTCP;
+		uint8_t *p = rte_pktmbuf_mtod_offset(m, uint8_t *, cr[i].payload_off);
+		batch[k][nb[k]] = (struct csrtp_pkt){
+			.data = p,
+			.len = cr[i].payload_len,
+			.cap = (uint32_t)(m->data_len - cr[i].payload_off) +
+			       rte_pktmbuf_tailroom(m),
+			.stream = streams[j],
+		};
+		bidx[k][nb[k]++] = i;
+	}
+
+	/* 4. one engine batch per kind */
+	if (likely(!lc->crypto_off)) {
+		if (outbound) {
+			if (nb[0])
+				csrtp_protect_burst(lc->engine, batch[0], nb[0]);
+			if (nb[1])
+				csrtp_rtcp_protect_burst(lc->engine, batch[1], nb[1]);
+		} else {
+			if (nb[0])
+				csrtp_unprotect_burst(lc->engine, batch[0], nb[0]);
+			if (nb[1])
+				csrtp_rtcp_unprotect_burst(lc->engine, batch[1], nb[1]);
+		}
+	}
+
+	/* 5. fix headers of what succeeded */
+	bool offload = cfg->tx_cksum_offload[to_port];
+	for (int k = 0; k < 2; k++) {
+		for (unsigned j = 0; j < nb[k]; j++) {
+			struct csrtp_pkt *cp = &batch[k][j];
+			uint16_t i = bidx[k][j];
+			if (unlikely(cp->status != CSRTP_OK)) {
+				drops[drop_reason((enum csrtp_status)cp->status)]++;
+				verdict[i] = V_DROP;
+				continue;
+			}
+			fix_headers(pkts[i], &cr[i], cp->len, offload);
+			verdict[i] = V_SEND;
+			crypted++;
+		}
+	}
+
+	/* 6. what goes out, in arrival order; free the rest */
+	uint16_t nout = 0;
+	struct rte_mbuf *dead[DP_BURST];
+	unsigned ndead = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		if (verdict[i] == V_SEND)
+			out[nout++] = pkts[i];
+		else
+			dead[ndead++] = pkts[i];
+	}
+	if (ndead)
+		rte_pktmbuf_free_bulk(dead, ndead);
+
+	for (int d = 0; d < DP_DROP_MAX; d++)
+		if (drops[d])
+			DP_STAT_ADD(lc, drop[d], drops[d]);
+	if (passed)
+		DP_STAT_ADD(lc, passed, passed);
+	if (crypted) {
+		if (outbound)
+			DP_STAT_ADD(lc, encrypted, crypted);
+		else
+			DP_STAT_ADD(lc, decrypted, crypted);
+	}
+	return nout;
+}
+
+/* Receive on one port, process, send on the other. Returns packets received. */
+static uint16_t pump(struct dp_lcore *lc, int from)
+{
+	const struct dp_config *cfg = lc->cfg;
+	struct rte_mbuf *rx[DP_BURST], *tx[DP_BURST];
+	int to = from == DP_PORT_INSIDE ? DP_PORT_OUTSIDE : DP_PORT_INSIDE;
+
+	uint16_t n = rte_eth_rx_burst(cfg->port[from], lc->queue, rx, DP_BURST);
+	if (n == 0)
+		return 0;
+	DP_STAT_ADD(lc, rx[from], n);
+	uint16_t nt = dp_process_burst(lc, from, rx, n, tx);
+	uint16_t sent = nt ? rte_eth_tx_burst(cfg->port[to], lc->queue, tx, nt) : 0;
+	if (unlikely(sent < nt)) {
+		DP_STAT_ADD(lc, drop[DP_DROP_TX_FULL], nt - sent);
+		rte_pktmbuf_free_bulk(tx + sent, nt - sent);
+	}
+	DP_STAT_ADD(lc, tx[to], sent);
+	return n;
+}
+
+/* The lcores' most recent receive, for --idle-exit (TSC). */
+static volatile uint64_t last_rx_tsc;
+
+int dp_worker_main(void *arg)
+{
+	struct dp_lcore *lc = arg;
+	const struct dp_config *cfg = lc->cfg;
+	const uint64_t hz = rte_get_tsc_hz();
+	const uint64_t idle = (uint64_t)cfg->idle_exit_ms * hz / 1000;
+	uint64_t next_check = 0;
+
+	if (idle)
+		__atomic_store_n(&last_rx_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
+	while (!dp_force_quit) {
+		uint16_t got = pump(lc, DP_PORT_INSIDE);
+		got += pump(lc, DP_PORT_OUTSIDE);
+		if (idle == 0)
+			continue;
+		uint64_t now = rte_rdtsc();
+		if (got)
+			__atomic_store_n(&last_rx_tsc, now, __ATOMIC_RELAXED);
+		else if (now > next_check) {
+			/* --idle-exit: no lcore has received anything for that long */
+			next_check = now + hz / 1000;
+			if (now - __atomic_load_n(&last_rx_tsc, __ATOMIC_RELAXED) > idle)
+				dp_force_quit = true;
+		}
+	}
+	return 0;
+}

@@ -231,35 +231,75 @@ static inline uint32_t stream_hash(uint32_t flow, uint32_t ssrc)
 	return (uint32_t)(h >> 32);
 }
 
+#define STREAM_TOMB UINT32_MAX    /* stream.flow of a reclaimed slot */
+
+/* A stream whose flow has started over (deleted, re-added, slot reused). */
+static inline bool stream_stale(const struct flows *f, const struct stream *c)
+{
+	return c->flow != 0 && c->flow != STREAM_TOMB &&
+	       c->incarnation != f->flow[c->flow - 1].incarnation;
+}
+
+/* Turn every stale stream into a tombstone: called when the table is full. */
+static void stream_sweep(struct flows *f)
+{
+	for (uint32_t i = 0; i <= f->stream_mask; i++) {
+		struct stream *c = &f->stream[i];
+		if (stream_stale(f, c)) {
+			explicit_bzero(&c->cs, sizeof(c->cs));
+			c->flow = STREAM_TOMB;
+			f->n_streams--;
+		}
+	}
+}
+
+static struct stream *stream_find(struct flows *f, uint32_t tag, uint32_t ssrc,
+				  struct stream **reuse)
+{
+	uint32_t i = stream_hash(tag, ssrc) & f->stream_mask;
+
+	*reuse = NULL;
+	for (uint32_t n = 0; n <= f->stream_mask && n < PROBE_MAX; n++, i = (i + 1) & f->stream_mask) {
+		struct stream *c = &f->stream[i];
+		if (c->flow == tag && c->ssrc == ssrc)
+			return c;
+		if (c->flow == 0) {
+			if (*reuse == NULL)
+				*reuse = c;
+			return NULL;
+		}
+		if (*reuse == NULL && (c->flow == STREAM_TOMB || stream_stale(f, c)))
+			*reuse = c;
+	}
+	return NULL;
+}
+
 static struct stream *stream_get(struct flows *f, uint32_t fi, uint32_t ssrc, int *why)
 {
 	struct flow *fl = &f->flow[fi];
 	uint32_t tag = fi + 1;
-	uint32_t i = stream_hash(tag, ssrc) & f->stream_mask;
-	struct stream *st = NULL;
+	struct stream *reuse;
+	struct stream *st = stream_find(f, tag, ssrc, &reuse);
 
-	for (uint32_t n = 0; n <= f->stream_mask && n < PROBE_MAX; n++, i = (i + 1) & f->stream_mask) {
-		struct stream *c = &f->stream[i];
-		if (c->flow == tag && c->ssrc == ssrc) {
-			st = c;
-			break;
-		}
-		if (c->flow == 0) {
-			if (f->n_streams >= f->cfg.max_streams) {
-				*why = FLOWS_FULL;
-				return NULL;
-			}
-			st = c;
-			st->flow = tag;
-			st->ssrc = ssrc;
-			st->incarnation = fl->incarnation - 1;   /* force set-up */
-			f->n_streams++;
-			break;
-		}
-	}
 	if (unlikely(st == NULL)) {
-		*why = FLOWS_FULL;
-		return NULL;
+		/* a new SSRC: an empty slot or a tombstone counts against
+		 * max_streams, a stale stream's slot is taken over as it is */
+		bool counted = reuse != NULL && stream_stale(f, reuse);
+		if (!counted && f->n_streams >= f->cfg.max_streams) {
+			stream_sweep(f);
+			st = stream_find(f, tag, ssrc, &reuse);
+			counted = false;
+		}
+		if (reuse == NULL || (!counted && f->n_streams >= f->cfg.max_streams)) {
+			*why = FLOWS_FULL;
+			return NULL;
+		}
+		st = reuse;
+		if (!counted)
+			f->n_streams++;
+		st->flow = tag;
+		st->ssrc = ssrc;
+		st->incarnation = fl->incarnation - 1;   /* force set-up */
 	}
 	if (unlikely(st->incarnation != fl->incarnation)) {
 		/* new SSRC, or its flow's keys started over: fresh ROC and window */

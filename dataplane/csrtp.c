@@ -13,6 +13,7 @@
  * Nothing is allocated; nothing is logged.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,7 @@ struct csrtp_engine {
 	IMB_MGR *mgr;
 	IMB_ARCH arch;
 	enum csrtp_api api;
+	uint32_t pass;                    /* unprotect passes, for csrtp_stream.pass */
 	struct gcm_context_data gctx;     /* direct calls: per-call GCM state */
 	IMB_JOB *jobs[CSRTP_BURST_MAX];
 	struct slot slot[CSRTP_BURST_MAX] __attribute__((aligned(64)));
@@ -148,13 +150,19 @@ static inline const struct csrtp_key *key_for_index(const struct csrtp_stream *s
 	return s->key;
 }
 
-/* The key SRTCP uses now: the new one once SRTP has reached key_from. */
+/* The key SRTCP uses now: the new one once SRTP has reached key_from, or at
+ * once on a stream that carries no SRTP (a receive-only party's reports). */
 static inline const struct csrtp_key *rtcp_current_key(const struct csrtp_stream *s)
 {
-	if (unlikely(s->prev_key != NULL) &&
-	    !(s->rtp.started && s->rtp.top >= s->key_from))
+	if (unlikely(s->prev_key != NULL) && s->rtp.started && s->rtp.top < s->key_from)
 		return s->prev_key;
 	return s->key;
+}
+
+/* A key that has been wiped (or never set) must never encrypt anything. */
+static inline bool key_usable(const struct csrtp_key *k)
+{
+	return k != NULL && (k->key_len == 16 || k->key_len == 32);
 }
 
 /* After index was accepted: release the old key once a window past key_from. */
@@ -230,8 +238,15 @@ static void run_slots_direct(struct csrtp_engine *e, struct slot **slots, unsign
 	}
 }
 
-/* Run slots[0..m) as intel-ipsec-mb bursts, or direct calls; mark slots
- * whose job failed. */
+/* A job came back: its slot succeeded if the job completed. */
+static inline void mark_done(IMB_JOB *job)
+{
+	struct slot *sl = job->user_data;
+	sl->failed = job->status != IMB_STATUS_COMPLETED;
+}
+
+/* Run slots[0..m) as intel-ipsec-mb bursts, or direct calls; a slot whose job
+ * did not complete stays marked failed. */
 static void run_slots(struct csrtp_engine *e, struct slot **slots, unsigned m, int encrypt)
 {
 	if (likely(e->api == CSRTP_API_DIRECT)) {
@@ -240,30 +255,32 @@ static void run_slots(struct csrtp_engine *e, struct slot **slots, unsigned m, i
 	}
 
 	IMB_MGR *mgr = e->mgr;
+	IMB_JOB *done_jobs[IMB_MAX_JOBS];
 	unsigned i = 0;
 
+	for (unsigned j = 0; j < m; j++)
+		slots[j]->failed = 1;          /* until its job comes back completed */
 	while (i < m) {
-		unsigned want = m - i;
-		unsigned got = IMB_GET_NEXT_BURST(mgr, want, e->jobs);
+		unsigned got = IMB_GET_NEXT_BURST(mgr, m - i, e->jobs);
 		if (unlikely(got == 0)) {
-			IMB_FLUSH_BURST(mgr, IMB_MAX_JOBS, e->jobs);
+			/* the manager's queue is full (never, as we always drain
+			 * it): drain it, then try again */
+			if (IMB_FLUSH_BURST(mgr, IMB_MAX_JOBS, done_jobs) == 0)
+				break;
 			continue;
 		}
-		for (unsigned j = 0; j < got; j++) {
-			slots[i + j]->failed = 0;
+		for (unsigned j = 0; j < got; j++)
 			fill_job(e->jobs[j], slots[i + j], encrypt);
-		}
 		unsigned done = IMB_SUBMIT_BURST_NOCHECK(mgr, got, e->jobs);
-		while (done < got) {
-			unsigned f = IMB_FLUSH_BURST(mgr, got - done, e->jobs + done);
-			if (f == 0)
-				break;
+		for (unsigned j = 0; j < done; j++)
+			mark_done(e->jobs[j]);
+		/* the burst API completes GCM jobs synchronously; drain anyway so
+		 * that no job is left pointing into a caller's packet */
+		unsigned f;
+		while (done < got && (f = IMB_FLUSH_BURST(mgr, IMB_MAX_JOBS, done_jobs)) > 0) {
+			for (unsigned j = 0; j < f; j++)
+				mark_done(done_jobs[j]);
 			done += f;
-		}
-		for (unsigned j = 0; j < got; j++) {
-			struct slot *sl = e->jobs[j]->user_data;
-			if (unlikely(j >= done || e->jobs[j]->status != IMB_STATUS_COMPLETED))
-				sl->failed = 1;
 		}
 		i += got;
 	}
@@ -290,7 +307,7 @@ static inline int prepare_rtp_protect(struct csrtp_pkt *p, struct slot *sl)
 		return CSRTP_ERR_NO_KEY;
 	if ((st = rtp_header_len(p->data, p->len, &h)) != CSRTP_OK)
 		return st;
-	if (unlikely(p->cap < p->len + CSRTP_TAG_LEN))
+	if (unlikely(p->len > p->cap || p->cap - p->len < CSRTP_TAG_LEN))
 		return CSRTP_ERR_NO_ROOM;
 
 	/* RFC 3711 s. 3.3.1: the sender's index, ROC incremented on wrap. */
@@ -301,6 +318,8 @@ static inline int prepare_rtp_protect(struct csrtp_pkt *p, struct slot *sl)
 	if (unlikely(!csrtp_window_check(&s->rtp, idx)))
 		return CSRTP_ERR_REPLAY;
 	const struct csrtp_key *k = key_for_index(s, idx);
+	if (unlikely(!key_usable(k)))
+		return CSRTP_ERR_NO_KEY;
 	rtp_accept(s, idx);
 
 	p->index = idx;
@@ -367,23 +386,19 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	if ((st = rtp_header_len(p->data, body, &h)) != CSRTP_OK)
 		return st;
 
-	/* RFC 3711 s. 3.3.1 / appendix A: estimate ROC from s_l. Until a packet
-	 * has been accepted, s_l is the first packet of this burst, so that a
-	 * new stream's first burst may already cross a wrap. */
-	uint16_t seq = be16(p->data + 2);
-	uint64_t idx;
-	if (likely(s->rtp.started))
-		idx = csrtp_window_estimate_from(s->rtp.top, seq);
-	else if (s->first_ref_set)
-		idx = csrtp_window_estimate_from(s->first_ref, seq);
-	else
-		idx = ((uint64_t)s->roc_init << 16) | seq;
+	/* RFC 3711 s. 3.3.1 / appendix A: estimate ROC from s_l. A stream that
+	 * has accepted nothing yet has no s_l: its packet is taken at roc_init,
+	 * one per pass, so that a forged packet cannot set the reference for
+	 * the genuine ones after it (csrtp_unprotect_burst). */
+	uint64_t idx = csrtp_window_estimate(&s->rtp, be16(p->data + 2), s->roc_init);
 	if (unlikely(idx > CSRTP_INDEX_MAX))
 		return CSRTP_ERR_KEY_EXHAUSTED;
 	/* s. 3.3.2: cheap replay check now; the window moves after the tag. */
 	if (unlikely(!csrtp_window_check(&s->rtp, idx)))
 		return CSRTP_ERR_REPLAY;
 	const struct csrtp_key *k = key_for_index(s, idx);
+	if (unlikely(!key_usable(k)))
+		return CSRTP_ERR_NO_KEY;
 
 	p->index = idx;
 	sl->pkt = p;
@@ -401,47 +416,64 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	}
 	sl->aad_ptr = p->data;
 	sl->tag_out = sl->tag;
-	if (unlikely(!s->rtp.started) && !s->first_ref_set) {
-		s->first_ref = idx;
-		s->first_ref_set = 1;
-	}
 	return CSRTP_OK;
 }
 
 unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, unsigned n)
 {
 	struct slot *ptrs[CSRTP_BURST_MAX];
+	uint16_t todo[CSRTP_BURST_MAX], later[CSRTP_BURST_MAX];
 	unsigned ok = 0;
 
 	for (unsigned base = 0; base < n; base += CSRTP_BURST_MAX) {
 		unsigned cnt = n - base < CSRTP_BURST_MAX ? n - base : CSRTP_BURST_MAX;
-		unsigned m = 0;
+		unsigned nt = cnt;
 
-		for (unsigned i = 0; i < cnt; i++) {
-			struct csrtp_pkt *p = &pkts[base + i];
-			p->status = (uint8_t)prepare_rtp_unprotect(p, &e->slot[m]);
-			if (p->status == CSRTP_OK)
-				m++;
-		}
-		run_all(e, m, 0, ptrs);
-		for (unsigned i = 0; i < m; i++) {
-			struct slot *sl = &e->slot[i];
-			struct csrtp_pkt *p = sl->pkt;
-			uint32_t body = p->len - CSRTP_TAG_LEN;
+		for (unsigned i = 0; i < cnt; i++)
+			todo[i] = (uint16_t)i;
+		/* Usually one pass. A stream that has accepted nothing yet gets one
+		 * packet per pass: once that one verifies, the rest of its packets
+		 * are estimated from it (RFC 3711 s. 3.3.1); if it fails, the next
+		 * one is tried on its own. */
+		while (nt > 0) {
+			unsigned m = 0, nl = 0;
+			uint32_t pass = ++e->pass;
 
-			p->stream->first_ref_set = 0;   /* provisional: this burst only */
-			if (unlikely(sl->failed || !tag_equal(sl->tag, p->data + body))) {
-				p->status = CSRTP_ERR_AUTH;
-				continue;
+			for (unsigned t = 0; t < nt; t++) {
+				struct csrtp_pkt *p = &pkts[base + todo[t]];
+				struct csrtp_stream *s = p->stream;
+				if (unlikely(s != NULL && !s->rtp.started)) {
+					if (s->pass == pass) {
+						later[nl++] = todo[t];
+						continue;
+					}
+					s->pass = pass;
+				}
+				p->status = (uint8_t)prepare_rtp_unprotect(p, &e->slot[m]);
+				if (p->status == CSRTP_OK)
+					m++;
 			}
-			/* Same index twice in one burst: only the first one counts. */
-			if (unlikely(!csrtp_window_check(&p->stream->rtp, p->index))) {
-				p->status = CSRTP_ERR_REPLAY;
-				continue;
+			run_all(e, m, 0, ptrs);
+			for (unsigned i = 0; i < m; i++) {
+				struct slot *sl = &e->slot[i];
+				struct csrtp_pkt *p = sl->pkt;
+				uint32_t body = p->len - CSRTP_TAG_LEN;
+
+				if (unlikely(sl->failed || !tag_equal(sl->tag, p->data + body))) {
+					p->status = CSRTP_ERR_AUTH;
+					continue;
+				}
+				/* Same index twice in one burst: only the first counts. */
+				if (unlikely(!csrtp_window_check(&p->stream->rtp, p->index))) {
+					p->status = CSRTP_ERR_REPLAY;
+					continue;
+				}
+				rtp_accept(p->stream, p->index);
+				p->len = body;
+				ok++;
 			}
-			rtp_accept(p->stream, p->index);
-			p->len = body;
-			ok++;
+			memcpy(todo, later, nl * sizeof(todo[0]));
+			nt = nl;
 		}
 	}
 	return ok;
@@ -493,16 +525,19 @@ static inline int prepare_rtcp_protect(struct csrtp_pkt *p, struct slot *sl)
 		return CSRTP_ERR_NO_KEY;
 	if ((st = rtcp_header_ok(p->data, p->len, CSRTP_RTCP_HDR_LEN)) != CSRTP_OK)
 		return st;
-	if (unlikely(p->cap < p->len + CSRTP_RTCP_OVERHEAD))
+	if (unlikely(p->len > p->cap || p->cap - p->len < CSRTP_RTCP_OVERHEAD))
 		return CSRTP_ERR_NO_ROOM;
 	/* RFC 3711 s. 3.4: the 31-bit SRTCP index never wraps under one key. */
 	if (unlikely(s->srtcp_next > CSRTP_RTCP_INDEX_MAX))
 		return CSRTP_ERR_KEY_EXHAUSTED;
 
+	const struct csrtp_key *k = rtcp_current_key(s);
+	if (unlikely(!key_usable(k)))
+		return CSRTP_ERR_NO_KEY;
 	uint32_t idx = s->srtcp_next++;
 	p->index = idx;
 	sl->pkt = p;
-	sl->key = rtcp_current_key(s);
+	sl->key = k;
 	sl->alt = NULL;
 	sl->rtcp = 1;
 	sl->word = (s->flags & CSRTP_F_RTCP_AUTH_ONLY) ? idx : (0x80000000u | idx);
@@ -561,11 +596,15 @@ static inline int prepare_rtcp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	if (unlikely(!csrtp_window_check(&s->rtcp, idx)))
 		return CSRTP_ERR_REPLAY;
 
+	const struct csrtp_key *k = rtcp_current_key(s);
+	if (unlikely(!key_usable(k)))
+		return CSRTP_ERR_NO_KEY;
 	p->index = idx;
 	sl->pkt = p;
-	sl->key = rtcp_current_key(s);
-	sl->alt = s->prev_key == NULL ? NULL :
-		  sl->key == s->key ? s->prev_key : s->key;
+	sl->key = k;
+	sl->alt = s->prev_key == NULL ? NULL : k == s->key ? s->prev_key : s->key;
+	if (sl->alt != NULL && !key_usable(sl->alt))
+		sl->alt = NULL;
 	sl->rtcp = 1;
 	sl->word = word;
 	/* Keep the received tag: for E=0 the word is written over its start. */
@@ -833,11 +872,16 @@ int csrtp_stream_init(struct csrtp_stream *s, const struct csrtp_key *k,
 	return 0;
 }
 
-void csrtp_stream_rekey(struct csrtp_stream *s, const struct csrtp_key *next, uint64_t from)
+int csrtp_stream_rekey(struct csrtp_stream *s, const struct csrtp_key *next, uint64_t from)
 {
+	if (next == NULL || from > CSRTP_INDEX_MAX)
+		return -EINVAL;
+	if (s->prev_key != NULL)
+		return -EBUSY;
 	s->prev_key = s->key;
 	s->key = next;
 	s->key_from = from;
+	return 0;
 }
 
 uint32_t csrtp_stream_roc(const struct csrtp_stream *s)

@@ -159,11 +159,9 @@ struct csrtp_stream {
 	uint32_t flags;                  /* CSRTP_F_* */
 	uint32_t roc_init;               /* ROC assumed before the first packet */
 	uint32_t srtcp_next;             /* sender: next SRTCP index */
-	uint64_t first_ref;              /* receiver, before the first accepted
-					  * packet: the index estimated for the
-					  * first packet of the current burst, the
-					  * s_l of RFC 3711 s. 3.3.1 initialisation */
-	uint8_t first_ref_set;
+	uint32_t pass;                   /* receiver, before its first accepted
+					  * packet: the engine pass that holds
+					  * its one packet under test */
 	struct csrtp_window rtp;          /* SRTP indices seen (both directions) */
 	struct csrtp_window rtcp;         /* receiver: SRTCP indices seen */
 };
@@ -181,13 +179,15 @@ int csrtp_stream_init(struct csrtp_stream *s, const struct csrtp_key *k,
 /*
  * Change keys without loss (RFC 3711 <From,To>): packets with SRTP index
  * >= from use next, older ones keep the current key. SRTCP switches once the
- * stream's SRTP has reached from; while both keys are held, a received SRTCP
- * packet that fails under one is tried under the other. The old key is
- * released (prev_key = NULL) once the highest index is a full replay window
- * past from; until then the caller must keep it alive.
+ * stream's SRTP has reached from (at once on a stream that has sent no RTP);
+ * while both keys are held, a received SRTCP packet that fails under one is
+ * tried under the other. The old key is released (prev_key = NULL) once the
+ * highest index is a full replay window past from; until then the caller must
+ * keep it alive. Returns 0, -EBUSY while an earlier change still holds its old
+ * key, or -EINVAL for from > CSRTP_INDEX_MAX or a NULL key.
  */
-void csrtp_stream_rekey(struct csrtp_stream *s, const struct csrtp_key *next,
-		       uint64_t from);
+int csrtp_stream_rekey(struct csrtp_stream *s, const struct csrtp_key *next,
+		      uint64_t from);
 
 /* ROC for the stream (the high 32 bits of the highest index). */
 uint32_t csrtp_stream_roc(const struct csrtp_stream *s);

@@ -9,9 +9,9 @@ int csrtp_window_init(struct csrtp_window *w, unsigned size)
 {
 	if (size == 0)
 		size = CSRTP_REPLAY_WINDOW_DEFAULT;
-	size = (size + 63) & ~63u;
 	if (size > CSRTP_REPLAY_WINDOW_MAX)
 		return -EINVAL;
+	size = (size + 63) & ~63u;
 	memset(w, 0, sizeof(*w));
 	w->size = (uint16_t)size;
 	return 0;

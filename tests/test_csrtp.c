@@ -419,6 +419,23 @@ static void test_rtcp_replay(void **state)
 		assert_int_equal(csrtp_rtcp_unprotect_burst(e, &p, 1), 1);
 	}
 	assert_int_equal(rx.rtcp.top, 200);
+
+	/* index 0 is now 200 behind: older than the 128-packet window */
+	memcpy(buf, first, fl);
+	p = pkt(buf, fl, &rx);
+	assert_int_equal(csrtp_rtcp_unprotect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_REPLAY);
+
+	/* the same SRTCP packet twice in one burst: the second is a replay */
+	uint8_t a[BUF], b[BUF];
+	uint32_t n = make_rtcp(a, 1, 2);
+	p = pkt(a, n, &tx);
+	assert_int_equal(csrtp_rtcp_protect_burst(e, &p, 1), 1);
+	memcpy(b, a, p.len);
+	struct csrtp_pkt two[2] = { pkt(a, p.len, &rx), pkt(b, p.len, &rx) };
+	assert_int_equal(csrtp_rtcp_unprotect_burst(e, two, 2), 1);
+	assert_int_equal(two[0].status, CSRTP_OK);
+	assert_int_equal(two[1].status, CSRTP_ERR_REPLAY);
 	csrtp_key_wipe(&k);
 }
 
@@ -687,8 +704,14 @@ static void test_rekey_from_index(void **state)
 	make_key(e, &k2, 16, 15);
 	assert_int_equal(csrtp_stream_init(&tx, &k1, 0, 0), 0);
 	assert_int_equal(csrtp_stream_init(&rx, &k1, 0, 0), 0);
-	csrtp_stream_rekey(&tx, &k2, 65536 + 100);
-	csrtp_stream_rekey(&rx, &k2, 65536 + 100);
+	assert_int_equal(csrtp_stream_rekey(&tx, &k2, 65536 + 100), 0);
+	assert_int_equal(csrtp_stream_rekey(&rx, &k2, 65536 + 100), 0);
+	/* one change at a time; and from must be an SRTP index */
+	assert_int_equal(csrtp_stream_rekey(&tx, &k1, 70000), -EBUSY);
+	struct csrtp_stream other;
+	assert_int_equal(csrtp_stream_init(&other, &k1, 0, 0), 0);
+	assert_int_equal(csrtp_stream_rekey(&other, &k2, CSRTP_INDEX_MAX + 1), -EINVAL);
+	assert_int_equal(csrtp_stream_rekey(&other, NULL, 5), -EINVAL);
 
 	/* seq 65400 .. wraps .. 263; RTCP interleaved every 10 packets */
 	for (int i = 0; i < 400; i++) {
@@ -717,6 +740,157 @@ static void test_rekey_from_index(void **state)
 	}
 	assert_ptr_equal(tx.key, &k2);
 	assert_null(rx.prev_key);     /* released a window past the switch */
+	csrtp_key_wipe(&k1);
+	csrtp_key_wipe(&k2);
+}
+
+/* len + overhead must not wrap around: a huge len is "no room", not a write
+ * four gigabytes past the buffer. */
+static void test_len_cap_overflow(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	struct csrtp_stream tx;
+	uint8_t buf[64];
+
+	make_key(e, &k, 16, 20);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+	make_rtp(buf, 1, 1, 0, -1, 10);
+	uint32_t lens[] = { 0xfffffff8u, 0xfffffff0u, UINT32_MAX, 65 };
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		struct csrtp_pkt p = { .data = buf, .len = lens[i], .cap = 64, .stream = &tx };
+		assert_int_equal(csrtp_protect_burst(e, &p, 1), 0);
+		assert_int_equal(p.status, CSRTP_ERR_NO_ROOM);
+		make_rtcp(buf, 1, 1);
+		p = (struct csrtp_pkt){ .data = buf, .len = lens[i], .cap = 64, .stream = &tx };
+		assert_int_equal(csrtp_rtcp_protect_burst(e, &p, 1), 0);
+		assert_int_equal(p.status, CSRTP_ERR_NO_ROOM);
+		make_rtp(buf, 1, 1, 0, -1, 10);
+	}
+	csrtp_key_wipe(&k);
+}
+
+static void test_window_size_limits(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	struct csrtp_stream s;
+
+	make_key(e, &k, 16, 21);
+	assert_int_equal(csrtp_stream_init(&s, &k, UINT32_MAX, 0), -EINVAL);
+	assert_int_equal(csrtp_stream_init(&s, &k, 0xfffffff0u, 0), -EINVAL);
+	assert_int_equal(csrtp_stream_init(&s, &k, 1025, 0), -EINVAL);
+	assert_int_equal(csrtp_stream_init(&s, &k, 1000, 0), 0);
+	assert_int_equal(s.rtp.size, 1024);
+	csrtp_key_wipe(&k);
+}
+
+/* A forged packet ahead of the genuine ones in a new stream's first burst
+ * (seq far from theirs) must not stop them from verifying. */
+static void test_forged_first_packet(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	struct csrtp_stream tx, rx;
+	uint8_t bufs[9][BUF];
+	struct csrtp_pkt p[9];
+
+	make_key(e, &k, 16, 22);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx, &k, 0, 0), 0);
+	uint32_t n = make_rtp(bufs[0], 40000, 1, 0, -1, 20);
+	memset(bufs[0] + n, 0x55, CSRTP_TAG_LEN);          /* garbage tag */
+	p[0] = pkt(bufs[0], n + CSRTP_TAG_LEN, &rx);
+	for (int i = 1; i < 9; i++) {
+		uint32_t m = make_rtp(bufs[i], (uint16_t)(5 + i), 1, 0, -1, 20);
+		struct csrtp_pkt q = pkt(bufs[i], m, &tx);
+		assert_int_equal(csrtp_protect_burst(e, &q, 1), 1);
+		p[i] = pkt(bufs[i], q.len, &rx);
+	}
+	assert_int_equal(csrtp_unprotect_burst(e, p, 9), 8);
+	assert_int_equal(p[0].status, CSRTP_ERR_AUTH);
+	for (int i = 1; i < 9; i++)
+		assert_int_equal(p[i].status, CSRTP_OK);
+	assert_int_equal(rx.rtp.top, 13);
+	csrtp_key_wipe(&k);
+}
+
+/* A wiped key is refused, never used as an all-zero key. */
+static void test_wiped_key_refused(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	struct csrtp_stream tx;
+	uint8_t buf[BUF];
+
+	make_key(e, &k, 32, 23);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+	csrtp_key_wipe(&k);
+	uint32_t n = make_rtp(buf, 1, 1, 0, -1, 20);
+	struct csrtp_pkt p = pkt(buf, n, &tx);
+	assert_int_equal(csrtp_protect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_NO_KEY);
+	n = make_rtcp(buf, 1, 2);
+	p = pkt(buf, n, &tx);
+	assert_int_equal(csrtp_rtcp_protect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_NO_KEY);
+}
+
+/* SRTCP across a key change when sender and receiver disagree about whether
+ * SRTP has reached the switch: the receiver tries the other key (after
+ * restoring the ciphertext), for E=1 and E=0, both ways round. */
+static void test_rtcp_rekey_retry(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k1, k2;
+	uint8_t buf[BUF], plain[BUF];
+
+	make_key(e, &k1, 16, 24);
+	make_key(e, &k2, 16, 25);
+	for (int auth_only = 0; auth_only <= 1; auth_only++) {
+		for (int sender_ahead = 0; sender_ahead <= 1; sender_ahead++) {
+			uint32_t fl = auth_only ? CSRTP_F_RTCP_AUTH_ONLY : 0;
+			struct csrtp_stream tx, rx;
+			assert_int_equal(csrtp_stream_init(&tx, &k1, 0, fl), 0);
+			assert_int_equal(csrtp_stream_init(&rx, &k1, 0, fl), 0);
+			assert_int_equal(csrtp_stream_rekey(&tx, &k2, 100), 0);
+			assert_int_equal(csrtp_stream_rekey(&rx, &k2, 100), 0);
+			/* both have seen SRTP up to 99; one of them also 100 */
+			for (uint16_t seq = 90; seq <= 100; seq++) {
+				uint32_t n = make_rtp(buf, seq, 1, 0, -1, 10);
+				struct csrtp_pkt p = pkt(buf, n, &tx);
+				if (seq == 100 && !sender_ahead)
+					continue;
+				assert_int_equal(csrtp_protect_burst(e, &p, 1), 1);
+				if (seq == 100)
+					continue;        /* lost before the receiver */
+				p = pkt(buf, p.len, &rx);
+				assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 1);
+			}
+			if (!sender_ahead) {
+				/* the receiver saw 100, the sender did not send it yet */
+				rx.rtp.top = 100;
+			}
+			uint32_t n = make_rtcp(plain, 1, 4);
+			memcpy(buf, plain, n);
+			struct csrtp_pkt p = pkt(buf, n, &tx);
+			assert_int_equal(csrtp_rtcp_protect_burst(e, &p, 1), 1);
+			p = pkt(buf, p.len, &rx);
+			assert_int_equal(csrtp_rtcp_unprotect_burst(e, &p, 1), 1);
+			assert_int_equal(p.len, n);
+			assert_memory_equal(buf, plain, n);
+		}
+	}
+	/* a stream that sends no RTP switches SRTCP at once */
+	struct csrtp_stream tx, rx_new;
+	assert_int_equal(csrtp_stream_init(&tx, &k1, 0, 0), 0);
+	assert_int_equal(csrtp_stream_rekey(&tx, &k2, 1000), 0);
+	assert_int_equal(csrtp_stream_init(&rx_new, &k2, 0, 0), 0);
+	uint32_t n = make_rtcp(buf, 1, 2);
+	struct csrtp_pkt p = pkt(buf, n, &tx);
+	assert_int_equal(csrtp_rtcp_protect_burst(e, &p, 1), 1);
+	p = pkt(buf, p.len, &rx_new);
+	assert_int_equal(csrtp_rtcp_unprotect_burst(e, &p, 1), 1);
 	csrtp_key_wipe(&k1);
 	csrtp_key_wipe(&k2);
 }
@@ -753,6 +927,11 @@ int main(void)
 		cmocka_unit_test(test_mixed_batch),
 		cmocka_unit_test(test_duplicate_in_batch),
 		cmocka_unit_test(test_rekey_from_index),
+		cmocka_unit_test(test_len_cap_overflow),
+		cmocka_unit_test(test_window_size_limits),
+		cmocka_unit_test(test_forged_first_packet),
+		cmocka_unit_test(test_wiped_key_refused),
+		cmocka_unit_test(test_rtcp_rekey_retry),
 		cmocka_unit_test(test_profile_names),
 	};
 	/* The whole suite with direct GCM calls (default), then with IMB bursts. */

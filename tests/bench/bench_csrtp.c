@@ -157,8 +157,12 @@ static uint64_t run_batch(struct bench *b, int m)
 			j->auth_tag_output_len_in_bytes = 16;
 		}
 		unsigned done = IMB_SUBMIT_BURST_NOCHECK(b->mgr, n, jobs);
-		while (done < n)
-			done += IMB_FLUSH_BURST(b->mgr, n - done, jobs + done);
+		while (done < n) {
+			unsigned f = IMB_FLUSH_BURST(b->mgr, n - done, jobs + done);
+			if (f == 0)
+				abort();
+			done += f;
+		}
 		return bench_tsc() - t0;
 	}
 #ifdef HAVE_LIBSRTP2

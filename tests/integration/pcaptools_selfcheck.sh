@@ -1,0 +1,371 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR disable=SC2317  # (helpers run through tap_check)
+# tests/integration/pcaptools_selfcheck.sh RTPGEN SRTPCHECK [PCAPFWD]
+#
+# Proves the pcap tools before the dataplane tests rely on them. No DPDK here:
+# callseal-rtpgen's protected output plays the part of the dataplane's.
+#
+# For IPv4 and IPv6, with and without a VLAN tag, AEAD_AES_128_GCM and
+# AEAD_AES_256_GCM (3 SSRCs, 120 packets each, crossing seq 65535 -> 0,
+# CSRCs, header extensions, padding, RTCP, --mix):
+#   - rtpgen --direction in writes the SRTP file and its --plain-out, with
+#     consistent counts;
+#   - srtpcheck --mode decrypt (libsrtp2) matches every frame;
+#   - with --tamper-every/--replay-every the plain-out is unchanged and
+#     srtpcheck reports exactly the tampered + replayed frames as
+#     decrypt_failed, everything else matched;
+#   - tshark finds no bad IP/UDP/ICMP checksum and decodes as many RTP and
+#     RTCP packets as rtpgen reports.
+# Then: the outbound direction, reproducibility, and that srtpcheck detects a
+# missing frame, an extra frame, bad checksums, a wrong key, plaintext where
+# SRTP was due, and tolerates reordering across flows. Then lib.sh's own
+# helpers. With PCAPFWD (callseal-pcapfwd, built with DPDK): both directions
+# through two net_pcap ports of a DPDK process started with lib.sh's
+# eal_args, checked by srtpcheck - the path the dataplane tests take.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+RTPGEN=${1:?usage: $0 RTPGEN SRTPCHECK}
+SRTPCHECK=${2:?usage: $0 RTPGEN SRTPCHECK}
+PCAPFWD=${3:-}
+LIBDIR=$(cd "$(dirname "$0")" && pwd)
+T=$TEST_TMP
+
+# Fixed test keys: base64(master key || 12-byte salt).
+KEY_128=AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHA==                  # 16 + 12 bytes
+KEY_256=ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoOEhYaHiImKi4yNjo8=  # 32 + 12
+KEY_OTHER=yMnKy8zNzs/Q0dLT1NXW19jZ2tvc3d7f4OHi4w==               # wrong 128 key
+
+have_tshark=0
+command -v tshark >/dev/null 2>&1 && have_tshark=1
+
+# tshark_fields FILE FIELD... : one line per frame, comma-separated.
+tshark_fields() {
+  local f=$1 fields=() x
+  shift
+  for x in "$@"; do fields+=(-e "$x"); done
+  tshark -r "$f" -o udp.check_checksum:TRUE -o ip.check_checksum:TRUE \
+    -o rtp.heuristic_rtp:TRUE -T fields -E separator=, "${fields[@]}" 2>/dev/null
+}
+
+# tshark_checksums FILE WANT_UDP [FILE WANT_UDP...]: tshark verifies the
+# checksums of every frame: none bad (status 0: IP, UDP, ICMP, ICMPv6) and
+# exactly WANT_UDP frames with a verified good UDP checksum.
+tshark_checksums() {
+  local f want bad good
+  while [ $# -ge 2 ]; do
+    f=$1 want=$2
+    shift 2
+    tshark_fields "$f" ip.checksum.status udp.checksum.status icmp.checksum.status \
+      icmpv6.checksum.status >"$T/ts.out" || { echo "tshark failed on $f"; return 1; }
+    bad=$(awk -F, '$1=="0"||$2=="0"||$3=="0"||$4=="0"' "$T/ts.out" | wc -l)
+    good=$(awk -F, '$2=="1"' "$T/ts.out" | wc -l)
+    if [ "$bad" -ne 0 ] || [ "$good" -ne "$want" ]; then
+      echo "$f: $bad frames with a bad checksum, $good good UDP checksums (want $want)"
+      return 1
+    fi
+  done
+}
+
+# run_then_cmp A B CMD...: run CMD, then compare files A and B.
+run_then_cmp() {
+  local file1=$1 file2=$2
+  shift 2
+  "$@" && cmp "$file1" "$file2"
+}
+
+# tshark_media FILE RTP RTCP: tshark decodes that many RTP and RTCP frames.
+tshark_media() {
+  local f=$1 rtp rtcp
+  tshark_fields "$f" _ws.col.Protocol >"$T/ts.out" || return 1
+  rtp=$(grep -cx RTP "$T/ts.out")
+  rtcp=$(grep -cx RTCP "$T/ts.out")
+  if [ "$rtp" -ne "$2" ] || [ "$rtcp" -ne "$3" ]; then
+    echo "$f: tshark sees $rtp RTP and $rtcp RTCP, rtpgen said $2 and $3"
+    return 1
+  fi
+}
+
+# pcap_edit IN OUT OP...: rewrite a pcap (frames numbered from 1):
+#   drop N | swap N M | xor N OFFSET BYTE | zero16 N OFFSET
+pcap_edit() {
+  python3 - "$@" <<'EOF'
+import struct, sys
+src, dst, op, args = sys.argv[1], sys.argv[2], sys.argv[3], [int(a, 0) for a in sys.argv[4:]]
+data = open(src, 'rb').read()
+head, off, frames = data[:24], 24, []
+while off < len(data):
+    incl = struct.unpack('<I', data[off + 8:off + 12])[0]
+    frames.append([data[off:off + 16], bytearray(data[off + 16:off + 16 + incl])])
+    off += 16 + incl
+if op == 'drop':
+    del frames[args[0] - 1]
+elif op == 'swap':
+    a, b = args[0] - 1, args[1] - 1
+    frames[a], frames[b] = frames[b], frames[a]
+elif op == 'xor':
+    frames[args[0] - 1][1][args[1]] ^= args[2]
+elif op == 'zero16':
+    frames[args[0] - 1][1][args[1]:args[1] + 2] = b'\0\0'
+with open(dst, 'wb') as f:
+    f.write(head)
+    for h, b in frames:
+        f.write(h[:8] + struct.pack('<II', len(b), len(b)) + b)
+EOF
+}
+
+# The result line of the last tap_check'ed command, and one value of it.
+res() { json_get "$(last_json "$T/last.out")" "$1"; }
+
+# ---- protected inbound scenarios ----------------------------------------------
+
+seed=0
+for fam in 4 6; do
+  for vlan in none 100; do
+    for prof in 128 256; do
+      seed=$((seed + 1))
+      if [ $fam = 4 ]; then
+        L=192.0.2.1:5004 R=198.51.100.7:40000
+      else
+        L='[2001:db8::1]:5004' R='[2001:db8:ffff::7]:40000'
+      fi
+      P=AEAD_AES_${prof}_GCM
+      if [ $prof = 128 ]; then K=$KEY_128; else K=$KEY_256; fi
+      vl=(); [ $vlan != none ] && vl=(--vlan "$vlan")
+      name="IPv$fam vlan=$vlan $P"
+      c=$T/c$seed
+      gen=("$RTPGEN" --direction in --profile "$P" --inline "$K" --local "$L" --remote "$R"
+           "${vl[@]}" --ssrcs 3 --packets 120 --seq-start 65480 --rtcp-every 10
+           --csrcs --ext --padding --payload 0-1200 --mix --seed "$seed")
+      chk=("$SRTPCHECK" --mode decrypt --profile "$P" --inline "$K")
+
+      tap_check "$name: rtpgen writes SRTP and plain-out" \
+        "${gen[@]}" --out "$c.srtp.pcap" --plain-out "$c.rtp.pcap"
+      j=$(last_json "$T/last.out")
+      rtp=$(json_get "$j" rtp) rtcp=$(json_get "$j" rtcp) frames=$(json_get "$j" frames)
+      stun=$(json_get "$j" stun) dtls=$(json_get "$j" dtls) other=$(json_get "$j" other)
+      tap_is "$rtp $rtcp $((rtp + rtcp + stun + dtls + other))" "360 36 $frames" \
+        "$name: 360 RTP + 36 RTCP, counts add up to the $frames frames"
+
+      tap_check "$name: srtpcheck --mode decrypt matches every frame" \
+        "${chk[@]}" --expect "$c.rtp.pcap" --got "$c.srtp.pcap"
+      tap_is "$(res matched)" "$frames" "$name: matched = $frames"
+
+      tap_check "$name: with tampering and replays, plain-out is unchanged" \
+        run_then_cmp "$c.rtp.pcap" "$c.rtp2.pcap" \
+        "${gen[@]}" --tamper-every 7 --replay-every 13 --out "$c.bad.pcap" --plain-out "$c.rtp2.pcap"
+      j=$(last_json "$T/last.out")
+      tamp=$(json_get "$j" tampered) repl=$(json_get "$j" replayed)
+      tap_check_rc 1 "$name: srtpcheck fails on tampered + replayed frames" \
+        "${chk[@]}" --expect "$c.rtp.pcap" --got "$c.bad.pcap" --quiet
+      tap_is "$(res decrypt_failed) $(res matched) $(res missing) $(res unexpected)" \
+        "$((tamp + repl)) $frames 0 0" \
+        "$name: decrypt_failed = $tamp tampered + $repl replayed, the rest matched"
+
+      if [ $have_tshark = 1 ]; then
+        udp=$((frames - 2 * other / 3))      # --mix: ICMP, ARP, DNS in equal numbers
+        tap_check "$name: tshark: checksums good in SRTP, tampered and plain files" \
+          tshark_checksums "$c.srtp.pcap" "$udp" "$c.rtp.pcap" "$udp" \
+          "$c.bad.pcap" "$((udp + tamp + repl))"
+        tap_check "$name: tshark decodes $rtp RTP and $rtcp RTCP in plain-out" \
+          tshark_media "$c.rtp.pcap" "$rtp" "$rtcp"
+      else
+        tap_skip "$name: tshark checksums" "tshark not installed"
+        tap_skip "$name: tshark RTP/RTCP decode" "tshark not installed"
+      fi
+    done
+  done
+done
+
+# srtpcheck's own TAP lines, folded into ours (4 checks).
+tap_include "$SRTPCHECK" --mode decrypt --profile AEAD_AES_128_GCM --inline "$KEY_128" \
+  --expect "$T/c1.rtp.pcap" --got "$T/c1.srtp.pcap" --tap
+tap_result $? "srtpcheck --tap exits 0 on a pass"
+
+# ---- outbound (plaintext) scenarios --------------------------------------------
+
+for fam in 4 6; do
+  if [ $fam = 4 ]; then L=10.0.0.1:20000 R=203.0.113.9:30000; else L='[fd00::1]:20000' R='[2001:db8::99]:30000'; fi
+  o=$T/out$fam
+  tap_check "IPv$fam out: rtpgen writes plaintext local -> remote" \
+    "$RTPGEN" --direction out --local "$L" --remote "$R" --vlan 7 --ssrcs 2 --packets 200 \
+    --rtcp-every 25 --csrcs --ext --padding --payload 1-1200 --mix --out "$o.pcap"
+  frames=$(res frames) other=$(res other)
+  tap_check "IPv$fam out: srtpcheck --mode plain matches it with itself" \
+    "$SRTPCHECK" --mode plain --expect "$o.pcap" --got "$o.pcap"
+  if [ $have_tshark = 1 ]; then
+    tap_check "IPv$fam out: tshark: checksums good" \
+      tshark_checksums "$o.pcap" "$((frames - 2 * other / 3))"
+  else
+    tap_skip "IPv$fam out: tshark checksums" "tshark not installed"
+  fi
+done
+
+# ---- reproducibility ------------------------------------------------------------
+
+base=("$RTPGEN" --direction in --profile AEAD_AES_128_GCM --inline "$KEY_128"
+      --local 192.0.2.1:5004 --remote 198.51.100.7:40000 --ssrcs 2 --packets 50
+      --rtcp-every 5 --csrcs --ext --padding --payload 10-300)
+"${base[@]}" --seed 9 --out "$T/r.a" >/dev/null
+"${base[@]}" --seed 9 --out "$T/r.b" >/dev/null
+"${base[@]}" --seed 10 --out "$T/r.c" >/dev/null
+tap_check "the same seed gives the same file" cmp "$T/r.a" "$T/r.b"
+tap_check_rc 1 "another seed gives another file" cmp -s "$T/r.a" "$T/r.c"
+
+# ---- srtpcheck finds faults ------------------------------------------------------
+
+"${base[@]}" --seed 3 --out "$T/f.srtp.pcap" --plain-out "$T/f.rtp.pcap" >"$T/f.json"
+nf=$(json_get "$(cat "$T/f.json")" frames)          # 100 RTP + 20 RTCP, no --mix
+dec=("$SRTPCHECK" --mode decrypt --profile AEAD_AES_128_GCM --inline "$KEY_128" --quiet)
+
+tap_check_rc 1 "a dropped frame is found" "${dec[@]}" --expect "$T/f.rtp.pcap" \
+  --got <(pcap_edit "$T/f.srtp.pcap" /dev/stdout drop 40)
+tap_is "$(res missing) $(res matched) $(res unexpected)" "1 $((nf - 1)) 0" \
+  "  ... as 1 missing, the rest matched"
+
+"${base[@]}" --seed 3 --packets 45 --out "$T/g.srtp.pcap" --plain-out "$T/g.rtp.pcap" >"$T/g.json"
+ng=$(json_get "$(cat "$T/g.json")" frames)
+tap_check_rc 1 "frames the dataplane did not emit are missing" \
+  "$SRTPCHECK" --mode plain --expect "$T/f.rtp.pcap" --got "$T/g.rtp.pcap" --quiet
+tap_is "$(res missing) $(res matched)" "$((nf - ng)) $ng" "  ... $((nf - ng)) missing, $ng matched"
+tap_check_rc 1 "frames that were not expected are unexpected" \
+  "$SRTPCHECK" --mode plain --expect "$T/g.rtp.pcap" --got "$T/f.rtp.pcap" --quiet
+tap_is "$(res unexpected) $(res matched) $(res missing)" "$((nf - ng)) $ng 0" \
+  "  ... $((nf - ng)) unexpected"
+
+tap_check "frames of different SSRCs may be reordered" \
+  "${dec[@]}" --expect "$T/f.rtp.pcap" --got <(pcap_edit "$T/f.srtp.pcap" /dev/stdout swap 1 2)
+tap_check_rc 1 "frames of one SSRC may not" \
+  "$SRTPCHECK" --mode plain --quiet --expect "$T/f.rtp.pcap" \
+  --got <(pcap_edit "$T/f.rtp.pcap" /dev/stdout swap 1 3)
+tap_is "$(res missing) $(res unexpected) $(res matched)" "1 1 $((nf - 1))" \
+  "  ... 1 missing, 1 unexpected"
+
+# IPv4 without VLAN: IP header checksum at 24, UDP checksum at 40, payload at 42.
+pcap_edit "$T/f.srtp.pcap" "$T/h1.pcap" xor 5 41 0x01
+pcap_edit "$T/h1.pcap" "$T/h2.pcap" xor 9 25 0x10
+tap_check_rc 1 "a bad UDP checksum and a bad IPv4 header checksum are found" \
+  "${dec[@]}" --expect "$T/f.rtp.pcap" --got "$T/h2.pcap"
+tap_is "$(res bad_checksum) $(res matched)" "2 $nf" "  ... as bad_checksum 2 (contents still matched)"
+pcap_edit "$T/f.srtp.pcap" "$T/h3.pcap" zero16 5 40
+tap_check "IPv4 UDP checksum 0 (none) is accepted" "${dec[@]}" --expect "$T/f.rtp.pcap" --got "$T/h3.pcap"
+pcap_edit "$T/c5.srtp.pcap" "$T/h4.pcap" zero16 3 60      # IPv6, no VLAN: UDP checksum at 60
+tap_check_rc 1 "IPv6 UDP checksum 0 is refused" \
+  "$SRTPCHECK" --mode decrypt --profile AEAD_AES_128_GCM --inline "$KEY_128" --quiet \
+  --expect "$T/c5.rtp.pcap" --got "$T/h4.pcap"
+tap_is "$(res bad_checksum)" 1 "  ... as bad_checksum 1"
+pcap_edit "$T/f.srtp.pcap" "$T/h5.pcap" xor 7 60 0x04
+tap_check_rc 1 "a changed SRTP byte is a decrypt failure" "${dec[@]}" --expect "$T/f.rtp.pcap" --got "$T/h5.pcap"
+tap_is "$(res decrypt_failed) $(res missing) $(res bad_checksum)" "1 1 1" \
+  "  ... 1 decrypt_failed, 1 missing, 1 bad checksum"
+
+tap_check_rc 1 "the wrong key fails every media frame" \
+  "$SRTPCHECK" --mode decrypt --profile AEAD_AES_128_GCM --inline "$KEY_OTHER" --quiet \
+  --expect "$T/f.rtp.pcap" --got "$T/f.srtp.pcap"
+tap_is "$(res decrypt_failed) $(res matched)" "$nf 0" "  ... decrypt_failed = $nf"
+tap_check_rc 1 "plaintext where SRTP was due fails to decrypt" \
+  "${dec[@]}" --expect "$T/f.rtp.pcap" --got "$T/f.rtp.pcap"
+tap_check_rc 1 "SRTP where plaintext was due does not match" \
+  "$SRTPCHECK" --mode plain --quiet --expect "$T/f.rtp.pcap" --got "$T/f.srtp.pcap"
+tap_is "$(res unexpected) $(res missing)" "$nf $nf" "  ... $nf unexpected, $nf missing"
+
+# ---- usage ------------------------------------------------------------------------
+
+tap_check "rtpgen --help" "$RTPGEN" --help
+tap_check "srtpcheck --help" "$SRTPCHECK" --help
+tap_check_rc 2 "rtpgen: unknown option is a usage error" "$RTPGEN" --bogus
+tap_check_rc 2 "rtpgen: a 16-byte key for AES-256 is refused" \
+  "$RTPGEN" --direction in --profile AEAD_AES_256_GCM --inline "$KEY_128" \
+  --local 192.0.2.1:5004 --remote 198.51.100.7:40000 --out "$T/x.pcap"
+tap_check_rc 2 "rtpgen: --profile needs --direction in" \
+  "$RTPGEN" --profile AEAD_AES_128_GCM --inline "$KEY_128" \
+  --local 192.0.2.1:5004 --remote 198.51.100.7:40000 --out "$T/x.pcap"
+tap_check_rc 2 "rtpgen: mixed IPv4/IPv6 endpoints are refused" \
+  "$RTPGEN" --local 192.0.2.1:5004 --remote '[2001:db8::1]:5' --out "$T/x.pcap"
+tap_check_rc 2 "srtpcheck: decrypt without a key is a usage error" \
+  "$SRTPCHECK" --mode decrypt --expect "$T/f.rtp.pcap" --got "$T/f.rtp.pcap"
+tap_check_rc 2 "srtpcheck: a missing file is an error" \
+  "$SRTPCHECK" --expect "$T/nonexistent.pcap" --got "$T/f.rtp.pcap"
+
+# ---- lib.sh ------------------------------------------------------------------------
+
+spawn sleeper sleep 100
+p=$SPAWN_PID
+wait_pid "$p" 1
+tap_is $? 124 "lib: wait_pid times out on a running process"
+# shellcheck disable=SC2016  # expanded by the inner bash
+spawn tree bash -c 'sleep 100 & echo $! >"$0"; wait' "$T/child.pid"
+p=$SPAWN_PID
+wait_for_file "$T/child.pid" 5 "$p"
+tap_is $? 0 "lib: wait_for_file sees a file appear"
+child=$(cat "$T/child.pid")
+stop_proc "$p" 2
+sleep 0.2
+# running = exists and is not a zombie (an orphan is reaped by PID 1, which in a
+# sandbox may take its time; a zombie has already ended)
+running() { [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+if running "$p" || running "$child"; then
+  tap_not_ok "lib: stop_proc ends a spawned process and its children"
+else
+  tap_ok "lib: stop_proc ends a spawned process and its children"
+fi
+wait_for_file "$T/never" 1
+tap_is $? 124 "lib: wait_for_file times out"
+spawn short sleep 0.2
+wait_for_file "$T/never" 10 "$SPAWN_PID"
+tap_is $? 1 "lib: wait_for_file gives up when the process it waits on exits"
+spawn sock python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); time.sleep(0.3); s.bind(sys.argv[1]); s.listen(); time.sleep(30)' "$T/s.sock"
+wait_for_socket "$T/s.sock" 10 "$SPAWN_PID"
+tap_is $? 0 "lib: wait_for_socket sees a listening Unix socket"
+stop_proc "$SPAWN_PID"
+a=$(dpdk_prefix dp) b=$(dpdk_prefix dp)
+[ "$a" != "$b" ] && [[ $a == "cs$$"_dp_* ]] && [[ $(eal_args) == "--no-huge --no-pci -m 256 --log-level=error --file-prefix=cs$$"_eal_* ]]
+tap_result $? "lib: dpdk_prefix is unique per call ($a, $b); eal_args as documented"
+
+# A script that ends with a process still running: the trap stops it and
+# removes the temp dir.
+bash -c '. "$0/lib.sh"; spawn s sleep 100; echo "$SPAWN_PID $TEST_TMP" >"$1"; exit 0' \
+  "$LIBDIR" "$T/sub.info" >/dev/null 2>&1
+read -r subpid subtmp <"$T/sub.info"
+sleep 0.2
+! kill -0 "$subpid" 2>/dev/null && [ ! -e "$subtmp" ]
+tap_result $? "lib: the exit trap kills leftover processes and removes TEST_TMP"
+bash -c '. "$0/lib.sh"; tap_ok a; tap_not_ok b; tap_done' "$LIBDIR" >"$T/sub.out" 2>&1
+st=$?
+tap_is "$st $(grep -c '^ok 1 - a$' "$T/sub.out") $(grep -c '^not ok 2 - b$' "$T/sub.out") $(grep -c '^1\.\.2$' "$T/sub.out")" \
+  "1 1 1 1" "lib: tap_done prints the plan and exits 1 after a failure"
+bash -c '. "$0/lib.sh"; tap_skip_all "nothing here"' "$LIBDIR" >"$T/sub.out" 2>&1
+tap_is "$? $(cat "$T/sub.out")" "77 1..0 # SKIP nothing here" "lib: tap_skip_all exits 77"
+
+# ---- through DPDK net_pcap (callseal-pcapfwd) --------------------------------------
+
+if [ -n "$PCAPFWD" ]; then
+  d=$T/dpdk
+  "$RTPGEN" --direction out --local '[2001:db8::1]:5004' --remote '[2001:db8::2]:6000' \
+    --vlan 42 --ssrcs 4 --packets 300 --rtcp-every 20 --csrcs --ext --padding \
+    --payload 0-1200 --mix --seed 77 --out "$d.inside-in.pcap" >/dev/null
+  "$RTPGEN" --direction in --profile AEAD_AES_256_GCM --inline "$KEY_256" \
+    --local 192.0.2.1:5004 --remote 198.51.100.7:40000 --ssrcs 4 --packets 300 \
+    --rtcp-every 20 --csrcs --ext --padding --payload 0-1200 --mix --seed 78 \
+    --seq-start 65400 --out "$d.outside-in.pcap" --plain-out "$d.expect-inside.pcap" >/dev/null
+  # shellcheck disable=SC2046  # eal_args: words without spaces, split on purpose
+  spawn pcapfwd "$PCAPFWD" $(eal_args fwd) -l 0 \
+    --vdev "net_pcap0,rx_pcap=$d.inside-in.pcap,tx_pcap=$d.inside-tx.pcap" \
+    --vdev "net_pcap1,rx_pcap=$d.outside-in.pcap,tx_pcap=$d.outside-tx.pcap" -- --idle-ms 300
+  wait_pid "$SPAWN_PID" 60
+  st=$?
+  tap_is "$st" 0 "pcapfwd: a DPDK process with eal_args and two net_pcap ports runs and stops"
+  [ "$st" -ne 0 ] && sed 's/^/#   /' "$T/pcapfwd.log"
+  tap_check "pcapfwd: inside -> outside: the plaintext frames, unchanged" \
+    "$SRTPCHECK" --mode plain --expect "$d.inside-in.pcap" --got "$d.outside-tx.pcap"
+  tap_check "pcapfwd: outside -> inside: the SRTP frames, unprotected by srtpcheck" \
+    "$SRTPCHECK" --mode decrypt --profile AEAD_AES_256_GCM --inline "$KEY_256" \
+    --expect "$d.expect-inside.pcap" --got "$d.inside-tx.pcap"
+else
+  for x in "runs and stops" "inside -> outside" "outside -> inside"; do
+    tap_skip "pcapfwd: $x" "built without DPDK"
+  done
+fi
+
+tap_done

@@ -251,6 +251,26 @@ static void port_init(struct dp_config *c, int role, struct rte_mempool *pool)
 	rte_eth_promiscuous_enable(port);   /* a bump in the wire sees every frame */
 }
 
+/* Wait (up to 10 s) until both links are up, so that the first packets are
+ * not lost to a peer still connecting (memif, a NIC still negotiating). */
+static void wait_links(const struct dp_config *c)
+{
+	for (int ms = 0; ms <= 10000; ms += 50) {
+		int up = 0;
+		for (int r = 0; r < 2; r++) {
+			struct rte_eth_link link;
+			if (rte_eth_link_get_nowait(c->port[r], &link) == 0 &&
+			    link.link_status == RTE_ETH_LINK_UP)
+				up++;
+		}
+		if (up == 2)
+			return;
+		rte_delay_ms(50);
+	}
+	fprintf(stderr, "callseal-dataplane: a link is still down after 10 s; forwarding "
+		"anyway (packets to a down link count as tx_full)\n");
+}
+
 int main(int argc, char **argv)
 {
 	static struct dp_config cfg;
@@ -298,6 +318,7 @@ int main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "cannot allocate %u mbufs: raise EAL -m\n", nb_mbufs);
 	port_init(&cfg, DP_PORT_INSIDE, pool);
 	port_init(&cfg, DP_PORT_OUTSIDE, pool);
+	wait_links(&cfg);
 
 	/* one worker per queue pair: the main lcore first, then the others */
 	lcore = rte_get_main_lcore();

@@ -1,0 +1,887 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * callseal-bench-dataplane: the dataplane's burst path through real PMDs,
+ * measured side by side with its parts in one run (the machines are shared
+ * and noisy: compare ratios measured together, not figures across runs).
+ *
+ *   pipeline  rte_eth_rx_burst (net_ring port) + dp_process_burst +
+ *             rte_eth_tx_burst (net_null port): worker.c's path, unchanged
+ *   I/O only  the same with lc->crypto_off: rx, classify, key-table flow and
+ *             SSRC stream look-up, header fix-up, tx; no AES-GCM
+ *   raw       IMB_AESxxx_GCM_ENC/DEC per packet (12-byte AAD, in place) on
+ *             the same packets' RTP payloads, with the flow's session key
+ *
+ * Before every burst an untimed generator on the same lcore allocates 32
+ * mbufs, writes Ethernet/IPv4/UDP/RTP frames with fresh sequence numbers
+ * (inbound: protected as real SRTP by its own csrtp engine with the flow's
+ * master key) and enqueues them to the ring behind the rx port. Only the rx
+ * burst, the processing and the tx burst are timed (TSC). Every packet must
+ * come out encrypted or decrypted, or the benchmark stops: a benchmark that
+ * measures drops is wrong.
+ *
+ * Three tables: (1) one worker, one stream, AES-128/256-GCM, 160/1200-byte
+ * payloads; (2) one stream against many (default 100,000 key-table entries,
+ * packets in random order); (3) one worker against two running at once.
+ * Each figure is the median of the rounds; rounds interleave the variants.
+ *
+ * usage: callseal-bench-dataplane [--quick] [--rounds N] [--bursts N]
+ *                                 [--streams N] [--workers-max 1|2]
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_byteorder.h>
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+#include <rte_version.h>
+
+#include "bench_util.h"
+#include "dp.h"
+
+/* ---- frames -------------------------------------------------------------- */
+
+#define ETH_LEN      14
+#define IP_OFF       ETH_LEN
+#define UDP_OFF      (IP_OFF + 20)
+#define RTP_OFF      (UDP_OFF + 8)          /* 42: no VLAN, no IP options */
+#define RTP_HDR      CSRTP_RTP_HDR_LEN
+#define MAX_PAYLOAD  1200
+#define MAX_FRAME    (RTP_OFF + RTP_HDR + MAX_PAYLOAD + CSRTP_TAG_LEN)
+#define REMOTE_PORT  5004
+#define LOCAL_PORT0  20000
+#define PORTS_PER_ADDR 25000u               /* local ports 20000-44999 per address */
+#define STREAMS_MAX  1000000u
+
+enum { ENC = 0, DEC = 1 };                  /* outbound (protect), inbound (unprotect) */
+static const char *const dir_name[2] = { "encrypt", "decrypt" };
+static const uint32_t sizes[] = { 160, 1200 };
+#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+/* Frame templates per direction and payload size; local address and port,
+ * SSRC and sequence number are written per packet. */
+static uint8_t tmpl[2][NSIZES][MAX_FRAME] __rte_cache_aligned;
+
+/* ---- flows, as the generator sees them ----------------------------------- */
+
+struct bflow {
+	uint8_t addr[4];                 /* local IPv4 address */
+	uint16_t port;                   /* local UDP port */
+	uint16_t seq[2];                 /* next RTP sequence number per direction */
+	uint32_t ssrc[2];
+	const struct csrtp_key *gkey;    /* the generator's expansion of the master key */
+	struct csrtp_stream gtx;         /* the remote sender of inbound SRTP */
+};
+
+/* A set of flows a variant cycles through. */
+struct fset {
+	struct bflow *fl;
+	uint32_t n;
+	uint32_t *order;                 /* a random permutation when n > 1 */
+	uint32_t pos;
+};
+
+enum { SET_W0 = 0, SET_W1, SET_W0_256, SET_MANY, NSETS };
+
+/* ---- workers -------------------------------------------------------------- */
+
+struct worker {
+	struct dp_lcore lc;              /* the dataplane's own per-lcore context */
+	struct dp_config cfg[2];         /* per direction: which port is which */
+	unsigned lcore;
+	uint16_t ring_port, null_port;
+	struct rte_ring *rxr, *txr;
+	struct rte_mempool *pool;
+	struct csrtp_engine *gen;        /* the generator's engine; raw crypto's IMB_MGR */
+	IMB_MGR *mgr;
+	uint16_t scratch_seq;            /* for frames that no receiver checks */
+	uint64_t *ticks;                 /* per-burst TSC cycles of one sample, x2 */
+} __rte_cache_aligned;
+
+static struct worker *workers[2];
+static unsigned nworkers;
+static struct fset sets[NSETS];
+/* the key table while this process is its writer, removed by die() */
+static struct keytable *table_writer;
+static char table_name[KEYTABLE_NAME_MAX];
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "callseal-bench-dataplane: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	if (table_writer != NULL) {
+		char err[KEYTABLE_ERR_MAX];
+		keytable_detach(table_writer);
+		keytable_unlink(table_name, err, sizeof(err));
+	}
+	exit(1);
+}
+
+static void build_templates(void)
+{
+	static const uint8_t remote[4] = { 192, 0, 2, 1 };
+
+	for (int d = 0; d < 2; d++) {
+		for (size_t si = 0; si < NSIZES; si++) {
+			uint8_t *b = tmpl[d][si];
+			uint32_t rtplen = RTP_HDR + sizes[si] + (d == DEC ? CSRTP_TAG_LEN : 0);
+			memset(b, 0, MAX_FRAME);
+			/* Ethernet */
+			memcpy(b, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
+			b[12] = 0x08;
+			b[13] = 0x00;
+			/* IPv4: the local address (outbound source, inbound destination)
+			 * is written per packet */
+			struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b + IP_OFF);
+			ip->version_ihl = 0x45;
+			ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + 8 + rtplen));
+			ip->time_to_live = 64;
+			ip->next_proto_id = IPPROTO_UDP;
+			memcpy(d == ENC ? &ip->dst_addr : &ip->src_addr, remote, 4);
+			/* UDP: checksum 0 (none, RFC 768) */
+			uint8_t *u = b + UDP_OFF;
+			uint16_t rp = rte_cpu_to_be_16(REMOTE_PORT);
+			uint16_t ul = rte_cpu_to_be_16((uint16_t)(8 + rtplen));
+			memcpy(u + (d == ENC ? 2 : 0), &rp, 2);
+			memcpy(u + 4, &ul, 2);
+			/* RTP: V=2, PT 96 */
+			uint8_t *r = b + RTP_OFF;
+			r[0] = 0x80;
+			r[1] = 96;
+			for (uint32_t i = 0; i < sizes[si]; i++)
+				r[RTP_HDR + i] = (uint8_t)(i * 7 + 3);
+		}
+	}
+}
+
+/*
+ * Untimed: allocate DP_BURST mbufs and write frames of set s for direction d.
+ * real: the flows' next sequence numbers (inbound: real SRTP from the flow's
+ * remote sender); otherwise scratch sequence numbers and a zero tag, for the
+ * variants where no engine looks at them, so that the flows see no gap.
+ */
+static void generate(struct worker *w, struct fset *s, int d, size_t si, bool real,
+		     struct rte_mbuf **m, struct bflow **pf)
+{
+	const uint32_t rtplen = RTP_HDR + sizes[si];
+	const uint32_t flen = RTP_OFF + rtplen + (d == DEC ? CSRTP_TAG_LEN : 0);
+	const uint32_t aoff = IP_OFF + (d == ENC ? 12 : 16);     /* local address */
+	const uint32_t poff = UDP_OFF + (d == ENC ? 0 : 2);      /* local port */
+	struct csrtp_pkt p[DP_BURST];
+
+	if (rte_pktmbuf_alloc_bulk(w->pool, m, DP_BURST) != 0)
+		die("mbuf pool of worker %u is empty", w->lcore);
+	for (unsigned i = 0; i < DP_BURST; i++) {
+		struct bflow *f = &s->fl[s->n > 1 ? s->order[s->pos] : 0];
+		if (s->n > 1 && ++s->pos == s->n)
+			s->pos = 0;
+		pf[i] = f;
+		uint8_t *b = rte_pktmbuf_mtod(m[i], uint8_t *);
+		memcpy(b, tmpl[d][si], flen);
+		m[i]->data_len = (uint16_t)flen;
+		m[i]->pkt_len = flen;
+		memcpy(b + aoff, f->addr, 4);
+		b[poff] = (uint8_t)(f->port >> 8);
+		b[poff + 1] = (uint8_t)f->port;
+		uint16_t seq = real ? f->seq[d]++ : w->scratch_seq++;
+		uint8_t *r = b + RTP_OFF;
+		r[2] = (uint8_t)(seq >> 8);
+		r[3] = (uint8_t)seq;
+		r[8] = (uint8_t)(f->ssrc[d] >> 24);
+		r[9] = (uint8_t)(f->ssrc[d] >> 16);
+		r[10] = (uint8_t)(f->ssrc[d] >> 8);
+		r[11] = (uint8_t)f->ssrc[d];
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(b + IP_OFF);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		p[i] = (struct csrtp_pkt){ .data = r, .len = rtplen,
+					  .cap = rtplen + CSRTP_TAG_LEN, .stream = &f->gtx };
+	}
+	if (d == DEC && real && csrtp_protect_burst(w->gen, p, DP_BURST) != DP_BURST)
+		die("the generator's SRTP sender refused a packet");
+}
+
+static void fail_drops(const struct worker *w, const char *what, unsigned n, unsigned nt,
+		       unsigned sent, uint64_t done)
+{
+	fprintf(stderr, "callseal-bench-dataplane: %s on lcore %u: %u received, %u to send, "
+		"%u sent, %lu encrypted/decrypted of %u; drops:", what, w->lcore, n, nt, sent,
+		(unsigned long)done, DP_BURST);
+	for (int i = 0; i < DP_DROP_MAX; i++)
+		if (w->lc.stats.drop[i])
+			fprintf(stderr, " %s=%lu", dp_drop_name((enum dp_drop)i),
+				(unsigned long)w->lc.stats.drop[i]);
+	fprintf(stderr, "\n(a benchmark that measures drops measures the wrong thing)\n");
+	exit(1);
+}
+
+/* One burst through the pipeline; returns the TSC ticks of rx + process + tx. */
+static uint64_t burst_pipeline(struct worker *w, struct fset *s, int d, size_t si,
+			       bool crypto_off)
+{
+	struct rte_mbuf *m[DP_BURST], *rx[DP_BURST], *tx[DP_BURST];
+	struct bflow *pf[DP_BURST];
+	struct dp_lcore *lc = &w->lc;
+	const int from = d == ENC ? DP_PORT_INSIDE : DP_PORT_OUTSIDE;
+	const int to = d == ENC ? DP_PORT_OUTSIDE : DP_PORT_INSIDE;
+
+	generate(w, s, d, si, !crypto_off, m, pf);
+	if (rte_ring_enqueue_burst(w->rxr, (void **)m, DP_BURST, NULL) != DP_BURST)
+		die("rx ring of worker %u is full", w->lcore);
+	lc->cfg = &w->cfg[d];
+	lc->crypto_off = crypto_off;
+	const uint64_t before = d == ENC ? lc->stats.encrypted : lc->stats.decrypted;
+
+	uint64_t t0 = bench_tsc();
+	uint16_t n = rte_eth_rx_burst(w->cfg[d].port[from], lc->queue, rx, DP_BURST);
+	DP_STAT_ADD(lc, rx[from], n);
+	uint16_t nt = dp_process_burst(lc, from, rx, n, tx);
+	uint16_t sent = nt ? rte_eth_tx_burst(w->cfg[d].port[to], lc->queue, tx, nt) : 0;
+	DP_STAT_ADD(lc, tx[to], sent);
+	uint64_t t = bench_tsc() - t0;
+
+	uint64_t done = (d == ENC ? lc->stats.encrypted : lc->stats.decrypted) - before;
+	if (unlikely(n != DP_BURST || nt != n || sent != nt || done != n))
+		fail_drops(w, crypto_off ? "pipeline (crypto off)" : "pipeline", n, nt, sent, done);
+	return t;
+}
+
+/* One burst of raw intel-ipsec-mb AES-GCM on the same frames' RTP payloads. */
+static uint64_t burst_raw(struct worker *w, struct fset *s, int d, size_t si)
+{
+	struct rte_mbuf *m[DP_BURST];
+	struct bflow *pf[DP_BURST];
+	uint8_t tag[DP_BURST][CSRTP_TAG_LEN];
+	static const uint8_t iv[CSRTP_IV_LEN] = { 1, 2, 3 };
+	struct gcm_context_data ctx;
+	const uint64_t len = sizes[si];
+	IMB_MGR *mgr = w->mgr;
+
+	generate(w, s, d, si, false, m, pf);
+	uint64_t t0 = bench_tsc();
+	for (unsigned i = 0; i < DP_BURST; i++) {
+		uint8_t *r = rte_pktmbuf_mtod_offset(m[i], uint8_t *, RTP_OFF);
+		const struct csrtp_key *k = pf[i]->gkey;
+		if (k->key_len == 16) {
+			if (d == ENC)
+				IMB_AES128_GCM_ENC(mgr, &k->rtp_key, &ctx, r + RTP_HDR, r + RTP_HDR,
+						   len, iv, r, RTP_HDR, tag[i], CSRTP_TAG_LEN);
+			else
+				IMB_AES128_GCM_DEC(mgr, &k->rtp_key, &ctx, r + RTP_HDR, r + RTP_HDR,
+						   len, iv, r, RTP_HDR, tag[i], CSRTP_TAG_LEN);
+		} else {
+			if (d == ENC)
+				IMB_AES256_GCM_ENC(mgr, &k->rtp_key, &ctx, r + RTP_HDR, r + RTP_HDR,
+						   len, iv, r, RTP_HDR, tag[i], CSRTP_TAG_LEN);
+			else
+				IMB_AES256_GCM_DEC(mgr, &k->rtp_key, &ctx, r + RTP_HDR, r + RTP_HDR,
+						   len, iv, r, RTP_HDR, tag[i], CSRTP_TAG_LEN);
+		}
+	}
+	uint64_t t = bench_tsc() - t0;
+	rte_pktmbuf_free_bulk(m, DP_BURST);
+	return t;
+}
+
+enum { VAR_PIPE = 0, VAR_IO, VAR_RAW };
+
+/* Untimed warm-up: nb bursts, nothing recorded. */
+static void warm_up(struct worker *w, int var, struct fset *s, int d, size_t si, unsigned nb)
+{
+	for (unsigned i = 0; i < nb; i++)
+		(void)(var == VAR_RAW ? burst_raw(w, s, d, si)
+				      : burst_pipeline(w, s, d, si, var == VAR_IO));
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Bursts that took longer than this many times the sample's median burst
+ * were interrupted or preempted (2 shared cores): left out of the mean. */
+#define OUTLIER_X 3
+
+static uint64_t bursts_total, bursts_left_out;
+
+/*
+ * One sample: nb bursts of one variant, each timed on its own. Returns TSC
+ * cycles per packet: the mean of the bursts, without the interrupted ones.
+ */
+static double run_bursts(struct worker *w, int var, struct fset *s, int d, size_t si,
+			 unsigned nb)
+{
+	uint64_t *t = w->ticks, sum = 0;
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < nb; i++)
+		t[i] = var == VAR_RAW ? burst_raw(w, s, d, si)
+				      : burst_pipeline(w, s, d, si, var == VAR_IO);
+	memcpy(t + nb, t, nb * sizeof(*t));
+	qsort(t + nb, nb, sizeof(*t), cmp_u64);
+	const uint64_t limit = OUTLIER_X * t[nb + nb / 2];
+	for (unsigned i = 0; i < nb; i++) {
+		if (t[i] <= limit) {
+			sum += t[i];
+			kept++;
+		}
+	}
+	__atomic_add_fetch(&bursts_total, nb, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&bursts_left_out, nb - kept, __ATOMIC_RELAXED);
+	return (double)sum / ((double)kept * DP_BURST);
+}
+
+/* ---- two workers at once -------------------------------------------------- */
+
+struct job {
+	struct worker *w;
+	struct fset *s;
+	int d;
+	size_t si;
+	unsigned bursts;
+	unsigned expect;                 /* workers that start together */
+	double cyc;                      /* cycles/packet (timed parts) */
+	uint64_t wall;                   /* the whole loop, generator included */
+};
+
+static unsigned arrived;
+
+static int job_run(void *arg)
+{
+	struct job *j = arg;
+	/* start together: both lcores spin until both are here */
+	__atomic_add_fetch(&arrived, 1, __ATOMIC_ACQ_REL);
+	while (__atomic_load_n(&arrived, __ATOMIC_ACQUIRE) < j->expect)
+		rte_pause();
+	uint64_t t0 = bench_tsc();
+	j->cyc = run_bursts(j->w, VAR_PIPE, j->s, j->d, j->si, j->bursts);
+	j->wall = bench_tsc() - t0;
+	return 0;
+}
+
+/* Run jobs[0] on this lcore and jobs[1..n) on the workers' lcores, at once. */
+static void run_jobs(struct job *jobs, unsigned n)
+{
+	__atomic_store_n(&arrived, 0, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < n; i++)
+		jobs[i].expect = n;
+	for (unsigned i = 1; i < n; i++)
+		if (rte_eal_remote_launch(job_run, &jobs[i], jobs[i].w->lcore) != 0)
+			die("cannot launch lcore %u", jobs[i].w->lcore);
+	job_run(&jobs[0]);
+	for (unsigned i = 1; i < n; i++)
+		rte_eal_wait_lcore(jobs[i].w->lcore);
+}
+
+/* ---- set-up --------------------------------------------------------------- */
+
+static void port_start(uint16_t port, struct rte_mempool *pool)
+{
+	struct rte_eth_conf conf;
+	int ret, sock = rte_eth_dev_socket_id(port);
+
+	memset(&conf, 0, sizeof(conf));
+	if (sock < 0)
+		sock = 0;
+	if ((ret = rte_eth_dev_configure(port, 1, 1, &conf)) != 0 ||
+	    (ret = rte_eth_rx_queue_setup(port, 0, 256, (unsigned)sock, NULL, pool)) != 0 ||
+	    (ret = rte_eth_tx_queue_setup(port, 0, 256, (unsigned)sock, NULL)) != 0 ||
+	    (ret = rte_eth_dev_start(port)) != 0)
+		rte_exit(EXIT_FAILURE, "cannot start port %u: %s\n", port, rte_strerror(-ret));
+}
+
+static struct worker *worker_create(unsigned idx, unsigned lcore, const char *tname,
+				    const struct keytable *t, uint32_t max_flows, unsigned max_bursts)
+{
+	char name[RTE_MEMPOOL_NAMESIZE];
+	struct worker *w = aligned_alloc(RTE_CACHE_LINE_SIZE, sizeof(*w));
+	int ret;
+
+	if (w == NULL)
+		die("out of memory");
+	memset(w, 0, sizeof(*w));
+	w->lcore = lcore;
+	int sock = (int)rte_lcore_to_socket_id(lcore);
+
+	snprintf(name, sizeof(name), "bench_mb%u", idx);
+	w->pool = rte_pktmbuf_pool_create(name, 2047, 64, 0, RTE_MBUF_DEFAULT_BUF_SIZE, sock);
+	if (w->pool == NULL)
+		rte_exit(EXIT_FAILURE, "cannot create mbuf pool: %s\n", rte_strerror(rte_errno));
+
+	/* rx: a ring-backed port the generator fills; tx: net_null, which frees */
+	snprintf(name, sizeof(name), "bench_rx%u", idx);
+	w->rxr = rte_ring_create(name, 64, sock, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "bench_tx%u", idx);
+	w->txr = rte_ring_create(name, 64, sock, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (w->rxr == NULL || w->txr == NULL)
+		rte_exit(EXIT_FAILURE, "cannot create rings: %s\n", rte_strerror(rte_errno));
+	snprintf(name, sizeof(name), "bench_ring%u", idx);
+	ret = rte_eth_from_rings(name, &w->rxr, 1, &w->txr, 1, (unsigned)sock);
+	if (ret < 0)
+		rte_exit(EXIT_FAILURE, "rte_eth_from_rings: %s\n", rte_strerror(rte_errno));
+	w->ring_port = (uint16_t)ret;
+	snprintf(name, sizeof(name), "net_null%u", idx);
+	if (rte_eth_dev_get_port_by_name(name, &w->null_port) != 0)
+		rte_exit(EXIT_FAILURE, "no port %s (EAL --vdev)\n", name);
+	port_start(w->ring_port, w->pool);
+	port_start(w->null_port, w->pool);
+
+	/* encrypt: frames arrive on the inside (the ring port); decrypt: the
+	 * same ring port plays the outside. Both leave through net_null. */
+	for (int d = 0; d < 2; d++) {
+		struct dp_config *c = &w->cfg[d];
+		c->table = tname;
+		c->port[d == ENC ? DP_PORT_INSIDE : DP_PORT_OUTSIDE] = w->ring_port;
+		c->port[d == ENC ? DP_PORT_OUTSIDE : DP_PORT_INSIDE] = w->null_port;
+		c->queues = 1;
+		c->media_lo = 1024;
+		c->media_hi = 65535;
+		c->other_pass = true;
+		c->max_flows = max_flows;
+		c->max_streams = max_flows;
+		c->window = 128;
+		/* net_null offers no checksum offload: IPv4 header checksum in
+		 * software, UDP checksum 0, as the dataplane does on such ports */
+	}
+	if ((ret = dp_lcore_init(&w->lc, &w->cfg[ENC], t, lcore, 0)) != 0)
+		die("dp_lcore_init: %s", strerror(-ret));
+	w->gen = csrtp_engine_create(IMB_ARCH_NONE);
+	if (w->gen == NULL)
+		die("intel-ipsec-mb has no usable architecture on this CPU");
+	w->mgr = csrtp_engine_mgr(w->gen);
+	w->scratch_seq = 0x8000;
+	w->ticks = calloc(2 * (size_t)max_bursts, sizeof(*w->ticks));
+	if (w->ticks == NULL)
+		die("out of memory");
+	return w;
+}
+
+static void worker_destroy(struct worker *w)
+{
+	dp_lcore_fini(&w->lc);
+	csrtp_engine_destroy(w->gen);
+	rte_eth_dev_stop(w->ring_port);
+	rte_eth_dev_close(w->ring_port);
+	rte_eth_dev_stop(w->null_port);
+	rte_eth_dev_close(w->null_port);
+	rte_ring_free(w->rxr);
+	rte_ring_free(w->txr);
+	rte_mempool_free(w->pool);
+	free(w->ticks);
+	free(w);
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static uint64_t rng(void)
+{
+	/* xorshift64* */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+/*
+ * Flows 0, 1: one AES-128 stream each for workers 0 and 1; flow 2: one
+ * AES-256 stream; flows 3..3+nmany: the many-stream set (AES-128). Each flow
+ * has an outbound and an inbound key-table entry with the same master key.
+ */
+static struct bflow *flows_setup(struct keytable *t, uint32_t nmany, struct csrtp_engine *e,
+				 struct csrtp_key **keys_out)
+{
+	const uint32_t nflows = 3 + nmany;
+	struct bflow *fl = calloc(nflows, sizeof(*fl));
+	struct csrtp_key *keys = aligned_alloc(64, (size_t)nflows * sizeof(*keys));
+	uint8_t call_id[KEYTABLE_CALL_ID_BYTES] = { 0 };
+
+	if (fl == NULL || keys == NULL)
+		die("out of memory for %u flows", nflows);
+	for (uint32_t i = 0; i < nflows; i++) {
+		struct bflow *f = &fl[i];
+		unsigned prof = i == 2 ? KEYTABLE_PROFILE_AEAD_AES_256_GCM
+				       : KEYTABLE_PROFILE_AEAD_AES_128_GCM;
+		size_t kl = prof == KEYTABLE_PROFILE_AEAD_AES_256_GCM ? 32 : 16;
+		uint8_t key[32], salt[KEYTABLE_MASTER_SALT_BYTES];
+		struct keytable_master m;
+		int ret;
+
+		if (i < 3) {
+			f->addr[0] = 10; f->addr[1] = 0; f->addr[2] = 0; f->addr[3] = (uint8_t)(1 + i);
+			f->port = LOCAL_PORT0;
+		} else {
+			uint32_t j = i - 3;
+			f->addr[0] = 10; f->addr[1] = 1;
+			f->addr[2] = (uint8_t)(j / PORTS_PER_ADDR); f->addr[3] = 1;
+			f->port = (uint16_t)(LOCAL_PORT0 + j % PORTS_PER_ADDR);
+		}
+		f->seq[ENC] = f->seq[DEC] = 1;
+		f->ssrc[ENC] = 0x10000000u + i;
+		f->ssrc[DEC] = 0x20000000u + i;
+		for (size_t b = 0; b < sizeof(key); b++)
+			key[b] = (uint8_t)(rng() >> 56);
+		for (size_t b = 0; b < sizeof(salt); b++)
+			salt[b] = (uint8_t)(rng() >> 56);
+		if (keytable_master_set(&m, prof, key, kl, salt) != 0)
+			die("keytable_master_set");
+		for (int d = 0; d < 2; d++) {
+			struct keytable_key k;
+			keytable_key_ipv4(&k, f->addr, f->port, d == ENC ? KEYTABLE_DIR_OUT
+									: KEYTABLE_DIR_IN);
+			memcpy(call_id, &i, sizeof(i));
+			if ((ret = keytable_add(t, &k, KEYTABLE_MODE_STANDARD, &m, call_id, NULL)) != 0)
+				die("keytable_add: %s", keytable_last_error(t));
+		}
+		if (csrtp_key_init(e, &keys[i], (enum csrtp_profile)prof, key, kl, salt) != 0 ||
+		    csrtp_stream_init(&f->gtx, &keys[i], 0, 0) != 0)
+			die("csrtp_key_init");
+		f->gkey = &keys[i];
+		keytable_wipe(&m, sizeof(m));
+		keytable_wipe(key, sizeof(key));
+	}
+	sets[SET_W0] = (struct fset){ .fl = &fl[0], .n = 1 };
+	sets[SET_W1] = (struct fset){ .fl = &fl[1], .n = 1 };
+	sets[SET_W0_256] = (struct fset){ .fl = &fl[2], .n = 1 };
+	sets[SET_MANY] = (struct fset){ .fl = &fl[3], .n = nmany };
+	if (nmany > 1) {
+		uint32_t *o = malloc(nmany * sizeof(*o));
+		if (o == NULL)
+			die("out of memory");
+		for (uint32_t j = 0; j < nmany; j++)
+			o[j] = j;
+		for (uint32_t j = nmany - 1; j > 0; j--) {   /* Fisher-Yates */
+			uint32_t r = (uint32_t)(rng() % (j + 1));
+			uint32_t x = o[j];
+			o[j] = o[r];
+			o[r] = x;
+		}
+		sets[SET_MANY].order = o;
+	}
+	*keys_out = keys;
+	return fl;
+}
+
+/* The EAL's runtime folder (/var/run/dpdk/<prefix>) is per process here:
+ * remove it at exit so that runs leave nothing behind. */
+static void remove_runtime_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* ---- reporting ------------------------------------------------------------ */
+
+static double hz;
+
+static double mpps(double cyc)
+{
+	return hz / cyc / 1e6;
+}
+
+static double median_of(double *v, unsigned n)
+{
+	return bench_median(v, n);
+}
+
+int main(int argc, char **argv)
+{
+	int rounds = 15, bursts = 1000;
+	long streams = 100000, workers_max = 2;
+	bool quick = false;
+	static const struct option opts[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "bursts", required_argument, NULL, 'b' },
+		{ "streams", required_argument, NULL, 's' },
+		{ "workers-max", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "qr:b:s:w:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'q': quick = true; rounds = 3; bursts = 300; break;
+		case 'r': rounds = atoi(optarg); break;
+		case 'b': bursts = atoi(optarg); break;
+		case 's': streams = atol(optarg); break;
+		case 'w': workers_max = atol(optarg); break;
+		default:
+			printf("usage: %s [--quick] [--rounds N] [--bursts N] [--streams N] "
+			       "[--workers-max 1|2]\n", argv[0]);
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (rounds < 1 || rounds > 101 || bursts < 1 || bursts > 100000 ||
+	    streams < 2 || streams > (long)STREAMS_MAX || workers_max < 1 || workers_max > 2) {
+		fprintf(stderr, "callseal-bench-dataplane: --rounds 1-101, --bursts 1-100000, "
+			"--streams 2-%u, --workers-max 1-2\n", STREAMS_MAX);
+		return 2;
+	}
+	if (workers_max == 2 && sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		workers_max = 1;
+
+	/* EAL: no hugepages, no PCI; one net_null tx port per worker */
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "--file-prefix=callseal-bench-%d", (int)getpid());
+	char *eal[] = { argv[0], "--no-huge", "--no-pci", "-m", "256", "--log-level=error",
+			prefix, "-l", workers_max == 2 ? "0-1" : "0",
+			"--vdev=net_null0", "--vdev=net_null1", NULL };
+	int neal = workers_max == 2 ? 11 : 10;
+	if (rte_eal_init(neal, eal) < 0)
+		die("rte_eal_init failed: %s", rte_strerror(rte_errno));
+	nworkers = rte_lcore_count() >= 2 ? 2 : 1;
+	build_templates();
+
+	/* the key table: created here, read through a reader mapping as the
+	 * dataplane does, its name removed at once so that nothing is left behind */
+	char *tname = table_name, err[KEYTABLE_ERR_MAX];
+	struct keytable *wt, *rt;
+	snprintf(tname, sizeof(table_name), "bench-dataplane-%d", (int)getpid());
+	uint32_t nmany = (uint32_t)streams;
+	if (keytable_create(&wt, tname, 2 * (3 + nmany), err, sizeof(err)) != 0)
+		die("%s", err);
+	table_writer = wt;
+
+	/* every flow's keys expanded once, here, for the generators and the raw
+	 * variant (an expanded key is shared read-only by every engine) */
+	struct csrtp_engine *setup_engine = csrtp_engine_create(IMB_ARCH_NONE);
+	if (setup_engine == NULL)
+		die("intel-ipsec-mb has no usable architecture on this CPU");
+	struct csrtp_key *keys;
+	hz = bench_tsc_hz();
+	double t_setup = (double)bench_tsc();
+	struct bflow *fl = flows_setup(wt, nmany, setup_engine, &keys);
+	csrtp_engine_destroy(setup_engine);
+	if (keytable_attach_reader(&rt, tname, err, sizeof(err)) != 0)
+		die("%s", err);
+	table_writer = NULL;
+	keytable_detach(wt);
+	if (keytable_unlink(tname, err, sizeof(err)) != 0)
+		die("%s", err);
+
+	/* worker 0 holds the many-stream set too: both directions' flows */
+	workers[0] = worker_create(0, rte_get_main_lcore(), tname, rt, 2 * (3 + nmany) + 64,
+				  (unsigned)(bursts > 64 ? bursts : 64));
+	if (nworkers == 2)
+		workers[1] = worker_create(1, rte_get_next_lcore(rte_get_main_lcore(), 1, 0),
+					   tname, rt, 64,
+					   (unsigned)(bursts > 64 ? bursts : 64));
+	t_setup = ((double)bench_tsc() - t_setup) / hz;
+
+	struct worker *w0 = workers[0];
+	printf("callseal dataplane benchmark: %s, TSC %.2f GHz, %s, intel-ipsec-mb %s (%s)\n",
+	       bench_cpu_name(), hz / 1e9, rte_version(), imb_get_version_str(),
+	       csrtp_engine_arch_name(w0->lc.engine));
+	printf("rx: net_ring port (rte_eth_from_rings) filled before each burst by an untimed "
+	       "generator on the same lcore;\ntx: net_null (frees); bursts of %d; timed: rx burst + "
+	       "dp_process_burst + tx burst (TSC);\nmedian of %d rounds x %d bursts (each burst timed; interrupted bursts left out), "
+	       "rounds interleave the variants;\n IPv4, UDP checksum 0 (no offload on net_null)\n",
+	       DP_BURST, rounds, bursts);
+	printf("NOTE: %ld cores online, shared with other users' builds and tests: "
+	       "figures are noisy, compare ratios within this run\n",
+	       sysconf(_SC_NPROCESSORS_ONLN));
+	printf("set-up (%u key-table entries, keys, ports): %.1f s\n\n",
+	       2 * (3 + nmany), t_setup);
+
+	double *smp = calloc((size_t)rounds * 8, sizeof(double));
+	if (smp == NULL)
+		die("out of memory");
+	const unsigned warm = quick ? 20 : 50;
+	const double per = (double)bursts * DP_BURST;
+
+	/* summary lines, printed at the end */
+	char sum[64][200];
+	int ns = 0;
+
+	/* ---- table 1: one worker, one stream -------------------------------- */
+	printf("1 worker, 1 stream: cycles/packet (Mpps)\n");
+	printf("%-12s %7s %-8s %17s %17s %17s %15s\n", "profile", "payload", "dir",
+	       "pipeline", "I/O only", "raw AES-GCM", "pipe/(I/O+raw)");
+	static const int t1_sets[2] = { SET_W0, SET_W0_256 };
+	static const char *const t1_prof[2] = { "AES-128-GCM", "AES-256-GCM" };
+	double worst1 = 0;
+	for (int pi = 0; pi < 2; pi++) {
+		for (size_t si = 0; si < NSIZES; si++) {
+			for (int d = 0; d < 2; d++) {
+				struct fset *s = &sets[t1_sets[pi]];
+				double med[3];
+				for (int v = 0; v < 3; v++)
+					warm_up(w0, v, s, d, si, warm);
+				for (int r = 0; r < rounds; r++)
+					for (int v = 0; v < 3; v++)
+						smp[v * rounds + r] =
+							run_bursts(w0, v, s, d, si, (unsigned)bursts);
+				for (int v = 0; v < 3; v++)
+					med[v] = median_of(smp + v * rounds, (unsigned)rounds);
+				double ratio = med[0] / (med[1] + med[2]);
+				if (ratio > worst1)
+					worst1 = ratio;
+				printf("%-12s %7u %-8s %8.1f (%6.2f) %8.1f (%6.2f) %8.1f (%6.2f) %14.2fx\n",
+				       t1_prof[pi], sizes[si], dir_name[d], med[0], mpps(med[0]),
+				       med[1], mpps(med[1]), med[2], mpps(med[2]), ratio);
+			}
+		}
+	}
+	snprintf(sum[ns++], sizeof(sum[0]),
+		 "pipeline / (I/O + raw crypto), 1 worker, 1 stream: worst %.2fx (goal <= 1.30x) %s",
+		 worst1, worst1 <= 1.3 ? "met" : "NOT met");
+
+	/* ---- table 2: one stream against many -------------------------------- */
+	printf("\nAES-128-GCM, 1 worker: 1 stream vs %u streams (key-table entries with "
+	       "distinct local address/port, packets in random order): cycles/packet (Mpps)\n",
+	       nmany);
+	printf("%7s %-8s %17s %17s %8s %17s %17s %15s\n", "payload", "dir", "pipeline 1",
+	       "pipeline many", "many/1", "I/O only many", "raw many", "pipe/(I/O+raw)");
+	struct flows_stats fs0, fs1;
+	double worst2 = 0;
+	bool warmed[2] = { false, false };
+	uint64_t exp_timed = 0;
+	for (size_t si = 0; si < NSIZES; si++) {
+		for (int d = 0; d < 2; d++) {
+			struct fset *one = &sets[SET_W0], *many = &sets[SET_MANY];
+			double med[4];
+			if (!warmed[d]) {
+				/* every flow looked up, its keys expanded and its stream
+				 * created before timing: a one-off, not per packet */
+				warm_up(w0, VAR_PIPE, many, d, si, (nmany + DP_BURST - 1) / DP_BURST + warm);
+				warmed[d] = true;
+			}
+			warm_up(w0, VAR_PIPE, one, d, si, warm);
+			warm_up(w0, VAR_PIPE, many, d, si, warm);
+			warm_up(w0, VAR_IO, many, d, si, warm);
+			warm_up(w0, VAR_RAW, many, d, si, warm);
+			flows_get_stats(w0->lc.flows, &fs0);
+			for (int r = 0; r < rounds; r++) {
+				smp[0 * rounds + r] = run_bursts(w0, VAR_PIPE, one, d, si, (unsigned)bursts);
+				smp[1 * rounds + r] = run_bursts(w0, VAR_PIPE, many, d, si, (unsigned)bursts);
+				smp[2 * rounds + r] = run_bursts(w0, VAR_IO, many, d, si, (unsigned)bursts);
+				smp[3 * rounds + r] = run_bursts(w0, VAR_RAW, many, d, si, (unsigned)bursts);
+			}
+			flows_get_stats(w0->lc.flows, &fs1);
+			exp_timed += fs1.expansions - fs0.expansions;
+			for (int v = 0; v < 4; v++)
+				med[v] = median_of(smp + v * rounds, (unsigned)rounds);
+			double ratio = med[1] / med[0];
+			if (ratio > worst2)
+				worst2 = ratio;
+			printf("%7u %-8s %8.1f (%6.2f) %8.1f (%6.2f) %7.2fx %8.1f (%6.2f) %8.1f (%6.2f) %14.2fx\n",
+			       sizes[si], dir_name[d], med[0], mpps(med[0]), med[1], mpps(med[1]), ratio,
+			       med[2], mpps(med[2]), med[3], mpps(med[3]), med[1] / (med[2] + med[3]));
+		}
+	}
+	printf("(flows in use %lu, streams %lu; key expansions during the timed rounds: %lu)\n",
+	       (unsigned long)fs1.flows, (unsigned long)fs1.streams, (unsigned long)exp_timed);
+	snprintf(sum[ns++], sizeof(sum[0]),
+		 "%u streams / 1 stream: worst %.2fx (goal <= 1.30x) %s", nmany, worst2,
+		 worst2 <= 1.3 ? "met" : "NOT met");
+
+	/* ---- table 3: one worker against two at once -------------------------- */
+	if (nworkers == 2) {
+		struct worker *w1 = workers[1];
+		printf("\nAES-128-GCM, 1 stream per worker: 1 worker vs 2 at once (lcores %u and %u, "
+		       "%ld cores on this machine, shared)\n", w0->lcore, w1->lcore,
+		       sysconf(_SC_NPROCESSORS_ONLN));
+		printf("%7s %-8s %13s %13s %13s %13s %9s %12s\n", "payload", "dir", "1w cyc/pkt",
+		       "1w Mpps", "2w cyc/pkt", "2w Mpps sum", "scaling", "wall scaling");
+		double worst3 = 1e9;
+		for (size_t si = 0; si < NSIZES; si++) {
+			for (int d = 0; d < 2; d++) {
+				struct job j1[1] = { { .w = w0, .s = &sets[SET_W0], .d = d, .si = si,
+						       .bursts = warm } };
+				struct job j2[2] = {
+					{ .w = w0, .s = &sets[SET_W0], .d = d, .si = si, .bursts = warm },
+					{ .w = w1, .s = &sets[SET_W1], .d = d, .si = si, .bursts = warm },
+				};
+				run_jobs(j1, 1);
+				run_jobs(j2, 2);
+				j1[0].bursts = j2[0].bursts = j2[1].bursts = (unsigned)bursts;
+				for (int r = 0; r < rounds; r++) {
+					run_jobs(j1, 1);
+					run_jobs(j2, 2);
+					/* 0: 1w cyc/pkt, 1: 1w Mpps, 2: 2w mean cyc/pkt, 3: 2w Mpps
+					 * (sum of the workers' timed rates), 4/5: wall Mpps 1w/2w
+					 * (generator included; 2w: both packets over the longer wall) */
+					smp[0 * rounds + r] = j1[0].cyc;
+					smp[1 * rounds + r] = mpps(smp[0 * rounds + r]);
+					double c0 = j2[0].cyc, c1 = j2[1].cyc;
+					smp[2 * rounds + r] = (c0 + c1) / 2;
+					smp[3 * rounds + r] = mpps(c0) + mpps(c1);
+					smp[4 * rounds + r] = per * hz / (double)j1[0].wall / 1e6;
+					uint64_t wl = j2[0].wall > j2[1].wall ? j2[0].wall : j2[1].wall;
+					smp[5 * rounds + r] = 2 * per * hz / (double)wl / 1e6;
+					smp[6 * rounds + r] = smp[3 * rounds + r] / smp[1 * rounds + r];
+					smp[7 * rounds + r] = smp[5 * rounds + r] / smp[4 * rounds + r];
+				}
+				double med[8];
+				for (int v = 0; v < 8; v++)
+					med[v] = median_of(smp + v * rounds, (unsigned)rounds);
+				if (med[6] < worst3)
+					worst3 = med[6];
+				printf("%7u %-8s %13.1f %13.2f %13.1f %13.2f %8.2fx %11.2fx\n",
+				       sizes[si], dir_name[d], med[0], med[1], med[2], med[3], med[6], med[7]);
+			}
+		}
+		printf("(scaling: median over rounds of 2-worker Mpps / 1-worker Mpps, both from timed "
+		       "parts; wall scaling: from\n the whole loops, generators included)\n");
+		snprintf(sum[ns++], sizeof(sum[0]),
+			 "2 workers / 1 worker: worst %.2fx (goal >= 1.80x) %s%s", worst3,
+			 worst3 >= 1.8 ? "met" : "NOT met",
+			 " (2 shared cores: the second worker competes with everything else)");
+	} else {
+		printf("\n1 worker vs 2: skipped (one lcore available)\n");
+	}
+
+	printf("\n%.2f%% of the timed bursts took over %dx their sample's median (interrupted or "
+	       "preempted) and were left out\n", 100.0 * (double)bursts_left_out / (double)bursts_total,
+	       OUTLIER_X);
+	printf("\nratios vs goals\n");
+	for (int i = 0; i < ns; i++)
+		printf("  %s\n", sum[i]);
+
+	free(smp);
+	for (unsigned i = 0; i < nworkers; i++)
+		worker_destroy(workers[i]);
+	keytable_detach(rt);
+	for (uint32_t i = 0; i < 3 + nmany; i++)
+		csrtp_key_wipe(&keys[i]);
+	free(keys);
+	free(sets[SET_MANY].order);
+	free(fl);
+	char rundir[PATH_MAX];
+	snprintf(rundir, sizeof(rundir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	if (strstr(rundir, "callseal-bench-") != NULL)
+		remove_runtime_dir(rundir);
+	return 0;
+}

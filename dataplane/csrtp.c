@@ -111,18 +111,23 @@ static inline int rtp_header_len(const uint8_t *d, uint32_t len, uint32_t *hlen)
 static inline void rtp_iv(uint8_t iv[CSRTP_IV_LEN], const uint8_t salt[CSRTP_SALT_LEN],
 			   const uint8_t *ssrc, uint64_t index)
 {
-	iv[0] = salt[0];
-	iv[1] = salt[1];
-	for (int i = 0; i < 4; i++)
-		iv[2 + i] = salt[2 + i] ^ ssrc[i];
-	uint32_t roc = (uint32_t)(index >> 16);
-	uint16_t seq = (uint16_t)index;
-	iv[6] = salt[6] ^ (uint8_t)(roc >> 24);
-	iv[7] = salt[7] ^ (uint8_t)(roc >> 16);
-	iv[8] = salt[8] ^ (uint8_t)(roc >> 8);
-	iv[9] = salt[9] ^ (uint8_t)roc;
-	iv[10] = salt[10] ^ (uint8_t)(seq >> 8);
-	iv[11] = salt[11] ^ (uint8_t)seq;
+	/* as two little-endian words, built in registers (byte stores followed
+	 * by a wide load would stall store-to-load forwarding):
+	 * (00 00 || SSRC || ROC[0..1]) and (ROC[2..3] || SEQ) */
+	uint32_t ssrc32, roc = (uint32_t)(index >> 16), d;
+	uint64_t a, b;
+
+	memcpy(&ssrc32, ssrc, 4);
+	a = (uint64_t)ssrc32 << 16 |
+	    (uint64_t)__builtin_bswap16((uint16_t)(roc >> 16)) << 48;
+	uint32_t c = __builtin_bswap16((uint16_t)roc) |
+		     (uint32_t)__builtin_bswap16((uint16_t)index) << 16;
+	memcpy(&b, salt, 8);
+	memcpy(&d, salt + 8, 4);
+	a ^= b;
+	c ^= d;
+	memcpy(iv, &a, 8);
+	memcpy(iv + 8, &c, 4);
 }
 
 /* RFC 7714 s. 9.1: IV = (00 00 || SSRC || 00 00 || 0 || SRTCP index) XOR salt. */
@@ -463,8 +468,11 @@ unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, u
 					p->status = CSRTP_ERR_AUTH;
 					continue;
 				}
-				/* Same index twice in one burst: only the first counts. */
-				if (unlikely(!csrtp_window_check(&p->stream->rtp, p->index))) {
+				/* Same index twice in one burst: only the first counts
+				 * (an index above the top cannot have been seen). */
+				const struct csrtp_window *w = &p->stream->rtp;
+				if (unlikely(w->started && p->index <= w->top) &&
+				    !csrtp_window_check(w, p->index)) {
 					p->status = CSRTP_ERR_REPLAY;
 					continue;
 				}

@@ -49,7 +49,7 @@ static void shift(struct csrtp_window *w, uint64_t delta)
 	}
 }
 
-void csrtp_window_update(struct csrtp_window *w, uint64_t index)
+void csrtp_window_update_slow(struct csrtp_window *w, uint64_t index)
 {
 	if (!w->started) {
 		memset(w->bits, 0, sizeof(w->bits));

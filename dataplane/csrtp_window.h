@@ -62,6 +62,18 @@ static inline bool csrtp_window_check(const struct csrtp_window *w, uint64_t ind
 }
 
 /* Record index as accepted (call only after its tag verified). */
-void csrtp_window_update(struct csrtp_window *w, uint64_t index);
+void csrtp_window_update_slow(struct csrtp_window *w, uint64_t index);
+
+static inline void csrtp_window_update(struct csrtp_window *w, uint64_t index)
+{
+	/* the common case: the next packet in order, window of 128 */
+	if (w->started && index == w->top + 1 && w->size == 128) {
+		w->bits[1] = w->bits[1] << 1 | w->bits[0] >> 63;
+		w->bits[0] = w->bits[0] << 1 | 1;
+		w->top = index;
+		return;
+	}
+	csrtp_window_update_slow(w, index);
+}
 
 #endif /* CALLSEAL_CSRTP_WINDOW_H */

@@ -150,9 +150,10 @@ static inline bool key_eq(const struct keytable_key *a, const struct keytable_ke
 
 /* The flow holding key, or the slot where it would go (*found = false);
  * UINT32_MAX if the table has no room. */
-static uint32_t flow_find(struct flows *f, const struct keytable_key *k, bool *found)
+static uint32_t flow_find_h(struct flows *f, const struct keytable_key *k, uint64_t h,
+			    bool *found)
 {
-	uint32_t i = (uint32_t)keytable_hash(k) & f->flow_mask;
+	uint32_t i = (uint32_t)h & f->flow_mask;
 	uint32_t reuse = UINT32_MAX;
 
 	for (uint32_t n = 0; n <= f->flow_mask && n < PROBE_MAX; n++, i = (i + 1) & f->flow_mask) {
@@ -170,6 +171,11 @@ static uint32_t flow_find(struct flows *f, const struct keytable_key *k, bool *f
 	}
 	*found = false;
 	return reuse;
+}
+
+static inline uint32_t flow_find(struct flows *f, const struct keytable_key *k, bool *found)
+{
+	return flow_find_h(f, k, keytable_hash(k), found);
 }
 
 static void flow_kill(struct flows *f, struct flow *fl)
@@ -256,7 +262,7 @@ static void stream_sweep(struct flows *f)
 static struct stream *stream_find(struct flows *f, uint32_t tag, uint32_t ssrc,
 				  struct stream **reuse)
 {
-	uint32_t i = stream_hash(tag, ssrc) & f->stream_mask;
+	uint32_t i = stream_hash(tag, ssrc) & f->stream_mask;   /* prefetched by caller */
 
 	*reuse = NULL;
 	for (uint32_t n = 0; n <= f->stream_mask && n < PROBE_MAX; n++, i = (i + 1) & f->stream_mask) {
@@ -336,10 +342,18 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 	if (n > KEYTABLE_BULK_MAX)
 		n = KEYTABLE_BULK_MAX;
 
+	/* 0. hash every key and prefetch its flow slot, so that the misses of
+	 * a burst over many flows overlap */
+	uint64_t hash[KEYTABLE_BULK_MAX];
+	for (unsigned i = 0; i < n; i++) {
+		hash[i] = keytable_hash(&keys[i]);
+		__builtin_prefetch(&f->flow[(uint32_t)hash[i] & f->flow_mask]);
+	}
+
 	/* 1. local flows that are known current need no look-up */
 	for (unsigned i = 0; i < n; i++) {
 		bool found;
-		uint32_t fi = flow_find(f, &keys[i], &found);
+		uint32_t fi = flow_find_h(f, &keys[i], hash[i], &found);
 		fidx[i] = found ? fi : UINT32_MAX;
 		why[i] = FLOWS_OK;
 		if (found && f->flow[fi].state == FLOW_LIVE && f->flow[fi].changes == changes)
@@ -403,13 +417,19 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 		explicit_bzero(en, sizeof(en));
 	}
 
-	/* 3. each packet's stream */
+	/* 3. each packet's stream: prefetch their slots first */
+	for (unsigned i = 0; i < n; i++) {
+		if (why[i] == FLOWS_OK && fidx[i] != UINT32_MAX)
+			__builtin_prefetch(&f->stream[stream_hash(fidx[i] + 1, ssrcs[i]) &
+						      f->stream_mask]);
+	}
 	for (unsigned i = 0; i < n; i++) {
 		out[i] = NULL;
 		if (why[i] != FLOWS_OK)
 			continue;
 		bool found;
-		uint32_t fi = fidx[i] != UINT32_MAX ? fidx[i] : flow_find(f, &keys[i], &found);
+		uint32_t fi = fidx[i] != UINT32_MAX ? fidx[i] :
+			      flow_find_h(f, &keys[i], hash[i], &found);
 		if (fi == UINT32_MAX || f->flow[fi].state != FLOW_LIVE ||
 		    !key_eq(&f->flow[fi].key, &keys[i])) {
 			why[i] = FLOWS_NO_KEY;

@@ -233,7 +233,17 @@ uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 		bidx[k][nb[k]++] = i;
 	}
 
-	/* 4. one engine batch per kind */
+	/* 4. warm every stream's key before the AES-GCM (many streams: the
+	 * misses overlap), then one engine batch per kind */
+	const struct csrtp_key *last = NULL;
+	for (int k = 0; k < 2; k++)
+		for (unsigned j = 0; j < nb[k]; j++) {
+			const struct csrtp_key *key = batch[k][j].stream->key;
+			if (key != last && key != NULL)
+				csrtp_key_prefetch(key);
+			last = key;
+		}
+
 	if (likely(!lc->crypto_off)) {
 		if (outbound) {
 			if (nb[0])

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "flows.h"
 
@@ -60,6 +61,28 @@ static uint32_t pow2_at_least(uint64_t n)
 	return p;
 }
 
+struct flow;
+static void flow_kill(struct flows *f, struct flow *fl);
+
+/* The big tables: anonymous mappings, zeroed, asking for transparent huge
+ * pages (with many streams their accesses are random: 4 KiB pages would miss
+ * the TLB on every packet). Also keeps key material out of the malloc heap. */
+static void *table_alloc(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, bytes, MADV_HUGEPAGE);       /* a hint: fine if refused */
+	madvise(p, bytes, MADV_DONTDUMP);       /* keys never go into core dumps */
+	return p;
+}
+
+static void table_free(void *p, size_t bytes)
+{
+	if (p != NULL)
+		munmap(p, bytes);
+}
+
 struct flows *flows_create(struct csrtp_engine *e, const struct keytable *t,
 			   const struct flows_cfg *cfg)
 {
@@ -78,15 +101,14 @@ struct flows *flows_create(struct csrtp_engine *e, const struct keytable *t,
 	f->flow_mask = pow2_at_least(2ull * cfg->max_flows) - 1;
 	f->stream_mask = pow2_at_least(2ull * cfg->max_streams) - 1;
 	f->pool_size = cfg->max_flows + cfg->max_flows / 4 + 8;
-	f->flow = calloc((size_t)f->flow_mask + 1, sizeof(*f->flow));
-	f->stream = aligned_alloc(64, ((size_t)f->stream_mask + 1) * sizeof(*f->stream));
-	f->pool = aligned_alloc(64, (size_t)f->pool_size * sizeof(*f->pool));
+	f->flow = table_alloc(((size_t)f->flow_mask + 1) * sizeof(*f->flow));
+	f->stream = table_alloc(((size_t)f->stream_mask + 1) * sizeof(*f->stream));
+	f->pool = table_alloc((size_t)f->pool_size * sizeof(*f->pool));
 	f->pool_free = calloc(f->pool_size, sizeof(*f->pool_free));
 	if (!f->flow || !f->stream || !f->pool || !f->pool_free) {
 		flows_destroy(f);
 		return NULL;
 	}
-	memset(f->stream, 0, ((size_t)f->stream_mask + 1) * sizeof(*f->stream));
 	for (uint32_t i = 0; i < f->pool_size; i++)
 		f->pool_free[i] = f->pool_size - 1 - i;
 	f->pool_top = f->pool_size;
@@ -97,14 +119,15 @@ void flows_destroy(struct flows *f)
 {
 	if (f == NULL)
 		return;
-	if (f->pool)
-		explicit_bzero(f->pool, (size_t)f->pool_size * sizeof(*f->pool));
+	/* wipe only the keys in use (the rest was never written) */
 	if (f->flow)
-		explicit_bzero(f->flow, ((size_t)f->flow_mask + 1) * sizeof(*f->flow));
-	free(f->pool);
+		for (uint32_t i = 0; i <= f->flow_mask; i++)
+			if (f->flow[i].state == FLOW_LIVE)
+				flow_kill(f, &f->flow[i]);
+	table_free(f->pool, (size_t)f->pool_size * sizeof(*f->pool));
+	table_free(f->flow, ((size_t)f->flow_mask + 1) * sizeof(*f->flow));
+	table_free(f->stream, ((size_t)f->stream_mask + 1) * sizeof(*f->stream));
 	free(f->pool_free);
-	free(f->flow);
-	free(f->stream);
 	free(f);
 }
 

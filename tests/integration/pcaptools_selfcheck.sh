@@ -35,6 +35,7 @@ T=$TEST_TMP
 KEY_128=AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHA==                  # 16 + 12 bytes
 KEY_256=ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoOEhYaHiImKi4yNjo8=  # 32 + 12
 KEY_OTHER=yMnKy8zNzs/Q0dLT1NXW19jZ2tvc3d7f4OHi4w==               # wrong 128 key
+KEY_256B=oKGio6SlpqeoqaqrrK2ur7CxsrO0tba3uLm6u7y9vr/AwcLDxMXGx8jJyss=  # next 256 key
 
 have_tshark=0
 command -v tshark >/dev/null 2>&1 && have_tshark=1
@@ -111,6 +112,106 @@ with open(dst, 'wb') as f:
     f.write(head)
     for h, b in frames:
         f.write(h[:8] + struct.pack('<II', len(b), len(b)) + b)
+EOF
+}
+
+# pcap_frames_from R A B: every frame of R equals the same-numbered frame of
+# A or of B; prints "ONLY_A ONLY_B NEITHER ORDERED" (frames equal to A and
+# not B, to B and not A, to neither; ORDERED 1 if no A-only frame comes after
+# a B-only one).
+pcap_frames_from() {
+  python3 - "$@" <<'EOF'
+import struct, sys
+def frames(path):
+    data, off, out = open(path, 'rb').read(), 24, []
+    while off < len(data):
+        incl = struct.unpack('<I', data[off + 8:off + 12])[0]
+        out.append(data[off:off + 16 + incl])
+        off += 16 + incl
+    return out
+r, a, b = (frames(p) for p in sys.argv[1:4])
+na = nb = nn = 0
+ordered = 1
+for i, f in enumerate(r):
+    fa = i < len(a) and f == a[i]
+    fb = i < len(b) and f == b[i]
+    if fa and not fb:
+        na += 1
+        if nb:
+            ordered = 0
+    elif fb and not fa:
+        nb += 1
+    elif not fa:
+        nn += 1
+print(na, nb, nn + abs(len(r) - len(a)) + abs(len(r) - len(b)), ordered)
+EOF
+}
+
+# pcap_kernelize IN OUT [corrupt N] [badip N]: the frames as a Linux host's
+# UDP socket would send them through a TAP interface: no VLAN tag, other MACs,
+# IPv4 ID from a counter, TTL 63, no DF, another source address (10.99.0.1),
+# checksums recomputed; DTLS records dropped. IPv4 only. "corrupt N" flips
+# the last payload byte of the N-th media frame (checksums still right);
+# "badip N" breaks the IPv4 header checksum of the N-th non-media IPv4 frame.
+pcap_kernelize() {
+  python3 - "$@" <<'EOF'
+import struct, sys
+def csum(b):
+    if len(b) % 2:
+        b += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+src, dst, ops = sys.argv[1], sys.argv[2], sys.argv[3:]
+corrupt = badip = 0
+for i in range(0, len(ops), 2):
+    if ops[i] == 'corrupt': corrupt = int(ops[i + 1])
+    if ops[i] == 'badip': badip = int(ops[i + 1])
+data = open(src, 'rb').read()
+head, off, out = data[:24], 24, []
+nmedia = nother = 0
+ip_id = 0x4000
+while off < len(data):
+    incl = struct.unpack('<I', data[off + 8:off + 12])[0]
+    h, b = data[off:off + 16], bytearray(data[off + 16:off + 16 + incl])
+    off += 16 + incl
+    if b[12:14] == b'\x81\x00':
+        del b[12:16]
+    b[0:12] = bytes.fromhex('02000000beef' '02000000cafe')
+    if b[12:14] == b'\x08\x00':
+        ip = 14
+        ihl = (b[ip] & 15) * 4
+        b[ip + 4:ip + 8] = struct.pack('!HH', ip_id, 0)
+        ip_id += 1
+        b[ip + 8] = 63
+        b[ip + 12:ip + 16] = bytes([10, 99, 0, 1])
+        media = False
+        if b[ip + 9] == 17:
+            l4 = ip + ihl
+            ulen = struct.unpack('!H', b[l4 + 4:l4 + 6])[0]
+            first = b[l4 + 8] if ulen > 8 else 0
+            if 20 <= first <= 63:
+                continue                          # DTLS: not sent
+            media = 128 <= first <= 191
+            if media:
+                nmedia += 1
+                if nmedia == corrupt:
+                    b[l4 + ulen - 1] ^= 1
+            b[l4 + 6:l4 + 8] = b'\0\0'
+            pseudo = bytes(b[ip + 12:ip + 20]) + struct.pack('!BBH', 0, 17, ulen)
+            c = csum(pseudo + bytes(b[l4:l4 + ulen]))
+            b[l4 + 6:l4 + 8] = struct.pack('!H', c or 0xffff)
+        b[ip + 10:ip + 12] = b'\0\0'
+        b[ip + 10:ip + 12] = struct.pack('!H', csum(bytes(b[ip:ip + ihl])))
+        if not media:
+            nother += 1
+            if nother == badip:
+                b[ip + 10] ^= 0x40
+    out.append(h[:8] + struct.pack('<II', len(b), len(b)) + bytes(b))
+with open(dst, 'wb') as f:
+    f.write(head)
+    f.writelines(out)
 EOF
 }
 
@@ -269,6 +370,116 @@ tap_check_rc 1 "SRTP where plaintext was due does not match" \
   "$SRTPCHECK" --mode plain --quiet --expect "$T/f.rtp.pcap" --got "$T/f.srtp.pcap"
 tap_is "$(res unexpected) $(res missing)" "$nf $nf" "  ... $nf unexpected, $nf missing"
 
+# ---- rekey: --inline-next / --from-index -------------------------------------------
+# 3 SSRCs x 200 RTP from seq 65480 (index 65480-65679: ROC 0, then ROC 1 from
+# 65536), RTCP every 10. From index 65600 (ROC 1, seq 64): rounds 0-119 of each
+# SSRC old key (360 RTP + 36 RTCP), rounds 120-199 new (240 RTP + 24 RTCP).
+
+rk=("$RTPGEN" --direction in --profile AEAD_AES_128_GCM --local 192.0.2.1:5004
+    --remote 198.51.100.7:40000 --ssrcs 3 --packets 200 --seq-start 65480
+    --rtcp-every 10 --csrcs --ext --padding --payload 0-300 --mix --seed 21)
+rkc=("$SRTPCHECK" --mode decrypt --profile AEAD_AES_128_GCM --inline "$KEY_128"
+     --inline-next "$KEY_OTHER")
+"${rk[@]}" --inline "$KEY_128" --out "$T/k.old.pcap" --plain-out "$T/k.rtp.pcap" >/dev/null
+"${rk[@]}" --inline "$KEY_OTHER" --out "$T/k.new.pcap" >/dev/null
+tap_check "rekey: rtpgen --inline-next --from-index 65600 (ROC 1)" \
+  run_then_cmp "$T/k.rtp.pcap" "$T/k.rtp2.pcap" "${rk[@]}" --inline "$KEY_128" \
+  --inline-next "$KEY_OTHER" --from-index 65600 --out "$T/k.srtp.pcap" --plain-out "$T/k.rtp2.pcap"
+kf=$(res frames)
+tap_is "$(res old_key) $(res new_key) $kf" "396 264 793" \
+  "rekey: rtpgen: 396 media packets with the old key, 264 with the new; plain-out unchanged"
+tap_is "$(pcap_frames_from "$T/k.srtp.pcap" "$T/k.old.pcap" "$T/k.new.pcap")" "396 264 0 1" \
+  "rekey: each frame is the old-key run's up to the change, the new-key run's after (ROC carried over)"
+tap_check "rekey: srtpcheck --from-index 65600 matches every frame" \
+  "${rkc[@]}" --from-index 65600 --expect "$T/k.rtp.pcap" --got "$T/k.srtp.pcap"
+tap_is "$(res matched) $(res old_key) $(res new_key)" "$kf 396 264" \
+  "rekey: srtpcheck: matched $kf, old_key 396, new_key 264"
+tap_check "rekey: srtpcheck without --from-index accepts either key" \
+  "${rkc[@]}" --expect "$T/k.rtp.pcap" --got "$T/k.srtp.pcap"
+tap_check "rekey: the keys given the other way round work too" \
+  "$SRTPCHECK" --mode decrypt --profile AEAD_AES_128_GCM --inline "$KEY_OTHER" \
+  --inline-next "$KEY_128" --expect "$T/k.rtp.pcap" --got "$T/k.srtp.pcap"
+tap_check_rc 1 "rekey: the old key alone fails the new-key packets" \
+  "$SRTPCHECK" --mode decrypt --profile AEAD_AES_128_GCM --inline "$KEY_128" --quiet \
+  --expect "$T/k.rtp.pcap" --got "$T/k.srtp.pcap"
+tap_is "$(res decrypt_failed) $(res old_key)" "264 396" "  ... decrypt_failed 264"
+tap_check_rc 1 "rekey: --from-index 65500: 300 SRTP packets used the old key too long" \
+  "${rkc[@]}" --from-index 65500 --quiet --expect "$T/k.rtp.pcap" --got "$T/k.srtp.pcap"
+tap_is "$(res decrypt_failed) $(res missing) $(res unexpected)" "300 300 0" \
+  "  ... decrypt_failed 300 (and those 300 missing)"
+tap_check_rc 1 "rekey: --from-index 65610: 30 SRTP packets used the new key too early" \
+  "${rkc[@]}" --from-index 65610 --quiet --expect "$T/k.rtp.pcap" --got "$T/k.srtp.pcap"
+tap_is "$(res decrypt_failed) $(res missing)" "30 30" "  ... decrypt_failed 30"
+tap_check "rekey: tampering and replays leave plain-out unchanged" \
+  run_then_cmp "$T/k.rtp.pcap" "$T/k.rtp3.pcap" "${rk[@]}" --inline "$KEY_128" \
+  --inline-next "$KEY_OTHER" --from-index 65600 --tamper-every 7 --replay-every 13 \
+  --out "$T/k.bad.pcap" --plain-out "$T/k.rtp3.pcap"
+kt=$(( $(res tampered) + $(res replayed) ))
+tap_check_rc 1 "rekey: srtpcheck fails exactly the tampered and replayed frames" \
+  "${rkc[@]}" --from-index 65600 --quiet --expect "$T/k.rtp.pcap" --got "$T/k.bad.pcap"
+tap_is "$(res decrypt_failed) $(res matched) $(res old_key) $(res new_key)" "$kt $kf 396 264" \
+  "  ... decrypt_failed = $kt, all $kf matched"
+
+# IPv6, VLAN, AES-256, from seq 0; and a change before the first packet.
+rk6=("$RTPGEN" --direction in --profile AEAD_AES_256_GCM --inline "$KEY_256"
+     --inline-next "$KEY_256B" --local '[2001:db8::1]:5004' --remote '[2001:db8::7]:6000'
+     --vlan 5 --ssrcs 2 --packets 60 --rtcp-every 20 --mix --seed 22)
+rk6c=("$SRTPCHECK" --mode decrypt --profile AEAD_AES_256_GCM --inline "$KEY_256"
+      --inline-next "$KEY_256B")
+"${rk6[@]}" --from-index 30 --out "$T/k6.srtp.pcap" --plain-out "$T/k6.rtp.pcap" >"$T/k6.json"
+tap_is "$(json_get "$(cat "$T/k6.json")" old_key) $(json_get "$(cat "$T/k6.json")" new_key)" \
+  "62 64" "rekey: IPv6 AES-256 from index 30: 60 RTP + 2 RTCP old, 60 + 4 new"
+tap_check "rekey: IPv6 AES-256: srtpcheck --from-index 30 matches" \
+  "${rk6c[@]}" --from-index 30 --expect "$T/k6.rtp.pcap" --got "$T/k6.srtp.pcap"
+"${rk6[@]}" --from-index 0 --out "$T/k7.srtp.pcap" --plain-out "$T/k7.rtp.pcap" >"$T/k7.json"
+tap_is "$(json_get "$(cat "$T/k7.json")" old_key) $(json_get "$(cat "$T/k7.json")" new_key)" \
+  "0 126" "rekey: --from-index 0: every packet with the new key"
+tap_check "rekey: ... and srtpcheck --from-index 0 matches" \
+  "${rk6c[@]}" --from-index 0 --expect "$T/k7.rtp.pcap" --got "$T/k7.srtp.pcap"
+
+# ---- --media-only ---------------------------------------------------------------------
+# The expected frames as rtpgen writes them; got as a Linux host would send
+# the same RTP from a UDP socket: other MACs, no VLAN, other IPv4 ID/TTL/DF
+# and source address, no DTLS (pcap_kernelize).
+
+mo=("$RTPGEN" --local 10.0.0.1:20000 --remote 203.0.113.9:30000 --vlan 7 --ssrcs 2
+    --packets 100 --rtcp-every 10 --csrcs --ext --padding --payload 1-400 --mix --seed 31)
+"${mo[@]}" --direction out --out "$T/m.pcap" >"$T/m.json"
+mm=$(( $(json_get "$(cat "$T/m.json")" rtp) + $(json_get "$(cat "$T/m.json")" rtcp) ))
+pcap_kernelize "$T/m.pcap" "$T/m.k.pcap"
+tap_check "media-only: plain: kernel-sent frames match on ports + payload" \
+  "$SRTPCHECK" --mode plain --media-only --expect "$T/m.pcap" --got "$T/m.k.pcap"
+tap_is "$(res matched) $(res missing) $(res unexpected) $(res bad_checksum)" "$mm 0 0 0" \
+  "media-only: matched = $mm media frames (non-media ignored on both sides)"
+tap_check_rc 1 "media-only: ... and without --media-only they do not match" \
+  "$SRTPCHECK" --mode plain --quiet --expect "$T/m.pcap" --got "$T/m.k.pcap"
+pcap_kernelize "$T/m.pcap" "$T/m.k2.pcap" corrupt 17
+tap_check_rc 1 "media-only: a changed payload byte (checksums right) is found" \
+  "$SRTPCHECK" --mode plain --media-only --quiet --expect "$T/m.pcap" --got "$T/m.k2.pcap"
+tap_is "$(res unexpected) $(res missing) $(res bad_checksum) $(res matched)" "1 1 0 $((mm - 1))" \
+  "  ... 1 unexpected, 1 missing"
+pcap_kernelize "$T/m.pcap" "$T/m.k3.pcap" badip 2
+tap_check_rc 1 "media-only: a bad checksum in an ignored non-media frame still counts" \
+  "$SRTPCHECK" --mode plain --media-only --quiet --expect "$T/m.pcap" --got "$T/m.k3.pcap"
+tap_is "$(res bad_checksum) $(res matched)" "1 $mm" "  ... bad_checksum 1, all media matched"
+tap_check_rc 1 "media-only: frames of one queue may not be reordered" \
+  "$SRTPCHECK" --mode plain --media-only --quiet --expect "$T/m.pcap" \
+  --got <(pcap_edit "$T/m.k.pcap" /dev/stdout swap 2 4)
+tap_check "media-only: frames of different SSRCs may" \
+  "$SRTPCHECK" --mode plain --media-only --expect "$T/m.pcap" \
+  --got <(pcap_edit "$T/m.k.pcap" /dev/stdout swap 2 3)
+"${mo[@]}" --direction in --profile AEAD_AES_128_GCM --inline "$KEY_128" \
+  --inline-next "$KEY_OTHER" --from-index 40 --out "$T/md.srtp.pcap" --plain-out "$T/md.rtp.pcap" >/dev/null
+pcap_kernelize "$T/md.srtp.pcap" "$T/md.k.pcap"
+tap_check "media-only: decrypt (with a rekey): payloads match after unprotecting" \
+  "$SRTPCHECK" --mode decrypt --media-only --profile AEAD_AES_128_GCM --inline "$KEY_128" \
+  --inline-next "$KEY_OTHER" --from-index 40 --expect "$T/md.rtp.pcap" --got "$T/md.k.pcap"
+tap_is "$(res matched) $(res old_key) $(res new_key)" "$mm 88 132" \
+  "media-only: decrypt: matched $mm, old_key 88, new_key 132"
+tap_check_rc 1 "media-only: decrypt: without --media-only they do not match" \
+  "$SRTPCHECK" --mode decrypt --quiet --profile AEAD_AES_128_GCM --inline "$KEY_128" \
+  --inline-next "$KEY_OTHER" --expect "$T/md.rtp.pcap" --got "$T/md.k.pcap"
+
 # ---- usage ------------------------------------------------------------------------
 
 tap_check "rtpgen --help" "$RTPGEN" --help
@@ -286,6 +497,21 @@ tap_check_rc 2 "srtpcheck: decrypt without a key is a usage error" \
   "$SRTPCHECK" --mode decrypt --expect "$T/f.rtp.pcap" --got "$T/f.rtp.pcap"
 tap_check_rc 2 "srtpcheck: a missing file is an error" \
   "$SRTPCHECK" --expect "$T/nonexistent.pcap" --got "$T/f.rtp.pcap"
+tap_check_rc 2 "rtpgen: --inline-next without --from-index is a usage error" \
+  "$RTPGEN" --direction in --profile AEAD_AES_128_GCM --inline "$KEY_128" --inline-next "$KEY_OTHER" \
+  --local 192.0.2.1:5004 --remote 198.51.100.7:40000 --out "$T/x.pcap"
+tap_check_rc 2 "rtpgen: --from-index past 2^48 - 1 is refused" \
+  "$RTPGEN" --direction in --profile AEAD_AES_128_GCM --inline "$KEY_128" --inline-next "$KEY_OTHER" \
+  --from-index 281474976710656 --local 192.0.2.1:5004 --remote 198.51.100.7:40000 --out "$T/x.pcap"
+tap_check_rc 2 "rtpgen: an --inline-next of the wrong length is refused" \
+  "$RTPGEN" --direction in --profile AEAD_AES_128_GCM --inline "$KEY_128" --inline-next "$KEY_256" \
+  --from-index 5 --local 192.0.2.1:5004 --remote 198.51.100.7:40000 --out "$T/x.pcap"
+tap_check_rc 2 "srtpcheck: --from-index needs --inline-next" \
+  "$SRTPCHECK" --mode decrypt --profile AEAD_AES_128_GCM --inline "$KEY_128" --from-index 5 \
+  --expect "$T/f.rtp.pcap" --got "$T/f.rtp.pcap"
+tap_check_rc 2 "srtpcheck: --inline-next needs --mode decrypt" \
+  "$SRTPCHECK" --mode plain --profile AEAD_AES_128_GCM --inline "$KEY_128" --inline-next "$KEY_OTHER" \
+  --expect "$T/f.rtp.pcap" --got "$T/f.rtp.pcap"
 
 # ---- lib.sh ------------------------------------------------------------------------
 

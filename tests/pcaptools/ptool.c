@@ -175,26 +175,45 @@ out:
 	return rc;
 }
 
+static void srtp_policy(srtp_policy_t *pol, enum ptool_profile p,
+			uint8_t *keysalt, int inbound, unsigned long window)
+{
+	memset(pol, 0, sizeof(*pol));
+	if (p == PTOOL_PROFILE_AEAD_AES_128_GCM) {
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol->rtp);
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol->rtcp);
+	} else {
+		srtp_crypto_policy_set_aes_gcm_256_16_auth(&pol->rtp);
+		srtp_crypto_policy_set_aes_gcm_256_16_auth(&pol->rtcp);
+	}
+	pol->ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
+	pol->key = keysalt;
+	pol->window_size = window;
+	pol->allow_repeat_tx = 0;
+	pol->next = NULL;
+}
+
 srtp_err_status_t ptool_srtp_create(srtp_t *ctx, enum ptool_profile p,
 				    uint8_t *keysalt, int inbound,
 				    unsigned long window)
 {
 	srtp_policy_t pol;
 
-	memset(&pol, 0, sizeof(pol));
-	if (p == PTOOL_PROFILE_AEAD_AES_128_GCM) {
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtp);
-		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtcp);
-	} else {
-		srtp_crypto_policy_set_aes_gcm_256_16_auth(&pol.rtp);
-		srtp_crypto_policy_set_aes_gcm_256_16_auth(&pol.rtcp);
-	}
-	pol.ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
-	pol.key = keysalt;
-	pol.window_size = window;
-	pol.allow_repeat_tx = 0;
-	pol.next = NULL;
+	srtp_policy(&pol, p, keysalt, inbound, window);
 	return srtp_create(ctx, &pol);
+}
+
+srtp_err_status_t ptool_srtp_stream(srtp_t ctx, enum ptool_profile p,
+				    uint8_t *keysalt, uint32_t ssrc,
+				    int inbound, unsigned long window,
+				    int update)
+{
+	srtp_policy_t pol;
+
+	srtp_policy(&pol, p, keysalt, inbound, window);
+	pol.ssrc.type = ssrc_specific;
+	pol.ssrc.value = ssrc;
+	return update ? srtp_update_stream(ctx, &pol) : srtp_add_stream(ctx, &pol);
 }
 
 /* ---- parsing ------------------------------------------------------------ */

@@ -77,6 +77,18 @@ srtp_err_status_t ptool_srtp_create(srtp_t *ctx, enum ptool_profile p,
 				    uint8_t *keysalt, int inbound,
 				    unsigned long window);
 
+/*
+ * Give one SSRC (host order) of a session its own stream with this key:
+ * update = 0 adds it (the SSRC must have no stream yet: its ROC starts at 0);
+ * update = 1 replaces the SSRC's existing stream (srtp_update_stream), which
+ * keeps its RTP index (ROC and sequence number) and its SRTCP index/replay
+ * state: a master key change in the middle of a stream (RFC 3711 s. 8.1).
+ */
+srtp_err_status_t ptool_srtp_stream(srtp_t ctx, enum ptool_profile p,
+				    uint8_t *keysalt, uint32_t ssrc,
+				    int inbound, unsigned long window,
+				    int update);
+
 /* ---- frames ------------------------------------------------------------ */
 enum ptool_kind {
 	PTOOL_K_NONIP = 0,     /* ARP and anything not IPv4/IPv6 */

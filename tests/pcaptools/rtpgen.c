@@ -10,6 +10,10 @@
  *     protected by libsrtp2 (RFC 7714 AES-GCM, 16-octet tag), and --plain-out
  *     writes the same frames unprotected: what the inside port should emit.
  *
+ * --inline-next/--from-index: a master key change (RFC 3711 <From, To>):
+ * SRTP from that index on, and SRTCP once such an SRTP packet was sent, use
+ * the next key; libsrtp2's srtp_update_stream keeps each stream's ROC.
+ *
  * The scenario is reproducible from --seed. Every frame has correct IPv4
  * header and UDP checksums (IPv6: UDP checksum always present).
  */
@@ -56,6 +60,8 @@ struct stream {
 	uint8_t pt;
 	uint32_t sent, octets;
 	unsigned rtcp_sent;
+	uint64_t index;                /* SRTP index of the next RTP packet */
+	int rekeyed;                   /* protected with --inline-next now */
 };
 
 struct gen {
@@ -66,6 +72,9 @@ struct gen {
 	enum ptool_profile profile;
 	uint8_t keysalt[PTOOL_KEYSALT_MAX];
 	int have_key;
+	uint8_t next_keysalt[PTOOL_KEYSALT_MAX];  /* --inline-next */
+	int have_next;
+	uint64_t from_index;           /* --from-index */
 	int vlan;                      /* -1: none */
 	unsigned nssrc, packets, rtcp_every, tamper_every, replay_every;
 	uint16_t seq_start;
@@ -81,6 +90,7 @@ struct gen {
 	pcap_dumper_t *out, *plain;
 	srtp_t srtp;
 	int srtp_ok;
+	int crossed;                   /* an SRTP packet at or past --from-index was sent */
 	uint64_t frame_no;
 	uint16_t ip_id, icmp_seq, dns_id;
 	uint64_t dtls_seq;
@@ -93,7 +103,7 @@ struct gen {
 
 	/* counts */
 	unsigned long n_rtp, n_rtcp, n_stun, n_dtls, n_other, n_tampered,
-		      n_replayed, n_frames;
+		      n_replayed, n_frames, n_old_key, n_new_key;
 };
 
 static void put16(uint8_t *p, uint16_t v)
@@ -372,12 +382,30 @@ static void mix_after_media(struct gen *g)
 /* ---- media --------------------------------------------------------------- */
 
 /*
- * Emit one media packet (RTP if !rtcp). hdr_len: where the encrypted part
- * starts (for --tamper-every). Protects it if a key is set; may add a
- * tampered copy before it and a replayed older frame after it.
+ * --inline-next: from now on protect stream s (RTP and RTCP) with the next
+ * master key. libsrtp2 replaces the SSRC's stream and keeps its ROC and
+ * SRTCP index (srtp_update_stream), so any --from-index works; a stream not
+ * yet in the session gets a stream of its own with the next key.
  */
-static void emit_media(struct gen *g, const uint8_t *pkt, uint32_t len,
-		       uint32_t hdr_len, int rtcp)
+static void rekey(struct gen *g, struct stream *s)
+{
+	int in_session = s->sent > 0 || s->rtcp_sent > 0;
+	srtp_err_status_t e = ptool_srtp_stream(g->srtp, g->profile, g->next_keysalt,
+						s->ssrc, 0, 1024, in_session);
+	if (e != srtp_err_status_ok)
+		die("libsrtp2 %s failed for ssrc 0x%08x: error %d",
+		    in_session ? "srtp_update_stream" : "srtp_add_stream", s->ssrc, (int)e);
+	s->rekeyed = 1;
+}
+
+/*
+ * Emit one media packet (RTP if !rtcp) of stream s. hdr_len: where the
+ * encrypted part starts (for --tamper-every). Protects it if a key is set
+ * (the next key from --from-index on); may add a tampered copy before it and
+ * a replayed older frame after it.
+ */
+static void emit_media(struct gen *g, struct stream *s, const uint8_t *pkt,
+		       uint32_t len, uint32_t hdr_len, int rtcp)
 {
 	uint8_t plain[PTOOL_FRAME_MAX], prot[PTOOL_FRAME_MAX], buf[PTOOL_FRAME_MAX];
 	uint16_t ip_id = g->ip_id;
@@ -394,6 +422,20 @@ static void emit_media(struct gen *g, const uint8_t *pkt, uint32_t len,
 		return;
 	}
 
+	/* RFC 3711 <From, To>: SRTP from index --from-index on; SRTCP once an
+	 * SRTP packet at or past it has been sent */
+	if (g->have_next && !s->rekeyed) {
+		if (!rtcp && s->index >= g->from_index) {
+			rekey(g, s);
+			g->crossed = 1;
+		} else if (rtcp && g->crossed) {
+			rekey(g, s);
+		}
+	}
+	if (s->rekeyed)
+		g->n_new_key++;
+	else
+		g->n_old_key++;
 	int plen = (int)len;
 	memcpy(buf, pkt, len);
 	srtp_err_status_t e = rtcp ? srtp_protect_rtcp(g->srtp, buf, &plen)
@@ -483,10 +525,11 @@ static void gen_rtp(struct gen *g, struct stream *s)
 			p[n++] = 0;
 		p[n++] = (uint8_t)padlen;               /* RFC 3550 s. 5.1 P */
 	}
-	emit_media(g, p, n, hdr, 0);
+	emit_media(g, s, p, n, hdr, 0);
 	s->sent++;
 	s->octets += plen;
 	s->seq++;
+	s->index++;
 	s->ts += 160;
 }
 
@@ -537,7 +580,7 @@ static void gen_rtcp(struct gen *g, struct stream *s)
 		p[n++] = 0;
 	put16(p + sdes + 2, (uint16_t)((n - sdes) / 4 - 1));
 
-	emit_media(g, p, n, 8, 1);
+	emit_media(g, s, p, n, 8, 1);
 	s->rtcp_sent++;
 }
 
@@ -559,6 +602,13 @@ static void usage(FILE *f)
 "  --profile P           AEAD_AES_128_GCM or AEAD_AES_256_GCM (with --direction in)\n"
 "  --inline BASE64       RFC 4568 inline key: base64(master key || 12-byte salt);\n"
 "                        with --profile, the frames are SRTP/SRTCP (libsrtp2)\n"
+"  --inline-next BASE64\n"
+"                        the next master key (same profile): SRTP packets whose index\n"
+"                        (ROC << 16 | SEQ, ROC 0 at --seq-start) is at least\n"
+"                        --from-index are protected with it (RFC 3711 <From,To>), and\n"
+"                        SRTCP packets once such an SRTP packet has been sent\n"
+"  --from-index N        with --inline-next: the first index of the next key\n"
+"                        (0 to 2^48-1; the ROC carries over, any N works)\n"
 "  --plain-out FILE      also write the frames unprotected, without the tampered and\n"
 "                        replayed ones: what the dataplane should emit\n"
 "  --vlan ID             802.1Q tag (0-4095) on every frame\n"
@@ -583,8 +633,10 @@ static void usage(FILE *f)
 "Frames: MACs local 02:00:00:c5:00:01, remote 02:00:00:c5:00:02 (ARP to\n"
 "ff:ff:ff:ff:ff:ff); IPv4 TTL 64, DF, checksums set; IPv6 hop limit 64, UDP checksum\n"
 "always set. Pcap timestamps 1 ms apart. Output (stdout):\n"
-"  {\"rtp\":N,\"rtcp\":N,\"stun\":N,\"dtls\":N,\"other\":N,\"tampered\":N,\"replayed\":N,\"frames\":N}\n"
-"rtp/rtcp count genuine packets; frames counts what --out holds. Exit 0, or 2 for a\n"
+"  {\"rtp\":N,\"rtcp\":N,\"stun\":N,\"dtls\":N,\"other\":N,\"tampered\":N,\"replayed\":N,\"frames\":N,\n"
+"   \"old_key\":N,\"new_key\":N}\n"
+"rtp/rtcp count genuine packets; frames counts what --out holds; old_key/new_key the\n"
+"genuine media packets protected with --inline / --inline-next. Exit 0, or 2 for a\n"
 "usage error, 1 for a run-time error.\n"
 "\n"
 "Examples:\n"
@@ -593,7 +645,10 @@ static void usage(FILE *f)
 "  callseal-rtpgen --direction in --profile AEAD_AES_128_GCM \\\n"
 "      --inline AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHA== --out srtp.pcap --plain-out rtp.pcap \\\n"
 "      --local '[2001:db8::1]:5004' --remote '[2001:db8::2]:6000' --vlan 100 \\\n"
-"      --seq-start 65500 --csrcs --ext --padding --payload 20-1200 --tamper-every 7\n",
+"      --seq-start 65500 --csrcs --ext --padding --payload 20-1200 --tamper-every 7\n"
+"  callseal-rtpgen --direction in --profile AEAD_AES_128_GCM --inline KEY \\\n"
+"      --inline-next KEY2 --from-index 65600 --seq-start 65480 --packets 200 \\\n"
+"      --local 192.0.2.1:5004 --remote 198.51.100.7:40000 --out srtp.pcap --plain-out rtp.pcap\n",
 		MAX_SSRCS, MAX_PAYLOAD, OTHER_PORT_DEFAULT);
 }
 
@@ -624,6 +679,7 @@ enum {
 	O_OUT = 256, O_LOCAL, O_REMOTE, O_DIR, O_PROFILE, O_INLINE, O_PLAIN,
 	O_VLAN, O_SSRCS, O_PACKETS, O_SEQ, O_RTCP, O_CSRCS, O_EXT, O_PADDING,
 	O_PAYLOAD, O_SEED, O_MIX, O_OTHER_PORT, O_TAMPER, O_REPLAY,
+	O_INLINE_NEXT, O_FROM_INDEX,
 };
 
 static const struct option longopts[] = {
@@ -633,6 +689,8 @@ static const struct option longopts[] = {
 	{ "direction", required_argument, NULL, O_DIR },
 	{ "profile", required_argument, NULL, O_PROFILE },
 	{ "inline", required_argument, NULL, O_INLINE },
+	{ "inline-next", required_argument, NULL, O_INLINE_NEXT },
+	{ "from-index", required_argument, NULL, O_FROM_INDEX },
 	{ "plain-out", required_argument, NULL, O_PLAIN },
 	{ "vlan", required_argument, NULL, O_VLAN },
 	{ "ssrcs", required_argument, NULL, O_SSRCS },
@@ -654,8 +712,8 @@ static const struct option longopts[] = {
 
 static void parse_args(struct gen *g, int argc, char **argv)
 {
-	const char *inline_key = NULL;
-	int have_local = 0, have_remote = 0, c;
+	const char *inline_key = NULL, *next_key = NULL;
+	int have_local = 0, have_remote = 0, have_from = 0, c;
 
 	g->vlan = -1;
 	g->nssrc = 1;
@@ -691,6 +749,18 @@ static void parse_args(struct gen *g, int argc, char **argv)
 				bad("--profile: AEAD_AES_128_GCM or AEAD_AES_256_GCM, not '%s'", optarg);
 			break;
 		case O_INLINE: inline_key = optarg; break;
+		case O_INLINE_NEXT: next_key = optarg; break;
+		case O_FROM_INDEX: {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 0);
+			if (errno || !*optarg || *end || *optarg == '-' || v > 0xffffffffffffull)
+				bad("--from-index: '%s' is not an SRTP index in 0-%llu", optarg,
+				    0xffffffffffffull);
+			g->from_index = v;
+			have_from = 1;
+			break;
+		}
 		case O_VLAN: g->vlan = (int)num("--vlan", optarg, 0, 4095); break;
 		case O_SSRCS: g->nssrc = (unsigned)num("--ssrcs", optarg, 1, MAX_SSRCS); break;
 		case O_PACKETS: g->packets = (unsigned)num("--packets", optarg, 0, 10000000); break;
@@ -742,6 +812,10 @@ static void parse_args(struct gen *g, int argc, char **argv)
 		bad("--profile and --inline go together");
 	if (g->profile != PTOOL_PROFILE_NONE && !g->dir_in)
 		bad("--profile/--inline need --direction in (out is plaintext for the inside port)");
+	if ((next_key != NULL) != have_from)
+		bad("--inline-next and --from-index go together");
+	if (next_key && !inline_key)
+		bad("--inline-next needs --profile and --inline");
 	if ((g->tamper_every || g->replay_every) && g->profile == PTOOL_PROFILE_NONE)
 		bad("--tamper-every and --replay-every need --profile and --inline");
 	if (inline_key) {
@@ -749,6 +823,12 @@ static void parse_args(struct gen *g, int argc, char **argv)
 		if (ptool_parse_inline(inline_key, g->profile, g->keysalt, err, sizeof(err)))
 			bad("--inline: %s", err);
 		g->have_key = 1;
+	}
+	if (next_key) {
+		char err[160];
+		if (ptool_parse_inline(next_key, g->profile, g->next_keysalt, err, sizeof(err)))
+			bad("--inline-next: %s", err);
+		g->have_next = 1;
 	}
 }
 
@@ -810,6 +890,7 @@ int main(int argc, char **argv)
 		} while (dup);
 		s->ssrc = v;
 		s->seq = g->seq_start;
+		s->index = g->seq_start;        /* ROC 0 */
 		s->ts = ptool_rng_u32(&g->rng);
 		s->pt = pts[ptool_rng_below(&g->rng, sizeof(pts))];
 	}
@@ -836,10 +917,12 @@ int main(int argc, char **argv)
 		srtp_shutdown();
 	}
 	printf("{\"rtp\":%lu,\"rtcp\":%lu,\"stun\":%lu,\"dtls\":%lu,\"other\":%lu,"
-	       "\"tampered\":%lu,\"replayed\":%lu,\"frames\":%lu}\n",
+	       "\"tampered\":%lu,\"replayed\":%lu,\"frames\":%lu,"
+	       "\"old_key\":%lu,\"new_key\":%lu}\n",
 	       g->n_rtp, g->n_rtcp, g->n_stun, g->n_dtls, g->n_other,
-	       g->n_tampered, g->n_replayed, g->n_frames);
+	       g->n_tampered, g->n_replayed, g->n_frames, g->n_old_key, g->n_new_key);
 	sodium_memzero(g->keysalt, sizeof(g->keysalt));
+	sodium_memzero(g->next_keysalt, sizeof(g->next_keysalt));
 	free(g);
 	return 0;
 }

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * callsealctl.c - the operator's command line for callseal-control.
+ *
+ * It checks a command with the same parser the daemon uses (keyspec.c) before
+ * sending it, so a typo is reported without touching the daemon, then sends
+ * the words over the admin socket (admin.h) and prints the answer. The daemon
+ * checks everything again. Key bytes (an --inline value, from the command
+ * line or stdin) are wiped from this process's memory before it exits.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "admin.h"
+#include "keyspec.h"
+
+#define PROG "callsealctl"
+#define REPLY_TIMEOUT_MS 15000   /* per reply frame: the daemon's own is 5 s */
+
+/* exit statuses */
+#define EXIT_REFUSED  1   /* the daemon refused the command */
+#define EXIT_USAGE    2   /* bad command line: nothing was sent */
+#define EXIT_CONNECT  3   /* no daemon, or the conversation failed */
+
+static void usage(FILE *f)
+{
+	fputs(
+"usage: " PROG " --admin SOCKET COMMAND [OPTIONS]\n"
+"\n"
+"Talks to callseal-control over its admin socket. Commands:\n"
+"\n"
+"  key add --local ADDR:PORT --direction in|out --profile PROFILE --inline BASE64\n"
+"          [--mode e2ee|standard] [--call-id TEXT]\n"
+"      Install a static SRTP master key for one stream.\n"
+"  key rekey --local ADDR:PORT --direction in|out --inline BASE64\n"
+"          [--profile PROFILE] [--from-index N]\n"
+"      Replace a stream's key now, or with --from-index from SRTP packet index N\n"
+"      on (RFC 3711 <From,To>: older packets keep the old key).\n"
+"  key del --local ADDR:PORT --direction in|out\n"
+"      Remove a stream; its key bytes are wiped from the table.\n"
+"  key list [--json]\n"
+"      The table's streams: selector, profile, mode, generation, next key's\n"
+"      from-index, call id, created time. Never key bytes.\n"
+"  status      the table's size, fill, writer and generation\n"
+"  help        the commands this daemon knows\n"
+"\n"
+"Options:\n"
+"  --admin SOCKET      the daemon's admin socket (its --admin)\n"
+"  --local ADDR:PORT   the stream's local address and UDP port: 192.0.2.1:5004,\n"
+"                      [2001:db8::1]:5004, or *:5004 for any local address.\n"
+"                      Outbound, local is the source; inbound, the destination.\n"
+"  --direction in|out  in: SRTP arriving from the network is decrypted;\n"
+"                      out: RTP from the local application is encrypted\n"
+"  --profile PROFILE   AEAD_AES_128_GCM or AEAD_AES_256_GCM (RFC 7714); a rekey\n"
+"                      without it keeps the stream's profile\n"
+"  --inline BASE64     master key || 12-byte master salt, base64, as in SDP\n"
+"                      a=crypto inline: (RFC 4568): 28 bytes (40 characters) for\n"
+"                      AEAD_AES_128_GCM, 44 bytes (60 characters) for\n"
+"                      AEAD_AES_256_GCM. '-' reads it from stdin instead, which\n"
+"                      keeps it out of the process list and shell history.\n"
+"  --mode MODE         standard (default: a static key is known to whoever\n"
+"                      configured it) or e2ee\n"
+"  --call-id TEXT      up to 16 characters of A-Z a-z 0-9 . _ : @ + -\n"
+"  --from-index N      SRTP packet index (ROC << 16 | SEQ), 0..2^48-1\n"
+"  --json              key list as a JSON array\n"
+"  --help              this text\n"
+"\n"
+"Exit status: 0 done; 1 the daemon refused (the message says why; nothing\n"
+"changed); 2 bad command line (nothing was sent); 3 cannot reach the daemon.\n"
+"\n"
+"Examples:\n"
+"  " PROG " --admin /run/callseal/admin.sock key add --local 192.0.2.1:5004 \\\n"
+"      --direction out --profile AEAD_AES_128_GCM \\\n"
+"      --inline qZfh7VfGXyLJPW/pQm1eyE+6WCwmvd4TNfDDzA== --call-id c42\n"
+"  head -c 44 /dev/urandom | base64 | " PROG " --admin /run/callseal/admin.sock \\\n"
+"      key rekey --local [2001:db8::1]:5004 --direction in --inline - \\\n"
+"      --from-index 65536\n"
+"  " PROG " --admin /run/callseal/admin.sock key list --json\n", f);
+}
+
+__attribute__((format(printf, 2, 3), noreturn))
+static void fail(int status, const char *fmt, ...);
+
+/* The command's words, to find and wipe every --inline value on every path. */
+static int cmd_argc;
+static char **cmd_argv;
+static char *inline_stdin;        /* sodium_malloc'd copy read from stdin */
+
+static void wipe_secrets(void)
+{
+	int i;
+
+	for (i = 0; i < cmd_argc; i++) {
+		if (strcmp(cmd_argv[i], "--inline") == 0 && i + 1 < cmd_argc)
+			sodium_memzero(cmd_argv[i + 1], strlen(cmd_argv[i + 1]));
+		else if (strncmp(cmd_argv[i], "--inline=", 9) == 0)
+			sodium_memzero(cmd_argv[i] + 9, strlen(cmd_argv[i] + 9));
+	}
+	cmd_argc = 0;
+	if (inline_stdin != NULL)
+		sodium_free(inline_stdin);   /* wipes */
+	inline_stdin = NULL;
+}
+
+static void fail(int status, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, PROG ": %s\n", line);
+	wipe_secrets();
+	exit(status);
+}
+
+/* Read one base64 line from stdin into locked memory; no echo of it ever. */
+static char *read_stdin_key(void)
+{
+	size_t cap = KEYSPEC_B64_MAX + 16, n = 0;
+	char *buf = sodium_malloc(cap + 1);
+	ssize_t r;
+
+	if (buf == NULL)
+		fail(EXIT_USAGE, "out of memory");
+	inline_stdin = buf;
+	/* read(2) a byte at a time: no stdio buffer keeps a copy of the key */
+	for (;;) {
+		r = read(STDIN_FILENO, buf + n, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || buf[n] == '\n')
+			break;
+		if (++n == cap)
+			fail(EXIT_USAGE, "--inline -: the line on stdin is longer than %zu "
+			     "characters", cap - 1);
+	}
+	if (r < 0)
+		fail(EXIT_USAGE, "--inline -: reading stdin: %s", strerror(errno));
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Rewrite "--inline -" to read stdin; remember the words for wipe_secrets(). */
+static void find_inline(int argc, char **argv)
+{
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--inline=-") == 0)
+			fail(EXIT_USAGE, "--inline=- is not supported: write --inline -");
+		if (strcmp(argv[i], "--inline") == 0 && i + 1 < argc &&
+		    strcmp(argv[i + 1], "-") == 0 && inline_stdin == NULL)
+			argv[i + 1] = read_stdin_key();
+	}
+}
+
+/* Check the command locally with the daemon's own parser. */
+static void check_command(int argc, char **argv)
+{
+	char err[KEYSPEC_ERR_MAX];
+	struct keyspec_cmd cmd;
+	enum keyspec_op op;
+	int rc;
+
+	if (strcmp(argv[0], "status") == 0 || strcmp(argv[0], "help") == 0) {
+		if (argc > 1)
+			fail(EXIT_USAGE, "%s takes no options", argv[0]);
+		return;
+	}
+	if (strcmp(argv[0], "key") != 0)
+		fail(EXIT_USAGE, "unknown command '%.32s' (commands: key add|rekey|del|list, "
+		     "status, help; see --help)", argv[0]);
+	if (argc < 2)
+		fail(EXIT_USAGE, "key: which one? add, rekey, del or list (see --help)");
+	op = keyspec_op_from_name(argv[1]);
+	if (op == 0)
+		fail(EXIT_USAGE, "unknown command 'key %.32s' (key commands: add, rekey, "
+		     "del, list)", argv[1]);
+	rc = keyspec_parse_cmd(op, argc - 2, (const char *const *)argv + 2, &cmd, err,
+			       sizeof(err));
+	keyspec_cmd_wipe(&cmd);
+	if (rc < 0)
+		fail(EXIT_USAGE, "%s", err);
+}
+
+int main(int argc, char **argv)
+{
+	const char *admin = NULL;
+	char err[ADMIN_ERR_MAX], msg[ADMIN_MSG_MAX + 1];
+	struct rlimit nocore = { 0, 0 };
+	int i, fd, rc, status;
+
+	setrlimit(RLIMIT_CORE, &nocore);
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+	}
+	if (sodium_init() < 0)
+		fail(EXIT_USAGE, "libsodium failed to initialise");
+	/* global options, then the command */
+	for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+		if (strcmp(argv[i], "--admin") == 0 && i + 1 < argc) {
+			admin = argv[++i];
+		} else if (strncmp(argv[i], "--admin=", 8) == 0) {
+			admin = argv[i] + 8;
+		} else if (strcmp(argv[i], "--admin") == 0) {
+			fail(EXIT_USAGE, "--admin needs a value (see --help)");
+		} else {
+			/* a command option before the command, or a typo */
+			fail(EXIT_USAGE, "unknown option '%.32s' before the command (see --help)",
+			     argv[i]);
+		}
+	}
+	argc -= i;
+	argv += i;
+	if (argc == 0)
+		fail(EXIT_USAGE, "no command given (see --help)");
+	cmd_argc = argc;
+	cmd_argv = argv;
+	find_inline(argc, argv);
+	check_command(argc, argv);
+	if (admin == NULL || admin[0] == '\0')
+		fail(EXIT_USAGE, "--admin SOCKET is required (see --help)");
+
+	fd = admin_connect(admin, err, sizeof(err));
+	if (fd < 0)
+		fail(EXIT_CONNECT, "%s", err);
+	rc = admin_send_request(fd, argc, (const char *const *)argv,
+				admin_now_ms() + ADMIN_TIMEOUT_MS, err, sizeof(err));
+	wipe_secrets();     /* sent: no longer needed here */
+	if (rc < 0)
+		fail(EXIT_CONNECT, "%s", err);
+	fflush(stdout);
+	rc = admin_recv_reply(fd, STDOUT_FILENO, REPLY_TIMEOUT_MS, &status, msg, sizeof(msg),
+			      err, sizeof(err));
+	close(fd);
+	if (rc < 0)
+		fail(EXIT_CONNECT, "%s", err);
+	if (status != 0)
+		fail(EXIT_REFUSED, "%s", msg[0] ? msg : strerror(status));
+	if (msg[0] != '\0')
+		printf("%s\n", msg);
+	return 0;
+}

@@ -984,7 +984,8 @@ int keytable_add(struct keytable *t, const struct keytable_key *k, unsigned int 
 	img.e.generation = gen;
 	img.e.created_ns = now;
 	img.e.updated_ns = now;
-	memcpy(img.e.call_id, call_id, KEYTABLE_CALL_ID_BYTES);
+	if (call_id != NULL)            /* NULL: no call id (all zero) */
+		memcpy(img.e.call_id, call_id, KEYTABLE_CALL_ID_BYTES);
 
 	/* the generation is consumed first, so it is never handed out twice */
 	bump64(&t->hdr->generation, 1);

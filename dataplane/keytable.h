@@ -326,9 +326,9 @@ int keytable_unlink(const char *name, char *err, size_t errlen);
 
 /* -- writer operations: 0 or -errno, message in keytable_last_error() -- */
 
-/* Add a stream. mode: KEYTABLE_MODE_*. -EEXIST, -ENOSPC (capacity reached),
- * -EINVAL, -EPERM (read-only handle). *generation (if not NULL) gets the new
- * entry's generation. */
+/* Add a stream. mode: KEYTABLE_MODE_*; call_id may be NULL (all zero).
+ * -EEXIST, -ENOSPC (capacity reached), -EINVAL, -EPERM (read-only handle).
+ * *generation (if not NULL) gets the new entry's generation. */
 int keytable_add(struct keytable *t, const struct keytable_key *k, unsigned int mode,
 		 const struct keytable_master *cur,
 		 const uint8_t call_id[KEYTABLE_CALL_ID_BYTES], uint64_t *generation);

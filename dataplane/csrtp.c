@@ -300,6 +300,29 @@ static inline void run_all(struct csrtp_engine *e, unsigned m, int encrypt,
 	run_slots(e, ptrs, m, encrypt);
 }
 
+/* Pass 1 over one chunk of at most CSRTP_BURST_MAX packets: prepare each one
+ * into the next free slot, leave its status; returns the slots filled. Inlined,
+ * so that prep is a direct call. */
+typedef int (*prepare_fn)(struct csrtp_pkt *p, struct slot *sl);
+
+static inline __attribute__((always_inline)) unsigned
+prepare_chunk(struct csrtp_engine *e, struct csrtp_pkt *pkts, unsigned cnt, prepare_fn prep)
+{
+	unsigned m = 0;
+
+	for (unsigned i = 0; i < cnt; i++) {
+		pkts[i].status = (uint8_t)prep(&pkts[i], &e->slot[m]);
+		if (pkts[i].status == CSRTP_OK)
+			m++;
+	}
+	return m;
+}
+
+static inline unsigned chunk_len(unsigned n, unsigned base)
+{
+	return n - base < CSRTP_BURST_MAX ? n - base : CSRTP_BURST_MAX;
+}
+
 /* ---- SRTP --------------------------------------------------------------- */
 
 static inline int prepare_rtp_protect(struct csrtp_pkt *p, struct slot *sl)
@@ -354,15 +377,7 @@ unsigned csrtp_protect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, uns
 	unsigned ok = 0;
 
 	for (unsigned base = 0; base < n; base += CSRTP_BURST_MAX) {
-		unsigned cnt = n - base < CSRTP_BURST_MAX ? n - base : CSRTP_BURST_MAX;
-		unsigned m = 0;
-
-		for (unsigned i = 0; i < cnt; i++) {
-			struct csrtp_pkt *p = &pkts[base + i];
-			p->status = (uint8_t)prepare_rtp_protect(p, &e->slot[m]);
-			if (p->status == CSRTP_OK)
-				m++;
-		}
+		unsigned m = prepare_chunk(e, pkts + base, chunk_len(n, base), prepare_rtp_protect);
 		run_all(e, m, 1, ptrs);
 		for (unsigned i = 0; i < m; i++) {
 			struct slot *sl = &e->slot[i];
@@ -431,8 +446,7 @@ unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, u
 	unsigned ok = 0;
 
 	for (unsigned base = 0; base < n; base += CSRTP_BURST_MAX) {
-		unsigned cnt = n - base < CSRTP_BURST_MAX ? n - base : CSRTP_BURST_MAX;
-		unsigned nt = cnt;
+		unsigned cnt = chunk_len(n, base), nt = cnt;
 
 		for (unsigned i = 0; i < cnt; i++)
 			todo[i] = (uint16_t)i;
@@ -560,15 +574,7 @@ unsigned csrtp_rtcp_protect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts
 	unsigned ok = 0;
 
 	for (unsigned base = 0; base < n; base += CSRTP_BURST_MAX) {
-		unsigned cnt = n - base < CSRTP_BURST_MAX ? n - base : CSRTP_BURST_MAX;
-		unsigned m = 0;
-
-		for (unsigned i = 0; i < cnt; i++) {
-			struct csrtp_pkt *p = &pkts[base + i];
-			p->status = (uint8_t)prepare_rtcp_protect(p, &e->slot[m]);
-			if (p->status == CSRTP_OK)
-				m++;
-		}
+		unsigned m = prepare_chunk(e, pkts + base, chunk_len(n, base), prepare_rtcp_protect);
 		run_all(e, m, 1, ptrs);
 		for (unsigned i = 0; i < m; i++) {
 			struct slot *sl = &e->slot[i];
@@ -646,15 +652,8 @@ unsigned csrtp_rtcp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pk
 	unsigned ok = 0;
 
 	for (unsigned base = 0; base < n; base += CSRTP_BURST_MAX) {
-		unsigned cnt = n - base < CSRTP_BURST_MAX ? n - base : CSRTP_BURST_MAX;
-		unsigned m = 0, r = 0;
-
-		for (unsigned i = 0; i < cnt; i++) {
-			struct csrtp_pkt *p = &pkts[base + i];
-			p->status = (uint8_t)prepare_rtcp_unprotect(p, &e->slot[m]);
-			if (p->status == CSRTP_OK)
-				m++;
-		}
+		unsigned m = prepare_chunk(e, pkts + base, chunk_len(n, base), prepare_rtcp_unprotect);
+		unsigned r = 0;
 		run_all(e, m, 0, ptrs);
 
 		for (unsigned i = 0; i < m; i++) {

@@ -57,6 +57,19 @@ tap_check "an application sends 400 RTP packets from a UDP socket" nsx python3 "
   --ssrc 0x1111 --expect "$TEST_TMP/expect1.pcap"
 sleep 0.5
 
+# live counters over DPDK telemetry while it runs
+PREFIX=$(printf '%s\n' "${eal[@]}" | sed -n 's/^--file-prefix=//p')
+TEL=$(python3 - "$(dpdk_runtime_dir "$PREFIX")/dpdk_telemetry.v2" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.recv(4096)                                   # the greeting
+s.send(b"/callseal/stats")
+print(json.loads(s.recv(65536))["/callseal/stats"]["encrypted"])
+EOF
+)
+tap_is "$TEL" 400 "telemetry /callseal/stats reports the 400 encrypted packets live"
+
 # ---- 2. delete the key while media flows ------------------------------------
 spawn sender ip netns exec "$NS" python3 "$HERE/rtpsend.py" --src 10.200.0.1:5004 --dst 10.200.0.2:40000 \
   --count 2000 --interval-ms 1 --ssrc 0x2222 --seq-start 30000 --times "$TEST_TMP/times2.txt"

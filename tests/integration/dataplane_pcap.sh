@@ -156,6 +156,28 @@ gi=$(cat "$TEST_TMP/rk.gen_in.json")
 tap_is "$(stat rk decrypted)" "$(( $(json_get "$gi" rtp) + $(json_get "$gi" rtcp) ))" \
   "rekey: no inbound packet lost"
 
+# ---- two queues, two worker lcores (net_pcap: one rx/tx file per queue) -------
+tap_check "queues: keys for two streams" bash -c "
+  '$CTL' --admin '$SOCK' key add --local 192.0.2.1:5030 --direction out --profile AEAD_AES_128_GCM --inline '$KEY128' &&
+  '$CTL' --admin '$SOCK' key add --local 192.0.2.1:5032 --direction out --profile AEAD_AES_128_GCM --inline '$KEY128'"
+"$RTPGEN" --out "$TEST_TMP/q0.pcap" --local 192.0.2.1:5030 --remote 198.51.100.7:40030 \
+  --direction out --ssrcs 2 --packets 300 --mix --seed 31 >/dev/null
+"$RTPGEN" --out "$TEST_TMP/q1.pcap" --local 192.0.2.1:5032 --remote 198.51.100.7:40032 \
+  --direction out --ssrcs 2 --packets 300 --mix --seed 32 >/dev/null
+read -ra eal <<<"$(eal_args queues)"
+timeout 120 "$DATAPLANE" "${eal[@]}" -l 0-1 \
+  --vdev "net_pcap0,rx_pcap=$TEST_TMP/q0.pcap,rx_pcap=$TEST_TMP/q1.pcap,tx_pcap=$TEST_TMP/qa0.pcap,tx_pcap=$TEST_TMP/qa1.pcap" \
+  --vdev "net_pcap1,rx_pcap=$TEST_TMP/empty.pcap,rx_pcap=$TEST_TMP/empty.pcap,tx_pcap=$TEST_TMP/qn0.pcap,tx_pcap=$TEST_TMP/qn1.pcap" \
+  -- --table "$TABLE" --queues 2 --idle-exit 300 --stats-json "$TEST_TMP/queues.json" \
+  >"$TEST_TMP/queues.log" 2>&1
+tap_is "$?" 0 "queues: --queues 2 on lcores 0-1 ran"
+for q in 0 1; do
+  tap_include "$SRTPCHECK" --tap --mode decrypt --profile AEAD_AES_128_GCM --inline "$KEY128" \
+    --expect "$TEST_TMP/q$q.pcap" --got "$TEST_TMP/qn$q.pcap"
+done
+per_lcore=$(python3 -c 'import json,sys; print(" ".join(str(l["encrypted"]) for l in json.load(open(sys.argv[1]))["lcores"]))' "$TEST_TMP/queues.json")
+tap_is "$per_lcore" "600 600" "queues: each worker lcore encrypted its own queue's 600 packets"
+
 # ---- unknown streams fail closed; --other drop -------------------------------
 "$RTPGEN" --out "$TEST_TMP/unk.pcap" --local 192.0.2.1:6000 --remote 198.51.100.7:40000 \
   --direction out --ssrcs 2 --packets 50 --rtcp-every 5 --mix --seed 3 >"$TEST_TMP/unk.json"

@@ -698,37 +698,28 @@ struct csrtp_engine *csrtp_engine_create(IMB_ARCH arch)
 	if (e->mgr == NULL)
 		goto fail;
 
-	uint64_t have = e->mgr->features;
-	switch (arch) {
-	case IMB_ARCH_NONE:
+	if (arch == IMB_ARCH_NONE) {
 		init_mb_mgr_auto(e->mgr, &e->arch);
-		break;
-	case IMB_ARCH_SSE:
-		if ((have & IMB_CPUFLAGS_SSE) != IMB_CPUFLAGS_SSE)
+	} else {
+		/* a specific architecture, if this CPU has what it needs */
+		static const struct {
+			IMB_ARCH arch;
+			uint64_t needs;
+			void (*init)(IMB_MGR *);
+		} isas[] = {
+			{ IMB_ARCH_SSE,    IMB_CPUFLAGS_SSE,    init_mb_mgr_sse },
+			{ IMB_ARCH_AVX,    IMB_CPUFLAGS_AVX,    init_mb_mgr_avx },
+			{ IMB_ARCH_AVX2,   IMB_CPUFLAGS_AVX2,   init_mb_mgr_avx2 },
+			{ IMB_ARCH_AVX512, IMB_CPUFLAGS_AVX512, init_mb_mgr_avx512 },
+		};
+		size_t i = 0;
+		while (i < sizeof(isas) / sizeof(isas[0]) && isas[i].arch != arch)
+			i++;
+		if (i == sizeof(isas) / sizeof(isas[0]) ||
+		    (e->mgr->features & isas[i].needs) != isas[i].needs)
 			goto fail;
-		init_mb_mgr_sse(e->mgr);
+		isas[i].init(e->mgr);
 		e->arch = arch;
-		break;
-	case IMB_ARCH_AVX:
-		if ((have & IMB_CPUFLAGS_AVX) != IMB_CPUFLAGS_AVX)
-			goto fail;
-		init_mb_mgr_avx(e->mgr);
-		e->arch = arch;
-		break;
-	case IMB_ARCH_AVX2:
-		if ((have & IMB_CPUFLAGS_AVX2) != IMB_CPUFLAGS_AVX2)
-			goto fail;
-		init_mb_mgr_avx2(e->mgr);
-		e->arch = arch;
-		break;
-	case IMB_ARCH_AVX512:
-		if ((have & IMB_CPUFLAGS_AVX512) != IMB_CPUFLAGS_AVX512)
-			goto fail;
-		init_mb_mgr_avx512(e->mgr);
-		e->arch = arch;
-		break;
-	default:
-		goto fail;
 	}
 	if (imb_get_errno(e->mgr) != 0 || e->arch == IMB_ARCH_NONE ||
 	    e->arch == IMB_ARCH_NOAESNI)

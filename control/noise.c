@@ -981,6 +981,31 @@ int noise_handshake_hash(const struct noise_handshake *hs, uint8_t h[NOISE_HASH_
 	return 0;
 }
 
+int noise_handshake_export(const struct noise_handshake *hs,
+			   const uint8_t *label, size_t label_len,
+			   uint8_t *out, size_t out_len)
+{
+	uint8_t o1[NOISE_HASH_LEN], o2[NOISE_HASH_LEN];
+	enum noise_hs_status st;
+	int ret;
+
+	if (!hs || !label || label_len == 0 || !out || out_len == 0 ||
+	    out_len > NOISE_HASH_LEN)
+		return -EINVAL;
+	st = noise_handshake_status(hs);
+	if (st == NOISE_HS_FAILED)
+		return -ECANCELED;
+	if (st != NOISE_HS_COMPLETE)
+		return -EPROTO;         /* not finished yet, or ck wiped by split */
+	/* o1, o2 = HKDF(ck, label, 2); out = o1[:out_len] */
+	ret = hkdf(hs->ss.ck, label, label_len, o1, o2, NULL);
+	if (ret == 0)
+		memcpy(out, o1, out_len);
+	sodium_memzero(o1, sizeof(o1));
+	sodium_memzero(o2, sizeof(o2));
+	return ret;
+}
+
 int noise_handshake_remote_static(const struct noise_handshake *hs,
 				  uint8_t pub[NOISE_PUBLIC_KEY_LEN])
 {

@@ -187,6 +187,17 @@ NOISE_MUST_CHECK int noise_handshake_split(struct noise_handshake *hs,
 NOISE_MUST_CHECK int noise_handshake_hash(const struct noise_handshake *hs,
 		uint8_t h[NOISE_HASH_LEN]);
 
+/* Key export from the final chaining key: out = the first out_len octets
+ * (1..NOISE_HASH_LEN) of output1 of HKDF(ck, label, 2), section 4.3, with a
+ * label of at least one octet (the empty label is Split()'s own input).
+ * Only once the handshake is complete and before noise_handshake_split(),
+ * which wipes ck: -EPROTO before completion and after split, -ECANCELED after
+ * a failure. Different labels give independent keys; Split()'s are
+ * independent of every export. See docs/noise.md, "Key export". */
+NOISE_MUST_CHECK int noise_handshake_export(const struct noise_handshake *hs,
+		const uint8_t *label, size_t label_len,
+		uint8_t *out, size_t out_len);
+
 /* The peer's static public key (rs), once known: from the configuration (IK
  * initiator) or from the peer's "s" token. -ENOKEY before. Authenticated only
  * when the handshake is complete. */

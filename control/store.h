@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * store.h - callseal-control's persistent state: one tenant's users and their
+ * X25519 identity keys, groups, memberships, enhanced-encryption policies and
+ * their assignments, each user's own end-to-end setting, remote peers, and the
+ * call records. Embedded SQLite, one database file in a private state
+ * directory (docs/policy.md has the schema and the rules).
+ *
+ * Files: <state_dir>/ is 0700 and <state_dir>/callseal.db 0600, both owned by
+ * the caller's effective uid; anything else is refused at open. A lock file
+ * (<state_dir>/lock, flock) keeps a second daemon off the same store.
+ *
+ * Secrets: a user's private key is written once, at store_user_add(), and read
+ * only by store_user_private_key(). No other function returns it, and no
+ * struct in this header has room for it. Call records hold no keys.
+ *
+ * Conventions:
+ *   - Every function returns 0 or a negative errno and writes one human line
+ *     into err (err may be NULL). Messages never carry key bytes.
+ *       -EINVAL  a bad argument (name syntax, enum value, address)
+ *       -EEXIST  already there        -ENOENT  not there
+ *       -EBUSY   still in use (an assigned policy; a user with a live call;
+ *                the store held by another process)
+ *       -EPERM   refused by policy (turning on e2ee when not allowed), or
+ *                files with unsafe ownership or modes
+ *       -EKEYREJECTED  a peer's key differs from the one on record
+ *       -EPROTONOSUPPORT  the database's schema is newer than this program
+ *       -ESRCH   the database belongs to another tenant
+ *       -EIO     SQLite failed (its message is in err)
+ *   - Every write runs in one transaction; on failure nothing changed.
+ *   - Every statement is prepared from a constant and bound; no SQL is built
+ *     from strings.
+ *   - Names (tenant, user, group, policy): 1..64 characters of [A-Za-z0-9._-].
+ *     A peer is "user@tenant" (each half a name). A call id is 1..16
+ *     characters of [A-Za-z0-9._:@+-] (the key table's call id).
+ *   - List functions call fn once per row, in name order (calls: by creation
+ *     time, then id); a non-zero return from fn stops the walk and is returned.
+ */
+#ifndef CALLSEAL_STORE_H
+#define CALLSEAL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+
+#define STORE_SCHEMA_VERSION     1
+#define STORE_DB_NAME            "callseal.db"
+#define STORE_LOCK_NAME          "lock"
+#define STORE_ERR_MAX            320u
+#define STORE_NAME_MAX           POLICY_NAME_MAX                 /* 64 */
+#define STORE_PEER_MAX           POLICY_WHO_MAX                  /* user@tenant */
+#define STORE_ADDR_MAX           262u  /* "[ipv6]:port" or "host.name:port" + NUL */
+#define STORE_CALL_ID_MAX        16u   /* KEYTABLE_CALL_ID_BYTES */
+#define STORE_PROFILE_MAX        32u   /* "AEAD_AES_128_GCM" + NUL, with room */
+#define STORE_SECURITY_CODE_LEN  20u   /* digits */
+#define STORE_PUBLIC_KEY_BYTES   32u   /* X25519 */
+#define STORE_PRIVATE_KEY_BYTES  32u
+
+/* store_open() flags */
+#define STORE_OPEN_CREATE  0x1u   /* create the state dir and database if absent */
+
+struct store;
+
+/* The targets a policy can be assigned to. */
+enum store_target {
+	STORE_TARGET_TENANT = 1,
+	STORE_TARGET_GROUP,
+	STORE_TARGET_USER,
+};
+
+enum store_call_role {
+	STORE_ROLE_INITIATOR = 1,
+	STORE_ROLE_RESPONDER,
+};
+
+enum store_call_mode {
+	STORE_MODE_PENDING = 0,   /* not agreed yet */
+	STORE_MODE_E2EE,
+	STORE_MODE_STANDARD,
+};
+
+enum store_call_state {
+	STORE_CALL_SETUP = 1,     /* handshake running */
+	STORE_CALL_ACTIVE,        /* keys installed */
+	STORE_CALL_ENDED,         /* hung up (final) */
+	STORE_CALL_FAILED,        /* handshake or set-up failed (final) */
+};
+
+/* A user as listed or shown: never the private key. */
+struct store_user {
+	char name[STORE_NAME_MAX + 1];
+	int64_t created;                 /* unix seconds */
+	uint8_t public_key[STORE_PUBLIC_KEY_BYTES];
+	bool e2ee_on;                    /* the user's own setting (may be moot) */
+};
+
+struct store_group {
+	char name[STORE_NAME_MAX + 1];
+	int64_t created;
+	unsigned int members;
+};
+
+struct store_policy {
+	char name[STORE_NAME_MAX + 1];
+	int64_t created;
+	enum policy_setting e2ee;
+	unsigned int assignments;        /* how many targets it is assigned to */
+};
+
+struct store_assignment {
+	enum store_target target;
+	char name[STORE_NAME_MAX + 1];   /* group or user; "" for the tenant */
+	char policy[STORE_NAME_MAX + 1];
+};
+
+struct store_peer {
+	char id[STORE_PEER_MAX + 1];     /* user@tenant */
+	bool has_key;                    /* false: trust on first use pending */
+	uint8_t public_key[STORE_PUBLIC_KEY_BYTES];
+	char address[STORE_ADDR_MAX];    /* host:port of its callseal-control */
+	bool pinned;
+	int64_t created, updated;
+};
+
+struct store_call {
+	char id[STORE_CALL_ID_MAX + 1];
+	char local_user[STORE_NAME_MAX + 1];
+	char remote[STORE_PEER_MAX + 1];  /* user@tenant */
+	enum store_call_role role;
+	enum store_call_mode mode;
+	char reason[POLICY_CALL_REASON_MAX];
+	char profile[STORE_PROFILE_MAX];  /* "" until agreed */
+	char security_code[STORE_SECURITY_CODE_LEN + 1]; /* "" or 20 digits */
+	char local_media[STORE_ADDR_MAX];  /* "" or host:port */
+	char remote_media[STORE_ADDR_MAX];
+	enum store_call_state state;
+	int64_t created;
+	int64_t ended;                     /* 0 while not final */
+};
+
+/* A user's policy, resolved, with their intent (policy.h). */
+struct store_effective {
+	struct policy_effective policy;
+	bool user_on;                  /* the stored setting */
+	struct policy_intent intent;   /* reason names "user@tenant" */
+};
+
+typedef int (*store_user_fn)(const struct store_user *u, void *arg);
+typedef int (*store_group_fn)(const struct store_group *g, void *arg);
+typedef int (*store_name_fn)(const char *name, void *arg);
+typedef int (*store_policy_fn)(const struct store_policy *p, void *arg);
+typedef int (*store_assignment_fn)(const struct store_assignment *a, void *arg);
+typedef int (*store_peer_fn)(const struct store_peer *p, void *arg);
+typedef int (*store_call_fn)(const struct store_call *c, void *arg);
+
+/* ---- validation (also for the CLI to check before sending) -------------- */
+bool store_name_valid(const char *s);
+/* "user@tenant"; user and tenant (if wanted) written out, each a valid name. */
+int store_peer_id_parse(const char *s, char user[STORE_NAME_MAX + 1],
+			char tenant[STORE_NAME_MAX + 1], char *err, size_t errlen);
+/* host:port: a DNS name, a dotted IPv4 address, or [IPv6]; port 1..65535. */
+int store_address_check(const char *s, char *err, size_t errlen);
+const char *store_target_name(enum store_target t);        /* "tenant" ... */
+const char *store_call_role_name(enum store_call_role r);  /* "initiator" ... */
+const char *store_call_mode_name(enum store_call_mode m);  /* "pending" ... */
+const char *store_call_state_name(enum store_call_state s); /* "setup" ... */
+
+/* ---- open / close -------------------------------------------------------- */
+/*
+ * Open (with STORE_OPEN_CREATE: create) the store in state_dir for tenant.
+ * tenant may be NULL to open an existing store for whatever tenant it records.
+ */
+int store_open(const char *state_dir, const char *tenant, unsigned int flags,
+	       struct store **out, char *err, size_t errlen);
+void store_close(struct store *st);
+const char *store_tenant(const struct store *st);
+
+/* ---- users --------------------------------------------------------------- */
+/* Adds the user with a fresh X25519 identity key pair and e2ee off. */
+int store_user_add(struct store *st, const char *name, char *err, size_t errlen);
+/*
+ * Removes the user with their key, setting, memberships and user-level
+ * assignment. Refused (-EBUSY) while a call of theirs is in setup or active;
+ * finished call records stay (history).
+ */
+int store_user_del(struct store *st, const char *name, char *err, size_t errlen);
+int store_user_show(struct store *st, const char *name, struct store_user *out,
+		    char *err, size_t errlen);
+int store_user_list(struct store *st, store_user_fn fn, void *arg, char *err, size_t errlen);
+/* The groups the user belongs to, in name order. */
+int store_user_groups(struct store *st, const char *name, store_name_fn fn, void *arg,
+		      char *err, size_t errlen);
+/*
+ * The user's private identity key, for the daemon's key agreement only. The
+ * caller keeps priv in locked memory and wipes it (sodium_memzero) when done.
+ */
+int store_user_private_key(struct store *st, const char *name,
+			   uint8_t priv[STORE_PRIVATE_KEY_BYTES], char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+/*
+ * The user's own end-to-end setting. Turning it on is refused (-EPERM) when
+ * their effective policy is disabled; turning it off is always allowed.
+ */
+int store_user_set_e2ee(struct store *st, const char *name, bool on, char *err, size_t errlen);
+/* The user's effective policy (user, then groups, then tenant) and intent. */
+int store_user_effective_policy(struct store *st, const char *name,
+				struct store_effective *out, char *err, size_t errlen);
+
+/* ---- groups -------------------------------------------------------------- */
+int store_group_add(struct store *st, const char *name, char *err, size_t errlen);
+/* Removes the group with its memberships and its assignment (the users stay). */
+int store_group_del(struct store *st, const char *name, char *err, size_t errlen);
+int store_group_show(struct store *st, const char *name, struct store_group *out,
+		     char *err, size_t errlen);
+int store_group_list(struct store *st, store_group_fn fn, void *arg, char *err, size_t errlen);
+int store_group_member_add(struct store *st, const char *group, const char *user,
+			   char *err, size_t errlen);
+int store_group_member_del(struct store *st, const char *group, const char *user,
+			   char *err, size_t errlen);
+int store_group_members(struct store *st, const char *group, store_name_fn fn, void *arg,
+			char *err, size_t errlen);
+
+/* ---- policies and assignments ------------------------------------------- */
+int store_policy_add(struct store *st, const char *name, enum policy_setting e2ee,
+		     char *err, size_t errlen);
+/* Changes an existing policy's setting (its assignments stay). */
+int store_policy_set(struct store *st, const char *name, enum policy_setting e2ee,
+		     char *err, size_t errlen);
+/* Refused (-EBUSY, naming the targets) while the policy is assigned anywhere. */
+int store_policy_del(struct store *st, const char *name, char *err, size_t errlen);
+int store_policy_show(struct store *st, const char *name, struct store_policy *out,
+		      char *err, size_t errlen);
+int store_policy_list(struct store *st, store_policy_fn fn, void *arg, char *err, size_t errlen);
+/*
+ * Assign policy to the tenant (name NULL or ""), a group or a user. A target
+ * has at most one policy: assigning again replaces the previous one.
+ */
+int store_assign(struct store *st, enum store_target target, const char *name,
+		 const char *policy, char *err, size_t errlen);
+/* -ENOENT when the target has no assignment. */
+int store_unassign(struct store *st, enum store_target target, const char *name,
+		   char *err, size_t errlen);
+/* The policy assigned to one target (-ENOENT when none). */
+int store_assignment_get(struct store *st, enum store_target target, const char *name,
+			 char policy[STORE_NAME_MAX + 1], char *err, size_t errlen);
+/* All assignments: tenant first, then groups, then users, each by name. */
+int store_assignment_list(struct store *st, store_assignment_fn fn, void *arg,
+			  char *err, size_t errlen);
+
+/* ---- peers --------------------------------------------------------------- */
+/*
+ * A remote party "user@tenant" reached at address (host:port). public_key may
+ * be NULL: it is then learnt on first use (store_peer_learn_key). pinned needs
+ * a key: it records that an administrator set or verified it.
+ */
+int store_peer_add(struct store *st, const char *id, const uint8_t *public_key,
+		   const char *address, bool pinned, char *err, size_t errlen);
+/*
+ * Administrator update: a new address (NULL: keep), a new key (NULL: keep),
+ * pinned. Replacing a key is allowed here and only here.
+ */
+int store_peer_set(struct store *st, const char *id, const uint8_t *public_key,
+		   const char *address, bool pinned, char *err, size_t errlen);
+/*
+ * The daemon, after an authenticated handshake: record the key the peer
+ * proved (trust on first use). 0 when it is recorded now or matches the one
+ * on record; -EKEYREJECTED when it differs (pinned or not: only
+ * store_peer_set replaces a key). -ENOENT for an unknown peer.
+ */
+int store_peer_learn_key(struct store *st, const char *id,
+			 const uint8_t public_key[STORE_PUBLIC_KEY_BYTES], char *err, size_t errlen);
+int store_peer_del(struct store *st, const char *id, char *err, size_t errlen);
+int store_peer_show(struct store *st, const char *id, struct store_peer *out,
+		    char *err, size_t errlen);
+int store_peer_list(struct store *st, store_peer_fn fn, void *arg, char *err, size_t errlen);
+
+/* ---- calls --------------------------------------------------------------- */
+/*
+ * Record a new call: id, local_user (must exist), remote (user@tenant), role,
+ * and any of mode, reason, profile, security_code, media addresses already
+ * known; state must be SETUP or ACTIVE. created is set by the store.
+ */
+int store_call_add(struct store *st, const struct store_call *c, char *err, size_t errlen);
+/*
+ * Update a call's mode, reason, profile, security code, media addresses and
+ * state from c (matched by c->id; local_user, remote, role and created are
+ * not changed). A final state (ENDED, FAILED) sets the end time; a call that
+ * is already final is refused (-EALREADY).
+ */
+int store_call_update(struct store *st, const struct store_call *c, char *err, size_t errlen);
+/* Shorthand: move a call to ENDED or FAILED with a reason. */
+int store_call_end(struct store *st, const char *id, enum store_call_state state,
+		   const char *reason, char *err, size_t errlen);
+int store_call_get(struct store *st, const char *id, struct store_call *out,
+		   char *err, size_t errlen);
+/* All calls, or only those in SETUP or ACTIVE. */
+int store_call_list(struct store *st, bool live_only, store_call_fn fn, void *arg,
+		    char *err, size_t errlen);
+/* Forget a finished call (-EBUSY while it is live). */
+int store_call_del(struct store *st, const char *id, char *err, size_t errlen);
+
+#endif /* CALLSEAL_STORE_H */

@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "admin.h"
+#include "dirspec.h"
 #include "keyspec.h"
 
 #define PROG "callsealctl"
@@ -49,6 +50,33 @@ static void usage(FILE *f)
 "  key list [--json]\n"
 "      The table's streams: selector, profile, mode, generation, next key's\n"
 "      from-index, call id, created time. Never key bytes.\n"
+"\n"
+"Users and E2EE policies (the daemon needs --tenant; docs/policy.md):\n"
+"\n"
+"  group add GROUP               group list [--json]\n"
+"  user add USER [--group GROUP]...\n"
+"      Add a user with a fresh X25519 identity key (the private key never\n"
+"      leaves the daemon's store), in the given groups.\n"
+"  user list [--json]\n"
+"  user show USER [--json]\n"
+"      Groups, effective E2EE policy and the assignment it comes from, the\n"
+"      user's own setting, public key (base64) and its fingerprint.\n"
+"  user set USER --e2ee on|off\n"
+"      The user's own setting; on is refused while their policy is disabled.\n"
+"  policy add NAME --e2ee disabled|users-can-turn-on\n"
+"  policy set NAME --e2ee disabled|users-can-turn-on\n"
+"  policy del NAME               (refused while it is assigned)\n"
+"  policy list [--json]\n"
+"  policy assign NAME --tenant|--group GROUP|--user USER\n"
+"  policy unassign --tenant|--group GROUP|--user USER\n"
+"      The most specific assignment wins: user, then group, then tenant;\n"
+"      between groups that disagree, disabled wins. None: disabled.\n"
+"  peer add USER@TENANT [--key BASE64] --addr HOST:PORT\n"
+"      A remote party and its callseal-control's address; --key pins its\n"
+"      X25519 public key (base64, 44 characters), else it is learnt on\n"
+"      first use.\n"
+"  peer list [--json]\n"
+"\n"
 "  status      the table's size, fill, writer and generation\n"
 "  help        the commands this daemon knows\n"
 "\n"
@@ -70,7 +98,7 @@ static void usage(FILE *f)
 "                      configured it) or e2ee\n"
 "  --call-id TEXT      up to 16 characters of A-Z a-z 0-9 . _ : @ + -\n"
 "  --from-index N      SRTP packet index (ROC << 16 | SEQ), 0..2^48-1\n"
-"  --json              key list as a JSON array\n"
+"  --json              the list and show commands' output as JSON\n"
 "  --help              this text\n"
 "\n"
 "Exit status: 0 done; 1 the daemon refused (the message says why; nothing\n"
@@ -83,7 +111,12 @@ static void usage(FILE *f)
 "  head -c 44 /dev/urandom | base64 | " PROG " --admin /run/callseal/admin.sock \\\n"
 "      key rekey --local [2001:db8::1]:5004 --direction in --inline - \\\n"
 "      --from-index 65536\n"
-"  " PROG " --admin /run/callseal/admin.sock key list --json\n", f);
+"  " PROG " --admin /run/callseal/admin.sock key list --json\n"
+"  " PROG " --admin /run/callseal/admin.sock policy add open \\\n"
+"      --e2ee users-can-turn-on\n"
+"  " PROG " --admin /run/callseal/admin.sock policy assign open --group sales\n"
+"  " PROG " --admin /run/callseal/admin.sock user add alice --group sales\n"
+"  " PROG " --admin /run/callseal/admin.sock user set alice --e2ee on\n", f);
 }
 
 __attribute__((format(printf, 2, 3), noreturn))
@@ -179,9 +212,25 @@ static void check_command(int argc, char **argv)
 			fail(EXIT_USAGE, "%s takes no options", argv[0]);
 		return;
 	}
+	if (dirspec_is_command(argv[0])) {
+		struct dirspec_cmd d;
+		enum dirspec_op dop;
+
+		if (argc < 2)
+			fail(EXIT_USAGE, "%s: which one? %s (see --help)", argv[0],
+			     dirspec_group_verbs(argv[0]));
+		dop = dirspec_op_find(argv[0], argv[1]);
+		if (dop == 0)
+			fail(EXIT_USAGE, "unknown command '%s %.32s' (%s commands: %s)",
+			     argv[0], argv[1], argv[0], dirspec_group_verbs(argv[0]));
+		if (dirspec_parse_cmd(dop, argc - 2, (const char *const *)argv + 2, &d, err,
+				      sizeof(err)) < 0)
+			fail(EXIT_USAGE, "%s", err);
+		return;
+	}
 	if (strcmp(argv[0], "key") != 0)
-		fail(EXIT_USAGE, "unknown command '%.32s' (commands: key add|rekey|del|list, "
-		     "status, help; see --help)", argv[0]);
+		fail(EXIT_USAGE, "unknown command '%.32s' (commands: key, group, user, policy, "
+		     "peer, status, help; see --help)", argv[0]);
 	if (argc < 2)
 		fail(EXIT_USAGE, "key: which one? add, rekey, del or list (see --help)");
 	op = keyspec_op_from_name(argv[1]);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * control.c - callseal-control: the control daemon. Today: the single writer
- * of the shared-memory key table, serving static keying over the admin
- * socket (docs/operations.md). Later: identities, users, policies, calls and
- * the Noise key agreement; each new admin command is one row of commands[].
+ * control.c - callseal-control: the control daemon. The single writer of the
+ * shared-memory key table, serving static keying over the admin socket, and,
+ * with --tenant, the tenant's users (X25519 identities), groups, E2EE policies
+ * and peers, kept in the store (store.c) in the state directory
+ * (docs/operations.md, docs/policy.md). Later: calls and the Noise key
+ * agreement. Each admin command is one row of commands[].
  *
  * One request at a time, from a poll loop; every read and write on a client
  * is bounded by ADMIN_TIMEOUT_MS, so a slow or silent client cannot wedge the
@@ -29,8 +31,10 @@
 #include <sodium.h>
 
 #include "admin.h"
+#include "dirspec.h"
 #include "keyspec.h"
 #include "keytable.h"
+#include "store.h"
 
 #define PROG             "callseal-control"
 #define DEFAULT_CAPACITY 262144u   /* 2^19 slots x 192 B = 96 MiB of /dev/shm */
@@ -48,6 +52,8 @@ struct scratch {
 struct ctl {
 	const char *table_name;
 	const char *admin_path;
+	const char *tenant;       /* --tenant: NULL when no store is open */
+	struct store *store;      /* users, groups, policies, peers (store.c) */
 	struct keytable *table;
 	struct scratch *s;
 	struct admin_out out;     /* reply buffer (never holds key bytes) */
@@ -299,6 +305,674 @@ out:
 	return rc;
 }
 
+/* ---- directory commands: groups, users, policies, peers (store.c) -------------- */
+
+#define FINGERPRINT_STR 40u   /* 8 groups of 4 hex digits, ':' between, NUL */
+#define KEY_B64_STR     sodium_base64_ENCODED_LEN(STORE_PUBLIC_KEY_BYTES, \
+						  sodium_base64_VARIANT_ORIGINAL)
+
+/* A public key's fingerprint: the first 16 bytes of its BLAKE2b-256 hash, in
+ * hex groups of 2 bytes ("3f9a:01bc:..."). */
+static const char *fingerprint(const uint8_t pk[STORE_PUBLIC_KEY_BYTES],
+			       char buf[FINGERPRINT_STR])
+{
+	uint8_t h[32];
+	size_t i, n = 0;
+
+	crypto_generichash(h, sizeof(h), pk, STORE_PUBLIC_KEY_BYTES, NULL, 0);
+	for (i = 0; i < 16; i++) {
+		n += (size_t)snprintf(buf + n, FINGERPRINT_STR - n, "%02x", h[i]);
+		if (i % 2 == 1 && i != 15)
+			buf[n++] = ':';
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static const char *key_b64(const uint8_t pk[STORE_PUBLIC_KEY_BYTES], char buf[KEY_B64_STR])
+{
+	return sodium_bin2base64(buf, KEY_B64_STR, pk, STORE_PUBLIC_KEY_BYTES,
+				 sodium_base64_VARIANT_ORIGINAL);
+}
+
+static const char *unix_time(int64_t s, char buf[KEYSPEC_TIME_STR])
+{
+	return keyspec_format_time(s > 0 ? (uint64_t)s * 1000000000u : 0, buf);
+}
+
+/* A JSON string; everything outside printable ASCII, '"' and '\\' escaped. */
+static void json_str(struct admin_out *o, const char *s)
+{
+	admin_out_printf(o, "\"");
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			admin_out_printf(o, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			admin_out_printf(o, "\\u%04x", ch);
+		else
+			admin_out_printf(o, "%c", ch);
+	}
+	admin_out_printf(o, "\"");
+}
+
+static void log_change(struct ctl *c, const char *msg)
+{
+	logline("%s (by uid %u pid %d)", msg, (unsigned int)c->peer_uid, (int)c->peer_pid);
+}
+
+/* Parse a directory command; refused when the daemon has no store. */
+static int dir_parse(struct ctl *c, enum dirspec_op op, int argc, const char *const argv[],
+		     struct dirspec_cmd *d, char *msg, size_t msglen)
+{
+	if (c->store == NULL) {
+		snprintf(msg, msglen, "%s: this daemon manages no users or policies: start "
+			 PROG " with --tenant NAME", dirspec_op_name(op));
+		return -ENOTSUP;
+	}
+	return dirspec_parse_cmd(op, argc, argv, d, msg, msglen);
+}
+
+/* A growable array of list rows (public data only). */
+struct rows {
+	void *v;
+	size_t n, cap, size;
+};
+
+static int rows_push(struct rows *r, const void *row)
+{
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		void *v = realloc(r->v, cap * r->size);
+
+		if (v == NULL)
+			return -ENOMEM;
+		r->v = v;
+		r->cap = cap;
+	}
+	memcpy((char *)r->v + r->n * r->size, row, r->size);
+	r->n++;
+	return 0;
+}
+
+static int push_user(const struct store_user *u, void *arg) { return rows_push(arg, u); }
+static int push_group(const struct store_group *g, void *arg) { return rows_push(arg, g); }
+static int push_policy(const struct store_policy *p, void *arg) { return rows_push(arg, p); }
+static int push_peer(const struct store_peer *p, void *arg) { return rows_push(arg, p); }
+static int push_assignment(const struct store_assignment *a, void *arg)
+{
+	return rows_push(arg, a);
+}
+static int push_name(const char *name, void *arg)
+{
+	char n[STORE_NAME_MAX + 1];
+
+	snprintf(n, sizeof(n), "%s", name);
+	return rows_push(arg, n);
+}
+
+static int list_failed(int rc, const char *what, char *msg, size_t msglen)
+{
+	if (rc == -ENOMEM)
+		snprintf(msg, msglen, "listing %s: out of memory", what);
+	return rc;
+}
+
+static int cmd_group_add(struct ctl *c, int argc, const char *const argv[], char *msg,
+			 size_t msglen)
+{
+	struct dirspec_cmd d;
+	int rc;
+
+	rc = dir_parse(c, DIRSPEC_GROUP_ADD, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = store_group_add(c->store, d.name, msg, msglen);
+	if (rc < 0)
+		return rc;
+	snprintf(msg, msglen, "group add %s", d.name);
+	log_change(c, msg);
+	snprintf(msg, msglen, "added group %s", d.name);
+	return 0;
+}
+
+static int cmd_group_list(struct ctl *c, int argc, const char *const argv[], char *msg,
+			  size_t msglen)
+{
+	struct rows r = { .size = sizeof(struct store_group) };
+	struct dirspec_cmd d;
+	char tb[KEYSPEC_TIME_STR];
+	size_t i;
+	int rc;
+
+	rc = dir_parse(c, DIRSPEC_GROUP_LIST, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = store_group_list(c->store, push_group, &r, msg, msglen);
+	if (rc < 0)
+		goto out;
+	if (d.json)
+		admin_out_printf(&c->out, "[");
+	else
+		admin_out_printf(&c->out, "%-24s %7s %s\n", "GROUP", "MEMBERS", "CREATED");
+	for (i = 0; i < r.n; i++) {
+		const struct store_group *g = (const struct store_group *)r.v + i;
+
+		unix_time(g->created, tb);
+		if (!d.json) {
+			admin_out_printf(&c->out, "%-24s %7u %s\n", g->name, g->members, tb);
+			continue;
+		}
+		admin_out_printf(&c->out, "%s\n  {\"name\": ", i ? "," : "");
+		json_str(&c->out, g->name);
+		admin_out_printf(&c->out, ", \"members\": %u, \"created\": \"%s\"}",
+				 g->members, tb);
+	}
+	if (d.json)
+		admin_out_printf(&c->out, "%s]\n", r.n ? "\n" : "");
+	msg[0] = '\0';
+out:
+	free(r.v);
+	return list_failed(rc, "groups", msg, msglen);
+}
+
+static int cmd_user_add(struct ctl *c, int argc, const char *const argv[], char *msg,
+			size_t msglen)
+{
+	struct dirspec_cmd d;
+	struct store_group g;
+	struct store_user u;
+	char fb[FINGERPRINT_STR], err[STORE_ERR_MAX];
+	size_t i, n;
+	int rc;
+
+	rc = dir_parse(c, DIRSPEC_USER_ADD, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	/* every group first: a refusal changes nothing */
+	for (i = 0; i < d.n_groups; i++) {
+		rc = store_group_show(c->store, d.groups[i], &g, msg, msglen);
+		if (rc < 0)
+			return rc;
+	}
+	rc = store_user_add(c->store, d.name, msg, msglen);
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < d.n_groups; i++) {
+		rc = store_group_member_add(c->store, d.groups[i], d.name, msg, msglen);
+		if (rc < 0) {
+			/* undo the user (and any membership so far) */
+			if (store_user_del(c->store, d.name, err, sizeof(err)) < 0)
+				logline("user add %s: cannot undo after a failed membership: %s",
+					d.name, err);
+			return rc;
+		}
+	}
+	rc = store_user_show(c->store, d.name, &u, msg, msglen);
+	if (rc < 0)
+		return rc;
+	fingerprint(u.public_key, fb);
+	n = (size_t)snprintf(msg, msglen, "user add %s", d.name);
+	for (i = 0; i < d.n_groups && n < msglen; i++)
+		n += (size_t)snprintf(msg + n, msglen - n, " group %s", d.groups[i]);
+	if (n < msglen)
+		snprintf(msg + n, msglen - n, " fingerprint %s", fb);
+	log_change(c, msg);
+	snprintf(msg, msglen, "added user %s (identity key fingerprint %s)", d.name, fb);
+	return 0;
+}
+
+/* Where an effective policy came from, in words. */
+static void source_text(const struct policy_effective *e, char *buf, size_t len)
+{
+	switch (e->source) {
+	case POLICY_SRC_USER:
+		snprintf(buf, len, "policy '%s' assigned to the user", e->policy);
+		break;
+	case POLICY_SRC_GROUP:
+		snprintf(buf, len, "policy '%s' assigned to group '%s'", e->policy, e->group);
+		break;
+	case POLICY_SRC_TENANT:
+		snprintf(buf, len, "policy '%s' assigned to the tenant", e->policy);
+		break;
+	default:
+		snprintf(buf, len, "no policy assigned: the default");
+		break;
+	}
+}
+
+static void json_effective(struct admin_out *o, const struct store_effective *e)
+{
+	const struct policy_effective *p = &e->policy;
+
+	admin_out_printf(o, "{\"e2ee\": \"%s\", \"source\": \"%s\", \"name\": ",
+			 policy_setting_name(p->setting), policy_source_name(p->source));
+	if (p->source == POLICY_SRC_NONE)
+		admin_out_printf(o, "null");
+	else
+		json_str(o, p->policy);
+	admin_out_printf(o, ", \"group\": ");
+	if (p->source == POLICY_SRC_GROUP)
+		json_str(o, p->group);
+	else
+		admin_out_printf(o, "null");
+	admin_out_printf(o, ", \"group_conflict\": %s}", p->group_conflict ? "true" : "false");
+}
+
+static int cmd_user_list(struct ctl *c, int argc, const char *const argv[], char *msg,
+			 size_t msglen)
+{
+	struct rows r = { .size = sizeof(struct store_user) };
+	struct store_effective e;
+	struct dirspec_cmd d;
+	char fb[FINGERPRINT_STR], kb[KEY_B64_STR], tb[KEYSPEC_TIME_STR];
+	size_t i;
+	int rc;
+
+	rc = dir_parse(c, DIRSPEC_USER_LIST, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = store_user_list(c->store, push_user, &r, msg, msglen);
+	if (rc < 0)
+		goto out;
+	if (d.json)
+		admin_out_printf(&c->out, "[");
+	else
+		admin_out_printf(&c->out, "%-24s %-17s %-6s %-24s %-4s %s\n", "USER",
+				 "POLICY-E2EE", "SOURCE", "POLICY", "OWN", "FINGERPRINT");
+	for (i = 0; i < r.n; i++) {
+		const struct store_user *u = (const struct store_user *)r.v + i;
+
+		rc = store_user_effective_policy(c->store, u->name, &e, msg, msglen);
+		if (rc < 0)
+			goto out;
+		fingerprint(u->public_key, fb);
+		if (!d.json) {
+			admin_out_printf(&c->out, "%-24s %-17s %-6s %-24s %-4s %s\n", u->name,
+					 policy_setting_name(e.policy.setting),
+					 policy_source_name(e.policy.source),
+					 e.policy.source ? e.policy.policy : "-",
+					 u->e2ee_on ? "on" : "off", fb);
+			continue;
+		}
+		admin_out_printf(&c->out, "%s\n  {\"name\": ", i ? "," : "");
+		json_str(&c->out, u->name);
+		admin_out_printf(&c->out, ", \"created\": \"%s\", \"policy\": ",
+				 unix_time(u->created, tb));
+		json_effective(&c->out, &e);
+		admin_out_printf(&c->out, ", \"e2ee_setting\": \"%s\", \"allowed\": %s, "
+				 "\"on\": %s, \"public_key\": \"%s\", \"fingerprint\": \"%s\"}",
+				 u->e2ee_on ? "on" : "off", e.intent.allowed ? "true" : "false",
+				 e.intent.on ? "true" : "false", key_b64(u->public_key, kb), fb);
+	}
+	if (d.json)
+		admin_out_printf(&c->out, "%s]\n", r.n ? "\n" : "");
+	msg[0] = '\0';
+out:
+	free(r.v);
+	return list_failed(rc, "users", msg, msglen);
+}
+
+static int cmd_user_show(struct ctl *c, int argc, const char *const argv[], char *msg,
+			 size_t msglen)
+{
+	struct rows groups = { .size = STORE_NAME_MAX + 1 };
+	struct store_effective e;
+	struct store_user u;
+	struct dirspec_cmd d;
+	char fb[FINGERPRINT_STR], kb[KEY_B64_STR], tb[KEYSPEC_TIME_STR], src[256];
+	size_t i;
+	int rc;
+
+	rc = dir_parse(c, DIRSPEC_USER_SHOW, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = store_user_show(c->store, d.name, &u, msg, msglen);
+	if (rc < 0)
+		goto out;
+	rc = store_user_groups(c->store, d.name, push_name, &groups, msg, msglen);
+	if (rc < 0)
+		goto out;
+	rc = store_user_effective_policy(c->store, d.name, &e, msg, msglen);
+	if (rc < 0)
+		goto out;
+	fingerprint(u.public_key, fb);
+	key_b64(u.public_key, kb);
+	unix_time(u.created, tb);
+	if (d.json) {
+		admin_out_printf(&c->out, "{\"name\": ");
+		json_str(&c->out, u.name);
+		admin_out_printf(&c->out, ", \"tenant\": ");
+		json_str(&c->out, store_tenant(c->store));
+		admin_out_printf(&c->out, ", \"created\": \"%s\", \"groups\": [", tb);
+		for (i = 0; i < groups.n; i++) {
+			admin_out_printf(&c->out, "%s", i ? ", " : "");
+			json_str(&c->out, (const char *)groups.v + i * groups.size);
+		}
+		admin_out_printf(&c->out, "], \"policy\": ");
+		json_effective(&c->out, &e);
+		admin_out_printf(&c->out, ", \"e2ee_setting\": \"%s\", \"allowed\": %s, "
+				 "\"on\": %s, \"reason\": ", u.e2ee_on ? "on" : "off",
+				 e.intent.allowed ? "true" : "false",
+				 e.intent.on ? "true" : "false");
+		json_str(&c->out, e.intent.reason);
+		admin_out_printf(&c->out, ", \"public_key\": \"%s\", \"fingerprint\": \"%s\"}\n",
+				 kb, fb);
+		msg[0] = '\0';
+		goto out;
+	}
+	source_text(&e.policy, src, sizeof(src));
+	admin_out_printf(&c->out, "user         %s@%s\ncreated      %s\ngroups       ",
+			 u.name, store_tenant(c->store), tb);
+	for (i = 0; i < groups.n; i++)
+		admin_out_printf(&c->out, "%s%s", i ? ", " : "",
+				 (const char *)groups.v + i * groups.size);
+	admin_out_printf(&c->out, "%s\npolicy       %s (%s)\n", groups.n ? "" : "-",
+			 policy_setting_name(e.policy.setting), src);
+	if (e.policy.group_conflict)
+		admin_out_printf(&c->out, "             note: the user's groups carry "
+				 "different policies (disabled wins between groups)\n");
+	admin_out_printf(&c->out, "own setting  %s%s\ne2ee         %s\n"
+			 "public key   %s\nfingerprint  %s\n", u.e2ee_on ? "on" : "off",
+			 u.e2ee_on && !e.intent.allowed ? " (no effect: the policy is "
+			 "disabled)" : "", e.intent.reason, kb, fb);
+	msg[0] = '\0';
+out:
+	free(groups.v);
+	return list_failed(rc, "the user's groups", msg, msglen);
+}
+
+static int cmd_user_set(struct ctl *c, int argc, const char *const argv[], char *msg,
+			size_t msglen)
+{
+	struct dirspec_cmd d;
+	int rc;
+
+	rc = dir_parse(c, DIRSPEC_USER_SET, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = store_user_set_e2ee(c->store, d.name, d.on, msg, msglen);
+	if (rc < 0)
+		return rc;
+	snprintf(msg, msglen, "user set %s e2ee %s", d.name, d.on ? "on" : "off");
+	log_change(c, msg);
+	snprintf(msg, msglen, "user %s: end-to-end encryption turned %s", d.name,
+		 d.on ? "on" : "off");
+	return 0;
+}
+
+static int cmd_policy_add(struct ctl *c, int argc, const char *const argv[], char *msg,
+			  size_t msglen)
+{
+	struct dirspec_cmd d;
+	int rc;
+
+	rc = dir_parse(c, DIRSPEC_POLICY_ADD, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = store_policy_add(c->store, d.name, d.setting, msg, msglen);
+	if (rc < 0)
+		return rc;
+	snprintf(msg, msglen, "policy add %s e2ee %s", d.name, policy_setting_name(d.setting));
+	log_change(c, msg);
+	snprintf(msg, msglen, "added policy %s (e2ee %s)", d.name,
+		 policy_setting_name(d.setting));
+	return 0;
+}
+
+static int cmd_policy_set(struct ctl *c, int argc, const char *const argv[], char *msg,
+			  size_t msglen)
+{
+	struct dirspec_cmd d;
+	int rc;
+
+	rc = dir_parse(c, DIRSPEC_POLICY_SET, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = store_policy_set(c->store, d.name, d.setting, msg, msglen);
+	if (rc < 0)
+		return rc;
+	snprintf(msg, msglen, "policy set %s e2ee %s", d.name, policy_setting_name(d.setting));
+	log_change(c, msg);
+	snprintf(msg, msglen, "policy %s: e2ee %s", d.name, policy_setting_name(d.setting));
+	return 0;
+}
+
+static int cmd_policy_del(struct ctl *c, int argc, const char *const argv[], char *msg,
+			  size_t msglen)
+{
+	struct dirspec_cmd d;
+	int rc;
+
+	rc = dir_parse(c, DIRSPEC_POLICY_DEL, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = store_policy_del(c->store, d.name, msg, msglen);
+	if (rc < 0)
+		return rc;
+	snprintf(msg, msglen, "policy del %s", d.name);
+	log_change(c, msg);
+	snprintf(msg, msglen, "deleted policy %s", d.name);
+	return 0;
+}
+
+static void json_target(struct admin_out *o, const struct store_assignment *a)
+{
+	admin_out_printf(o, "{\"target\": \"%s\"", store_target_name(a->target));
+	if (a->target != STORE_TARGET_TENANT) {
+		admin_out_printf(o, ", \"name\": ");
+		json_str(o, a->name);
+	}
+	admin_out_printf(o, "}");
+}
+
+static int cmd_policy_list(struct ctl *c, int argc, const char *const argv[], char *msg,
+			   size_t msglen)
+{
+	struct rows r = { .size = sizeof(struct store_policy) };
+	struct rows as = { .size = sizeof(struct store_assignment) };
+	struct dirspec_cmd d;
+	char tb[KEYSPEC_TIME_STR];
+	size_t i, j, k;
+	int rc;
+
+	rc = dir_parse(c, DIRSPEC_POLICY_LIST, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = store_policy_list(c->store, push_policy, &r, msg, msglen);
+	if (rc == 0)
+		rc = store_assignment_list(c->store, push_assignment, &as, msg, msglen);
+	if (rc < 0)
+		goto out;
+	if (d.json)
+		admin_out_printf(&c->out, "[");
+	else
+		admin_out_printf(&c->out, "%-24s %-17s %s\n", "POLICY", "E2EE", "ASSIGNED-TO");
+	for (i = 0; i < r.n; i++) {
+		const struct store_policy *p = (const struct store_policy *)r.v + i;
+
+		if (d.json) {
+			admin_out_printf(&c->out, "%s\n  {\"name\": ", i ? "," : "");
+			json_str(&c->out, p->name);
+			admin_out_printf(&c->out, ", \"e2ee\": \"%s\", \"created\": \"%s\", "
+					 "\"assigned_to\": [", policy_setting_name(p->e2ee),
+					 unix_time(p->created, tb));
+		} else {
+			admin_out_printf(&c->out, "%-24s %-17s ", p->name,
+					 policy_setting_name(p->e2ee));
+		}
+		for (j = 0, k = 0; j < as.n; j++) {
+			const struct store_assignment *a =
+				(const struct store_assignment *)as.v + j;
+
+			if (strcmp(a->policy, p->name) != 0)
+				continue;
+			if (d.json) {
+				admin_out_printf(&c->out, "%s", k ? ", " : "");
+				json_target(&c->out, a);
+			} else if (a->target == STORE_TARGET_TENANT) {
+				admin_out_printf(&c->out, "%stenant", k ? ", " : "");
+			} else {
+				admin_out_printf(&c->out, "%s%s %s", k ? ", " : "",
+						 store_target_name(a->target), a->name);
+			}
+			k++;
+		}
+		if (d.json)
+			admin_out_printf(&c->out, "]}");
+		else
+			admin_out_printf(&c->out, "%s\n", k ? "" : "-");
+	}
+	if (d.json)
+		admin_out_printf(&c->out, "%s]\n", r.n ? "\n" : "");
+	msg[0] = '\0';
+out:
+	free(r.v);
+	free(as.v);
+	return list_failed(rc, "policies", msg, msglen);
+}
+
+/* "the tenant", "group 'sales'", "user 'alice'" */
+static const char *target_text(enum store_target t, const char *name, char *buf, size_t len)
+{
+	if (t == STORE_TARGET_TENANT)
+		snprintf(buf, len, "the tenant");
+	else
+		snprintf(buf, len, "%s '%s'", store_target_name(t), name);
+	return buf;
+}
+
+static int cmd_policy_assign(struct ctl *c, int argc, const char *const argv[], char *msg,
+			     size_t msglen)
+{
+	char tb[STORE_NAME_MAX + 16], prev[STORE_NAME_MAX + 1], err[STORE_ERR_MAX];
+	struct dirspec_cmd d;
+	bool had;
+	int rc;
+
+	rc = dir_parse(c, DIRSPEC_POLICY_ASSIGN, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	had = store_assignment_get(c->store, d.target, d.target_name, prev, err,
+				   sizeof(err)) == 0;
+	rc = store_assign(c->store, d.target, d.target_name, d.name, msg, msglen);
+	if (rc < 0)
+		return rc;
+	target_text(d.target, d.target_name, tb, sizeof(tb));
+	snprintf(msg, msglen, "policy assign %s to %s%s%s", d.name, tb,
+		 had ? " replacing " : "", had ? prev : "");
+	log_change(c, msg);
+	snprintf(msg, msglen, "assigned policy %s to %s%s%s", d.name, tb,
+		 had ? " (it replaces policy " : "", had ? prev : "");
+	if (had)
+		strncat(msg, ")", msglen - strlen(msg) - 1);
+	return 0;
+}
+
+static int cmd_policy_unassign(struct ctl *c, int argc, const char *const argv[], char *msg,
+			       size_t msglen)
+{
+	char tb[STORE_NAME_MAX + 16], prev[STORE_NAME_MAX + 1];
+	struct dirspec_cmd d;
+	int rc;
+
+	rc = dir_parse(c, DIRSPEC_POLICY_UNASSIGN, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = store_assignment_get(c->store, d.target, d.target_name, prev, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = store_unassign(c->store, d.target, d.target_name, msg, msglen);
+	if (rc < 0)
+		return rc;
+	target_text(d.target, d.target_name, tb, sizeof(tb));
+	snprintf(msg, msglen, "policy unassign %s from %s", prev, tb);
+	log_change(c, msg);
+	snprintf(msg, msglen, "unassigned policy %s from %s", prev, tb);
+	return 0;
+}
+
+static int cmd_peer_add(struct ctl *c, int argc, const char *const argv[], char *msg,
+			size_t msglen)
+{
+	char fb[FINGERPRINT_STR];
+	struct dirspec_cmd d;
+	int rc;
+
+	rc = dir_parse(c, DIRSPEC_PEER_ADD, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	/* a key an administrator gives is pinned; without one it is learnt on
+	 * first use */
+	rc = store_peer_add(c->store, d.name, d.has_key ? d.key : NULL, d.addr, d.has_key,
+			    msg, msglen);
+	if (rc < 0)
+		return rc;
+	if (d.has_key)
+		fingerprint(d.key, fb);
+	snprintf(msg, msglen, "peer add %s addr %s %s%s", d.name, d.addr,
+		 d.has_key ? "pinned key fingerprint " : "key learnt on first use",
+		 d.has_key ? fb : "");
+	log_change(c, msg);
+	snprintf(msg, msglen, "added peer %s at %s (%s%s)", d.name, d.addr,
+		 d.has_key ? "pinned key, fingerprint " : "key learnt on first use",
+		 d.has_key ? fb : "");
+	return 0;
+}
+
+static int cmd_peer_list(struct ctl *c, int argc, const char *const argv[], char *msg,
+			 size_t msglen)
+{
+	struct rows r = { .size = sizeof(struct store_peer) };
+	char fb[FINGERPRINT_STR], kb[KEY_B64_STR], tb[KEYSPEC_TIME_STR], ub[KEYSPEC_TIME_STR];
+	struct dirspec_cmd d;
+	size_t i;
+	int rc;
+
+	rc = dir_parse(c, DIRSPEC_PEER_LIST, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = store_peer_list(c->store, push_peer, &r, msg, msglen);
+	if (rc < 0)
+		goto out;
+	if (d.json)
+		admin_out_printf(&c->out, "[");
+	else
+		admin_out_printf(&c->out, "%-32s %-39s %-6s %s\n", "PEER", "FINGERPRINT",
+				 "PINNED", "ADDRESS");
+	for (i = 0; i < r.n; i++) {
+		const struct store_peer *p = (const struct store_peer *)r.v + i;
+
+		if (p->has_key)
+			fingerprint(p->public_key, fb);
+		if (!d.json) {
+			admin_out_printf(&c->out, "%-32s %-39s %-6s %s\n", p->id,
+					 p->has_key ? fb : "(learnt on first use)",
+					 p->pinned ? "yes" : "no", p->address);
+			continue;
+		}
+		admin_out_printf(&c->out, "%s\n  {\"id\": ", i ? "," : "");
+		json_str(&c->out, p->id);
+		admin_out_printf(&c->out, ", \"address\": ");
+		json_str(&c->out, p->address);
+		if (p->has_key)
+			admin_out_printf(&c->out, ", \"public_key\": \"%s\", \"fingerprint\": "
+					 "\"%s\"", key_b64(p->public_key, kb), fb);
+		else
+			admin_out_printf(&c->out, ", \"public_key\": null, \"fingerprint\": null");
+		admin_out_printf(&c->out, ", \"pinned\": %s, \"created\": \"%s\", \"updated\": "
+				 "\"%s\"}", p->pinned ? "true" : "false",
+				 unix_time(p->created, tb), unix_time(p->updated, ub));
+	}
+	if (d.json)
+		admin_out_printf(&c->out, "%s]\n", r.n ? "\n" : "");
+	msg[0] = '\0';
+out:
+	free(r.v);
+	return list_failed(rc, "peers", msg, msglen);
+}
+
 /* ---- other commands ---------------------------------------------------------- */
 
 static int cmd_status(struct ctl *c, int argc, const char *const argv[], char *msg,
@@ -339,6 +1013,25 @@ static const struct command commands[] = {
 	  "[--from-index N]" },
 	{ "key", "del", cmd_key_del, true, "key del --local ADDR:PORT --direction in|out" },
 	{ "key", "list", cmd_key_list, false, "key list [--json]" },
+	{ "group", "add", cmd_group_add, true, "group add GROUP" },
+	{ "group", "list", cmd_group_list, false, "group list [--json]" },
+	{ "user", "add", cmd_user_add, true, "user add USER [--group GROUP]..." },
+	{ "user", "list", cmd_user_list, false, "user list [--json]" },
+	{ "user", "show", cmd_user_show, false, "user show USER [--json]" },
+	{ "user", "set", cmd_user_set, true, "user set USER --e2ee on|off" },
+	{ "policy", "add", cmd_policy_add, true,
+	  "policy add NAME --e2ee disabled|users-can-turn-on" },
+	{ "policy", "set", cmd_policy_set, true,
+	  "policy set NAME --e2ee disabled|users-can-turn-on" },
+	{ "policy", "del", cmd_policy_del, true, "policy del NAME" },
+	{ "policy", "list", cmd_policy_list, false, "policy list [--json]" },
+	{ "policy", "assign", cmd_policy_assign, true,
+	  "policy assign NAME --tenant|--group GROUP|--user USER" },
+	{ "policy", "unassign", cmd_policy_unassign, true,
+	  "policy unassign --tenant|--group GROUP|--user USER" },
+	{ "peer", "add", cmd_peer_add, true,
+	  "peer add USER@TENANT [--key BASE64] --addr HOST:PORT" },
+	{ "peer", "list", cmd_peer_list, false, "peer list [--json]" },
 	{ "status", NULL, cmd_status, false, "status" },
 	{ "help", NULL, cmd_help, false, "help" },
 };
@@ -398,13 +1091,17 @@ static const struct command *find_command(int argc, char *const argv[], int *ski
 			return &commands[i];
 		}
 	}
-	if (group)
+	if (group && strcmp(argv[0], "key") == 0)
 		snprintf(msg, msglen, "unknown command '%s %s' (key commands: add, rekey, "
 			 "del, list)", word_shown(argv[0], b0),
 			 argc >= 2 ? word_shown(argv[1], b1) : "");
+	else if (group)
+		snprintf(msg, msglen, "unknown command '%s %s' (%s commands: %s)",
+			 word_shown(argv[0], b0), argc >= 2 ? word_shown(argv[1], b1) : "",
+			 word_shown(argv[0], b0), dirspec_group_verbs(argv[0]));
 	else
-		snprintf(msg, msglen, "unknown command '%s' (commands: key add|rekey|del|list, "
-			 "status, help)", word_shown(argv[0], b0));
+		snprintf(msg, msglen, "unknown command '%s' (commands: key, group, user, "
+			 "policy, peer, status, help)", word_shown(argv[0], b0));
 	return NULL;
 }
 
@@ -469,7 +1166,8 @@ static void serve(struct ctl *c, int fd)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: " PROG " --table NAME --state DIR --admin SOCKET [--capacity N]\n"
+"usage: " PROG " --table NAME --state DIR --admin SOCKET [--tenant NAME]\n"
+"                        [--capacity N]\n"
 "\n"
 "The callseal control daemon. It is the single writer of the shared-memory key\n"
 "table /dev/shm/callseal.NAME that callseal-dataplane reads, and serves the\n"
@@ -481,9 +1179,16 @@ static void usage(FILE *f)
 "                   done). A table that another daemon writes is refused.\n"
 "  --state DIR      state directory (created mode 0700 if absent; an existing one\n"
 "                   must be a directory of this user that group and others\n"
-"                   cannot access). Reserved for identities, users and policies.\n"
+"                   cannot access). With --tenant it holds the store\n"
+"                   (DIR/callseal.db, 0600): users and their identity keys,\n"
+"                   groups, policies, assignments, peers.\n"
 "  --admin SOCKET   admin socket path (created mode 0600). A stale socket is\n"
 "                   replaced; one another daemon listens on is refused.\n"
+"  --tenant NAME    the tenant whose users and policies this daemon manages\n"
+"                   (A-Z a-z 0-9 . _ -, at most 64). Needed for the group,\n"
+"                   user, policy and peer commands. The store is created on\n"
+"                   the first run and records the tenant; a store of another\n"
+"                   tenant is refused. Without it, only static keying.\n"
 "  --capacity N     entries the table holds when this daemon creates it\n"
 "                   (1..%u, default %u = 96 MiB of /dev/shm). The table takes\n"
 "                   4096 + 192 x 2^k bytes, 2^k >= 2 x N; it is reserved at\n"
@@ -497,7 +1202,8 @@ static void usage(FILE *f)
 "options.\n"
 "\n"
 "example:\n"
-"  " PROG " --table main --state /var/lib/callseal --admin /run/callseal/admin.sock\n"
+"  " PROG " --table main --state /var/lib/callseal --admin /run/callseal/admin.sock \\\n"
+"      --tenant contoso\n"
 "  callsealctl --admin /run/callseal/admin.sock key list\n",
 		KEYTABLE_CAPACITY_MAX, DEFAULT_CAPACITY);
 }
@@ -668,6 +1374,7 @@ int main(int argc, char **argv)
 		{ "state", required_argument, NULL, 's' },
 		{ "admin", required_argument, NULL, 'a' },
 		{ "capacity", required_argument, NULL, 'c' },
+		{ "tenant", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -700,6 +1407,12 @@ int main(int argc, char **argv)
 					       "--capacity", err, sizeof(err)) < 0)
 				bad_usage("%s", err);
 			cap_given = true;
+			break;
+		case 'n':
+			if (!store_name_valid(optarg))
+				bad_usage("--tenant: a name is 1 to 64 characters of A-Z a-z "
+					  "0-9 . _ -");
+			c->tenant = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -749,6 +1462,18 @@ int main(int argc, char **argv)
 		logline("%s", err);
 		goto out;
 	}
+	if (c->tenant != NULL) {
+		char serr[STORE_ERR_MAX];
+
+		rc = store_open(state, c->tenant, STORE_OPEN_CREATE, &c->store, serr,
+				sizeof(serr));
+		if (rc < 0) {
+			logline("store in %s: %s", state, serr);
+			goto out;
+		}
+		logline("store %s/" STORE_DB_NAME " open for tenant %s", state,
+			store_tenant(c->store));
+	}
 	/* the table first: a second daemon on it is told which pid holds it */
 	rc = open_table(c, (uint32_t)cap, cap_given, &created);
 	if (rc < 0)
@@ -783,6 +1508,8 @@ out:
 				c->table_name, info.count);
 		}
 	}
+	if (c->store != NULL)
+		store_close(c->store);
 	if (c->sig_fd >= 0)
 		close(c->sig_fd);
 	sodium_free(c->s);    /* wipes */

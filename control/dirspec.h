@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * dirspec.h - parse what an operator types about the tenant's directory:
+ * groups, users, enhanced-encryption policies and their assignments, and
+ * remote peers (the `group`, `user`, `policy` and `peer` admin commands).
+ *
+ * Pure functions (no I/O, no store access): callsealctl checks a command with
+ * them before sending it, and callseal-control checks it again after
+ * receiving it. Names are checked with the store's own rules (store.h).
+ *
+ * Errors: 0 or -EINVAL with one human line in err that names the option or
+ * argument at fault. A bad value is never echoed back (it may be anything).
+ */
+#ifndef CALLSEAL_DIRSPEC_H
+#define CALLSEAL_DIRSPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "store.h"
+
+#define DIRSPEC_ERR_MAX     256u
+#define DIRSPEC_GROUPS_MAX  16u   /* --group options of one `user add` */
+
+enum dirspec_op {
+	DIRSPEC_GROUP_ADD = 1,
+	DIRSPEC_GROUP_LIST,
+	DIRSPEC_USER_ADD,
+	DIRSPEC_USER_LIST,
+	DIRSPEC_USER_SHOW,
+	DIRSPEC_USER_SET,
+	DIRSPEC_POLICY_ADD,
+	DIRSPEC_POLICY_SET,
+	DIRSPEC_POLICY_DEL,
+	DIRSPEC_POLICY_LIST,
+	DIRSPEC_POLICY_ASSIGN,
+	DIRSPEC_POLICY_UNASSIGN,
+	DIRSPEC_PEER_ADD,
+	DIRSPEC_PEER_LIST,
+};
+
+/* One parsed command. The strings point into the argv it was parsed from. */
+struct dirspec_cmd {
+	enum dirspec_op op;
+	const char *name;        /* the positional word: group, user, policy, peer */
+	const char *groups[DIRSPEC_GROUPS_MAX]; /* USER_ADD --group */
+	size_t n_groups;
+	bool json;               /* the list and show commands */
+	bool on;                 /* USER_SET --e2ee on|off */
+	enum policy_setting setting;     /* POLICY_ADD, POLICY_SET --e2ee */
+	enum store_target target;        /* POLICY_ASSIGN, POLICY_UNASSIGN */
+	const char *target_name;         /* group or user; "" for the tenant */
+	bool has_key;                    /* PEER_ADD --key */
+	uint8_t key[STORE_PUBLIC_KEY_BYTES];
+	const char *addr;                /* PEER_ADD --addr */
+};
+
+/* "group" | "user" | "policy" | "peer": whether word starts such a command. */
+bool dirspec_is_command(const char *word);
+/* The op for two command words ("user", "add"); 0 if unknown. */
+enum dirspec_op dirspec_op_find(const char *group, const char *name);
+/* "user add" and so on. */
+const char *dirspec_op_name(enum dirspec_op op);
+/* The second words the group takes, for messages ("add, list"). */
+const char *dirspec_group_verbs(const char *group);
+/*
+ * Parse the words after the command's two words:
+ *   group add G                 group list [--json]
+ *   user add U [--group G]...   user list [--json]
+ *   user show U [--json]        user set U --e2ee on|off
+ *   policy add NAME --e2ee SETTING     policy set NAME --e2ee SETTING
+ *   policy del NAME             policy list [--json]
+ *   policy assign NAME --tenant|--group G|--user U
+ *   policy unassign --tenant|--group G|--user U
+ *   peer add USER@TENANT [--key BASE64] --addr HOST:PORT
+ *   peer list [--json]
+ * "--name VALUE" and "--name=VALUE" both work; each option at most once
+ * (except --group of user add).
+ */
+int dirspec_parse_cmd(enum dirspec_op op, int argc, const char *const argv[],
+		      struct dirspec_cmd *cmd, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+#endif /* CALLSEAL_DIRSPEC_H */

@@ -77,6 +77,20 @@ static void usage(FILE *f)
 "      first use.\n"
 "  peer list [--json]\n"
 "\n"
+"Calls (the daemon needs --tenant and --listen; docs/calls.md):\n"
+"\n"
+"  call dial --from USER --to USER@TENANT [--local-media ADDR:PORT]\n"
+"          [--remote-media ADDR:PORT]\n"
+"      Call a peer and wait for the key agreement (up to the daemon's\n"
+"      --handshake-timeout): prints the call id, the mode (e2ee, or standard\n"
+"      and why) and, for e2ee, the security code both parties compare.\n"
+"  call list [--json]            call show ID [--json]\n"
+"  call end ID                   hang up; both sides delete the call's keys\n"
+"  call rekey ID                 both sides move to the next key generation\n"
+"  call record|transcribe|transfer|park|merge|add-participant|keys ID\n"
+"      Refused while the call is end-to-end encrypted; accepted in a\n"
+"      standard call.\n"
+"\n"
 "  status      the table's size, fill, writer and generation\n"
 "  help        the commands this daemon knows\n"
 "\n"
@@ -228,9 +242,17 @@ static void check_command(int argc, char **argv)
 			fail(EXIT_USAGE, "%s", err);
 		return;
 	}
+	if (strcmp(argv[0], "call") == 0) {
+		struct dirspec_call dc;
+
+		if (dirspec_parse_call(argc - 1, (const char *const *)argv + 1, &dc, err,
+				       sizeof(err)) < 0)
+			fail(EXIT_USAGE, "%s", err);
+		return;
+	}
 	if (strcmp(argv[0], "key") != 0)
 		fail(EXIT_USAGE, "unknown command '%.32s' (commands: key, group, user, policy, "
-		     "peer, status, help; see --help)", argv[0]);
+		     "peer, call, status, help; see --help)", argv[0]);
 	if (argc < 2)
 		fail(EXIT_USAGE, "key: which one? add, rekey, del or list (see --help)");
 	op = keyspec_op_from_name(argv[1]);
@@ -294,7 +316,11 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		fail(EXIT_CONNECT, "%s", err);
 	fflush(stdout);
-	rc = admin_recv_reply(fd, STDOUT_FILENO, REPLY_TIMEOUT_MS, &status, msg, sizeof(msg),
+	/* call dial answers once the key agreement is over (--handshake-timeout,
+	 * at most 600 s) */
+	rc = admin_recv_reply(fd, STDOUT_FILENO,
+			      argc >= 2 && strcmp(argv[0], "call") == 0 &&
+			      strcmp(argv[1], "dial") == 0 ? 605000 : REPLY_TIMEOUT_MS, &status, msg, sizeof(msg),
 			      err, sizeof(err));
 	close(fd);
 	if (rc < 0)

@@ -4,8 +4,9 @@
  * shared-memory key table, serving static keying over the admin socket, and,
  * with --tenant, the tenant's users (X25519 identities), groups, E2EE policies
  * and peers, kept in the store (store.c) in the state directory
- * (docs/operations.md, docs/policy.md). Later: calls and the Noise key
- * agreement. Each admin command is one row of commands[].
+ * (docs/operations.md, docs/policy.md), and, with --listen, calls: the call
+ * manager (calls.c, docs/calls.md) runs in the same poll loop. Each admin
+ * command is one row of commands[].
  *
  * One request at a time, from a poll loop; every read and write on a client
  * is bounded by ADMIN_TIMEOUT_MS, so a slow or silent client cannot wedge the
@@ -31,6 +32,7 @@
 #include <sodium.h>
 
 #include "admin.h"
+#include "calls.h"
 #include "dirspec.h"
 #include "keyspec.h"
 #include "keytable.h"
@@ -38,6 +40,8 @@
 
 #define PROG             "callseal-control"
 #define DEFAULT_CAPACITY 262144u   /* 2^19 slots x 192 B = 96 MiB of /dev/shm */
+#define DEFAULT_MEDIA_POOL "127.0.0.1:20000-29999"
+#define CALL_FDS_MAX     1024u      /* the call manager's descriptors polled at once */
 
 /* Everything that may hold key bytes while a request is served: one
  * sodium_malloc'd block (mlocked, guard pages, not in core dumps), wiped
@@ -60,6 +64,18 @@ struct ctl {
 	ino_t admin_ino;
 	int listen_fd;
 	int sig_fd;
+	/* calls (--listen): the manager, its options, the dial being waited for */
+	struct calls *calls;
+	const char *call_listen;
+	const char *media_pool;
+	unsigned int handshake_timeout_ms;
+	bool tofu;
+	char pool_ip[64];
+	unsigned int pool_lo, pool_hi, dial_count;
+	char dial_id[CALLS_ID_LEN + 1];
+	bool dial_done;
+	struct calls_info dial_info;
+	struct pollfd call_fds[CALL_FDS_MAX];
 	/* the client of the request being served */
 	pid_t peer_pid;
 	uid_t peer_uid;
@@ -973,6 +989,334 @@ out:
 	return list_failed(rc, "peers", msg, msglen);
 }
 
+/* ---- call commands (control/calls.c; docs/calls.md) ------------------------------ */
+
+static const char *call_state_name(enum calls_state s)
+{
+	switch (s) {
+	case CALLS_CONNECTING: return "connecting";
+	case CALLS_HANDSHAKE: return "handshake";
+	case CALLS_ACTIVE: return "active";
+	case CALLS_ENDED: return "ended";
+	case CALLS_FAILED: return "failed";
+	}
+	return "?";
+}
+
+static const char *call_mode_name(enum callproto_mode m)
+{
+	return m == CALLPROTO_MODE_E2EE ? "e2ee" : m == CALLPROTO_MODE_STANDARD ? "standard" :
+	       "pending";
+}
+
+/* The manager's event: logged (never keys); the dial being waited for is noted. */
+static void call_event(void *ctx, const struct calls_info *in)
+{
+	struct ctl *c = ctx;
+
+	if (in->state == CALLS_ACTIVE)
+		logline("call %s %s %s %s: active, %s (%s), profile %s, local media %s, "
+			"remote media %s", in->id[0] ? in->id : "-",
+			in->local_user[0] ? in->local_user : "-",
+			in->role == CALLPROTO_ROLE_INITIATOR ? "->" : "<-", in->peer,
+			call_mode_name(in->mode), in->reason, in->profile, in->local_media,
+			in->remote_media);
+	else
+		logline("call %s %s %s %s: %s: %s", in->id[0] ? in->id : "-",
+			in->local_user[0] ? in->local_user : "-",
+			in->role == CALLPROTO_ROLE_INITIATOR ? "->" : "<-",
+			in->peer[0] ? in->peer : "-", call_state_name(in->state), in->reason);
+	if (c->dial_id[0] != '\0' && strcmp(in->id, c->dial_id) == 0) {
+		c->dial_info = *in;
+		c->dial_done = true;
+	}
+}
+
+static int call_parse(struct ctl *c, int argc, const char *const argv[],
+		      struct dirspec_call *d, char *msg, size_t msglen)
+{
+	if (c->calls == NULL) {
+		snprintf(msg, msglen, "call: this daemon makes no calls: start " PROG
+			 " with --tenant NAME and --listen ADDR:PORT");
+		return -ENOTSUP;
+	}
+	/* argv[-1] is the verb (the command's second word): the parser wants it */
+	return dirspec_parse_call(argc + 1, argv - 1, d, msg, msglen);
+}
+
+static void call_print(struct admin_out *o, const struct calls_info *in, bool json,
+		       bool first)
+{
+	if (!json) {
+		admin_out_printf(o, "%-16s %-10s %-9s %-16s %-32s %-9s %-23s %s\n",
+				 in->id[0] ? in->id : "-",
+				 in->role == CALLPROTO_ROLE_INITIATOR ? "caller" : "callee",
+				 call_state_name(in->state),
+				 in->local_user[0] ? in->local_user : "-",
+				 in->peer[0] ? in->peer : "-", call_mode_name(in->mode),
+				 in->security_code[0] ? in->security_code : "-",
+				 in->reason[0] ? in->reason : "-");
+		return;
+	}
+	admin_out_printf(o, "%s{\"id\": ", first ? "" : ",\n  ");
+	json_str(o, in->id);
+	admin_out_printf(o, ", \"role\": \"%s\", \"state\": \"%s\", \"local_user\": ",
+			 in->role == CALLPROTO_ROLE_INITIATOR ? "caller" : "callee",
+			 call_state_name(in->state));
+	json_str(o, in->local_user);
+	admin_out_printf(o, ", \"peer\": ");
+	json_str(o, in->peer);
+	admin_out_printf(o, ", \"mode\": \"%s\", \"reason\": ", call_mode_name(in->mode));
+	json_str(o, in->reason);
+	admin_out_printf(o, ", \"profile\": ");
+	json_str(o, in->profile);
+	admin_out_printf(o, ", \"security_code\": ");
+	json_str(o, in->security_code);
+	admin_out_printf(o, ", \"local_media\": ");
+	json_str(o, in->local_media);
+	admin_out_printf(o, ", \"remote_media\": ");
+	json_str(o, in->remote_media);
+	admin_out_printf(o, ", \"generation\": %" PRIu32 ", \"next_from_index\": %" PRIu64
+			 "}", in->generation, in->next_from_index);
+}
+
+/* Drive the manager alone (the admin request in progress waits) until the dial
+ * ends or deadline_ms passes. */
+static void call_wait(struct ctl *c, int64_t deadline_ms)
+{
+	struct pollfd *fds = c->call_fds;
+
+	while (!c->dial_done) {
+		int64_t now = admin_now_ms();
+		int n, t, ct;
+
+		if (now >= deadline_ms)
+			break;
+		t = (int)(deadline_ms - now);
+		ct = calls_timeout_ms(c->calls);
+		if (ct >= 0 && ct < t)
+			t = ct;
+		n = calls_pollfds(c->calls, fds, CALL_FDS_MAX);
+		if (n < 0)
+			n = 0;
+		if (poll(fds, (nfds_t)n, t) < 0 && errno != EINTR) {
+			logline("poll: %s", strerror(errno));
+			break;
+		}
+		calls_handle(c->calls, fds, (size_t)n);
+	}
+}
+
+static int cmd_call_dial(struct ctl *c, int argc, const char *const argv[], char *msg,
+			 size_t msglen)
+{
+	struct dirspec_call d;
+	char local[STORE_ADDR_MAX], id[CALLS_ID_LEN + 1];
+	int rc;
+
+	rc = call_parse(c, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	if (d.local_media == NULL) {
+		/* the next port of the media pool */
+		unsigned int span = c->pool_hi - c->pool_lo + 1u;
+
+		snprintf(local, sizeof(local), "%s:%u", c->pool_ip,
+			 c->pool_lo + (c->dial_count++ % span));
+		d.local_media = local;
+	}
+	memset(&c->dial_info, 0, sizeof(c->dial_info));
+	c->dial_done = false;
+	rc = calls_dial(c->calls, d.from, d.to, d.local_media, d.remote_media, id, msg, msglen);
+	if (rc < 0)
+		return rc;
+	snprintf(c->dial_id, sizeof(c->dial_id), "%s", id);
+	logline("call %s: dial from %s to %s, local media %s (by uid %u pid %d)", id, d.from,
+		d.to, d.local_media, (unsigned int)c->peer_uid, (int)c->peer_pid);
+	call_wait(c, admin_now_ms() + (int64_t)c->handshake_timeout_ms + 1000);
+	c->dial_id[0] = '\0';
+	if (!c->dial_done) {
+		/* the manager's own timeout should have fired first */
+		(void)calls_end(c->calls, id, NULL, 0);
+		snprintf(msg, msglen, "call %s: no answer in time", id);
+		return -ETIMEDOUT;
+	}
+	if (c->dial_info.state != CALLS_ACTIVE) {
+		snprintf(msg, msglen, "call %s failed: %s", id, c->dial_info.reason);
+		return -ECONNREFUSED;
+	}
+	admin_out_printf(&c->out, "call id: %s\n", id);
+	if (c->dial_info.mode == CALLPROTO_MODE_E2EE)
+		admin_out_printf(&c->out, "mode: e2ee\nsecurity code: %s\n",
+				 c->dial_info.security_code);
+	else
+		admin_out_printf(&c->out, "mode: standard (%s)\n", c->dial_info.reason);
+	admin_out_printf(&c->out, "profile: %s\nlocal media: %s\nremote media: %s\n",
+			 c->dial_info.profile, c->dial_info.local_media,
+			 c->dial_info.remote_media);
+	snprintf(msg, msglen, "call %s active", id);
+	return 0;
+}
+
+struct call_rows {
+	struct calls_info *v;
+	size_t n, cap;
+};
+
+static int push_call(const struct calls_info *in, void *arg)
+{
+	struct call_rows *r = arg;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		struct calls_info *v = realloc(r->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		r->v = v;
+		r->cap = cap;
+	}
+	r->v[r->n++] = *in;
+	return 0;
+}
+
+static void call_header(struct admin_out *o)
+{
+	admin_out_printf(o, "%-16s %-10s %-9s %-16s %-32s %-9s %-23s %s\n", "CALL-ID", "ROLE",
+			 "STATE", "USER", "PEER", "MODE", "SECURITY-CODE", "REASON");
+}
+
+static int cmd_call_list(struct ctl *c, int argc, const char *const argv[], char *msg,
+			 size_t msglen)
+{
+	struct call_rows r = { 0 };
+	struct dirspec_call d;
+	size_t i;
+	int rc;
+
+	rc = call_parse(c, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = calls_list(c->calls, push_call, &r);
+	if (rc < 0) {
+		free(r.v);
+		snprintf(msg, msglen, "listing calls: %s", strerror(-rc));
+		return rc;
+	}
+	if (d.json)
+		admin_out_printf(&c->out, "[%s", r.n ? "\n  " : "");
+	else
+		call_header(&c->out);
+	for (i = 0; i < r.n; i++)
+		call_print(&c->out, &r.v[i], d.json, i == 0);
+	if (d.json)
+		admin_out_printf(&c->out, "%s]\n", r.n ? "\n" : "");
+	free(r.v);
+	msg[0] = '\0';
+	return 0;
+}
+
+static int cmd_call_show(struct ctl *c, int argc, const char *const argv[], char *msg,
+			 size_t msglen)
+{
+	struct dirspec_call d;
+	struct calls_info in;
+	int rc;
+
+	rc = call_parse(c, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = calls_show(c->calls, d.id, &in);
+	if (rc < 0) {
+		snprintf(msg, msglen, "no call %s (call list shows the calls)", d.id);
+		return rc;
+	}
+	if (d.json) {
+		call_print(&c->out, &in, true, true);
+		admin_out_printf(&c->out, "\n");
+	} else {
+		admin_out_printf(&c->out,
+				 "call id: %s\nrole: %s\nstate: %s\nuser: %s\npeer: %s\n"
+				 "mode: %s\nreason: %s\nprofile: %s\nsecurity code: %s\n"
+				 "local media: %s\nremote media: %s\ngeneration: %" PRIu32 "\n",
+				 in.id, in.role == CALLPROTO_ROLE_INITIATOR ? "caller" : "callee",
+				 call_state_name(in.state), in.local_user, in.peer,
+				 call_mode_name(in.mode), in.reason[0] ? in.reason : "-",
+				 in.profile[0] ? in.profile : "-",
+				 in.security_code[0] ? in.security_code : "-",
+				 in.local_media[0] ? in.local_media : "-",
+				 in.remote_media[0] ? in.remote_media : "-", in.generation);
+	}
+	msg[0] = '\0';
+	return 0;
+}
+
+static int cmd_call_end(struct ctl *c, int argc, const char *const argv[], char *msg,
+			size_t msglen)
+{
+	struct dirspec_call d;
+	int rc;
+
+	rc = call_parse(c, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = calls_end(c->calls, d.id, msg, msglen);
+	if (rc < 0)
+		return rc;
+	snprintf(msg, msglen, "call end %s", d.id);
+	log_change(c, msg);
+	snprintf(msg, msglen, "ended call %s", d.id);
+	return 0;
+}
+
+static int cmd_call_rekey(struct ctl *c, int argc, const char *const argv[], char *msg,
+			  size_t msglen)
+{
+	struct dirspec_call d;
+	struct calls_info in;
+	int rc;
+
+	rc = call_parse(c, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	/* the control plane does not see packets: current index 0 */
+	rc = calls_rekey(c->calls, d.id, 0, msg, msglen);
+	if (rc < 0)
+		return rc;
+	if (calls_show(c->calls, d.id, &in) < 0)
+		memset(&in, 0, sizeof(in));
+	snprintf(msg, msglen, "call rekey %s generation %" PRIu32 " from-index %" PRIu64,
+		 d.id, in.generation, in.next_from_index);
+	log_change(c, msg);
+	snprintf(msg, msglen, "call %s: generation %" PRIu32 " scheduled from packet index %"
+		 PRIu64, d.id, in.generation, in.next_from_index);
+	return 0;
+}
+
+static int cmd_call_feature(struct ctl *c, int argc, const char *const argv[], char *msg,
+			    size_t msglen)
+{
+	uint8_t sealed[CALLS_KEYS_SEALED];
+	char b64[sodium_base64_ENCODED_LEN(CALLS_KEYS_SEALED, sodium_base64_VARIANT_ORIGINAL)];
+	struct dirspec_call d;
+	size_t n = 0;
+	int rc;
+
+	rc = call_parse(c, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = calls_feature(c->calls, d.id, d.verb, sealed, sizeof(sealed), &n, msg, msglen);
+	if (rc < 0)
+		return rc;
+	if (n > 0)
+		admin_out_printf(&c->out, "%s\n", sodium_bin2base64(b64, sizeof(b64), sealed, n,
+						  sodium_base64_VARIANT_ORIGINAL));
+	snprintf(msg, msglen, "call %s %s", d.verb, d.id);
+	log_change(c, msg);
+	snprintf(msg, msglen, "call %s: %s accepted (standard call)", d.id, d.verb);
+	return 0;
+}
+
 /* ---- other commands ---------------------------------------------------------- */
 
 static int cmd_status(struct ctl *c, int argc, const char *const argv[], char *msg,
@@ -1032,6 +1376,20 @@ static const struct command commands[] = {
 	{ "peer", "add", cmd_peer_add, true,
 	  "peer add USER@TENANT [--key BASE64] --addr HOST:PORT" },
 	{ "peer", "list", cmd_peer_list, false, "peer list [--json]" },
+	{ "call", "dial", cmd_call_dial, true,
+	  "call dial --from USER --to USER@TENANT [--local-media ADDR:PORT] "
+	  "[--remote-media ADDR:PORT]" },
+	{ "call", "list", cmd_call_list, false, "call list [--json]" },
+	{ "call", "show", cmd_call_show, false, "call show ID [--json]" },
+	{ "call", "end", cmd_call_end, true, "call end ID" },
+	{ "call", "rekey", cmd_call_rekey, true, "call rekey ID" },
+	{ "call", "record", cmd_call_feature, true, "call record ID" },
+	{ "call", "transcribe", cmd_call_feature, true, "call transcribe ID" },
+	{ "call", "transfer", cmd_call_feature, true, "call transfer ID" },
+	{ "call", "park", cmd_call_feature, true, "call park ID" },
+	{ "call", "merge", cmd_call_feature, true, "call merge ID" },
+	{ "call", "add-participant", cmd_call_feature, true, "call add-participant ID" },
+	{ "call", "keys", cmd_call_feature, true, "call keys ID" },
 	{ "status", NULL, cmd_status, false, "status" },
 	{ "help", NULL, cmd_help, false, "help" },
 };
@@ -1095,13 +1453,16 @@ static const struct command *find_command(int argc, char *const argv[], int *ski
 		snprintf(msg, msglen, "unknown command '%s %s' (key commands: add, rekey, "
 			 "del, list)", word_shown(argv[0], b0),
 			 argc >= 2 ? word_shown(argv[1], b1) : "");
+	else if (group && strcmp(argv[0], "call") == 0)
+		snprintf(msg, msglen, "unknown command 'call %s' (call commands: "
+			 DIRSPEC_CALL_VERBS ")", argc >= 2 ? word_shown(argv[1], b1) : "");
 	else if (group)
 		snprintf(msg, msglen, "unknown command '%s %s' (%s commands: %s)",
 			 word_shown(argv[0], b0), argc >= 2 ? word_shown(argv[1], b1) : "",
 			 word_shown(argv[0], b0), dirspec_group_verbs(argv[0]));
 	else
 		snprintf(msg, msglen, "unknown command '%s' (commands: key, group, user, "
-			 "policy, peer, status, help)", word_shown(argv[0], b0));
+			 "policy, peer, call, status, help)", word_shown(argv[0], b0));
 	return NULL;
 }
 
@@ -1167,7 +1528,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: " PROG " --table NAME --state DIR --admin SOCKET [--tenant NAME]\n"
-"                        [--capacity N]\n"
+"                        [--capacity N] [--listen ADDR:PORT [--media-pool IP:LO-HI]\n"
+"                        [--handshake-timeout MS] [--trust-on-first-use]]\n"
 "\n"
 "The callseal control daemon. It is the single writer of the shared-memory key\n"
 "table /dev/shm/callseal.NAME that callseal-dataplane reads, and serves the\n"
@@ -1193,6 +1555,13 @@ static void usage(FILE *f)
 "                   (1..%u, default %u = 96 MiB of /dev/shm). The table takes\n"
 "                   4096 + 192 x 2^k bytes, 2^k >= 2 x N; it is reserved at\n"
 "                   creation. Ignored when the table exists.\n"
+"  --listen ADDR:PORT  accept calls for the tenant's users on this TCP address\n"
+"                   and make calls (call commands; needs --tenant;\n"
+"                   docs/calls.md). Without it, no calls.\n"
+"  --media-pool IP:LO-HI  media addresses this side receives calls on (and\n"
+"                   dials from without --local-media); default " DEFAULT_MEDIA_POOL "\n"
+"  --handshake-timeout MS  per call attempt, start to keys (default 10000)\n"
+"  --trust-on-first-use  accept and record an unknown peer key (else refused)\n"
 "  --help           this text\n"
 "\n"
 "Logs go to stderr: start-up, one line per admin change (never key bytes).\n"
@@ -1330,19 +1699,29 @@ static int run(struct ctl *c)
 	int rc = 0;
 
 	for (;;) {
-		struct pollfd p[2] = {
-			{ .fd = c->sig_fd, .events = POLLIN },
-			{ .fd = c->listen_fd, .events = POLLIN },
-		};
-		int fd;
+		struct pollfd *p = c->call_fds;
+		int fd, n = 0, timeout = -1;
 
-		if (poll(p, 2, -1) < 0) {
+		p[0] = (struct pollfd){ .fd = c->sig_fd, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = c->listen_fd, .events = POLLIN };
+		if (c->calls != NULL) {
+			n = calls_pollfds(c->calls, p + 2, CALL_FDS_MAX - 2);
+			if (n < 0) {
+				logline("calls: more than %u descriptors; polling the first only",
+					CALL_FDS_MAX - 2);
+				n = 0;
+			}
+			timeout = calls_timeout_ms(c->calls);
+		}
+		if (poll(p, (nfds_t)(2 + n), timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = -errno;
 			logline("poll: %s", strerror(errno));
 			break;
 		}
+		if (c->calls != NULL)
+			calls_handle(c->calls, p + 2, (size_t)n);
 		if (p[0].revents & POLLIN) {
 			if (read(c->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				logline("stopping on %s", si.ssi_signo == SIGINT ? "SIGINT" :
@@ -1367,6 +1746,69 @@ static int run(struct ctl *c)
 	return rc;
 }
 
+/* Calls a previous run left in setup or active can no longer be: failed. */
+struct stale_ids {
+	char (*v)[STORE_CALL_ID_MAX + 1];
+	size_t n, cap;
+};
+
+static int push_stale(const struct store_call *sc, void *arg)
+{
+	struct stale_ids *r = arg;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 16;
+		void *v = realloc(r->v, cap * sizeof(*r->v));
+
+		if (v == NULL)
+			return -ENOMEM;
+		r->v = v;
+		r->cap = cap;
+	}
+	snprintf(r->v[r->n++], STORE_CALL_ID_MAX + 1, "%s", sc->id);
+	return 0;
+}
+
+static void fail_stale_calls(struct ctl *c)
+{
+	struct stale_ids r = { 0 };
+	char err[STORE_ERR_MAX];
+	size_t i;
+
+	if (store_call_list(c->store, true, push_stale, &r, err, sizeof(err)) < 0) {
+		logline("listing calls of a previous run: %s", err);
+		free(r.v);
+		return;
+	}
+	for (i = 0; i < r.n; i++) {
+		if (store_call_end(c->store, r.v[i], STORE_CALL_FAILED,
+				   "callseal-control restarted", err, sizeof(err)) < 0)
+			logline("call %s of a previous run: %s", r.v[i], err);
+		else
+			logline("call %s of a previous run marked failed", r.v[i]);
+	}
+	free(r.v);
+}
+
+/* "IP:LO-HI" -> pool_ip, pool_lo, pool_hi (for dials without --local-media). */
+static int parse_pool(struct ctl *c, const char *pool)
+{
+	const char *colon = strrchr(pool, ':');
+	unsigned int lo, hi;
+	char tail;
+	size_t n;
+
+	if (colon == NULL || (n = (size_t)(colon - pool)) == 0 || n >= sizeof(c->pool_ip) ||
+	    sscanf(colon + 1, "%u-%u%c", &lo, &hi, &tail) != 2 || lo == 0 || hi > 65535 ||
+	    lo > hi)
+		return -EINVAL;
+	memcpy(c->pool_ip, pool, n);
+	c->pool_ip[n] = '\0';
+	c->pool_lo = lo;
+	c->pool_hi = hi;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -1375,6 +1817,10 @@ int main(int argc, char **argv)
 		{ "admin", required_argument, NULL, 'a' },
 		{ "capacity", required_argument, NULL, 'c' },
 		{ "tenant", required_argument, NULL, 'n' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "media-pool", required_argument, NULL, 'm' },
+		{ "handshake-timeout", required_argument, NULL, 'T' },
+		{ "trust-on-first-use", no_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1414,6 +1860,24 @@ int main(int argc, char **argv)
 					  "0-9 . _ -");
 			c->tenant = optarg;
 			break;
+		case 'l':
+			c->call_listen = optarg;
+			break;
+		case 'm':
+			c->media_pool = optarg;
+			break;
+		case 'T': {
+			uint64_t ms;
+
+			if (keyspec_parse_uint(optarg, 100, 600000, &ms, "--handshake-timeout",
+					       err, sizeof(err)) < 0)
+				bad_usage("%s", err);
+			c->handshake_timeout_ms = (unsigned int)ms;
+			break;
+		}
+		case 'u':
+			c->tofu = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1431,6 +1895,14 @@ int main(int argc, char **argv)
 		bad_usage("--state DIR is required");
 	if (c->admin_path == NULL)
 		bad_usage("--admin SOCKET is required");
+	if (c->call_listen != NULL && c->tenant == NULL)
+		bad_usage("--listen needs --tenant NAME (calls are between the tenant's users)");
+	if (c->media_pool == NULL)
+		c->media_pool = DEFAULT_MEDIA_POOL;
+	if (parse_pool(c, c->media_pool) < 0)
+		bad_usage("--media-pool: IP:LO-HI, ports 1..65535");
+	if (c->handshake_timeout_ms == 0)
+		c->handshake_timeout_ms = CALLS_DEFAULT_TIMEOUT_MS;
 
 	/* keys must not end up in a core file */
 	setrlimit(RLIMIT_CORE, &nocore);
@@ -1484,6 +1956,26 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	c->listen_fd = rc;
+	if (c->call_listen != NULL) {
+		struct calls_config cc = {
+			.table = c->table, .store = c->store, .tenant = store_tenant(c->store),
+			.listen = c->call_listen, .timeout_ms = c->handshake_timeout_ms,
+			.media_pool = c->media_pool, .tofu = c->tofu,
+			.event = call_event, .event_ctx = c,
+		};
+		char cerr[CALLS_ERR_MAX];
+
+		fail_stale_calls(c);
+		rc = calls_create(&c->calls, &cc, cerr, sizeof(cerr));
+		if (rc < 0) {
+			logline("calls: %s", cerr);
+			goto out;
+		}
+		logline("calls: listening on %s (port %u), media pool %s, handshake timeout "
+			"%u ms, trust on first use %s", c->call_listen,
+			(unsigned int)calls_listen_port(c->calls), c->media_pool,
+			c->handshake_timeout_ms, c->tofu ? "on" : "off");
+	}
 	if (stale)
 		logline("replaced a stale admin socket at %s", c->admin_path);
 	logline("pid %d serving admin socket %s (protocol %u) for table callseal.%s",
@@ -1491,6 +1983,8 @@ int main(int argc, char **argv)
 
 	status = run(c) < 0 ? 1 : 0;
 out:
+	if (c->calls != NULL)
+		calls_destroy(c->calls);   /* ends every call: entries deleted */
 	if (c->listen_fd >= 0) {
 		close(c->listen_fd);
 		admin_unlink_own(c->admin_path, c->admin_ino);

@@ -341,3 +341,133 @@ out:
 	memset(cmd, 0, sizeof(*cmd));
 	return rc;
 }
+
+/* ---- call commands ------------------------------------------------------------- */
+
+static const char *const call_features[] = {
+	"record", "transcribe", "transfer", "park", "merge", "add-participant", "keys",
+};
+
+/* A word fit to repeat in a message: [a-z0-9-], at most 20 characters. */
+static bool call_word_ok(const char *w)
+{
+	size_t i;
+
+	for (i = 0; w[i] != '\0'; i++)
+		if (i >= 20 || !((w[i] >= 'a' && w[i] <= 'z') || (w[i] >= '0' && w[i] <= '9') ||
+				 w[i] == '-'))
+			return false;
+	return i > 0;
+}
+
+/* "--name VALUE" or "--name=VALUE": the value, *i advanced; NULL if not this option. */
+static const char *call_opt(int argc, const char *const argv[], int *i, const char *name,
+			    bool *missing)
+{
+	size_t n = strlen(name);
+
+	*missing = false;
+	if (strncmp(argv[*i], name, n) != 0)
+		return NULL;
+	if (argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (argv[*i][n] != '\0')
+		return NULL;
+	if (*i + 1 >= argc) {
+		*missing = true;
+		return NULL;
+	}
+	(*i)++;
+	return argv[*i];
+}
+
+int dirspec_parse_call(int argc, const char *const argv[], struct dirspec_call *cmd,
+		       char *err, size_t errlen)
+{
+	bool dial, takes_id, takes_json, missing;
+	const char **slot;
+	const char *v;
+	size_t k;
+	int i;
+
+	memset(cmd, 0, sizeof(*cmd));
+	if (argc < 1) {
+		snprintf(err, errlen, "call: which one? " DIRSPEC_CALL_VERBS);
+		return -EINVAL;
+	}
+	cmd->verb = argv[0];
+	for (k = 0; k < sizeof(call_features) / sizeof(call_features[0]); k++)
+		if (strcmp(argv[0], call_features[k]) == 0)
+			cmd->feature = true;
+	dial = strcmp(argv[0], "dial") == 0;
+	takes_json = strcmp(argv[0], "list") == 0 || strcmp(argv[0], "show") == 0;
+	takes_id = cmd->feature || strcmp(argv[0], "show") == 0 ||
+		   strcmp(argv[0], "end") == 0 || strcmp(argv[0], "rekey") == 0;
+	if (!dial && !takes_json && !takes_id) {
+		snprintf(err, errlen, "unknown command 'call %s' (call commands: "
+			 DIRSPEC_CALL_VERBS ")", call_word_ok(argv[0]) ? argv[0] : "?");
+		return -EINVAL;
+	}
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		slot = NULL;
+		v = NULL;
+		missing = false;
+		if (dial) {
+			static const char *const names[] = { "--from", "--to", "--local-media",
+							     "--remote-media" };
+			const char **slots[] = { &cmd->from, &cmd->to, &cmd->local_media,
+						 &cmd->remote_media };
+
+			for (k = 0; k < 4 && v == NULL && !missing; k++) {
+				v = call_opt(argc, argv, &i, names[k], &missing);
+				if (v != NULL || missing)
+					slot = slots[k];
+			}
+			if (missing || (v != NULL && v[0] == '\0')) {
+				snprintf(err, errlen, "call dial: %s needs a value",
+					 names[k - 1]);
+				return -EINVAL;
+			}
+			if (v != NULL) {
+				if (*slot != NULL) {
+					snprintf(err, errlen, "call dial: %s given twice",
+						 names[k - 1]);
+					return -EINVAL;
+				}
+				*slot = v;
+				continue;
+			}
+		} else if (takes_json && strcmp(a, "--json") == 0) {
+			if (cmd->json) {
+				snprintf(err, errlen, "call %s: --json given twice", cmd->verb);
+				return -EINVAL;
+			}
+			cmd->json = true;
+			continue;
+		} else if (takes_id && a[0] != '-' && cmd->id == NULL) {
+			cmd->id = a;
+			continue;
+		}
+		if (a[0] == '-')
+			snprintf(err, errlen, "call %s: unknown option (see --help)", cmd->verb);
+		else
+			snprintf(err, errlen, "call %s: unexpected argument (see --help)",
+				 cmd->verb);
+		return -EINVAL;
+	}
+	if (dial && (cmd->from == NULL || cmd->to == NULL)) {
+		snprintf(err, errlen, "call dial: --from USER and --to USER@TENANT are required");
+		return -EINVAL;
+	}
+	if (takes_id && cmd->id == NULL) {
+		snprintf(err, errlen, "call %s: which call? give its ID (call list)", cmd->verb);
+		return -EINVAL;
+	}
+	if (cmd->id != NULL && (strlen(cmd->id) == 0 || strlen(cmd->id) > 16)) {
+		snprintf(err, errlen, "call %s: a call id is 16 hex digits", cmd->verb);
+		return -EINVAL;
+	}
+	return 0;
+}

@@ -83,4 +83,30 @@ int dirspec_parse_cmd(enum dirspec_op op, int argc, const char *const argv[],
 		      struct dirspec_cmd *cmd, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/*
+ * The call commands (the words after "call"; docs/calls.md):
+ *   call dial --from USER --to USER@TENANT [--local-media ADDR:PORT]
+ *             [--remote-media ADDR:PORT]
+ *   call list [--json]          call show ID [--json]
+ *   call end ID                 call rekey ID
+ *   call record|transcribe|transfer|park|merge|add-participant|keys ID
+ * Syntax only: names, addresses and ids are checked by the call manager.
+ */
+struct dirspec_call {
+	const char *verb;          /* "dial", "list", ..., or a feature name */
+	bool feature;              /* verb is one of the media-touching features */
+	const char *id;            /* show, end, rekey, features */
+	const char *from, *to;     /* dial */
+	const char *local_media;   /* dial, NULL if not given */
+	const char *remote_media;  /* dial, NULL if not given */
+	bool json;                 /* list, show */
+};
+
+#define DIRSPEC_CALL_VERBS "dial, list, show, end, rekey, record, transcribe, " \
+	"transfer, park, merge, add-participant, keys"
+
+int dirspec_parse_call(int argc, const char *const argv[], struct dirspec_call *cmd,
+		       char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
 #endif /* CALLSEAL_DIRSPEC_H */

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# calls_cli.sh - calls between two callseal-control daemons end to end
+# (docs/calls.md): tenants contoso and fabrikam, each with its own key table,
+# state directory and admin socket, listening for calls on 127.0.0.1.
+# alice@contoso calls bob@fabrikam: e2ee with a 20-digit security code that
+# both sides show, the caller's out key equals the callee's in key and vice
+# versa (callseal-keytable-dump), features refused in e2ee, call end removes
+# the entries on both sides; with bob's setting off the call is standard with
+# the reason naming bob; a wrong pinned key refuses the call with nothing
+# installed.
+#
+# usage: calls_cli.sh CONTROL CALLSEALCTL KEYTABLE_DUMP
+. "$(dirname "$0")/lib.sh"
+
+CONTROL=$1 CTL=$2 DUMP=$3
+require_cmd python3
+
+TA="cca$$x$RANDOM" TB="ccb$$x$RANDOM"
+SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
+trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+a() { "$CTL" --admin "$SA" "$@"; }
+b() { "$CTL" --admin "$SB" "$@"; }
+# entries TABLE: "DIR HASH" per entry with a call id, sorted
+entries() {
+  "$DUMP" "$1" | grep -v '^#' | sed -E 's|^[^ ]*/([a-z]+) .*key_sha256=([0-9a-f]+).*|\1 \2|' | sort
+}
+count() { "$DUMP" "$1" | grep -vc '^#'; }
+
+PA=$(free_port) PB=$(free_port)
+while [ "$PB" = "$PA" ]; do PB=$(free_port); done
+
+spawn ctl_a "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" --capacity 64 \
+  --tenant contoso --listen "127.0.0.1:$PA" --media-pool 127.0.0.1:21000-21099 \
+  --handshake-timeout 5000
+spawn ctl_b "$CONTROL" --table "$TB" --state "$TEST_TMP/sb" --admin "$SB" --capacity 64 \
+  --tenant fabrikam --listen "127.0.0.1:$PB" --media-pool 127.0.0.1:22000-22099 \
+  --handshake-timeout 5000
+wait_until 10 a status >/dev/null 2>&1 && wait_until 10 b status >/dev/null 2>&1
+tap_result $? "both daemons start with --listen" ||
+  tap_bail "daemons did not start: $(tail -3 "$TEST_TMP/ctl_a.log") $(tail -3 "$TEST_TMP/ctl_b.log")"
+
+tap_check "users alice@contoso, bob@fabrikam and carol@fabrikam" bash -c \
+  "'$CTL' --admin '$SA' user add alice && '$CTL' --admin '$SB' user add bob &&
+   '$CTL' --admin '$SB' user add carol"
+KA=$(a user show alice --json | jq_ 'd["public_key"]')
+KB=$(b user show bob --json | jq_ 'd["public_key"]')
+tap_check "peers added with each other's pinned keys and addresses" bash -c \
+  "'$CTL' --admin '$SA' peer add bob@fabrikam --key '$KB' --addr 127.0.0.1:$PB &&
+   '$CTL' --admin '$SB' peer add alice@contoso --key '$KA' --addr 127.0.0.1:$PA &&
+   '$CTL' --admin '$SA' peer add carol@fabrikam --key '$KA' --addr 127.0.0.1:$PB"
+tap_check "policies allowing E2EE, both users turn it on" bash -c \
+  "'$CTL' --admin '$SA' policy add open --e2ee users-can-turn-on &&
+   '$CTL' --admin '$SA' policy assign open --tenant &&
+   '$CTL' --admin '$SB' policy add open --e2ee users-can-turn-on &&
+   '$CTL' --admin '$SB' policy assign open --tenant &&
+   '$CTL' --admin '$SA' user set alice --e2ee on && '$CTL' --admin '$SB' user set bob --e2ee on"
+
+# ---- an e2ee call -------------------------------------------------------------------
+a call dial --from alice --to bob@fabrikam --local-media 127.0.0.1:21500 >"$TEST_TMP/dial1" 2>&1
+tap_result $? "call dial alice -> bob@fabrikam" || sed 's/^/#   /' "$TEST_TMP/dial1"
+ID=$(sed -n 's/^call id: //p' "$TEST_TMP/dial1")
+CODE=$(sed -n 's/^security code: //p' "$TEST_TMP/dial1")
+tap_is "$(grep -c '^mode: e2ee$' "$TEST_TMP/dial1")" 1 "the call is e2ee"
+tap_is "$(echo "$CODE" | grep -cE '^[0-9]{5} [0-9]{5} [0-9]{5} [0-9]{5}$')" 1 \
+  "the security code is 20 digits in groups of five"
+tap_is "$(echo "$ID" | grep -cE '^[0-9a-f]{16}$')" 1 "the call id is 16 hex digits"
+SHA=$(a call show "$ID" --json | jq_ 'd["id"], d["mode"], d["security_code"], d["state"]' | tr '\n' ' ')
+wait_until 5 bash -c "'$CTL' --admin '$SB' call show '$ID' >/dev/null 2>&1"
+SHB=$(b call show "$ID" --json | jq_ 'd["id"], d["mode"], d["security_code"], d["state"]' | tr '\n' ' ')
+tap_is "$SHA" "$ID e2ee $CODE active " "call show on the caller: id, mode, code"
+tap_is "$SHB" "$SHA" "call show on the callee shows the same id, mode and code"
+tap_is "$(b call list --json | jq_ 'len(d), d[0]["peer"], d[0]["role"]' | tr '\n' ' ')" \
+  "1 alice@contoso callee " "call list on the callee"
+
+EA=$(entries "$TA") EB=$(entries "$TB")
+AO=$(echo "$EA" | awk '$1=="out"{print $2}') AI=$(echo "$EA" | awk '$1=="in"{print $2}')
+BO=$(echo "$EB" | awk '$1=="out"{print $2}') BI=$(echo "$EB" | awk '$1=="in"{print $2}')
+tap_is "$(count "$TA") $(count "$TB")" "2 2" "two entries in each table"
+tap_is "$AO" "$BI" "caller out key == callee in key"
+tap_is "$AI" "$BO" "caller in key == callee out key"
+tap_is "$([ -n "$AO" ] && [ "$AO" != "$AI" ] && echo distinct)" distinct "the two directions differ"
+tap_is "$("$DUMP" "$TA" | grep -cE "mode=e2ee gen=[0-9]+ call_id=$ID ")" 2 "the caller's entries are e2ee with the call id"
+
+a call record "$ID" >"$TEST_TMP/rec.out" 2>"$TEST_TMP/rec.err"
+tap_is "$? $(grep -c 'not available while the call is end-to-end encrypted' "$TEST_TMP/rec.err")" \
+  "1 1" "call record is refused in e2ee"
+b call keys "$ID" >"$TEST_TMP/keys.out" 2>"$TEST_TMP/keys.err"
+tap_is "$? $(grep -c 'not available while the call is end-to-end encrypted' "$TEST_TMP/keys.err")" \
+  "1 1" "call keys is refused in e2ee (callee side)"
+tap_check "call rekey" a call rekey "$ID"
+tap_check "call end" a call end "$ID"
+wait_until 5 bash -c "[ \"\$('$DUMP' '$TB' | grep -vc '^#')\" = 0 ]"
+tap_is "$(count "$TA") $(count "$TB")" "0 0" "call end removes the entries from both tables"
+tap_is "$(a call list --json | jq_ 'len(d)') $(b call list --json | jq_ 'len(d)')" "0 0" \
+  "no calls left on either side"
+
+# ---- standard: bob's setting off ---------------------------------------------------
+tap_check "bob turns e2ee off" b user set bob --e2ee off
+a call dial --from alice --to bob@fabrikam >"$TEST_TMP/dial2" 2>&1
+tap_result $? "call dial with bob's setting off" || sed 's/^/#   /' "$TEST_TMP/dial2"
+ID2=$(sed -n 's/^call id: //p' "$TEST_TMP/dial2")
+tap_is "$(grep -c '^mode: standard (.*bob.*)$' "$TEST_TMP/dial2")" 1 \
+  "the call is standard with a reason naming bob" || sed 's/^/#   /' "$TEST_TMP/dial2"
+tap_is "$(grep -c '^security code' "$TEST_TMP/dial2")" 0 "no security code for a standard call"
+tap_check "call transfer is accepted in a standard call" a call transfer "$ID2"
+tap_is "$("$DUMP" "$TA" | grep -cE "mode=standard gen=[0-9]+ call_id=$ID2 ")" 2 "standard entries installed"
+tap_check "call end (standard)" b call end "$ID2"
+wait_until 5 bash -c "[ \"\$('$DUMP' '$TA' | grep -vc '^#')\" = 0 ]"
+tap_is "$(count "$TA") $(count "$TB")" "0 0" "entries removed on both sides"
+
+# ---- a wrong pinned key ----------------------------------------------------------
+a call dial --from alice --to carol@fabrikam >"$TEST_TMP/dial3.out" 2>"$TEST_TMP/dial3.err"
+tap_is "$? $(grep -c 'pinned' "$TEST_TMP/dial3.err")" "1 1" \
+  "a call to a peer whose key differs from the pinned one is refused" ||
+  sed 's/^/#   /' "$TEST_TMP/dial3.err"
+sleep 0.3
+tap_is "$(count "$TA") $(count "$TB")" "0 0" "nothing installed on either side"
+
+# ---- refusals and no keys in the logs -------------------------------------------
+"$CTL" --admin "$SA" call dial --from alice >/dev/null 2>&1
+tap_is "$?" 2 "call dial without --to is refused by callsealctl"
+a call show 0123456789abcdef >/dev/null 2>&1
+tap_is "$?" 1 "call show of an unknown id is refused"
+tap_is "$(grep -ciE 'key_sha256|inline' "$TEST_TMP/ctl_a.log" "$TEST_TMP/ctl_b.log" | awk -F: '{s+=$2} END {print s}')" \
+  0 "no key material in the daemons' logs"
+
+stop_proc "$SPAWN_PID"
+tap_done

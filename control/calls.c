@@ -45,7 +45,6 @@ struct conn {
 	bool active;                /* keys installed */
 	bool installed_out, installed_in;
 	bool stored;                /* a store record exists */
-	bool pool;                  /* local_media came from the pool */
 	bool have_want;             /* caller: remote_media given */
 	bool learn;                 /* TOFU: record the peer's key once done */
 	bool add_peer;              /* TOFU: the peer is not in the directory */
@@ -338,6 +337,31 @@ static void fail(struct calls *cm, struct conn *c, enum callproto_code code, con
 	finish(cm, c, CALLS_FAILED, why);
 }
 
+/*
+ * An active call lost its control connection (the peer's daemon restarted or
+ * the connection broke): media goes on with the keys in the table; without a
+ * channel END and REKEY cannot reach the peer, so the call can only be ended
+ * on this side (docs/calls.md, "Restarts"). Never frees c.
+ */
+static void detach(struct calls *cm, struct conn *c, const char *why)
+{
+	callproto_destroy(c->cp);
+	c->cp = NULL;
+	if (c->ctl) {
+		sodium_free(c->ctl);   /* wipes */
+		c->ctl = NULL;
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->rlen = c->wlen = 0;
+	sodium_memzero(c->rbuf, sizeof(c->rbuf));
+	c->info.detached = true;
+	copy_text(c->info.detached_why, sizeof(c->info.detached_why), why);
+	if (cm->cfg.event)
+		cm->cfg.event(cm->cfg.event_ctx, &c->info);
+}
+
 /* ---- control channel (after setup) --------------------------------------------- */
 
 static int derive_ctl(struct conn *c)
@@ -547,12 +571,34 @@ static int local_side(struct calls *cm, struct conn *c, const char *user, uint8_
 	return 0;
 }
 
-static bool pool_port_used(const struct calls *cm, uint16_t port)
+/* "user@tenant" names this manager's own tenant. */
+static bool own_user(const struct calls *cm, const char *peer_id)
 {
-	for (const struct conn *c = cm->conns; c; c = c->next)
-		if (c->pool && c->local_media.port == port)
-			return true;
-	return false;
+	char tenant[STORE_NAME_MAX + 1], err[STORE_ERR_MAX];
+
+	return store_peer_id_parse(peer_id, NULL, tenant, err, sizeof(err)) == 0 &&
+	       strcmp(tenant, cm->tenant) == 0;
+}
+
+/* The next pool port no call of this manager (either role, detached ones
+ * too) receives media on: 0, or -EBUSY when the pool is exhausted. */
+static int pool_take(const struct calls *cm, struct callproto_addr *out)
+{
+	struct callproto_addr cand = cm->pool_addr;
+
+	for (uint32_t p = cm->pool_lo; p <= cm->pool_hi; p++) {
+		const struct conn *c;
+
+		cand.port = (uint16_t)p;
+		for (c = cm->conns; c; c = c->next)
+			if (addr_eq(&c->local_media, &cand))
+				break;
+		if (!c) {
+			*out = cand;
+			return 0;
+		}
+	}
+	return -EBUSY;
 }
 
 /* Responder after HELLO. */
@@ -565,7 +611,6 @@ static bool answer(struct calls *cm, struct conn *c)
 	char user[STORE_NAME_MAX + 1], tenant[STORE_NAME_MAX + 1], err[STORE_ERR_MAX];
 	char who[STORE_NAME_MAX * 2 + 2];
 	uint8_t *priv = NULL;
-	uint32_t p;
 	int rc;
 
 	if (callproto_hello(c->cp, &h) < 0) {
@@ -612,15 +657,10 @@ static bool answer(struct calls *cm, struct conn *c)
 		     "answered here");
 		return false;
 	}
-	for (p = cm->pool_lo; p <= cm->pool_hi && pool_port_used(cm, (uint16_t)p); p++)
-		;
-	if (p > cm->pool_hi) {
+	if (pool_take(cm, &c->local_media) < 0) {
 		fail(cm, c, CALLPROTO_CODE_DECLINED, "media address pool exhausted");
 		return false;
 	}
-	c->local_media = cm->pool_addr;
-	c->local_media.port = (uint16_t)p;
-	c->pool = true;
 	format_addr(&c->local_media, c->info.local_media, sizeof(c->info.local_media));
 	priv = sodium_malloc(STORE_PRIVATE_KEY_BYTES);
 	if (!priv) {
@@ -834,7 +874,7 @@ static bool progress(struct calls *cm, struct conn *c)
 	}
 	if ((rc = flush(c)) < 0) {
 		if (c->active)
-			finish(cm, c, CALLS_ENDED, "control connection broke; call ended");
+			detach(cm, c, "the control connection broke");
 		else
 			fail(cm, c, CALLPROTO_CODE_INTERNAL, "connection broke: %s", strerror(-rc));
 		return false;
@@ -855,7 +895,7 @@ static bool readable(struct calls *cm, struct conn *c)
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return true;
 			if (c->active)
-				finish(cm, c, CALLS_ENDED, "control connection broke; call ended");
+				detach(cm, c, "the control connection broke");
 			else
 				fail(cm, c, CALLPROTO_CODE_INTERNAL, "connection broke: %s",
 				     strerror(errno));
@@ -863,8 +903,7 @@ static bool readable(struct calls *cm, struct conn *c)
 		}
 		if (r == 0) {
 			if (c->active)
-				finish(cm, c, CALLS_ENDED, "the peer closed the control connection; "
-				       "call ended");
+				detach(cm, c, "the peer closed the control connection");
 			else
 				fail(cm, c, CALLPROTO_CODE_PROTOCOL, "the peer closed the connection "
 				     "in the middle of the handshake%s",
@@ -964,6 +1003,8 @@ int calls_pollfds(const struct calls *cm, struct pollfd *fds, size_t cap)
 		fds[n++] = (struct pollfd){ .fd = cm->lfd, .events = POLLIN };
 	}
 	for (const struct conn *c = cm->conns; c; c = c->next) {
+		if (c->fd < 0)
+			continue;   /* detached */
 		if (n == cap)
 			return -ENOBUFS;
 		fds[n++] = (struct pollfd){ .fd = c->fd,
@@ -987,7 +1028,7 @@ int calls_timeout_ms(const struct calls *cm)
 static struct conn *by_fd(struct calls *cm, int fd)
 {
 	for (struct conn *c = cm->conns; c; c = c->next)
-		if (c->fd == fd)
+		if (c->fd == fd && fd >= 0)
 			return c;
 	return NULL;
 }
@@ -1070,12 +1111,16 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 		seterr(err, errlen, "%s", serr);
 		return rc;
 	}
-	if ((rc = store_peer_show(cm->cfg.store, to, &peer, serr, sizeof(serr))) < 0) {
+	if (own_user(cm, to)) {
+		/* both legs would share one call id in one store and manager */
+		seterr(err, errlen, "calls between two users of one tenant are not supported "
+		       "(docs/calls.md)");
+		return -ENOTSUP;
+	} else if ((rc = store_peer_show(cm->cfg.store, to, &peer, serr, sizeof(serr))) < 0) {
 		seterr(err, errlen, "%s", rc == -ENOENT ? "the callee is not in the peers directory"
 		       : serr);
 		return rc;
-	}
-	if (parse_addr(peer.address, &paddr, false) < 0) {
+	} else if (parse_addr(peer.address, &paddr, false) < 0) {
 		seterr(err, errlen, "peer %s: address %s is not a numeric IP:port", to,
 		       peer.address);
 		return -EINVAL;
@@ -1084,9 +1129,16 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 	if (!c)
 		return -ENOMEM;
 	c->fd = -1;
-	if (parse_addr(local_media, &c->local_media, false) < 0 ||
-	    (remote_media && parse_addr(remote_media, &c->want_remote, false) < 0)) {
-		seterr(err, errlen, "media address: expected IP:port");
+	if (local_media ? parse_addr(local_media, &c->local_media, false) < 0
+			: (!cm->has_pool || pool_take(cm, &c->local_media) < 0)) {
+		seterr(err, errlen, local_media ? "media address: expected IP:port"
+			 : cm->has_pool ? "media address pool exhausted"
+			 : "no --local-media and no media address pool");
+		rc = local_media ? -EINVAL : -EBUSY;
+		goto out;
+	}
+	if (remote_media && parse_addr(remote_media, &c->want_remote, false) < 0) {
+		seterr(err, errlen, "remote media address: expected IP:port");
 		rc = -EINVAL;
 		goto out;
 	}
@@ -1183,6 +1235,11 @@ int calls_end(struct calls *cm, const char *id, char *err, size_t errlen)
 		fail(cm, c, CALLPROTO_CODE_DECLINED, "cancelled locally");
 		return 0;
 	}
+	if (c->info.detached) {
+		finish(cm, c, CALLS_ENDED, "ended locally (no control connection: the peer "
+		       "ends its side itself)");
+		return 0;
+	}
 	(void)ctl_send(c, (const uint8_t *)bye, sizeof(bye) - 1);
 	finish(cm, c, CALLS_ENDED, "ended locally");
 	return 0;
@@ -1204,6 +1261,11 @@ int calls_rekey(struct calls *cm, const char *id, uint64_t current_index,
 	if (!c->active) {
 		seterr(err, errlen, "call %s is not active yet", id);
 		return -EAGAIN;
+	}
+	if (c->info.detached) {
+		seterr(err, errlen, "call %s has no control connection (%s): it cannot be "
+		       "rekeyed; end it and dial again", id, c->info.detached_why);
+		return -ENOTCONN;
 	}
 	from = (current_index > c->last_from ? current_index : c->last_from) + CALLS_REKEY_AHEAD;
 	g = c->gen + 1;
@@ -1424,6 +1486,7 @@ int calls_create(struct calls **out, const struct calls_config *cfg, char *err, 
 		cm->lport = ntohs(ss.ss_family == AF_INET6
 				  ? ((struct sockaddr_in6 *)&ss)->sin6_port
 				  : ((struct sockaddr_in *)&ss)->sin_port);
+
 	}
 	*out = cm;
 	return 0;
@@ -1454,4 +1517,171 @@ void calls_destroy(struct calls *cm)
 		close(cm->lfd);
 	sodium_memzero(cm, sizeof(*cm));
 	free(cm);
+}
+
+void calls_release(struct calls *cm)
+{
+	struct conn *c, *nx;
+
+	if (!cm)
+		return;
+	for (c = cm->conns; c; c = nx) {
+		nx = c->next;
+		if (!c->active) {
+			fail(cm, c, CALLPROTO_CODE_DECLINED, "call manager shut down");
+			continue;
+		}
+		/* keys and the store record stay: calls_resume() takes them over */
+		callproto_destroy(c->cp);
+		if (c->ctl)
+			sodium_free(c->ctl);
+		if (c->fd >= 0)
+			close(c->fd);
+		unlink_conn(cm, c);
+		sodium_memzero(c, sizeof(*c));
+		free(c);
+	}
+	if (cm->lfd >= 0)
+		close(cm->lfd);
+	sodium_memzero(cm, sizeof(*cm));
+	free(cm);
+}
+
+/* ---- restart ------------------------------------------------------------------- */
+
+struct live_calls {
+	struct store_call *v;
+	size_t n, cap;
+};
+
+static int push_live(const struct store_call *sc, void *arg)
+{
+	struct live_calls *l = arg;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		struct store_call *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *sc;
+	return 0;
+}
+
+/* The table entry at local media a, direction dir, belongs to call id. */
+static bool entry_of(const struct calls *cm, const struct callproto_addr *a, unsigned int dir,
+		     const char *id)
+{
+	struct keytable_entry e;
+	struct keytable_key k;
+	bool ok;
+
+	table_key(a, dir, &k);
+	ok = keytable_get(cm->cfg.table, &k, &e, NULL) == 0 &&
+	     memcmp(e.call_id, id, CALLS_ID_LEN) == 0;
+	keytable_wipe(&e, sizeof(e));
+	return ok;
+}
+
+/* One active store call becomes a detached call of cm: 0, or -ENOENT when its
+ * entries are not both in the table, -ENOMEM. */
+static int resume_one(struct calls *cm, const struct store_call *sc)
+{
+	struct conn *c;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->fd = -1;
+	if (strlen(sc->id) != CALLS_ID_LEN || parse_addr(sc->local_media, &c->local_media,
+							  false) < 0 ||
+	    !entry_of(cm, &c->local_media, KEYTABLE_DIR_OUT, sc->id) ||
+	    !entry_of(cm, &c->local_media, KEYTABLE_DIR_IN, sc->id)) {
+		free(c);
+		return -ENOENT;
+	}
+	c->active = c->stored = c->installed_out = c->installed_in = true;
+	copy_text(c->info.id, sizeof(c->info.id), sc->id);
+	copy_text(c->info.local_user, sizeof(c->info.local_user), sc->local_user);
+	copy_text(c->info.peer, sizeof(c->info.peer), sc->remote);
+	c->info.role = sc->role == STORE_ROLE_INITIATOR ? CALLPROTO_ROLE_INITIATOR
+							 : CALLPROTO_ROLE_RESPONDER;
+	c->info.state = CALLS_ACTIVE;
+	c->info.mode = sc->mode == STORE_MODE_E2EE ? CALLPROTO_MODE_E2EE
+						    : CALLPROTO_MODE_STANDARD;
+	copy_text(c->info.reason, sizeof(c->info.reason), sc->reason);
+	copy_text(c->info.profile, sizeof(c->info.profile), sc->profile);
+	calls_code_groups(sc->security_code, c->info.security_code);
+	copy_text(c->info.local_media, sizeof(c->info.local_media), sc->local_media);
+	copy_text(c->info.remote_media, sizeof(c->info.remote_media), sc->remote_media);
+	c->info.detached = true;
+	copy_text(c->info.detached_why, sizeof(c->info.detached_why),
+		  "callseal-control restarted");
+	c->next = cm->conns;
+	cm->conns = c;
+	return 0;
+}
+
+int calls_resume(struct calls *cm, struct calls_resume_report *rep, char *err, size_t errlen)
+{
+	struct live_calls l = { 0 };
+	struct keytable_key *drop = NULL;
+	struct keytable_entry e;
+	struct store_call sc;
+	struct keytable_info ti;
+	char serr[STORE_ERR_MAX], id[CALLS_ID_LEN + 1];
+	size_t i, nd = 0;
+	uint32_t cur = 0;
+	int rc;
+
+	if (!cm || !rep)
+		return -EINVAL;
+	memset(rep, 0, sizeof(*rep));
+	if ((rc = store_call_list(cm->cfg.store, true, push_live, &l, serr, sizeof(serr))) < 0) {
+		seterr(err, errlen, "listing the calls of the previous run: %s", serr);
+		goto out;
+	}
+	for (i = 0; i < l.n; i++) {
+		const char *why = "callseal-control restarted during the set-up";
+
+		if (l.v[i].state == STORE_CALL_ACTIVE) {
+			if ((rc = resume_one(cm, &l.v[i])) == 0) {
+				rep->resumed++;
+				continue;
+			}
+			if (rc != -ENOENT)
+				goto out;
+			why = "its key table entries were gone after a restart";
+		}
+		(void)store_call_end(cm->cfg.store, l.v[i].id, STORE_CALL_FAILED, why,
+				     serr, sizeof(serr));
+		rep->failed++;
+	}
+	/* entries naming a call the store knows and no call here has: left by a
+	 * daemon that stopped between the table and the store */
+	keytable_info(cm->cfg.table, &ti);
+	drop = calloc(ti.count ? ti.count : 1, sizeof(*drop));
+	if (!drop) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while (nd < ti.count && keytable_next(cm->cfg.table, &cur, &e) == 1) {
+		memcpy(id, e.call_id, CALLS_ID_LEN);
+		id[CALLS_ID_LEN] = '\0';
+		if (call_id_valid(e.call_id) && !find(cm, id) &&
+		    store_call_get(cm->cfg.store, id, &sc, serr, sizeof(serr)) == 0)
+			drop[nd++] = e.key;
+		keytable_wipe(&e, sizeof(e));
+	}
+	for (i = 0; i < nd; i++)
+		if (keytable_delete(cm->cfg.table, &drop[i]) == 0)
+			rep->removed++;
+	rc = 0;
+out:
+	free(drop);
+	free(l.v);
+	return rc;
 }

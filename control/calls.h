@@ -76,9 +76,15 @@ struct calls_info {
 	char remote_media[STORE_ADDR_MAX];
 	uint32_t generation;                       /* SRTP key generation (0 = first) */
 	uint64_t next_from_index;                  /* last scheduled from-index, 0 = none */
+	/* ACTIVE without a control connection (the peer's daemon or this one
+	 * restarted, or the connection broke): media goes on with the installed
+	 * keys; the call can be ended here, not rekeyed (docs/calls.md). */
+	bool detached;
+	char detached_why[CALLS_REASON_MAX];
 };
 
-/* Called on ACTIVE, FAILED and ENDED; must not call back into the manager. */
+/* Called on ACTIVE (again when an active call becomes detached), FAILED and
+ * ENDED; must not call back into the manager. */
 typedef void (*calls_event_fn)(void *ctx, const struct calls_info *info);
 typedef int (*calls_list_fn)(const struct calls_info *info, void *arg);
 
@@ -102,6 +108,30 @@ struct calls_config {
 int calls_create(struct calls **out, const struct calls_config *cfg, char *err, size_t errlen);
 /* Ends every call (END to the peers, entries deleted, store marked), frees. */
 void calls_destroy(struct calls *cm);
+/*
+ * Stops without ending the active calls (a control restart): their keys stay
+ * in the table and their store records stay active, for calls_resume() in
+ * the next run; the peers see the connection close and keep their side
+ * (detached). Attempts still in set-up fail as in calls_destroy(). Frees.
+ */
+void calls_release(struct calls *cm);
+
+/* What calls_resume() did. */
+struct calls_resume_report {
+	unsigned int resumed;   /* active calls taken over, detached */
+	unsigned int failed;    /* set-ups, or active calls whose entries were gone */
+	unsigned int removed;   /* table entries of calls that are not active */
+};
+/*
+ * At start-up, before any call: every call the store has active whose two
+ * table entries (same call id) are present becomes a detached call of this
+ * manager (call end works, media goes on); store calls still in set-up, and
+ * active ones missing an entry, are marked failed; every table entry naming
+ * a call the store knows but that is not active now is deleted (what a
+ * crashed daemon left). Entries with other call ids (static keying) are not
+ * touched. 0 or -errno with err.
+ */
+int calls_resume(struct calls *cm, struct calls_resume_report *rep, char *err, size_t errlen);
 /* The bound listening port (0 without a listener). */
 uint16_t calls_listen_port(const struct calls *cm);
 
@@ -118,20 +148,25 @@ int calls_timeout_ms(const struct calls *cm);
 /* ---- calls ------------------------------------------------------------------ */
 /*
  * Start a call from local user from_user to "user@tenant" (in the peers
- * directory, numeric address). local_media is where this side receives media
- * ("IP:port"); remote_media, if not NULL, must equal what the peer announces.
- * id gets the new call id. 0 = the attempt is running (result by event).
+ * directory, numeric address; another tenant: -ENOTSUP for this one's own
+ * users). local_media
+ * is where this side receives media ("IP:port"), NULL = the next free port
+ * of the media pool; remote_media, if not NULL, must equal what the peer
+ * announces. id gets the new call id. 0 = the attempt is running (result by
+ * event).
  */
 int calls_dial(struct calls *cm, const char *from_user, const char *to,
 	       const char *local_media, const char *remote_media,
 	       char id[CALLS_ID_LEN + 1], char *err, size_t errlen);
-/* Hang up (active: END to the peer) or cancel (attempt). -ENOENT. */
+/* Hang up (active: END to the peer; detached: this side only) or cancel
+ * (attempt). -ENOENT. */
 int calls_end(struct calls *cm, const char *id, char *err, size_t errlen);
 /*
  * Move both sides to the next key generation, scheduled at
  * from = max(current_index, previous from) + CALLS_REKEY_AHEAD
  * (current_index: the highest SRTP packet index the daemon knows for the
- * call's streams, 0 if none). -ENOENT, -EAGAIN (not active), -ERANGE.
+ * call's streams, 0 if none). -ENOENT, -EAGAIN (not active), -ERANGE,
+ * -ENOTCONN (detached: no channel to agree the next key over).
  */
 int calls_rekey(struct calls *cm, const char *id, uint64_t current_index,
 		char *err, size_t errlen);

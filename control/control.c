@@ -70,8 +70,9 @@ struct ctl {
 	const char *media_pool;
 	unsigned int handshake_timeout_ms;
 	bool tofu;
-	char pool_ip[64];
-	unsigned int pool_lo, pool_hi, dial_count;
+	bool end_calls_on_exit;
+	bool has_recorder;
+	uint8_t recorder[CALLS_RECORDER_KEY_LEN];   /* public: crypto_box_seal */
 	char dial_id[CALLS_ID_LEN + 1];
 	bool dial_done;
 	struct calls_info dial_info;
@@ -1014,7 +1015,12 @@ static void call_event(void *ctx, const struct calls_info *in)
 {
 	struct ctl *c = ctx;
 
-	if (in->state == CALLS_ACTIVE)
+	if (in->state == CALLS_ACTIVE && in->detached)
+		logline("call %s %s %s %s: control channel lost (%s); media goes on with the "
+			"installed keys, the call can be ended here", in->id, in->local_user,
+			in->role == CALLPROTO_ROLE_INITIATOR ? "->" : "<-", in->peer,
+			in->detached_why);
+	else if (in->state == CALLS_ACTIVE)
 		logline("call %s %s %s %s: active, %s (%s), profile %s, local media %s, "
 			"remote media %s", in->id[0] ? in->id : "-",
 			in->local_user[0] ? in->local_user : "-",
@@ -1030,6 +1036,19 @@ static void call_event(void *ctx, const struct calls_info *in)
 		c->dial_info = *in;
 		c->dial_done = true;
 	}
+}
+
+/* "up", "lost (why)", or "-" before the call is active. */
+static const char *control_channel(const struct calls_info *in)
+{
+	static char buf[CALLS_REASON_MAX + 16];
+
+	if (in->state != CALLS_ACTIVE)
+		return "-";
+	if (!in->detached)
+		return "up";
+	snprintf(buf, sizeof(buf), "lost (%s)", in->detached_why);
+	return buf;
 }
 
 static int call_parse(struct ctl *c, int argc, const char *const argv[],
@@ -1077,7 +1096,9 @@ static void call_print(struct admin_out *o, const struct calls_info *in, bool js
 	admin_out_printf(o, ", \"remote_media\": ");
 	json_str(o, in->remote_media);
 	admin_out_printf(o, ", \"generation\": %" PRIu32 ", \"next_from_index\": %" PRIu64
-			 "}", in->generation, in->next_from_index);
+			 ", \"control_channel\": ", in->generation, in->next_from_index);
+	json_str(o, control_channel(in));
+	admin_out_printf(o, "}");
 }
 
 /* Drive the manager alone (the admin request in progress waits) until the dial
@@ -1111,20 +1132,12 @@ static int cmd_call_dial(struct ctl *c, int argc, const char *const argv[], char
 			 size_t msglen)
 {
 	struct dirspec_call d;
-	char local[STORE_ADDR_MAX], id[CALLS_ID_LEN + 1];
+	char id[CALLS_ID_LEN + 1];
 	int rc;
 
 	rc = call_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
-	if (d.local_media == NULL) {
-		/* the next port of the media pool */
-		unsigned int span = c->pool_hi - c->pool_lo + 1u;
-
-		snprintf(local, sizeof(local), "%s:%u", c->pool_ip,
-			 c->pool_lo + (c->dial_count++ % span));
-		d.local_media = local;
-	}
 	memset(&c->dial_info, 0, sizeof(c->dial_info));
 	c->dial_done = false;
 	rc = calls_dial(c->calls, d.from, d.to, d.local_media, d.remote_media, id, msg, msglen);
@@ -1132,7 +1145,8 @@ static int cmd_call_dial(struct ctl *c, int argc, const char *const argv[], char
 		return rc;
 	snprintf(c->dial_id, sizeof(c->dial_id), "%s", id);
 	logline("call %s: dial from %s to %s, local media %s (by uid %u pid %d)", id, d.from,
-		d.to, d.local_media, (unsigned int)c->peer_uid, (int)c->peer_pid);
+		d.to, d.local_media ? d.local_media : "from the pool", (unsigned int)c->peer_uid,
+		(int)c->peer_pid);
 	call_wait(c, admin_now_ms() + (int64_t)c->handshake_timeout_ms + 1000);
 	c->dial_id[0] = '\0';
 	if (!c->dial_done) {
@@ -1238,14 +1252,16 @@ static int cmd_call_show(struct ctl *c, int argc, const char *const argv[], char
 		admin_out_printf(&c->out,
 				 "call id: %s\nrole: %s\nstate: %s\nuser: %s\npeer: %s\n"
 				 "mode: %s\nreason: %s\nprofile: %s\nsecurity code: %s\n"
-				 "local media: %s\nremote media: %s\ngeneration: %" PRIu32 "\n",
+				 "local media: %s\nremote media: %s\ngeneration: %" PRIu32 "\n"
+				 "control channel: %s\n",
 				 in.id, in.role == CALLPROTO_ROLE_INITIATOR ? "caller" : "callee",
 				 call_state_name(in.state), in.local_user, in.peer,
 				 call_mode_name(in.mode), in.reason[0] ? in.reason : "-",
 				 in.profile[0] ? in.profile : "-",
 				 in.security_code[0] ? in.security_code : "-",
 				 in.local_media[0] ? in.local_media : "-",
-				 in.remote_media[0] ? in.remote_media : "-", in.generation);
+				 in.remote_media[0] ? in.remote_media : "-", in.generation,
+				 control_channel(&in));
 	}
 	msg[0] = '\0';
 	return 0;
@@ -1529,7 +1545,8 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: " PROG " --table NAME --state DIR --admin SOCKET [--tenant NAME]\n"
 "                        [--capacity N] [--listen ADDR:PORT [--media-pool IP:LO-HI]\n"
-"                        [--handshake-timeout MS] [--trust-on-first-use]]\n"
+"                        [--handshake-timeout MS] [--trust-on-first-use]\n"
+"                        [--recorder-key BASE64] [--end-calls-on-exit]]\n"
 "\n"
 "The callseal control daemon. It is the single writer of the shared-memory key\n"
 "table /dev/shm/callseal.NAME that callseal-dataplane reads, and serves the\n"
@@ -1562,12 +1579,20 @@ static void usage(FILE *f)
 "                   dials from without --local-media); default " DEFAULT_MEDIA_POOL "\n"
 "  --handshake-timeout MS  per call attempt, start to keys (default 10000)\n"
 "  --trust-on-first-use  accept and record an unknown peer key (else refused)\n"
+"  --recorder-key BASE64  X25519 public key of the authorised compliance\n"
+"                   recorder: `call keys ID` of a standard call prints the\n"
+"                   call's keys sealed to it (crypto_box_seal; docs/calls.md).\n"
+"                   Without it `call keys` is refused in every call.\n"
+"  --end-calls-on-exit  on SIGINT/SIGTERM end every call (END to the peers,\n"
+"                   keys deleted). Default: active calls go on (keys stay in\n"
+"                   the table) and the next run takes them over, detached.\n"
 "  --help           this text\n"
 "\n"
 "Logs go to stderr: start-up, one line per admin change (never key bytes).\n"
 "SIGINT or SIGTERM: stop serving, remove the socket, detach from the table; the\n"
 "table and its keys stay (the dataplane keeps forwarding; a restarted daemon\n"
-"finds them). Exit status 0 after a signal, 1 if it cannot start, 2 on bad\n"
+"finds them, takes over the active calls, and removes entries of calls that\n"
+"ended or failed meanwhile). Exit status 0 after a signal, 1 if it cannot start, 2 on bad\n"
 "options.\n"
 "\n"
 "example:\n"
@@ -1746,69 +1771,6 @@ static int run(struct ctl *c)
 	return rc;
 }
 
-/* Calls a previous run left in setup or active can no longer be: failed. */
-struct stale_ids {
-	char (*v)[STORE_CALL_ID_MAX + 1];
-	size_t n, cap;
-};
-
-static int push_stale(const struct store_call *sc, void *arg)
-{
-	struct stale_ids *r = arg;
-
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 16;
-		void *v = realloc(r->v, cap * sizeof(*r->v));
-
-		if (v == NULL)
-			return -ENOMEM;
-		r->v = v;
-		r->cap = cap;
-	}
-	snprintf(r->v[r->n++], STORE_CALL_ID_MAX + 1, "%s", sc->id);
-	return 0;
-}
-
-static void fail_stale_calls(struct ctl *c)
-{
-	struct stale_ids r = { 0 };
-	char err[STORE_ERR_MAX];
-	size_t i;
-
-	if (store_call_list(c->store, true, push_stale, &r, err, sizeof(err)) < 0) {
-		logline("listing calls of a previous run: %s", err);
-		free(r.v);
-		return;
-	}
-	for (i = 0; i < r.n; i++) {
-		if (store_call_end(c->store, r.v[i], STORE_CALL_FAILED,
-				   "callseal-control restarted", err, sizeof(err)) < 0)
-			logline("call %s of a previous run: %s", r.v[i], err);
-		else
-			logline("call %s of a previous run marked failed", r.v[i]);
-	}
-	free(r.v);
-}
-
-/* "IP:LO-HI" -> pool_ip, pool_lo, pool_hi (for dials without --local-media). */
-static int parse_pool(struct ctl *c, const char *pool)
-{
-	const char *colon = strrchr(pool, ':');
-	unsigned int lo, hi;
-	char tail;
-	size_t n;
-
-	if (colon == NULL || (n = (size_t)(colon - pool)) == 0 || n >= sizeof(c->pool_ip) ||
-	    sscanf(colon + 1, "%u-%u%c", &lo, &hi, &tail) != 2 || lo == 0 || hi > 65535 ||
-	    lo > hi)
-		return -EINVAL;
-	memcpy(c->pool_ip, pool, n);
-	c->pool_ip[n] = '\0';
-	c->pool_lo = lo;
-	c->pool_hi = hi;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -1821,6 +1783,8 @@ int main(int argc, char **argv)
 		{ "media-pool", required_argument, NULL, 'm' },
 		{ "handshake-timeout", required_argument, NULL, 'T' },
 		{ "trust-on-first-use", no_argument, NULL, 'u' },
+		{ "recorder-key", required_argument, NULL, 'r' },
+		{ "end-calls-on-exit", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1832,6 +1796,7 @@ int main(int argc, char **argv)
 	uint64_t cap = DEFAULT_CAPACITY;
 	bool cap_given = false, created = false, stale = false;
 	sigset_t sigs;
+	size_t rlen = 0;
 	int opt, rc, status = 1;
 
 	c->listen_fd = -1;
@@ -1878,6 +1843,18 @@ int main(int argc, char **argv)
 		case 'u':
 			c->tofu = true;
 			break;
+		case 'r':
+			if (sodium_base642bin(c->recorder, sizeof(c->recorder), optarg,
+					      strlen(optarg), NULL, &rlen, NULL,
+					      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+			    rlen != sizeof(c->recorder))
+				bad_usage("--recorder-key: the recorder's X25519 public key, "
+					  "32 octets in base64");
+			c->has_recorder = true;
+			break;
+		case 'E':
+			c->end_calls_on_exit = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1899,8 +1876,6 @@ int main(int argc, char **argv)
 		bad_usage("--listen needs --tenant NAME (calls are between the tenant's users)");
 	if (c->media_pool == NULL)
 		c->media_pool = DEFAULT_MEDIA_POOL;
-	if (parse_pool(c, c->media_pool) < 0)
-		bad_usage("--media-pool: IP:LO-HI, ports 1..65535");
 	if (c->handshake_timeout_ms == 0)
 		c->handshake_timeout_ms = CALLS_DEFAULT_TIMEOUT_MS;
 
@@ -1961,16 +1936,27 @@ int main(int argc, char **argv)
 			.table = c->table, .store = c->store, .tenant = store_tenant(c->store),
 			.listen = c->call_listen, .timeout_ms = c->handshake_timeout_ms,
 			.media_pool = c->media_pool, .tofu = c->tofu,
+			.recorder_public_key = c->has_recorder ? c->recorder : NULL,
 			.event = call_event, .event_ctx = c,
 		};
+		struct calls_resume_report rr;
 		char cerr[CALLS_ERR_MAX];
 
-		fail_stale_calls(c);
 		rc = calls_create(&c->calls, &cc, cerr, sizeof(cerr));
 		if (rc < 0) {
 			logline("calls: %s", cerr);
 			goto out;
 		}
+		/* the calls of a previous run: active ones go on, leftovers go */
+		rc = calls_resume(c->calls, &rr, cerr, sizeof(cerr));
+		if (rc < 0) {
+			logline("calls: %s", cerr);
+			goto out;
+		}
+		if (rr.resumed || rr.failed || rr.removed)
+			logline("calls of the previous run: %u active taken over (detached), "
+				"%u marked failed, %u key table entries of ended calls removed",
+				rr.resumed, rr.failed, rr.removed);
 		logline("calls: listening on %s (port %u), media pool %s, handshake timeout "
 			"%u ms, trust on first use %s", c->call_listen,
 			(unsigned int)calls_listen_port(c->calls), c->media_pool,
@@ -1983,8 +1969,10 @@ int main(int argc, char **argv)
 
 	status = run(c) < 0 ? 1 : 0;
 out:
-	if (c->calls != NULL)
+	if (c->calls != NULL && c->end_calls_on_exit)
 		calls_destroy(c->calls);   /* ends every call: entries deleted */
+	else if (c->calls != NULL)
+		calls_release(c->calls);   /* active calls go on; the next run resumes them */
 	if (c->listen_fd >= 0) {
 		close(c->listen_fd);
 		admin_unlink_own(c->admin_path, c->admin_ino);

@@ -812,13 +812,25 @@ static void test_modified_bytes(void **state)
 	len[0] = relay.seen[0];
 	len[1] = relay.seen[1];
 	assert_true(len[0] > 100 && len[1] > 100);
-	/* losing the control connection ends the call on both sides */
+	/* losing the control connection detaches the call on both sides: the
+	 * keys stay (media goes on), rekey is refused, call end works locally */
+	b0 = f->b.n_ev;
 	relay_close();
 	drive(f, &f->a.n_ev, a0 + 2, 3000, NULL);
+	assert_int_equal(last(&f->a)->state, CALLS_ACTIVE);
+	assert_true(last(&f->a)->detached);
+	drive(f, &f->b.n_ev, b0 + 1, 3000, NULL);
+	assert_int_equal(last(&f->b)->state, CALLS_ACTIVE);
+	assert_true(last(&f->b)->detached);
+	assert_int_equal(table_count(&f->a), 2);
+	assert_int_equal(table_count(&f->b), 2);
+	assert_int_equal(calls_rekey(f->a.cm, id, 0, err, sizeof(err)), -ENOTCONN);
+	assert_int_equal(calls_end(f->a.cm, id, err, sizeof(err)), 0);
 	assert_int_equal(last(&f->a)->state, CALLS_ENDED);
-	drive(f, NULL, 0, 50, NULL);
-	assert_int_equal(last(&f->b)->state, CALLS_ENDED);
 	assert_int_equal(table_count(&f->a), 0);
+	assert_int_equal(table_count(&f->b), 2);
+	assert_int_equal(calls_end(f->b.cm, id, err, sizeof(err)), 0);
+	assert_int_equal(last(&f->b)->state, CALLS_ENDED);
 	assert_int_equal(table_count(&f->b), 0);
 
 	for (int dir = 0; dir < 2; dir++) {
@@ -963,6 +975,137 @@ static void test_list_and_destroy(void **state)
 	assert_int_equal(table_count(&f->b), 0);
 }
 
+/* A control restart: release keeps the call (entries, store), the peer
+ * detaches; the next manager on the same table and store resumes it
+ * detached, shows the same call, ends it (entries gone); entries a crashed
+ * manager left for a failed call are removed, static ones are not. */
+static void test_restart_resume(void **state)
+{
+	struct fixture *f = *state;
+	struct calls_resume_report rr;
+	struct keytable_master m;
+	struct keytable_key k;
+	struct store_call sc;
+	struct calls_info in, before;
+	char id[CALLS_ID_LEN + 1];
+	static const uint8_t ip[4] = { 127, 0, 0, 1 };
+	uint8_t key[32] = { 1 }, salt[12] = { 2 };
+	unsigned int b0;
+
+	call_ok(f, id);
+	assert_int_equal(calls_show(f->a.cm, id, &before), 0);
+	b0 = f->b.n_ev;
+	calls_release(f->a.cm);
+	f->a.cm = NULL;
+	assert_int_equal(table_count(&f->a), 2);
+	assert_int_equal(store_call_get(f->a.st, id, &sc, err, sizeof(err)), 0);
+	assert_int_equal(sc.state, STORE_CALL_ACTIVE);
+	/* bob's side: detached, keys kept */
+	f->a.cm = NULL;
+	{
+		struct pollfd fds[8];
+		uint64_t end = ms_now() + 3000;
+
+		while (f->b.n_ev == b0 && ms_now() < end) {
+			int nb = calls_pollfds(f->b.cm, fds, 8);
+
+			poll(fds, (nfds_t)nb, 5);
+			calls_handle(f->b.cm, fds, (size_t)nb);
+		}
+	}
+	assert_int_equal(last(&f->b)->state, CALLS_ACTIVE);
+	assert_true(last(&f->b)->detached);
+	assert_int_equal(table_count(&f->b), 2);
+
+	/* a crashed run's leftovers: a failed call's entry, and a static entry */
+	assert_int_equal(keytable_master_set(&m, KEYTABLE_PROFILE_AEAD_AES_256_GCM, key, 32,
+					     salt), 0);
+	keytable_key_ipv4(&k, ip, 41000, KEYTABLE_DIR_OUT);
+	assert_int_equal(keytable_add(f->a.kt, &k, KEYTABLE_MODE_E2EE, &m,
+				      (const uint8_t *)"00000000deadbeef", NULL), 0);
+	memset(&sc, 0, sizeof(sc));
+	snprintf(sc.id, sizeof(sc.id), "00000000deadbeef");
+	snprintf(sc.local_user, sizeof(sc.local_user), "alice");
+	snprintf(sc.remote, sizeof(sc.remote), "bob@fabrikam");
+	sc.role = STORE_ROLE_INITIATOR;
+	sc.mode = STORE_MODE_PENDING;
+	sc.state = STORE_CALL_SETUP;
+	snprintf(sc.local_media, sizeof(sc.local_media), "127.0.0.1:41000");
+	assert_int_equal(store_call_add(f->a.st, &sc, err, sizeof(err)), 0);
+	keytable_key_ipv4(&k, ip, 41001, KEYTABLE_DIR_OUT);
+	assert_int_equal(keytable_add(f->a.kt, &k, KEYTABLE_MODE_STANDARD, &m,
+				      (const uint8_t *)"static-key-0001\0", NULL), 0);
+	keytable_wipe(&m, sizeof(m));
+	assert_int_equal(table_count(&f->a), 4);
+
+	assert_int_equal(side_start(f, &f->a, false, 3000, 0), 0);
+	assert_int_equal(calls_resume(f->a.cm, &rr, err, sizeof(err)), 0);
+	assert_int_equal(rr.resumed, 1);
+	assert_int_equal(rr.failed, 1);
+	assert_int_equal(rr.removed, 1);
+	assert_int_equal(table_count(&f->a), 3);
+	assert_int_equal(store_call_get(f->a.st, "00000000deadbeef", &sc, err, sizeof(err)), 0);
+	assert_int_equal(sc.state, STORE_CALL_FAILED);
+	assert_int_equal(calls_show(f->a.cm, id, &in), 0);
+	assert_true(in.detached);
+	assert_int_equal(in.state, CALLS_ACTIVE);
+	assert_int_equal(in.mode, before.mode);
+	assert_string_equal(in.security_code, before.security_code);
+	assert_string_equal(in.peer, before.peer);
+	assert_string_equal(in.local_media, before.local_media);
+	assert_int_equal(calls_rekey(f->a.cm, id, 0, err, sizeof(err)), -ENOTCONN);
+	/* the pool does not hand out a resumed call's media port */
+	assert_int_equal(calls_end(f->a.cm, id, err, sizeof(err)), 0);
+	assert_int_equal(table_count(&f->a), 1);   /* the static entry */
+	assert_int_equal(store_call_get(f->a.st, id, &sc, err, sizeof(err)), 0);
+	assert_int_equal(sc.state, STORE_CALL_ENDED);
+	assert_int_equal(calls_end(f->b.cm, id, err, sizeof(err)), 0);
+	assert_int_equal(table_count(&f->b), 0);
+	/* a second resume finds nothing to do */
+	assert_int_equal(calls_resume(f->a.cm, &rr, err, sizeof(err)), 0);
+	assert_int_equal(rr.resumed + rr.failed + rr.removed, 0);
+}
+
+/* An active call whose entries are gone at restart is marked failed. */
+static void test_restart_entries_gone(void **state)
+{
+	struct fixture *f = *state;
+	struct calls_resume_report rr;
+	struct store_call sc;
+	struct keytable_key k;
+	static const uint8_t ip[4] = { 127, 0, 0, 1 };
+	char id[CALLS_ID_LEN + 1];
+
+	call_ok(f, id);
+	calls_release(f->a.cm);
+	f->a.cm = NULL;
+	keytable_key_ipv4(&k, ip, 40000, KEYTABLE_DIR_IN);
+	assert_int_equal(keytable_delete(f->a.kt, &k), 0);
+	assert_int_equal(side_start(f, &f->a, false, 3000, 0), 0);
+	assert_int_equal(calls_resume(f->a.cm, &rr, err, sizeof(err)), 0);
+	assert_int_equal(rr.resumed, 0);
+	assert_int_equal(rr.failed, 1);
+	assert_int_equal(rr.removed, 1);   /* the out entry that was left */
+	assert_int_equal(table_count(&f->a), 0);
+	assert_int_equal(store_call_get(f->a.st, id, &sc, err, sizeof(err)), 0);
+	assert_int_equal(sc.state, STORE_CALL_FAILED);
+	assert_int_equal(calls_show(f->a.cm, id, &(struct calls_info){ 0 }), -ENOENT);
+}
+
+/* Two users of one tenant: refused with a clear reason, nothing changes. */
+static void test_same_tenant(void **state)
+{
+	struct fixture *f = *state;
+	char id[CALLS_ID_LEN + 1];
+
+	assert_int_equal(store_user_add(f->a.st, "carol", err, sizeof(err)), 0);
+	assert_int_equal(calls_dial(f->a.cm, "alice", "carol@contoso", NULL, NULL, id,
+				    err, sizeof(err)), -ENOTSUP);
+	assert_non_null(strstr(err, "not supported"));
+	assert_int_equal(table_count(&f->a), 0);
+	assert_int_equal(calls_list(f->a.cm, NULL, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -978,6 +1121,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_modified_bytes, setup_short, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_and_destroy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_entries_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_same_tenant, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,10 +9,15 @@
 # the reason naming bob; a wrong pinned key refuses the call with nothing
 # installed.
 #
-# usage: calls_cli.sh CONTROL CALLSEALCTL KEYTABLE_DUMP
+# With --recorder-key on the caller's daemon, `call keys` of a standard call
+# gives keys only the recorder opens (callseal-recorder-open), equal to the
+# table's. Control restarts (SIGTERM and kill -9): the active call goes on,
+# the restarted daemon takes it over detached, and it can be ended after.
+#
+# usage: calls_cli.sh CONTROL CALLSEALCTL KEYTABLE_DUMP RECORDER_OPEN
 . "$(dirname "$0")/lib.sh"
 
-CONTROL=$1 CTL=$2 DUMP=$3
+CONTROL=$1 CTL=$2 DUMP=$3 RECOPEN=$4
 require_cmd python3
 
 TA="cca$$x$RANDOM" TB="ccb$$x$RANDOM"
@@ -31,12 +36,17 @@ entries() {
 }
 count() { "$DUMP" "$1" | grep -vc '^#'; }
 
+RECPK=$("$RECOPEN" --keygen "$TEST_TMP/recorder.sk")
 PA=$(free_port) PB=$(free_port)
 while [ "$PB" = "$PA" ]; do PB=$(free_port); done
 
-spawn ctl_a "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" --capacity 64 \
-  --tenant contoso --listen "127.0.0.1:$PA" --media-pool 127.0.0.1:21000-21099 \
-  --handshake-timeout 5000
+start_a() {
+  spawn "$1" "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" --capacity 64 \
+    --tenant contoso --listen "127.0.0.1:$PA" --media-pool 127.0.0.1:21000-21099 \
+    --handshake-timeout 5000 --recorder-key "$RECPK"
+  PID_A=$SPAWN_PID
+}
+start_a ctl_a
 spawn ctl_b "$CONTROL" --table "$TB" --state "$TEST_TMP/sb" --admin "$SB" --capacity 64 \
   --tenant fabrikam --listen "127.0.0.1:$PB" --media-pool 127.0.0.1:22000-22099 \
   --handshake-timeout 5000
@@ -108,6 +118,19 @@ tap_is "$(grep -c '^mode: standard (.*bob.*)$' "$TEST_TMP/dial2")" 1 \
   "the call is standard with a reason naming bob" || sed 's/^/#   /' "$TEST_TMP/dial2"
 tap_is "$(grep -c '^security code' "$TEST_TMP/dial2")" 0 "no security code for a standard call"
 tap_check "call transfer is accepted in a standard call" a call transfer "$ID2"
+a call keys "$ID2" >"$TEST_TMP/keys2" 2>&1
+tap_result $? "call keys in a standard call (recorder configured)" || sed 's/^/#   /' "$TEST_TMP/keys2"
+"$RECOPEN" "$TEST_TMP/recorder.sk" <"$TEST_TMP/keys2" | sed -E 's/^call_id=[^ ]* ([a-z]+) .*key_sha256=([0-9a-f]+)$/\1 \2/' | sort >"$TEST_TMP/keys2.open"
+tap_is "$(cat "$TEST_TMP/keys2.open")" "$(entries "$TA" | grep -v '^$')" \
+  "the recorder opens the keys: they equal the caller's table entries"
+"$RECOPEN" "$TEST_TMP/recorder.sk" <"$TEST_TMP/keys2" | grep -c "^call_id=$ID2 " >"$TEST_TMP/keys2.ids"
+tap_is "$(cat "$TEST_TMP/keys2.ids")" 2 "the sealed keys name the call"
+"$RECOPEN" --keygen "$TEST_TMP/other.sk" >/dev/null
+"$RECOPEN" "$TEST_TMP/other.sk" <"$TEST_TMP/keys2" >/dev/null 2>&1
+tap_is "$?" 1 "another key cannot open them"
+b call keys "$ID2" >/dev/null 2>"$TEST_TMP/keys2b.err"
+tap_is "$? $(grep -c 'no compliance recorder' "$TEST_TMP/keys2b.err")" "1 1" \
+  "call keys is refused where no recorder is configured"
 tap_is "$("$DUMP" "$TA" | grep -cE "mode=standard gen=[0-9]+ call_id=$ID2 ")" 2 "standard entries installed"
 tap_check "call end (standard)" b call end "$ID2"
 wait_until 5 bash -c "[ \"\$('$DUMP' '$TA' | grep -vc '^#')\" = 0 ]"
@@ -121,12 +144,61 @@ tap_is "$? $(grep -c 'pinned' "$TEST_TMP/dial3.err")" "1 1" \
 sleep 0.3
 tap_is "$(count "$TA") $(count "$TB")" "0 0" "nothing installed on either side"
 
+# ---- control restarts: calls go on, and can be ended after -------------------------
+tap_check "bob turns e2ee on again" b user set bob --e2ee on
+a call dial --from alice --to bob@fabrikam >"$TEST_TMP/dial4" 2>&1
+tap_result $? "call dial before a restart" || sed 's/^/#   /' "$TEST_TMP/dial4"
+ID4=$(sed -n 's/^call id: //p' "$TEST_TMP/dial4")
+CODE4=$(sed -n 's/^security code: //p' "$TEST_TMP/dial4")
+KEYS4A=$(entries "$TA") KEYS4B=$(entries "$TB")
+KA_BEFORE=$(a user show alice --json | jq_ 'd["public_key"]')
+stop_proc "$PID_A"
+wait_until 5 bash -c "'$CTL' --admin '$SB' call show '$ID4' | grep -q '^control channel: lost'"
+tap_result $? "SIGTERM on the caller's daemon: the callee's call stays active, channel lost" ||
+  b call show "$ID4" | sed 's/^/#   /'
+tap_is "$(entries "$TA")|$(entries "$TB")" "$KEYS4A|$KEYS4B" \
+  "both tables keep the call's keys while the caller's daemon is down"
+start_a ctl_a2
+wait_until 10 a status >/dev/null 2>&1
+tap_result $? "the caller's daemon restarts" || tail -3 "$TEST_TMP/ctl_a2.log" | sed 's/^/#   /'
+tap_is "$(a user show alice --json | jq_ 'd["public_key"]')" "$KA_BEFORE" \
+  "alice's identity key persists across the restart"
+tap_is "$(grep -c '1 active taken over' "$TEST_TMP/ctl_a2.log")" 1 "the restart log says the call was taken over"
+tap_is "$(a call show "$ID4" --json | jq_ 'd["state"], d["mode"], d["security_code"], d["peer"], d["control_channel"]' | tr '\n' '|')" \
+  "active e2ee $CODE4 bob@fabrikam lost (callseal-control restarted)|" \
+  "after the restart call show has the same call, mode and code, channel lost"
+tap_is "$(entries "$TA")" "$KEYS4A" "the caller's table entries survived the restart unchanged"
+a call rekey "$ID4" >/dev/null 2>"$TEST_TMP/rekey4.err"
+tap_is "$? $(grep -c 'no control connection' "$TEST_TMP/rekey4.err")" "1 1" \
+  "rekey of a call without a control connection is refused with the reason"
+tap_check "call end after the restart (caller)" a call end "$ID4"
+tap_is "$(count "$TA") $(a call list --json | jq_ 'len(d)')" "0 0" "the caller's entries are gone"
+tap_check "call end on the callee" b call end "$ID4"
+tap_is "$(count "$TB")" 0 "the callee's entries are gone"
+
+# the same after kill -9, with a call in each direction
+a call dial --from alice --to bob@fabrikam >"$TEST_TMP/dial5" 2>&1
+ID5=$(sed -n 's/^call id: //p' "$TEST_TMP/dial5")
+kill -KILL "$PID_A"; wait "$PID_A" 2>/dev/null
+start_a ctl_a3
+wait_until 10 a status >/dev/null 2>&1
+tap_is "$(a call show "$ID5" --json 2>&1 | jq_ 'd["state"], d["control_channel"]' | tr '\n' '|')" \
+  "active lost (callseal-control restarted)|" "after kill -9 and a restart the call is taken over"
+tap_is "$(count "$TA") $(count "$TB")" "2 2" "both tables still hold the call's entries"
+tap_check "a new call works after the restart" a call dial --from alice --to bob@fabrikam
+tap_is "$(count "$TA")" 4 "the new call got its own media port and entries"
+for id in $(a call list --json | jq_ '"\n".join(c["id"] for c in d)'); do
+  a call end "$id" >/dev/null; b call end "$id" >/dev/null 2>&1
+done
+wait_until 5 bash -c "[ \"\$('$DUMP' '$TB' | grep -vc '^#')\" = 0 ]"
+tap_is "$(count "$TA") $(count "$TB")" "0 0" "every call ended on both sides"
+
 # ---- refusals and no keys in the logs -------------------------------------------
 "$CTL" --admin "$SA" call dial --from alice >/dev/null 2>&1
 tap_is "$?" 2 "call dial without --to is refused by callsealctl"
 a call show 0123456789abcdef >/dev/null 2>&1
 tap_is "$?" 1 "call show of an unknown id is refused"
-tap_is "$(grep -ciE 'key_sha256|inline' "$TEST_TMP/ctl_a.log" "$TEST_TMP/ctl_b.log" | awk -F: '{s+=$2} END {print s}')" \
+tap_is "$(cat "$TEST_TMP"/ctl_*.log | grep -ciE 'key_sha256|inline')" \
   0 "no key material in the daemons' logs"
 
 stop_proc "$SPAWN_PID"

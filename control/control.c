@@ -10,7 +10,9 @@
  *
  * One request at a time, from a poll loop; every read and write on a client
  * is bounded by ADMIN_TIMEOUT_MS, so a slow or silent client cannot wedge the
- * daemon. Key bytes live only in sodium_malloc'd (locked, guarded) scratch
+ * daemon. A call dial keeps its client's connection and is answered from the
+ * call event when the attempt is over (dial_answer()), so the daemon serves
+ * other requests and calls meanwhile. Key bytes live only in sodium_malloc'd (locked, guarded) scratch
  * that is wiped after every request, and never reach a log line or a reply.
  */
 #include <errno.h>
@@ -42,6 +44,8 @@
 #define DEFAULT_CAPACITY 262144u   /* 2^19 slots x 192 B = 96 MiB of /dev/shm */
 #define DEFAULT_MEDIA_POOL "127.0.0.1:20000-29999"
 #define CALL_FDS_MAX     1024u      /* the call manager's descriptors polled at once */
+#define DIALS_MAX        64u        /* call dials waiting for an answer at once */
+#define DIAL_PENDING     (-EINPROGRESS) /* a command's "the answer comes later" */
 
 /* Everything that may hold key bytes while a request is served: one
  * sodium_malloc'd block (mlocked, guard pages, not in core dumps), wiped
@@ -73,9 +77,13 @@ struct ctl {
 	bool end_calls_on_exit;
 	bool has_recorder;
 	uint8_t recorder[CALLS_RECORDER_KEY_LEN];   /* public: crypto_box_seal */
-	char dial_id[CALLS_ID_LEN + 1];
-	bool dial_done;
-	struct calls_info dial_info;
+	/* call dials waiting for their result: the admin connection stays open
+	 * and is answered from the call event, while other requests are served */
+	struct pending_dial {
+		int fd;                      /* -1 = free */
+		char id[CALLS_ID_LEN + 1];
+	} dials[DIALS_MAX];
+	struct admin_out dial_out;       /* the reply of a finished dial */
 	struct pollfd call_fds[CALL_FDS_MAX];
 	/* the client of the request being served */
 	pid_t peer_pid;
@@ -1010,7 +1018,40 @@ static const char *call_mode_name(enum callproto_mode m)
 	       "pending";
 }
 
-/* The manager's event: logged (never keys); the dial being waited for is noted. */
+/* A waiting dial's attempt is over: its client gets the answer, the
+ * connection is closed. */
+static void dial_answer(struct ctl *c, const struct calls_info *in)
+{
+	struct admin_out *o = &c->dial_out;
+	char msg[ADMIN_MSG_MAX];
+	unsigned int i;
+	int status = 0;
+
+	for (i = 0; i < DIALS_MAX; i++)
+		if (c->dials[i].fd >= 0 && strcmp(c->dials[i].id, in->id) == 0)
+			break;
+	if (i == DIALS_MAX)
+		return;
+	admin_out_init(o, c->dials[i].fd, ADMIN_TIMEOUT_MS);
+	if (in->state != CALLS_ACTIVE) {
+		snprintf(msg, sizeof(msg), "call %s failed: %s", in->id, in->reason);
+		status = ECONNREFUSED;
+	} else {
+		admin_out_printf(o, "call id: %s\n", in->id);
+		if (in->mode == CALLPROTO_MODE_E2EE)
+			admin_out_printf(o, "mode: e2ee\nsecurity code: %s\n", in->security_code);
+		else
+			admin_out_printf(o, "mode: standard (%s)\n", in->reason);
+		admin_out_printf(o, "profile: %s\nlocal media: %s\nremote media: %s\n",
+				 in->profile, in->local_media, in->remote_media);
+		snprintf(msg, sizeof(msg), "call %s active", in->id);
+	}
+	(void)admin_out_end(o, status, msg);
+	admin_server_close(c->dials[i].fd);
+	c->dials[i].fd = -1;
+}
+
+/* The manager's event: logged (never keys); a waiting dial is answered. */
 static void call_event(void *ctx, const struct calls_info *in)
 {
 	struct ctl *c = ctx;
@@ -1032,10 +1073,8 @@ static void call_event(void *ctx, const struct calls_info *in)
 			in->local_user[0] ? in->local_user : "-",
 			in->role == CALLPROTO_ROLE_INITIATOR ? "->" : "<-",
 			in->peer[0] ? in->peer : "-", call_state_name(in->state), in->reason);
-	if (c->dial_id[0] != '\0' && strcmp(in->id, c->dial_id) == 0) {
-		c->dial_info = *in;
-		c->dial_done = true;
-	}
+	if (in->state != CALLS_CONNECTING && in->state != CALLS_HANDSHAKE && !in->detached)
+		dial_answer(c, in);
 }
 
 /* "up", "lost (why)", or "-" before the call is active. */
@@ -1101,75 +1140,34 @@ static void call_print(struct admin_out *o, const struct calls_info *in, bool js
 	admin_out_printf(o, "}");
 }
 
-/* Drive the manager alone (the admin request in progress waits) until the dial
- * ends or deadline_ms passes. */
-static void call_wait(struct ctl *c, int64_t deadline_ms)
-{
-	struct pollfd *fds = c->call_fds;
-
-	while (!c->dial_done) {
-		int64_t now = admin_now_ms();
-		int n, t, ct;
-
-		if (now >= deadline_ms)
-			break;
-		t = (int)(deadline_ms - now);
-		ct = calls_timeout_ms(c->calls);
-		if (ct >= 0 && ct < t)
-			t = ct;
-		n = calls_pollfds(c->calls, fds, CALL_FDS_MAX);
-		if (n < 0)
-			n = 0;
-		if (poll(fds, (nfds_t)n, t) < 0 && errno != EINTR) {
-			logline("poll: %s", strerror(errno));
-			break;
-		}
-		calls_handle(c->calls, fds, (size_t)n);
-	}
-}
-
 static int cmd_call_dial(struct ctl *c, int argc, const char *const argv[], char *msg,
 			 size_t msglen)
 {
 	struct dirspec_call d;
 	char id[CALLS_ID_LEN + 1];
+	unsigned int i;
 	int rc;
 
 	rc = call_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
-	memset(&c->dial_info, 0, sizeof(c->dial_info));
-	c->dial_done = false;
+	for (i = 0; i < DIALS_MAX && c->dials[i].fd >= 0; i++)
+		;
+	if (i == DIALS_MAX) {
+		snprintf(msg, msglen, "%u call dials are already waiting for an answer", DIALS_MAX);
+		return -EBUSY;
+	}
 	rc = calls_dial(c->calls, d.from, d.to, d.local_media, d.remote_media, id, msg, msglen);
 	if (rc < 0)
 		return rc;
-	snprintf(c->dial_id, sizeof(c->dial_id), "%s", id);
 	logline("call %s: dial from %s to %s, local media %s (by uid %u pid %d)", id, d.from,
 		d.to, d.local_media ? d.local_media : "from the pool", (unsigned int)c->peer_uid,
 		(int)c->peer_pid);
-	call_wait(c, admin_now_ms() + (int64_t)c->handshake_timeout_ms + 1000);
-	c->dial_id[0] = '\0';
-	if (!c->dial_done) {
-		/* the manager's own timeout should have fired first */
-		(void)calls_end(c->calls, id, NULL, 0);
-		snprintf(msg, msglen, "call %s: no answer in time", id);
-		return -ETIMEDOUT;
-	}
-	if (c->dial_info.state != CALLS_ACTIVE) {
-		snprintf(msg, msglen, "call %s failed: %s", id, c->dial_info.reason);
-		return -ECONNREFUSED;
-	}
-	admin_out_printf(&c->out, "call id: %s\n", id);
-	if (c->dial_info.mode == CALLPROTO_MODE_E2EE)
-		admin_out_printf(&c->out, "mode: e2ee\nsecurity code: %s\n",
-				 c->dial_info.security_code);
-	else
-		admin_out_printf(&c->out, "mode: standard (%s)\n", c->dial_info.reason);
-	admin_out_printf(&c->out, "profile: %s\nlocal media: %s\nremote media: %s\n",
-			 c->dial_info.profile, c->dial_info.local_media,
-			 c->dial_info.remote_media);
-	snprintf(msg, msglen, "call %s active", id);
-	return 0;
+	/* answered by dial_answer() when the attempt is over (at the latest at
+	 * --handshake-timeout); meanwhile the daemon serves other requests */
+	c->dials[i].fd = c->out.fd;
+	memcpy(c->dials[i].id, id, sizeof(id));
+	return DIAL_PENDING;
 }
 
 struct call_rows {
@@ -1484,7 +1482,8 @@ static const struct command *find_command(int argc, char *const argv[], int *ski
 
 /* ---- serving one client ----------------------------------------------------- */
 
-static void serve(struct ctl *c, int fd)
+/* Returns true when the request keeps fd (a call dial answered later). */
+static bool serve(struct ctl *c, int fd)
 {
 	const struct command *cmd = NULL;
 	struct ucred cred;
@@ -1497,7 +1496,7 @@ static void serve(struct ctl *c, int fd)
 	msg[0] = '\0';
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0) {
 		logline("admin: cannot identify a client: %s", strerror(errno));
-		return;
+		return false;
 	}
 	c->peer_pid = cred.pid;
 	c->peer_uid = cred.uid;
@@ -1507,7 +1506,7 @@ static void serve(struct ctl *c, int fd)
 		logline("admin: refused a client with uid %u pid %d (only uid %u or root)",
 			(unsigned int)cred.uid, (int)cred.pid, (unsigned int)geteuid());
 		admin_out_end(&c->out, EACCES, "permission denied");
-		return;
+		return false;
 	}
 	rc = admin_recv_request(fd, &c->s->req, admin_now_ms() + ADMIN_TIMEOUT_MS, err,
 				sizeof(err));
@@ -1518,7 +1517,7 @@ static void serve(struct ctl *c, int fd)
 		c->out.timeout_ms = 500;
 		if (rc != -ECONNRESET && rc != -ETIMEDOUT)
 			admin_out_end(&c->out, -rc, err);
-		return;
+		return false;
 	}
 	cmd = find_command(c->s->req.argc, c->s->req.argv, &skip, msg, sizeof(msg));
 	if (cmd == NULL) {
@@ -1532,10 +1531,13 @@ static void serve(struct ctl *c, int fd)
 				cmd->name ? cmd->name : "", (int)cred.pid, msg);
 	}
 	admin_request_wipe(&c->s->req);
+	if (rc == DIAL_PENDING)
+		return true;
 	if (admin_out_end(&c->out, rc < 0 ? -rc : 0, msg) < 0 && rc == 0 && cmd != NULL &&
 	    cmd->changes)
 		logline("admin: pid %d left before its answer (the change stands)",
 			(int)cred.pid);
+	return false;
 }
 
 /* ---- start-up ---------------------------------------------------------------- */
@@ -1765,8 +1767,8 @@ static int run(struct ctl *c)
 			}
 			continue;
 		}
-		serve(c, fd);
-		admin_server_close(fd);
+		if (!serve(c, fd))
+			admin_server_close(fd);
 	}
 	return rc;
 }
@@ -1801,6 +1803,8 @@ int main(int argc, char **argv)
 
 	c->listen_fd = -1;
 	c->sig_fd = -1;
+	for (unsigned int i = 0; i < DIALS_MAX; i++)
+		c->dials[i].fd = -1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		switch (opt) {

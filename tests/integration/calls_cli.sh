@@ -193,6 +193,38 @@ done
 wait_until 5 bash -c "[ \"\$('$DUMP' '$TB' | grep -vc '^#')\" = 0 ]"
 tap_is "$(count "$TA") $(count "$TB")" "0 0" "every call ended on both sides"
 
+# ---- a dial waiting for a silent callee does not hold up the daemon --------------
+SILENT=$(free_port)
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+open(sys.argv[2], "w").close()
+c, _ = s.accept(); time.sleep(8)' "$SILENT" "$TEST_TMP/silent.ready" &
+SILENT_PID=$!
+wait_until 5 test -f "$TEST_TMP/silent.ready"
+tap_check "peer dave@silent at a listener that never answers" \
+  a peer add dave@silent --key "$KB" --addr "127.0.0.1:$SILENT"
+T0=$(date +%s%N)
+a call dial --from alice --to dave@silent >"$TEST_TMP/dial6.out" 2>"$TEST_TMP/dial6.err" &
+DIAL_PID=$!
+sleep 0.3
+a call list >/dev/null && a user list >/dev/null && a call dial --from alice --to bob@fabrikam >"$TEST_TMP/dial7" 2>&1
+RC=$?
+T1=$(date +%s%N)
+tap_is "$RC $(( (T1 - T0) / 1000000 < 3000 ))" "0 1" \
+  "while one dial waits, other requests and another call are served at once" ||
+  sed 's/^/#   /' "$TEST_TMP/dial7"
+wait "$DIAL_PID"
+RC=$?
+tap_is "$RC $(grep -c 'timed out' "$TEST_TMP/dial6.err")" "1 1" \
+  "the waiting dial fails with the handshake timeout" || sed 's/^/#   /' "$TEST_TMP/dial6.err"
+kill "$SILENT_PID" 2>/dev/null; wait "$SILENT_PID" 2>/dev/null
+ID7=$(sed -n 's/^call id: //p' "$TEST_TMP/dial7")
+a call end "$ID7" >/dev/null
+wait_until 5 bash -c "[ \"\$('$DUMP' '$TB' | grep -vc '^#')\" = 0 ]"
+tap_is "$(count "$TA") $(count "$TB")" "0 0" "nothing left of either call"
+
 # ---- refusals and no keys in the logs -------------------------------------------
 "$CTL" --admin "$SA" call dial --from alice >/dev/null 2>&1
 tap_is "$?" 2 "call dial without --to is refused by callsealctl"

@@ -791,15 +791,20 @@ static bool activate(struct calls *cm, struct conn *c)
 		copy_text(c->info.reason, sizeof(c->info.reason), r->reason);
 		seterr(c->info.profile, sizeof(c->info.profile), "%s",
 			 callproto_profile_name(r->profile));
-		memcpy(c->info.security_code, r->security_code, sizeof(c->info.security_code));
+		/* the code compares what only the two ends know: meaningful, and shown,
+		 * for e2ee calls only */
+		if (r->mode == CALLPROTO_MODE_E2EE)
+			memcpy(c->info.security_code, r->security_code,
+			       sizeof(c->info.security_code));
 		memset(&rec, 0, sizeof(rec));
 		memcpy(rec.id, c->info.id, sizeof(rec.id));
 		rec.mode = r->mode == CALLPROTO_MODE_E2EE ? STORE_MODE_E2EE : STORE_MODE_STANDARD;
 		memcpy(rec.reason, c->info.reason, sizeof(rec.reason) - 1);
 		memcpy(rec.profile, c->info.profile, sizeof(rec.profile));
-		for (size_t a = 0, b = 0; r->security_code[a] && b < STORE_SECURITY_CODE_LEN; a++)
-			if (r->security_code[a] != ' ')
-				rec.security_code[b++] = r->security_code[a];
+		for (size_t a = 0, b = 0; c->info.security_code[a] && b < STORE_SECURITY_CODE_LEN;
+		     a++)
+			if (c->info.security_code[a] != ' ')
+				rec.security_code[b++] = c->info.security_code[a];
 		memcpy(rec.local_media, c->info.local_media, sizeof(rec.local_media));
 		memcpy(rec.remote_media, c->info.remote_media, sizeof(rec.remote_media));
 		rec.state = STORE_CALL_ACTIVE;

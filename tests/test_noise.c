@@ -612,12 +612,35 @@ static const uint8_t low_order[][NOISE_PUBLIC_KEY_LEN] = {
 	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	  0xff, 0xff, 0xff, 0x7f },                     /* p + 1 (= 1) */
 	{ [31] = 0x80 },                                /* 0 with the top bit set */
+	{ 1, [31] = 0x80 },                             /* 1 with the top bit set */
+	{ 0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f,
+	  0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16,
+	  0x5f, 0x49, 0xb8, 0x80 },                     /* order 8, top bit set */
+	{ 0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	  0xff, 0xff, 0xff, 0xff },                     /* p + 1, top bit set */
 };
 #define N_LOW_ORDER (sizeof(low_order) / sizeof(low_order[0]))
 
 static void test_low_order_keys(void **state)
 {
 	(void)state;
+	/* the list is what it says: libsodium's X25519 refuses each point, for
+	 * any scalar, and accepts a random key (so the refusals below are not
+	 * the handshake failing for another reason) */
+	for (size_t j = 0; j < N_LOW_ORDER; j++) {
+		uint8_t sk[32], out[32];
+
+		randombytes_buf(sk, sizeof(sk));
+		assert_int_not_equal(crypto_scalarmult_curve25519(out, sk, low_order[j]), 0);
+	}
+	{
+		uint8_t sk[32], pk[32], out[32];
+
+		randombytes_buf(sk, sizeof(sk));
+		crypto_scalarmult_curve25519_base(pk, sk);
+		assert_int_equal(crypto_scalarmult_curve25519(out, sk, pk), 0);
+	}
 	for (size_t j = 0; j < N_LOW_ORDER; j++) {
 		struct rkeys k;
 		struct noise_handshake_config cfg;

@@ -28,6 +28,7 @@
 #define FRAME_ABORT     0x7fu
 #define CTRL_END        1u
 #define CTRL_REKEY      2u
+#define CTRL_READY      3u   /* caller -> callee, once: CONFIRM was accepted */
 #define CTRL_HDR        (CALLPROTO_FRAME_HDR + 1u + 8u)   /* len, type, counter */
 #define CTRL_PLAIN_MAX  256u
 #define CTRL_KEY_LEN    crypto_aead_chacha20poly1305_ietf_KEYBYTES
@@ -43,6 +44,8 @@ struct conn {
 	int fd;
 	bool connecting;            /* caller: connect() in progress */
 	bool active;                /* keys installed */
+	bool confirmed;             /* both ends active: the caller at CONFIRM, the
+				     * callee at the caller's READY (docs/calls.md) */
 	bool installed_out, installed_in;
 	bool stored;                /* a store record exists */
 	bool have_want;             /* caller: remote_media given */
@@ -362,6 +365,21 @@ static void detach(struct calls *cm, struct conn *c, const char *why)
 		cm->cfg.event(cm->cfg.event_ctx, &c->info);
 }
 
+/* An active call's connection is gone: detached once both ends were active;
+ * a callee that never heard the caller's READY ends instead (the caller may
+ * have refused CONFIRM and its ABORT been lost: docs/handshake.md). */
+static void lost(struct calls *cm, struct conn *c, const char *why)
+{
+	char r[CALLS_REASON_MAX];
+
+	if (c->confirmed) {
+		detach(cm, c, why);
+		return;
+	}
+	seterr(r, sizeof(r), "%s before the caller confirmed the call; call ended", why);
+	finish(cm, c, CALLS_ENDED, r);
+}
+
 /* ---- control channel (after setup) --------------------------------------------- */
 
 static int derive_ctl(struct conn *c)
@@ -425,6 +443,20 @@ static int ctl_send(struct conn *c, const uint8_t *plain, size_t n)
 	c->tx_ctr++;
 	queue(c, f, CALLPROTO_FRAME_HDR + body, &ovf);
 	return ovf ? -ENOBUFS : 0;
+}
+
+/* END with why, queued before a local end for a control-channel fault, so
+ * the peer ends too rather than keep a call this side dropped. */
+static void ctl_bye(struct conn *c, const char *why)
+{
+	uint8_t m[1 + CALLS_REASON_MAX];
+	size_t n = strlen(why);
+
+	if (n > CTRL_PLAIN_MAX - 1)
+		n = CTRL_PLAIN_MAX - 1;
+	m[0] = CTRL_END;
+	memcpy(m + 1, why, n);
+	(void)ctl_send(c, m, 1 + n);
 }
 
 static void be64put(uint8_t *p, uint64_t v)
@@ -505,6 +537,7 @@ static bool ctl_frame(struct calls *cm, struct conn *c, const uint8_t *f, size_t
 	}
 	if (n < CTRL_HDR + crypto_aead_chacha20poly1305_ietf_ABYTES + 1 || f[2] != FRAME_CTRL ||
 	    n > CTRL_HDR + CTRL_PLAIN_MAX + crypto_aead_chacha20poly1305_ietf_ABYTES) {
+		ctl_bye(c, "malformed control message");
 		finish(cm, c, CALLS_ENDED, "control channel: malformed message; call ended");
 		return false;
 	}
@@ -514,11 +547,17 @@ static bool ctl_frame(struct calls *cm, struct conn *c, const uint8_t *f, size_t
 	    crypto_aead_chacha20poly1305_ietf_decrypt(plain, &plen, NULL, f + CTRL_HDR,
 						      n - CTRL_HDR, ad, sizeof(ad), nonce,
 						      c->ctl + CTRL_KEY_LEN) != 0) {
+		ctl_bye(c, "control message failed authentication");
 		finish(cm, c, CALLS_ENDED, "control channel: message failed authentication; "
 		       "call ended");
 		return false;
 	}
 	c->rx_ctr++;
+	if (plen == 1 && plain[0] == CTRL_READY && c->info.role == CALLPROTO_ROLE_RESPONDER &&
+	    !c->confirmed) {
+		c->confirmed = true;
+		return true;
+	}
 	if (plen >= 1 && plain[0] == CTRL_END) {
 		plain[plen] = '\0';
 		seterr(why, sizeof(why), "ended by the peer: %s", (const char *)plain + 1);
@@ -541,6 +580,7 @@ static bool ctl_frame(struct calls *cm, struct conn *c, const uint8_t *f, size_t
 		}
 		return true;
 	}
+	ctl_bye(c, "unknown control message");
 	finish(cm, c, CALLS_ENDED, "control channel: unknown message; call ended");
 	return false;
 }
@@ -829,6 +869,14 @@ static bool activate(struct calls *cm, struct conn *c)
 		return false;
 	}
 	c->active = true;
+	if (c->info.role == CALLPROTO_ROLE_INITIATOR) {
+		/* CONFIRM accepted: tell the callee, whose keys stay inert until it
+		 * hears this (a lost connection before it ends the call there) */
+		static const uint8_t ready[1] = { CTRL_READY };
+
+		c->confirmed = true;
+		(void)ctl_send(c, ready, sizeof(ready));
+	}
 	if (cm->attempts)
 		cm->attempts--;
 	c->info.state = CALLS_ACTIVE;
@@ -879,7 +927,7 @@ static bool progress(struct calls *cm, struct conn *c)
 	}
 	if ((rc = flush(c)) < 0) {
 		if (c->active)
-			detach(cm, c, "the control connection broke");
+			lost(cm, c, "the control connection broke");
 		else
 			fail(cm, c, CALLPROTO_CODE_INTERNAL, "connection broke: %s", strerror(-rc));
 		return false;
@@ -900,7 +948,7 @@ static bool readable(struct calls *cm, struct conn *c)
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return true;
 			if (c->active)
-				detach(cm, c, "the control connection broke");
+				lost(cm, c, "the control connection broke");
 			else
 				fail(cm, c, CALLPROTO_CODE_INTERNAL, "connection broke: %s",
 				     strerror(errno));
@@ -908,7 +956,7 @@ static bool readable(struct calls *cm, struct conn *c)
 		}
 		if (r == 0) {
 			if (c->active)
-				detach(cm, c, "the peer closed the control connection");
+				lost(cm, c, "the peer closed the control connection");
 			else
 				fail(cm, c, CALLPROTO_CODE_PROTOCOL, "the peer closed the connection "
 				     "in the middle of the handshake%s",
@@ -922,6 +970,8 @@ static bool readable(struct calls *cm, struct conn *c)
 				const char *why = need == 0 ? "a zero-length frame"
 					: "an oversized frame";
 
+				if (c->active)
+					ctl_bye(c, "malformed control message");
 				if (c->active)
 					finish(cm, c, CALLS_ENDED, need == 0
 					       ? "control channel: zero-length frame; call ended"
@@ -1023,7 +1073,7 @@ int calls_timeout_ms(const struct calls *cm)
 	uint64_t t = now_ms(), best = UINT64_MAX;
 
 	for (const struct conn *c = cm->conns; c; c = c->next)
-		if (!c->active && c->deadline < best)
+		if ((!c->active || !c->confirmed) && c->deadline < best)
 			best = c->deadline;
 	if (best == UINT64_MAX)
 		return -1;
@@ -1085,6 +1135,11 @@ int calls_handle(struct calls *cm, const struct pollfd *fds, size_t n)
 			fail(cm, c, CALLPROTO_CODE_TIMEOUT, "timed out after %u ms (%s)",
 			     cm->cfg.timeout_ms, c->connecting ? "connecting"
 			     : "the peer did not complete the handshake");
+		else if (c->active && !c->confirmed && t >= c->deadline) {
+			ctl_bye(c, "the caller did not confirm the call in time");
+			finish(cm, c, CALLS_ENDED, "the caller did not confirm the call in time; "
+			       "call ended");
+		}
 	}
 	return 0;
 }
@@ -1608,7 +1663,7 @@ static int resume_one(struct calls *cm, const struct store_call *sc)
 		free(c);
 		return -ENOENT;
 	}
-	c->active = c->stored = c->installed_out = c->installed_in = true;
+	c->active = c->confirmed = c->stored = c->installed_out = c->installed_in = true;
 	copy_text(c->info.id, sizeof(c->info.id), sc->id);
 	copy_text(c->info.local_user, sizeof(c->info.local_user), sc->local_user);
 	copy_text(c->info.peer, sizeof(c->info.peer), sc->remote);

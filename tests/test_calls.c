@@ -788,8 +788,12 @@ static void relay_close(void)
 	relay.a = relay.b = -1;
 }
 
+/* The caller's READY control frame (len, 0x10, counter, 1 octet + tag). */
+#define READY_FRAME (2u + 1u + 8u + 1u + 16u)
+
 /* Every byte of the handshake, in both directions, flipped in turn: each
- * attempt fails on both sides, nothing is installed, the managers go on. */
+ * attempt fails on both sides, nothing is installed, the managers go on.
+ * The caller's READY after it, flipped: the call ends on both sides. */
 static void test_modified_bytes(void **state)
 {
 	struct fixture *f = *state;
@@ -845,6 +849,20 @@ static void test_modified_bytes(void **state)
 						    NULL, id, err, sizeof(err)), 0);
 			drive(f, &f->a.n_ev, a0 + 1, 3000, relay_step);
 			assert_int_equal(f->a.n_ev, a0 + 1);
+			if (dir == 0 && off >= len[0] - READY_FRAME) {
+				/* the caller's READY modified: bob refuses it and sends
+				 * END, so the call the caller had ends on both sides */
+				assert_int_equal(last(&f->a)->state, CALLS_ACTIVE);
+				drive(f, &f->a.n_ev, a0 + 2, 3000, relay_step);
+				assert_int_equal(last(&f->a)->state, CALLS_ENDED);
+				drive(f, &f->b.n_ev, b0 + 2, 3000, relay_step);
+				assert_int_equal(last(&f->b)->state, CALLS_ENDED);
+				relay_close();
+				assert_int_equal(table_count(&f->a), 0);
+				assert_int_equal(table_count(&f->b), 0);
+				cases++;
+				continue;
+			}
 			if (last(&f->a)->state != CALLS_FAILED)
 				fprintf(stderr, "dir %d offset %zu: %s\n", dir, off,
 					last(&f->a)->reason);

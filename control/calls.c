@@ -647,7 +647,6 @@ static bool answer(struct calls *cm, struct conn *c)
 	struct callproto_hello h;
 	struct callproto_local loc;
 	struct store_peer peer;
-	struct store_call rec;
 	char user[STORE_NAME_MAX + 1], tenant[STORE_NAME_MAX + 1], err[STORE_ERR_MAX];
 	char who[STORE_NAME_MAX * 2 + 2];
 	uint8_t *priv = NULL;
@@ -716,19 +715,8 @@ static bool answer(struct calls *cm, struct conn *c)
 		fail(cm, c, CALLPROTO_CODE_INTERNAL, "callee %s: %s", h.callee, err);
 		return false;
 	}
-	memset(&rec, 0, sizeof(rec));
-	memcpy(rec.id, c->info.id, sizeof(rec.id));
-	seterr(rec.local_user, sizeof(rec.local_user), "%s", user);
-	seterr(rec.remote, sizeof(rec.remote), "%s", h.caller);
-	rec.role = STORE_ROLE_RESPONDER;
-	rec.mode = STORE_MODE_PENDING;
-	rec.state = STORE_CALL_SETUP;
-	seterr(rec.local_media, sizeof(rec.local_media), "%s", c->info.local_media);
-	if ((rc = store_call_add(cm->cfg.store, &rec, err, sizeof(err))) < 0) {
-		fail(cm, c, CALLPROTO_CODE_INTERNAL, "store: %s", err);
-		return false;
-	}
-	c->stored = true;
+	/* no store record yet: an unauthenticated caller must not be able to
+	 * write one (activate() adds it, before the keys go in) */
 	return true;
 }
 
@@ -788,7 +776,23 @@ static bool activate(struct calls *cm, struct conn *c)
 		return false;
 	}
 	format_addr(&r->peer_media, c->info.remote_media, sizeof(c->info.remote_media));
-	if (c->have_want && !addr_eq(&r->peer_media, &c->want_remote)) {
+	if (!c->stored) {
+		/* the callee's record, now that the caller is authenticated; before
+		 * the keys, so a restart after a crash finds entries it can name */
+		memset(&rec, 0, sizeof(rec));
+		memcpy(rec.id, c->info.id, sizeof(rec.id));
+		memcpy(rec.local_user, c->info.local_user, sizeof(rec.local_user));
+		copy_text(rec.remote, sizeof(rec.remote), c->info.peer);
+		rec.role = STORE_ROLE_RESPONDER;
+		rec.mode = STORE_MODE_PENDING;
+		rec.state = STORE_CALL_SETUP;
+		memcpy(rec.local_media, c->info.local_media, sizeof(rec.local_media));
+		if ((rc = store_call_add(cm->cfg.store, &rec, serr, sizeof(serr))) < 0)
+			seterr(err, sizeof(err), "store: %s", serr);
+		else
+			c->stored = true;
+	}
+	if (rc == 0 && c->have_want && !addr_eq(&r->peer_media, &c->want_remote)) {
 		char want[STORE_ADDR_MAX];
 
 		format_addr(&c->want_remote, want, sizeof(want));

@@ -315,7 +315,7 @@ KEEP=0
 ctl A call end "$ID3" >/dev/null 2>&1
 wait_until 5 quiet A B
 attack "replay of the recorded caller stream after the call ended" \
-  "store: call '$ID3' already exists" 1 --file "$TEST_TMP/c2s.bin"
+  "NOISE3 from alice@contoso failed authentication" 1 --file "$TEST_TMP/c2s.bin"
 # the same octets with another call id (HELLO octets 4..19): B answers, NOISE3 fails
 newid() {
   python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[4:20] = sys.argv[3].encode()

@@ -4,12 +4,13 @@
  * prologue, Noise XX payloads (TLV), profile and mode decision, the CONFIRM
  * message, the key schedule, the rekey chain and the security code.
  *
- * Where secrets live: struct callproto is sodium_malloc'd (guard pages,
- * mlock'd, MADV_DONTDUMP) and holds the static private key until the
- * handshake has its copy, the handshake pointer (itself sodium_malloc'd),
- * the transport cipher states of CONFIRM, the key-schedule chain and the
- * generation-0 keys. wipe_secrets() clears all of them on every failure;
- * sodium_free() wipes the rest. Stack temporaries are wiped at each exit.
+ * Where secrets live: struct callproto is secmem_alloc'd (secmem.h: mlock'd,
+ * MADV_DONTDUMP, guarded chunks, a canary per block) and holds the static
+ * private key until the handshake has its copy, the handshake pointer (itself
+ * secmem_alloc'd), the transport cipher states of CONFIRM, the key-schedule
+ * chain and the generation-0 keys. wipe_secrets() clears all of them on every
+ * failure; secmem_free() wipes the rest. Stack temporaries are wiped at each
+ * exit.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <sodium.h>
 
 #include "callproto.h"
+#include "secmem.h"
 
 /* ---- wire constants (docs/handshake.md) ------------------------------------- */
 
@@ -117,7 +119,7 @@ struct payload {
 	struct callproto_addr media;
 };
 
-/* Always in sodium_malloc'd memory. */
+/* Always in secmem_alloc'd memory. */
 struct callproto {
 	enum callproto_role role;
 	enum step step;
@@ -841,7 +843,7 @@ static int state_alloc(struct callproto **stp, enum callproto_role role)
 
 	if (noise_init() != 0)
 		return -EIO;
-	st = sodium_malloc(sizeof(*st));
+	st = secmem_alloc(sizeof(*st));
 	if (!st)
 		return -ENOMEM;
 	memset(st, 0, sizeof(*st));
@@ -972,7 +974,7 @@ void callproto_destroy(struct callproto *st)
 	if (!st)
 		return;
 	wipe_secrets(st);
-	sodium_free(st);                /* wipes the rest */
+	secmem_free(st);                /* wipes the rest */
 }
 
 /* ---- steps -------------------------------------------------------------------------------- */

@@ -35,9 +35,9 @@
  * (callproto_frame_need() helps cut them from a byte stream).
  *
  * Secrets (the static private key, the handshake, the key schedule, derived
- * keys) live in sodium_malloc'd memory and are wiped on failure and destroy.
- * struct callproto_result and struct callproto_keys hold SRTP keys in the
- * caller's memory: put them in sodium_malloc'd memory and wipe them with
+ * keys) live in secmem_alloc'd memory (secmem.h) and are wiped on failure and
+ * destroy. struct callproto_result and struct callproto_keys hold SRTP keys in
+ * the caller's memory: put them in locked memory (secmem_alloc) and wipe them with
  * callproto_keys_wipe() / callproto_result_wipe().
  *
  * Errors: 0 or a negative errno. Threading: one state, one thread at a time.

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "calls.h"
+#include "secmem.h"
 
 #define FRAME_CTRL      0x10u
 #define FRAME_ABORT     0x7fu
@@ -57,7 +58,7 @@ struct conn {
 	char src[STORE_ADDR_MAX];   /* callee: where the connection came from */
 	char why[CALLS_REASON_MAX]; /* our own reason for a failure, if any */
 	struct calls_info info;
-	uint8_t *ctl;               /* sodium_malloc: tx key || rx key */
+	uint8_t *ctl;               /* secmem_alloc: tx key || rx key */
 	uint64_t tx_ctr, rx_ctr;
 	uint32_t gen;               /* last chain generation asked */
 	uint64_t last_from;
@@ -304,7 +305,7 @@ static void finish(struct calls *cm, struct conn *c, enum calls_state state, con
 	callproto_destroy(c->cp);
 	c->cp = NULL;
 	if (c->ctl) {
-		sodium_free(c->ctl);  /* wipes */
+		secmem_free(c->ctl);  /* wipes */
 		c->ctl = NULL;
 	}
 	if (!c->active && cm->attempts)
@@ -351,7 +352,7 @@ static void detach(struct calls *cm, struct conn *c, const char *why)
 	callproto_destroy(c->cp);
 	c->cp = NULL;
 	if (c->ctl) {
-		sodium_free(c->ctl);   /* wipes */
+		secmem_free(c->ctl);   /* wipes */
 		c->ctl = NULL;
 	}
 	if (c->fd >= 0)
@@ -392,7 +393,7 @@ static int derive_ctl(struct conn *c)
 	if ((rc = callproto_rekey(c->cp, CTRL_GENERATION, &k)) < 0)
 		return rc;
 	c->gen = CTRL_GENERATION;
-	c->ctl = sodium_malloc(2 * CTRL_KEY_LEN);
+	c->ctl = secmem_alloc(2 * CTRL_KEY_LEN);
 	if (!c->ctl) {
 		callproto_keys_wipe(&k);
 		return -ENOMEM;
@@ -587,6 +588,8 @@ static bool ctl_frame(struct calls *cm, struct conn *c, const uint8_t *f, size_t
 
 /* ---- handshake decisions ------------------------------------------------------- */
 
+/* The local user's side of the agreement; keys: locked memory for the private
+ * key followed by its public key (STORE_PRIVATE_KEY_BYTES + _PUBLIC_KEY_BYTES). */
 static int local_side(struct calls *cm, struct conn *c, const char *user, uint8_t *priv,
 		      struct callproto_local *loc, char *err, size_t errlen)
 {
@@ -701,7 +704,7 @@ static bool answer(struct calls *cm, struct conn *c)
 		return false;
 	}
 	format_addr(&c->local_media, c->info.local_media, sizeof(c->info.local_media));
-	priv = sodium_malloc(STORE_PRIVATE_KEY_BYTES);
+	priv = secmem_alloc(STORE_PRIVATE_KEY_BYTES);
 	if (!priv) {
 		fail(cm, c, CALLPROTO_CODE_INTERNAL, "out of memory");
 		return false;
@@ -710,7 +713,7 @@ static bool answer(struct calls *cm, struct conn *c)
 	loc.user = h.callee;
 	if (rc == 0)
 		rc = callproto_responder_set_local(c->cp, &loc);
-	sodium_free(priv);
+	secmem_free(priv);
 	if (rc < 0) {
 		fail(cm, c, CALLPROTO_CODE_INTERNAL, "callee %s: %s", h.callee, err);
 		return false;
@@ -765,13 +768,13 @@ static bool activate(struct calls *cm, struct conn *c)
 	char err[CALLS_ERR_MAX], serr[STORE_ERR_MAX];
 	int rc = 0, i;
 
-	r = sodium_malloc(sizeof(*r));
+	r = secmem_alloc(sizeof(*r));
 	if (!r) {
 		fail(cm, c, CALLPROTO_CODE_INTERNAL, "out of memory");
 		return false;
 	}
 	if ((rc = callproto_result(c->cp, r)) < 0) {
-		sodium_free(r);
+		secmem_free(r);
 		fail(cm, c, CALLPROTO_CODE_INTERNAL, "internal: no result");
 		return false;
 	}
@@ -856,7 +859,7 @@ static bool activate(struct calls *cm, struct conn *c)
 			seterr(err, sizeof(err), "store: %s", serr);
 	}
 	callproto_result_wipe(r);
-	sodium_free(r);
+	secmem_free(r);
 	if (rc < 0) {
 		/* callproto is DONE (abort refuses): tell the peer ourselves */
 		static const uint8_t abort_frame[4] = { 0, 2, FRAME_ABORT, CALLPROTO_CODE_INTERNAL };
@@ -1214,7 +1217,7 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 	/* the call id: 16 hex digits (64 random bits), a valid store and table id */
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(c->info.id, sizeof(c->info.id), rnd, sizeof(rnd));
-	priv = sodium_malloc(STORE_PRIVATE_KEY_BYTES);
+	priv = secmem_alloc(STORE_PRIVATE_KEY_BYTES);
 	if (!priv) {
 		rc = -ENOMEM;
 		goto out;
@@ -1273,7 +1276,7 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 	rc = 0;
 out:
 	if (priv)
-		sodium_free(priv);
+		secmem_free(priv);
 	if (rc < 0 && c) {
 		if (c->stored)
 			(void)store_call_end(cm->cfg.store, c->info.id, STORE_CALL_FAILED,
@@ -1428,7 +1431,7 @@ int calls_feature(struct calls *cm, const char *id, const char *feature,
 		seterr(err, errlen, "keys: buffer too small (%u octets needed)", CALLS_KEYS_SEALED);
 		return -ENOBUFS;
 	}
-	plain = sodium_malloc(CALLS_KEYS_PLAIN);
+	plain = secmem_alloc(CALLS_KEYS_PLAIN);
 	if (!plain)
 		return -ENOMEM;
 	/* call id || 2 x (dir, 0, profile BE16, key_len, 0, 0, 0, key[32], salt[12])
@@ -1458,7 +1461,7 @@ int calls_feature(struct calls *cm, const char *id, const char *feature,
 		rc = -EIO;
 	if (rc == 0)
 		*sealed_len = CALLS_KEYS_SEALED;
-	sodium_free(plain);
+	secmem_free(plain);
 	return rc;
 }
 
@@ -1598,7 +1601,7 @@ void calls_release(struct calls *cm)
 		/* keys and the store record stay: calls_resume() takes them over */
 		callproto_destroy(c->cp);
 		if (c->ctl)
-			sodium_free(c->ctl);
+			secmem_free(c->ctl);
 		if (c->fd >= 0)
 			close(c->fd);
 		unlink_conn(cm, c);

@@ -7,8 +7,8 @@
  * Section numbers below are those of the Noise specification, revision 34.
  * Where secrets live:
  *   - struct noise_handshake (s, e, psk, ck, k, the fixed test ephemeral) is
- *     sodium_malloc'd: guard pages, mlock'd, MADV_DONTDUMP; wiped by
- *     sodium_free, and wiped early when the handshake fails or is split;
+ *     secmem_alloc'd (secmem.h: mlock'd, MADV_DONTDUMP, guarded chunks); wiped
+ *     by secmem_free, and wiped early when the handshake fails or is split;
  *   - stack temporaries (DH outputs, HMAC pads and states, HKDF outputs) are
  *     wiped with sodium_memzero at each function's single exit;
  *   - transport cipher states and key pairs live where the caller puts them.
@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "noise.h"
+#include "secmem.h"
 
 _Static_assert(NOISE_PUBLIC_KEY_LEN == crypto_scalarmult_curve25519_BYTES, "DHLEN");
 _Static_assert(NOISE_PRIVATE_KEY_LEN == crypto_scalarmult_curve25519_SCALARBYTES, "DH key");
@@ -115,7 +116,7 @@ struct symmetricstate {
 	struct noise_cipherstate cs;
 };
 
-/* HandshakeState (section 5.3). Always in sodium_malloc'd memory. */
+/* HandshakeState (section 5.3). Always in secmem_alloc'd memory. */
 struct noise_handshake {
 	const struct pattern_def *pattern;
 	enum noise_role role;
@@ -742,7 +743,7 @@ int noise_handshake_create(struct noise_handshake **hsp,
 	if (ret)
 		return ret;
 
-	hs = sodium_malloc(sizeof(*hs));
+	hs = secmem_alloc(sizeof(*hs));
 	if (!hs)
 		return -ENOMEM;
 	sodium_memzero(hs, sizeof(*hs));
@@ -792,14 +793,14 @@ int noise_handshake_create(struct noise_handshake **hsp,
 	*hsp = hs;
 out:
 	if (ret)
-		sodium_free(hs);                /* wipes */
+		secmem_free(hs);                /* wipes */
 	return ret;
 }
 
 void noise_handshake_destroy(struct noise_handshake *hs)
 {
 	if (hs)
-		sodium_free(hs);                /* wipes */
+		secmem_free(hs);                /* wipes */
 }
 
 int noise_handshake_write_message(struct noise_handshake *hs,

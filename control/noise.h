@@ -7,9 +7,10 @@
  *
  * Objects:
  *   struct noise_handshake    opaque HandshakeState (with its SymmetricState
- *                             and CipherState). Lives in sodium_malloc'd memory
- *                             (guard pages, mlock'd, excluded from core dumps
- *                             where the kernel allows); sodium_free wipes it.
+ *                             and CipherState). Lives in secmem's pool
+ *                             (secmem.h: mlock'd chunks with guard pages,
+ *                             excluded from core dumps where the kernel
+ *                             allows, a canary per block); freeing wipes it.
  *   struct noise_cipherstate  a CipherState (k, n) for transport messages,
  *                             filled by noise_handshake_split(). The caller
  *                             decides where it lives (sodium_malloc it for a
@@ -39,7 +40,7 @@
  *   -EKEYREJECTED  a peer public key is of low order (all-zero DH output)
  *   -ENOKEY        a cipher state without a key, or no remote static known
  *   -EOVERFLOW     the cipher state's nonce is exhausted
- *   -ENOMEM        sodium_malloc failed
+ *   -ENOMEM        secmem_alloc failed
  *   -EIO           libsodium could not be initialised
  *
  * A failed noise_handshake_read_message() is final: the handshake wipes its
@@ -152,7 +153,7 @@ void noise_keypair_wipe(struct noise_keypair *kp);
 
 /* ---- handshake ---------------------------------------------------------- */
 
-/* Initialize(): a new HandshakeState in sodium_malloc'd memory. */
+/* Initialize(): a new HandshakeState in secmem_alloc'd memory. */
 NOISE_MUST_CHECK int noise_handshake_create(struct noise_handshake **hsp,
 		const struct noise_handshake_config *cfg);
 /* Wipes and frees; NULL is allowed. */

@@ -139,6 +139,8 @@ struct callproto {
 	/* this side */
 	bool have_local;
 	uint8_t static_private[NOISE_PRIVATE_KEY_LEN];  /* SECRET, until hs has it */
+	uint8_t static_public[NOISE_PUBLIC_KEY_LEN];
+	bool have_static_public;
 	struct intent local_intent;
 	uint16_t local_profiles[CALLPROTO_MAX_PROFILES];
 	size_t n_local_profiles;
@@ -355,6 +357,9 @@ static void set_local(struct callproto *st, const struct callproto_local *l,
 {
 	st->have_local = true;
 	memcpy(st->static_private, l->static_private, NOISE_PRIVATE_KEY_LEN);
+	st->have_static_public = l->static_public != NULL;
+	if (l->static_public)
+		memcpy(st->static_public, l->static_public, NOISE_PUBLIC_KEY_LEN);
 	st->local_intent = in;
 	memcpy(st->local_profiles, l->profiles, l->n_profiles * sizeof(uint16_t));
 	st->n_local_profiles = l->n_profiles;
@@ -864,6 +869,7 @@ static int handshake_start(struct callproto *st)
 		.prologue = prologue,
 		.prologue_len = sizeof(PROLOGUE_LABEL) + st->hello_len - 1,
 		.local_static_private = st->static_private,
+		.local_static_public = st->have_static_public ? st->static_public : NULL,
 	};
 	int ret;
 

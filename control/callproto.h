@@ -131,6 +131,9 @@ struct callproto_addr {
 struct callproto_local {
 	const char *user;                       /* "user@tenant" */
 	const uint8_t *static_private;          /* [NOISE_PRIVATE_KEY_LEN] */
+	/* Optional: its public key as stored with it (saves one X25519 per
+	 * call; trusted, see noise_handshake_config). NULL = derived. */
+	const uint8_t *static_public;           /* [NOISE_PUBLIC_KEY_LEN] */
 	bool e2ee_allowed;                      /* by the effective policy */
 	bool e2ee_on;                           /* the user's own setting */
 	/* 0 = derived from the two bits: POLICY_DISABLED or NOT_TURNED_ON.

@@ -598,11 +598,14 @@ static int local_side(struct calls *cm, struct conn *c, const char *user, uint8_
 
 	if ((rc = store_user_effective_policy(cm->cfg.store, user, &eff, err, errlen)) < 0)
 		return rc;
-	if ((rc = store_user_private_key(cm->cfg.store, user, priv, err, errlen)) < 0)
+	/* priv: the private key, then its stored public key (saves an X25519) */
+	if ((rc = store_user_private_key(cm->cfg.store, user, priv,
+					 priv + STORE_PRIVATE_KEY_BYTES, err, errlen)) < 0)
 		return rc;
 	seterr(c->info.local_user, sizeof(c->info.local_user), "%s", user);
 	memset(loc, 0, sizeof(*loc));
 	loc->static_private = priv;
+	loc->static_public = priv + STORE_PRIVATE_KEY_BYTES;
 	loc->e2ee_allowed = eff.intent.allowed;
 	loc->e2ee_on = eff.intent.on;
 	loc->e2ee_reason = eff.intent.allowed ? 0 :
@@ -704,7 +707,7 @@ static bool answer(struct calls *cm, struct conn *c)
 		return false;
 	}
 	format_addr(&c->local_media, c->info.local_media, sizeof(c->info.local_media));
-	priv = secmem_alloc(STORE_PRIVATE_KEY_BYTES);
+	priv = secmem_alloc(STORE_PRIVATE_KEY_BYTES + STORE_PUBLIC_KEY_BYTES);
 	if (!priv) {
 		fail(cm, c, CALLPROTO_CODE_INTERNAL, "out of memory");
 		return false;
@@ -1217,7 +1220,7 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 	/* the call id: 16 hex digits (64 random bits), a valid store and table id */
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(c->info.id, sizeof(c->info.id), rnd, sizeof(rnd));
-	priv = secmem_alloc(STORE_PRIVATE_KEY_BYTES);
+	priv = secmem_alloc(STORE_PRIVATE_KEY_BYTES + STORE_PUBLIC_KEY_BYTES);
 	if (!priv) {
 		rc = -ENOMEM;
 		goto out;

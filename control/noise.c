@@ -750,9 +750,14 @@ int noise_handshake_create(struct noise_handshake **hsp,
 	hs->pattern = pattern;
 	hs->role = cfg->role;
 
-	ret = noise_keypair_from_private(&hs->s, cfg->local_static_private);
-	if (ret)
-		goto out;
+	if (cfg->local_static_public) {     /* stored with the private key */
+		memcpy(hs->s.private_key, cfg->local_static_private, NOISE_PRIVATE_KEY_LEN);
+		memcpy(hs->s.public_key, cfg->local_static_public, NOISE_PUBLIC_KEY_LEN);
+	} else {
+		ret = noise_keypair_from_private(&hs->s, cfg->local_static_private);
+		if (ret)
+			goto out;
+	}
 	if (cfg->remote_static_public) {
 		ret = check_public_key(cfg->remote_static_public);
 		if (ret)

@@ -122,6 +122,11 @@ struct noise_handshake_config {
 	size_t prologue_len;
 	/* Our static private key (s): required by every pattern above. Copied. */
 	const uint8_t *local_static_private;    /* [NOISE_PRIVATE_KEY_LEN] */
+	/* Its public key, when the caller has it stored (optional): saves the
+	 * fixed-base X25519 that derives it. It is trusted, not checked; a key
+	 * that does not belong to local_static_private makes the peer's first
+	 * decryption under es/se fail. NULL = derive it. */
+	const uint8_t *local_static_public;     /* [NOISE_PUBLIC_KEY_LEN] */
 	/* The responder's static public key (rs): required for an IK initiator,
 	 * refused otherwise. A low-order key is refused (-EKEYREJECTED). */
 	const uint8_t *remote_static_public;    /* [NOISE_PUBLIC_KEY_LEN] */

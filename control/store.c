@@ -1081,10 +1081,11 @@ int store_user_groups(struct store *st, const char *name, store_name_fn fn, void
 }
 
 int store_user_private_key(struct store *st, const char *name,
-			   uint8_t priv[STORE_PRIVATE_KEY_BYTES], char *err, size_t errlen)
+			   uint8_t priv[STORE_PRIVATE_KEY_BYTES],
+			   uint8_t pub[STORE_PUBLIC_KEY_BYTES], char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
-	const void *b;
+	const void *b, *p;
 	int rc;
 
 	if (!st || !priv)
@@ -1092,15 +1093,19 @@ int store_user_private_key(struct store *st, const char *name,
 	sodium_memzero(priv, STORE_PRIVATE_KEY_BYTES);
 	if ((rc = check_name("user", name, err, errlen)) < 0)
 		return rc;
-	rc = qprep(st, &s, err, errlen, "SELECT private_key FROM user_keys WHERE user = ?1",
-		   "s", name);
+	rc = qprep(st, &s, err, errlen,
+		   "SELECT private_key, public_key FROM user_keys WHERE user = ?1", "s", name);
 	if (rc < 0)
 		return rc;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		b = sqlite3_column_blob(s, 0);
-		if (b && sqlite3_column_bytes(s, 0) == STORE_PRIVATE_KEY_BYTES) {
+		p = sqlite3_column_blob(s, 1);
+		if (b && sqlite3_column_bytes(s, 0) == STORE_PRIVATE_KEY_BYTES &&
+		    p && sqlite3_column_bytes(s, 1) == STORE_PUBLIC_KEY_BYTES) {
 			memcpy(priv, b, STORE_PRIVATE_KEY_BYTES);
+			if (pub)
+				memcpy(pub, p, STORE_PUBLIC_KEY_BYTES);
 			rc = 0;
 		} else {
 			seterr(err, errlen, "user '%s': stored key is damaged", name);

@@ -193,11 +193,14 @@ int store_user_list(struct store *st, store_user_fn fn, void *arg, char *err, si
 int store_user_groups(struct store *st, const char *name, store_name_fn fn, void *arg,
 		      char *err, size_t errlen);
 /*
- * The user's private identity key, for the daemon's key agreement only. The
- * caller keeps priv in locked memory and wipes it (sodium_memzero) when done.
+ * The user's private identity key, for the daemon's key agreement only, and
+ * (pub, may be NULL) its public key from the same row, so the key agreement
+ * need not derive it. The caller keeps priv in locked memory and wipes it
+ * (sodium_memzero) when done.
  */
 int store_user_private_key(struct store *st, const char *name,
-			   uint8_t priv[STORE_PRIVATE_KEY_BYTES], char *err, size_t errlen)
+			   uint8_t priv[STORE_PRIVATE_KEY_BYTES],
+			   uint8_t pub[STORE_PUBLIC_KEY_BYTES], char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 /*
  * The user's own end-to-end setting. Turning it on is refused (-EPERM) when

@@ -69,6 +69,11 @@ static enum noise_pattern vec_pattern(const struct noise_vec *v)
 	return p;
 }
 
+/* test_vectors' second pass: each side's static public key given, as the
+ * daemon passes the stored one, instead of derived ([0] initiator) */
+static bool vec_give_public;
+static uint8_t vec_public[2][NOISE_PUBLIC_KEY_LEN];
+
 static void vec_config(const struct noise_vec *v, enum noise_role role,
 		       struct noise_handshake_config *cfg)
 {
@@ -83,6 +88,11 @@ static void vec_config(const struct noise_vec *v, enum noise_role role,
 	cfg->remote_static_public = init ? v->init_remote_static.p : v->resp_remote_static.p;
 	cfg->psk = init ? v->init_psk.p : v->resp_psk.p;
 	cfg->ephemeral_private = init ? v->init_ephemeral.p : v->resp_ephemeral.p;
+	if (vec_give_public) {
+		assert_int_equal(crypto_scalarmult_curve25519_base(vec_public[!init],
+								    cfg->local_static_private), 0);
+		cfg->local_static_public = vec_public[!init];
+	}
 	if (cfg->psk)
 		assert_int_equal(init ? v->init_psk.n : v->resp_psk.n, NOISE_PSK_LEN);
 }
@@ -136,7 +146,8 @@ static void test_vectors(void **state)
 {
 	(void)state;
 	assert_int_equal(N_NOISE_VECS, 5);
-	for (size_t n = 0; n < N_NOISE_VECS; n++) {
+	for (size_t pass = 0; pass < 2 * N_NOISE_VECS; pass++) {
+		size_t n = pass % N_NOISE_VECS;
 		const struct noise_vec *v = &noise_vecs[n];
 		enum noise_pattern p = vec_pattern(v);
 		size_t nhs = hs_messages(p);
@@ -146,7 +157,9 @@ static void test_vectors(void **state)
 		uint8_t h[NOISE_HASH_LEN], pub[NOISE_PUBLIC_KEY_LEN];
 
 		assert_true(v->n_messages > nhs);
+		vec_give_public = pass >= N_NOISE_VECS;
 		vec_pair(v, &i, &r);
+		vec_give_public = false;
 		for (size_t k = 0; k < nhs; k++) {
 			const struct noise_vec_msg *m = &v->messages[k];
 			struct noise_handshake *from = k % 2 ? r : i, *to = k % 2 ? i : r;
@@ -820,14 +833,18 @@ static void expect_mismatch(enum noise_pattern p, const struct noise_handshake_c
 {
 	struct noise_handshake *i, *r;
 
-	assert_true(fail_at < hs_messages(p));
+	assert_true(fail_at <= hs_messages(p));         /* == : must complete */
 	assert_int_equal(noise_handshake_create(&i, ci), 0);
 	assert_int_equal(noise_handshake_create(&r, cr), 0);
-	for (size_t k = 0; k <= fail_at; k++) {
+	for (size_t k = 0; k <= fail_at && k < hs_messages(p); k++) {
 		struct noise_handshake *from = k % 2 ? r : i, *to = k % 2 ? i : r;
 		size_t l = write_msg(from, (const uint8_t *)"payload", 7, msgbuf);
 
 		assert_int_equal(read_msg(to, msgbuf, l), k < fail_at ? 0 : -EBADMSG);
+	}
+	if (fail_at == hs_messages(p)) {
+		assert_int_equal(noise_handshake_status(i), NOISE_HS_COMPLETE);
+		assert_int_equal(noise_handshake_status(r), NOISE_HS_COMPLETE);
 	}
 	noise_handshake_destroy(i);
 	noise_handshake_destroy(r);
@@ -870,7 +887,22 @@ static void test_mismatched_parameters(void **state)
 		if (ci.remote_static_public) {
 			ci.remote_static_public = other.sr.public_key;
 			expect_mismatch(p, &ci, &cr, 0);
+			ci.remote_static_public = k.sr.public_key;
 		}
+
+		/* a given static public key is trusted, not checked: one that is
+		 * not the private key's own fails at the peer's first DH with it
+		 * (the initiator's s: se in XX message 2, ss in IK message 0) */
+		ci.local_static_public = other.si.public_key;
+		expect_mismatch(p, &ci, &cr, ci.remote_static_public ? 0 : 2);
+		ci.local_static_public = k.si.public_key;      /* the right one */
+		expect_mismatch(p, &ci, &cr, hs_messages(p));
+		ci.local_static_public = NULL;
+		/* the responder's s: es in XX message 1; in IK the initiator
+		 * already holds it (the pre-message mixes it into h) */
+		cr.local_static_public = other.sr.public_key;
+		expect_mismatch(p, &ci, &cr, ci.remote_static_public ? 0 : 1);
+		cr.local_static_public = NULL;
 	}
 }
 

@@ -483,23 +483,35 @@ static void test_users(void **state)
 	assert_int_equal(store_user_show(f->st, "a b", &u, err, sizeof(err)), -EINVAL);
 
 	/* the identity key: a real X25519 pair, one per user */
-	assert_int_equal(store_user_private_key(f->st, "alice", priv, err, sizeof(err)), 0);
+	assert_int_equal(store_user_private_key(f->st, "alice", priv, NULL, err, sizeof(err)), 0);
 	assert_int_equal(crypto_scalarmult_base(pub, priv), 0);
+	assert_memory_equal(pub, u.public_key, sizeof(pub));
+	/* with the stored public key: the same row, the pair the agreement uses */
+	memset(pub, 0, sizeof(pub));
+	assert_int_equal(store_user_private_key(f->st, "alice", priv, pub, err, sizeof(err)), 0);
 	assert_memory_equal(pub, u.public_key, sizeof(pub));
 	assert_int_equal(store_user_show(f->st, "bob", &v, err, sizeof(err)), 0);
 	assert_memory_not_equal(u.public_key, v.public_key, sizeof(pub));
+	assert_int_equal(store_user_private_key(f->st, "bob", priv, pub, err, sizeof(err)), 0);
+	assert_memory_equal(pub, v.public_key, sizeof(pub));
+	{
+		uint8_t d[sizeof(pub)];
+
+		assert_int_equal(crypto_scalarmult_base(d, priv), 0);
+		assert_memory_equal(d, pub, sizeof(d));
+	}
 	sodium_memzero(priv, sizeof(priv));
-	assert_int_equal(store_user_private_key(f->st, "nobody", priv, err, sizeof(err)),
+	assert_int_equal(store_user_private_key(f->st, "nobody", priv, NULL, err, sizeof(err)),
 			 -ENOENT);
 	assert_true(sodium_is_zero(priv, sizeof(priv)));
-	assert_int_equal(store_user_private_key(f->st, "", priv, err, sizeof(err)), -EINVAL);
+	assert_int_equal(store_user_private_key(f->st, "", priv, NULL, err, sizeof(err)), -EINVAL);
 
 	/* delete */
 	assert_int_equal(store_user_del(f->st, "carol", err, sizeof(err)), 0);
 	assert_int_equal(store_user_del(f->st, "carol", err, sizeof(err)), -ENOENT);
 	assert_int_equal(store_user_del(f->st, "bad/name", err, sizeof(err)), -EINVAL);
 	assert_int_equal(store_user_show(f->st, "carol", &u, err, sizeof(err)), -ENOENT);
-	assert_int_equal(store_user_private_key(f->st, "carol", priv, err, sizeof(err)),
+	assert_int_equal(store_user_private_key(f->st, "carol", priv, NULL, err, sizeof(err)),
 			 -ENOENT);
 	/* added again: a new key */
 	add_user(f, "carol");
@@ -541,7 +553,7 @@ static void test_private_key_not_listed(void **state)
 	member(f, "sales", "alice");
 	make_call(&c, "call-1", "alice");
 	assert_int_equal(store_call_add(f->st, &c, err, sizeof(err)), 0);
-	assert_int_equal(store_user_private_key(f->st, "alice", k.priv, err, sizeof(err)), 0);
+	assert_int_equal(store_user_private_key(f->st, "alice", k.priv, NULL, err, sizeof(err)), 0);
 	assert_false(sodium_is_zero(k.priv, sizeof(k.priv)));
 
 	assert_int_equal(store_user_list(f->st, scan_user, &k, err, sizeof(err)), 0);
@@ -571,7 +583,7 @@ static void test_deleted_key_not_in_file(void **state)
 
 	add_user(f, "alice");
 	add_user(f, "bob");
-	assert_int_equal(store_user_private_key(f->st, "alice", priv, err, sizeof(err)), 0);
+	assert_int_equal(store_user_private_key(f->st, "alice", priv, NULL, err, sizeof(err)), 0);
 	snprintf(path, sizeof(path), "%s/%s", f->dir, STORE_DB_NAME);
 	fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
@@ -1231,7 +1243,7 @@ static void test_persistence(void **state)
 	make_call(&c, "call-9", "alice");
 	assert_int_equal(store_call_add(f->st, &c, err, sizeof(err)), 0);
 	assert_int_equal(store_user_show(f->st, "alice", &u1, err, sizeof(err)), 0);
-	assert_int_equal(store_user_private_key(f->st, "alice", priv, err, sizeof(err)), 0);
+	assert_int_equal(store_user_private_key(f->st, "alice", priv, NULL, err, sizeof(err)), 0);
 
 	reopen(f, TENANT);
 
@@ -1241,7 +1253,7 @@ static void test_persistence(void **state)
 	assert_memory_equal(u1.public_key, u2.public_key, sizeof(u1.public_key));
 	assert_int_equal(u1.created, u2.created);
 	assert_true(u2.e2ee_on);
-	assert_int_equal(store_user_private_key(f->st, "alice", priv2, err, sizeof(err)), 0);
+	assert_int_equal(store_user_private_key(f->st, "alice", priv2, NULL, err, sizeof(err)), 0);
 	assert_memory_equal(priv, priv2, sizeof(priv));
 	memset(&l, 0, sizeof(l));
 	assert_int_equal(store_user_groups(f->st, "alice", collect_name, &l, err, sizeof(err)), 0);

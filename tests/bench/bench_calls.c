@@ -13,16 +13,18 @@
  *               callproto_consume(): HELLO, NOISE1, NOISE2, NOISE3, CONFIRM
  *               (Noise_XX_25519_ChaChaPoly_BLAKE2b). Decisions as progress():
  *               NEED_CALLEE -> callproto_hello + callproto_responder_set_local;
+ *               each side's static key pair as local_side() passes it (the
+ *               private key and the stored public key: no X25519 for it);
  *               NEED_IDENTITY -> callproto_peer_static, compared with the
  *               pinned key (sodium_memcmp), callproto_identity_decide(accept).
  *               callproto computes the generation-0 key schedule inside these
  *               steps (handshake hash, HKDF export, chain, security code,
  *               both SRTP keys), so that part of the derivation is counted
  *               here: it cannot be timed apart without changing callproto.c.
- *   derivation  per side, as activate(): a sodium_malloc'd result,
+ *   derivation  per side, as activate(): a secmem_alloc'd result,
  *               callproto_result(), callproto_rekey(generation 1) (the control
  *               channel's keys, derive_ctl), the result wiped and freed. The
- *               two BLAKE2b-256 of derive_ctl and its sodium_malloc are not.
+ *               two BLAKE2b-256 of derive_ctl and its secmem_alloc are not.
  *   install     per side, as activate(): out (tx) and in (rx) key,
  *               keytable_master_set + keytable_add (E2EE, call id) into one
  *               key table in /dev/shm (both sides' four entries; in real use
@@ -39,11 +41,13 @@
  *
  * Reference, in the same rounds: the raw libsodium X25519 calls
  * (crypto_scalarmult_curve25519_base, crypto_scalarmult_curve25519),
- * sodium_malloc and sodium_free. Linked with -Wl,--wrap (see meson.build),
- * the X25519, sodium_malloc and sodium_free calls made during the set-ups
- * (by callproto.c, noise.c and this file) are counted, so the run says how
- * many a set-up really performs; the same counters check at exit that every
- * sodium_malloc'd block was freed.
+ * sodium_malloc and sodium_free (what each secret block cost before the
+ * pool), and secmem_alloc and secmem_free (what it costs now). Linked with
+ * -Wl,--wrap (see meson.build), the X25519, secmem and sodium_malloc calls
+ * made during the set-ups (by callproto.c, noise.c, secmem.c and this file)
+ * are counted, so the run says how many a set-up really performs; at exit
+ * no secmem block may be in use, and once the pool is released no
+ * sodium_malloc'd block may be left.
  *
  * usage: callseal-bench-calls [--quick] [--rounds N] [--calls N]
  *
@@ -63,6 +67,7 @@
 #include "bench_util.h"
 #include "callproto.h"
 #include "keytable.h"
+#include "secmem.h"
 
 #define GOAL_PER_S      5000.0
 #define TABLE_CAPACITY  64u      /* entries are deleted after every set-up */
@@ -72,7 +77,7 @@
 #define MAX_STEPS       8        /* exchanges per set-up before it counts as stuck */
 
 enum { PH_HANDSHAKE, PH_DERIVE, PH_INSTALL, PH_TEARDOWN, NPHASE };
-enum { REF_BASE, REF_VAR, REF_MALLOC, REF_FREE, NREF };
+enum { REF_BASE, REF_VAR, REF_MALLOC, REF_FREE, REF_SALLOC, REF_SFREE, NREF };
 /* one sample per round: the phases, set-up total, per side, the references */
 enum { S_TOTAL = NPHASE, S_KDF, S_SIDE, S_REF = S_SIDE + 2, NSAMPLE = S_REF + NREF };
 
@@ -95,7 +100,7 @@ static volatile sig_atomic_t stop;
  * sodium_malloc'd blocks not freed yet, over the whole run (a leak check). */
 static struct {
 	bool on;
-	uint64_t x_base, x_var, malloc, free;
+	uint64_t x_base, x_var, malloc, free, salloc, sfree;
 	int64_t live;
 } counted;
 
@@ -110,6 +115,10 @@ int __wrap_crypto_scalarmult_curve25519(unsigned char *q, const unsigned char *n
 int __wrap_crypto_scalarmult_curve25519_base(unsigned char *q, const unsigned char *n);
 void *__wrap_sodium_malloc(size_t size);
 void __wrap_sodium_free(void *ptr);
+void *__real_secmem_alloc(size_t size);
+void __real_secmem_free(void *ptr);
+void *__wrap_secmem_alloc(size_t size);
+void __wrap_secmem_free(void *ptr);
 
 int __wrap_crypto_scalarmult_curve25519(unsigned char *q, const unsigned char *n,
 					const unsigned char *p)
@@ -139,13 +148,25 @@ void __wrap_sodium_free(void *ptr)
 	counted.live -= ptr != NULL;
 	__real_sodium_free(ptr);
 }
+
+void *__wrap_secmem_alloc(size_t size)
+{
+	counted.salloc += counted.on;
+	return __real_secmem_alloc(size);
+}
+
+void __wrap_secmem_free(void *ptr)
+{
+	counted.sfree += counted.on && ptr;
+	__real_secmem_free(ptr);
+}
 #endif
 
 /* ---- one call --------------------------------------------------------------------- */
 
 struct side {
 	struct callproto *cp;
-	struct callproto_result *r;          /* sodium_malloc'd during derivation */
+	struct callproto_result *r;          /* secmem_alloc'd during derivation */
 	struct callproto_addr media;
 	bool out_installed, in_installed;
 	uint64_t cyc;                        /* set-up cycles spent in this side's calls */
@@ -162,7 +183,7 @@ struct bench {
 	char table_name[KEYTABLE_NAME_MAX];
 	bool table_made;
 	uint8_t *priv[2];                    /* sodium_malloc: static private keys */
-	uint8_t pub[2][NOISE_PUBLIC_KEY_LEN];/* each side's pinned key of the other */
+	uint8_t pub[2][NOISE_PUBLIC_KEY_LEN];/* their public keys: stored, and pinned */
 	uint64_t n;                          /* set-ups so far: media ports */
 };
 
@@ -178,6 +199,7 @@ static void local_side(const struct bench *b, int i, const struct callproto_addr
 	memset(loc, 0, sizeof(*loc));
 	loc->user = user[i];
 	loc->static_private = b->priv[i];
+	loc->static_public = b->pub[i];         /* as the store gives it */
 	loc->e2ee_allowed = true;
 	loc->e2ee_on = true;
 	loc->profiles = offer;
@@ -318,7 +340,7 @@ static int derive(struct call *c)
 
 		uint64_t t1 = 0, t2 = 0;
 
-		if (!(sd->r = sodium_malloc(sizeof(*sd->r)))) {
+		if (!(sd->r = secmem_alloc(sizeof(*sd->r)))) {
 			rc = -ENOMEM;
 		} else {
 			t1 = bench_tsc();
@@ -340,7 +362,7 @@ static void results_free(struct call *c)
 
 		if (c->s[i].r) {
 			callproto_result_wipe(c->s[i].r);
-			sodium_free(c->s[i].r);
+			secmem_free(c->s[i].r);
 			c->s[i].r = NULL;
 		}
 		c->s[i].cyc += bench_tsc() - t0;
@@ -489,7 +511,8 @@ static int run_calls(struct bench *b, unsigned int n, bool count, uint64_t cyc[N
 
 /* REF_OPS calls of each reference kind, interleaved with the set-ups so that
  * both meet the same machine; sum[kind] += TSC cycles. X25519 base, X25519
- * variable base, sodium_malloc (of a callproto_result's size), sodium_free. */
+ * variable base, sodium_malloc (of a callproto_result's size), sodium_free,
+ * secmem_alloc and secmem_free (the same size). */
 static int run_refs(uint8_t sk[REF_KEYS][32], uint8_t pk[REF_KEYS][32], unsigned int k,
 		    uint64_t sum[NREF])
 {
@@ -518,6 +541,16 @@ static int run_refs(uint8_t sk[REF_KEYS][32], uint8_t pk[REF_KEYS][32], unsigned
 		sodium_free(p[i]);
 	}
 	sum[REF_FREE] += bench_tsc() - t0;
+	t0 = bench_tsc();
+	for (i = 0; i < REF_OPS; i++)
+		p[i] = secmem_alloc(sizeof(struct callproto_result));
+	sum[REF_SALLOC] += bench_tsc() - t0;
+	t0 = bench_tsc();
+	for (i = 0; i < REF_OPS; i++) {
+		rc |= !p[i];
+		secmem_free(p[i]);
+	}
+	sum[REF_SFREE] += bench_tsc() - t0;
 	sodium_memzero(q, sizeof(q));
 	return rc ? -EIO : 0;
 }
@@ -685,9 +718,12 @@ int main(int argc, char **argv)
 		double nv = (double)counted.x_var / (double)total_calls;
 		double nm = (double)counted.malloc / (double)total_calls;
 		double nf = (double)counted.free / (double)total_calls;
+		double na = (double)counted.salloc / (double)total_calls;
+		double ns = (double)counted.sfree / (double)total_calls;
 		double xb = med[S_REF + REF_BASE], xv = med[S_REF + REF_VAR];
 		double x_done = nb * xb + nv * xv;
-		double m_done = nm * med[S_REF + REF_MALLOC] + nf * med[S_REF + REF_FREE];
+		double m_done = nm * med[S_REF + REF_MALLOC] + nf * med[S_REF + REF_FREE] +
+				na * med[S_REF + REF_SALLOC] + ns * med[S_REF + REF_SFREE];
 
 		xx_min = 2 * xb + 6 * xv;
 		printf("\nreference, same rounds (cycles per call):\n");
@@ -696,6 +732,8 @@ int main(int argc, char **argv)
 		printf("  sodium_malloc (%4zu octets)         %9.0f\n",
 		       sizeof(struct callproto_result), med[S_REF + REF_MALLOC]);
 		printf("  sodium_free                        %9.0f\n", med[S_REF + REF_FREE]);
+		printf("  secmem_alloc (same size)           %9.0f\n", med[S_REF + REF_SALLOC]);
+		printf("  secmem_free                        %9.0f\n", med[S_REF + REF_SFREE]);
 		printf("bare X25519 of an XX handshake, both sides (each side 1 keygen + 3 DH: "
 		       "2 base + 6 variable in all):\n  %.0f cycles = %.1f%% of the set-up; "
 		       "X25519 alone would allow %.0f set-ups/s\n",
@@ -705,9 +743,14 @@ int main(int argc, char **argv)
 		       "benchmark's activate() part):\n");
 		printf("  X25519: %.2f base + %.2f variable = %.0f cycles = %.1f%% of the "
 		       "set-up\n", nb, nv, x_done, 100.0 * x_done / setup);
-		printf("  sodium_malloc %.2f + sodium_free %.2f = %.0f cycles = %.1f%% "
-		       "(2 frees more fall in the teardown)\n", nm, nf, m_done,
-		       100.0 * m_done / setup);
+		printf("  secret blocks: secmem_alloc %.2f + secmem_free %.2f, sodium_malloc "
+		       "%.2f + sodium_free %.2f\n    = %.0f cycles = %.1f%% (2 frees more "
+		       "fall in the teardown); the same blocks\n    from sodium_malloc "
+		       "would cost %.0f cycles = %.1f%%\n", na, ns, nm, nf, m_done,
+		       100.0 * m_done / setup,
+		       na * med[S_REF + REF_MALLOC] + ns * med[S_REF + REF_FREE],
+		       100.0 * (na * med[S_REF + REF_MALLOC] + ns * med[S_REF + REF_FREE]) /
+		       setup);
 		printf("  the rest (BLAKE2b, ChaCha20-Poly1305, frames, key table): %.0f "
 		       "cycles = %.1f%%\n", setup - x_done - m_done,
 		       100.0 * (setup - x_done - m_done) / setup);
@@ -727,6 +770,15 @@ out:
 	free(sk);
 	free(pk);
 	free(smp);
+	if (secmem_release() < 0) {     /* -EBUSY: a secret block not freed */
+		struct secmem_stats ss;
+
+		secmem_stats(&ss);
+		fprintf(stderr, "callseal-bench-calls: %zu secmem blocks not freed\n",
+			ss.in_use);
+		if (rc == 0)
+			rc = -EPROTO;
+	}
 #ifdef BENCH_WRAP
 	if (counted.live != 0) {
 		fprintf(stderr, "callseal-bench-calls: %lld sodium_malloc'd blocks not freed\n",

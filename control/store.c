@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -580,6 +581,126 @@ static int need_policy(struct store *st, const char *name, char *err, size_t err
 	return rc < 0 ? rc : 0;
 }
 
+/* ---- reading records -------------------------------------------------------- */
+
+/*
+ * How the show/get and list functions read one kind of record: decode one
+ * row (0, or -EIO when a stored value is damaged), and the record's name for
+ * messages. Typed callbacks go through union rec_fn, called by kind.
+ */
+enum rec_type { REC_USER, REC_GROUP, REC_POLICY, REC_PEER, REC_CALL };
+
+union rec_fn {
+	store_user_fn user;
+	store_group_fn group;
+	store_policy_fn policy;
+	store_peer_fn peer;
+	store_call_fn call;
+};
+
+struct rec_kind {
+	enum rec_type type;
+	const char *what;               /* "user": "user 'x': <damaged>", "no user 'x'" */
+	const char *damaged;            /* "stored key is damaged" */
+	const char *by_key;             /* the row query, WHERE key = ?1 */
+	const char *all;                /* the row query, every row in list order */
+	bool in_tenant;                 /* "no user 'x' in tenant 't'" */
+	int (*decode)(sqlite3_stmt *s, void *rec);
+	size_t name_off;                /* offsetof the record's name or id */
+};
+
+/* The first row of a prepared query into rec: 1 found, 0 none, or -errno
+ * (message set). Finalizes s. */
+static int get_rec(struct store *st, sqlite3_stmt *s, const struct rec_kind *k,
+		   const char *key, void *rec, char *err, size_t errlen)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW) {
+		rc = k->decode(s, rec) < 0 ? -EIO : 1;
+		if (rc < 0)
+			seterr(err, errlen, "%s '%s': %s", k->what, key, k->damaged);
+	} else {
+		rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, k->what, err, errlen);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* The record keyed key: 1 found, 0 none, or -errno (message set). */
+static int find_rec(struct store *st, const struct rec_kind *k, const char *key, void *rec,
+		    char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = qprep(st, &s, err, errlen, k->by_key, "s", key)) < 0)
+		return rc;
+	return get_rec(st, s, k, key, rec, err, errlen);
+}
+
+/* The same, for the show functions: 0, or -ENOENT "no user 'x'" or -errno. */
+static int show_rec(struct store *st, const struct rec_kind *k, const char *key, void *rec,
+		    char *err, size_t errlen)
+{
+	int rc = find_rec(st, k, key, rec, err, errlen);
+
+	if (rc == 0) {
+		seterr(err, errlen, "no %s '%s'", k->what, key);
+		if (k->in_tenant)
+			adderr(err, errlen, " in tenant '%s'", st->tenant);
+		rc = -ENOENT;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+static int visit_rec(const struct rec_kind *k, union rec_fn fn, const void *rec, void *arg)
+{
+	switch (k->type) {
+	case REC_USER:   return fn.user(rec, arg);
+	case REC_GROUP:  return fn.group(rec, arg);
+	case REC_POLICY: return fn.policy(rec, arg);
+	case REC_PEER:   return fn.peer(rec, arg);
+	case REC_CALL:   return fn.call(rec, arg);
+	}
+	return -EINVAL;
+}
+
+/* Every row of a prepared query, decoded into rec and handed to fn: 0, fn's
+ * non-zero return, or -errno (message set). Finalizes s. */
+static int list_recs(struct store *st, sqlite3_stmt *s, const struct rec_kind *k, void *rec,
+		     union rec_fn fn, void *arg, char *err, size_t errlen)
+{
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (k->decode(s, rec) < 0) {
+			seterr(err, errlen, "%s '%s': %s", k->what,
+			       (const char *)rec + k->name_off, k->damaged);
+			rc = -EIO;
+			goto out;
+		}
+		if ((rc = visit_rec(k, fn, rec, arg)) != 0)
+			goto out;
+	}
+	rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, k->what, err, errlen);
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* list_recs over every record of the kind. */
+static int list_all(struct store *st, const struct rec_kind *k, void *rec, union rec_fn fn,
+		    void *arg, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = qprep(st, &s, err, errlen, k->all, "")) < 0)
+		return rc;
+	return list_recs(st, s, k, rec, fn, arg, err, errlen);
+}
+
 /* ---- schema ---------------------------------------------------------------- */
 
 /*
@@ -979,8 +1100,9 @@ out:
 	"coalesce((SELECT e2ee FROM user_settings s WHERE s.user = u.name), 0) " \
 	"FROM users u JOIN user_keys k ON k.user = u.name"
 
-static int user_row(sqlite3_stmt *s, struct store_user *u)
+static int user_row(sqlite3_stmt *s, void *rec)
 {
+	struct store_user *u = rec;
 	const void *pk;
 
 	memset(u, 0, sizeof(*u));
@@ -994,56 +1116,31 @@ static int user_row(sqlite3_stmt *s, struct store_user *u)
 	return 0;
 }
 
+static const struct rec_kind user_kind = {
+	.type = REC_USER, .what = "user", .damaged = "stored key is damaged",
+	.by_key = SQL_USER_ROW " WHERE u.name = ?1", .all = SQL_USER_ROW " ORDER BY u.name",
+	.in_tenant = true, .decode = user_row, .name_off = offsetof(struct store_user, name),
+};
+
 int store_user_show(struct store *st, const char *name, struct store_user *out,
 		    char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
 	int rc;
 
 	if (!st || !out)
 		return -EINVAL;
 	if ((rc = check_name("user", name, err, errlen)) < 0)
 		return rc;
-	if ((rc = qprep(st, &s, err, errlen, SQL_USER_ROW " WHERE u.name = ?1", "s", name)) < 0)
-		return rc;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		rc = user_row(s, out);
-		if (rc < 0)
-			seterr(err, errlen, "user '%s': stored key is damaged", name);
-	} else if (rc == SQLITE_DONE) {
-		seterr(err, errlen, "no user '%s' in tenant '%s'", name, st->tenant);
-		rc = -ENOENT;
-	} else {
-		rc = dberr(st, rc, "user show", err, errlen);
-	}
-	sqlite3_finalize(s);
-	return rc;
+	return show_rec(st, &user_kind, name, out, err, errlen);
 }
 
 int store_user_list(struct store *st, store_user_fn fn, void *arg, char *err, size_t errlen)
 {
 	struct store_user u;
-	sqlite3_stmt *s;
-	int rc;
 
 	if (!st || !fn)
 		return -EINVAL;
-	if ((rc = qprep(st, &s, err, errlen, SQL_USER_ROW " ORDER BY u.name", "")) < 0)
-		return rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (user_row(s, &u) < 0) {
-			seterr(err, errlen, "user '%s': stored key is damaged", u.name);
-			rc = -EIO;
-			goto out;
-		}
-		if ((rc = fn(&u, arg)) != 0)
-			goto out;
-	}
-	rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, "user list", err, errlen);
-out:
-	sqlite3_finalize(s);
-	return rc;
+	return list_all(st, &user_kind, &u, (union rec_fn){ .user = fn }, arg, err, errlen);
 }
 
 /* Walk a one-column text query, calling fn per row. */
@@ -1333,59 +1430,42 @@ int store_group_del(struct store *st, const char *name, char *err, size_t errlen
 	"SELECT g.name, g.created, " \
 	"(SELECT count(*) FROM memberships m WHERE m.grp = g.name) FROM usergroups g"
 
-static void group_row(sqlite3_stmt *s, struct store_group *g)
+static int group_row(sqlite3_stmt *s, void *rec)
 {
+	struct store_group *g = rec;
+
 	memset(g, 0, sizeof(*g));
 	col_text(s, 0, g->name, sizeof(g->name));
 	g->created = sqlite3_column_int64(s, 1);
 	g->members = (unsigned int)sqlite3_column_int64(s, 2);
+	return 0;
 }
+
+static const struct rec_kind group_kind = {
+	.type = REC_GROUP, .what = "group", .damaged = "stored row is damaged",
+	.by_key = SQL_GROUP_ROW " WHERE g.name = ?1", .all = SQL_GROUP_ROW " ORDER BY g.name",
+	.decode = group_row, .name_off = offsetof(struct store_group, name),
+};
 
 int store_group_show(struct store *st, const char *name, struct store_group *out,
 		     char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
 	int rc;
 
 	if (!st || !out)
 		return -EINVAL;
 	if ((rc = check_name("group", name, err, errlen)) < 0)
 		return rc;
-	if ((rc = qprep(st, &s, err, errlen, SQL_GROUP_ROW " WHERE g.name = ?1", "s", name)) < 0)
-		return rc;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		group_row(s, out);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
-		seterr(err, errlen, "no group '%s'", name);
-		rc = -ENOENT;
-	} else {
-		rc = dberr(st, rc, "group show", err, errlen);
-	}
-	sqlite3_finalize(s);
-	return rc;
+	return show_rec(st, &group_kind, name, out, err, errlen);
 }
 
 int store_group_list(struct store *st, store_group_fn fn, void *arg, char *err, size_t errlen)
 {
 	struct store_group g;
-	sqlite3_stmt *s;
-	int rc;
 
 	if (!st || !fn)
 		return -EINVAL;
-	if ((rc = qprep(st, &s, err, errlen, SQL_GROUP_ROW " ORDER BY g.name", "")) < 0)
-		return rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		group_row(s, &g);
-		if ((rc = fn(&g, arg)) != 0)
-			goto out;
-	}
-	rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, "group list", err, errlen);
-out:
-	sqlite3_finalize(s);
-	return rc;
+	return list_all(st, &group_kind, &g, (union rec_fn){ .group = fn }, arg, err, errlen);
 }
 
 int store_group_member_add(struct store *st, const char *group, const char *user,
@@ -1566,8 +1646,10 @@ out:
 	"SELECT p.name, p.created, p.e2ee, " \
 	"(SELECT count(*) FROM assignments a WHERE a.policy = p.name) FROM policies p"
 
-static int policy_row(sqlite3_stmt *s, struct store_policy *p)
+static int policy_row(sqlite3_stmt *s, void *rec)
 {
+	struct store_policy *p = rec;
+
 	memset(p, 0, sizeof(*p));
 	col_text(s, 0, p->name, sizeof(p->name));
 	p->created = sqlite3_column_int64(s, 1);
@@ -1576,56 +1658,31 @@ static int policy_row(sqlite3_stmt *s, struct store_policy *p)
 				    NULL, 0) < 0 ? -EIO : 0;
 }
 
+static const struct rec_kind policy_kind = {
+	.type = REC_POLICY, .what = "policy", .damaged = "stored setting is damaged",
+	.by_key = SQL_POLICY_ROW " WHERE p.name = ?1", .all = SQL_POLICY_ROW " ORDER BY p.name",
+	.decode = policy_row, .name_off = offsetof(struct store_policy, name),
+};
+
 int store_policy_show(struct store *st, const char *name, struct store_policy *out,
 		      char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
 	int rc;
 
 	if (!st || !out)
 		return -EINVAL;
 	if ((rc = check_name("policy", name, err, errlen)) < 0)
 		return rc;
-	if ((rc = qprep(st, &s, err, errlen, SQL_POLICY_ROW " WHERE p.name = ?1", "s", name)) < 0)
-		return rc;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		rc = policy_row(s, out);
-		if (rc < 0)
-			seterr(err, errlen, "policy '%s': stored setting is damaged", name);
-	} else if (rc == SQLITE_DONE) {
-		seterr(err, errlen, "no policy '%s'", name);
-		rc = -ENOENT;
-	} else {
-		rc = dberr(st, rc, "policy show", err, errlen);
-	}
-	sqlite3_finalize(s);
-	return rc;
+	return show_rec(st, &policy_kind, name, out, err, errlen);
 }
 
 int store_policy_list(struct store *st, store_policy_fn fn, void *arg, char *err, size_t errlen)
 {
 	struct store_policy p;
-	sqlite3_stmt *s;
-	int rc;
 
 	if (!st || !fn)
 		return -EINVAL;
-	if ((rc = qprep(st, &s, err, errlen, SQL_POLICY_ROW " ORDER BY p.name", "")) < 0)
-		return rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (policy_row(s, &p) < 0) {
-			seterr(err, errlen, "policy '%s': stored setting is damaged", p.name);
-			rc = -EIO;
-			goto out;
-		}
-		if ((rc = fn(&p, arg)) != 0)
-			goto out;
-	}
-	rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, "policy list", err, errlen);
-out:
-	sqlite3_finalize(s);
-	return rc;
+	return list_all(st, &policy_kind, &p, (union rec_fn){ .policy = fn }, arg, err, errlen);
 }
 
 /* ---- assignments ---------------------------------------------------------- */
@@ -1806,8 +1863,9 @@ int store_peer_add(struct store *st, const char *id, const uint8_t *public_key,
 	return finish(st, rc, err, errlen);
 }
 
-static int peer_row(sqlite3_stmt *s, struct store_peer *p)
+static int peer_row(sqlite3_stmt *s, void *rec)
 {
+	struct store_peer *p = rec;
 	const void *k;
 
 	memset(p, 0, sizeof(*p));
@@ -1828,25 +1886,17 @@ static int peer_row(sqlite3_stmt *s, struct store_peer *p)
 
 #define SQL_PEER_ROW "SELECT id, public_key, address, pinned, created, updated FROM peers"
 
+static const struct rec_kind peer_kind = {
+	.type = REC_PEER, .what = "peer", .damaged = "stored key is damaged",
+	.by_key = SQL_PEER_ROW " WHERE id = ?1", .all = SQL_PEER_ROW " ORDER BY id",
+	.decode = peer_row, .name_off = offsetof(struct store_peer, id),
+};
+
 /* 1 found, 0 not, -errno. */
 static int get_peer(struct store *st, const char *id, struct store_peer *p,
 		    char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
-	int rc;
-
-	if ((rc = qprep(st, &s, err, errlen, SQL_PEER_ROW " WHERE id = ?1", "s", id)) < 0)
-		return rc;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		rc = peer_row(s, p) < 0 ? -EIO : 1;
-		if (rc < 0)
-			seterr(err, errlen, "peer '%s': stored key is damaged", id);
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, "peer", err, errlen);
-	}
-	sqlite3_finalize(s);
-	return rc;
+	return find_rec(st, &peer_kind, id, p, err, errlen);
 }
 
 int store_peer_set(struct store *st, const char *id, const uint8_t *public_key,
@@ -1952,37 +2002,16 @@ int store_peer_show(struct store *st, const char *id, struct store_peer *out,
 		return -EINVAL;
 	if ((rc = store_peer_id_parse(id, NULL, NULL, err, errlen)) < 0)
 		return rc;
-	rc = get_peer(st, id, out, err, errlen);
-	if (rc == 0) {
-		seterr(err, errlen, "no peer '%s'", id);
-		return -ENOENT;
-	}
-	return rc < 0 ? rc : 0;
+	return show_rec(st, &peer_kind, id, out, err, errlen);
 }
 
 int store_peer_list(struct store *st, store_peer_fn fn, void *arg, char *err, size_t errlen)
 {
 	struct store_peer p;
-	sqlite3_stmt *s;
-	int rc;
 
 	if (!st || !fn)
 		return -EINVAL;
-	if ((rc = qprep(st, &s, err, errlen, SQL_PEER_ROW " ORDER BY id", "")) < 0)
-		return rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (peer_row(s, &p) < 0) {
-			seterr(err, errlen, "peer '%s': stored key is damaged", p.id);
-			rc = -EIO;
-			goto out;
-		}
-		if ((rc = fn(&p, arg)) != 0)
-			goto out;
-	}
-	rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, "peer list", err, errlen);
-out:
-	sqlite3_finalize(s);
-	return rc;
+	return list_all(st, &peer_kind, &p, (union rec_fn){ .peer = fn }, arg, err, errlen);
 }
 
 /* ---- calls ------------------------------------------------------------------ */
@@ -2109,8 +2138,9 @@ out:
 	"SELECT id, local_user, remote, role, mode, reason, profile, security_code, " \
 	"local_media, remote_media, state, created, ended FROM calls"
 
-static int call_row(sqlite3_stmt *s, struct store_call *c)
+static int call_row(sqlite3_stmt *s, void *rec)
 {
+	struct store_call *c = rec;
 	char t[16];
 
 	memset(c, 0, sizeof(*c));
@@ -2136,25 +2166,17 @@ static int call_row(sqlite3_stmt *s, struct store_call *c)
 	return 0;
 }
 
+static const struct rec_kind call_kind = {
+	.type = REC_CALL, .what = "call", .damaged = "stored record is damaged",
+	.by_key = SQL_CALL_ROW " WHERE id = ?1",    /* store_call_list has its own */
+	.decode = call_row, .name_off = offsetof(struct store_call, id),
+};
+
 /* 1 found, 0 not, -errno. */
 static int get_call(struct store *st, const char *id, struct store_call *c,
 		    char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
-	int rc;
-
-	if ((rc = qprep(st, &s, err, errlen, SQL_CALL_ROW " WHERE id = ?1", "s", id)) < 0)
-		return rc;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		rc = call_row(s, c) < 0 ? -EIO : 1;
-		if (rc < 0)
-			seterr(err, errlen, "call '%s': stored record is damaged", id);
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, "call", err, errlen);
-	}
-	sqlite3_finalize(s);
-	return rc;
+	return find_rec(st, &call_kind, id, c, err, errlen);
 }
 
 int store_call_update(struct store *st, const struct store_call *c, char *err, size_t errlen)
@@ -2244,12 +2266,7 @@ int store_call_get(struct store *st, const char *id, struct store_call *out,
 		return -EINVAL;
 	if ((rc = check_call_id(id, err, errlen)) < 0)
 		return rc;
-	rc = get_call(st, id, out, err, errlen);
-	if (rc == 0) {
-		seterr(err, errlen, "no call '%s'", id);
-		return -ENOENT;
-	}
-	return rc < 0 ? rc : 0;
+	return show_rec(st, &call_kind, id, out, err, errlen);
 }
 
 int store_call_list(struct store *st, bool live_only, store_call_fn fn, void *arg,
@@ -2265,19 +2282,7 @@ int store_call_list(struct store *st, bool live_only, store_call_fn fn, void *ar
 		   "'active') ORDER BY created, id", "i", (int64_t)(live_only ? 1 : 0));
 	if (rc < 0)
 		return rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (call_row(s, &c) < 0) {
-			seterr(err, errlen, "call '%s': stored record is damaged", c.id);
-			rc = -EIO;
-			goto out;
-		}
-		if ((rc = fn(&c, arg)) != 0)
-			goto out;
-	}
-	rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, "call list", err, errlen);
-out:
-	sqlite3_finalize(s);
-	return rc;
+	return list_recs(st, s, &call_kind, &c, (union rec_fn){ .call = fn }, arg, err, errlen);
 }
 
 int store_call_del(struct store *st, const char *id, char *err, size_t errlen)

@@ -73,6 +73,7 @@ struct calls {
 	uint8_t recorder[CALLS_RECORDER_KEY_LEN];
 	bool has_recorder;
 	int lfd;
+	int spare_fd;                 /* /dev/null, given up to shed a connection at EMFILE */
 	uint16_t lport;
 	struct callproto_addr pool_addr;
 	uint16_t pool_lo, pool_hi;
@@ -1026,8 +1027,20 @@ static void accept_one(struct calls *cm)
 	int fd;
 
 	fd = accept4(cm->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		if ((errno == EMFILE || errno == ENFILE) && cm->spare_fd >= 0) {
+			/* out of descriptors: the pending connection would keep the
+			 * listen socket readable and poll spinning. Give back the spare
+			 * descriptor, take the connection and close it (the caller
+			 * sees it closed), keep the spare again. */
+			close(cm->spare_fd);
+			fd = accept(cm->lfd, NULL, NULL);
+			if (fd >= 0)
+				close(fd);
+			cm->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		}
 		return;
+	}
 	if (cm->attempts >= cm->cfg.max_attempts) {
 		close(fd);   /* bounded: the caller sees the connection closed */
 		return;
@@ -1497,6 +1510,7 @@ int calls_create(struct calls **out, const struct calls_config *cfg, char *err, 
 		return -ENOMEM;
 	cm->cfg = *cfg;
 	cm->lfd = -1;
+	cm->spare_fd = -1;
 	seterr(cm->tenant, sizeof(cm->tenant), "%s", cfg->tenant);
 	cm->cfg.tenant = cm->tenant;
 	cm->cfg.listen = NULL;
@@ -1553,6 +1567,7 @@ int calls_create(struct calls **out, const struct calls_config *cfg, char *err, 
 			free(cm);
 			return -e;
 		}
+		cm->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		cm->lport = ntohs(ss.ss_family == AF_INET6
 				  ? ((struct sockaddr_in6 *)&ss)->sin6_port
 				  : ((struct sockaddr_in *)&ss)->sin_port);
@@ -1585,6 +1600,8 @@ void calls_destroy(struct calls *cm)
 	}
 	if (cm->lfd >= 0)
 		close(cm->lfd);
+	if (cm->spare_fd >= 0)
+		close(cm->spare_fd);
 	sodium_memzero(cm, sizeof(*cm));
 	free(cm);
 }
@@ -1613,6 +1630,8 @@ void calls_release(struct calls *cm)
 	}
 	if (cm->lfd >= 0)
 		close(cm->lfd);
+	if (cm->spare_fd >= 0)
+		close(cm->spare_fd);
 	sodium_memzero(cm, sizeof(*cm));
 	free(cm);
 }

@@ -43,7 +43,7 @@
 #define PROG             "callseal-control"
 #define DEFAULT_CAPACITY 262144u   /* 2^19 slots x 192 B = 96 MiB of /dev/shm */
 #define DEFAULT_MEDIA_POOL "127.0.0.1:20000-29999"
-#define CALL_FDS_MAX     1024u      /* the call manager's descriptors polled at once */
+#define POLL_FDS_MIN     64u        /* the poll array's first size; it grows */
 #define DIALS_MAX        64u        /* call dials waiting for an answer at once */
 #define DIAL_PENDING     (-EINPROGRESS) /* a command's "the answer comes later" */
 
@@ -84,7 +84,10 @@ struct ctl {
 		char id[CALLS_ID_LEN + 1];
 	} dials[DIALS_MAX];
 	struct admin_out dial_out;       /* the reply of a finished dial */
-	struct pollfd call_fds[CALL_FDS_MAX];
+	/* signal fd, admin socket, then the call manager's descriptors (one per
+	 * call with a control channel, plus its listen socket): grown as needed */
+	struct pollfd *fds;
+	size_t fds_cap;
 	/* the client of the request being served */
 	pid_t peer_pid;
 	uid_t peer_uid;
@@ -1526,7 +1529,7 @@ static bool serve(struct ctl *c, int fd)
 	} else {
 		rc = cmd->fn(c, c->s->req.argc - skip,
 			     (const char *const *)c->s->req.argv + skip, msg, sizeof(msg));
-		if (rc < 0 && cmd->changes)
+		if (rc < 0 && rc != DIAL_PENDING && cmd->changes)
 			logline("refused %s %s from pid %d: %s", cmd->group,
 				cmd->name ? cmd->name : "", (int)cred.pid, msg);
 	}
@@ -1720,26 +1723,53 @@ static int open_table(struct ctl *c, uint32_t capacity, bool capacity_given, boo
 	return 0;
 }
 
+/* The call manager's descriptors after the daemon's two: the array grows
+ * (doubling) until they fit. The number, or -ENOMEM (then none are polled
+ * this round, and the growth is tried again on the next). */
+static int fill_call_fds(struct ctl *c)
+{
+	int n;
+
+	while ((n = calls_pollfds(c->calls, c->fds + 2, c->fds_cap - 2)) == -ENOBUFS) {
+		struct pollfd *g = realloc(c->fds, 2 * c->fds_cap * sizeof(*g));
+
+		if (g == NULL)
+			return -ENOMEM;
+		c->fds = g;
+		c->fds_cap *= 2;
+	}
+	return n;
+}
+
 static int run(struct ctl *c)
 {
 	struct signalfd_siginfo si;
 	int rc = 0;
 
+	c->fds_cap = POLL_FDS_MIN;
+	c->fds = calloc(c->fds_cap, sizeof(*c->fds));
+	if (c->fds == NULL) {
+		logline("out of memory");
+		return -ENOMEM;
+	}
 	for (;;) {
-		struct pollfd *p = c->call_fds;
+		struct pollfd *p;
 		int fd, n = 0, timeout = -1;
 
+		if (c->calls != NULL) {
+			n = fill_call_fds(c);
+			if (n < 0) {
+				logline("calls: out of memory for %zu descriptors; retrying",
+					2 * c->fds_cap);
+				n = 0;
+				timeout = 100;
+			} else {
+				timeout = calls_timeout_ms(c->calls);
+			}
+		}
+		p = c->fds;
 		p[0] = (struct pollfd){ .fd = c->sig_fd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = c->listen_fd, .events = POLLIN };
-		if (c->calls != NULL) {
-			n = calls_pollfds(c->calls, p + 2, CALL_FDS_MAX - 2);
-			if (n < 0) {
-				logline("calls: more than %u descriptors; polling the first only",
-					CALL_FDS_MAX - 2);
-				n = 0;
-			}
-			timeout = calls_timeout_ms(c->calls);
-		}
 		if (poll(p, (nfds_t)(2 + n), timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1794,7 +1824,7 @@ int main(int argc, char **argv)
 	struct ctl *c = &ctl;
 	const char *state = NULL;
 	char err[KEYSPEC_ERR_MAX];
-	struct rlimit nocore = { 0, 0 };
+	struct rlimit nocore = { 0, 0 }, nofile;
 	uint64_t cap = DEFAULT_CAPACITY;
 	bool cap_given = false, created = false, stale = false;
 	sigset_t sigs;
@@ -1885,6 +1915,12 @@ int main(int argc, char **argv)
 
 	/* keys must not end up in a core file */
 	setrlimit(RLIMIT_CORE, &nocore);
+	/* every call with a control channel holds a descriptor: take what the
+	 * hard limit allows (often 1,024 soft against 524,288 hard) */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 	if (sodium_init() < 0) {
 		logline("libsodium failed to initialise");
 		return 1;
@@ -1961,10 +1997,13 @@ int main(int argc, char **argv)
 			logline("calls of the previous run: %u active taken over (detached), "
 				"%u marked failed, %u key table entries of ended calls removed",
 				rr.resumed, rr.failed, rr.removed);
+		if (getrlimit(RLIMIT_NOFILE, &nofile) != 0)
+			nofile.rlim_cur = 0;
 		logline("calls: listening on %s (port %u), media pool %s, handshake timeout "
-			"%u ms, trust on first use %s", c->call_listen,
-			(unsigned int)calls_listen_port(c->calls), c->media_pool,
-			c->handshake_timeout_ms, c->tofu ? "on" : "off");
+			"%u ms, trust on first use %s, descriptor limit %llu (one per call)",
+			c->call_listen, (unsigned int)calls_listen_port(c->calls), c->media_pool,
+			c->handshake_timeout_ms, c->tofu ? "on" : "off",
+			(unsigned long long)nofile.rlim_cur);
 	}
 	if (stale)
 		logline("replaced a stale admin socket at %s", c->admin_path);
@@ -1998,6 +2037,7 @@ out:
 		store_close(c->store);
 	if (c->sig_fd >= 0)
 		close(c->sig_fd);
+	free(c->fds);
 	sodium_free(c->s);    /* wipes */
 	return status;
 }

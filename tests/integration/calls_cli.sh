@@ -20,9 +20,9 @@
 CONTROL=$1 CTL=$2 DUMP=$3 RECOPEN=$4
 require_cmd python3
 
-TA="cca$$x$RANDOM" TB="ccb$$x$RANDOM"
+TA="cca$$x$RANDOM" TB="ccb$$x$RANDOM" TT="cct$$x$RANDOM"
 SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
-trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
+trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB" "/dev/shm/callseal.$TT"' EXIT
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -41,13 +41,13 @@ PA=$(free_port) PB=$(free_port)
 while [ "$PB" = "$PA" ]; do PB=$(free_port); done
 
 start_a() {
-  spawn "$1" "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" --capacity 64 \
+  spawn "$1" "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" --capacity 256 \
     --tenant contoso --listen "127.0.0.1:$PA" --media-pool 127.0.0.1:21000-21099 \
     --handshake-timeout 5000 --recorder-key "$RECPK"
   PID_A=$SPAWN_PID
 }
 start_a ctl_a
-spawn ctl_b "$CONTROL" --table "$TB" --state "$TEST_TMP/sb" --admin "$SB" --capacity 64 \
+spawn ctl_b "$CONTROL" --table "$TB" --state "$TEST_TMP/sb" --admin "$SB" --capacity 256 \
   --tenant fabrikam --listen "127.0.0.1:$PB" --media-pool 127.0.0.1:22000-22099 \
   --handshake-timeout 5000
 wait_until 10 a status >/dev/null 2>&1 && wait_until 10 b status >/dev/null 2>&1
@@ -224,6 +224,51 @@ ID7=$(sed -n 's/^call id: //p' "$TEST_TMP/dial7")
 a call end "$ID7" >/dev/null
 wait_until 5 bash -c "[ \"\$('$DUMP' '$TB' | grep -vc '^#')\" = 0 ]"
 tap_is "$(count "$TA") $(count "$TB")" "0 0" "nothing left of either call"
+
+# ---- many calls at once: the poll array grows past its first 64 ------------------
+N=80
+for i in $(seq $N); do a call dial --from alice --to bob@fabrikam >/dev/null 2>&1 || break; done
+tap_is "$(a call list --json | jq_ 'len(d)') $(count "$TA") $(count "$TB")" "$N $((2 * N)) $((2 * N))" \
+  "$N calls at once: every call active, two entries each on both sides"
+for id in $(a call list --json | jq_ '"\n".join(c["id"] for c in d)'); do a call end "$id" >/dev/null; done
+wait_until 10 bash -c "[ \"\$('$DUMP' '$TB' | grep -vc '^#')\" = 0 ]"
+tap_is "$(count "$TA") $(count "$TB") $(b call list --json | jq_ 'len(d)')" "0 0 0" \
+  "  ... all ended from the caller: END reached the callee over every control channel"
+
+# ---- out of descriptors: connections are shed, the daemon does not spin ------------
+PT=$(free_port)
+spawn ctl_t bash -c "ulimit -n 40 && exec '$CONTROL' --table '$TT' --state '$TEST_TMP/st' \
+  --admin '$TEST_TMP/t.sock' --capacity 16 --tenant tiny --listen 127.0.0.1:$PT --handshake-timeout 4000"
+PID_T=$SPAWN_PID
+wait_until 10 "$CTL" --admin "$TEST_TMP/t.sock" status >/dev/null 2>&1
+ticks() { awk '{print $14 + $15}' "/proc/$PID_T/stat"; }
+T0=$(ticks)
+python3 - "$PT" >"$TEST_TMP/flood.out" 2>&1 <<'PY'
+import socket, sys, time
+held = []
+for i in range(60):                     # more than the daemon has descriptors for
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    held.append(s)
+time.sleep(2)
+shed = 0
+for s in held:                          # the shed ones were closed by the daemon
+    s.setblocking(False)
+    try:
+        shed += s.recv(1) == b""
+    except BlockingIOError:
+        pass
+print(shed)
+PY
+T1=$(ticks)
+tap_is "$(( $(cat "$TEST_TMP/flood.out") > 0 )) $(( T1 - T0 < 50 ))" "1 1" \
+  "out of descriptors: extra connections are closed, the daemon does not spin ($((T1 - T0)) ticks in 2 s)" ||
+  sed 's/^/#   /' "$TEST_TMP/flood.out"
+"$CTL" --admin "$TEST_TMP/t.sock" status >/dev/null 2>&1
+tap_is "$?" 0 "  ... and it still serves its admin socket afterwards"
+stop_proc "$PID_T"
+
+tap_is "$(cat "$TEST_TMP"/ctl_a*.log | grep -cE 'refused call dial from pid [0-9]+: ?$')" 0 \
+  "successful dials are not logged as refusals with no reason"
 
 # ---- refusals and no keys in the logs -------------------------------------------
 "$CTL" --admin "$SA" call dial --from alice >/dev/null 2>&1

@@ -118,37 +118,19 @@ static void copy_text(char *dst, size_t cap, const char *src)
 /* "a.b.c.d:port" or "[v6]:port" -> addr (port may be 0 when allow0). */
 static int parse_addr(const char *s, struct callproto_addr *a, bool allow0)
 {
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon, *h;
-	char *end;
-	unsigned long port;
-	size_t hl;
-
 	memset(a, 0, sizeof(*a));
-	if (!s || !(colon = strrchr(s, ':')))
-		return -EINVAL;
-	h = s;
-	hl = (size_t)(colon - s);
-	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
-		h = s + 1;
-		hl -= 2;
-	}
-	if (hl == 0 || hl >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno || *end || colon[1] == '\0' || port > 65535 || (!allow0 && port == 0))
-		return -EINVAL;
-	a->port = (uint16_t)port;
-	if (inet_pton(AF_INET, host, a->addr) == 1)
-		a->family = 4;
-	else if (inet_pton(AF_INET6, host, a->addr) == 1)
-		a->family = 6;
-	else
+	if (store_ip_port_parse(s, &a->family, a->addr, &a->port) < 0 ||
+	    (!allow0 && a->port == 0))
 		return -EINVAL;
 	return 0;
+}
+
+/* A media address must be one a peer can send to: not 0.0.0.0 or ::. */
+static int parse_media(const char *s, struct callproto_addr *a)
+{
+	if (parse_addr(s, a, false) < 0)
+		return -EINVAL;
+	return store_ip_unspecified(a->family, a->addr) ? -EADDRNOTAVAIL : 0;
 }
 
 static void format_addr(const struct callproto_addr *a, char *out, size_t cap)
@@ -1212,16 +1194,28 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 	if (!c)
 		return -ENOMEM;
 	c->fd = -1;
-	if (local_media ? parse_addr(local_media, &c->local_media, false) < 0
+	if (local_media ? parse_media(local_media, &c->local_media) < 0
 			: (!cm->has_pool || pool_take(cm, &c->local_media) < 0)) {
-		seterr(err, errlen, local_media ? "media address: expected IP:port"
-			 : cm->has_pool ? "media address pool exhausted"
-			 : "no --local-media and no media address pool");
+		seterr(err, errlen, local_media ? "--local-media: expected IP:port with a real "
+			 "address (not 0.0.0.0 or ::)" : cm->has_pool ?
+			 "media address pool exhausted" :
+			 "no --local-media and no media address pool");
 		rc = local_media ? -EINVAL : -EBUSY;
 		goto out;
 	}
-	if (remote_media && parse_addr(remote_media, &c->want_remote, false) < 0) {
-		seterr(err, errlen, "remote media address: expected IP:port");
+	if (local_media) {
+		for (const struct conn *x = cm->conns; x; x = x->next) {
+			if (addr_eq(&x->local_media, &c->local_media)) {
+				seterr(err, errlen, "--local-media %s is in use by call %s",
+				       local_media, x->info.id[0] ? x->info.id : "(in set-up)");
+				rc = -EADDRINUSE;
+				goto out;
+			}
+		}
+	}
+	if (remote_media && parse_media(remote_media, &c->want_remote) < 0) {
+		seterr(err, errlen, "--remote-media: expected IP:port with a real address "
+		       "(not 0.0.0.0 or ::)");
 		rc = -EINVAL;
 		goto out;
 	}
@@ -1483,6 +1477,47 @@ int calls_feature(struct calls *cm, const char *id, const char *feature,
 
 /* ---- life cycle ------------------------------------------------------------------ */
 
+/* "IP:LO-HI": the address with port LO, and HI. */
+static int parse_pool(const char *s, struct callproto_addr *a, uint16_t *hi)
+{
+	char buf[STORE_ADDR_MAX + 8], *dash, *end;
+	unsigned long h;
+
+	if (!s || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	seterr(buf, sizeof(buf), "%s", s);
+	dash = strrchr(buf, '-');
+	if (!dash || dash[1] < '0' || dash[1] > '9')
+		return -EINVAL;
+	*dash = '\0';
+	errno = 0;
+	h = strtoul(dash + 1, &end, 10);
+	if (errno || *end || parse_media(buf, a) < 0 || h < a->port || h > 65535)
+		return -EINVAL;
+	*hi = (uint16_t)h;
+	return 0;
+}
+
+int calls_addresses_check(const char *listen, const char *media_pool, char *err,
+			  size_t errlen)
+{
+	struct callproto_addr a;
+	uint16_t hi;
+
+	if (media_pool && parse_pool(media_pool, &a, &hi) < 0) {
+		seterr(err, errlen, "--media-pool: expected IP:LO-HI with a real local address "
+		       "(not 0.0.0.0 or ::) and ports 1 <= LO <= HI <= 65535, e.g. "
+		       "192.0.2.1:20000-29999");
+		return -EINVAL;
+	}
+	if (listen && parse_addr(listen, &a, true) < 0) {
+		seterr(err, errlen, "--listen: expected IP:port, e.g. 0.0.0.0:5070 or "
+		       "[::]:5070 (port 0: any free port)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int calls_create(struct calls **out, const struct calls_config *cfg, char *err, size_t errlen)
 {
 	struct calls *cm;
@@ -1493,15 +1528,15 @@ int calls_create(struct calls **out, const struct calls_config *cfg, char *err, 
 
 	if (!out || !cfg || !cfg->table || !cfg->store || !cfg->tenant ||
 	    !store_name_valid(cfg->tenant)) {
-		seterr(err, errlen, "calls: table, store and a valid tenant are required");
+		seterr(err, errlen, "table, store and a valid tenant are required");
 		return -EINVAL;
 	}
 	if (sodium_init() < 0) {
-		seterr(err, errlen, "calls: libsodium failed to initialise");
+		seterr(err, errlen, "libsodium failed to initialise");
 		return -EIO;
 	}
 	if (strcmp(store_tenant(cfg->store), cfg->tenant) != 0) {
-		seterr(err, errlen, "calls: the store belongs to tenant '%s', not '%s'",
+		seterr(err, errlen, "the store belongs to tenant '%s', not '%s'",
 		       store_tenant(cfg->store), cfg->tenant);
 		return -EINVAL;
 	}
@@ -1524,34 +1559,17 @@ int calls_create(struct calls **out, const struct calls_config *cfg, char *err, 
 		cm->has_recorder = true;
 		cm->cfg.recorder_public_key = NULL;
 	}
+	if (calls_addresses_check(cfg->listen, cfg->media_pool, err, errlen) < 0) {
+		free(cm);
+		return -EINVAL;
+	}
 	if (cfg->media_pool) {
-		char buf[STORE_ADDR_MAX + 8], *dash;
-		unsigned long hi;
-
-		seterr(buf, sizeof(buf), "%s", cfg->media_pool);
-		dash = strrchr(buf, '-');
-		if (dash)
-			*dash = '\0';
-		errno = 0;
-		hi = dash ? strtoul(dash + 1, NULL, 10) : 0;
-		if (!dash || parse_addr(buf, &cm->pool_addr, false) < 0 || errno ||
-		    hi < cm->pool_addr.port || hi > 65535) {
-			seterr(err, errlen, "calls: media pool '%s': expected IP:LO-HI",
-			       cfg->media_pool);
-			free(cm);
-			return -EINVAL;
-		}
+		(void)parse_pool(cfg->media_pool, &cm->pool_addr, &cm->pool_hi);
 		cm->pool_lo = cm->pool_addr.port;
-		cm->pool_hi = (uint16_t)hi;
 		cm->has_pool = true;
 	}
 	if (cfg->listen) {
-		if (parse_addr(cfg->listen, &a, true) < 0) {
-			seterr(err, errlen, "calls: listen address '%s': expected IP:port",
-			       cfg->listen);
-			free(cm);
-			return -EINVAL;
-		}
+		(void)parse_addr(cfg->listen, &a, true);
 		cm->lfd = socket(a.family == 6 ? AF_INET6 : AF_INET,
 				 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		sl = to_sockaddr(&a, &ss);
@@ -1561,7 +1579,7 @@ int calls_create(struct calls **out, const struct calls_config *cfg, char *err, 
 		    getsockname(cm->lfd, (struct sockaddr *)&ss, &sl) < 0) {
 			int e = errno;
 
-			seterr(err, errlen, "calls: listen on %s: %s", cfg->listen, strerror(e));
+			seterr(err, errlen, "listen on %s: %s", cfg->listen, strerror(e));
 			if (cm->lfd >= 0)
 				close(cm->lfd);
 			free(cm);

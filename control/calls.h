@@ -105,6 +105,12 @@ struct calls_config {
 	void *event_ctx;
 };
 
+/* Checks --listen (IP:port, port 0 = any) and --media-pool (IP:LO-HI, a real
+ * address) without opening anything: 0, or -EINVAL with a message naming
+ * the option. Either may be NULL. calls_create checks them again. */
+int calls_addresses_check(const char *listen, const char *media_pool, char *err,
+			  size_t errlen);
+
 int calls_create(struct calls **out, const struct calls_config *cfg, char *err, size_t errlen);
 /* Ends every call (END to the peers, entries deleted, store marked), frees. */
 void calls_destroy(struct calls *cm);

@@ -31,68 +31,106 @@
 #define EXIT_USAGE    2   /* bad command line: nothing was sent */
 #define EXIT_CONNECT  3   /* no daemon, or the conversation failed */
 
+/* Every command: its words, its synopsis and what it does ("--help" after a
+ * command prints its entry; the full --help prints them all). */
+static const struct cmd_help {
+	const char *words;      /* "key add": what the command line starts with */
+	const char *synopsis;
+	const char *text;
+} cmd_help[] = {
+	{ "key add", "key add --local ADDR:PORT --direction in|out --profile PROFILE "
+	  "--inline BASE64\n          [--mode e2ee|standard] [--call-id TEXT]",
+	  "Install a static SRTP master key for one stream." },
+	{ "key rekey", "key rekey --local ADDR:PORT --direction in|out --inline BASE64\n"
+	  "          [--profile PROFILE] [--from-index N]",
+	  "Replace a stream's key now, or with --from-index from SRTP packet index N\n"
+	  "on (RFC 3711 <From,To>: older packets keep the old key)." },
+	{ "key del", "key del --local ADDR:PORT --direction in|out",
+	  "Remove a stream; its key bytes are wiped from the table." },
+	{ "key list", "key list [--json]",
+	  "The table's streams: selector, profile, mode, generation, next key's\n"
+	  "from-index, call id, created time. Never key bytes." },
+	{ "group add", "group add GROUP [--json]", "Add a group of users." },
+	{ "group list", "group list [--json]", "The groups and how many members each has." },
+	{ "user add", "user add USER [--group GROUP]... [--json]",
+	  "Add a user with a fresh X25519 identity key (the private key never\n"
+	  "leaves the daemon's store), in the given groups." },
+	{ "user list", "user list [--json]",
+	  "The users, their own E2EE setting and key fingerprint." },
+	{ "user show", "user show USER [--json]",
+	  "Groups, effective E2EE policy and the assignment it comes from, the\n"
+	  "user's own setting, public key (base64) and its fingerprint." },
+	{ "user set", "user set USER --e2ee on|off [--json]",
+	  "The user's own setting; on is refused while their policy is disabled." },
+	{ "policy add", "policy add NAME --e2ee disabled|users-can-turn-on [--json]",
+	  "Add an E2EE policy." },
+	{ "policy set", "policy set NAME --e2ee disabled|users-can-turn-on [--json]",
+	  "Change a policy's setting." },
+	{ "policy del", "policy del NAME [--json]", "Delete a policy (refused while it is "
+	  "assigned)." },
+	{ "policy list", "policy list [--json]", "The policies and where each is assigned." },
+	{ "policy assign", "policy assign NAME --tenant|--group GROUP|--user USER [--json]",
+	  "The most specific assignment wins: user, then group, then tenant;\n"
+	  "between groups that disagree, disabled wins. None: disabled." },
+	{ "policy unassign", "policy unassign --tenant|--group GROUP|--user USER [--json]",
+	  "Remove the policy assigned there." },
+	{ "peer add", "peer add USER@TENANT [--key BASE64] --addr HOST:PORT [--json]",
+	  "A remote party and its callseal-control's address; --key pins its\n"
+	  "X25519 public key (base64, 44 characters, as its `user show` prints it).\n"
+	  "Without --key (only on a --trust-on-first-use daemon) the first key\n"
+	  "seen is learnt and pinned." },
+	{ "peer list", "peer list [--json]",
+	  "The peers: key fingerprint, where the key came from (given, first-use,\n"
+	  "none yet), address." },
+	{ "call dial", "call dial --from USER --to USER@TENANT [--local-media ADDR:PORT]\n"
+	  "          [--remote-media ADDR:PORT] [--json]",
+	  "Call a peer and wait for the key agreement (up to the daemon's\n"
+	  "--handshake-timeout): prints the call id, the mode (e2ee, or standard\n"
+	  "and why) and, for e2ee, the security code both parties compare." },
+	{ "call list", "call list [--json]", "The calls of this daemon, both roles." },
+	{ "call show", "call show ID [--json]",
+	  "One call: mode, security code, media, key generation, control channel." },
+	{ "call end", "call end ID [--json]", "Hang up; both sides delete the call's keys." },
+	{ "call rekey", "call rekey ID [--json]",
+	  "Both sides move to the next key generation." },
+	{ "call record", "call record|transcribe|transfer|park|merge|add-participant|keys ID "
+	  "[--json]",
+	  "Refused while the call is end-to-end encrypted; accepted in a standard\n"
+	  "call. keys prints the call's keys sealed to the configured compliance\n"
+	  "recorder (one base64 line)." },
+	{ "status", "status", "The table's size, fill, writer and generation." },
+	{ "help", "help", "The commands this daemon knows." },
+};
+#define N_CMD_HELP (sizeof(cmd_help) / sizeof(cmd_help[0]))
+
+/* The synopsis after lead, then the text indented by indent. */
+static void print_cmd_help(FILE *f, const struct cmd_help *h, const char *lead, int indent)
+{
+	const char *t = h->text, *nl;
+
+	fprintf(f, "%s%s\n", lead, h->synopsis);
+	for (; *t; t = nl + 1) {
+		nl = strchr(t, '\n');
+		if (nl == NULL)
+			nl = t + strlen(t);
+		fprintf(f, "%*s%.*s\n", indent, "", (int)(nl - t), t);
+		if (*nl == '\0')
+			break;
+	}
+}
+
 static void usage(FILE *f)
 {
+	size_t i;
+
+	fputs("usage: " PROG " --admin SOCKET COMMAND [OPTIONS]\n"
+	      "       " PROG " COMMAND --help      (that command only)\n"
+	      "\nTalks to callseal-control over its admin socket. Commands (users,\n"
+	      "policies and peers need the daemon's --tenant, calls its --listen;\n"
+	      "docs/operations.md, docs/policy.md, docs/calls.md):\n\n", f);
+	for (i = 0; i < N_CMD_HELP; i++)
+		print_cmd_help(f, &cmd_help[i], "  ", 6);
 	fputs(
-"usage: " PROG " --admin SOCKET COMMAND [OPTIONS]\n"
-"\n"
-"Talks to callseal-control over its admin socket. Commands:\n"
-"\n"
-"  key add --local ADDR:PORT --direction in|out --profile PROFILE --inline BASE64\n"
-"          [--mode e2ee|standard] [--call-id TEXT]\n"
-"      Install a static SRTP master key for one stream.\n"
-"  key rekey --local ADDR:PORT --direction in|out --inline BASE64\n"
-"          [--profile PROFILE] [--from-index N]\n"
-"      Replace a stream's key now, or with --from-index from SRTP packet index N\n"
-"      on (RFC 3711 <From,To>: older packets keep the old key).\n"
-"  key del --local ADDR:PORT --direction in|out\n"
-"      Remove a stream; its key bytes are wiped from the table.\n"
-"  key list [--json]\n"
-"      The table's streams: selector, profile, mode, generation, next key's\n"
-"      from-index, call id, created time. Never key bytes.\n"
-"\n"
-"Users and E2EE policies (the daemon needs --tenant; docs/policy.md):\n"
-"\n"
-"  group add GROUP               group list [--json]\n"
-"  user add USER [--group GROUP]...\n"
-"      Add a user with a fresh X25519 identity key (the private key never\n"
-"      leaves the daemon's store), in the given groups.\n"
-"  user list [--json]\n"
-"  user show USER [--json]\n"
-"      Groups, effective E2EE policy and the assignment it comes from, the\n"
-"      user's own setting, public key (base64) and its fingerprint.\n"
-"  user set USER --e2ee on|off\n"
-"      The user's own setting; on is refused while their policy is disabled.\n"
-"  policy add NAME --e2ee disabled|users-can-turn-on\n"
-"  policy set NAME --e2ee disabled|users-can-turn-on\n"
-"  policy del NAME               (refused while it is assigned)\n"
-"  policy list [--json]\n"
-"  policy assign NAME --tenant|--group GROUP|--user USER\n"
-"  policy unassign --tenant|--group GROUP|--user USER\n"
-"      The most specific assignment wins: user, then group, then tenant;\n"
-"      between groups that disagree, disabled wins. None: disabled.\n"
-"  peer add USER@TENANT [--key BASE64] --addr HOST:PORT\n"
-"      A remote party and its callseal-control's address; --key pins its\n"
-"      X25519 public key (base64, 44 characters), else it is learnt on\n"
-"      first use.\n"
-"  peer list [--json]\n"
-"\n"
-"Calls (the daemon needs --tenant and --listen; docs/calls.md):\n"
-"\n"
-"  call dial --from USER --to USER@TENANT [--local-media ADDR:PORT]\n"
-"          [--remote-media ADDR:PORT]\n"
-"      Call a peer and wait for the key agreement (up to the daemon's\n"
-"      --handshake-timeout): prints the call id, the mode (e2ee, or standard\n"
-"      and why) and, for e2ee, the security code both parties compare.\n"
-"  call list [--json]            call show ID [--json]\n"
-"  call end ID                   hang up; both sides delete the call's keys\n"
-"  call rekey ID                 both sides move to the next key generation\n"
-"  call record|transcribe|transfer|park|merge|add-participant|keys ID\n"
-"      Refused while the call is end-to-end encrypted; accepted in a\n"
-"      standard call.\n"
-"\n"
-"  status      the table's size, fill, writer and generation\n"
-"  help        the commands this daemon knows\n"
 "\n"
 "Options:\n"
 "  --admin SOCKET      the daemon's admin socket (its --admin)\n"
@@ -112,8 +150,10 @@ static void usage(FILE *f)
 "                      configured it) or e2ee\n"
 "  --call-id TEXT      up to 16 characters of A-Z a-z 0-9 . _ : @ + -\n"
 "  --from-index N      SRTP packet index (ROC << 16 | SEQ), 0..2^48-1\n"
-"  --json              the list and show commands' output as JSON\n"
-"  --help              this text\n"
+"  --json              output as JSON: lists and shows their rows, changes an\n"
+"                      object {\"command\", the name, \"message\"}, call dial the\n"
+"                      call (id, mode, reason, security code, media)\n"
+"  --help              this text; after a command, that command's\n"
 "\n"
 "Exit status: 0 done; 1 the daemon refused (the message says why; nothing\n"
 "changed); 2 bad command line (nothing was sent); 3 cannot reach the daemon.\n"
@@ -131,6 +171,29 @@ static void usage(FILE *f)
 "  " PROG " --admin /run/callseal/admin.sock policy assign open --group sales\n"
 "  " PROG " --admin /run/callseal/admin.sock user add alice --group sales\n"
 "  " PROG " --admin /run/callseal/admin.sock user set alice --e2ee on\n", f);
+}
+
+/* The help of the command argv starts with, or NULL. */
+static const struct cmd_help *find_cmd_help(int argc, char **argv)
+{
+	static const char *const features[] = { "transcribe", "transfer", "park", "merge",
+						"add-participant", "keys" };
+	char words[64];
+	size_t i;
+
+	if (argc < 1)
+		return NULL;
+	snprintf(words, sizeof(words), "%s%s%s", argv[0], argc > 1 ? " " : "",
+		 argc > 1 ? argv[1] : "");
+	if (argc > 1 && strcmp(argv[0], "call") == 0)
+		for (i = 0; i < sizeof(features) / sizeof(features[0]); i++)
+			if (strcmp(argv[1], features[i]) == 0)
+				snprintf(words, sizeof(words), "call record");
+	for (i = 0; i < N_CMD_HELP; i++)
+		if (strcmp(cmd_help[i].words, words) == 0 ||
+		    strcmp(cmd_help[i].words, argv[0]) == 0)
+			return &cmd_help[i];
+	return NULL;
 }
 
 __attribute__((format(printf, 2, 3), noreturn))
@@ -276,6 +339,17 @@ int main(int argc, char **argv)
 	setrlimit(RLIMIT_CORE, &nocore);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			int cmd = 1;
+			const struct cmd_help *h;
+
+			/* after a command: that command's help */
+			while (cmd < i && strncmp(argv[cmd], "--", 2) == 0)
+				cmd += strncmp(argv[cmd], "--admin=", 8) == 0 ? 1 : 2;
+			h = cmd < i ? find_cmd_help(i - cmd, argv + cmd) : NULL;
+			if (h != NULL) {
+				print_cmd_help(stdout, h, "usage: " PROG " --admin SOCKET ", 2);
+				return 0;
+			}
 			usage(stdout);
 			return 0;
 		}

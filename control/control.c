@@ -81,6 +81,7 @@ struct ctl {
 	 * and is answered from the call event, while other requests are served */
 	struct pending_dial {
 		int fd;                      /* -1 = free */
+		bool json;                   /* answer as a JSON object */
 		char id[CALLS_ID_LEN + 1];
 	} dials[DIALS_MAX];
 	struct admin_out dial_out;       /* the reply of a finished dial */
@@ -385,6 +386,22 @@ static void json_str(struct admin_out *o, const char *s)
 	admin_out_printf(o, "\"");
 }
 
+/*
+ * A change command's --json answer, instead of its line of text:
+ * {"command": "group add", "<key>": "<value>", "message": "<the line>"}.
+ * msg is then emptied (the line is in the object).
+ */
+static void json_change(struct ctl *c, const char *command, const char *key,
+			const char *value, char *msg)
+{
+	admin_out_printf(&c->out, "{\"command\": \"%s\", \"%s\": ", command, key);
+	json_str(&c->out, value);
+	admin_out_printf(&c->out, ", \"message\": ");
+	json_str(&c->out, msg);
+	admin_out_printf(&c->out, "}\n");
+	msg[0] = '\0';
+}
+
 static void log_change(struct ctl *c, const char *msg)
 {
 	logline("%s (by uid %u pid %d)", msg, (unsigned int)c->peer_uid, (int)c->peer_pid);
@@ -462,6 +479,8 @@ static int cmd_group_add(struct ctl *c, int argc, const char *const argv[], char
 	snprintf(msg, msglen, "group add %s", d.name);
 	log_change(c, msg);
 	snprintf(msg, msglen, "added group %s", d.name);
+	if (d.json)
+		json_change(c, "group add", "group", d.name, msg);
 	return 0;
 }
 
@@ -548,6 +567,8 @@ static int cmd_user_add(struct ctl *c, int argc, const char *const argv[], char 
 		snprintf(msg + n, msglen - n, " fingerprint %s", fb);
 	log_change(c, msg);
 	snprintf(msg, msglen, "added user %s (identity key fingerprint %s)", d.name, fb);
+	if (d.json)
+		json_change(c, "user add", "user", d.name, msg);
 	return 0;
 }
 
@@ -727,6 +748,8 @@ static int cmd_user_set(struct ctl *c, int argc, const char *const argv[], char 
 	log_change(c, msg);
 	snprintf(msg, msglen, "user %s: end-to-end encryption turned %s", d.name,
 		 d.on ? "on" : "off");
+	if (d.json)
+		json_change(c, "user set", "user", d.name, msg);
 	return 0;
 }
 
@@ -746,6 +769,8 @@ static int cmd_policy_add(struct ctl *c, int argc, const char *const argv[], cha
 	log_change(c, msg);
 	snprintf(msg, msglen, "added policy %s (e2ee %s)", d.name,
 		 policy_setting_name(d.setting));
+	if (d.json)
+		json_change(c, "policy add", "policy", d.name, msg);
 	return 0;
 }
 
@@ -764,6 +789,8 @@ static int cmd_policy_set(struct ctl *c, int argc, const char *const argv[], cha
 	snprintf(msg, msglen, "policy set %s e2ee %s", d.name, policy_setting_name(d.setting));
 	log_change(c, msg);
 	snprintf(msg, msglen, "policy %s: e2ee %s", d.name, policy_setting_name(d.setting));
+	if (d.json)
+		json_change(c, "policy set", "policy", d.name, msg);
 	return 0;
 }
 
@@ -782,6 +809,8 @@ static int cmd_policy_del(struct ctl *c, int argc, const char *const argv[], cha
 	snprintf(msg, msglen, "policy del %s", d.name);
 	log_change(c, msg);
 	snprintf(msg, msglen, "deleted policy %s", d.name);
+	if (d.json)
+		json_change(c, "policy del", "policy", d.name, msg);
 	return 0;
 }
 
@@ -884,6 +913,14 @@ static int cmd_policy_assign(struct ctl *c, int argc, const char *const argv[], 
 		return rc;
 	had = store_assignment_get(c->store, d.target, d.target_name, prev, err,
 				   sizeof(err)) == 0;
+	if (had && strcmp(prev, d.name) == 0) {
+		target_text(d.target, d.target_name, tb, sizeof(tb));
+		snprintf(msg, msglen, "policy %s is already assigned to %s (nothing changed)",
+			 d.name, tb);
+		if (d.json)
+			json_change(c, "policy assign", "policy", d.name, msg);
+		return 0;
+	}
 	rc = store_assign(c->store, d.target, d.target_name, d.name, msg, msglen);
 	if (rc < 0)
 		return rc;
@@ -895,6 +932,8 @@ static int cmd_policy_assign(struct ctl *c, int argc, const char *const argv[], 
 		 had ? " (it replaces policy " : "", had ? prev : "");
 	if (had)
 		strncat(msg, ")", msglen - strlen(msg) - 1);
+	if (d.json)
+		json_change(c, "policy assign", "policy", d.name, msg);
 	return 0;
 }
 
@@ -918,6 +957,8 @@ static int cmd_policy_unassign(struct ctl *c, int argc, const char *const argv[]
 	snprintf(msg, msglen, "policy unassign %s from %s", prev, tb);
 	log_change(c, msg);
 	snprintf(msg, msglen, "unassigned policy %s from %s", prev, tb);
+	if (d.json)
+		json_change(c, "policy unassign", "policy", prev, msg);
 	return 0;
 }
 
@@ -932,7 +973,13 @@ static int cmd_peer_add(struct ctl *c, int argc, const char *const argv[], char 
 	if (rc < 0)
 		return rc;
 	/* a key an administrator gives is pinned; without one it is learnt on
-	 * first use */
+	 * first use, which only a --trust-on-first-use daemon does */
+	if (!d.has_key && !c->tofu) {
+		snprintf(msg, msglen, "peer add: --key is required: this daemon does not "
+			 "trust on first use (--trust-on-first-use), so a peer without a key "
+			 "could never be called");
+		return -EINVAL;
+	}
 	rc = store_peer_add(c->store, d.name, d.has_key ? d.key : NULL, d.addr, d.has_key,
 			    msg, msglen);
 	if (rc < 0)
@@ -946,7 +993,16 @@ static int cmd_peer_add(struct ctl *c, int argc, const char *const argv[], char 
 	snprintf(msg, msglen, "added peer %s at %s (%s%s)", d.name, d.addr,
 		 d.has_key ? "pinned key, fingerprint " : "key learnt on first use",
 		 d.has_key ? fb : "");
+	if (d.json)
+		json_change(c, "peer add", "peer", d.name, msg);
 	return 0;
+}
+
+/* Where a peer's key on record came from: "given" (an administrator's
+ * --key) or "first-use" (learnt, trust on first use); "none" yet. */
+static const char *peer_key_source(const struct store_peer *p)
+{
+	return !p->has_key ? "none" : p->pinned ? "given" : "first-use";
 }
 
 static int cmd_peer_list(struct ctl *c, int argc, const char *const argv[], char *msg,
@@ -967,17 +1023,17 @@ static int cmd_peer_list(struct ctl *c, int argc, const char *const argv[], char
 	if (d.json)
 		admin_out_printf(&c->out, "[");
 	else
-		admin_out_printf(&c->out, "%-32s %-39s %-6s %s\n", "PEER", "FINGERPRINT",
-				 "PINNED", "ADDRESS");
+		admin_out_printf(&c->out, "%-32s %-39s %-10s %s\n", "PEER", "FINGERPRINT",
+				 "KEY", "ADDRESS");
 	for (i = 0; i < r.n; i++) {
 		const struct store_peer *p = (const struct store_peer *)r.v + i;
 
 		if (p->has_key)
 			fingerprint(p->public_key, fb);
 		if (!d.json) {
-			admin_out_printf(&c->out, "%-32s %-39s %-6s %s\n", p->id,
-					 p->has_key ? fb : "(learnt on first use)",
-					 p->pinned ? "yes" : "no", p->address);
+			admin_out_printf(&c->out, "%-32s %-39s %-10s %s\n", p->id,
+					 p->has_key ? fb : "(none yet)", peer_key_source(p),
+					 p->address);
 			continue;
 		}
 		admin_out_printf(&c->out, "%s\n  {\"id\": ", i ? "," : "");
@@ -989,8 +1045,15 @@ static int cmd_peer_list(struct ctl *c, int argc, const char *const argv[], char
 					 "\"%s\"", key_b64(p->public_key, kb), fb);
 		else
 			admin_out_printf(&c->out, ", \"public_key\": null, \"fingerprint\": null");
-		admin_out_printf(&c->out, ", \"pinned\": %s, \"created\": \"%s\", \"updated\": "
-				 "\"%s\"}", p->pinned ? "true" : "false",
+		/* pinned: a key is on record and every call must match it, whether
+		 * an administrator gave it or it was learnt on first use */
+		admin_out_printf(&c->out, ", \"pinned\": %s, \"key_source\": ",
+				 p->has_key ? "true" : "false");
+		if (p->has_key)
+			admin_out_printf(&c->out, "\"%s\"", peer_key_source(p));
+		else
+			admin_out_printf(&c->out, "null");
+		admin_out_printf(&c->out, ", \"created\": \"%s\", \"updated\": \"%s\"}",
 				 unix_time(p->created, tb), unix_time(p->updated, ub));
 	}
 	if (d.json)
@@ -1039,6 +1102,23 @@ static void dial_answer(struct ctl *c, const struct calls_info *in)
 	if (in->state != CALLS_ACTIVE) {
 		snprintf(msg, sizeof(msg), "call %s failed: %s", in->id, in->reason);
 		status = ECONNREFUSED;
+	} else if (c->dials[i].json) {
+		bool e2ee = in->mode == CALLPROTO_MODE_E2EE;
+
+		admin_out_printf(o, "{\"call_id\": \"%s\", \"mode\": \"%s\", \"reason\": ",
+				 in->id, e2ee ? "e2ee" : "standard");
+		json_str(o, in->reason);
+		admin_out_printf(o, ", \"security_code\": ");
+		if (e2ee)
+			json_str(o, in->security_code);
+		else
+			admin_out_printf(o, "null");
+		admin_out_printf(o, ", \"profile\": \"%s\", \"local_media\": ", in->profile);
+		json_str(o, in->local_media);
+		admin_out_printf(o, ", \"remote_media\": ");
+		json_str(o, in->remote_media);
+		admin_out_printf(o, "}\n");
+		msg[0] = '\0';
 	} else {
 		admin_out_printf(o, "call id: %s\n", in->id);
 		if (in->mode == CALLPROTO_MODE_E2EE)
@@ -1169,6 +1249,7 @@ static int cmd_call_dial(struct ctl *c, int argc, const char *const argv[], char
 	/* answered by dial_answer() when the attempt is over (at the latest at
 	 * --handshake-timeout); meanwhile the daemon serves other requests */
 	c->dials[i].fd = c->out.fd;
+	c->dials[i].json = d.json;
 	memcpy(c->dials[i].id, id, sizeof(id));
 	return DIAL_PENDING;
 }
@@ -1274,15 +1355,26 @@ static int cmd_call_end(struct ctl *c, int argc, const char *const argv[], char 
 	struct dirspec_call d;
 	int rc;
 
+	struct calls_info in;
+	bool here_only;
+
 	rc = call_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
+	here_only = calls_show(c->calls, d.id, &in) == 0 && in.detached;
 	rc = calls_end(c->calls, d.id, msg, msglen);
 	if (rc < 0)
 		return rc;
-	snprintf(msg, msglen, "call end %s", d.id);
+	snprintf(msg, msglen, "call end %s%s", d.id, here_only ? " (this side only)" : "");
 	log_change(c, msg);
-	snprintf(msg, msglen, "ended call %s", d.id);
+	if (here_only)
+		snprintf(msg, msglen, "ended call %s on this side only: its control channel "
+			 "was lost, so %s keeps its keys until the call is ended there", d.id,
+			 in.peer);
+	else
+		snprintf(msg, msglen, "ended call %s", d.id);
+	if (d.json)
+		json_change(c, "call end", "call_id", d.id, msg);
 	return 0;
 }
 
@@ -1307,6 +1399,8 @@ static int cmd_call_rekey(struct ctl *c, int argc, const char *const argv[], cha
 	log_change(c, msg);
 	snprintf(msg, msglen, "call %s: generation %" PRIu32 " scheduled from packet index %"
 		 PRIu64, d.id, in.generation, in.next_from_index);
+	if (d.json)
+		json_change(c, "call rekey", "call_id", d.id, msg);
 	return 0;
 }
 
@@ -1326,11 +1420,24 @@ static int cmd_call_feature(struct ctl *c, int argc, const char *const argv[], c
 	if (rc < 0)
 		return rc;
 	if (n > 0)
-		admin_out_printf(&c->out, "%s\n", sodium_bin2base64(b64, sizeof(b64), sealed, n,
-						  sodium_base64_VARIANT_ORIGINAL));
+		sodium_bin2base64(b64, sizeof(b64), sealed, n, sodium_base64_VARIANT_ORIGINAL);
 	snprintf(msg, msglen, "call %s %s", d.verb, d.id);
 	log_change(c, msg);
 	snprintf(msg, msglen, "call %s: %s accepted (standard call)", d.id, d.verb);
+	if (d.json) {
+		admin_out_printf(&c->out, "{\"command\": \"call %s\", \"call_id\": \"%s\", ",
+				 d.verb, d.id);
+		if (n > 0)
+			admin_out_printf(&c->out, "\"sealed_keys\": \"%s\", ", b64);
+		admin_out_printf(&c->out, "\"message\": ");
+		json_str(&c->out, msg);
+		admin_out_printf(&c->out, "}\n");
+		msg[0] = '\0';
+	} else if (n > 0) {
+		/* the sealed keys alone: one base64 line for the recorder */
+		admin_out_printf(&c->out, "%s\n", b64);
+		msg[0] = '\0';
+	}
 	return 0;
 }
 
@@ -1861,9 +1968,13 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			c->call_listen = optarg;
+			if (calls_addresses_check(optarg, NULL, err, sizeof(err)) < 0)
+				bad_usage("%s", err);
 			break;
 		case 'm':
 			c->media_pool = optarg;
+			if (calls_addresses_check(NULL, optarg, err, sizeof(err)) < 0)
+				bad_usage("%s", err);
 			break;
 		case 'T': {
 			uint64_t ms;

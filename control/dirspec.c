@@ -43,19 +43,22 @@ static const struct {
 	const char *what;
 	unsigned int allowed, required;
 } specs[] = {
-	[DIRSPEC_GROUP_ADD] = { "group", "add", "a group name", 0, 0 },
+/* every command takes --json: lists and shows print their rows, changes an
+ * object with what was done */
+	[DIRSPEC_GROUP_ADD] = { "group", "add", "a group name", O_JSON, 0 },
 	[DIRSPEC_GROUP_LIST] = { "group", "list", NULL, O_JSON, 0 },
-	[DIRSPEC_USER_ADD] = { "user", "add", "a user name", O_GROUP, 0 },
+	[DIRSPEC_USER_ADD] = { "user", "add", "a user name", O_JSON | O_GROUP, 0 },
 	[DIRSPEC_USER_LIST] = { "user", "list", NULL, O_JSON, 0 },
 	[DIRSPEC_USER_SHOW] = { "user", "show", "a user name", O_JSON, 0 },
-	[DIRSPEC_USER_SET] = { "user", "set", "a user name", O_E2EE, O_E2EE },
-	[DIRSPEC_POLICY_ADD] = { "policy", "add", "a policy name", O_E2EE, O_E2EE },
-	[DIRSPEC_POLICY_SET] = { "policy", "set", "a policy name", O_E2EE, O_E2EE },
-	[DIRSPEC_POLICY_DEL] = { "policy", "del", "a policy name", 0, 0 },
+	[DIRSPEC_USER_SET] = { "user", "set", "a user name", O_JSON | O_E2EE, O_E2EE },
+	[DIRSPEC_POLICY_ADD] = { "policy", "add", "a policy name", O_JSON | O_E2EE, O_E2EE },
+	[DIRSPEC_POLICY_SET] = { "policy", "set", "a policy name", O_JSON | O_E2EE, O_E2EE },
+	[DIRSPEC_POLICY_DEL] = { "policy", "del", "a policy name", O_JSON, 0 },
 	[DIRSPEC_POLICY_LIST] = { "policy", "list", NULL, O_JSON, 0 },
-	[DIRSPEC_POLICY_ASSIGN] = { "policy", "assign", "a policy name", O_TARGETS, 0 },
-	[DIRSPEC_POLICY_UNASSIGN] = { "policy", "unassign", NULL, O_TARGETS, 0 },
-	[DIRSPEC_PEER_ADD] = { "peer", "add", "a peer (user@tenant)", O_KEY | O_ADDR, O_ADDR },
+	[DIRSPEC_POLICY_ASSIGN] = { "policy", "assign", "a policy name", O_JSON | O_TARGETS, 0 },
+	[DIRSPEC_POLICY_UNASSIGN] = { "policy", "unassign", NULL, O_JSON | O_TARGETS, 0 },
+	[DIRSPEC_PEER_ADD] = { "peer", "add", "a peer (user@tenant)",
+			       O_JSON | O_KEY | O_ADDR, O_ADDR },
 	[DIRSPEC_PEER_LIST] = { "peer", "list", NULL, O_JSON, 0 },
 };
 #define N_SPECS (sizeof(specs) / sizeof(specs[0]))
@@ -257,15 +260,15 @@ int dirspec_parse_cmd(enum dirspec_op op, int argc, const char *const argv[],
 		}
 		val[o] = v;
 	}
+	if (specs[op].what != NULL && cmd->name == NULL) {
+		seterr(err, errlen, "%s: %s is required", on, specs[op].what);
+		goto out;
+	}
 	for (o = 0; o < N_OPTIONS; o++) {
 		if ((specs[op].required & options[o].bit) && !(seen & options[o].bit)) {
 			seterr(err, errlen, "%s: --%s is required", on, options[o].name);
 			goto out;
 		}
-	}
-	if (specs[op].what != NULL && cmd->name == NULL) {
-		seterr(err, errlen, "%s: %s is required", on, specs[op].what);
-		goto out;
 	}
 	/* the values */
 	if (cmd->name != NULL) {
@@ -348,6 +351,37 @@ static const char *const call_features[] = {
 	"record", "transcribe", "transfer", "park", "merge", "add-participant", "keys",
 };
 
+/* A call id as calls.c makes and accepts them: 16 of [A-Za-z0-9._:@+-]. */
+static bool call_id_ok(const char *id)
+{
+	size_t n = strlen(id);
+
+	return n == 16 && strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				 "0123456789._:@+-") == n;
+}
+
+/* A media address: numeric IP:port, a real address (not 0.0.0.0 or ::). */
+static int media_check(const char *opt, const char *v, char *err, size_t errlen)
+{
+	uint8_t addr[16];
+	uint8_t family;
+	uint16_t port;
+
+	if (v == NULL)
+		return 0;
+	if (store_ip_port_parse(v, &family, addr, &port) < 0 || port == 0) {
+		snprintf(err, errlen, "call dial: %s: expected IP:port, e.g. 192.0.2.1:5004 or "
+			 "[2001:db8::1]:5004 (port 1-65535)", opt);
+		return -EINVAL;
+	}
+	if (store_ip_unspecified(family, addr)) {
+		snprintf(err, errlen, "call dial: %s: 0.0.0.0 and :: are not addresses media "
+			 "can be sent to; give the interface's own address", opt);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* A word fit to repeat in a message: [a-z0-9-], at most 20 characters. */
 static bool call_word_ok(const char *w)
 {
@@ -400,10 +434,10 @@ int dirspec_parse_call(int argc, const char *const argv[], struct dirspec_call *
 		if (strcmp(argv[0], call_features[k]) == 0)
 			cmd->feature = true;
 	dial = strcmp(argv[0], "dial") == 0;
-	takes_json = strcmp(argv[0], "list") == 0 || strcmp(argv[0], "show") == 0;
 	takes_id = cmd->feature || strcmp(argv[0], "show") == 0 ||
 		   strcmp(argv[0], "end") == 0 || strcmp(argv[0], "rekey") == 0;
-	if (!dial && !takes_json && !takes_id) {
+	takes_json = dial || takes_id || strcmp(argv[0], "list") == 0;
+	if (!takes_json) {
 		snprintf(err, errlen, "unknown command 'call %s' (call commands: "
 			 DIRSPEC_CALL_VERBS ")", call_word_ok(argv[0]) ? argv[0] : "?");
 		return -EINVAL;
@@ -414,6 +448,14 @@ int dirspec_parse_call(int argc, const char *const argv[], struct dirspec_call *
 		slot = NULL;
 		v = NULL;
 		missing = false;
+		if (takes_json && strcmp(a, "--json") == 0) {
+			if (cmd->json) {
+				snprintf(err, errlen, "call %s: --json given twice", cmd->verb);
+				return -EINVAL;
+			}
+			cmd->json = true;
+			continue;
+		}
 		if (dial) {
 			static const char *const names[] = { "--from", "--to", "--local-media",
 							     "--remote-media" };
@@ -439,19 +481,13 @@ int dirspec_parse_call(int argc, const char *const argv[], struct dirspec_call *
 				*slot = v;
 				continue;
 			}
-		} else if (takes_json && strcmp(a, "--json") == 0) {
-			if (cmd->json) {
-				snprintf(err, errlen, "call %s: --json given twice", cmd->verb);
-				return -EINVAL;
-			}
-			cmd->json = true;
-			continue;
 		} else if (takes_id && a[0] != '-' && cmd->id == NULL) {
 			cmd->id = a;
 			continue;
 		}
 		if (a[0] == '-')
-			snprintf(err, errlen, "call %s: unknown option (see --help)", cmd->verb);
+			snprintf(err, errlen, "call %s: unknown option %s (see --help)", cmd->verb,
+				 call_word_ok(a + strspn(a, "-")) && strlen(a) <= 22 ? a : "?");
 		else
 			snprintf(err, errlen, "call %s: unexpected argument (see --help)",
 				 cmd->verb);
@@ -465,9 +501,25 @@ int dirspec_parse_call(int argc, const char *const argv[], struct dirspec_call *
 		snprintf(err, errlen, "call %s: which call? give its ID (call list)", cmd->verb);
 		return -EINVAL;
 	}
-	if (cmd->id != NULL && (strlen(cmd->id) == 0 || strlen(cmd->id) > 16)) {
-		snprintf(err, errlen, "call %s: a call id is 16 hex digits", cmd->verb);
+	if (cmd->id != NULL && !call_id_ok(cmd->id)) {
+		snprintf(err, errlen, "call %s: a call id is 16 characters of A-Z a-z 0-9 "
+			 ". _ : @ + - (call list shows them)", cmd->verb);
 		return -EINVAL;
+	}
+	if (dial) {
+		if (!store_name_valid(cmd->from)) {
+			snprintf(err, errlen, "call dial: --from: a user name is 1 to 64 "
+				 "characters of A-Z a-z 0-9 . _ - (starting with a letter or digit)");
+			return -EINVAL;
+		}
+		if (store_peer_id_parse(cmd->to, NULL, NULL, NULL, 0) < 0) {
+			snprintf(err, errlen, "call dial: --to must be user@tenant, each 1 to 64 "
+				 "characters of A-Z a-z 0-9 . _ -");
+			return -EINVAL;
+		}
+		if (media_check("--local-media", cmd->local_media, err, errlen) < 0 ||
+		    media_check("--remote-media", cmd->remote_media, err, errlen) < 0)
+			return -EINVAL;
 	}
 	return 0;
 }

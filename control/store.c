@@ -91,6 +91,13 @@ static bool name_char(char c)
 	       c == '.' || c == '_' || c == '-';
 }
 
+/* The first character: a letter or digit, so a name never looks like an
+ * option ("-x", "--") or a path ("." "..") */
+static bool name_first_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 bool store_name_valid(const char *s)
 {
 	size_t i, n;
@@ -98,12 +105,56 @@ bool store_name_valid(const char *s)
 	if (!s)
 		return false;
 	n = strnlen(s, STORE_NAME_MAX + 1);
-	if (n == 0 || n > STORE_NAME_MAX)
+	if (n == 0 || n > STORE_NAME_MAX || !name_first_char(s[0]))
 		return false;
 	for (i = 0; i < n; i++)
 		if (!name_char(s[i]))
 			return false;
 	return true;
+}
+
+int store_ip_port_parse(const char *s, uint8_t *family, uint8_t addr[16], uint16_t *port)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *h;
+	char *end;
+	unsigned long p;
+	size_t hl;
+
+	memset(addr, 0, 16);
+	if (!s || !(colon = strrchr(s, ':')))
+		return -EINVAL;
+	h = s;
+	hl = (size_t)(colon - s);
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		h = s + 1;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof(host) || colon[1] < '0' || colon[1] > '9')
+		return -EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (errno || *end || p > 65535)
+		return -EINVAL;
+	*port = (uint16_t)p;
+	if (h == s && inet_pton(AF_INET, host, addr) == 1)
+		*family = 4;
+	else if (inet_pton(AF_INET6, host, addr) == 1)
+		*family = 6;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+bool store_ip_unspecified(uint8_t family, const uint8_t addr[16])
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < (family == 6 ? 16u : 4u); i++)
+		acc |= addr[i];
+	return acc == 0;
 }
 
 /* Says what is wrong with a name without echoing it (it may hold anything). */
@@ -120,6 +171,11 @@ static int check_name(const char *what, const char *s, char *err, size_t errlen)
 		seterr(err, errlen, "%s name: %s%zu characters; a name is 1..%u characters of "
 		       "A-Z a-z 0-9 . _ -", what, n > STORE_NAME_MAX ? "over " : "",
 		       n > STORE_NAME_MAX ? (size_t)STORE_NAME_MAX : n, STORE_NAME_MAX);
+		return -EINVAL;
+	}
+	if (!name_first_char(s[0])) {
+		seterr(err, errlen, "%s name: the first character must be a letter or digit",
+		       what);
 		return -EINVAL;
 	}
 	for (i = 0; i < n; i++) {

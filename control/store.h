@@ -162,6 +162,12 @@ int store_peer_id_parse(const char *s, char user[STORE_NAME_MAX + 1],
 			char tenant[STORE_NAME_MAX + 1], char *err, size_t errlen);
 /* host:port: a DNS name, a dotted IPv4 address, or [IPv6]; port 1..65535. */
 int store_address_check(const char *s, char *err, size_t errlen);
+/* Numeric IP:port only: dotted IPv4, or IPv6 (in brackets, or bare), port
+ * 0..65535 (callers refuse 0 where it is wrong). family 4 or 6; addr the
+ * 4 or 16 octets, the rest zero. 0 or -EINVAL. */
+int store_ip_port_parse(const char *s, uint8_t *family, uint8_t addr[16], uint16_t *port);
+/* 0.0.0.0 or :: */
+bool store_ip_unspecified(uint8_t family, const uint8_t addr[16]);
 const char *store_target_name(enum store_target t);        /* "tenant" ... */
 const char *store_call_role_name(enum store_call_role r);  /* "initiator" ... */
 const char *store_call_mode_name(enum store_call_mode m);  /* "pending" ... */

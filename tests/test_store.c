@@ -245,6 +245,33 @@ static void test_validation(void **state)
 	assert_false(store_name_valid(""));
 	assert_false(store_name_valid(NULL));
 	assert_false(store_name_valid("a b"));
+	/* the first character is a letter or digit: no "-x", "--", ".", ".." */
+	assert_false(store_name_valid("-x"));
+	assert_false(store_name_valid("--"));
+	assert_false(store_name_valid("."));
+	assert_false(store_name_valid(".."));
+	assert_false(store_name_valid("_a"));
+	assert_true(store_name_valid("9a.-_"));
+	{       /* numeric IP:port, for media and listen addresses */
+		uint8_t fam = 0, addr[16];
+		uint16_t port = 0;
+
+		assert_int_equal(store_ip_port_parse("192.0.2.1:5004", &fam, addr, &port), 0);
+		assert_true(fam == 4 && port == 5004 && addr[0] == 192 && addr[3] == 1);
+		assert_false(store_ip_unspecified(fam, addr));
+		assert_int_equal(store_ip_port_parse("[2001:db8::1]:0", &fam, addr, &port), 0);
+		assert_true(fam == 6 && port == 0 && addr[0] == 0x20 && addr[15] == 1);
+		assert_int_equal(store_ip_port_parse("0.0.0.0:1", &fam, addr, &port), 0);
+		assert_true(store_ip_unspecified(fam, addr));
+		assert_int_equal(store_ip_port_parse("[::]:1", &fam, addr, &port), 0);
+		assert_true(store_ip_unspecified(fam, addr));
+		assert_int_equal(store_ip_port_parse("host:5", &fam, addr, &port), -EINVAL);
+		assert_int_equal(store_ip_port_parse("192.0.2.1:65536", &fam, addr, &port), -EINVAL);
+		assert_int_equal(store_ip_port_parse("192.0.2.1:", &fam, addr, &port), -EINVAL);
+		assert_int_equal(store_ip_port_parse("192.0.2.1:-5", &fam, addr, &port), -EINVAL);
+		assert_int_equal(store_ip_port_parse("192.0.2.1", &fam, addr, &port), -EINVAL);
+		assert_int_equal(store_ip_port_parse(NULL, &fam, addr, &port), -EINVAL);
+	}
 	for (i = 0; i < sizeof(good_addr) / sizeof(good_addr[0]); i++)
 		assert_int_equal(store_address_check(good_addr[i], err, sizeof(err)), 0);
 	for (i = 0; i < sizeof(bad_addr) / sizeof(bad_addr[0]); i++) {

@@ -424,10 +424,10 @@ tap_diag "security codes: alice '$CA', mallory-as-bob '$CMB' | mallory-as-alice 
 tap_is "$([ -n "$CA" ] && [ -n "$CB" ] && [ "$CA" != "$CB" ] && echo differ)" differ \
   "MITM, TOFU: alice's and bob's security codes differ"
 tap_is "$CA|$CB" "$CMB|$CMA" "MITM, TOFU: each equals mallory's code on that leg"
-read -r LB LBP < <(ctl A2 peer list --json | jq_ '[p for p in d if p["id"] == "bob@fabrikam"][0]["public_key"] + " " + str([p for p in d if p["id"] == "bob@fabrikam"][0]["pinned"])')
-read -r LA LAP < <(ctl B2 peer list --json | jq_ '[p for p in d if p["id"] == "alice@contoso"][0]["public_key"] + " " + str([p for p in d if p["id"] == "alice@contoso"][0]["pinned"])')
-tap_is "$LB $LBP | $LA $LAP" "$KMB False | $KMA False" \
-  "MITM, TOFU: alice learnt mallory's bob key, bob learnt mallory's alice key (not pinned)"
+read -r LB LBP < <(ctl A2 peer list --json | jq_ '[p for p in d if p["id"] == "bob@fabrikam"][0]["public_key"] + " " + [p for p in d if p["id"] == "bob@fabrikam"][0]["key_source"]')
+read -r LA LAP < <(ctl B2 peer list --json | jq_ '[p for p in d if p["id"] == "alice@contoso"][0]["public_key"] + " " + [p for p in d if p["id"] == "alice@contoso"][0]["key_source"]')
+tap_is "$LB $LBP | $LA $LAP" "$KMB first-use | $KMA first-use" \
+  "MITM, TOFU: alice learnt mallory's bob key, bob learnt mallory's alice key (first use)"
 tap_is "$([ "$LB" != "$KB2" ] && [ "$LA" != "$KA2" ] && echo wrong)" wrong "  ... not the real ones"
 EA=$(entries "${TABLE[A2]}") EB=$(entries "${TABLE[B2]}")
 EMA=$(entries "${TABLE[MA]}") EMB=$(entries "${TABLE[MB]}")

@@ -120,6 +120,10 @@ tap_is "$(grep -c '^security code' "$TEST_TMP/dial2")" 0 "no security code for a
 tap_check "call transfer is accepted in a standard call" a call transfer "$ID2"
 a call keys "$ID2" >"$TEST_TMP/keys2" 2>&1
 tap_result $? "call keys in a standard call (recorder configured)" || sed 's/^/#   /' "$TEST_TMP/keys2"
+tap_is "$(wc -l <"$TEST_TMP/keys2") $(grep -cE '^[A-Za-z0-9+/]+=*$' "$TEST_TMP/keys2")" "1 1" \
+  "call keys prints one base64 line and nothing else"
+tap_is "$(a call keys "$ID2" --json | jq_ '"%s %s %d" % (d["command"], d["call_id"], len(d["sealed_keys"]))')" \
+  "call keys $ID2 $(wc -c <"$TEST_TMP/keys2" | awk '{print $1 - 1}')" "call keys --json: the same sealed blob in an object"
 "$RECOPEN" "$TEST_TMP/recorder.sk" <"$TEST_TMP/keys2" | sed -E 's/^call_id=[^ ]* ([a-z]+) .*key_sha256=([0-9a-f]+)$/\1 \2/' | sort >"$TEST_TMP/keys2.open"
 tap_is "$(cat "$TEST_TMP/keys2.open")" "$(entries "$TA" | grep -v '^$')" \
   "the recorder opens the keys: they equal the caller's table entries"
@@ -171,7 +175,9 @@ tap_is "$(entries "$TA")" "$KEYS4A" "the caller's table entries survived the res
 a call rekey "$ID4" >/dev/null 2>"$TEST_TMP/rekey4.err"
 tap_is "$? $(grep -c 'no control connection' "$TEST_TMP/rekey4.err")" "1 1" \
   "rekey of a call without a control connection is refused with the reason"
-tap_check "call end after the restart (caller)" a call end "$ID4"
+a call end "$ID4" >"$TEST_TMP/end4" 2>&1
+tap_is "$? $(grep -c "on this side only: its control channel was lost, so bob@fabrikam keeps its keys" "$TEST_TMP/end4")" \
+  "0 1" "call end after the restart (caller) says it ends this side only" || sed 's/^/#   /' "$TEST_TMP/end4"
 tap_is "$(count "$TA") $(a call list --json | jq_ 'len(d)')" "0 0" "the caller's entries are gone"
 tap_check "call end on the callee" b call end "$ID4"
 tap_is "$(count "$TB")" 0 "the callee's entries are gone"
@@ -225,6 +231,42 @@ a call end "$ID7" >/dev/null
 wait_until 5 bash -c "[ \"\$('$DUMP' '$TB' | grep -vc '^#')\" = 0 ]"
 tap_is "$(count "$TA") $(count "$TB")" "0 0" "nothing left of either call"
 
+# ---- dial --json, and bad dial arguments stop at callsealctl ------------------------
+a call dial --from alice --to bob@fabrikam --json >"$TEST_TMP/dialj" 2>&1
+IDJ=$(jq_ 'd["call_id"]' <"$TEST_TMP/dialj")
+tap_is "$(jq_ '"%s %d %s" % (d["mode"], len(d["security_code"]), d["remote_media"] != "")' <"$TEST_TMP/dialj")" \
+  "e2ee 23 True" "call dial --json: id, mode, security code, media" || sed 's/^/#   /' "$TEST_TMP/dialj"
+tap_is "$(a call show "$IDJ" --json | jq_ 'd["security_code"]')" "$(jq_ 'd["security_code"]' <"$TEST_TMP/dialj")" \
+  "  ... the same code as call show"
+a call dial --from alice --to bob@fabrikam --local-media "$(a call show "$IDJ" --json | jq_ 'd["local_media"]')" \
+  >/dev/null 2>"$TEST_TMP/clash.err"
+tap_is "$? $(grep -c "is in use by call $IDJ" "$TEST_TMP/clash.err")" "1 1" \
+  "a --local-media already in use is refused, naming the call"
+tap_check "call end --json" bash -c "'$CTL' --admin '$SA' call end '$IDJ' --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"call_id\"] == \"$IDJ\"'"
+bad_dial() {   # bad_dial DESC PATTERN ARGS...: exit 2, nothing sent, the option named
+  local desc=$1 pat=$2; shift 2
+  "$CTL" --admin "$SA" call dial "$@" >/dev/null 2>"$TEST_TMP/bd.err"
+  tap_is "$? $(grep -c -- "$pat" "$TEST_TMP/bd.err")" "2 1" "$desc" || sed 's/^/#   /' "$TEST_TMP/bd.err"
+}
+bad_dial "call dial --to without a tenant" "--to must be user@tenant" --from alice --to bob
+bad_dial "call dial --local-media that is not IP:port" "--local-media: expected IP:port" \
+  --from alice --to bob@fabrikam --local-media foo
+bad_dial "call dial --local-media 0.0.0.0 is refused" "--local-media: 0.0.0.0 and :: are not" \
+  --from alice --to bob@fabrikam --local-media 0.0.0.0:21600
+bad_dial "call dial --remote-media [::]" "--remote-media: 0.0.0.0 and :: are not" \
+  --from alice --to bob@fabrikam --remote-media '[::]:5004'
+bad_dial "an unknown option is named" "unknown option --bogus" --from alice --to bob@fabrikam --bogus
+"$CTL" --admin "$SA" call end 'zz;rm' >/dev/null 2>"$TEST_TMP/bid.err"
+tap_is "$? $(grep -c 'zz' "$TEST_TMP/bid.err")" "2 0" "a malformed call id: exit 2, not echoed"
+tap_is "$(cat "$TEST_TMP"/ctl_a*.log | grep -cE 'refused call dial from pid [0-9]+: ?$')" 0 \
+  "successful dials are not logged as refusals with no reason"
+tap_is "$(cat "$TEST_TMP"/ctl_a*.log | grep -c 'refused call dial from pid [0-9]*: --local-media .* is in use')" 1 \
+  "  ... a refused one is, with its reason"
+timeout 10 "$CONTROL" --table bad-listen-$$ --state "$TEST_TMP/sbad" --admin "$TEST_TMP/bad.sock" \
+  --tenant contoso --listen foo >"$TEST_TMP/badlisten.log" 2>&1
+tap_is "$? $(grep -c -- '--listen: expected IP:port' "$TEST_TMP/badlisten.log") $(ls /dev/shm | grep -c "bad-listen-$$")" \
+  "2 1 0" "a bad --listen: exit 2 before any table or store is made"
+
 # ---- many calls at once: the poll array grows past its first 64 ------------------
 N=80
 for i in $(seq $N); do a call dial --from alice --to bob@fabrikam >/dev/null 2>&1 || break; done
@@ -266,9 +308,6 @@ tap_is "$(( $(cat "$TEST_TMP/flood.out") > 0 )) $(( T1 - T0 < 50 ))" "1 1" \
 "$CTL" --admin "$TEST_TMP/t.sock" status >/dev/null 2>&1
 tap_is "$?" 0 "  ... and it still serves its admin socket afterwards"
 stop_proc "$PID_T"
-
-tap_is "$(cat "$TEST_TMP"/ctl_a*.log | grep -cE 'refused call dial from pid [0-9]+: ?$')" 0 \
-  "successful dials are not logged as refusals with no reason"
 
 # ---- refusals and no keys in the logs -------------------------------------------
 "$CTL" --admin "$SA" call dial --from alice >/dev/null 2>&1

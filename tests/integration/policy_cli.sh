@@ -118,9 +118,32 @@ tap_check "policy add spare; policy del spare" bash -c "'$CTL' --admin '$SOCK' p
 # ---- peers -----------------------------------------------------------------------------
 PEERKEY=$(head -c 32 /dev/urandom | base64 -w0)
 tap_check "peer add with a pinned key" ctl peer add dave@fabrikam --key "$PEERKEY" --addr 192.0.2.7:7000
-tap_check "peer add learnt on first use" ctl peer add erin@fabrikam --addr '[2001:db8::7]:7000'
-tap_is "$(ctl peer list --json | jq_ '[(p["id"], p["public_key"], p["pinned"]) for p in d]')" \
-  "[('dave@fabrikam', '$PEERKEY', True), ('erin@fabrikam', None, False)]" "peer list --json"
+refuse 1 "peer add without --key on a daemon without --trust-on-first-use" \
+  peer add erin@fabrikam --addr '[2001:db8::7]:7000'
+tap_is "$(grep -c -- '--key is required: this daemon does not trust on first use' "$TEST_TMP/r.err")" 1 \
+  "  ... saying why"
+tap_is "$(ctl peer list --json | jq_ '[(p["id"], p["public_key"], p["pinned"], p["key_source"]) for p in d]')" \
+  "[('dave@fabrikam', '$PEERKEY', True, 'given')]" "peer list --json: the given key, pinned"
+tap_is "$(ctl peer list | awk 'NR==2 {print $1, $3}')" "dave@fabrikam given" "peer list: KEY column"
+
+# ---- --json on changes, --help per command ---------------------------------------------
+J=$(ctl group add json-g --json | jq_ '"|".join([d["command"], d["group"], d["message"]])')
+tap_is "$J" "group add|json-g|added group json-g" "group add --json: an object naming the change"
+J=$(ctl user add json-u --group json-g --json | jq_ '"|".join([d["command"], d["user"]])')
+tap_is "$J" "user add|json-u" "user add --json"
+J=$(ctl policy add json-p --e2ee users-can-turn-on --json | jq_ 'd["policy"]' &&
+    ctl policy set json-p --e2ee disabled --json | jq_ 'd["command"]' &&
+    ctl policy assign json-p --user json-u --json | jq_ 'd["command"]' &&
+    ctl policy assign json-p --user json-u --json | jq_ 'd["message"]' &&
+    ctl policy unassign --user json-u --json | jq_ 'd["policy"]' &&
+    ctl policy del json-p --json | jq_ 'd["command"]' &&
+    ctl user set json-u --e2ee off --json | jq_ 'd["command"]')
+tap_is "$(echo "$J" | tr '\n' '|')" \
+  "json-p|policy set|policy assign|policy json-p is already assigned to user 'json-u' (nothing changed)|json-p|policy del|user set|" \
+  "policy add/set/assign/unassign/del and user set --json"
+"$CTL" user add --help >"$TEST_TMP/h.out" 2>&1
+tap_is "$? $(head -1 "$TEST_TMP/h.out" | grep -c '^usage: callsealctl --admin SOCKET user add USER') $(wc -l <"$TEST_TMP/h.out")" \
+  "0 1 3" "user add --help: that command's usage only"
 
 # ---- bad input: refused, nothing changed ---------------------------------------------
 snapshot() {
@@ -146,8 +169,13 @@ refuse 1 "policy unassign where there is none" policy unassign --user bob
 refuse 2 "peer without @" peer add dave --addr 192.0.2.7:7000
 refuse 2 "peer with a bad address" peer add gina@fabrikam --addr 192.0.2.7
 refuse 2 "peer with a short key" peer add gina@fabrikam --key AAAA --addr 192.0.2.7:7000
-refuse 1 "peer added twice" peer add dave@fabrikam --addr 192.0.2.7:7001
+refuse 1 "peer added twice" peer add dave@fabrikam --key "$(head -c 32 /dev/urandom | base64 -w0)" --addr 192.0.2.7:7001
+tap_is "$(grep -c "already exists" "$TEST_TMP/r.err")" 1 "  ... because it exists"
 refuse 2 "unknown user command" user frob
+refuse 2 "a name that looks like an option" user add -x
+refuse 2 "a name that looks like a path" group add ..
+refuse 2 "policy add without a name names the name first" policy add --e2ee disabled
+tap_is "$(grep -c 'a policy name is required' "$TEST_TMP/r.err")" 1 "  ... (not --e2ee)"
 refuse 2 "unknown option" user list --colour
 # the daemon checks again: a raw request skips the CLI's checks
 python3 - "$SOCK" >"$TEST_TMP/raw.out" 2>&1 <<'PY'
@@ -210,7 +238,7 @@ python3 - "$STATE/callseal.db" "$OUT" "$TEST_TMP"/control*.log >"$TEST_TMP/keys.
 import base64, glob, sqlite3, sys
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
 keys = [r[0] for r in db.execute("select private_key from user_keys")]
-assert len(keys) == 3 and all(len(k) == 32 for k in keys), keys
+assert len(keys) == 4 and all(len(k) == 32 for k in keys), keys
 files = glob.glob(sys.argv[2] + "/*") + sys.argv[3:]
 forms = []
 for k in keys:

@@ -1398,8 +1398,10 @@ int callproto_consume(struct callproto *st, const uint8_t *frame, size_t len)
 			return fail(st, CALLPROTO_CODE_PROTOCOL, true, -EBADMSG,
 				    "ABORT of %zu octets", blen);
 		return fail(st, msg[0], false, -ECONNABORTED,
-			    "%s ended the attempt: %s (code %u; unauthenticated)",
-			    peer_name(st), callproto_code_text(msg[0]), msg[0]);
+			    "%s ended the attempt: %s%s (code %u; unauthenticated)",
+			    peer_name(st), callproto_code_text(msg[0]),
+			    msg[0] == CALLPROTO_CODE_IDENTITY_REFUSED ? ": it does not know "
+			    "this side's user, or holds another key for it" : "", msg[0]);
 	}
 	if (!tname)
 		return fail(st, CALLPROTO_CODE_PROTOCOL, true, -EBADMSG,

@@ -1182,8 +1182,10 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 		       "(docs/calls.md)");
 		return -ENOTSUP;
 	} else if ((rc = store_peer_show(cm->cfg.store, to, &peer, serr, sizeof(serr))) < 0) {
-		seterr(err, errlen, "%s", rc == -ENOENT ? "the callee is not in the peers directory"
-		       : serr);
+		if (rc == -ENOENT)
+			seterr(err, errlen, "%s is not in the peers directory (peer add)", to);
+		else
+			seterr(err, errlen, "%s", serr);
 		return rc;
 	} else if (parse_addr(peer.address, &paddr, false) < 0) {
 		seterr(err, errlen, "peer %s: address %s is not a numeric IP:port", to,

@@ -51,6 +51,8 @@ static const struct cmd_help {
 	  "The table's streams: selector, profile, mode, generation, next key's\n"
 	  "from-index, call id, created time. Never key bytes." },
 	{ "group add", "group add GROUP [--json]", "Add a group of users." },
+	{ "group del", "group del GROUP [--json]",
+	  "Delete a group with its memberships and assignment; its users stay." },
 	{ "group list", "group list [--json]", "The groups and how many members each has." },
 	{ "user add", "user add USER [--group GROUP]... [--json]",
 	  "Add a user with a fresh X25519 identity key (the private key never\n"
@@ -62,6 +64,9 @@ static const struct cmd_help {
 	  "user's own setting, public key (base64) and its fingerprint." },
 	{ "user set", "user set USER --e2ee on|off [--json]",
 	  "The user's own setting; on is refused while their policy is disabled." },
+	{ "user del", "user del USER [--json]",
+	  "Delete a user with their identity key, setting, memberships and\n"
+	  "assignment (refused while a call of theirs is live)." },
 	{ "policy add", "policy add NAME --e2ee disabled|users-can-turn-on [--json]",
 	  "Add an E2EE policy." },
 	{ "policy set", "policy set NAME --e2ee disabled|users-can-turn-on [--json]",
@@ -79,6 +84,10 @@ static const struct cmd_help {
 	  "X25519 public key (base64, 44 characters, as its `user show` prints it).\n"
 	  "Without --key (only on a --trust-on-first-use daemon) the first key\n"
 	  "seen is learnt and pinned." },
+	{ "peer set", "peer set USER@TENANT [--key BASE64] [--addr HOST:PORT] [--json]",
+	  "Correct a peer's address, or pin a key (replacing the one on record:\n"
+	  "after comparing fingerprints over a trusted channel)." },
+	{ "peer del", "peer del USER@TENANT [--json]", "Forget a peer and its key." },
 	{ "peer list", "peer list [--json]",
 	  "The peers: key fingerprint, where the key came from (given, first-use,\n"
 	  "none yet), address." },

@@ -1005,6 +1005,92 @@ static const char *peer_key_source(const struct store_peer *p)
 	return !p->has_key ? "none" : p->pinned ? "given" : "first-use";
 }
 
+/* group del, user del, peer del: the name, the store's delete, the words */
+static int cmd_dir_del(struct ctl *c, enum dirspec_op op, int argc, const char *const argv[],
+		       char *msg, size_t msglen)
+{
+	static const struct {
+		enum dirspec_op op;
+		int (*del)(struct store *st, const char *name, char *err, size_t errlen);
+		const char *key, *what;        /* what went with it */
+	} dels[] = {
+		{ DIRSPEC_GROUP_DEL, store_group_del, "group",
+		  " (its members stay; its assignment is gone)" },
+		{ DIRSPEC_USER_DEL, store_user_del, "user",
+		  " with their identity key, setting and memberships" },
+		{ DIRSPEC_PEER_DEL, store_peer_del, "peer", "" },
+	};
+	struct dirspec_cmd d;
+	size_t i;
+	int rc;
+
+	for (i = 0; dels[i].op != op; i++)
+		;
+	rc = dir_parse(c, op, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = dels[i].del(c->store, d.name, msg, msglen);
+	if (rc < 0)
+		return rc;
+	snprintf(msg, msglen, "%s %s", dirspec_op_name(op), d.name);
+	log_change(c, msg);
+	snprintf(msg, msglen, "deleted %s %s%s", dels[i].key, d.name, dels[i].what);
+	if (d.json)
+		json_change(c, dirspec_op_name(op), dels[i].key, d.name, msg);
+	return 0;
+}
+
+static int cmd_group_del(struct ctl *c, int argc, const char *const argv[], char *msg,
+			 size_t msglen)
+{
+	return cmd_dir_del(c, DIRSPEC_GROUP_DEL, argc, argv, msg, msglen);
+}
+
+static int cmd_user_del(struct ctl *c, int argc, const char *const argv[], char *msg,
+			size_t msglen)
+{
+	return cmd_dir_del(c, DIRSPEC_USER_DEL, argc, argv, msg, msglen);
+}
+
+static int cmd_peer_del(struct ctl *c, int argc, const char *const argv[], char *msg,
+			size_t msglen)
+{
+	return cmd_dir_del(c, DIRSPEC_PEER_DEL, argc, argv, msg, msglen);
+}
+
+/* peer set: an administrator corrects an address or (re)pins a key. */
+static int cmd_peer_set(struct ctl *c, int argc, const char *const argv[], char *msg,
+			size_t msglen)
+{
+	char fb[FINGERPRINT_STR];
+	struct store_peer p;
+	struct dirspec_cmd d;
+	int rc;
+
+	rc = dir_parse(c, DIRSPEC_PEER_SET, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	if ((rc = store_peer_show(c->store, d.name, &p, msg, msglen)) < 0)
+		return rc;
+	/* a key given here is the administrator's: pinned; otherwise as it was */
+	rc = store_peer_set(c->store, d.name, d.has_key ? d.key : NULL, d.addr,
+			    d.has_key || p.pinned, msg, msglen);
+	if (rc < 0)
+		return rc;
+	if (d.has_key)
+		fingerprint(d.key, fb);
+	snprintf(msg, msglen, "peer set %s%s%s%s%s", d.name, d.addr ? " addr " : "",
+		 d.addr ? d.addr : "", d.has_key ? " pinned key fingerprint " : "",
+		 d.has_key ? fb : "");
+	log_change(c, msg);
+	snprintf(msg, msglen, "peer %s:%s%s%s%s", d.name, d.addr ? " address " : "",
+		 d.addr ? d.addr : "", d.has_key ? " key pinned, fingerprint " : "",
+		 d.has_key ? fb : "");
+	if (d.json)
+		json_change(c, "peer set", "peer", d.name, msg);
+	return 0;
+}
+
 static int cmd_peer_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 			 size_t msglen)
 {
@@ -1482,11 +1568,13 @@ static const struct command commands[] = {
 	{ "key", "del", cmd_key_del, true, "key del --local ADDR:PORT --direction in|out" },
 	{ "key", "list", cmd_key_list, false, "key list [--json]" },
 	{ "group", "add", cmd_group_add, true, "group add GROUP" },
+	{ "group", "del", cmd_group_del, true, "group del GROUP" },
 	{ "group", "list", cmd_group_list, false, "group list [--json]" },
 	{ "user", "add", cmd_user_add, true, "user add USER [--group GROUP]..." },
 	{ "user", "list", cmd_user_list, false, "user list [--json]" },
 	{ "user", "show", cmd_user_show, false, "user show USER [--json]" },
 	{ "user", "set", cmd_user_set, true, "user set USER --e2ee on|off" },
+	{ "user", "del", cmd_user_del, true, "user del USER" },
 	{ "policy", "add", cmd_policy_add, true,
 	  "policy add NAME --e2ee disabled|users-can-turn-on" },
 	{ "policy", "set", cmd_policy_set, true,
@@ -1499,6 +1587,9 @@ static const struct command commands[] = {
 	  "policy unassign --tenant|--group GROUP|--user USER" },
 	{ "peer", "add", cmd_peer_add, true,
 	  "peer add USER@TENANT [--key BASE64] --addr HOST:PORT" },
+	{ "peer", "set", cmd_peer_set, true,
+	  "peer set USER@TENANT [--key BASE64] [--addr HOST:PORT]" },
+	{ "peer", "del", cmd_peer_del, true, "peer del USER@TENANT" },
 	{ "peer", "list", cmd_peer_list, false, "peer list [--json]" },
 	{ "call", "dial", cmd_call_dial, true,
 	  "call dial --from USER --to USER@TENANT [--local-media ADDR:PORT] "

@@ -60,6 +60,10 @@ static const struct {
 	[DIRSPEC_PEER_ADD] = { "peer", "add", "a peer (user@tenant)",
 			       O_JSON | O_KEY | O_ADDR, O_ADDR },
 	[DIRSPEC_PEER_LIST] = { "peer", "list", NULL, O_JSON, 0 },
+	[DIRSPEC_GROUP_DEL] = { "group", "del", "a group name", O_JSON, 0 },
+	[DIRSPEC_USER_DEL] = { "user", "del", "a user name", O_JSON, 0 },
+	[DIRSPEC_PEER_SET] = { "peer", "set", "a peer (user@tenant)", O_JSON | O_KEY | O_ADDR, 0 },
+	[DIRSPEC_PEER_DEL] = { "peer", "del", "a peer (user@tenant)", O_JSON, 0 },
 };
 #define N_SPECS (sizeof(specs) / sizeof(specs[0]))
 
@@ -120,6 +124,8 @@ const char *dirspec_op_name(enum dirspec_op op)
 		[DIRSPEC_POLICY_ASSIGN] = "policy assign",
 		[DIRSPEC_POLICY_UNASSIGN] = "policy unassign",
 		[DIRSPEC_PEER_ADD] = "peer add", [DIRSPEC_PEER_LIST] = "peer list",
+		[DIRSPEC_GROUP_DEL] = "group del", [DIRSPEC_USER_DEL] = "user del",
+		[DIRSPEC_PEER_SET] = "peer set", [DIRSPEC_PEER_DEL] = "peer del",
 	};
 
 	if ((size_t)op == 0 || (size_t)op >= N_SPECS)
@@ -132,13 +138,13 @@ const char *dirspec_group_verbs(const char *group)
 	if (group == NULL)
 		return "";
 	if (strcmp(group, "group") == 0)
-		return "add, list";
+		return "add, del, list";
 	if (strcmp(group, "user") == 0)
-		return "add, list, show, set";
+		return "add, del, list, show, set";
 	if (strcmp(group, "policy") == 0)
 		return "add, set, del, list, assign, unassign";
 	if (strcmp(group, "peer") == 0)
-		return "add, list";
+		return "add, set, del, list";
 	return "";
 }
 
@@ -272,7 +278,7 @@ int dirspec_parse_cmd(enum dirspec_op op, int argc, const char *const argv[],
 	}
 	/* the values */
 	if (cmd->name != NULL) {
-		if (op == DIRSPEC_PEER_ADD) {
+		if (op == DIRSPEC_PEER_ADD || op == DIRSPEC_PEER_SET || op == DIRSPEC_PEER_DEL) {
 			if (store_peer_id_parse(cmd->name, NULL, NULL, NULL, 0) < 0) {
 				seterr(err, errlen, "%s: the peer must be user@tenant, each "
 				       "1 to 64 characters of A-Z a-z 0-9 . _ -", on);
@@ -283,6 +289,10 @@ int dirspec_parse_cmd(enum dirspec_op op, int argc, const char *const argv[],
 		}
 	}
 	cmd->json = (seen & O_JSON) != 0;
+	if (op == DIRSPEC_PEER_SET && !(seen & (O_KEY | O_ADDR))) {
+		seterr(err, errlen, "%s: give --key BASE64, --addr HOST:PORT or both", on);
+		goto out;
+	}
 	if (seen & O_E2EE) {
 		const char *v = val[2];
 

@@ -39,6 +39,10 @@ enum dirspec_op {
 	DIRSPEC_POLICY_UNASSIGN,
 	DIRSPEC_PEER_ADD,
 	DIRSPEC_PEER_LIST,
+	DIRSPEC_GROUP_DEL,
+	DIRSPEC_USER_DEL,
+	DIRSPEC_PEER_SET,
+	DIRSPEC_PEER_DEL,
 };
 
 /* One parsed command. The strings point into the argv it was parsed from. */
@@ -52,9 +56,9 @@ struct dirspec_cmd {
 	enum policy_setting setting;     /* POLICY_ADD, POLICY_SET --e2ee */
 	enum store_target target;        /* POLICY_ASSIGN, POLICY_UNASSIGN */
 	const char *target_name;         /* group or user; "" for the tenant */
-	bool has_key;                    /* PEER_ADD --key */
+	bool has_key;                    /* PEER_ADD, PEER_SET --key */
 	uint8_t key[STORE_PUBLIC_KEY_BYTES];
-	const char *addr;                /* PEER_ADD --addr */
+	const char *addr;                /* PEER_ADD, PEER_SET --addr (NULL: keep) */
 };
 
 /* "group" | "user" | "policy" | "peer": whether word starts such a command. */
@@ -75,7 +79,10 @@ const char *dirspec_group_verbs(const char *group);
  *   policy assign NAME --tenant|--group G|--user U
  *   policy unassign --tenant|--group G|--user U
  *   peer add USER@TENANT [--key BASE64] --addr HOST:PORT
- *   peer list [--json]
+ *   peer set USER@TENANT [--key BASE64] [--addr HOST:PORT]  (at least one)
+ *   peer del USER@TENANT        peer list [--json]
+ *   group del G                 user del U
+ * (every command also takes --json)
  * "--name VALUE" and "--name=VALUE" both work; each option at most once
  * (except --group of user add).
  */

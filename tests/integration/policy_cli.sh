@@ -145,6 +145,23 @@ tap_is "$(echo "$J" | tr '\n' '|')" \
 tap_is "$? $(head -1 "$TEST_TMP/h.out" | grep -c '^usage: callsealctl --admin SOCKET user add USER') $(wc -l <"$TEST_TMP/h.out")" \
   "0 1 3" "user add --help: that command's usage only"
 
+# ---- deleting and correcting: group del, user del, peer set, peer del ------------------
+tap_check "group del json-g (its member stays)" ctl group del json-g
+tap_is "$(ctl group list --json | jq_ '"json-g" in [g["name"] for g in d]') $(ctl user show json-u --json | jq_ 'd["groups"]')" \
+  "False []" "  ... the group is gone, json-u is in no group"
+tap_is "$(ctl user del json-u --json | jq_ 'd["command"]')" "user del" "user del json-u --json"
+refuse 1 "user show of the deleted user" user show json-u
+ctl peer add zed@fabrikam --key "$(head -c 32 /dev/urandom | base64 -w0)" --addr 192.0.2.9:7000 >/dev/null
+NEWKEY=$(head -c 32 /dev/urandom | base64 -w0)
+tap_check "peer set --addr corrects the address" ctl peer set zed@fabrikam --addr '[2001:db8::9]:7001'
+tap_check "peer set --key pins another key" ctl peer set zed@fabrikam --key "$NEWKEY"
+tap_is "$(ctl peer list --json | jq_ '[(p["address"], p["public_key"], p["key_source"]) for p in d if p["id"] == "zed@fabrikam"]')" \
+  "[('[2001:db8::9]:7001', '$NEWKEY', 'given')]" "  ... both stick"
+refuse 2 "peer set with neither --key nor --addr" peer set zed@fabrikam
+refuse 1 "peer set of an unknown peer" peer set nobody@fabrikam --addr 192.0.2.9:7000
+tap_check "peer del" ctl peer del zed@fabrikam
+tap_is "$(ctl peer list --json | jq_ '[p["id"] for p in d]')" "['dave@fabrikam']" "  ... zed is gone"
+
 # ---- bad input: refused, nothing changed ---------------------------------------------
 snapshot() {
   for w in user group policy peer; do ctl "$w" list --json; done
@@ -238,7 +255,7 @@ python3 - "$STATE/callseal.db" "$OUT" "$TEST_TMP"/control*.log >"$TEST_TMP/keys.
 import base64, glob, sqlite3, sys
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
 keys = [r[0] for r in db.execute("select private_key from user_keys")]
-assert len(keys) == 4 and all(len(k) == 32 for k in keys), keys
+assert len(keys) == 3 and all(len(k) == 32 for k in keys), keys
 files = glob.glob(sys.argv[2] + "/*") + sys.argv[3:]
 forms = []
 for k in keys:

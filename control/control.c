@@ -617,7 +617,7 @@ static int cmd_user_list(struct ctl *c, int argc, const char *const argv[], char
 	struct dirspec_cmd d;
 	char fb[FINGERPRINT_STR], kb[KEY_B64_STR], tb[KEYSPEC_TIME_STR];
 	size_t i;
-	int rc;
+	int rc, wu = 24;
 
 	rc = dir_parse(c, DIRSPEC_USER_LIST, argc, argv, &d, msg, msglen);
 	if (rc < 0)
@@ -625,10 +625,15 @@ static int cmd_user_list(struct ctl *c, int argc, const char *const argv[], char
 	rc = store_user_list(c->store, push_user, &r, msg, msglen);
 	if (rc < 0)
 		goto out;
+	for (i = 0; i < r.n; i++) {     /* the column as wide as the longest name */
+		int w = (int)strlen(((const struct store_user *)r.v)[i].name);
+
+		wu = w > wu ? w : wu;
+	}
 	if (d.json)
 		admin_out_printf(&c->out, "[");
 	else
-		admin_out_printf(&c->out, "%-24s %-17s %-6s %-24s %-4s %s\n", "USER",
+		admin_out_printf(&c->out, "%-*s %-17s %-6s %-24s %-4s %s\n", wu, "USER",
 				 "POLICY-E2EE", "SOURCE", "POLICY", "OWN", "FINGERPRINT");
 	for (i = 0; i < r.n; i++) {
 		const struct store_user *u = (const struct store_user *)r.v + i;
@@ -638,7 +643,7 @@ static int cmd_user_list(struct ctl *c, int argc, const char *const argv[], char
 			goto out;
 		fingerprint(u->public_key, fb);
 		if (!d.json) {
-			admin_out_printf(&c->out, "%-24s %-17s %-6s %-24s %-4s %s\n", u->name,
+			admin_out_printf(&c->out, "%-*s %-17s %-6s %-24s %-4s %s\n", wu, u->name,
 					 policy_setting_name(e.policy.setting),
 					 policy_source_name(e.policy.source),
 					 e.policy.source ? e.policy.policy : "-",

@@ -159,6 +159,11 @@ tap_is "$(ctl peer list --json | jq_ '[(p["address"], p["public_key"], p["key_so
   "[('[2001:db8::9]:7001', '$NEWKEY', 'given')]" "  ... both stick"
 refuse 2 "peer set with neither --key nor --addr" peer set zed@fabrikam
 refuse 1 "peer set of an unknown peer" peer set nobody@fabrikam --addr 192.0.2.9:7000
+LONG=$(printf 'l%.0s' {1..64})
+ctl user add "$LONG" >/dev/null
+tap_is "$(ctl user list | awk 'NR == 1 {h = index($0, "POLICY-E2EE")} NR > 1 {print (index($0, " disabled ") + 1 == h || index($0, " users-can-turn-on ") + 1 == h)}' | sort -u)" \
+  1 "user list: the columns line up with a 64-character name"
+ctl user del "$LONG" >/dev/null
 tap_check "peer del" ctl peer del zed@fabrikam
 tap_is "$(ctl peer list --json | jq_ '[p["id"] for p in d]')" "['dave@fabrikam']" "  ... zed is gone"
 

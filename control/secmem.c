@@ -46,8 +46,9 @@ _Static_assert(sizeof(struct slot_hdr) <= HDR_LEN, "header fits");
 
 struct chunk {
 	struct chunk *next;             /* malloc'd list node; not secret */
-	void *mem;                      /* sodium_malloc'd */
+	uint8_t *mem;                   /* sodium_malloc'd */
 	size_t len;
+	unsigned int cls;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -82,6 +83,45 @@ static uint8_t *user_of(struct slot_hdr *h)
 	return (uint8_t *)h + HDR_LEN;
 }
 
+/* Whether h is the start of a slot of class cls in one of the chunks. */
+static bool in_pool(const struct slot_hdr *h, unsigned int cls)
+{
+	const uint8_t *p = (const uint8_t *)h;
+
+	for (const struct chunk *ch = chunks; ch; ch = ch->next)
+		if (ch->cls == cls && p >= ch->mem && p < ch->mem + ch->len)
+			return (size_t)(p - ch->mem) % slot_size(cls) == 0;
+	return false;
+}
+
+/* All zero (not secret: a freed slot's contents are checked, not compared). */
+static bool all_zero(const uint8_t *b, size_t n)
+{
+	uint64_t acc = 0, w;
+
+	for (size_t i = 0; i < n; i += sizeof(w)) {
+		memcpy(&w, b + i, sizeof(w));
+		acc |= w;
+	}
+	return acc == 0;
+}
+
+/*
+ * A slot about to be handed out must be exactly as secmem_free left it:
+ * in a chunk of its class, marked free, canary intact, block all zero. An
+ * overrun from the block before it, or a write through a stale pointer,
+ * aborts here instead of handing out a damaged list or a non-zero block.
+ * Under lock.
+ */
+static void check_free_slot(const struct slot_hdr *h, unsigned int cls)
+{
+	if (!in_pool(h, cls) || h->magic != MAGIC_FREE || h->cls != cls ||
+	    sodium_memcmp(user_of((struct slot_hdr *)h) + class_size(cls), canary,
+			  CANARY_LEN) != 0 ||
+	    !all_zero(user_of((struct slot_hdr *)h), class_size(cls)))
+		abort();
+}
+
 /* A new chunk for cls, its slots pushed on the free list. Under lock. */
 static int grow(unsigned int cls)
 {
@@ -91,6 +131,8 @@ static int grow(unsigned int cls)
 
 	if (n < CHUNK_MIN_SLOTS)
 		n = CHUNK_MIN_SLOTS;
+	if (sodium_init() < 0)
+		return -ENOMEM;
 	if (!canary_set) {
 		randombytes_buf(canary, sizeof(canary));
 		canary_set = true;
@@ -115,6 +157,7 @@ static int grow(unsigned int cls)
 	}
 	ch->mem = mem;
 	ch->len = n * ss;
+	ch->cls = cls;
 	ch->next = chunks;
 	chunks = ch;
 	n_chunks++;
@@ -126,7 +169,7 @@ static void *alloc_large(size_t size)
 {
 	struct slot_hdr *h;
 
-	if (size > SIZE_MAX - HDR_LEN - 15)
+	if (size > SIZE_MAX - HDR_LEN - 15 || sodium_init() < 0)
 		return NULL;
 	/* a multiple of 16 keeps sodium_malloc's block (page end - size) aligned */
 	h = sodium_malloc((HDR_LEN + size + 15) & ~(size_t)15);
@@ -152,10 +195,6 @@ void *secmem_alloc(size_t size)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (sodium_init() < 0) {
-		errno = ENOMEM;
-		return NULL;
-	}
 	if (cls == N_CLASSES) {
 		void *p = alloc_large(size);
 
@@ -166,6 +205,7 @@ void *secmem_alloc(size_t size)
 	pthread_mutex_lock(&lock);
 	if (free_list[cls] || grow(cls) == 0) {
 		h = free_list[cls];
+		check_free_slot(h, cls);
 		free_list[cls] = h->u.next;
 		h->magic = MAGIC_USED;
 		h->u.next = NULL;
@@ -186,22 +226,23 @@ void secmem_free(void *p)
 	if (!p)
 		return;
 	h = (struct slot_hdr *)((uint8_t *)p - HDR_LEN);
+	/* checked and marked under the lock: two threads freeing one block
+	 * cannot both pass */
+	pthread_mutex_lock(&lock);
 	if (h->magic != MAGIC_USED)
 		abort();                /* double free, or not ours */
 	if (h->cls == CLASS_LARGE) {
-		pthread_mutex_lock(&lock);
 		n_large--;
 		in_use--;
-		pthread_mutex_unlock(&lock);
 		h->magic = 0;
+		pthread_mutex_unlock(&lock);
 		sodium_free(h);         /* wipes, checks its own canary */
 		return;
 	}
-	if (h->cls >= N_CLASSES ||
+	if (h->cls >= N_CLASSES || !in_pool(h, h->cls) ||
 	    sodium_memcmp(user_of(h) + class_size(h->cls), canary, CANARY_LEN) != 0)
-		abort();                /* overrun */
+		abort();                /* overrun, or a pointer into a block */
 	sodium_memzero(p, class_size(h->cls));
-	pthread_mutex_lock(&lock);
 	h->magic = MAGIC_FREE;
 	h->u.next = free_list[h->cls];
 	free_list[h->cls] = h;

@@ -19,9 +19,15 @@
  *   - a header before it that marks it in use or free (a double free or a
  *     pointer that secmem did not hand out aborts).
  *
- * What is traded: an overrun inside a chunk reaches the next slot's header
- * and is caught at the next free, not at the faulting write as a guard page
- * would catch it. Blocks over 16 KiB go to sodium_malloc itself.
+ *   - a slot is checked again when handed out: in a chunk of its class,
+ *     marked free, canary intact, all zero (an overrun into a free slot or
+ *     a write through a freed pointer aborts there).
+ *
+ * What is traded: an overrun is caught at the next free or allocation of
+ * the slots it reached, not at the faulting write as a guard page would
+ * catch it; and a second free of a pointer whose slot was handed out again
+ * frees the new owner's block (with one mapping per block it would fault).
+ * Blocks over 16 KiB go to sodium_malloc itself.
  *
  * Chunks are kept once made (the pool grows to the most blocks in use at
  * once and stays there); secmem_release() gives them back when nothing is in

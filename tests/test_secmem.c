@@ -185,7 +185,8 @@ static void test_threads(void **state)
 }
 
 /* What a child does to the pool: it must die of SIGABRT. */
-enum misuse { OVERRUN, OVERRUN_LAST, DOUBLE_FREE, FOREIGN, INSIDE };
+enum misuse { OVERRUN, OVERRUN_LAST, DOUBLE_FREE, FOREIGN, INSIDE, FREE_HDR_SMASHED,
+	      WRITE_AFTER_FREE };
 
 static void expect_abort(enum misuse m)
 {
@@ -222,6 +223,16 @@ static void expect_abort(enum misuse m)
 				_exit(3);
 			p = q + 16;
 			break;
+		case FREE_HDR_SMASHED:  /* an overrun reached a free slot's header: */
+			secmem_free(p);         /* the next alloc must not follow it */
+			memset(p - 16, 0x41, 16);
+			q = secmem_alloc(64);
+			_exit(q ? 0 : 4);
+		case WRITE_AFTER_FREE:  /* the slot must not come back non-zero */
+			secmem_free(p);
+			p[5] = 0x41;
+			q = secmem_alloc(64);
+			_exit(q ? 0 : 4);
 		}
 		secmem_free(p);
 		_exit(0);               /* not caught */
@@ -241,6 +252,8 @@ static void test_misuse_aborts(void **state)
 	expect_abort(DOUBLE_FREE);
 	expect_abort(FOREIGN);
 	expect_abort(INSIDE);
+	expect_abort(FREE_HDR_SMASHED);
+	expect_abort(WRITE_AFTER_FREE);
 	/* and the full class is writable without tripping it */
 	p = secmem_alloc(64);
 	assert_non_null(p);

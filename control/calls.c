@@ -180,8 +180,12 @@ static void table_key(const struct callproto_addr *a, unsigned int dir, struct k
 		keytable_key_ipv4(k, a->addr, a->port, dir);
 }
 
+/* 16 of [A-Za-z0-9._:@+-], not starting with '-' (it would read as an
+ * option in `call end ID`, and the operator could not name the call) */
 static bool call_id_valid(const uint8_t id[CALLS_ID_LEN])
 {
+	if (id[0] == '-')
+		return false;
 	for (size_t i = 0; i < CALLS_ID_LEN; i++) {
 		uint8_t c = id[i];
 
@@ -647,7 +651,7 @@ static bool answer(struct calls *cm, struct conn *c)
 	}
 	if (!call_id_valid(h.call_id)) {
 		fail(cm, c, CALLPROTO_CODE_PROTOCOL, "call id is not 16 characters of "
-		     "[A-Za-z0-9._:@+-]");
+		     "[A-Za-z0-9._:@+-] (not starting with -)");
 		return false;
 	}
 	memcpy(c->info.id, h.call_id, CALLS_ID_LEN);
@@ -1008,6 +1012,8 @@ static void accept_one(struct calls *cm)
 	struct conn *c;
 	int fd;
 
+	if (cm->spare_fd < 0)           /* given up earlier and not got back */
+		cm->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	fd = accept4(cm->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0) {
 		if ((errno == EMFILE || errno == ENFILE) && cm->spare_fd >= 0) {
@@ -1210,6 +1216,21 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 			if (addr_eq(&x->local_media, &c->local_media)) {
 				seterr(err, errlen, "--local-media %s is in use by call %s",
 				       local_media, x->info.id[0] ? x->info.id : "(in set-up)");
+				rc = -EADDRINUSE;
+				goto out;
+			}
+		}
+		for (unsigned int d = KEYTABLE_DIR_IN; d <= KEYTABLE_DIR_OUT; d++) {
+			struct keytable_entry e;
+			struct keytable_key k;
+			bool used;
+
+			table_key(&c->local_media, d, &k);
+			used = keytable_get(cm->cfg.table, &k, &e, NULL) == 0;
+			keytable_wipe(&e, sizeof(e));
+			if (used) {
+				seterr(err, errlen, "--local-media %s already has a stream in the "
+				       "key table (key list)", local_media);
 				rc = -EADDRINUSE;
 				goto out;
 			}

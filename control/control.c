@@ -1010,6 +1010,12 @@ static const char *peer_key_source(const struct store_peer *p)
 	return !p->has_key ? "none" : p->pinned ? "given" : "first-use";
 }
 
+/* calls_list callback: a call of user arg (any state the manager holds) */
+static int call_of_user(const struct calls_info *in, void *arg)
+{
+	return strcmp(in->local_user, arg) == 0 ? 1 : 0;
+}
+
 /* group del, user del, peer del: the name, the store's delete, the words */
 static int cmd_dir_del(struct ctl *c, enum dirspec_op op, int argc, const char *const argv[],
 		       char *msg, size_t msglen)
@@ -1034,6 +1040,14 @@ static int cmd_dir_del(struct ctl *c, enum dirspec_op op, int argc, const char *
 	rc = dir_parse(c, op, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
+	/* the store knows a callee's call only once it is active: ask the
+	 * manager too, so that a call being answered keeps its user */
+	if (op == DIRSPEC_USER_DEL && c->calls != NULL &&
+	    calls_list(c->calls, call_of_user, (void *)d.name) == 1) {
+		snprintf(msg, msglen, "user %s has a call in set-up or active (call list); "
+			 "end it first", d.name);
+		return -EBUSY;
+	}
 	rc = dels[i].del(c->store, d.name, msg, msglen);
 	if (rc < 0)
 		return rc;
@@ -1947,6 +1961,8 @@ static int fill_call_fds(struct ctl *c)
 static int run(struct ctl *c)
 {
 	struct signalfd_siginfo si;
+	uint64_t admin_paused_until = 0;   /* admin accept failed: retry then */
+	bool oom_said = false;
 	int rc = 0;
 
 	c->fds_cap = POLL_FDS_MIN;
@@ -1962,17 +1978,35 @@ static int run(struct ctl *c)
 		if (c->calls != NULL) {
 			n = fill_call_fds(c);
 			if (n < 0) {
-				logline("calls: out of memory for %zu descriptors; retrying",
-					2 * c->fds_cap);
+				if (!oom_said)
+					logline("calls: out of memory for %zu descriptors; "
+						"retrying every 100 ms", 2 * c->fds_cap);
+				oom_said = true;
 				n = 0;
 				timeout = 100;
 			} else {
+				oom_said = false;
 				timeout = calls_timeout_ms(c->calls);
 			}
 		}
 		p = c->fds;
 		p[0] = (struct pollfd){ .fd = c->sig_fd, .events = POLLIN };
+		/* after a failed admin accept (no descriptor) the admin socket rests
+		 * 100 ms; calls go on being served meanwhile */
 		p[1] = (struct pollfd){ .fd = c->listen_fd, .events = POLLIN };
+		if (admin_paused_until) {
+			uint64_t t = admin_now_ms();
+
+			if (t >= admin_paused_until) {
+				admin_paused_until = 0;
+			} else {
+				int left = (int)(admin_paused_until - t);
+
+				p[1].fd = -1;
+				if (timeout < 0 || timeout > left)
+					timeout = left;
+			}
+		}
 		if (poll(p, (nfds_t)(2 + n), timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1995,8 +2029,8 @@ static int run(struct ctl *c)
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
 			    errno == ENOBUFS) {
-				logline("accept: %s", strerror(errno));
-				usleep(100000);   /* do not spin */
+				logline("admin accept: %s", strerror(errno));
+				admin_paused_until = admin_now_ms() + 100;   /* do not spin */
 			}
 			continue;
 		}

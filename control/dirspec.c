@@ -287,6 +287,20 @@ int dirspec_parse_cmd(enum dirspec_op op, int argc, const char *const argv[],
 		} else if (check_name(on, specs[op].what + 2, cmd->name, err, errlen) < 0) {
 			goto out;
 		}
+		/* a name added from now on starts with a letter or digit */
+		if (op == DIRSPEC_GROUP_ADD || op == DIRSPEC_USER_ADD ||
+		    op == DIRSPEC_POLICY_ADD || op == DIRSPEC_PEER_ADD) {
+			char pu[STORE_NAME_MAX + 1], pt[STORE_NAME_MAX + 1];
+			bool ok = op != DIRSPEC_PEER_ADD ? store_name_new_valid(cmd->name) :
+				  store_peer_id_parse(cmd->name, pu, pt, NULL, 0) == 0 &&
+				  store_name_new_valid(pu) && store_name_new_valid(pt);
+
+			if (!ok) {
+				seterr(err, errlen, "%s: a new name starts with a letter or digit",
+				       on);
+				goto out;
+			}
+		}
 	}
 	cmd->json = (seen & O_JSON) != 0;
 	if (op == DIRSPEC_PEER_SET && !(seen & (O_KEY | O_ADDR))) {
@@ -361,12 +375,13 @@ static const char *const call_features[] = {
 	"record", "transcribe", "transfer", "park", "merge", "add-participant", "keys",
 };
 
-/* A call id as calls.c makes and accepts them: 16 of [A-Za-z0-9._:@+-]. */
+/* A call id as calls.c makes and accepts them: 16 of [A-Za-z0-9._:@+-], not
+ * starting with '-'. */
 static bool call_id_ok(const char *id)
 {
 	size_t n = strlen(id);
 
-	return n == 16 && strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	return n == 16 && id[0] != '-' && strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 				 "0123456789._:@+-") == n;
 }
 

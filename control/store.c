@@ -91,8 +91,9 @@ static bool name_char(char c)
 	       c == '.' || c == '_' || c == '-';
 }
 
-/* The first character: a letter or digit, so a name never looks like an
- * option ("-x", "--") or a path ("." "..") */
+/* The first character of a name added from now on: a letter or digit, so it
+ * never looks like an option ("-x", "--") or a path ("." ".."). Names a
+ * store already holds are looked up, shown and deleted by the older rule. */
 static bool name_first_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -105,12 +106,17 @@ bool store_name_valid(const char *s)
 	if (!s)
 		return false;
 	n = strnlen(s, STORE_NAME_MAX + 1);
-	if (n == 0 || n > STORE_NAME_MAX || !name_first_char(s[0]))
+	if (n == 0 || n > STORE_NAME_MAX)
 		return false;
 	for (i = 0; i < n; i++)
 		if (!name_char(s[i]))
 			return false;
 	return true;
+}
+
+bool store_name_new_valid(const char *s)
+{
+	return store_name_valid(s) && name_first_char(s[0]);
 }
 
 int store_ip_port_parse(const char *s, uint8_t *family, uint8_t addr[16], uint16_t *port)
@@ -139,9 +145,10 @@ int store_ip_port_parse(const char *s, uint8_t *family, uint8_t addr[16], uint16
 	if (errno || *end || p > 65535)
 		return -EINVAL;
 	*port = (uint16_t)p;
+	/* IPv6 only in brackets: "2001:db8::1:5004" would be ambiguous */
 	if (h == s && inet_pton(AF_INET, host, addr) == 1)
 		*family = 4;
-	else if (inet_pton(AF_INET6, host, addr) == 1)
+	else if (h != s && inet_pton(AF_INET6, host, addr) == 1)
 		*family = 6;
 	else
 		return -EINVAL;
@@ -150,9 +157,13 @@ int store_ip_port_parse(const char *s, uint8_t *family, uint8_t addr[16], uint16
 
 bool store_ip_unspecified(uint8_t family, const uint8_t addr[16])
 {
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	uint8_t acc = 0;
+	size_t i, from = 0;
 
-	for (size_t i = 0; i < (family == 6 ? 16u : 4u); i++)
+	if (family == 6 && memcmp(addr, mapped, sizeof(mapped)) == 0)
+		from = 12;              /* ::ffff:0.0.0.0 is 0.0.0.0 */
+	for (i = from; i < (family == 6 ? 16u : 4u); i++)
 		acc |= addr[i];
 	return acc == 0;
 }
@@ -173,11 +184,6 @@ static int check_name(const char *what, const char *s, char *err, size_t errlen)
 		       n > STORE_NAME_MAX ? (size_t)STORE_NAME_MAX : n, STORE_NAME_MAX);
 		return -EINVAL;
 	}
-	if (!name_first_char(s[0])) {
-		seterr(err, errlen, "%s name: the first character must be a letter or digit",
-		       what);
-		return -EINVAL;
-	}
 	for (i = 0; i < n; i++) {
 		if (!name_char(s[i])) {
 			seterr(err, errlen, "%s name: character %zu is not one of A-Z a-z 0-9 . _ -",
@@ -186,6 +192,19 @@ static int check_name(const char *what, const char *s, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+/* check_name, and the first-character rule of names added from now on. */
+static int check_new_name(const char *what, const char *s, char *err, size_t errlen)
+{
+	int rc = check_name(what, s, err, errlen);
+
+	if (rc == 0 && !name_first_char(s[0])) {
+		seterr(err, errlen, "%s name: the first character must be a letter or digit",
+		       what);
+		rc = -EINVAL;
+	}
+	return rc;
 }
 
 int store_peer_id_parse(const char *s, char user[STORE_NAME_MAX + 1],
@@ -1096,7 +1115,7 @@ int store_user_add(struct store *st, const char *name, char *err, size_t errlen)
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = check_name("user", name, err, errlen)) < 0)
+	if ((rc = check_new_name("user", name, err, errlen)) < 0)
 		return rc;
 	if ((rc = begin(st, err, errlen)) < 0)
 		return rc;
@@ -1450,7 +1469,7 @@ int store_group_add(struct store *st, const char *name, char *err, size_t errlen
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = check_name("group", name, err, errlen)) < 0)
+	if ((rc = check_new_name("group", name, err, errlen)) < 0)
 		return rc;
 	if ((rc = begin(st, err, errlen)) < 0)
 		return rc;
@@ -1610,7 +1629,7 @@ int store_policy_add(struct store *st, const char *name, enum policy_setting e2e
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = check_name("policy", name, err, errlen)) < 0 ||
+	if ((rc = check_new_name("policy", name, err, errlen)) < 0 ||
 	    (rc = check_setting(e2ee, err, errlen)) < 0)
 		return rc;
 	if ((rc = begin(st, err, errlen)) < 0)
@@ -1892,12 +1911,15 @@ static int check_peer_key(const uint8_t *pk, char *err, size_t errlen)
 int store_peer_add(struct store *st, const char *id, const uint8_t *public_key,
 		   const char *address, bool pinned, char *err, size_t errlen)
 {
-	int64_t t = now();
+	char u[STORE_NAME_MAX + 1], t[STORE_NAME_MAX + 1];
+	int64_t when = now();
 	int rc;
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = store_peer_id_parse(id, NULL, NULL, err, errlen)) < 0 ||
+	if ((rc = store_peer_id_parse(id, u, t, err, errlen)) < 0 ||
+	    (rc = check_new_name("peer user", u, err, errlen)) < 0 ||
+	    (rc = check_new_name("peer tenant", t, err, errlen)) < 0 ||
 	    (rc = check_peer_key(public_key, err, errlen)) < 0 ||
 	    (rc = store_address_check(address, err, errlen)) < 0)
 		return rc;
@@ -1915,7 +1937,7 @@ int store_peer_add(struct store *st, const char *id, const uint8_t *public_key,
 	if (rc >= 0)
 		rc = run(st, err, errlen, "INSERT INTO peers (id, public_key, address, pinned, "
 			 "created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?5)", "sksii", id,
-			 public_key, address, (int64_t)(pinned ? 1 : 0), t);
+			 public_key, address, (int64_t)(pinned ? 1 : 0), when);
 	return finish(st, rc, err, errlen);
 }
 

@@ -157,12 +157,15 @@ typedef int (*store_call_fn)(const struct store_call *c, void *arg);
 
 /* ---- validation (also for the CLI to check before sending) -------------- */
 bool store_name_valid(const char *s);
+/* A name that may be added from now on: valid, and starting with a letter or
+ * digit (older names keep working for look-up, show and delete). */
+bool store_name_new_valid(const char *s);
 /* "user@tenant"; user and tenant (if wanted) written out, each a valid name. */
 int store_peer_id_parse(const char *s, char user[STORE_NAME_MAX + 1],
 			char tenant[STORE_NAME_MAX + 1], char *err, size_t errlen);
 /* host:port: a DNS name, a dotted IPv4 address, or [IPv6]; port 1..65535. */
 int store_address_check(const char *s, char *err, size_t errlen);
-/* Numeric IP:port only: dotted IPv4, or IPv6 (in brackets, or bare), port
+/* Numeric IP:port only: dotted IPv4, or [IPv6] in brackets, port
  * 0..65535 (callers refuse 0 where it is wrong). family 4 or 6; addr the
  * 4 or 16 octets, the rest zero. 0 or -EINVAL. */
 int store_ip_port_parse(const char *s, uint8_t *family, uint8_t addr[16], uint16_t *port);

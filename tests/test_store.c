@@ -245,13 +245,16 @@ static void test_validation(void **state)
 	assert_false(store_name_valid(""));
 	assert_false(store_name_valid(NULL));
 	assert_false(store_name_valid("a b"));
-	/* the first character is a letter or digit: no "-x", "--", ".", ".." */
-	assert_false(store_name_valid("-x"));
-	assert_false(store_name_valid("--"));
-	assert_false(store_name_valid("."));
-	assert_false(store_name_valid(".."));
-	assert_false(store_name_valid("_a"));
-	assert_true(store_name_valid("9a.-_"));
+	/* a name added from now on starts with a letter or digit: no "-x",
+	 * "--", ".", ".."; names a store already holds stay usable */
+	assert_false(store_name_new_valid("-x"));
+	assert_false(store_name_new_valid("--"));
+	assert_false(store_name_new_valid("."));
+	assert_false(store_name_new_valid(".."));
+	assert_false(store_name_new_valid("_a"));
+	assert_true(store_name_new_valid("9a.-_"));
+	assert_true(store_name_valid("_a"));
+	assert_true(store_name_valid("-x"));
 	{       /* numeric IP:port, for media and listen addresses */
 		uint8_t fam = 0, addr[16];
 		uint16_t port = 0;
@@ -265,6 +268,12 @@ static void test_validation(void **state)
 		assert_true(store_ip_unspecified(fam, addr));
 		assert_int_equal(store_ip_port_parse("[::]:1", &fam, addr, &port), 0);
 		assert_true(store_ip_unspecified(fam, addr));
+		assert_int_equal(store_ip_port_parse("[::ffff:0.0.0.0]:1", &fam, addr, &port), 0);
+		assert_true(store_ip_unspecified(fam, addr));
+		assert_int_equal(store_ip_port_parse("[::ffff:192.0.2.1]:1", &fam, addr, &port), 0);
+		assert_false(store_ip_unspecified(fam, addr));
+		/* bare IPv6 with a port is ambiguous: refused */
+		assert_int_equal(store_ip_port_parse("2001:db8::1:5004", &fam, addr, &port), -EINVAL);
 		assert_int_equal(store_ip_port_parse("host:5", &fam, addr, &port), -EINVAL);
 		assert_int_equal(store_ip_port_parse("192.0.2.1:65536", &fam, addr, &port), -EINVAL);
 		assert_int_equal(store_ip_port_parse("192.0.2.1:", &fam, addr, &port), -EINVAL);

@@ -342,6 +342,9 @@ attack "an oversized frame (length field 1023)" \
 attack "an oversized frame (length field 65535)" \
   "the peer sent an oversized frame \\(65537 octets, limit 1024\\)" 1 --hex "ffff${HELLO:4:60}"
 attack "a zero-length frame" "the peer sent a zero-length frame" 1 --hex "0000${HELLO}"
+# HELLO: length(2) type(1) version(1) call id(16)...: an id starting with '-'
+attack "a HELLO whose call id starts with -" "call id is not 16 characters .*not starting with -" 1 \
+  --hex "${HELLO:0:8}2d${HELLO:10}"
 
 # two stalled connections, then a normal call while they are open
 L0=$(logsize B)

@@ -242,6 +242,15 @@ a call dial --from alice --to bob@fabrikam --local-media "$(a call show "$IDJ" -
   >/dev/null 2>"$TEST_TMP/clash.err"
 tap_is "$? $(grep -c "is in use by call $IDJ" "$TEST_TMP/clash.err")" "1 1" \
   "a --local-media already in use is refused, naming the call"
+head -c 44 /dev/urandom | base64 -w0 | a key add --local 127.0.0.1:21777 --direction out \
+  --profile AEAD_AES_256_GCM --inline - >/dev/null
+a call dial --from alice --to bob@fabrikam --local-media 127.0.0.1:21777 >/dev/null 2>"$TEST_TMP/clash2.err"
+tap_is "$? $(grep -c 'already has a stream in the key table' "$TEST_TMP/clash2.err")" "1 1" \
+  "a --local-media a static key uses is refused before any handshake"
+a key del --local 127.0.0.1:21777 --direction out >/dev/null
+b user del bob >/dev/null 2>"$TEST_TMP/udel.err"
+tap_is "$? $(grep -c 'has a call in set-up or active' "$TEST_TMP/udel.err")" "1 1" \
+  "user del of a user in a call is refused"
 tap_check "call end --json" bash -c "'$CTL' --admin '$SA' call end '$IDJ' --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"call_id\"] == \"$IDJ\"'"
 bad_dial() {   # bad_dial DESC PATTERN ARGS...: exit 2, nothing sent, the option named
   local desc=$1 pat=$2; shift 2

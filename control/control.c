@@ -402,6 +402,17 @@ static void json_change(struct ctl *c, const char *command, const char *key,
 	msg[0] = '\0';
 }
 
+/* json_change for a directory command: "group add" and its name under
+ * "group" (the command's first word), as dirspec parsed it. */
+static void dir_json(struct ctl *c, const struct dirspec_cmd *d, const char *name, char *msg)
+{
+	const char *command = dirspec_op_name(d->op);
+	char key[16];
+
+	snprintf(key, sizeof(key), "%.*s", (int)strcspn(command, " "), command);
+	json_change(c, command, key, name, msg);
+}
+
 static void log_change(struct ctl *c, const char *msg)
 {
 	logline("%s (by uid %u pid %d)", msg, (unsigned int)c->peer_uid, (int)c->peer_pid);
@@ -480,7 +491,7 @@ static int cmd_group_add(struct ctl *c, int argc, const char *const argv[], char
 	log_change(c, msg);
 	snprintf(msg, msglen, "added group %s", d.name);
 	if (d.json)
-		json_change(c, "group add", "group", d.name, msg);
+		dir_json(c, &d, d.name, msg);
 	return 0;
 }
 
@@ -568,7 +579,7 @@ static int cmd_user_add(struct ctl *c, int argc, const char *const argv[], char 
 	log_change(c, msg);
 	snprintf(msg, msglen, "added user %s (identity key fingerprint %s)", d.name, fb);
 	if (d.json)
-		json_change(c, "user add", "user", d.name, msg);
+		dir_json(c, &d, d.name, msg);
 	return 0;
 }
 
@@ -754,7 +765,7 @@ static int cmd_user_set(struct ctl *c, int argc, const char *const argv[], char 
 	snprintf(msg, msglen, "user %s: end-to-end encryption turned %s", d.name,
 		 d.on ? "on" : "off");
 	if (d.json)
-		json_change(c, "user set", "user", d.name, msg);
+		dir_json(c, &d, d.name, msg);
 	return 0;
 }
 
@@ -775,7 +786,7 @@ static int cmd_policy_add(struct ctl *c, int argc, const char *const argv[], cha
 	snprintf(msg, msglen, "added policy %s (e2ee %s)", d.name,
 		 policy_setting_name(d.setting));
 	if (d.json)
-		json_change(c, "policy add", "policy", d.name, msg);
+		dir_json(c, &d, d.name, msg);
 	return 0;
 }
 
@@ -795,7 +806,7 @@ static int cmd_policy_set(struct ctl *c, int argc, const char *const argv[], cha
 	log_change(c, msg);
 	snprintf(msg, msglen, "policy %s: e2ee %s", d.name, policy_setting_name(d.setting));
 	if (d.json)
-		json_change(c, "policy set", "policy", d.name, msg);
+		dir_json(c, &d, d.name, msg);
 	return 0;
 }
 
@@ -815,7 +826,7 @@ static int cmd_policy_del(struct ctl *c, int argc, const char *const argv[], cha
 	log_change(c, msg);
 	snprintf(msg, msglen, "deleted policy %s", d.name);
 	if (d.json)
-		json_change(c, "policy del", "policy", d.name, msg);
+		dir_json(c, &d, d.name, msg);
 	return 0;
 }
 
@@ -923,7 +934,7 @@ static int cmd_policy_assign(struct ctl *c, int argc, const char *const argv[], 
 		snprintf(msg, msglen, "policy %s is already assigned to %s (nothing changed)",
 			 d.name, tb);
 		if (d.json)
-			json_change(c, "policy assign", "policy", d.name, msg);
+			dir_json(c, &d, d.name, msg);
 		return 0;
 	}
 	rc = store_assign(c->store, d.target, d.target_name, d.name, msg, msglen);
@@ -938,7 +949,7 @@ static int cmd_policy_assign(struct ctl *c, int argc, const char *const argv[], 
 	if (had)
 		strncat(msg, ")", msglen - strlen(msg) - 1);
 	if (d.json)
-		json_change(c, "policy assign", "policy", d.name, msg);
+		dir_json(c, &d, d.name, msg);
 	return 0;
 }
 
@@ -963,7 +974,7 @@ static int cmd_policy_unassign(struct ctl *c, int argc, const char *const argv[]
 	log_change(c, msg);
 	snprintf(msg, msglen, "unassigned policy %s from %s", prev, tb);
 	if (d.json)
-		json_change(c, "policy unassign", "policy", prev, msg);
+		dir_json(c, &d, prev, msg);
 	return 0;
 }
 
@@ -999,7 +1010,7 @@ static int cmd_peer_add(struct ctl *c, int argc, const char *const argv[], char 
 		 d.has_key ? "pinned key, fingerprint " : "key learnt on first use",
 		 d.has_key ? fb : "");
 	if (d.json)
-		json_change(c, "peer add", "peer", d.name, msg);
+		dir_json(c, &d, d.name, msg);
 	return 0;
 }
 
@@ -1055,7 +1066,7 @@ static int cmd_dir_del(struct ctl *c, enum dirspec_op op, int argc, const char *
 	log_change(c, msg);
 	snprintf(msg, msglen, "deleted %s %s%s", dels[i].key, d.name, dels[i].what);
 	if (d.json)
-		json_change(c, dirspec_op_name(op), dels[i].key, d.name, msg);
+		dir_json(c, &d, d.name, msg);
 	return 0;
 }
 
@@ -1106,7 +1117,7 @@ static int cmd_peer_set(struct ctl *c, int argc, const char *const argv[], char 
 		 d.addr ? d.addr : "", d.has_key ? " key pinned, fingerprint " : "",
 		 d.has_key ? fb : "");
 	if (d.json)
-		json_change(c, "peer set", "peer", d.name, msg);
+		dir_json(c, &d, d.name, msg);
 	return 0;
 }
 

@@ -180,21 +180,6 @@ static void table_key(const struct callproto_addr *a, unsigned int dir, struct k
 		keytable_key_ipv4(k, a->addr, a->port, dir);
 }
 
-/* 16 of [A-Za-z0-9._:@+-], not starting with '-' (it would read as an
- * option in `call end ID`, and the operator could not name the call) */
-static bool call_id_valid(const uint8_t id[CALLS_ID_LEN])
-{
-	if (id[0] == '-')
-		return false;
-	for (size_t i = 0; i < CALLS_ID_LEN; i++) {
-		uint8_t c = id[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		      (c >= '0' && c <= '9') || strchr("._:@+-", c)) || c == 0)
-			return false;
-	}
-	return true;
-}
 
 void calls_code_groups(const char *digits, char out[CALLPROTO_SECURITY_CODE_LEN + 1])
 {
@@ -649,7 +634,7 @@ static bool answer(struct calls *cm, struct conn *c)
 		fail(cm, c, CALLPROTO_CODE_INTERNAL, "internal: no hello");
 		return false;
 	}
-	if (!call_id_valid(h.call_id)) {
+	if (!store_call_id16_ok((const char *)h.call_id)) {
 		fail(cm, c, CALLPROTO_CODE_PROTOCOL, "call id is not 16 characters of "
 		     "[A-Za-z0-9._:@+-] (not starting with -)");
 		return false;
@@ -1801,7 +1786,7 @@ int calls_resume(struct calls *cm, struct calls_resume_report *rep, char *err, s
 	while (nd < ti.count && keytable_next(cm->cfg.table, &cur, &e) == 1) {
 		memcpy(id, e.call_id, CALLS_ID_LEN);
 		id[CALLS_ID_LEN] = '\0';
-		if (call_id_valid(e.call_id) && !find(cm, id) &&
+		if (store_call_id16_ok((const char *)e.call_id) && !find(cm, id) &&
 		    store_call_get(cm->cfg.store, id, &sc, serr, sizeof(serr)) == 0)
 			drop[nd++] = e.key;
 		keytable_wipe(&e, sizeof(e));

@@ -375,16 +375,6 @@ static const char *const call_features[] = {
 	"record", "transcribe", "transfer", "park", "merge", "add-participant", "keys",
 };
 
-/* A call id as calls.c makes and accepts them: 16 of [A-Za-z0-9._:@+-], not
- * starting with '-'. */
-static bool call_id_ok(const char *id)
-{
-	size_t n = strlen(id);
-
-	return n == 16 && id[0] != '-' && strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-				 "0123456789._:@+-") == n;
-}
-
 /* A media address: numeric IP:port, a real address (not 0.0.0.0 or ::). */
 static int media_check(const char *opt, const char *v, char *err, size_t errlen)
 {
@@ -526,7 +516,8 @@ int dirspec_parse_call(int argc, const char *const argv[], struct dirspec_call *
 		snprintf(err, errlen, "call %s: which call? give its ID (call list)", cmd->verb);
 		return -EINVAL;
 	}
-	if (cmd->id != NULL && !call_id_ok(cmd->id)) {
+	if (cmd->id != NULL && (strlen(cmd->id) != STORE_CALL_ID_MAX ||
+				!store_call_id16_ok(cmd->id))) {
 		snprintf(err, errlen, "call %s: a call id is 16 characters of A-Z a-z 0-9 "
 			 ". _ : @ + - (call list shows them)", cmd->verb);
 		return -EINVAL;

@@ -327,6 +327,16 @@ static bool call_id_char(char c)
 	       c == '.' || c == '_' || c == ':' || c == '@' || c == '+' || c == '-';
 }
 
+bool store_call_id16_ok(const char *s)
+{
+	if (!s || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < STORE_CALL_ID_MAX; i++)
+		if (!call_id_char(s[i]))
+			return false;
+	return true;
+}
+
 static int check_call_id(const char *s, char *err, size_t errlen)
 {
 	size_t i, n = s ? strnlen(s, STORE_CALL_ID_MAX + 1) : 0;

@@ -169,6 +169,11 @@ int store_address_check(const char *s, char *err, size_t errlen);
  * 0..65535 (callers refuse 0 where it is wrong). family 4 or 6; addr the
  * 4 or 16 octets, the rest zero. 0 or -EINVAL. */
 int store_ip_port_parse(const char *s, uint8_t *family, uint8_t addr[16], uint16_t *port);
+/* A call id as the call manager makes and accepts it: exactly 16
+ * (STORE_CALL_ID_MAX) characters of A-Z a-z 0-9 . _ : @ + -, not starting with
+ * '-' (it would read as an option in `call end ID`). s need not be
+ * NUL-terminated; its first 16 octets are read (stopping at a NUL). */
+bool store_call_id16_ok(const char *s);
 /* 0.0.0.0 or :: */
 bool store_ip_unspecified(uint8_t family, const uint8_t addr[16]);
 const char *store_target_name(enum store_target t);        /* "tenant" ... */

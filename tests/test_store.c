@@ -255,6 +255,13 @@ static void test_validation(void **state)
 	assert_true(store_name_new_valid("9a.-_"));
 	assert_true(store_name_valid("_a"));
 	assert_true(store_name_valid("-x"));
+	/* the call manager's call ids: 16 of the alphabet, not starting with '-' */
+	assert_true(store_call_id16_ok("0123456789abcdef"));
+	assert_true(store_call_id16_ok("a.b_c:d@e+f-GHIJ"));
+	assert_false(store_call_id16_ok("-123456789abcdef"));
+	assert_false(store_call_id16_ok("0123456789abcde"));      /* 15 */
+	assert_false(store_call_id16_ok("0123456789abcd f"));
+	assert_false(store_call_id16_ok(NULL));
 	{       /* numeric IP:port, for media and listen addresses */
 		uint8_t fam = 0, addr[16];
 		uint16_t port = 0;

@@ -598,20 +598,39 @@ static bool own_user(const struct calls *cm, const char *peer_id)
 	       strcmp(tenant, cm->tenant) == 0;
 }
 
-/* The next pool port no call of this manager (either role, detached ones
- * too) receives media on: 0, or -EBUSY when the pool is exhausted. */
+/* The call (either role, detached ones too) that receives media on a, or NULL. */
+static const struct conn *media_user(const struct calls *cm, const struct callproto_addr *a)
+{
+	for (const struct conn *c = cm->conns; c; c = c->next)
+		if (addr_eq(&c->local_media, a))
+			return c;
+	return NULL;
+}
+
+/* Whether the key table already has a stream on a (a static key, say). */
+static bool media_in_table(const struct calls *cm, const struct callproto_addr *a)
+{
+	struct keytable_entry e;
+	struct keytable_key k;
+	bool used = false;
+
+	for (unsigned int d = KEYTABLE_DIR_IN; d <= KEYTABLE_DIR_OUT && !used; d++) {
+		table_key(a, d, &k);
+		used = keytable_get(cm->cfg.table, &k, &e, NULL) == 0;
+		keytable_wipe(&e, sizeof(e));
+	}
+	return used;
+}
+
+/* The next pool port no call and no table stream of this manager receives
+ * media on: 0, or -EBUSY when the pool is exhausted. */
 static int pool_take(const struct calls *cm, struct callproto_addr *out)
 {
 	struct callproto_addr cand = cm->pool_addr;
 
 	for (uint32_t p = cm->pool_lo; p <= cm->pool_hi; p++) {
-		const struct conn *c;
-
 		cand.port = (uint16_t)p;
-		for (c = cm->conns; c; c = c->next)
-			if (addr_eq(&c->local_media, &cand))
-				break;
-		if (!c) {
+		if (!media_user(cm, &cand) && !media_in_table(cm, &cand)) {
 			*out = cand;
 			return 0;
 		}
@@ -1155,6 +1174,7 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 	uint8_t *priv = NULL, rnd[CALLS_ID_LEN / 2];
 	char who[STORE_PEER_MAX + 1], serr[STORE_ERR_MAX];
 	struct conn *c = NULL;
+	const struct conn *x;
 	int rc;
 
 	if (!cm || !from_user || !to || !id)
@@ -1196,30 +1216,17 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 		rc = local_media ? -EINVAL : -EBUSY;
 		goto out;
 	}
-	if (local_media) {
-		for (const struct conn *x = cm->conns; x; x = x->next) {
-			if (addr_eq(&x->local_media, &c->local_media)) {
-				seterr(err, errlen, "--local-media %s is in use by call %s",
-				       local_media, x->info.id[0] ? x->info.id : "(in set-up)");
-				rc = -EADDRINUSE;
-				goto out;
-			}
-		}
-		for (unsigned int d = KEYTABLE_DIR_IN; d <= KEYTABLE_DIR_OUT; d++) {
-			struct keytable_entry e;
-			struct keytable_key k;
-			bool used;
-
-			table_key(&c->local_media, d, &k);
-			used = keytable_get(cm->cfg.table, &k, &e, NULL) == 0;
-			keytable_wipe(&e, sizeof(e));
-			if (used) {
-				seterr(err, errlen, "--local-media %s already has a stream in the "
-				       "key table (key list)", local_media);
-				rc = -EADDRINUSE;
-				goto out;
-			}
-		}
+	if (local_media && (x = media_user(cm, &c->local_media)) != NULL) {
+		seterr(err, errlen, "--local-media %s is in use by call %s", local_media,
+		       x->info.id[0] ? x->info.id : "(in set-up)");
+		rc = -EADDRINUSE;
+		goto out;
+	}
+	if (local_media && media_in_table(cm, &c->local_media)) {
+		seterr(err, errlen, "--local-media %s already has a stream in the key table "
+		       "(key list)", local_media);
+		rc = -EADDRINUSE;
+		goto out;
 	}
 	if (remote_media && parse_media(remote_media, &c->want_remote) < 0) {
 		seterr(err, errlen, "--remote-media: expected IP:port with a real address "

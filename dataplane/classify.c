@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* classify.c - frame parsing and media demultiplexing (RFC 7983, RFC 5761). */
+#include "byteorder.h"
 #include "classify.h"
 
 #define ETH_HLEN        14
@@ -10,11 +11,6 @@
 #define IPPROTO_UDP_    17
 #define IPV6_HLEN       40
 #define IPV6_MAX_EXT    8      /* extension headers walked before giving up */
-
-static inline uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 /* RFC 7983 s. 7 on the first byte; RFC 5761 s. 4 on the second. */
 static int demux_payload(const uint8_t *p, uint32_t len)
@@ -45,12 +41,12 @@ int classify_frame(const struct classify_cfg *cfg, enum classify_dir dir,
 	*r = (struct classify_result){ .kind = CLASSIFY_MALFORMED };
 	if (len < ETH_HLEN)
 		return r->kind;
-	type = be16(d + 12);
+	type = get_be16(d + 12);
 	l3 = ETH_HLEN;
 	if (type == ETHERTYPE_VLAN) {
 		if (len < ETH_HLEN + VLAN_HLEN)
 			return r->kind;
-		type = be16(d + 16);
+		type = get_be16(d + 16);
 		l3 += VLAN_HLEN;
 	}
 
@@ -58,11 +54,11 @@ int classify_frame(const struct classify_cfg *cfg, enum classify_dir dir,
 		if (len < l3 + 20 || (d[l3] >> 4) != 4)
 			return r->kind;
 		uint32_t ihl = 4u * (d[l3] & 0x0f);
-		uint32_t tot = be16(d + l3 + 2);
+		uint32_t tot = get_be16(d + l3 + 2);
 		if (ihl < 20 || tot < ihl || l3 + tot > len)
 			return r->kind;
 		ip_end = l3 + tot;
-		if (be16(d + l3 + 6) & 0x3fff) {     /* MF flag or fragment offset */
+		if (get_be16(d + l3 + 6) & 0x3fff) {     /* MF flag or fragment offset */
 			r->kind = CLASSIFY_FRAGMENT;
 			return r->kind;
 		}
@@ -75,7 +71,7 @@ int classify_frame(const struct classify_cfg *cfg, enum classify_dir dir,
 	} else if (type == ETHERTYPE_IPV6) {
 		if (len < l3 + IPV6_HLEN || (d[l3] >> 4) != 6)
 			return r->kind;
-		ip_end = l3 + IPV6_HLEN + be16(d + l3 + 4);
+		ip_end = l3 + IPV6_HLEN + get_be16(d + l3 + 4);
 		if (ip_end > len)
 			return r->kind;
 		uint8_t nh = d[l3 + 6];
@@ -104,14 +100,14 @@ int classify_frame(const struct classify_cfg *cfg, enum classify_dir dir,
 	/* UDP (RFC 768): the length field must fit the IP payload. */
 	if (l4 + 8 > ip_end)
 		return r->kind;
-	uint32_t ulen = be16(d + l4 + 4);
+	uint32_t ulen = get_be16(d + l4 + 4);
 	if (ulen < 8 || l4 + ulen > ip_end)
 		return r->kind;
 	r->l3_off = (uint16_t)l3;
 	r->l4_off = (uint16_t)l4;
 	r->payload_off = (uint16_t)(l4 + 8);
 	r->payload_len = (uint16_t)(ulen - 8);
-	r->local_port = be16(d + l4 + (dir == CLASSIFY_OUTBOUND ? 0 : 2));
+	r->local_port = get_be16(d + l4 + (dir == CLASSIFY_OUTBOUND ? 0 : 2));
 	if (r->local_port < cfg->media_lo || r->local_port > cfg->media_hi) {
 		r->kind = CLASSIFY_OTHER;
 		return r->kind;

@@ -21,7 +21,7 @@
 #include "classify.h"
 #include "csrtp.h"
 #include "flows.h"
-#include "keytable.h"
+#include "callseal/keytable.h"
 
 #define DP_BURST        32      /* rx/tx burst, = KEYTABLE_BULK_MAX */
 #define DP_MAX_QUEUES   64

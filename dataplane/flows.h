@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "csrtp.h"
-#include "keytable.h"
+#include "callseal/keytable.h"
 
 /* Why a packet has no stream (flows_resolve's why[]). */
 enum flows_why {

@@ -18,6 +18,7 @@
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
+#include "byteorder.h"
 #include "dp.h"
 
 volatile bool dp_force_quit;
@@ -58,11 +59,6 @@ void dp_lcore_fini(struct dp_lcore *lc)
 	csrtp_engine_destroy(lc->engine);
 	lc->flows = NULL;
 	lc->engine = NULL;
-}
-
-static inline uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* Ones'-complement sum for the UDP checksum over IPv6 (RFC 8200 s. 8.1):
@@ -184,7 +180,7 @@ uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 			else
 				keytable_key_ipv4(&keys[nm], d + r->local_addr_off,
 						  r->local_port, dir);
-			ssrcs[nm] = be32(p + ssrc_off);
+			ssrcs[nm] = get_be32(p + ssrc_off);
 			mi[nm++] = i;
 			verdict[i] = V_MEDIA;
 			break;

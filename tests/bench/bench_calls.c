@@ -4,7 +4,7 @@
  * both sides of every call in this process, and where the set-up's cycles go.
  * Not a test: run it through scripts/bench, or alone.
  *
- * One set-up, as control/calls.c drives the API (minus sockets and the store):
+ * One set-up, as control/calls/calls.c drives the API (minus sockets and the store):
  *
  *   handshake   callproto_initiator_create (caller, call id of 16 hex digits
  *               as calls_dial draws it) and callproto_responder_create(NULL)
@@ -66,7 +66,7 @@
 
 #include "bench_util.h"
 #include "callproto.h"
-#include "keytable.h"
+#include "callseal/keytable.h"
 #include "secmem.h"
 
 #define GOAL_PER_S      5000.0

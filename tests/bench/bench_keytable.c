@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
-#include "keytable.h"
+#include "callseal/keytable.h"
 
 #define QUERIES   (1u << 20)      /* precomputed random queries, reused */
 #define MASTERS   1024u

@@ -25,7 +25,7 @@
 #
 # For each call: `call dial`'s mode line is exactly "mode: e2ee" (with a
 # 20-digit security code) or "mode: standard (REASON)" with the reason naming
-# each party that lacks E2EE, caller first (control/callproto.c); `call show
+# each party that lacks E2EE, caller first (control/proto/callproto.c); `call show
 # --json` on the callee and on the caller give the same id, mode, reason and
 # code; the call is ended (alternately from the caller and the callee). After
 # each phase no call is live and both key tables are empty.

@@ -23,7 +23,7 @@
 #include <sodium.h>
 
 #include "keyspec.h"
-#include "keytable.h"
+#include "callseal/keytable.h"
 
 #define LINE_MAX_BYTES 512
 

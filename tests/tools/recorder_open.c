@@ -23,7 +23,7 @@
 #include <sodium.h>
 
 #include "calls.h"
-#include "keytable.h"
+#include "callseal/keytable.h"
 
 #define ENTRY_LEN (8u + KEYTABLE_MASTER_KEY_MAX + KEYTABLE_MASTER_SALT_BYTES)
 

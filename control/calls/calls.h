@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * calls.h - the call manager that callseal-control embeds (docs/calls.md):
+ * runs call attempts (control/proto/callproto.h) over non-blocking TCP, decides
+ * each peer's identity against the peers directory (control/store/store.h),
+ * installs the agreed SRTP keys into the key table (include/callseal/keytable.h),
+ * records the call in the store, and keeps each call's TCP connection as its
+ * authenticated control channel (END, REKEY).
+ *
+ * Poll-driven, no threads, no blocking call except the store's SQLite writes:
+ *   calls_create(&cm, &cfg);
+ *   loop:
+ *     n = calls_pollfds(cm, fds, cap);             (plus the daemon's own fds)
+ *     poll(fds, n, calls_timeout_ms(cm));
+ *     calls_handle(cm, fds, n);                    (fds it does not own are skipped)
+ *   calls_dial() / calls_end() / calls_rekey() / calls_feature() from the
+ *   daemon's admin handlers; results arrive through cfg.event and
+ *   calls_show() / calls_list().
+ *
+ * Errors: 0 or a negative errno, with one human line in err (which may be
+ * NULL). No message carries key bytes. Threading: one manager, one thread.
+ */
+#ifndef CALLSEAL_CALLS_H
+#define CALLSEAL_CALLS_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "callproto.h"
+#include "callseal/keytable.h"
+#include "store.h"
+
+#define CALLS_ID_LEN            16u    /* = KEYTABLE_CALL_ID_BYTES, STORE_CALL_ID_MAX */
+#define CALLS_ERR_MAX           512u
+#define CALLS_REASON_MAX        POLICY_CALL_REASON_MAX
+#define CALLS_DEFAULT_TIMEOUT_MS 10000u
+#define CALLS_DEFAULT_MAX_ATTEMPTS 64u
+/* Most octets buffered per connection and direction: every callseal/1 frame
+ * fits in CALLPROTO_OUT_MAX; a longer one ends the attempt. */
+#define CALLS_CONN_BUF          (2u * CALLPROTO_OUT_MAX)
+/* Rekey from-index rule (docs/calls.md): the next key applies from
+ * max(current index reported by the daemon, previous from-index) + this. */
+#define CALLS_REKEY_AHEAD       32768u
+/* Recorder blob ("keys"): crypto_box_seal of CALLS_KEYS_PLAIN octets. */
+#define CALLS_KEYS_PLAIN        (CALLS_ID_LEN + 2u * 52u)
+#define CALLS_KEYS_SEALED       (CALLS_KEYS_PLAIN + 48u) /* + crypto_box_SEALBYTES */
+#define CALLS_RECORDER_KEY_LEN  32u                      /* crypto_box_PUBLICKEYBYTES */
+
+/* The exact refusal of a media-touching feature in an e2ee call. */
+#define CALLS_E2EE_REFUSAL "not available while the call is end-to-end encrypted"
+
+enum calls_state {
+	CALLS_CONNECTING = 1,   /* caller: TCP connect in progress */
+	CALLS_HANDSHAKE,        /* key agreement running */
+	CALLS_ACTIVE,           /* keys installed */
+	CALLS_ENDED,            /* final (events only) */
+	CALLS_FAILED,           /* final (events only): the attempt failed */
+};
+
+struct calls;
+
+/* One call as the daemon prints it. */
+struct calls_info {
+	char id[CALLS_ID_LEN + 1];                 /* "" for a callee attempt before HELLO */
+	char local_user[STORE_NAME_MAX + 1];       /* "" until known (callee) */
+	char peer[STORE_PEER_MAX + 1];             /* user@tenant */
+	enum callproto_role role;
+	enum calls_state state;
+	enum callproto_mode mode;                  /* NONE until active */
+	char reason[CALLS_REASON_MAX];             /* mode reason, or why it failed/ended */
+	char profile[STORE_PROFILE_MAX];           /* "" until active */
+	char security_code[CALLPROTO_SECURITY_CODE_LEN + 1]; /* groups of five */
+	char local_media[STORE_ADDR_MAX];
+	char remote_media[STORE_ADDR_MAX];
+	uint32_t generation;                       /* SRTP key generation (0 = first) */
+	uint64_t next_from_index;                  /* last scheduled from-index, 0 = none */
+	/* ACTIVE without a control connection (the peer's daemon or this one
+	 * restarted, or the connection broke): media goes on with the installed
+	 * keys; the call can be ended here, not rekeyed (docs/calls.md). */
+	bool detached;
+	char detached_why[CALLS_REASON_MAX];
+};
+
+/* Called on ACTIVE (again when an active call becomes detached), FAILED and
+ * ENDED; must not call back into the manager. */
+typedef void (*calls_event_fn)(void *ctx, const struct calls_info *info);
+typedef int (*calls_list_fn)(const struct calls_info *info, void *arg);
+
+struct calls_config {
+	struct keytable *table;       /* writer handle (not owned) */
+	struct store *store;          /* not owned */
+	const char *tenant;           /* must equal store_tenant(store) */
+	const char *listen;           /* "IPv4:port" / "[IPv6]:port" (port 0 = any), or NULL */
+	unsigned int timeout_ms;      /* per attempt, from start to keys; 0 = default */
+	/* Callee media addresses: "IP:LO-HI" (ports); NULL = this side answers no call. */
+	const char *media_pool;
+	bool tofu;                    /* trust on first use of unknown peer keys */
+	unsigned int max_attempts;    /* concurrent attempts (both roles); 0 = default */
+	/* X25519 public key of the authorised compliance recorder
+	 * (crypto_box); NULL = "keys" is refused in every call. */
+	const uint8_t *recorder_public_key;
+	calls_event_fn event;
+	void *event_ctx;
+};
+
+/* Checks --listen (IP:port, port 0 = any) and --media-pool (IP:LO-HI, a real
+ * address) without opening anything: 0, or -EINVAL with a message naming
+ * the option. Either may be NULL. calls_create checks them again. */
+int calls_addresses_check(const char *listen, const char *media_pool, char *err,
+			  size_t errlen);
+
+int calls_create(struct calls **out, const struct calls_config *cfg, char *err, size_t errlen);
+/* Ends every call (END to the peers, entries deleted, store marked), frees. */
+void calls_destroy(struct calls *cm);
+/*
+ * Stops without ending the active calls (a control restart): their keys stay
+ * in the table and their store records stay active, for calls_resume() in
+ * the next run; the peers see the connection close and keep their side
+ * (detached). Attempts still in set-up fail as in calls_destroy(). Frees.
+ */
+void calls_release(struct calls *cm);
+
+/* What calls_resume() did. */
+struct calls_resume_report {
+	unsigned int resumed;   /* active calls taken over, detached */
+	unsigned int failed;    /* set-ups, or active calls whose entries were gone */
+	unsigned int removed;   /* table entries of calls that are not active */
+};
+/*
+ * At start-up, before any call: every call the store has active whose two
+ * table entries (same call id) are present becomes a detached call of this
+ * manager (call end works, media goes on); store calls still in set-up, and
+ * active ones missing an entry, are marked failed; every table entry naming
+ * a call the store knows but that is not active now is deleted (what a
+ * crashed daemon left). Entries with other call ids (static keying) are not
+ * touched. 0 or -errno with err.
+ */
+int calls_resume(struct calls *cm, struct calls_resume_report *rep, char *err, size_t errlen);
+/* The bound listening port (0 without a listener). */
+uint16_t calls_listen_port(const struct calls *cm);
+
+/* ---- poll integration ----------------------------------------------------- */
+/* Fill fds[0..cap) with the manager's descriptors; returns how many
+ * (-ENOBUFS if cap is too small: nothing partial is meaningful). */
+int calls_pollfds(const struct calls *cm, struct pollfd *fds, size_t cap);
+/* Act on poll's results (entries for other fds are ignored) and on expired
+ * timeouts. Returns 0. */
+int calls_handle(struct calls *cm, const struct pollfd *fds, size_t n);
+/* Milliseconds until the next attempt deadline, -1 when none. */
+int calls_timeout_ms(const struct calls *cm);
+
+/* ---- calls ------------------------------------------------------------------ */
+/*
+ * Start a call from local user from_user to "user@tenant" (in the peers
+ * directory, numeric address; another tenant: -ENOTSUP for this one's own
+ * users). local_media
+ * is where this side receives media ("IP:port"), NULL = the next free port
+ * of the media pool; remote_media, if not NULL, must equal what the peer
+ * announces. id gets the new call id. 0 = the attempt is running (result by
+ * event).
+ */
+int calls_dial(struct calls *cm, const char *from_user, const char *to,
+	       const char *local_media, const char *remote_media,
+	       char id[CALLS_ID_LEN + 1], char *err, size_t errlen);
+/* Hang up (active: END to the peer; detached: this side only) or cancel
+ * (attempt). -ENOENT. */
+int calls_end(struct calls *cm, const char *id, char *err, size_t errlen);
+/*
+ * Move both sides to the next key generation, scheduled at
+ * from = max(current_index, previous from) + CALLS_REKEY_AHEAD
+ * (current_index: the highest SRTP packet index the daemon knows for the
+ * call's streams, 0 if none). -ENOENT, -EAGAIN (not active), -ERANGE,
+ * -ENOTCONN (detached: no channel to agree the next key over).
+ */
+int calls_rekey(struct calls *cm, const char *id, uint64_t current_index,
+		char *err, size_t errlen);
+int calls_show(const struct calls *cm, const char *id, struct calls_info *out);
+/* Every live call and attempt; a non-zero return from fn stops and is returned. */
+int calls_list(const struct calls *cm, calls_list_fn fn, void *arg);
+/* Security code "12345 67890 12345 67890" from 20 digits (store form). */
+void calls_code_groups(const char *digits, char out[CALLPROTO_SECURITY_CODE_LEN + 1]);
+
+/*
+ * Feature check: "record", "transcribe", "transfer", "park", "merge",
+ * "add-participant", "keys". In an e2ee call: -EPERM with err exactly
+ * CALLS_E2EE_REFUSAL. In a standard call: 0. For "keys", sealed (cap >=
+ * CALLS_KEYS_SEALED) gets the call's current keys sealed to the recorder
+ * (crypto_box_seal; layout in docs/calls.md) and *sealed_len its length;
+ * -EACCES without a configured recorder. -ENOENT, -EAGAIN (not active),
+ * -EINVAL (unknown feature).
+ */
+int calls_feature(struct calls *cm, const char *id, const char *feature,
+		  uint8_t *sealed, size_t cap, size_t *sealed_len, char *err, size_t errlen);
+
+#endif /* CALLSEAL_CALLS_H */

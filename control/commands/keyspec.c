@@ -1,0 +1,671 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * keyspec.c - parsing and formatting of static-key commands (see keyspec.h).
+ * No I/O. Anything that held key bytes is wiped with sodium_memzero() before
+ * the function returns, on every path.
+ */
+#include "errbuf.h"
+#include "keyspec.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <sodium.h>
+
+/* Copy at most 40 printable characters of s for an error message. */
+static const char *shown(const char *s, char buf[48])
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i < 40; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	if (s[i] != '\0' && i >= 3) {
+		buf[i - 3] = buf[i - 2] = buf[i - 1] = '.';
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+/* ---- single fields ------------------------------------------------------- */
+
+int keyspec_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out,
+		       const char *what, char *err, size_t errlen)
+{
+	uint64_t v = 0;
+	bool overflow = false;
+	char sb[48];
+	size_t i;
+
+	if (s == NULL || s[0] == '\0') {
+		errbuf_set(err, errlen, "%s: a number is missing", what);
+		return -EINVAL;
+	}
+	for (i = 0; s[i] != '\0'; i++) {
+		unsigned int d;
+
+		if (s[i] < '0' || s[i] > '9') {
+			errbuf_set(err, errlen, "%s: '%s' is not a decimal number", what,
+			       shown(s, sb));
+			return -EINVAL;
+		}
+		d = (unsigned int)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			overflow = true;   /* keep checking the digits */
+		else
+			v = v * 10 + d;
+	}
+	if (overflow || v < min || v > max) {
+		errbuf_set(err, errlen, "%s: %s is out of range (%llu..%llu)", what, shown(s, sb),
+		       (unsigned long long)min, (unsigned long long)max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+int keyspec_parse_port(const char *s, uint16_t *port, char *err, size_t errlen)
+{
+	uint64_t v;
+	int rc;
+
+	rc = keyspec_parse_uint(s, 1, 65535, &v, "port", err, errlen);
+	if (rc == 0)
+		*port = (uint16_t)v;
+	return rc;
+}
+
+int keyspec_parse_direction(const char *s, unsigned int *dir, char *err, size_t errlen)
+{
+	char sb[48];
+
+	if (s != NULL && strcmp(s, "in") == 0) {
+		*dir = KEYTABLE_DIR_IN;
+		return 0;
+	}
+	if (s != NULL && strcmp(s, "out") == 0) {
+		*dir = KEYTABLE_DIR_OUT;
+		return 0;
+	}
+	errbuf_set(err, errlen, "--direction: '%s' is not a direction (use in or out)",
+	       s ? shown(s, sb) : "");
+	return -EINVAL;
+}
+
+int keyspec_parse_local(const char *s, unsigned int dir, struct keytable_key *k,
+			char *err, size_t errlen)
+{
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t zero[16];
+	char host[INET6_ADDRSTRLEN + 2], sb[48], pb[KEYSPEC_ERR_MAX];
+	const char *colon, *port_s;
+	uint8_t a[16];
+	uint16_t port;
+	size_t n;
+	int rc = -EINVAL;
+
+	memset(k, 0, sizeof(*k));
+	if (s == NULL || s[0] == '\0') {
+		errbuf_set(err, errlen, "--local: an address:port is missing");
+		goto out;
+	}
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':') {
+			errbuf_set(err, errlen, "--local: '%s' is not [IPv6]:PORT", shown(s, sb));
+			goto out;
+		}
+		n = (size_t)(close - (s + 1));
+		port_s = close + 2;
+		if (n == 0 || n >= sizeof(host)) {
+			errbuf_set(err, errlen, "--local: '%s' has no valid IPv6 address",
+			       shown(s, sb));
+			goto out;
+		}
+		memcpy(host, s + 1, n);
+		host[n] = '\0';
+		if (strchr(host, '%') != NULL) {
+			errbuf_set(err, errlen, "--local: '%s': zone ids are not supported",
+			       shown(s, sb));
+			goto out;
+		}
+		if (inet_pton(AF_INET6, host, a) != 1) {
+			errbuf_set(err, errlen, "--local: '%s' is not an IPv6 address",
+			       shown(host, sb));
+			goto out;
+		}
+		if (memcmp(a, zero, 16) == 0) {
+			errbuf_set(err, errlen, "--local: [::] is the unspecified address: use "
+			       "*:PORT for any local address");
+			goto out;
+		}
+		if (memcmp(a, v4mapped, 12) == 0) {
+			errbuf_set(err, errlen, "--local: '%s' is an IPv4-mapped IPv6 address: "
+			       "write it as IPv4 (A.B.C.D:PORT)", shown(host, sb));
+			goto out;
+		}
+		rc = keyspec_parse_port(port_s, &port, pb, sizeof(pb));
+		if (rc < 0) {
+			errbuf_set(err, errlen, "--local: %s", pb);
+			goto out;
+		}
+		keytable_key_ipv6(k, a, port, dir);
+		goto dir;
+	}
+	colon = strrchr(s, ':');
+	if (colon == NULL) {
+		errbuf_set(err, errlen, "--local: '%s' has no :PORT (write ADDR:PORT, *:PORT "
+		       "or [IPv6]:PORT)", shown(s, sb));
+		goto out;
+	}
+	n = (size_t)(colon - s);
+	port_s = colon + 1;
+	if (n == 0 || n >= sizeof(host)) {
+		errbuf_set(err, errlen, "--local: '%s' has no valid address", shown(s, sb));
+		goto out;
+	}
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (strchr(host, ':') != NULL) {
+		errbuf_set(err, errlen, "--local: '%s': write IPv6 addresses in brackets, "
+		       "[2001:db8::1]:5004", shown(s, sb));
+		goto out;
+	}
+	rc = keyspec_parse_port(port_s, &port, pb, sizeof(pb));
+	if (rc < 0) {
+		errbuf_set(err, errlen, "--local: %s", pb);
+		goto out;
+	}
+	rc = -EINVAL;
+	if (strcmp(host, "*") == 0) {
+		keytable_key_any(k, port, dir);
+		goto dir;
+	}
+	if (inet_pton(AF_INET, host, a) != 1) {
+		errbuf_set(err, errlen, "--local: '%s' is not an IPv4 address (nor *)",
+		       shown(host, sb));
+		goto out;
+	}
+	if (memcmp(a, zero, 4) == 0) {
+		errbuf_set(err, errlen, "--local: 0.0.0.0 is the unspecified address: use "
+		       "*:PORT for any local address");
+		goto out;
+	}
+	keytable_key_ipv4(k, a, port, dir);
+dir:
+	if (dir != KEYTABLE_DIR_IN && dir != KEYTABLE_DIR_OUT) {
+		memset(k, 0, sizeof(*k));
+		errbuf_set(err, errlen, "--direction: bad direction %u", dir);
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = 0;
+out:
+	return rc;
+}
+
+int keyspec_parse_selector(const char *local, const char *dir, struct keytable_key *k,
+			   char *err, size_t errlen)
+{
+	unsigned int d;
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	rc = keyspec_parse_direction(dir, &d, err, errlen);
+	if (rc == 0)
+		rc = keyspec_parse_local(local, d, k, err, errlen);
+	return rc;
+}
+
+static const struct {
+	const char *name;
+	unsigned int profile;
+	size_t inline_len;
+} profiles[] = {
+	{ .name = "AEAD_AES_128_GCM", .profile = KEYTABLE_PROFILE_AEAD_AES_128_GCM,
+	  .inline_len = KEYSPEC_INLINE_128 },
+	{ .name = "AEAD_AES_256_GCM", .profile = KEYTABLE_PROFILE_AEAD_AES_256_GCM,
+	  .inline_len = KEYSPEC_INLINE_256 },
+};
+
+int keyspec_parse_profile(const char *s, unsigned int *profile, char *err, size_t errlen)
+{
+	char sb[48];
+	size_t i;
+
+	for (i = 0; s != NULL && i < sizeof(profiles) / sizeof(profiles[0]); i++) {
+		if (strcasecmp(s, profiles[i].name) == 0) {
+			*profile = profiles[i].profile;
+			return 0;
+		}
+	}
+	errbuf_set(err, errlen, "--profile: '%s' is not supported (use AEAD_AES_128_GCM or "
+	       "AEAD_AES_256_GCM)", s ? shown(s, sb) : "");
+	return -EINVAL;
+}
+
+const char *keyspec_profile_name(unsigned int profile)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (profiles[i].profile == profile)
+			return profiles[i].name;
+	return "?";
+}
+
+size_t keyspec_profile_inline_len(unsigned int profile)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (profiles[i].profile == profile)
+			return profiles[i].inline_len;
+	return 0;
+}
+
+int keyspec_parse_mode(const char *s, unsigned int *mode, char *err, size_t errlen)
+{
+	char sb[48];
+
+	if (s != NULL && strcmp(s, "e2ee") == 0) {
+		*mode = KEYTABLE_MODE_E2EE;
+		return 0;
+	}
+	if (s != NULL && strcmp(s, "standard") == 0) {
+		*mode = KEYTABLE_MODE_STANDARD;
+		return 0;
+	}
+	errbuf_set(err, errlen, "--mode: '%s' is not a mode (use e2ee or standard)",
+	       s ? shown(s, sb) : "");
+	return -EINVAL;
+}
+
+const char *keyspec_mode_name(unsigned int mode)
+{
+	return mode == KEYTABLE_MODE_E2EE ? "e2ee" :
+	       mode == KEYTABLE_MODE_STANDARD ? "standard" : "?";
+}
+
+const char *keyspec_direction_name(unsigned int dir)
+{
+	return dir == KEYTABLE_DIR_IN ? "in" : dir == KEYTABLE_DIR_OUT ? "out" : "?";
+}
+
+int keyspec_parse_inline(const char *b64, unsigned int profile,
+			 uint8_t out[KEYSPEC_INLINE_MAX], size_t *len, unsigned int *found,
+			 char *err, size_t errlen)
+{
+	static const uint8_t zero[KEYTABLE_MASTER_KEY_MAX];
+	/* room for more than any accepted length, so a long key is measured */
+	uint8_t bin[KEYSPEC_B64_MAX];
+	size_t n, bin_len = 0, want;
+	unsigned int prof = 0;
+	int variant, rc = -EINVAL;
+
+	*len = 0;
+	if (b64 == NULL || b64[0] == '\0') {
+		errbuf_set(err, errlen, "--inline: the key is missing");
+		goto out;
+	}
+	if (strncmp(b64, "inline:", 7) == 0)
+		b64 += 7;
+	n = strlen(b64);
+	if (strchr(b64, '|') != NULL) {
+		errbuf_set(err, errlen, "--inline: lifetime and MKI ('|...') are not supported: "
+		       "give the base64 key only");
+		goto out;
+	}
+	if (n == 0 || n > KEYSPEC_B64_MAX) {
+		errbuf_set(err, errlen, "--inline: %zu characters; a base64 master key and "
+		       "salt is 38..60", n);
+		goto out;
+	}
+	/* RFC 4568 uses base64 with padding; accept it without padding too */
+	variant = memchr(b64, '=', n) != NULL ? sodium_base64_VARIANT_ORIGINAL :
+						sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
+	if (sodium_base642bin(bin, sizeof(bin), b64, n, NULL, &bin_len, NULL, variant) != 0) {
+		errbuf_set(err, errlen, "--inline: not valid base64 (RFC 4648 alphabet A-Z a-z "
+		       "0-9 + /, '=' padding, no spaces)");
+		goto out;
+	}
+	if (profile == 0) {
+		prof = bin_len == KEYSPEC_INLINE_128 ? KEYTABLE_PROFILE_AEAD_AES_128_GCM :
+		       bin_len == KEYSPEC_INLINE_256 ? KEYTABLE_PROFILE_AEAD_AES_256_GCM : 0;
+		if (prof == 0) {
+			errbuf_set(err, errlen, "--inline: decodes to %zu bytes; a master key and "
+			       "salt is %u (AEAD_AES_128_GCM) or %u (AEAD_AES_256_GCM)",
+			       bin_len, KEYSPEC_INLINE_128, KEYSPEC_INLINE_256);
+			goto out;
+		}
+	} else {
+		want = keyspec_profile_inline_len(profile);
+		if (want == 0) {
+			errbuf_set(err, errlen, "--profile: unknown profile %u", profile);
+			goto out;
+		}
+		if (bin_len != want) {
+			errbuf_set(err, errlen, "--inline: decodes to %zu bytes; %s needs %zu "
+			       "(%zu-byte master key + %u-byte master salt)", bin_len,
+			       keyspec_profile_name(profile), want,
+			       want - KEYTABLE_MASTER_SALT_BYTES, KEYTABLE_MASTER_SALT_BYTES);
+			goto out;
+		}
+		prof = profile;
+	}
+	if (sodium_memcmp(bin, zero, bin_len - KEYTABLE_MASTER_SALT_BYTES) == 0) {
+		errbuf_set(err, errlen, "--inline: the master key is all zeros");
+		goto out;
+	}
+	memcpy(out, bin, bin_len);
+	*len = bin_len;
+	if (found != NULL)
+		*found = prof;
+	rc = 0;
+out:
+	sodium_memzero(bin, sizeof(bin));
+	if (rc < 0)
+		sodium_memzero(out, KEYSPEC_INLINE_MAX);
+	return rc;
+}
+
+static bool call_id_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == ':' || c == '@' || c == '+' || c == '-';
+}
+
+int keyspec_parse_call_id(const char *s, uint8_t id[KEYTABLE_CALL_ID_BYTES],
+			  char *err, size_t errlen)
+{
+	size_t i, n;
+
+	memset(id, 0, KEYTABLE_CALL_ID_BYTES);
+	n = s ? strlen(s) : 0;
+	if (n == 0 || n > KEYTABLE_CALL_ID_BYTES) {
+		errbuf_set(err, errlen, "--call-id: %zu characters; a call id is 1..%u",
+		       n, KEYTABLE_CALL_ID_BYTES);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		if (!call_id_char(s[i])) {
+			errbuf_set(err, errlen, "--call-id: character %zu is not one of "
+			       "A-Z a-z 0-9 . _ : @ + -", i + 1);
+			return -EINVAL;
+		}
+	}
+	memcpy(id, s, n);
+	return 0;
+}
+
+/* ---- formatting ------------------------------------------------------------ */
+
+const char *keyspec_format_local(const struct keytable_key *k, char buf[KEYSPEC_LOCAL_STR])
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (k->family == KEYTABLE_FAMILY_IPV4) {
+		inet_ntop(AF_INET, k->addr, a, sizeof(a));
+		snprintf(buf, KEYSPEC_LOCAL_STR, "%s:%u", a, k->port);
+	} else if (k->family == KEYTABLE_FAMILY_IPV6) {
+		inet_ntop(AF_INET6, k->addr, a, sizeof(a));
+		snprintf(buf, KEYSPEC_LOCAL_STR, "[%s]:%u", a, k->port);
+	} else if (k->family == KEYTABLE_FAMILY_ANY) {
+		snprintf(buf, KEYSPEC_LOCAL_STR, "*:%u", k->port);
+	} else {
+		snprintf(buf, KEYSPEC_LOCAL_STR, "?:%u", k->port);
+	}
+	return buf;
+}
+
+const char *keyspec_format_key(const struct keytable_key *k, char buf[KEYSPEC_KEY_STR])
+{
+	char l[KEYSPEC_LOCAL_STR];
+
+	snprintf(buf, KEYSPEC_KEY_STR, "%s/%s", keyspec_format_local(k, l),
+		 keyspec_direction_name(k->dir));
+	return buf;
+}
+
+const char *keyspec_format_call_id(const uint8_t id[KEYTABLE_CALL_ID_BYTES],
+				   char buf[KEYSPEC_CALL_ID_STR])
+{
+	size_t i;
+
+	for (i = 0; i < KEYTABLE_CALL_ID_BYTES && id[i] != 0; i++)
+		buf[i] = call_id_char((char)id[i]) ? (char)id[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+const char *keyspec_format_time(uint64_t ns, char buf[KEYSPEC_TIME_STR])
+{
+	time_t sec = (time_t)(ns / 1000000000u);
+	struct tm tm;
+	size_t n;
+
+	if (gmtime_r(&sec, &tm) == NULL) {
+		snprintf(buf, KEYSPEC_TIME_STR, "?");
+		return buf;
+	}
+	n = strftime(buf, KEYSPEC_TIME_STR - 6, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (n == 0) {
+		snprintf(buf, KEYSPEC_TIME_STR, "?");
+		return buf;
+	}
+	snprintf(buf + n, KEYSPEC_TIME_STR - n, ".%03uZ",
+		 (unsigned int)(ns % 1000000000u / 1000000u) % 1000u);
+	return buf;
+}
+
+/* ---- whole commands --------------------------------------------------------- */
+
+static const char *const op_names[] = {
+	[KEYSPEC_OP_ADD] = "add",
+	[KEYSPEC_OP_REKEY] = "rekey",
+	[KEYSPEC_OP_DEL] = "del",
+	[KEYSPEC_OP_LIST] = "list",
+};
+
+enum keyspec_op keyspec_op_from_name(const char *name)
+{
+	size_t i;
+
+	for (i = 1; name != NULL && i < sizeof(op_names) / sizeof(op_names[0]); i++)
+		if (strcmp(name, op_names[i]) == 0)
+			return (enum keyspec_op)i;
+	return 0;
+}
+
+const char *keyspec_op_name(enum keyspec_op op)
+{
+	return (op >= KEYSPEC_OP_ADD && op <= KEYSPEC_OP_LIST) ? op_names[op] : "?";
+}
+
+/* Options of the key commands; a bit per option. */
+enum {
+	O_LOCAL = 1u << 0, O_DIRECTION = 1u << 1, O_PROFILE = 1u << 2,
+	O_INLINE = 1u << 3, O_MODE = 1u << 4, O_CALL_ID = 1u << 5,
+	O_FROM_INDEX = 1u << 6, O_JSON = 1u << 7,
+};
+
+static const struct {
+	const char *name;
+	unsigned int bit;
+	bool flag;          /* takes no value */
+} options[] = {
+	{ "local", O_LOCAL, false },       { "direction", O_DIRECTION, false },
+	{ "profile", O_PROFILE, false },   { "inline", O_INLINE, false },
+	{ "mode", O_MODE, false },         { "call-id", O_CALL_ID, false },
+	{ "from-index", O_FROM_INDEX, false }, { "json", O_JSON, true },
+};
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+/* Per command: the options allowed and those required. */
+static const struct {
+	unsigned int allowed, required;
+} op_options[] = {
+	[KEYSPEC_OP_ADD] = {
+		.allowed = O_LOCAL | O_DIRECTION | O_PROFILE | O_INLINE | O_MODE | O_CALL_ID,
+		.required = O_LOCAL | O_DIRECTION | O_PROFILE | O_INLINE },
+	[KEYSPEC_OP_REKEY] = {
+		.allowed = O_LOCAL | O_DIRECTION | O_PROFILE | O_INLINE | O_FROM_INDEX,
+		.required = O_LOCAL | O_DIRECTION | O_INLINE },
+	[KEYSPEC_OP_DEL] = {
+		.allowed = O_LOCAL | O_DIRECTION, .required = O_LOCAL | O_DIRECTION },
+	[KEYSPEC_OP_LIST] = { .allowed = O_JSON, .required = 0 },
+};
+
+int keyspec_parse_cmd(enum keyspec_op op, int argc, const char *const argv[],
+		      struct keyspec_cmd *cmd, char *err, size_t errlen)
+{
+	const char *val[N_OPTIONS];
+	unsigned int seen = 0;
+	char sb[48];
+	size_t o;
+	int i, rc = -EINVAL;
+
+	memset(cmd, 0, sizeof(*cmd));
+	memset(val, 0, sizeof(val));
+	if (op < KEYSPEC_OP_ADD || op > KEYSPEC_OP_LIST) {
+		errbuf_set(err, errlen, "unknown key command");
+		goto out;
+	}
+	cmd->op = op;
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i], *eq, *v = NULL;
+		size_t nlen;
+
+		/* never echo a word that is not an option: it may be a key */
+		if (a == NULL || strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+			errbuf_set(err, errlen, "key %s: unexpected argument %d (options are "
+			       "--name VALUE; see --help)", keyspec_op_name(op), i + 1);
+			goto out;
+		}
+		eq = strchr(a + 2, '=');
+		nlen = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+		for (o = 0; o < N_OPTIONS; o++)
+			if (strlen(options[o].name) == nlen &&
+			    strncmp(options[o].name, a + 2, nlen) == 0)
+				break;
+		if (o == N_OPTIONS || !(op_options[op].allowed & options[o].bit)) {
+			char nb[48];
+			size_t k;
+
+			for (k = 0; k < nlen && k < 32; k++)
+				nb[k] = a[2 + k];
+			nb[k] = '\0';
+			errbuf_set(err, errlen, "key %s: %s option --%s", keyspec_op_name(op),
+			       o == N_OPTIONS ? "unknown" : "does not take the",
+			       shown(nb, sb));
+			goto out;
+		}
+		if (seen & options[o].bit) {
+			errbuf_set(err, errlen, "key %s: --%s given twice", keyspec_op_name(op),
+			       options[o].name);
+			goto out;
+		}
+		seen |= options[o].bit;
+		if (options[o].flag) {
+			if (eq != NULL) {
+				errbuf_set(err, errlen, "key %s: --%s takes no value",
+				       keyspec_op_name(op), options[o].name);
+				goto out;
+			}
+			continue;
+		}
+		if (eq != NULL) {
+			v = eq + 1;
+		} else if (i + 1 < argc) {
+			v = argv[++i];
+		} else {
+			errbuf_set(err, errlen, "key %s: --%s needs a value", keyspec_op_name(op),
+			       options[o].name);
+			goto out;
+		}
+		if (v == NULL || v[0] == '\0') {
+			errbuf_set(err, errlen, "key %s: --%s needs a value", keyspec_op_name(op),
+			       options[o].name);
+			goto out;
+		}
+		val[o] = v;
+	}
+	for (o = 0; o < N_OPTIONS; o++) {
+		if ((op_options[op].required & options[o].bit) && !(seen & options[o].bit)) {
+			errbuf_set(err, errlen, "key %s: --%s is required", keyspec_op_name(op),
+			       options[o].name);
+			goto out;
+		}
+	}
+
+	/* values, in the order an operator reads them */
+	if (seen & O_LOCAL) {
+		rc = keyspec_parse_selector(val[0], val[1], &cmd->key, err, errlen);
+		if (rc < 0)
+			goto out;
+	}
+	rc = -EINVAL;
+	if ((seen & O_PROFILE) &&
+	    keyspec_parse_profile(val[2], &cmd->profile, err, errlen) < 0)
+		goto out;
+	cmd->mode = KEYTABLE_MODE_STANDARD;   /* static keys are not end-to-end */
+	if ((seen & O_MODE) && keyspec_parse_mode(val[4], &cmd->mode, err, errlen) < 0)
+		goto out;
+	if (seen & O_CALL_ID) {
+		if (keyspec_parse_call_id(val[5], cmd->call_id, err, errlen) < 0)
+			goto out;
+		cmd->has_call_id = true;
+	}
+	if (seen & O_FROM_INDEX) {
+		if (keyspec_parse_uint(val[6], 0, KEYTABLE_INDEX_MAX, &cmd->from_index,
+				       "--from-index", err, errlen) < 0)
+			goto out;
+		cmd->has_from_index = true;
+	}
+	cmd->json = (seen & O_JSON) != 0;
+	if (seen & O_INLINE) {
+		rc = keyspec_parse_inline(val[3], cmd->profile, cmd->secret, &cmd->secret_len,
+					  NULL, err, errlen);
+		if (rc < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0)
+		keyspec_cmd_wipe(cmd);
+	return rc;
+}
+
+int keyspec_cmd_master(const struct keyspec_cmd *cmd, unsigned int profile,
+		       struct keytable_master *m, char *err, size_t errlen)
+{
+	size_t want = keyspec_profile_inline_len(profile);
+	size_t klen = want - KEYTABLE_MASTER_SALT_BYTES;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (want == 0 || cmd->secret_len != want) {
+		errbuf_set(err, errlen, "--inline: the key is %zu bytes; %s needs %zu (%zu-byte "
+		       "master key + %u-byte master salt)", cmd->secret_len,
+		       keyspec_profile_name(profile), want, want ? klen : 0,
+		       KEYTABLE_MASTER_SALT_BYTES);
+		return -EINVAL;
+	}
+	rc = keytable_master_set(m, profile, cmd->secret, klen, cmd->secret + klen);
+	if (rc < 0) {
+		sodium_memzero(m, sizeof(*m));
+		errbuf_set(err, errlen, "--inline: not a valid %s master key",
+		       keyspec_profile_name(profile));
+	}
+	return rc;
+}
+
+void keyspec_cmd_wipe(struct keyspec_cmd *cmd)
+{
+	sodium_memzero(cmd, sizeof(*cmd));
+}

@@ -1,0 +1,886 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * csrtp.c - SRTP/SRTCP with AEAD_AES_128_GCM and AEAD_AES_256_GCM (RFC 7714),
+ * in batches on intel-ipsec-mb.
+ *
+ * Every burst call runs in three passes over at most CSRTP_BURST_MAX packets:
+ *   1. prepare: parse and validate each packet, estimate its index, check the
+ *      replay window, build IV and AAD into the engine's per-slot scratch;
+ *   2. the AES-GCM of all slots back to back: direct intel-ipsec-mb GCM calls,
+ *      or one IMB_SUBMIT_BURST_NOCHECK burst (enum csrtp_api);
+ *   3. finish: compare tags in constant time, move the replay window, fix
+ *      lengths, leave a status in every packet.
+ * Nothing is allocated; nothing is logged.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "byteorder.h"
+#include "csrtp.h"
+#include "csrtp_kdf.h"
+#include "csrtp_window.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* One packet's crypto job, prepared in pass 1. */
+struct slot {
+	uint8_t iv[16];
+	uint8_t aad[16];              /* SRTCP E=1: header(8) || E||index (4) */
+	uint8_t tag[CSRTP_TAG_LEN];    /* tag computed by the job */
+	uint8_t rtag[CSRTP_TAG_LEN];   /* received tag, when it must be moved */
+	struct csrtp_pkt *pkt;
+	const struct csrtp_key *key;
+	const struct csrtp_key *alt;   /* SRTCP during a key change: other key */
+	const uint8_t *aad_ptr;
+	uint32_t aad_len;
+	uint32_t off;                 /* cipher start */
+	uint32_t clen;                /* cipher length */
+	uint8_t *tag_out;             /* where the job writes its tag */
+	uint32_t word;                /* SRTCP E||index */
+	uint8_t rtcp;                 /* SRTCP: use the SRTCP session key */
+	uint8_t failed;               /* the job did not complete */
+};
+
+struct csrtp_engine {
+	IMB_MGR *mgr;
+	IMB_ARCH arch;
+	enum csrtp_api api;
+	uint32_t pass;                    /* unprotect passes, for csrtp_stream.pass */
+	struct gcm_context_data gctx;     /* direct calls: per-call GCM state */
+	IMB_JOB *jobs[CSRTP_BURST_MAX];
+	struct slot slot[CSRTP_BURST_MAX] __attribute__((aligned(64)));
+} __attribute__((aligned(64)));
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Constant time: no early exit, no data-dependent branch. */
+static inline int tag_equal(const uint8_t *a, const uint8_t *b)
+{
+	uint64_t a0, a1, b0, b1;
+
+	memcpy(&a0, a, 8);
+	memcpy(&a1, a + 8, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&b1, b + 8, 8);
+	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
+/*
+ * RTP header length including CSRCs and extension (RFC 3550 s. 5.1, 5.3.1),
+ * validated against len (the packet without any tag).
+ */
+static inline int rtp_header_len(const uint8_t *d, uint32_t len, uint32_t *hlen)
+{
+	if (unlikely(len < CSRTP_RTP_HDR_LEN))
+		return CSRTP_ERR_TOO_SHORT;
+	if (unlikely((d[0] >> 6) != 2))
+		return CSRTP_ERR_MALFORMED;
+	uint32_t h = CSRTP_RTP_HDR_LEN + 4u * (d[0] & 0x0f);
+	if (d[0] & 0x10) {
+		if (unlikely(h + 4 > len))
+			return CSRTP_ERR_MALFORMED;
+		h += 4 + 4u * get_be16(d + h + 2);
+	}
+	if (unlikely(h > len))
+		return CSRTP_ERR_MALFORMED;
+	*hlen = h;
+	return CSRTP_OK;
+}
+
+/* RFC 7714 s. 8.1: IV = (00 00 || SSRC || ROC || SEQ) XOR salt. */
+static inline void rtp_iv(uint8_t iv[CSRTP_IV_LEN], const uint8_t salt[CSRTP_SALT_LEN],
+			   const uint8_t *ssrc, uint64_t index)
+{
+	/* as two little-endian words, built in registers (byte stores followed
+	 * by a wide load would stall store-to-load forwarding):
+	 * (00 00 || SSRC || ROC[0..1]) and (ROC[2..3] || SEQ) */
+	uint32_t ssrc32, roc = (uint32_t)(index >> 16), d;
+	uint64_t a, b;
+
+	memcpy(&ssrc32, ssrc, 4);
+	a = (uint64_t)ssrc32 << 16 |
+	    (uint64_t)__builtin_bswap16((uint16_t)(roc >> 16)) << 48;
+	uint32_t c = __builtin_bswap16((uint16_t)roc) |
+		     (uint32_t)__builtin_bswap16((uint16_t)index) << 16;
+	memcpy(&b, salt, 8);
+	memcpy(&d, salt + 8, 4);
+	a ^= b;
+	c ^= d;
+	memcpy(iv, &a, 8);
+	memcpy(iv + 8, &c, 4);
+}
+
+/* RFC 7714 s. 9.1: IV = (00 00 || SSRC || 00 00 || 0 || SRTCP index) XOR salt. */
+static inline void rtcp_iv(uint8_t iv[CSRTP_IV_LEN], const uint8_t salt[CSRTP_SALT_LEN],
+			    const uint8_t *ssrc, uint32_t index)
+{
+	iv[0] = salt[0];
+	iv[1] = salt[1];
+	for (int i = 0; i < 4; i++)
+		iv[2 + i] = salt[2 + i] ^ ssrc[i];
+	iv[6] = salt[6];
+	iv[7] = salt[7];
+	iv[8] = salt[8] ^ (uint8_t)((index >> 24) & 0x7f);
+	iv[9] = salt[9] ^ (uint8_t)(index >> 16);
+	iv[10] = salt[10] ^ (uint8_t)(index >> 8);
+	iv[11] = salt[11] ^ (uint8_t)index;
+}
+
+/* The key for SRTP index (RFC 3711 <From,To>). */
+static inline const struct csrtp_key *key_for_index(const struct csrtp_stream *s,
+						   uint64_t index)
+{
+	if (unlikely(s->prev_key != NULL) && index < s->key_from)
+		return s->prev_key;
+	return s->key;
+}
+
+/* The key SRTCP uses now: the new one once SRTP has reached key_from, or at
+ * once on a stream that carries no SRTP (a receive-only party's reports). */
+static inline const struct csrtp_key *rtcp_current_key(const struct csrtp_stream *s)
+{
+	if (unlikely(s->prev_key != NULL) && s->rtp.started && s->rtp.top < s->key_from)
+		return s->prev_key;
+	return s->key;
+}
+
+/* A key that has been wiped (or never set) must never encrypt anything. */
+static inline bool key_usable(const struct csrtp_key *k)
+{
+	return k != NULL && (k->key_len == 16 || k->key_len == 32);
+}
+
+/* After index was accepted: release the old key once a window past key_from. */
+static inline void rtp_accept(struct csrtp_stream *s, uint64_t index)
+{
+	csrtp_window_update(&s->rtp, index);
+	if (unlikely(s->prev_key != NULL) && s->rtp.top >= s->key_from + s->rtp.size)
+		s->prev_key = NULL;
+}
+
+/* ---- the batch ---------------------------------------------------------- */
+
+static inline void fill_job(IMB_JOB *job, struct slot *sl, int encrypt)
+{
+	const struct csrtp_key *k = sl->key;
+	struct csrtp_pkt *p = sl->pkt;
+
+	job->cipher_mode = IMB_CIPHER_GCM;
+	job->hash_alg = IMB_AUTH_AES_GMAC;
+	if (encrypt) {
+		job->cipher_direction = IMB_DIR_ENCRYPT;
+		job->chain_order = IMB_ORDER_CIPHER_HASH;
+	} else {
+		job->cipher_direction = IMB_DIR_DECRYPT;
+		job->chain_order = IMB_ORDER_HASH_CIPHER;
+	}
+	job->key_len_in_bytes = k->key_len;
+	job->enc_keys = sl->rtcp ? &k->rtcp_key : &k->rtp_key;
+	job->dec_keys = job->enc_keys;
+	job->src = p->data;
+	job->dst = p->data + sl->off;
+	job->cipher_start_src_offset_in_bytes = sl->off;
+	job->msg_len_to_cipher_in_bytes = sl->clen;
+	job->hash_start_src_offset_in_bytes = sl->off;
+	job->msg_len_to_hash_in_bytes = sl->clen;
+	job->iv = sl->iv;
+	job->iv_len_in_bytes = CSRTP_IV_LEN;
+	job->u.GCM.aad = sl->aad_ptr;
+	job->u.GCM.aad_len_in_bytes = sl->aad_len;
+	job->auth_tag_output = sl->tag_out;
+	job->auth_tag_output_len_in_bytes = CSRTP_TAG_LEN;
+	job->user_data = sl;
+}
+
+/* Run slots[0..m) through the direct GCM calls, one after the other. */
+static void run_slots_direct(struct csrtp_engine *e, struct slot **slots, unsigned m,
+			     int encrypt)
+{
+	IMB_MGR *mgr = e->mgr;
+
+	for (unsigned i = 0; i < m; i++) {
+		struct slot *sl = slots[i];
+		const struct csrtp_key *k = sl->key;
+		const struct gcm_key_data *kd = sl->rtcp ? &k->rtcp_key : &k->rtp_key;
+		uint8_t *d = sl->pkt->data + sl->off;
+
+		sl->failed = 0;
+		if (k->key_len == 16) {
+			if (encrypt)
+				IMB_AES128_GCM_ENC(mgr, kd, &e->gctx, d, d, sl->clen, sl->iv,
+						   sl->aad_ptr, sl->aad_len, sl->tag_out, CSRTP_TAG_LEN);
+			else
+				IMB_AES128_GCM_DEC(mgr, kd, &e->gctx, d, d, sl->clen, sl->iv,
+						   sl->aad_ptr, sl->aad_len, sl->tag_out, CSRTP_TAG_LEN);
+		} else {
+			if (encrypt)
+				IMB_AES256_GCM_ENC(mgr, kd, &e->gctx, d, d, sl->clen, sl->iv,
+						   sl->aad_ptr, sl->aad_len, sl->tag_out, CSRTP_TAG_LEN);
+			else
+				IMB_AES256_GCM_DEC(mgr, kd, &e->gctx, d, d, sl->clen, sl->iv,
+						   sl->aad_ptr, sl->aad_len, sl->tag_out, CSRTP_TAG_LEN);
+		}
+	}
+}
+
+/* A job came back: its slot succeeded if the job completed. */
+static inline void mark_done(IMB_JOB *job)
+{
+	struct slot *sl = job->user_data;
+	sl->failed = job->status != IMB_STATUS_COMPLETED;
+}
+
+/* Run slots[0..m) as intel-ipsec-mb bursts, or direct calls; a slot whose job
+ * did not complete stays marked failed. */
+static void run_slots(struct csrtp_engine *e, struct slot **slots, unsigned m, int encrypt)
+{
+	if (likely(e->api == CSRTP_API_DIRECT)) {
+		run_slots_direct(e, slots, m, encrypt);
+		return;
+	}
+
+	IMB_MGR *mgr = e->mgr;
+	IMB_JOB *done_jobs[IMB_MAX_JOBS];
+	unsigned i = 0;
+
+	for (unsigned j = 0; j < m; j++)
+		slots[j]->failed = 1;          /* until its job comes back completed */
+	while (i < m) {
+		unsigned got = IMB_GET_NEXT_BURST(mgr, m - i, e->jobs);
+		if (unlikely(got == 0)) {
+			/* the manager's queue is full (never, as we always drain
+			 * it): drain it, then try again */
+			if (IMB_FLUSH_BURST(mgr, IMB_MAX_JOBS, done_jobs) == 0)
+				break;
+			continue;
+		}
+		for (unsigned j = 0; j < got; j++)
+			fill_job(e->jobs[j], slots[i + j], encrypt);
+		unsigned done = IMB_SUBMIT_BURST_NOCHECK(mgr, got, e->jobs);
+		for (unsigned j = 0; j < done; j++)
+			mark_done(e->jobs[j]);
+		/* the burst API completes GCM jobs synchronously; drain anyway so
+		 * that no job is left pointing into a caller's packet */
+		unsigned f;
+		while (done < got && (f = IMB_FLUSH_BURST(mgr, IMB_MAX_JOBS, done_jobs)) > 0) {
+			for (unsigned j = 0; j < f; j++)
+				mark_done(done_jobs[j]);
+			done += f;
+		}
+		i += got;
+	}
+}
+
+/* Pass-through wrapper: the ptrs array for the common case of slots[0..m). */
+static inline void run_all(struct csrtp_engine *e, unsigned m, int encrypt,
+			   struct slot **ptrs)
+{
+	for (unsigned i = 0; i < m; i++)
+		ptrs[i] = &e->slot[i];
+	run_slots(e, ptrs, m, encrypt);
+}
+
+/* Pass 1 over one chunk of at most CSRTP_BURST_MAX packets: prepare each one
+ * into the next free slot, leave its status; returns the slots filled. Inlined,
+ * so that prep is a direct call. */
+typedef int (*prepare_fn)(struct csrtp_pkt *p, struct slot *sl);
+
+static inline __attribute__((always_inline)) unsigned
+prepare_chunk(struct csrtp_engine *e, struct csrtp_pkt *pkts, unsigned cnt, prepare_fn prep)
+{
+	unsigned m = 0;
+
+	for (unsigned i = 0; i < cnt; i++) {
+		pkts[i].status = (uint8_t)prep(&pkts[i], &e->slot[m]);
+		if (pkts[i].status == CSRTP_OK)
+			m++;
+	}
+	return m;
+}
+
+static inline unsigned chunk_len(unsigned n, unsigned base)
+{
+	return n - base < CSRTP_BURST_MAX ? n - base : CSRTP_BURST_MAX;
+}
+
+/* ---- SRTP --------------------------------------------------------------- */
+
+static inline int prepare_rtp_protect(struct csrtp_pkt *p, struct slot *sl)
+{
+	struct csrtp_stream *s = p->stream;
+	uint32_t h;
+	int st;
+
+	if (unlikely(s == NULL || s->key == NULL))
+		return CSRTP_ERR_NO_KEY;
+	if ((st = rtp_header_len(p->data, p->len, &h)) != CSRTP_OK)
+		return st;
+	if (unlikely(p->len > p->cap || p->cap - p->len < CSRTP_TAG_LEN))
+		return CSRTP_ERR_NO_ROOM;
+
+	/* RFC 3711 s. 3.3.1: the sender's index, ROC incremented on wrap. */
+	uint64_t idx = csrtp_window_estimate(&s->rtp, get_be16(p->data + 2), s->roc_init);
+	if (unlikely(idx > CSRTP_INDEX_MAX))
+		return CSRTP_ERR_KEY_EXHAUSTED;
+	/* An index protected twice would reuse a GCM IV: refuse it. */
+	if (unlikely(!csrtp_window_check(&s->rtp, idx)))
+		return CSRTP_ERR_REPLAY;
+	const struct csrtp_key *k = key_for_index(s, idx);
+	if (unlikely(!key_usable(k)))
+		return CSRTP_ERR_NO_KEY;
+	rtp_accept(s, idx);
+
+	p->index = idx;
+	sl->pkt = p;
+	sl->key = k;
+	sl->rtcp = 0;
+	rtp_iv(sl->iv, k->rtp_salt, p->data + 8, idx);
+	if (s->flags & CSRTP_F_RTP_AUTH_ONLY) {
+		/* RFC 7714 s. 14.1 unencrypted SRTP: AAD = whole packet. */
+		sl->aad_len = p->len;
+		sl->off = p->len;
+		sl->clen = 0;
+	} else {
+		/* RFC 7714 s. 8.2: AAD = the RTP header with CSRCs and extension. */
+		sl->aad_len = h;
+		sl->off = h;
+		sl->clen = p->len - h;
+	}
+	sl->aad_ptr = p->data;
+	sl->tag_out = p->data + p->len;    /* s. 8.2: tag follows the ciphertext */
+	return CSRTP_OK;
+}
+
+unsigned csrtp_protect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, unsigned n)
+{
+	struct slot *ptrs[CSRTP_BURST_MAX];
+	unsigned ok = 0;
+
+	for (unsigned base = 0; base < n; base += CSRTP_BURST_MAX) {
+		unsigned m = prepare_chunk(e, pkts + base, chunk_len(n, base), prepare_rtp_protect);
+		run_all(e, m, 1, ptrs);
+		for (unsigned i = 0; i < m; i++) {
+			struct slot *sl = &e->slot[i];
+			if (unlikely(sl->failed)) {
+				sl->pkt->status = CSRTP_ERR_MALFORMED;
+				continue;
+			}
+			sl->pkt->len += CSRTP_TAG_LEN;
+			ok++;
+		}
+	}
+	return ok;
+}
+
+static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
+{
+	struct csrtp_stream *s = p->stream;
+	uint32_t h;
+	int st;
+
+	if (unlikely(s == NULL || s->key == NULL))
+		return CSRTP_ERR_NO_KEY;
+	if (unlikely(p->len < CSRTP_RTP_HDR_LEN + CSRTP_TAG_LEN))
+		return CSRTP_ERR_TOO_SHORT;
+	uint32_t body = p->len - CSRTP_TAG_LEN;
+	if ((st = rtp_header_len(p->data, body, &h)) != CSRTP_OK)
+		return st;
+
+	/* RFC 3711 s. 3.3.1 / appendix A: estimate ROC from s_l. A stream that
+	 * has accepted nothing yet has no s_l: its packet is taken at roc_init,
+	 * one per pass, so that a forged packet cannot set the reference for
+	 * the genuine ones after it (csrtp_unprotect_burst). */
+	uint64_t idx = csrtp_window_estimate(&s->rtp, get_be16(p->data + 2), s->roc_init);
+	if (unlikely(idx > CSRTP_INDEX_MAX))
+		return CSRTP_ERR_KEY_EXHAUSTED;
+	/* s. 3.3.2: cheap replay check now; the window moves after the tag. */
+	if (unlikely(!csrtp_window_check(&s->rtp, idx)))
+		return CSRTP_ERR_REPLAY;
+	const struct csrtp_key *k = key_for_index(s, idx);
+	if (unlikely(!key_usable(k)))
+		return CSRTP_ERR_NO_KEY;
+
+	p->index = idx;
+	sl->pkt = p;
+	sl->key = k;
+	sl->rtcp = 0;
+	rtp_iv(sl->iv, k->rtp_salt, p->data + 8, idx);
+	if (s->flags & CSRTP_F_RTP_AUTH_ONLY) {
+		sl->aad_len = body;
+		sl->off = body;
+		sl->clen = 0;
+	} else {
+		sl->aad_len = h;
+		sl->off = h;
+		sl->clen = body - h;
+	}
+	sl->aad_ptr = p->data;
+	sl->tag_out = sl->tag;
+	return CSRTP_OK;
+}
+
+unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, unsigned n)
+{
+	struct slot *ptrs[CSRTP_BURST_MAX];
+	uint16_t todo[CSRTP_BURST_MAX], later[CSRTP_BURST_MAX];
+	unsigned ok = 0;
+
+	for (unsigned base = 0; base < n; base += CSRTP_BURST_MAX) {
+		unsigned cnt = chunk_len(n, base), nt = cnt;
+
+		for (unsigned i = 0; i < cnt; i++)
+			todo[i] = (uint16_t)i;
+		/* Usually one pass. A stream that has accepted nothing yet gets one
+		 * packet per pass: once that one verifies, the rest of its packets
+		 * are estimated from it (RFC 3711 s. 3.3.1); if it fails, the next
+		 * one is tried on its own. */
+		while (nt > 0) {
+			unsigned m = 0, nl = 0;
+			uint32_t pass = ++e->pass;
+
+			for (unsigned t = 0; t < nt; t++) {
+				struct csrtp_pkt *p = &pkts[base + todo[t]];
+				struct csrtp_stream *s = p->stream;
+				if (unlikely(s != NULL && !s->rtp.started)) {
+					if (s->pass == pass) {
+						later[nl++] = todo[t];
+						continue;
+					}
+					s->pass = pass;
+				}
+				p->status = (uint8_t)prepare_rtp_unprotect(p, &e->slot[m]);
+				if (p->status == CSRTP_OK)
+					m++;
+			}
+			run_all(e, m, 0, ptrs);
+			for (unsigned i = 0; i < m; i++) {
+				struct slot *sl = &e->slot[i];
+				struct csrtp_pkt *p = sl->pkt;
+				uint32_t body = p->len - CSRTP_TAG_LEN;
+
+				if (unlikely(sl->failed || !tag_equal(sl->tag, p->data + body))) {
+					p->status = CSRTP_ERR_AUTH;
+					continue;
+				}
+				/* Same index twice in one burst: only the first counts
+				 * (an index above the top cannot have been seen). */
+				const struct csrtp_window *w = &p->stream->rtp;
+				if (unlikely(w->started && p->index <= w->top) &&
+				    !csrtp_window_check(w, p->index)) {
+					p->status = CSRTP_ERR_REPLAY;
+					continue;
+				}
+				rtp_accept(p->stream, p->index);
+				p->len = body;
+				ok++;
+			}
+			memcpy(todo, later, nl * sizeof(todo[0]));
+			nt = nl;
+		}
+	}
+	return ok;
+}
+
+/* ---- SRTCP (RFC 7714 s. 9) ------------------------------------------------ */
+
+/*
+ * Layout of the slot for one SRTCP packet of body length len (the RTCP packet)
+ * whose E||index word is sl->word; the tag goes to tag_out.
+ * E=1 (s. 9.2): AAD = header(8) || word, ciphertext = rest of the packet.
+ * E=0 (s. 9.3): AAD = whole packet || word, nothing encrypted. The word is put
+ * right after the packet so that the AAD is contiguous.
+ */
+static inline void rtcp_layout(struct slot *sl, uint8_t *d, uint32_t len)
+{
+	if (sl->word & 0x80000000u) {
+		memcpy(sl->aad, d, CSRTP_RTCP_HDR_LEN);
+		put_be32(sl->aad + CSRTP_RTCP_HDR_LEN, sl->word);
+		sl->aad_ptr = sl->aad;
+		sl->aad_len = CSRTP_RTCP_HDR_LEN + CSRTP_RTCP_TRAILER_LEN;
+		sl->off = CSRTP_RTCP_HDR_LEN;
+		sl->clen = len - CSRTP_RTCP_HDR_LEN;
+	} else {
+		put_be32(d + len, sl->word);
+		sl->aad_ptr = d;
+		sl->aad_len = len + CSRTP_RTCP_TRAILER_LEN;
+		sl->off = len;
+		sl->clen = 0;
+	}
+	rtcp_iv(sl->iv, sl->key->rtcp_salt, d + 4, sl->word & CSRTP_RTCP_INDEX_MAX);
+}
+
+static inline int rtcp_header_ok(const uint8_t *d, uint32_t len, uint32_t min)
+{
+	if (unlikely(len < min))
+		return CSRTP_ERR_TOO_SHORT;
+	if (unlikely((d[0] >> 6) != 2))
+		return CSRTP_ERR_MALFORMED;
+	return CSRTP_OK;
+}
+
+static inline int prepare_rtcp_protect(struct csrtp_pkt *p, struct slot *sl)
+{
+	struct csrtp_stream *s = p->stream;
+	int st;
+
+	if (unlikely(s == NULL || s->key == NULL))
+		return CSRTP_ERR_NO_KEY;
+	if ((st = rtcp_header_ok(p->data, p->len, CSRTP_RTCP_HDR_LEN)) != CSRTP_OK)
+		return st;
+	if (unlikely(p->len > p->cap || p->cap - p->len < CSRTP_RTCP_OVERHEAD))
+		return CSRTP_ERR_NO_ROOM;
+	/* RFC 3711 s. 3.4: the 31-bit SRTCP index never wraps under one key. */
+	if (unlikely(s->srtcp_next > CSRTP_RTCP_INDEX_MAX))
+		return CSRTP_ERR_KEY_EXHAUSTED;
+
+	const struct csrtp_key *k = rtcp_current_key(s);
+	if (unlikely(!key_usable(k)))
+		return CSRTP_ERR_NO_KEY;
+	uint32_t idx = s->srtcp_next++;
+	p->index = idx;
+	sl->pkt = p;
+	sl->key = k;
+	sl->alt = NULL;
+	sl->rtcp = 1;
+	sl->word = (s->flags & CSRTP_F_RTCP_AUTH_ONLY) ? idx : (0x80000000u | idx);
+	rtcp_layout(sl, p->data, p->len);
+	sl->tag_out = sl->tag;
+	return CSRTP_OK;
+}
+
+unsigned csrtp_rtcp_protect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, unsigned n)
+{
+	struct slot *ptrs[CSRTP_BURST_MAX];
+	unsigned ok = 0;
+
+	for (unsigned base = 0; base < n; base += CSRTP_BURST_MAX) {
+		unsigned m = prepare_chunk(e, pkts + base, chunk_len(n, base), prepare_rtcp_protect);
+		run_all(e, m, 1, ptrs);
+		for (unsigned i = 0; i < m; i++) {
+			struct slot *sl = &e->slot[i];
+			struct csrtp_pkt *p = sl->pkt;
+			if (unlikely(sl->failed)) {
+				p->status = CSRTP_ERR_MALFORMED;
+				continue;
+			}
+			/* s. 9: ... || tag || E||index */
+			memcpy(p->data + p->len, sl->tag, CSRTP_TAG_LEN);
+			put_be32(p->data + p->len + CSRTP_TAG_LEN, sl->word);
+			p->len += CSRTP_RTCP_OVERHEAD;
+			ok++;
+		}
+	}
+	return ok;
+}
+
+static inline int prepare_rtcp_unprotect(struct csrtp_pkt *p, struct slot *sl)
+{
+	struct csrtp_stream *s = p->stream;
+	int st;
+
+	if (unlikely(s == NULL || s->key == NULL))
+		return CSRTP_ERR_NO_KEY;
+	st = rtcp_header_ok(p->data, p->len, CSRTP_RTCP_HDR_LEN + CSRTP_RTCP_OVERHEAD);
+	if (st != CSRTP_OK)
+		return st;
+
+	uint32_t body = p->len - CSRTP_RTCP_OVERHEAD;
+	uint32_t word = get_be32(p->data + p->len - CSRTP_RTCP_TRAILER_LEN);
+	uint32_t idx = word & CSRTP_RTCP_INDEX_MAX;
+	if (unlikely(!csrtp_window_check(&s->rtcp, idx)))
+		return CSRTP_ERR_REPLAY;
+
+	const struct csrtp_key *k = rtcp_current_key(s);
+	if (unlikely(!key_usable(k)))
+		return CSRTP_ERR_NO_KEY;
+	p->index = idx;
+	sl->pkt = p;
+	sl->key = k;
+	sl->alt = s->prev_key == NULL ? NULL : k == s->key ? s->prev_key : s->key;
+	if (sl->alt != NULL && !key_usable(sl->alt))
+		sl->alt = NULL;
+	sl->rtcp = 1;
+	sl->word = word;
+	/* Keep the received tag: for E=0 the word is written over its start. */
+	memcpy(sl->rtag, p->data + body, CSRTP_TAG_LEN);
+	rtcp_layout(sl, p->data, body);
+	sl->tag_out = sl->tag;
+	return CSRTP_OK;
+}
+
+/*
+ * SRTCP during a key change: the packets that failed under one key while
+ * another is held. Undo the decryption (CTR is its own inverse under the same
+ * key and IV), then try the other key. Only ever runs while a rekey is pending.
+ */
+static void rtcp_retry(struct csrtp_engine *e, struct slot **retry, unsigned r)
+{
+	run_slots(e, retry, r, 1);
+	for (unsigned i = 0; i < r; i++) {
+		struct slot *sl = retry[i];
+		sl->key = sl->alt;
+		sl->alt = NULL;
+		rtcp_iv(sl->iv, sl->key->rtcp_salt, sl->pkt->data + 4,
+			 sl->word & CSRTP_RTCP_INDEX_MAX);
+	}
+	run_slots(e, retry, r, 0);
+}
+
+unsigned csrtp_rtcp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, unsigned n)
+{
+	struct slot *ptrs[CSRTP_BURST_MAX];
+	unsigned ok = 0;
+
+	for (unsigned base = 0; base < n; base += CSRTP_BURST_MAX) {
+		unsigned m = prepare_chunk(e, pkts + base, chunk_len(n, base), prepare_rtcp_unprotect);
+		unsigned r = 0;
+		run_all(e, m, 0, ptrs);
+
+		for (unsigned i = 0; i < m; i++) {
+			struct slot *sl = &e->slot[i];
+			if (unlikely(sl->alt != NULL) &&
+			    (sl->failed || !tag_equal(sl->tag, sl->rtag)))
+				ptrs[r++] = sl;
+		}
+		if (unlikely(r > 0))
+			rtcp_retry(e, ptrs, r);
+
+		for (unsigned i = 0; i < m; i++) {
+			struct slot *sl = &e->slot[i];
+			struct csrtp_pkt *p = sl->pkt;
+
+			if (unlikely(sl->failed || !tag_equal(sl->tag, sl->rtag))) {
+				p->status = CSRTP_ERR_AUTH;
+				continue;
+			}
+			if (unlikely(!csrtp_window_check(&p->stream->rtcp, p->index))) {
+				p->status = CSRTP_ERR_REPLAY;
+				continue;
+			}
+			csrtp_window_update(&p->stream->rtcp, p->index);
+			p->len -= CSRTP_RTCP_OVERHEAD;
+			ok++;
+		}
+	}
+	return ok;
+}
+
+/* ---- engine, keys, streams ---------------------------------------------- */
+
+struct csrtp_engine *csrtp_engine_create(IMB_ARCH arch)
+{
+	struct csrtp_engine *e = aligned_alloc(64, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	memset(e, 0, sizeof(*e));
+
+	e->mgr = alloc_mb_mgr(0);
+	if (e->mgr == NULL)
+		goto fail;
+
+	if (arch == IMB_ARCH_NONE) {
+		init_mb_mgr_auto(e->mgr, &e->arch);
+	} else {
+		/* a specific architecture, if this CPU has what it needs */
+		static const struct {
+			IMB_ARCH arch;
+			uint64_t needs;
+			void (*init)(IMB_MGR *);
+		} isas[] = {
+			{ IMB_ARCH_SSE,    IMB_CPUFLAGS_SSE,    init_mb_mgr_sse },
+			{ IMB_ARCH_AVX,    IMB_CPUFLAGS_AVX,    init_mb_mgr_avx },
+			{ IMB_ARCH_AVX2,   IMB_CPUFLAGS_AVX2,   init_mb_mgr_avx2 },
+			{ IMB_ARCH_AVX512, IMB_CPUFLAGS_AVX512, init_mb_mgr_avx512 },
+		};
+		size_t i = 0;
+		while (i < sizeof(isas) / sizeof(isas[0]) && isas[i].arch != arch)
+			i++;
+		if (i == sizeof(isas) / sizeof(isas[0]) ||
+		    (e->mgr->features & isas[i].needs) != isas[i].needs)
+			goto fail;
+		isas[i].init(e->mgr);
+		e->arch = arch;
+	}
+	if (imb_get_errno(e->mgr) != 0 || e->arch == IMB_ARCH_NONE ||
+	    e->arch == IMB_ARCH_NOAESNI)
+		goto fail;
+	return e;
+fail:
+	csrtp_engine_destroy(e);
+	return NULL;
+}
+
+void csrtp_engine_destroy(struct csrtp_engine *e)
+{
+	if (e == NULL)
+		return;
+	if (e->mgr != NULL)
+		free_mb_mgr(e->mgr);
+	explicit_bzero(e, sizeof(*e));   /* scratch held IVs and tags */
+	free(e);
+}
+
+const char *csrtp_engine_arch_name(const struct csrtp_engine *e)
+{
+	switch (e->arch) {
+	case IMB_ARCH_SSE:    return "sse";
+	case IMB_ARCH_AVX:    return "avx";
+	case IMB_ARCH_AVX2:   return "avx2";
+	case IMB_ARCH_AVX512: return "avx512";
+	default:              return "none";
+	}
+}
+
+IMB_MGR *csrtp_engine_mgr(struct csrtp_engine *e)
+{
+	return e->mgr;
+}
+
+void csrtp_engine_set_api(struct csrtp_engine *e, enum csrtp_api api)
+{
+	e->api = api;
+}
+
+static const struct {
+	enum csrtp_profile id;
+	const char *name;
+	size_t key_len;
+} profiles[] = {
+	{ .id = CSRTP_PROFILE_AEAD_AES_128_GCM, .name = "AEAD_AES_128_GCM", .key_len = 16 },
+	{ .id = CSRTP_PROFILE_AEAD_AES_256_GCM, .name = "AEAD_AES_256_GCM", .key_len = 32 },
+};
+
+size_t csrtp_profile_key_len(enum csrtp_profile p)
+{
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (profiles[i].id == p)
+			return profiles[i].key_len;
+	return 0;
+}
+
+const char *csrtp_profile_name(enum csrtp_profile p)
+{
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (profiles[i].id == p)
+			return profiles[i].name;
+	return NULL;
+}
+
+enum csrtp_profile csrtp_profile_from_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (strcmp(profiles[i].name, name) == 0)
+			return profiles[i].id;
+	return CSRTP_PROFILE_NONE;
+}
+
+int csrtp_key_init_session(struct csrtp_engine *e, struct csrtp_key *k,
+			  enum csrtp_profile p,
+			  const uint8_t *rtp_key, const uint8_t rtp_salt[CSRTP_SALT_LEN],
+			  const uint8_t *rtcp_key, const uint8_t rtcp_salt[CSRTP_SALT_LEN],
+			  size_t key_len)
+{
+	if (key_len == 0 || csrtp_profile_key_len(p) != key_len)
+		return -EINVAL;
+
+	memset(k, 0, sizeof(*k));
+	/* GCM key schedule and GHASH powers, once per key. */
+	if (key_len == 16) {
+		IMB_AES128_GCM_PRE(e->mgr, rtp_key, &k->rtp_key);
+		IMB_AES128_GCM_PRE(e->mgr, rtcp_key, &k->rtcp_key);
+	} else {
+		IMB_AES256_GCM_PRE(e->mgr, rtp_key, &k->rtp_key);
+		IMB_AES256_GCM_PRE(e->mgr, rtcp_key, &k->rtcp_key);
+	}
+	memcpy(k->rtp_salt, rtp_salt, CSRTP_SALT_LEN);
+	memcpy(k->rtcp_salt, rtcp_salt, CSRTP_SALT_LEN);
+	k->profile = (uint16_t)p;
+	k->key_len = (uint8_t)key_len;
+	return 0;
+}
+
+int csrtp_key_init(struct csrtp_engine *e, struct csrtp_key *k, enum csrtp_profile p,
+		  const uint8_t *master_key, size_t master_key_len,
+		  const uint8_t master_salt[CSRTP_SALT_LEN])
+{
+	uint8_t salt[CSRTP_KDF_SALT_LEN] = { 0 };
+	uint8_t rtp_k[CSRTP_MAX_KEY_LEN], rtcp_k[CSRTP_MAX_KEY_LEN];
+	uint8_t rtp_s[CSRTP_SALT_LEN], rtcp_s[CSRTP_SALT_LEN];
+	int ret = -EINVAL;
+
+	if (master_key_len == 0 || csrtp_profile_key_len(p) != master_key_len)
+		goto out;
+
+	/* RFC 7714 s. 11: 96-bit master salt, used as the leftmost 96 bits of
+	 * the 112-bit PRF input (two zero octets follow). */
+	memcpy(salt, master_salt, CSRTP_SALT_LEN);
+	IMB_MGR *mgr = e->mgr;
+	if ((ret = csrtp_kdf_derive(mgr, master_key, master_key_len, salt,
+				   CSRTP_KDF_RTP_ENCRYPTION, rtp_k, master_key_len)) ||
+	    (ret = csrtp_kdf_derive(mgr, master_key, master_key_len, salt,
+				   CSRTP_KDF_RTP_SALT, rtp_s, CSRTP_SALT_LEN)) ||
+	    (ret = csrtp_kdf_derive(mgr, master_key, master_key_len, salt,
+				   CSRTP_KDF_RTCP_ENCRYPTION, rtcp_k, master_key_len)) ||
+	    (ret = csrtp_kdf_derive(mgr, master_key, master_key_len, salt,
+				   CSRTP_KDF_RTCP_SALT, rtcp_s, CSRTP_SALT_LEN)))
+		goto out;
+	ret = csrtp_key_init_session(e, k, p, rtp_k, rtp_s, rtcp_k, rtcp_s, master_key_len);
+out:
+	explicit_bzero(salt, sizeof(salt));
+	explicit_bzero(rtp_k, sizeof(rtp_k));
+	explicit_bzero(rtcp_k, sizeof(rtcp_k));
+	explicit_bzero(rtp_s, sizeof(rtp_s));
+	explicit_bzero(rtcp_s, sizeof(rtcp_s));
+	return ret;
+}
+
+void csrtp_key_wipe(struct csrtp_key *k)
+{
+	explicit_bzero(k, sizeof(*k));
+}
+
+int csrtp_stream_init(struct csrtp_stream *s, const struct csrtp_key *k,
+		     unsigned window, uint32_t flags)
+{
+	memset(s, 0, sizeof(*s));
+	if (csrtp_window_init(&s->rtp, window) || csrtp_window_init(&s->rtcp, window))
+		return -EINVAL;
+	s->key = k;
+	s->flags = flags;
+	return 0;
+}
+
+int csrtp_stream_rekey(struct csrtp_stream *s, const struct csrtp_key *next, uint64_t from)
+{
+	if (next == NULL || from > CSRTP_INDEX_MAX)
+		return -EINVAL;
+	if (s->prev_key != NULL)
+		return -EBUSY;
+	s->prev_key = s->key;
+	s->key = next;
+	s->key_from = from;
+	return 0;
+}
+
+uint32_t csrtp_stream_roc(const struct csrtp_stream *s)
+{
+	return s->rtp.started ? (uint32_t)(s->rtp.top >> 16) : s->roc_init;
+}
+
+const char *csrtp_status_str(enum csrtp_status st)
+{
+	static const char *const names[CSRTP_STATUS_MAX] = {
+		[CSRTP_OK]                = "ok",
+		[CSRTP_ERR_AUTH]          = "auth failed",
+		[CSRTP_ERR_REPLAY]        = "replayed",
+		[CSRTP_ERR_MALFORMED]     = "malformed",
+		[CSRTP_ERR_TOO_SHORT]     = "too short",
+		[CSRTP_ERR_NO_ROOM]       = "no room for tag",
+		[CSRTP_ERR_KEY_EXHAUSTED] = "key exhausted",
+		[CSRTP_ERR_NO_KEY]        = "no key",
+	};
+	return (unsigned)st < CSRTP_STATUS_MAX ? names[st] : "unknown";
+}

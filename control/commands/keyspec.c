@@ -4,6 +4,7 @@
  * No I/O. Anything that held key bytes is wiped with sodium_memzero() before
  * the function returns, on every path.
  */
+#include "callid.h"
 #include "errbuf.h"
 #include "keyspec.h"
 
@@ -374,12 +375,6 @@ out:
 	return rc;
 }
 
-static bool call_id_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == ':' || c == '@' || c == '+' || c == '-';
-}
-
 int keyspec_parse_call_id(const char *s, uint8_t id[KEYTABLE_CALL_ID_BYTES],
 			  char *err, size_t errlen)
 {
@@ -393,9 +388,9 @@ int keyspec_parse_call_id(const char *s, uint8_t id[KEYTABLE_CALL_ID_BYTES],
 		return -EINVAL;
 	}
 	for (i = 0; i < n; i++) {
-		if (!call_id_char(s[i])) {
+		if (!callid_char_ok(s[i])) {
 			errbuf_set(err, errlen, "--call-id: character %zu is not one of "
-			       "A-Z a-z 0-9 . _ : @ + -", i + 1);
+			       CALLID_ALPHABET, i + 1);
 			return -EINVAL;
 		}
 	}
@@ -438,7 +433,7 @@ const char *keyspec_format_call_id(const uint8_t id[KEYTABLE_CALL_ID_BYTES],
 	size_t i;
 
 	for (i = 0; i < KEYTABLE_CALL_ID_BYTES && id[i] != 0; i++)
-		buf[i] = call_id_char((char)id[i]) ? (char)id[i] : '?';
+		buf[i] = callid_char_ok((char)id[i]) ? (char)id[i] : '?';
 	buf[i] = '\0';
 	return buf;
 }

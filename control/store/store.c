@@ -25,6 +25,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "callid.h"
 #include "errbuf.h"
 #include "policy.h"
 #include "store.h"
@@ -308,18 +309,12 @@ int store_address_check(const char *s, char *err, size_t errlen)
 	return -EINVAL;
 }
 
-static bool call_id_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == ':' || c == '@' || c == '+' || c == '-';
-}
-
 bool store_call_id16_ok(const char *s)
 {
 	if (!s || s[0] == '-')
 		return false;
 	for (size_t i = 0; i < STORE_CALL_ID_MAX; i++)
-		if (!call_id_char(s[i]))
+		if (!callid_char_ok(s[i]))
 			return false;
 	return true;
 }
@@ -333,9 +328,9 @@ static int check_call_id(const char *s, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	for (i = 0; i < n; i++) {
-		if (!call_id_char(s[i])) {
+		if (!callid_char_ok(s[i])) {
 			errbuf_set(err, errlen, "call id: character %zu is not one of "
-			       "A-Z a-z 0-9 . _ : @ + -", i + 1);
+			       CALLID_ALPHABET, i + 1);
 			return -EINVAL;
 		}
 	}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * keys.c - stream keys and master keys: building and checking them, the hash
+ * that places a stream key in the table, and the one format for naming a
+ * stream in messages (never key bytes).
+ */
+#include "keytable_internal.h"
+#include "errbuf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- stream keys and the hash ---------------------------------------------- */
+
+/* "10.0.0.1:5004/out", "[2001:db8::1]:5004/in", "*:5004/in": no secrets. */
+const char *keytable_fmt_key(const struct keytable_key *k, char buf[80])
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	const char *dir = k->dir == KEYTABLE_DIR_IN ? "in" :
+			  k->dir == KEYTABLE_DIR_OUT ? "out" : "dir?";
+
+	if (k->family == KEYTABLE_FAMILY_IPV4) {
+		inet_ntop(AF_INET, k->addr, a, sizeof(a));
+		snprintf(buf, 80, "%s:%u/%s", a, k->port, dir);
+	} else if (k->family == KEYTABLE_FAMILY_IPV6) {
+		inet_ntop(AF_INET6, k->addr, a, sizeof(a));
+		snprintf(buf, 80, "[%s]:%u/%s", a, k->port, dir);
+	} else {
+		snprintf(buf, 80, "*:%u/%s", k->port, dir);
+	}
+	return buf;
+}
+
+void keytable_key_ipv4(struct keytable_key *k, const uint8_t addr[4],
+		       uint16_t port, unsigned int dir)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->addr, addr, 4);
+	k->port = port;
+	k->family = KEYTABLE_FAMILY_IPV4;
+	k->dir = (uint8_t)dir;
+}
+
+void keytable_key_ipv6(struct keytable_key *k, const uint8_t addr[KEYTABLE_ADDR_BYTES],
+		       uint16_t port, unsigned int dir)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->addr, addr, KEYTABLE_ADDR_BYTES);
+	k->port = port;
+	k->family = KEYTABLE_FAMILY_IPV6;
+	k->dir = (uint8_t)dir;
+}
+
+void keytable_key_any(struct keytable_key *k, uint16_t port, unsigned int dir)
+{
+	memset(k, 0, sizeof(*k));
+	k->port = port;
+	k->family = KEYTABLE_FAMILY_ANY;
+	k->dir = (uint8_t)dir;
+}
+
+uint64_t keytable_hash(const struct keytable_key *k)
+{
+	uint64_t w[3];
+
+	memcpy(w, k, sizeof(w));
+	return hash_words(w);
+}
+
+int keytable_check_key(const struct keytable_key *k, char *err, size_t errlen)
+{
+	static const uint8_t zero[KEYTABLE_ADDR_BYTES];
+	char kb[80];
+
+	if (k->dir != KEYTABLE_DIR_IN && k->dir != KEYTABLE_DIR_OUT)
+		goto bad;
+	if (k->port == 0 || k->reserved != 0)
+		goto bad;
+	switch (k->family) {
+	case KEYTABLE_FAMILY_ANY:
+		if (memcmp(k->addr, zero, KEYTABLE_ADDR_BYTES) != 0)
+			goto bad;
+		return 0;
+	case KEYTABLE_FAMILY_IPV4:
+		if (memcmp(k->addr + 4, zero, KEYTABLE_ADDR_BYTES - 4) != 0)
+			goto bad;
+		return 0;
+	case KEYTABLE_FAMILY_IPV6:
+		return 0;
+	default:
+		break;
+	}
+bad:
+	errbuf_set(err, errlen, "bad stream key %s (family %u): build keys with "
+	       "keytable_key_ipv4/ipv6/any, port != 0, direction in or out",
+	       keytable_fmt_key(k, kb), k->family);
+	return -EINVAL;
+}
+
+/* ---- master keys ----------------------------------------------------------- */
+
+static unsigned int profile_key_len(unsigned int profile)
+{
+	switch (profile) {
+	case KEYTABLE_PROFILE_AEAD_AES_128_GCM:
+		return 16;
+	case KEYTABLE_PROFILE_AEAD_AES_256_GCM:
+		return 32;
+	default:
+		return 0;
+	}
+}
+
+int keytable_master_set(struct keytable_master *m, unsigned int profile,
+			const uint8_t *key, size_t key_len,
+			const uint8_t salt[KEYTABLE_MASTER_SALT_BYTES])
+{
+	unsigned int want = profile_key_len(profile);
+
+	memset(m, 0, sizeof(*m));
+	if (want == 0 || key_len != want || key == NULL || salt == NULL)
+		return -EINVAL;
+	m->profile = (uint16_t)profile;
+	m->key_len = (uint8_t)key_len;
+	memcpy(m->key, key, key_len);
+	memcpy(m->salt, salt, KEYTABLE_MASTER_SALT_BYTES);
+	return 0;
+}
+
+void keytable_wipe(void *p, size_t len)
+{
+	explicit_bzero(p, len);
+}
+
+/* Copy src into dst normalised (reserved and key bytes past key_len zero). */
+int keytable_take_master(struct keytable_master *dst, const struct keytable_master *src,
+			 const char *what, char *err, size_t errlen)
+{
+	unsigned int want = src ? profile_key_len(src->profile) : 0;
+
+	if (src == NULL || want == 0 || src->key_len != want) {
+		errbuf_set(err, errlen, "%s master key: profile 0x%04x with a %u-byte key; "
+		       "use AEAD_AES_128_GCM (0x0007, 16 bytes) or AEAD_AES_256_GCM "
+		       "(0x0008, 32 bytes)", what, src ? src->profile : 0u,
+		       src ? src->key_len : 0u);
+		return -EINVAL;
+	}
+	memset(dst, 0, sizeof(*dst));
+	dst->profile = src->profile;
+	dst->key_len = src->key_len;
+	memcpy(dst->key, src->key, want);
+	memcpy(dst->salt, src->salt, KEYTABLE_MASTER_SALT_BYTES);
+	return 0;
+}

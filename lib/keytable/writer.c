@@ -123,7 +123,8 @@ void keytable_shift_from(struct keytable *t, uint32_t hole)
 	explicit_bzero(&img, sizeof(img));
 }
 
-static int writer_only(struct keytable *t)
+/* What every change checks first: a writer's handle, and a well-formed key. */
+static int writer_check(struct keytable *t, const struct keytable_key *k)
 {
 	if (t == NULL)
 		return -EINVAL;
@@ -133,7 +134,21 @@ static int writer_only(struct keytable *t)
 		       "read-only reader; attach as the writer to change it", t->name);
 		return -EPERM;
 	}
-	return 0;
+	return keytable_check_key(k, t->err, sizeof(t->err));
+}
+
+/* The slot of stream k, which must be in the table (replace, schedule, delete). */
+static int find_stream(struct keytable *t, const struct keytable_key *k, uint32_t *s)
+{
+	uint64_t kw[3];
+	char kb[80];
+
+	memcpy(kw, k, sizeof(kw));
+	if (find_slot(t, kw, s))
+		return 0;
+	errbuf_set(t->err, sizeof(t->err), "table callseal.%s has no stream %s",
+	       t->name, keytable_fmt_key(k, kb));
+	return -ENOENT;
 }
 
 int keytable_add(struct keytable *t, const struct keytable_key *k, unsigned int mode,
@@ -147,10 +162,7 @@ int keytable_add(struct keytable *t, const struct keytable_key *k, unsigned int 
 	int rc;
 
 	memset(&img, 0, sizeof(img));
-	rc = writer_only(t);
-	if (rc < 0)
-		goto out;
-	rc = keytable_check_key(k, t->err, sizeof(t->err));
+	rc = writer_check(t, k);
 	if (rc < 0)
 		goto out;
 	if (mode != KEYTABLE_MODE_E2EE && mode != KEYTABLE_MODE_STANDARD) {
@@ -171,7 +183,8 @@ int keytable_add(struct keytable *t, const struct keytable_key *k, unsigned int 
 	}
 	if (t->hdr->count >= t->capacity) {
 		errbuf_set(t->err, sizeof(t->err), "table callseal.%s is full (%u entries, "
-		       "its capacity): cannot add %s", t->name, t->capacity, keytable_fmt_key(k, kb));
+		       "its capacity): cannot add %s", t->name, t->capacity,
+		       keytable_fmt_key(k, kb));
 		rc = -ENOSPC;
 		goto out;
 	}
@@ -211,17 +224,14 @@ static int rewrite(struct keytable *t, const struct keytable_key *k,
 		   uint64_t from_index, bool cancel, uint64_t *generation)
 {
 	union image old, img;
-	uint64_t kw[3], gen;
+	uint64_t gen;
 	uint32_t s, op;
 	char kb[80];
 	int rc;
 
 	memset(&img, 0, sizeof(img));
 	memset(&old, 0, sizeof(old));
-	rc = writer_only(t);
-	if (rc < 0)
-		goto out;
-	rc = keytable_check_key(k, t->err, sizeof(t->err));
+	rc = writer_check(t, k);
 	if (rc < 0)
 		goto out;
 	if (cur != NULL) {
@@ -229,7 +239,8 @@ static int rewrite(struct keytable *t, const struct keytable_key *k,
 		op = KEYTABLE_JOP_REPLACE;
 	} else {
 		if (!cancel) {
-			rc = keytable_take_master(&img.e.next, next, "next", t->err, sizeof(t->err));
+			rc = keytable_take_master(&img.e.next, next, "next", t->err,
+						  sizeof(t->err));
 			if (rc == 0 && from_index > KEYTABLE_INDEX_MAX) {
 				errbuf_set(t->err, sizeof(t->err), "from-index %" PRIu64 " for %s "
 				       "is not a 48-bit SRTP packet index", from_index,
@@ -241,13 +252,9 @@ static int rewrite(struct keytable *t, const struct keytable_key *k,
 	}
 	if (rc < 0)
 		goto out;
-	memcpy(kw, k, sizeof(kw));
-	if (!find_slot(t, kw, &s)) {
-		errbuf_set(t->err, sizeof(t->err), "table callseal.%s has no stream %s",
-		       t->name, keytable_fmt_key(k, kb));
-		rc = -ENOENT;
+	rc = find_stream(t, k, &s);
+	if (rc < 0)
 		goto out;
-	}
 
 	load_image(t, s, &old);
 	gen = t->hdr->generation + 1;
@@ -281,7 +288,7 @@ static int rewrite(struct keytable *t, const struct keytable_key *k,
 
 	bump64(&t->hdr->generation, 1);
 	keytable_journal_undo(t, op, s, &old);
-	keytable_slot_write(t, s, &img);         /* old key bytes overwritten in place */
+	keytable_slot_write(t, s, &img);  /* old key bytes overwritten in place */
 	bump64(&t->hdr->changes, 1);
 	keytable_journal_clear(t);
 	if (generation != NULL)
@@ -332,24 +339,15 @@ static void delete_slot(struct keytable *t, uint32_t s, bool wild)
 
 int keytable_delete(struct keytable *t, const struct keytable_key *k)
 {
-	uint64_t kw[3];
 	uint32_t s;
-	char kb[80];
 	int rc;
 
-	rc = writer_only(t);
+	rc = writer_check(t, k);
 	if (rc < 0)
 		goto out;
-	rc = keytable_check_key(k, t->err, sizeof(t->err));
+	rc = find_stream(t, k, &s);
 	if (rc < 0)
 		goto out;
-	memcpy(kw, k, sizeof(kw));
-	if (!find_slot(t, kw, &s)) {
-		errbuf_set(t->err, sizeof(t->err), "table callseal.%s has no stream %s",
-		       t->name, keytable_fmt_key(k, kb));
-		rc = -ENOENT;
-		goto out;
-	}
 	delete_slot(t, s, k->family == KEYTABLE_FAMILY_ANY);
 	rc = 0;
 out:

@@ -30,7 +30,8 @@
  * accept the copy only if the counter was even and unchanged. The header's
  * move_seq is odd while a deletion shifts entries, so that a reader can tell
  * a true "not found" from one that raced with a shift. All memory orders are
- * stated in keytable.c where they are used.
+ * stated in lib/keytable/ where they are used (the protocol in
+ * keytable_internal.h, the reads in reader.c, the writes in writer.c).
  *
  * Dataplane use: per burst, keytable_lookup_bulk_ref() (one cache line per
  * key) gives each stream's slot and generation; expanded keys cached under
@@ -141,7 +142,7 @@ struct keytable_master {
  * Line 0 (bytes 0..63) holds everything a probe compares, so a probe that
  * does not match touches one cache line. Lines 1 and 2 hold the keys.
  * In the table, the writer stores each 8-byte word with a release store and
- * readers load it with an acquire load (see keytable.c, "seqlock").
+ * readers load it with an acquire load (see lib/keytable/keytable_internal.h, "Seqlock").
  */
 struct keytable_entry {
 	uint64_t seq;            /*   0: seqlock counter, odd while written.
@@ -394,7 +395,8 @@ int keytable_next(const struct keytable *t, uint32_t *cursor, struct keytable_en
 void keytable_info(const struct keytable *t, struct keytable_info *info);
 
 #ifdef KEYTABLE_TEST_HOOKS
-/* Test builds only (tests compile keytable.c with -DKEYTABLE_TEST_HOOKS):
+/* Test builds only (tests compile the library's sources with
+ * -DKEYTABLE_TEST_HOOKS):
  * keytable_crash_countdown, when > 0, counts down at every crash point of the
  * writer and raises SIGKILL at 0 (tests/unit/keytable/test_keytable_crash.c);
  * keytable_probe_hook, when set, is called between the slots of a reader's

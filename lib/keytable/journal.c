@@ -98,6 +98,7 @@ int keytable_recover(struct keytable *t, struct keytable_recovery *rec,
 			goto corrupt;
 		if (!(ld_rlx(&h->move_seq) & 1))
 			st_rlx(&h->move_seq, ld_rlx(&h->move_seq) + 1);
+		/* unbounded if every slot is LIVE (writer.c, keytable_shift_from) */
 		keytable_shift_from(t, j->hole);
 		st_rel(&h->move_seq, ld_rlx(&h->move_seq) + 1);
 		rec->completed = 1;
@@ -117,7 +118,7 @@ int keytable_recover(struct keytable *t, struct keytable_recovery *rec,
 					st_rlx(&h->move_seq, ld_rlx(&h->move_seq) + 1);
 				keytable_journal_set(&j->hole, s);
 				keytable_journal_set(&j->op, KEYTABLE_JOP_DELETE);
-				keytable_shift_from(t, s);
+				keytable_shift_from(t, s);   /* unbounded too */
 				rec->wiped++;
 				s = UINT32_MAX; /* entries moved: scan again */
 			}

@@ -98,6 +98,11 @@ void keytable_slot_wipe(struct keytable *t, uint32_t s)
  * hole, then empty the last hole. The journal's hole follows each move, so a
  * crash at any point resumes here with the same result. Caller holds move_seq
  * odd.
+ *
+ * Known, left for a later issue: the loop ends only at a slot that is not
+ * LIVE. A writer's table never has every slot LIVE (at most half are), but
+ * keytable_recover() calls this on a table it has not yet counted, and a
+ * damaged table with every slot LIVE makes it loop for ever.
  */
 void keytable_shift_from(struct keytable *t, uint32_t hole)
 {

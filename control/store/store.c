@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * store.c - callseal-control's persistent state on embedded SQLite (see
- * store.h and docs/policy.md).
+ * store.h and docs/policy.md): opening and closing a store (the state
+ * directory's ownership and modes, its lock file), and what every other file
+ * of the store runs on: statements, transactions and the per-kind record
+ * reader (store_internal.h). Each noun has its own file.
  *
- * Every statement is a string constant in this file, prepared and bound with
- * sqlite3_bind_*; no SQL is ever built from input. Every write runs inside
- * BEGIN IMMEDIATE ... COMMIT, and any failure rolls the whole of it back.
+ * Every statement is a string constant in the store's files, prepared and
+ * bound with sqlite3_bind_*; no SQL is ever built from input. Every write runs
+ * inside BEGIN IMMEDIATE ... COMMIT, and any failure rolls the whole of it
+ * back.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +33,7 @@
 #include "errbuf.h"
 #include "policy.h"
 #include "store.h"
+#include "store_internal.h"
 
 _Static_assert(STORE_PUBLIC_KEY_BYTES == crypto_box_PUBLICKEYBYTES, "X25519 public key");
 _Static_assert(STORE_PRIVATE_KEY_BYTES == crypto_box_SECRETKEYBYTES, "X25519 private key");
@@ -36,19 +41,9 @@ _Static_assert(STORE_PUBLIC_KEY_BYTES == crypto_scalarmult_BYTES, "X25519 point"
 
 #define BUSY_TIMEOUT_MS 5000
 
-struct store {
-	sqlite3 *db;
-	int lock_fd;
-	char tenant[STORE_NAME_MAX + 1];
-};
-
 /* ---- messages ------------------------------------------------------------- */
 
-/* Append to a message already in err (for lists of names). */
-static void adderr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void adderr(char *err, size_t errlen, const char *fmt, ...)
+void store_adderr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	size_t n;
@@ -63,278 +58,12 @@ static void adderr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int dberr(struct store *st, int rc, const char *what, char *err, size_t errlen)
+int store_dberr(struct store *st, int rc, const char *what, char *err, size_t errlen)
 {
 	errbuf_set(err, errlen, "database error (%s): %s", what, sqlite3_errmsg(st->db));
 	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
 		return -EBUSY;
 	return -EIO;
-}
-
-/* ---- validation ------------------------------------------------------------ */
-
-static bool name_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == '-';
-}
-
-/* The first character of a name added from now on: a letter or digit, so it
- * never looks like an option ("-x", "--") or a path ("." ".."). Names a
- * store already holds are looked up, shown and deleted by the older rule. */
-static bool name_first_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-bool store_name_valid(const char *s)
-{
-	size_t i, n;
-
-	if (!s)
-		return false;
-	n = strnlen(s, STORE_NAME_MAX + 1);
-	if (n == 0 || n > STORE_NAME_MAX)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!name_char(s[i]))
-			return false;
-	return true;
-}
-
-bool store_name_new_valid(const char *s)
-{
-	return store_name_valid(s) && name_first_char(s[0]);
-}
-
-int store_ip_port_parse(const char *s, uint8_t *family, uint8_t addr[16], uint16_t *port)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon, *h;
-	char *end;
-	unsigned long p;
-	size_t hl;
-
-	memset(addr, 0, 16);
-	if (!s || !(colon = strrchr(s, ':')))
-		return -EINVAL;
-	h = s;
-	hl = (size_t)(colon - s);
-	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
-		h = s + 1;
-		hl -= 2;
-	}
-	if (hl == 0 || hl >= sizeof(host) || colon[1] < '0' || colon[1] > '9')
-		return -EINVAL;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	errno = 0;
-	p = strtoul(colon + 1, &end, 10);
-	if (errno || *end || p > 65535)
-		return -EINVAL;
-	*port = (uint16_t)p;
-	/* IPv6 only in brackets: "2001:db8::1:5004" would be ambiguous */
-	if (h == s && inet_pton(AF_INET, host, addr) == 1)
-		*family = 4;
-	else if (h != s && inet_pton(AF_INET6, host, addr) == 1)
-		*family = 6;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-bool store_ip_unspecified(uint8_t family, const uint8_t addr[16])
-{
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	uint8_t acc = 0;
-	size_t i, from = 0;
-
-	if (family == 6 && memcmp(addr, mapped, sizeof(mapped)) == 0)
-		from = 12;              /* ::ffff:0.0.0.0 is 0.0.0.0 */
-	for (i = from; i < (family == 6 ? 16u : 4u); i++)
-		acc |= addr[i];
-	return acc == 0;
-}
-
-/* Says what is wrong with a name without echoing it (it may hold anything). */
-static int check_name(const char *what, const char *s, char *err, size_t errlen)
-{
-	size_t i, n;
-
-	if (!s) {
-		errbuf_set(err, errlen, "%s name: missing", what);
-		return -EINVAL;
-	}
-	n = strnlen(s, STORE_NAME_MAX + 1);
-	if (n == 0 || n > STORE_NAME_MAX) {
-		errbuf_set(err, errlen, "%s name: %s%zu characters; a name is 1..%u characters of "
-		       "A-Z a-z 0-9 . _ -", what, n > STORE_NAME_MAX ? "over " : "",
-		       n > STORE_NAME_MAX ? (size_t)STORE_NAME_MAX : n, STORE_NAME_MAX);
-		return -EINVAL;
-	}
-	for (i = 0; i < n; i++) {
-		if (!name_char(s[i])) {
-			errbuf_set(err, errlen, "%s name: character %zu is not one of A-Z a-z 0-9 . _ -",
-			       what, i + 1);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-/* check_name, and the first-character rule of names added from now on. */
-static int check_new_name(const char *what, const char *s, char *err, size_t errlen)
-{
-	int rc = check_name(what, s, err, errlen);
-
-	if (rc == 0 && !name_first_char(s[0])) {
-		errbuf_set(err, errlen, "%s name: the first character must be a letter or digit",
-		       what);
-		rc = -EINVAL;
-	}
-	return rc;
-}
-
-int store_peer_id_parse(const char *s, char user[STORE_NAME_MAX + 1],
-			char tenant[STORE_NAME_MAX + 1], char *err, size_t errlen)
-{
-	char u[STORE_NAME_MAX + 1], t[STORE_NAME_MAX + 1];
-	const char *at;
-	size_t ul, tl;
-
-	if (!s || !(at = strchr(s, '@'))) {
-		errbuf_set(err, errlen, "peer: expected user@tenant");
-		return -EINVAL;
-	}
-	ul = (size_t)(at - s);
-	tl = strnlen(at + 1, STORE_NAME_MAX + 1);
-	if (ul == 0 || ul > STORE_NAME_MAX || tl == 0 || tl > STORE_NAME_MAX) {
-		errbuf_set(err, errlen, "peer: expected user@tenant, each 1..%u characters of "
-		       "A-Z a-z 0-9 . _ -", STORE_NAME_MAX);
-		return -EINVAL;
-	}
-	memcpy(u, s, ul);
-	u[ul] = '\0';
-	memcpy(t, at + 1, tl);
-	t[tl] = '\0';
-	if (check_name("peer user", u, err, errlen) < 0 ||
-	    check_name("peer tenant", t, err, errlen) < 0)
-		return -EINVAL;
-	if (user)
-		memcpy(user, u, ul + 1);
-	if (tenant)
-		memcpy(tenant, t, tl + 1);
-	return 0;
-}
-
-static bool dns_name_valid(const char *h, size_t n)
-{
-	size_t i, label = 0;
-
-	if (n == 0 || n > 253)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = h[i];
-
-		if (c == '.') {
-			if (label == 0 || h[i - 1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '-'))
-			return false;
-		if (c == '-' && label == 0)
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return label > 0 && h[n - 1] != '-';
-}
-
-int store_address_check(const char *s, char *err, size_t errlen)
-{
-	char host[STORE_ADDR_MAX];
-	const char *colon, *p;
-	unsigned long port = 0;
-	size_t n, hl;
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	n = s ? strnlen(s, STORE_ADDR_MAX) : 0;
-	if (n == 0 || n >= STORE_ADDR_MAX) {
-		errbuf_set(err, errlen, "address: expected host:port (at most %u characters)",
-		       STORE_ADDR_MAX - 1);
-		return -EINVAL;
-	}
-	colon = strrchr(s, ':');
-	if (!colon || colon == s) {
-		errbuf_set(err, errlen, "address: expected host:port");
-		return -EINVAL;
-	}
-	for (p = colon + 1; *p; p++) {
-		if (*p < '0' || *p > '9' || port > 65535) {
-			port = 0;
-			break;
-		}
-		port = port * 10 + (unsigned long)(*p - '0');
-	}
-	if (colon[1] == '\0' || colon[1] == '0' || port == 0 || port > 65535) {
-		errbuf_set(err, errlen, "address: the port must be 1..65535");
-		return -EINVAL;
-	}
-	hl = (size_t)(colon - s);
-	if (s[0] == '[') {
-		if (hl < 3 || s[hl - 1] != ']') {
-			errbuf_set(err, errlen, "address: an IPv6 address goes in brackets: [2001:db8::1]:5060");
-			return -EINVAL;
-		}
-		memcpy(host, s + 1, hl - 2);
-		host[hl - 2] = '\0';
-		if (inet_pton(AF_INET6, host, buf) != 1) {
-			errbuf_set(err, errlen, "address: not an IPv6 address inside the brackets");
-			return -EINVAL;
-		}
-		return 0;
-	}
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (strchr(host, ':')) {
-		errbuf_set(err, errlen, "address: an IPv6 address goes in brackets: [2001:db8::1]:5060");
-		return -EINVAL;
-	}
-	if (inet_pton(AF_INET, host, buf) == 1 || dns_name_valid(host, hl))
-		return 0;
-	errbuf_set(err, errlen, "address: the host is neither an IPv4 address nor a DNS name");
-	return -EINVAL;
-}
-
-bool store_call_id16_ok(const char *s)
-{
-	if (!s || s[0] == '-')
-		return false;
-	for (size_t i = 0; i < STORE_CALL_ID_MAX; i++)
-		if (!callid_char_ok(s[i]))
-			return false;
-	return true;
-}
-
-static int check_call_id(const char *s, char *err, size_t errlen)
-{
-	size_t i, n = s ? strnlen(s, STORE_CALL_ID_MAX + 1) : 0;
-
-	if (n == 0 || n > STORE_CALL_ID_MAX) {
-		errbuf_set(err, errlen, "call id: a call id is 1..%u characters", STORE_CALL_ID_MAX);
-		return -EINVAL;
-	}
-	for (i = 0; i < n; i++) {
-		if (!callid_char_ok(s[i])) {
-			errbuf_set(err, errlen, "call id: character %zu is not one of "
-			       CALLID_ALPHABET, i + 1);
-			return -EINVAL;
-		}
-	}
-	return 0;
 }
 
 static bool key_nonzero(const uint8_t k[STORE_PUBLIC_KEY_BYTES])
@@ -345,48 +74,6 @@ static bool key_nonzero(const uint8_t k[STORE_PUBLIC_KEY_BYTES])
 	for (i = 0; i < STORE_PUBLIC_KEY_BYTES; i++)
 		acc |= k[i];
 	return acc != 0;
-}
-
-/* ---- enum names (stored as text: readable with the sqlite3 shell) ---------- */
-
-const char *store_target_name(enum store_target t)
-{
-	switch (t) {
-	case STORE_TARGET_TENANT: return "tenant";
-	case STORE_TARGET_GROUP:  return "group";
-	case STORE_TARGET_USER:   return "user";
-	}
-	return NULL;
-}
-
-const char *store_call_role_name(enum store_call_role r)
-{
-	switch (r) {
-	case STORE_ROLE_INITIATOR: return "initiator";
-	case STORE_ROLE_RESPONDER: return "responder";
-	}
-	return NULL;
-}
-
-const char *store_call_mode_name(enum store_call_mode m)
-{
-	switch (m) {
-	case STORE_MODE_PENDING:  return "pending";
-	case STORE_MODE_E2EE:     return "e2ee";
-	case STORE_MODE_STANDARD: return "standard";
-	}
-	return NULL;
-}
-
-const char *store_call_state_name(enum store_call_state s)
-{
-	switch (s) {
-	case STORE_CALL_SETUP:  return "setup";
-	case STORE_CALL_ACTIVE: return "active";
-	case STORE_CALL_ENDED:  return "ended";
-	case STORE_CALL_FAILED: return "failed";
-	}
-	return NULL;
 }
 
 static int target_from_name(const char *s, enum store_target *t)
@@ -481,7 +168,7 @@ static int bindv(struct store *st, sqlite3_stmt *s, const char *fmt, va_list ap,
 			rc = SQLITE_MISUSE;
 		}
 	}
-	return rc == SQLITE_OK ? 0 : dberr(st, rc, "bind", err, errlen);
+	return rc == SQLITE_OK ? 0 : store_dberr(st, rc, "bind", err, errlen);
 }
 
 static int qprepv(struct store *st, sqlite3_stmt **out, char *err, size_t errlen,
@@ -491,7 +178,7 @@ static int qprepv(struct store *st, sqlite3_stmt **out, char *err, size_t errlen
 
 	if (rc != SQLITE_OK) {
 		*out = NULL;
-		return dberr(st, rc, "prepare", err, errlen);
+		return store_dberr(st, rc, "prepare", err, errlen);
 	}
 	rc = bindv(st, *out, fmt, ap, err, errlen);
 	if (rc < 0) {
@@ -502,8 +189,8 @@ static int qprepv(struct store *st, sqlite3_stmt **out, char *err, size_t errlen
 }
 
 /* Prepare and bind a query; the caller steps and finalizes. */
-static int qprep(struct store *st, sqlite3_stmt **out, char *err, size_t errlen,
-		 const char *sql, const char *fmt, ...)
+int store_qprep(struct store *st, sqlite3_stmt **out, char *err, size_t errlen,
+		const char *sql, const char *fmt, ...)
 {
 	va_list ap;
 	int rc;
@@ -515,7 +202,7 @@ static int qprep(struct store *st, sqlite3_stmt **out, char *err, size_t errlen,
 }
 
 /* Run a statement to completion: the number of rows changed, or -errno. */
-static int run(struct store *st, char *err, size_t errlen, const char *sql, const char *fmt, ...)
+int store_run(struct store *st, char *err, size_t errlen, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *s;
 	va_list ap;
@@ -529,15 +216,15 @@ static int run(struct store *st, char *err, size_t errlen, const char *sql, cons
 	do
 		rc = sqlite3_step(s);
 	while (rc == SQLITE_ROW);
-	rc = rc == SQLITE_DONE ? sqlite3_changes(st->db) : dberr(st, rc, "step", err, errlen);
+	rc = rc == SQLITE_DONE ? sqlite3_changes(st->db) : store_dberr(st, rc, "step", err, errlen);
 	sqlite3_clear_bindings(s);
 	sqlite3_finalize(s);
 	return rc;
 }
 
 /* A query whose first column of the first row is an integer (0 when no row). */
-static int64_t qint(struct store *st, char *err, size_t errlen, const char *sql,
-		    const char *fmt, ...)
+int64_t store_qint(struct store *st, char *err, size_t errlen, const char *sql,
+		   const char *fmt, ...)
 {
 	sqlite3_stmt *s;
 	va_list ap;
@@ -553,12 +240,12 @@ static int64_t qint(struct store *st, char *err, size_t errlen, const char *sql,
 	if (rc == SQLITE_ROW)
 		v = sqlite3_column_int64(s, 0);
 	else if (rc != SQLITE_DONE)
-		v = dberr(st, rc, "step", err, errlen);
+		v = store_dberr(st, rc, "step", err, errlen);
 	sqlite3_finalize(s);
 	return v;
 }
 
-static void col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
+void store_col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
 {
 	const unsigned char *t = sqlite3_column_text(s, i);
 	size_t n = t ? strnlen((const char *)t, cap - 1) : 0;
@@ -568,37 +255,37 @@ static void col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
 	dst[n] = '\0';
 }
 
-static int begin(struct store *st, char *err, size_t errlen)
+int store_begin(struct store *st, char *err, size_t errlen)
 {
-	int rc = run(st, err, errlen, "BEGIN IMMEDIATE", "");
+	int rc = store_run(st, err, errlen, "BEGIN IMMEDIATE", "");
 
 	return rc < 0 ? rc : 0;
 }
 
 /* Commit when rc >= 0, else roll back; returns rc (or the commit's error). */
-static int finish(struct store *st, int rc, char *err, size_t errlen)
+int store_finish(struct store *st, int rc, char *err, size_t errlen)
 {
 	if (rc >= 0) {
-		int c = run(st, err, errlen, "COMMIT", "");
+		int c = store_run(st, err, errlen, "COMMIT", "");
 
 		if (c >= 0)
 			return 0;
 		rc = c;
 	}
 	if (!sqlite3_get_autocommit(st->db))
-		(void)run(st, NULL, 0, "ROLLBACK", "");
+		(void)store_run(st, NULL, 0, "ROLLBACK", "");
 	return rc;
 }
 
-static int64_t now(void)
+int64_t store_now(void)
 {
 	return (int64_t)time(NULL);
 }
 
 /* 1 when a row exists, 0 when not, -errno. */
-static int exists(struct store *st, const char *sql, const char *arg, char *err, size_t errlen)
+int store_exists(struct store *st, const char *sql, const char *arg, char *err, size_t errlen)
 {
-	int64_t v = qint(st, err, errlen, sql, "s", arg);
+	int64_t v = store_qint(st, err, errlen, sql, "s", arg);
 
 	return v < 0 ? (int)v : v > 0;
 }
@@ -609,12 +296,12 @@ static int exists(struct store *st, const char *sql, const char *arg, char *err,
 #define SQL_PEER_EXISTS   "SELECT count(*) FROM peers WHERE id = ?1"
 #define SQL_CALL_EXISTS   "SELECT count(*) FROM calls WHERE id = ?1"
 
-static int need_user(struct store *st, const char *name, char *err, size_t errlen)
+int store_need_user(struct store *st, const char *name, char *err, size_t errlen)
 {
-	int rc = check_name("user", name, err, errlen);
+	int rc = store_check_name("user", name, err, errlen);
 
 	if (rc == 0)
-		rc = exists(st, SQL_USER_EXISTS, name, err, errlen);
+		rc = store_exists(st, SQL_USER_EXISTS, name, err, errlen);
 	if (rc == 0) {
 		errbuf_set(err, errlen, "no user '%s' in tenant '%s'", name, st->tenant);
 		return -ENOENT;
@@ -622,12 +309,12 @@ static int need_user(struct store *st, const char *name, char *err, size_t errle
 	return rc < 0 ? rc : 0;
 }
 
-static int need_group(struct store *st, const char *name, char *err, size_t errlen)
+int store_need_group(struct store *st, const char *name, char *err, size_t errlen)
 {
-	int rc = check_name("group", name, err, errlen);
+	int rc = store_check_name("group", name, err, errlen);
 
 	if (rc == 0)
-		rc = exists(st, SQL_GROUP_EXISTS, name, err, errlen);
+		rc = store_exists(st, SQL_GROUP_EXISTS, name, err, errlen);
 	if (rc == 0) {
 		errbuf_set(err, errlen, "no group '%s'", name);
 		return -ENOENT;
@@ -637,10 +324,10 @@ static int need_group(struct store *st, const char *name, char *err, size_t errl
 
 static int need_policy(struct store *st, const char *name, char *err, size_t errlen)
 {
-	int rc = check_name("policy", name, err, errlen);
+	int rc = store_check_name("policy", name, err, errlen);
 
 	if (rc == 0)
-		rc = exists(st, SQL_POLICY_EXISTS, name, err, errlen);
+		rc = store_exists(st, SQL_POLICY_EXISTS, name, err, errlen);
 	if (rc == 0) {
 		errbuf_set(err, errlen, "no policy '%s'", name);
 		return -ENOENT;
@@ -649,32 +336,6 @@ static int need_policy(struct store *st, const char *name, char *err, size_t err
 }
 
 /* ---- reading records -------------------------------------------------------- */
-
-/*
- * How the show/get and list functions read one kind of record: decode one
- * row (0, or -EIO when a stored value is damaged), and the record's name for
- * messages. Typed callbacks go through union rec_fn, called by kind.
- */
-enum rec_type { REC_USER, REC_GROUP, REC_POLICY, REC_PEER, REC_CALL };
-
-union rec_fn {
-	store_user_fn user;
-	store_group_fn group;
-	store_policy_fn policy;
-	store_peer_fn peer;
-	store_call_fn call;
-};
-
-struct rec_kind {
-	enum rec_type type;
-	const char *what;               /* "user": "user 'x': <damaged>", "no user 'x'" */
-	const char *damaged;            /* "stored key is damaged" */
-	const char *by_key;             /* the row query, WHERE key = ?1 */
-	const char *all;                /* the row query, every row in list order */
-	bool in_tenant;                 /* "no user 'x' in tenant 't'" */
-	int (*decode)(sqlite3_stmt *s, void *rec);
-	size_t name_off;                /* offsetof the record's name or id */
-};
 
 /* The first row of a prepared query into rec: 1 found, 0 none, or -errno
  * (message set). Finalizes s. */
@@ -688,34 +349,34 @@ static int get_rec(struct store *st, sqlite3_stmt *s, const struct rec_kind *k,
 		if (rc < 0)
 			errbuf_set(err, errlen, "%s '%s': %s", k->what, key, k->damaged);
 	} else {
-		rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, k->what, err, errlen);
+		rc = rc == SQLITE_DONE ? 0 : store_dberr(st, rc, k->what, err, errlen);
 	}
 	sqlite3_finalize(s);
 	return rc;
 }
 
 /* The record keyed key: 1 found, 0 none, or -errno (message set). */
-static int find_rec(struct store *st, const struct rec_kind *k, const char *key, void *rec,
-		    char *err, size_t errlen)
+int store_find_rec(struct store *st, const struct rec_kind *k, const char *key, void *rec,
+		   char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((rc = qprep(st, &s, err, errlen, k->by_key, "s", key)) < 0)
+	if ((rc = store_qprep(st, &s, err, errlen, k->by_key, "s", key)) < 0)
 		return rc;
 	return get_rec(st, s, k, key, rec, err, errlen);
 }
 
 /* The same, for the show functions: 0, or -ENOENT "no user 'x'" or -errno. */
-static int show_rec(struct store *st, const struct rec_kind *k, const char *key, void *rec,
-		    char *err, size_t errlen)
+int store_show_rec(struct store *st, const struct rec_kind *k, const char *key, void *rec,
+		   char *err, size_t errlen)
 {
-	int rc = find_rec(st, k, key, rec, err, errlen);
+	int rc = store_find_rec(st, k, key, rec, err, errlen);
 
 	if (rc == 0) {
 		errbuf_set(err, errlen, "no %s '%s'", k->what, key);
 		if (k->in_tenant)
-			adderr(err, errlen, " in tenant '%s'", st->tenant);
+			store_adderr(err, errlen, " in tenant '%s'", st->tenant);
 		rc = -ENOENT;
 	}
 	return rc < 0 ? rc : 0;
@@ -735,8 +396,8 @@ static int visit_rec(const struct rec_kind *k, union rec_fn fn, const void *rec,
 
 /* Every row of a prepared query, decoded into rec and handed to fn: 0, fn's
  * non-zero return, or -errno (message set). Finalizes s. */
-static int list_recs(struct store *st, sqlite3_stmt *s, const struct rec_kind *k, void *rec,
-		     union rec_fn fn, void *arg, char *err, size_t errlen)
+int store_list_recs(struct store *st, sqlite3_stmt *s, const struct rec_kind *k, void *rec,
+		    union rec_fn fn, void *arg, char *err, size_t errlen)
 {
 	int rc;
 
@@ -750,22 +411,22 @@ static int list_recs(struct store *st, sqlite3_stmt *s, const struct rec_kind *k
 		if ((rc = visit_rec(k, fn, rec, arg)) != 0)
 			goto out;
 	}
-	rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, k->what, err, errlen);
+	rc = rc == SQLITE_DONE ? 0 : store_dberr(st, rc, k->what, err, errlen);
 out:
 	sqlite3_finalize(s);
 	return rc;
 }
 
 /* list_recs over every record of the kind. */
-static int list_all(struct store *st, const struct rec_kind *k, void *rec, union rec_fn fn,
-		    void *arg, char *err, size_t errlen)
+int store_list_all(struct store *st, const struct rec_kind *k, void *rec, union rec_fn fn,
+		   void *arg, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((rc = qprep(st, &s, err, errlen, k->all, "")) < 0)
+	if ((rc = store_qprep(st, &s, err, errlen, k->all, "")) < 0)
 		return rc;
-	return list_recs(st, s, k, rec, fn, arg, err, errlen);
+	return store_list_recs(st, s, k, rec, fn, arg, err, errlen);
 }
 
 /* ---- schema ---------------------------------------------------------------- */
@@ -838,25 +499,25 @@ static const char *const schema_v1[] = {
 	"CREATE INDEX calls_user ON calls(local_user)",
 };
 
-static int schema_init(struct store *st, const char *tenant, bool create,
-		       char *err, size_t errlen)
+int store_schema_init(struct store *st, const char *tenant, bool create,
+		      char *err, size_t errlen)
 {
 	int64_t have, version;
 	size_t i;
 	sqlite3_stmt *s;
 	int rc;
 
-	rc = begin(st, err, errlen);
+	rc = store_begin(st, err, errlen);
 	if (rc < 0)
 		return rc;
-	have = qint(st, err, errlen, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-		    " AND name = 'schema_version'", "");
+	have = store_qint(st, err, errlen, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+			  " AND name = 'schema_version'", "");
 	if (have < 0) {
 		rc = (int)have;
 		goto out;
 	}
 	if (have == 0) {
-		int64_t other = qint(st, err, errlen, "SELECT count(*) FROM sqlite_master", "");
+		int64_t other = store_qint(st, err, errlen, "SELECT count(*) FROM sqlite_master", "");
 
 		if (other < 0) {
 			rc = (int)other;
@@ -874,20 +535,20 @@ static int schema_init(struct store *st, const char *tenant, bool create,
 			goto out;
 		}
 		for (i = 0; i < sizeof(schema_v1) / sizeof(schema_v1[0]); i++)
-			if ((rc = run(st, err, errlen, schema_v1[i], "")) < 0)
+			if ((rc = store_run(st, err, errlen, schema_v1[i], "")) < 0)
 				goto out;
-		rc = run(st, err, errlen, "INSERT INTO schema_version (version) VALUES (?1)", "i",
-			 (int64_t)STORE_SCHEMA_VERSION);
+		rc = store_run(st, err, errlen, "INSERT INTO schema_version (version) VALUES (?1)", "i",
+			       (int64_t)STORE_SCHEMA_VERSION);
 		if (rc >= 0)
-			rc = run(st, err, errlen, "INSERT INTO meta (name, value) VALUES "
-				 "('tenant', ?1)", "s", tenant);
+			rc = store_run(st, err, errlen, "INSERT INTO meta (name, value) VALUES "
+				       "('tenant', ?1)", "s", tenant);
 		if (rc >= 0)
-			rc = run(st, err, errlen, "INSERT INTO meta (name, value) VALUES "
-				 "('created', CAST(?1 AS TEXT))", "i", now());
+			rc = store_run(st, err, errlen, "INSERT INTO meta (name, value) VALUES "
+				       "('created', CAST(?1 AS TEXT))", "i", store_now());
 		if (rc < 0)
 			goto out;
 	}
-	version = qint(st, err, errlen, "SELECT coalesce(max(version), 0) FROM schema_version", "");
+	version = store_qint(st, err, errlen, "SELECT coalesce(max(version), 0) FROM schema_version", "");
 	if (version < 0) {
 		rc = (int)version;
 		goto out;
@@ -904,11 +565,11 @@ static int schema_init(struct store *st, const char *tenant, bool create,
 		rc = -EPROTO;
 		goto out;
 	}
-	rc = qprep(st, &s, err, errlen, "SELECT value FROM meta WHERE name = 'tenant'", "");
+	rc = store_qprep(st, &s, err, errlen, "SELECT value FROM meta WHERE name = 'tenant'", "");
 	if (rc < 0)
 		goto out;
 	if (sqlite3_step(s) == SQLITE_ROW)
-		col_text(s, 0, st->tenant, sizeof(st->tenant));
+		store_col_text(s, 0, st->tenant, sizeof(st->tenant));
 	sqlite3_finalize(s);
 	if (!store_name_valid(st->tenant)) {
 		errbuf_set(err, errlen, "the store records no valid tenant name");
@@ -923,7 +584,7 @@ static int schema_init(struct store *st, const char *tenant, bool create,
 	}
 	rc = 0;
 out:
-	return finish(st, rc, err, errlen);
+	return store_finish(st, rc, err, errlen);
 }
 
 /* ---- open / close --------------------------------------------------------- */
@@ -961,7 +622,7 @@ int store_open(const char *state_dir, const char *tenant, unsigned int flags,
 		errbuf_set(err, errlen, "store: no state directory given");
 		return -EINVAL;
 	}
-	if (tenant && (rc = check_name("tenant", tenant, err, errlen)) < 0)
+	if (tenant && (rc = store_check_name("tenant", tenant, err, errlen)) < 0)
 		return rc;
 	if (create && !tenant) {
 		errbuf_set(err, errlen, "store: creating a store needs a tenant name");
@@ -1061,11 +722,11 @@ int store_open(const char *state_dir, const char *tenant, unsigned int flags,
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
 	/* Deleted rows (a removed user's private key) are overwritten in the file. */
-	if ((rc = run(st, err, errlen, "PRAGMA secure_delete = ON", "")) < 0 ||
-	    (rc = run(st, err, errlen, "PRAGMA foreign_keys = ON", "")) < 0 ||
-	    (rc = run(st, err, errlen, "PRAGMA trusted_schema = OFF", "")) < 0)
+	if ((rc = store_run(st, err, errlen, "PRAGMA secure_delete = ON", "")) < 0 ||
+	    (rc = store_run(st, err, errlen, "PRAGMA foreign_keys = ON", "")) < 0 ||
+	    (rc = store_run(st, err, errlen, "PRAGMA trusted_schema = OFF", "")) < 0)
 		goto fail;
-	if ((rc = schema_init(st, tenant, create, err, errlen)) < 0)
+	if ((rc = store_schema_init(st, tenant, create, err, errlen)) < 0)
 		goto fail;
 
 	close(dfd);
@@ -1102,16 +763,16 @@ int store_user_add(struct store *st, const char *name, char *err, size_t errlen)
 {
 	uint8_t pk[crypto_box_PUBLICKEYBYTES];
 	uint8_t sk[crypto_box_SECRETKEYBYTES];
-	int64_t t = now();
+	int64_t t = store_now();
 	int rc;
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = check_new_name("user", name, err, errlen)) < 0)
+	if ((rc = store_check_new_name("user", name, err, errlen)) < 0)
 		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
-	rc = exists(st, SQL_USER_EXISTS, name, err, errlen);
+	rc = store_exists(st, SQL_USER_EXISTS, name, err, errlen);
 	if (rc > 0) {
 		errbuf_set(err, errlen, "user '%s' already exists", name);
 		rc = -EEXIST;
@@ -1124,14 +785,14 @@ int store_user_add(struct store *st, const char *name, char *err, size_t errlen)
 		rc = -EIO;
 		goto out;
 	}
-	rc = run(st, err, errlen, "INSERT INTO users (name, created) VALUES (?1, ?2)", "si",
-		 name, t);
+	rc = store_run(st, err, errlen, "INSERT INTO users (name, created) VALUES (?1, ?2)", "si",
+		       name, t);
 	if (rc >= 0)
-		rc = run(st, err, errlen, "INSERT INTO user_keys (user, public_key, private_key, "
-			 "created) VALUES (?1, ?2, ?3, ?4)", "skki", name, pk, sk, t);
+		rc = store_run(st, err, errlen, "INSERT INTO user_keys (user, public_key, private_key, "
+			       "created) VALUES (?1, ?2, ?3, ?4)", "skki", name, pk, sk, t);
 out:
 	sodium_memzero(sk, sizeof(sk));
-	return finish(st, rc, err, errlen);
+	return store_finish(st, rc, err, errlen);
 }
 
 int store_user_del(struct store *st, const char *name, char *err, size_t errlen)
@@ -1141,14 +802,14 @@ int store_user_del(struct store *st, const char *name, char *err, size_t errlen)
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = check_name("user", name, err, errlen)) < 0)
+	if ((rc = store_check_name("user", name, err, errlen)) < 0)
 		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
-	if ((rc = need_user(st, name, err, errlen)) < 0)
+	if ((rc = store_need_user(st, name, err, errlen)) < 0)
 		goto out;
-	live = qint(st, err, errlen, "SELECT count(*) FROM calls WHERE local_user = ?1 AND "
-		    "state IN ('setup', 'active')", "s", name);
+	live = store_qint(st, err, errlen, "SELECT count(*) FROM calls WHERE local_user = ?1 AND "
+			  "state IN ('setup', 'active')", "s", name);
 	if (live != 0) {
 		if (live > 0)
 			errbuf_set(err, errlen, "user '%s' has %lld call(s) in progress: end them first",
@@ -1157,9 +818,9 @@ int store_user_del(struct store *st, const char *name, char *err, size_t errlen)
 		goto out;
 	}
 	/* Keys, settings and memberships cascade; the assignment goes by trigger. */
-	rc = run(st, err, errlen, "DELETE FROM users WHERE name = ?1", "s", name);
+	rc = store_run(st, err, errlen, "DELETE FROM users WHERE name = ?1", "s", name);
 out:
-	return finish(st, rc, err, errlen);
+	return store_finish(st, rc, err, errlen);
 }
 
 #define SQL_USER_ROW \
@@ -1173,7 +834,7 @@ static int user_row(sqlite3_stmt *s, void *rec)
 	const void *pk;
 
 	memset(u, 0, sizeof(*u));
-	col_text(s, 0, u->name, sizeof(u->name));
+	store_col_text(s, 0, u->name, sizeof(u->name));
 	u->created = sqlite3_column_int64(s, 1);
 	pk = sqlite3_column_blob(s, 2);
 	if (!pk || sqlite3_column_bytes(s, 2) != STORE_PUBLIC_KEY_BYTES)
@@ -1196,9 +857,9 @@ int store_user_show(struct store *st, const char *name, struct store_user *out,
 
 	if (!st || !out)
 		return -EINVAL;
-	if ((rc = check_name("user", name, err, errlen)) < 0)
+	if ((rc = store_check_name("user", name, err, errlen)) < 0)
 		return rc;
-	return show_rec(st, &user_kind, name, out, err, errlen);
+	return store_show_rec(st, &user_kind, name, out, err, errlen);
 }
 
 int store_user_list(struct store *st, store_user_fn fn, void *arg, char *err, size_t errlen)
@@ -1207,25 +868,25 @@ int store_user_list(struct store *st, store_user_fn fn, void *arg, char *err, si
 
 	if (!st || !fn)
 		return -EINVAL;
-	return list_all(st, &user_kind, &u, (union rec_fn){ .user = fn }, arg, err, errlen);
+	return store_list_all(st, &user_kind, &u, (union rec_fn){ .user = fn }, arg, err, errlen);
 }
 
 /* Walk a one-column text query, calling fn per row. */
-static int walk_names(struct store *st, store_name_fn fn, void *arg, const char *sql,
-		      const char *key, char *err, size_t errlen)
+int store_walk_names(struct store *st, store_name_fn fn, void *arg, const char *sql,
+		     const char *key, char *err, size_t errlen)
 {
 	char name[STORE_NAME_MAX + 1];
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((rc = qprep(st, &s, err, errlen, sql, "s", key)) < 0)
+	if ((rc = store_qprep(st, &s, err, errlen, sql, "s", key)) < 0)
 		return rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		col_text(s, 0, name, sizeof(name));
+		store_col_text(s, 0, name, sizeof(name));
 		if ((rc = fn(name, arg)) != 0)
 			goto out;
 	}
-	rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, "list", err, errlen);
+	rc = rc == SQLITE_DONE ? 0 : store_dberr(st, rc, "list", err, errlen);
 out:
 	sqlite3_finalize(s);
 	return rc;
@@ -1238,10 +899,10 @@ int store_user_groups(struct store *st, const char *name, store_name_fn fn, void
 
 	if (!st || !fn)
 		return -EINVAL;
-	if ((rc = need_user(st, name, err, errlen)) < 0)
+	if ((rc = store_need_user(st, name, err, errlen)) < 0)
 		return rc;
-	return walk_names(st, fn, arg, "SELECT grp FROM memberships WHERE user = ?1 "
-			  "ORDER BY grp", name, err, errlen);
+	return store_walk_names(st, fn, arg, "SELECT grp FROM memberships WHERE user = ?1 "
+				"ORDER BY grp", name, err, errlen);
 }
 
 int store_user_private_key(struct store *st, const char *name,
@@ -1255,10 +916,10 @@ int store_user_private_key(struct store *st, const char *name,
 	if (!st || !priv)
 		return -EINVAL;
 	sodium_memzero(priv, STORE_PRIVATE_KEY_BYTES);
-	if ((rc = check_name("user", name, err, errlen)) < 0)
+	if ((rc = store_check_name("user", name, err, errlen)) < 0)
 		return rc;
-	rc = qprep(st, &s, err, errlen,
-		   "SELECT private_key, public_key FROM user_keys WHERE user = ?1", "s", name);
+	rc = store_qprep(st, &s, err, errlen,
+			 "SELECT private_key, public_key FROM user_keys WHERE user = ?1", "s", name);
 	if (rc < 0)
 		return rc;
 	rc = sqlite3_step(s);
@@ -1279,7 +940,7 @@ int store_user_private_key(struct store *st, const char *name,
 		errbuf_set(err, errlen, "no user '%s' in tenant '%s'", name, st->tenant);
 		rc = -ENOENT;
 	} else {
-		rc = dberr(st, rc, "private key", err, errlen);
+		rc = store_dberr(st, rc, "private key", err, errlen);
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -1290,7 +951,7 @@ int store_user_private_key(struct store *st, const char *name,
 /* One assignment row (policy name, setting) into a. */
 static int assignment_row(sqlite3_stmt *s, int col, struct policy_assignment *a)
 {
-	col_text(s, col, a->policy, sizeof(a->policy));
+	store_col_text(s, col, a->policy, sizeof(a->policy));
 	return policy_setting_parse((const char *)sqlite3_column_text(s, col + 1), &a->setting,
 				    NULL, 0) < 0 ? -EIO : 0;
 }
@@ -1307,7 +968,7 @@ static int get_assigned(struct store *st, const char *kind, const char *target,
 	int rc;
 
 	memset(a, 0, sizeof(*a));
-	if ((rc = qprep(st, &s, err, errlen, SQL_ASSIGNED, "ss", kind, target)) < 0)
+	if ((rc = store_qprep(st, &s, err, errlen, SQL_ASSIGNED, "ss", kind, target)) < 0)
 		return rc;
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -1315,7 +976,7 @@ static int get_assigned(struct store *st, const char *kind, const char *target,
 		if (rc < 0)
 			errbuf_set(err, errlen, "policy '%s': stored setting is damaged", a->policy);
 	} else {
-		rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, "assignment", err, errlen);
+		rc = rc == SQLITE_DONE ? 0 : store_dberr(st, rc, "assignment", err, errlen);
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -1334,7 +995,7 @@ static int effective(struct store *st, const char *name, struct store_effective 
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = need_user(st, name, err, errlen)) < 0)
+	if ((rc = store_need_user(st, name, err, errlen)) < 0)
 		return rc;
 	if ((rc = get_assigned(st, "user", name, &ua, err, errlen)) < 0)
 		return rc;
@@ -1345,11 +1006,11 @@ static int effective(struct store *st, const char *name, struct store_effective 
 	if (rc)
 		in.tenant = &ta;
 
-	rc = qprep(st, &s, err, errlen,
-		   "SELECT m.grp, a.policy, p.e2ee FROM memberships m "
-		   "JOIN assignments a ON a.kind = 'group' AND a.target = m.grp "
-		   "JOIN policies p ON p.name = a.policy WHERE m.user = ?1 ORDER BY m.grp",
-		   "s", name);
+	rc = store_qprep(st, &s, err, errlen,
+			 "SELECT m.grp, a.policy, p.e2ee FROM memberships m "
+			 "JOIN assignments a ON a.kind = 'group' AND a.target = m.grp "
+			 "JOIN policies p ON p.name = a.policy WHERE m.user = ?1 ORDER BY m.grp",
+			 "s", name);
 	if (rc < 0)
 		return rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -1367,7 +1028,7 @@ static int effective(struct store *st, const char *name, struct store_effective 
 		}
 		g = &groups[in.n_groups];
 		memset(g, 0, sizeof(*g));
-		col_text(s, 0, g->group, sizeof(g->group));
+		store_col_text(s, 0, g->group, sizeof(g->group));
 		if (assignment_row(s, 1, g) < 0) {
 			errbuf_set(err, errlen, "policy '%s': stored setting is damaged", g->policy);
 			rc = -EIO;
@@ -1376,13 +1037,13 @@ static int effective(struct store *st, const char *name, struct store_effective 
 		in.n_groups++;
 	}
 	if (rc != SQLITE_DONE) {
-		rc = dberr(st, rc, "group assignments", err, errlen);
+		rc = store_dberr(st, rc, "group assignments", err, errlen);
 		goto out;
 	}
 	in.groups = groups;
 
-	on = qint(st, err, errlen, "SELECT coalesce((SELECT e2ee FROM user_settings WHERE "
-		  "user = ?1), 0)", "s", name);
+	on = store_qint(st, err, errlen, "SELECT coalesce((SELECT e2ee FROM user_settings WHERE "
+			"user = ?1), 0)", "s", name);
 	if (on < 0) {
 		rc = (int)on;
 		goto out;
@@ -1409,10 +1070,10 @@ int store_user_effective_policy(struct store *st, const char *name,
 	if (!st || !out)
 		return -EINVAL;
 	/* A read transaction: one consistent snapshot over the queries. */
-	if ((rc = run(st, err, errlen, "BEGIN", "")) < 0)
+	if ((rc = store_run(st, err, errlen, "BEGIN", "")) < 0)
 		return rc;
 	rc = effective(st, name, out, err, errlen);
-	return finish(st, rc, err, errlen);
+	return store_finish(st, rc, err, errlen);
 }
 
 int store_user_set_e2ee(struct store *st, const char *name, bool on, char *err, size_t errlen)
@@ -1422,9 +1083,9 @@ int store_user_set_e2ee(struct store *st, const char *name, bool on, char *err, 
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = check_name("user", name, err, errlen)) < 0)
+	if ((rc = store_check_name("user", name, err, errlen)) < 0)
 		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
 	if ((rc = effective(st, name, &eff, err, errlen)) < 0)
 		goto out;
@@ -1433,24 +1094,24 @@ int store_user_set_e2ee(struct store *st, const char *name, bool on, char *err, 
 
 		errbuf_set(err, errlen, "%s: ", eff.intent.reason);
 		if (p->source == POLICY_SRC_NONE)
-			adderr(err, errlen, "no policy is assigned, and it is off by default");
+			store_adderr(err, errlen, "no policy is assigned, and it is off by default");
 		else if (p->source == POLICY_SRC_TENANT)
-			adderr(err, errlen, "policy '%s' (disabled) is assigned to the tenant",
-			       p->policy);
+			store_adderr(err, errlen, "policy '%s' (disabled) is assigned to the tenant",
+				     p->policy);
 		else if (p->source == POLICY_SRC_GROUP)
-			adderr(err, errlen, "policy '%s' (disabled) is assigned to group '%s'",
-			       p->policy, p->group);
+			store_adderr(err, errlen, "policy '%s' (disabled) is assigned to group '%s'",
+				     p->policy, p->group);
 		else
-			adderr(err, errlen, "policy '%s' (disabled) is assigned to the user",
-			       p->policy);
+			store_adderr(err, errlen, "policy '%s' (disabled) is assigned to the user",
+				     p->policy);
 		rc = -EPERM;
 		goto out;
 	}
-	rc = run(st, err, errlen, "INSERT INTO user_settings (user, e2ee, updated) "
-		 "VALUES (?1, ?2, ?3) ON CONFLICT (user) DO UPDATE SET e2ee = excluded.e2ee, "
-		 "updated = excluded.updated", "sii", name, (int64_t)(on ? 1 : 0), now());
+	rc = store_run(st, err, errlen, "INSERT INTO user_settings (user, e2ee, updated) "
+		       "VALUES (?1, ?2, ?3) ON CONFLICT (user) DO UPDATE SET e2ee = excluded.e2ee, "
+		       "updated = excluded.updated", "sii", name, (int64_t)(on ? 1 : 0), store_now());
 out:
-	return finish(st, rc, err, errlen);
+	return store_finish(st, rc, err, errlen);
 }
 
 /* ---- groups -------------------------------------------------------------- */
@@ -1461,19 +1122,19 @@ int store_group_add(struct store *st, const char *name, char *err, size_t errlen
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = check_new_name("group", name, err, errlen)) < 0)
+	if ((rc = store_check_new_name("group", name, err, errlen)) < 0)
 		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
-	rc = exists(st, SQL_GROUP_EXISTS, name, err, errlen);
+	rc = store_exists(st, SQL_GROUP_EXISTS, name, err, errlen);
 	if (rc > 0) {
 		errbuf_set(err, errlen, "group '%s' already exists", name);
 		rc = -EEXIST;
 	}
 	if (rc >= 0)
-		rc = run(st, err, errlen, "INSERT INTO usergroups (name, created) VALUES (?1, ?2)",
-			 "si", name, now());
-	return finish(st, rc, err, errlen);
+		rc = store_run(st, err, errlen, "INSERT INTO usergroups (name, created) VALUES (?1, ?2)",
+			       "si", name, store_now());
+	return store_finish(st, rc, err, errlen);
 }
 
 int store_group_del(struct store *st, const char *name, char *err, size_t errlen)
@@ -1482,15 +1143,15 @@ int store_group_del(struct store *st, const char *name, char *err, size_t errlen
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = check_name("group", name, err, errlen)) < 0)
+	if ((rc = store_check_name("group", name, err, errlen)) < 0)
 		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
-	rc = need_group(st, name, err, errlen);
+	rc = store_need_group(st, name, err, errlen);
 	/* Memberships cascade; the assignment goes by trigger. */
 	if (rc >= 0)
-		rc = run(st, err, errlen, "DELETE FROM usergroups WHERE name = ?1", "s", name);
-	return finish(st, rc, err, errlen);
+		rc = store_run(st, err, errlen, "DELETE FROM usergroups WHERE name = ?1", "s", name);
+	return store_finish(st, rc, err, errlen);
 }
 
 #define SQL_GROUP_ROW \
@@ -1502,7 +1163,7 @@ static int group_row(sqlite3_stmt *s, void *rec)
 	struct store_group *g = rec;
 
 	memset(g, 0, sizeof(*g));
-	col_text(s, 0, g->name, sizeof(g->name));
+	store_col_text(s, 0, g->name, sizeof(g->name));
 	g->created = sqlite3_column_int64(s, 1);
 	g->members = (unsigned int)sqlite3_column_int64(s, 2);
 	return 0;
@@ -1521,9 +1182,9 @@ int store_group_show(struct store *st, const char *name, struct store_group *out
 
 	if (!st || !out)
 		return -EINVAL;
-	if ((rc = check_name("group", name, err, errlen)) < 0)
+	if ((rc = store_check_name("group", name, err, errlen)) < 0)
 		return rc;
-	return show_rec(st, &group_kind, name, out, err, errlen);
+	return store_show_rec(st, &group_kind, name, out, err, errlen);
 }
 
 int store_group_list(struct store *st, store_group_fn fn, void *arg, char *err, size_t errlen)
@@ -1532,7 +1193,7 @@ int store_group_list(struct store *st, store_group_fn fn, void *arg, char *err, 
 
 	if (!st || !fn)
 		return -EINVAL;
-	return list_all(st, &group_kind, &g, (union rec_fn){ .group = fn }, arg, err, errlen);
+	return store_list_all(st, &group_kind, &g, (union rec_fn){ .group = fn }, arg, err, errlen);
 }
 
 int store_group_member_add(struct store *st, const char *group, const char *user,
@@ -1543,26 +1204,26 @@ int store_group_member_add(struct store *st, const char *group, const char *user
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = check_name("group", group, err, errlen)) < 0 ||
-	    (rc = check_name("user", user, err, errlen)) < 0)
+	if ((rc = store_check_name("group", group, err, errlen)) < 0 ||
+	    (rc = store_check_name("user", user, err, errlen)) < 0)
 		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
-	if ((rc = need_group(st, group, err, errlen)) < 0 ||
-	    (rc = need_user(st, user, err, errlen)) < 0)
+	if ((rc = store_need_group(st, group, err, errlen)) < 0 ||
+	    (rc = store_need_user(st, user, err, errlen)) < 0)
 		goto out;
-	n = qint(st, err, errlen, "SELECT count(*) FROM memberships WHERE grp = ?1 AND user = ?2",
-		 "ss", group, user);
+	n = store_qint(st, err, errlen, "SELECT count(*) FROM memberships WHERE grp = ?1 AND user = ?2",
+		       "ss", group, user);
 	if (n != 0) {
 		if (n > 0)
 			errbuf_set(err, errlen, "user '%s' is already in group '%s'", user, group);
 		rc = n > 0 ? -EEXIST : (int)n;
 		goto out;
 	}
-	rc = run(st, err, errlen, "INSERT INTO memberships (grp, user, created) VALUES "
-		 "(?1, ?2, ?3)", "ssi", group, user, now());
+	rc = store_run(st, err, errlen, "INSERT INTO memberships (grp, user, created) VALUES "
+		       "(?1, ?2, ?3)", "ssi", group, user, store_now());
 out:
-	return finish(st, rc, err, errlen);
+	return store_finish(st, rc, err, errlen);
 }
 
 int store_group_member_del(struct store *st, const char *group, const char *user,
@@ -1572,22 +1233,22 @@ int store_group_member_del(struct store *st, const char *group, const char *user
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = check_name("group", group, err, errlen)) < 0 ||
-	    (rc = check_name("user", user, err, errlen)) < 0)
+	if ((rc = store_check_name("group", group, err, errlen)) < 0 ||
+	    (rc = store_check_name("user", user, err, errlen)) < 0)
 		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
-	if ((rc = need_group(st, group, err, errlen)) < 0 ||
-	    (rc = need_user(st, user, err, errlen)) < 0)
+	if ((rc = store_need_group(st, group, err, errlen)) < 0 ||
+	    (rc = store_need_user(st, user, err, errlen)) < 0)
 		goto out;
-	rc = run(st, err, errlen, "DELETE FROM memberships WHERE grp = ?1 AND user = ?2", "ss",
-		 group, user);
+	rc = store_run(st, err, errlen, "DELETE FROM memberships WHERE grp = ?1 AND user = ?2", "ss",
+		       group, user);
 	if (rc == 0) {
 		errbuf_set(err, errlen, "user '%s' is not in group '%s'", user, group);
 		rc = -ENOENT;
 	}
 out:
-	return finish(st, rc, err, errlen);
+	return store_finish(st, rc, err, errlen);
 }
 
 int store_group_members(struct store *st, const char *group, store_name_fn fn, void *arg,
@@ -1597,10 +1258,10 @@ int store_group_members(struct store *st, const char *group, store_name_fn fn, v
 
 	if (!st || !fn)
 		return -EINVAL;
-	if ((rc = need_group(st, group, err, errlen)) < 0)
+	if ((rc = store_need_group(st, group, err, errlen)) < 0)
 		return rc;
-	return walk_names(st, fn, arg, "SELECT user FROM memberships WHERE grp = ?1 "
-			  "ORDER BY user", group, err, errlen);
+	return store_walk_names(st, fn, arg, "SELECT user FROM memberships WHERE grp = ?1 "
+				"ORDER BY user", group, err, errlen);
 }
 
 /* ---- policies -------------------------------------------------------------- */
@@ -1621,20 +1282,20 @@ int store_policy_add(struct store *st, const char *name, enum policy_setting e2e
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = check_new_name("policy", name, err, errlen)) < 0 ||
+	if ((rc = store_check_new_name("policy", name, err, errlen)) < 0 ||
 	    (rc = check_setting(e2ee, err, errlen)) < 0)
 		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
-	rc = exists(st, SQL_POLICY_EXISTS, name, err, errlen);
+	rc = store_exists(st, SQL_POLICY_EXISTS, name, err, errlen);
 	if (rc > 0) {
 		errbuf_set(err, errlen, "policy '%s' already exists", name);
 		rc = -EEXIST;
 	}
 	if (rc >= 0)
-		rc = run(st, err, errlen, "INSERT INTO policies (name, e2ee, created) VALUES "
-			 "(?1, ?2, ?3)", "ssi", name, policy_setting_name(e2ee), now());
-	return finish(st, rc, err, errlen);
+		rc = store_run(st, err, errlen, "INSERT INTO policies (name, e2ee, created) VALUES "
+			       "(?1, ?2, ?3)", "ssi", name, policy_setting_name(e2ee), store_now());
+	return store_finish(st, rc, err, errlen);
 }
 
 int store_policy_set(struct store *st, const char *name, enum policy_setting e2ee,
@@ -1644,16 +1305,16 @@ int store_policy_set(struct store *st, const char *name, enum policy_setting e2e
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = check_name("policy", name, err, errlen)) < 0 ||
+	if ((rc = store_check_name("policy", name, err, errlen)) < 0 ||
 	    (rc = check_setting(e2ee, err, errlen)) < 0)
 		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
 	rc = need_policy(st, name, err, errlen);
 	if (rc >= 0)
-		rc = run(st, err, errlen, "UPDATE policies SET e2ee = ?2 WHERE name = ?1", "ss",
-			 name, policy_setting_name(e2ee));
-	return finish(st, rc, err, errlen);
+		rc = store_run(st, err, errlen, "UPDATE policies SET e2ee = ?2 WHERE name = ?1", "ss",
+			       name, policy_setting_name(e2ee));
+	return store_finish(st, rc, err, errlen);
 }
 
 int store_policy_del(struct store *st, const char *name, char *err, size_t errlen)
@@ -1664,9 +1325,9 @@ int store_policy_del(struct store *st, const char *name, char *err, size_t errle
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = check_name("policy", name, err, errlen)) < 0)
+	if ((rc = store_check_name("policy", name, err, errlen)) < 0)
 		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
 	if ((rc = need_policy(st, name, err, errlen)) < 0)
 		goto out;
@@ -1674,39 +1335,39 @@ int store_policy_del(struct store *st, const char *name, char *err, size_t errle
 	 * Refused while assigned: removing a policy that targets rely on would
 	 * silently change their effective setting. Name where it is assigned.
 	 */
-	rc = qprep(st, &s, err, errlen, "SELECT kind, target FROM assignments WHERE policy = ?1 "
-		   "ORDER BY CASE kind WHEN 'tenant' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, target",
-		   "s", name);
+	rc = store_qprep(st, &s, err, errlen, "SELECT kind, target FROM assignments WHERE policy = ?1 "
+			 "ORDER BY CASE kind WHEN 'tenant' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, target",
+			 "s", name);
 	if (rc < 0)
 		goto out;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		col_text(s, 0, kind, sizeof(kind));
-		col_text(s, 1, target, sizeof(target));
+		store_col_text(s, 0, kind, sizeof(kind));
+		store_col_text(s, 1, target, sizeof(target));
 		if (n == 0)
 			errbuf_set(err, errlen, "policy '%s' is assigned to ", name);
 		if (n < 4) {
 			if (strcmp(kind, "tenant") == 0)
-				adderr(err, errlen, "%sthe tenant", n ? ", " : "");
+				store_adderr(err, errlen, "%sthe tenant", n ? ", " : "");
 			else
-				adderr(err, errlen, "%s%s '%s'", n ? ", " : "", kind, target);
+				store_adderr(err, errlen, "%s%s '%s'", n ? ", " : "", kind, target);
 		}
 		n++;
 	}
 	if (rc != SQLITE_DONE) {
-		rc = dberr(st, rc, "policy assignments", err, errlen);
+		rc = store_dberr(st, rc, "policy assignments", err, errlen);
 		goto out;
 	}
 	if (n > 0) {
 		if (n > 4)
-			adderr(err, errlen, " and %d more", n - 4);
-		adderr(err, errlen, ": unassign it first");
+			store_adderr(err, errlen, " and %d more", n - 4);
+		store_adderr(err, errlen, ": unassign it first");
 		rc = -EBUSY;
 		goto out;
 	}
-	rc = run(st, err, errlen, "DELETE FROM policies WHERE name = ?1", "s", name);
+	rc = store_run(st, err, errlen, "DELETE FROM policies WHERE name = ?1", "s", name);
 out:
 	sqlite3_finalize(s);
-	return finish(st, rc, err, errlen);
+	return store_finish(st, rc, err, errlen);
 }
 
 #define SQL_POLICY_ROW \
@@ -1718,7 +1379,7 @@ static int policy_row(sqlite3_stmt *s, void *rec)
 	struct store_policy *p = rec;
 
 	memset(p, 0, sizeof(*p));
-	col_text(s, 0, p->name, sizeof(p->name));
+	store_col_text(s, 0, p->name, sizeof(p->name));
 	p->created = sqlite3_column_int64(s, 1);
 	p->assignments = (unsigned int)sqlite3_column_int64(s, 3);
 	return policy_setting_parse((const char *)sqlite3_column_text(s, 2), &p->e2ee,
@@ -1738,9 +1399,9 @@ int store_policy_show(struct store *st, const char *name, struct store_policy *o
 
 	if (!st || !out)
 		return -EINVAL;
-	if ((rc = check_name("policy", name, err, errlen)) < 0)
+	if ((rc = store_check_name("policy", name, err, errlen)) < 0)
 		return rc;
-	return show_rec(st, &policy_kind, name, out, err, errlen);
+	return store_show_rec(st, &policy_kind, name, out, err, errlen);
 }
 
 int store_policy_list(struct store *st, store_policy_fn fn, void *arg, char *err, size_t errlen)
@@ -1749,7 +1410,7 @@ int store_policy_list(struct store *st, store_policy_fn fn, void *arg, char *err
 
 	if (!st || !fn)
 		return -EINVAL;
-	return list_all(st, &policy_kind, &p, (union rec_fn){ .policy = fn }, arg, err, errlen);
+	return store_list_all(st, &policy_kind, &p, (union rec_fn){ .policy = fn }, arg, err, errlen);
 }
 
 /* ---- assignments ---------------------------------------------------------- */
@@ -1775,10 +1436,10 @@ static int check_target(struct store *st, enum store_target target, const char *
 	}
 	*key = name;
 	if (target == STORE_TARGET_GROUP)
-		return must_exist ? need_group(st, name, err, errlen)
-				  : check_name("group", name, err, errlen);
-	return must_exist ? need_user(st, name, err, errlen)
-			  : check_name("user", name, err, errlen);
+		return must_exist ? store_need_group(st, name, err, errlen)
+				  : store_check_name("group", name, err, errlen);
+	return must_exist ? store_need_user(st, name, err, errlen)
+			  : store_check_name("user", name, err, errlen);
 }
 
 int store_assign(struct store *st, enum store_target target, const char *name,
@@ -1789,20 +1450,20 @@ int store_assign(struct store *st, enum store_target target, const char *name,
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = check_name("policy", policy, err, errlen)) < 0)
+	if ((rc = store_check_name("policy", policy, err, errlen)) < 0)
 		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
 	if ((rc = check_target(st, target, name, true, &kind, &key, err, errlen)) < 0 ||
 	    (rc = need_policy(st, policy, err, errlen)) < 0)
 		goto out;
 	/* At most one policy per target: a new assignment replaces the old. */
-	rc = run(st, err, errlen, "INSERT INTO assignments (kind, target, policy, created) "
-		 "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (kind, target) DO UPDATE SET "
-		 "policy = excluded.policy, created = excluded.created",
-		 "sssi", kind, key, policy, now());
+	rc = store_run(st, err, errlen, "INSERT INTO assignments (kind, target, policy, created) "
+		       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (kind, target) DO UPDATE SET "
+		       "policy = excluded.policy, created = excluded.created",
+		       "sssi", kind, key, policy, store_now());
 out:
-	return finish(st, rc, err, errlen);
+	return store_finish(st, rc, err, errlen);
 }
 
 int store_unassign(struct store *st, enum store_target target, const char *name,
@@ -1813,12 +1474,12 @@ int store_unassign(struct store *st, enum store_target target, const char *name,
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
 	if ((rc = check_target(st, target, name, true, &kind, &key, err, errlen)) < 0)
 		goto out;
-	rc = run(st, err, errlen, "DELETE FROM assignments WHERE kind = ?1 AND target = ?2",
-		 "ss", kind, key);
+	rc = store_run(st, err, errlen, "DELETE FROM assignments WHERE kind = ?1 AND target = ?2",
+		       "ss", kind, key);
 	if (rc == 0) {
 		if (target == STORE_TARGET_TENANT)
 			errbuf_set(err, errlen, "no policy is assigned to the tenant");
@@ -1827,7 +1488,7 @@ int store_unassign(struct store *st, enum store_target target, const char *name,
 		rc = -ENOENT;
 	}
 out:
-	return finish(st, rc, err, errlen);
+	return store_finish(st, rc, err, errlen);
 }
 
 int store_assignment_get(struct store *st, enum store_target target, const char *name,
@@ -1866,24 +1527,24 @@ int store_assignment_list(struct store *st, store_assignment_fn fn, void *arg,
 
 	if (!st || !fn)
 		return -EINVAL;
-	rc = qprep(st, &s, err, errlen, "SELECT kind, target, policy FROM assignments ORDER BY "
-		   "CASE kind WHEN 'tenant' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, target", "");
+	rc = store_qprep(st, &s, err, errlen, "SELECT kind, target, policy FROM assignments ORDER BY "
+			 "CASE kind WHEN 'tenant' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, target", "");
 	if (rc < 0)
 		return rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&a, 0, sizeof(a));
-		col_text(s, 0, kind, sizeof(kind));
+		store_col_text(s, 0, kind, sizeof(kind));
 		if (target_from_name(kind, &a.target) < 0) {
 			errbuf_set(err, errlen, "assignments: stored target kind is damaged");
 			rc = -EIO;
 			goto out;
 		}
-		col_text(s, 1, a.name, sizeof(a.name));
-		col_text(s, 2, a.policy, sizeof(a.policy));
+		store_col_text(s, 1, a.name, sizeof(a.name));
+		store_col_text(s, 2, a.policy, sizeof(a.policy));
 		if ((rc = fn(&a, arg)) != 0)
 			goto out;
 	}
-	rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, "assignment list", err, errlen);
+	rc = rc == SQLITE_DONE ? 0 : store_dberr(st, rc, "assignment list", err, errlen);
 out:
 	sqlite3_finalize(s);
 	return rc;
@@ -1904,14 +1565,14 @@ int store_peer_add(struct store *st, const char *id, const uint8_t *public_key,
 		   const char *address, bool pinned, char *err, size_t errlen)
 {
 	char u[STORE_NAME_MAX + 1], t[STORE_NAME_MAX + 1];
-	int64_t when = now();
+	int64_t when = store_now();
 	int rc;
 
 	if (!st)
 		return -EINVAL;
 	if ((rc = store_peer_id_parse(id, u, t, err, errlen)) < 0 ||
-	    (rc = check_new_name("peer user", u, err, errlen)) < 0 ||
-	    (rc = check_new_name("peer tenant", t, err, errlen)) < 0 ||
+	    (rc = store_check_new_name("peer user", u, err, errlen)) < 0 ||
+	    (rc = store_check_new_name("peer tenant", t, err, errlen)) < 0 ||
 	    (rc = check_peer_key(public_key, err, errlen)) < 0 ||
 	    (rc = store_address_check(address, err, errlen)) < 0)
 		return rc;
@@ -1919,18 +1580,18 @@ int store_peer_add(struct store *st, const char *id, const uint8_t *public_key,
 		errbuf_set(err, errlen, "peer '%s': only a known key can be pinned", id);
 		return -EINVAL;
 	}
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
-	rc = exists(st, SQL_PEER_EXISTS, id, err, errlen);
+	rc = store_exists(st, SQL_PEER_EXISTS, id, err, errlen);
 	if (rc > 0) {
 		errbuf_set(err, errlen, "peer '%s' already exists", id);
 		rc = -EEXIST;
 	}
 	if (rc >= 0)
-		rc = run(st, err, errlen, "INSERT INTO peers (id, public_key, address, pinned, "
-			 "created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?5)", "sksii", id,
-			 public_key, address, (int64_t)(pinned ? 1 : 0), when);
-	return finish(st, rc, err, errlen);
+		rc = store_run(st, err, errlen, "INSERT INTO peers (id, public_key, address, pinned, "
+			       "created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?5)", "sksii", id,
+			       public_key, address, (int64_t)(pinned ? 1 : 0), when);
+	return store_finish(st, rc, err, errlen);
 }
 
 static int peer_row(sqlite3_stmt *s, void *rec)
@@ -1939,7 +1600,7 @@ static int peer_row(sqlite3_stmt *s, void *rec)
 	const void *k;
 
 	memset(p, 0, sizeof(*p));
-	col_text(s, 0, p->id, sizeof(p->id));
+	store_col_text(s, 0, p->id, sizeof(p->id));
 	if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
 		k = sqlite3_column_blob(s, 1);
 		if (!k || sqlite3_column_bytes(s, 1) != STORE_PUBLIC_KEY_BYTES)
@@ -1947,7 +1608,7 @@ static int peer_row(sqlite3_stmt *s, void *rec)
 		memcpy(p->public_key, k, STORE_PUBLIC_KEY_BYTES);
 		p->has_key = true;
 	}
-	col_text(s, 2, p->address, sizeof(p->address));
+	store_col_text(s, 2, p->address, sizeof(p->address));
 	p->pinned = sqlite3_column_int(s, 3) != 0;
 	p->created = sqlite3_column_int64(s, 4);
 	p->updated = sqlite3_column_int64(s, 5);
@@ -1966,7 +1627,7 @@ static const struct rec_kind peer_kind = {
 static int get_peer(struct store *st, const char *id, struct store_peer *p,
 		    char *err, size_t errlen)
 {
-	return find_rec(st, &peer_kind, id, p, err, errlen);
+	return store_find_rec(st, &peer_kind, id, p, err, errlen);
 }
 
 int store_peer_set(struct store *st, const char *id, const uint8_t *public_key,
@@ -1981,7 +1642,7 @@ int store_peer_set(struct store *st, const char *id, const uint8_t *public_key,
 	    (rc = check_peer_key(public_key, err, errlen)) < 0 ||
 	    (address && (rc = store_address_check(address, err, errlen)) < 0))
 		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
 	rc = get_peer(st, id, &p, err, errlen);
 	if (rc == 0) {
@@ -1995,11 +1656,11 @@ int store_peer_set(struct store *st, const char *id, const uint8_t *public_key,
 		rc = -EINVAL;
 		goto out;
 	}
-	rc = run(st, err, errlen, "UPDATE peers SET public_key = coalesce(?2, public_key), "
-		 "address = coalesce(?3, address), pinned = ?4, updated = ?5 WHERE id = ?1",
-		 "sksii", id, public_key, address, (int64_t)(pinned ? 1 : 0), now());
+	rc = store_run(st, err, errlen, "UPDATE peers SET public_key = coalesce(?2, public_key), "
+		       "address = coalesce(?3, address), pinned = ?4, updated = ?5 WHERE id = ?1",
+		       "sksii", id, public_key, address, (int64_t)(pinned ? 1 : 0), store_now());
 out:
-	return finish(st, rc, err, errlen);
+	return store_finish(st, rc, err, errlen);
 }
 
 int store_peer_learn_key(struct store *st, const char *id,
@@ -2013,7 +1674,7 @@ int store_peer_learn_key(struct store *st, const char *id,
 	if ((rc = store_peer_id_parse(id, NULL, NULL, err, errlen)) < 0 ||
 	    (rc = check_peer_key(public_key, err, errlen)) < 0)
 		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
 	rc = get_peer(st, id, &p, err, errlen);
 	if (rc == 0) {
@@ -2035,14 +1696,14 @@ int store_peer_learn_key(struct store *st, const char *id,
 		goto out;
 	}
 	/* Trust on first use: record the key the peer proved it holds. */
-	rc = run(st, err, errlen, "UPDATE peers SET public_key = ?2, updated = ?3 WHERE id = ?1 "
-		 "AND public_key IS NULL", "ski", id, public_key, now());
+	rc = store_run(st, err, errlen, "UPDATE peers SET public_key = ?2, updated = ?3 WHERE id = ?1 "
+		       "AND public_key IS NULL", "ski", id, public_key, store_now());
 	if (rc == 1)
 		rc = 0;
 	else if (rc >= 0)
 		rc = -EIO;
 out:
-	return finish(st, rc, err, errlen);
+	return store_finish(st, rc, err, errlen);
 }
 
 int store_peer_del(struct store *st, const char *id, char *err, size_t errlen)
@@ -2053,14 +1714,14 @@ int store_peer_del(struct store *st, const char *id, char *err, size_t errlen)
 		return -EINVAL;
 	if ((rc = store_peer_id_parse(id, NULL, NULL, err, errlen)) < 0)
 		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
-	rc = run(st, err, errlen, "DELETE FROM peers WHERE id = ?1", "s", id);
+	rc = store_run(st, err, errlen, "DELETE FROM peers WHERE id = ?1", "s", id);
 	if (rc == 0) {
 		errbuf_set(err, errlen, "no peer '%s'", id);
 		rc = -ENOENT;
 	}
-	return finish(st, rc, err, errlen);
+	return store_finish(st, rc, err, errlen);
 }
 
 int store_peer_show(struct store *st, const char *id, struct store_peer *out,
@@ -2072,7 +1733,7 @@ int store_peer_show(struct store *st, const char *id, struct store_peer *out,
 		return -EINVAL;
 	if ((rc = store_peer_id_parse(id, NULL, NULL, err, errlen)) < 0)
 		return rc;
-	return show_rec(st, &peer_kind, id, out, err, errlen);
+	return store_show_rec(st, &peer_kind, id, out, err, errlen);
 }
 
 int store_peer_list(struct store *st, store_peer_fn fn, void *arg, char *err, size_t errlen)
@@ -2081,7 +1742,7 @@ int store_peer_list(struct store *st, store_peer_fn fn, void *arg, char *err, si
 
 	if (!st || !fn)
 		return -EINVAL;
-	return list_all(st, &peer_kind, &p, (union rec_fn){ .peer = fn }, arg, err, errlen);
+	return store_list_all(st, &peer_kind, &p, (union rec_fn){ .peer = fn }, arg, err, errlen);
 }
 
 /* ---- calls ------------------------------------------------------------------ */
@@ -2153,12 +1814,12 @@ static int check_call_fields(const struct store_call *c, char *err, size_t errle
 	}
 	if (strnlen(c->local_media, sizeof(c->local_media)) != 0 &&
 	    store_address_check(c->local_media, err, errlen) < 0) {
-		adderr(err, errlen, " (local media)");
+		store_adderr(err, errlen, " (local media)");
 		return -EINVAL;
 	}
 	if (strnlen(c->remote_media, sizeof(c->remote_media)) != 0 &&
 	    store_address_check(c->remote_media, err, errlen) < 0) {
-		adderr(err, errlen, " (remote media)");
+		store_adderr(err, errlen, " (remote media)");
 		return -EINVAL;
 	}
 	return 0;
@@ -2170,8 +1831,8 @@ int store_call_add(struct store *st, const struct store_call *c, char *err, size
 
 	if (!st || !c)
 		return -EINVAL;
-	if ((rc = check_call_id(c->id, err, errlen)) < 0 ||
-	    (rc = check_name("user", c->local_user, err, errlen)) < 0 ||
+	if ((rc = store_check_call_id(c->id, err, errlen)) < 0 ||
+	    (rc = store_check_name("user", c->local_user, err, errlen)) < 0 ||
 	    (rc = store_peer_id_parse(c->remote, NULL, NULL, err, errlen)) < 0 ||
 	    (rc = check_call_fields(c, err, errlen)) < 0)
 		return rc;
@@ -2183,25 +1844,25 @@ int store_call_add(struct store *st, const struct store_call *c, char *err, size
 		errbuf_set(err, errlen, "a new call is in setup or active");
 		return -EINVAL;
 	}
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
-	if ((rc = need_user(st, c->local_user, err, errlen)) < 0)
+	if ((rc = store_need_user(st, c->local_user, err, errlen)) < 0)
 		goto out;
-	rc = exists(st, SQL_CALL_EXISTS, c->id, err, errlen);
+	rc = store_exists(st, SQL_CALL_EXISTS, c->id, err, errlen);
 	if (rc > 0) {
 		errbuf_set(err, errlen, "call '%s' already exists", c->id);
 		rc = -EEXIST;
 	}
 	if (rc < 0)
 		goto out;
-	rc = run(st, err, errlen, "INSERT INTO calls (id, local_user, remote, role, mode, reason, "
-		 "profile, security_code, local_media, remote_media, state, created, ended) "
-		 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0)",
-		 "sssssssssssi", c->id, c->local_user, c->remote, store_call_role_name(c->role),
-		 store_call_mode_name(c->mode), c->reason, c->profile, c->security_code,
-		 c->local_media, c->remote_media, store_call_state_name(c->state), now());
+	rc = store_run(st, err, errlen, "INSERT INTO calls (id, local_user, remote, role, mode, reason, "
+		       "profile, security_code, local_media, remote_media, state, created, ended) "
+		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0)",
+		       "sssssssssssi", c->id, c->local_user, c->remote, store_call_role_name(c->role),
+		       store_call_mode_name(c->mode), c->reason, c->profile, c->security_code,
+		       c->local_media, c->remote_media, store_call_state_name(c->state), store_now());
 out:
-	return finish(st, rc, err, errlen);
+	return store_finish(st, rc, err, errlen);
 }
 
 #define SQL_CALL_ROW \
@@ -2214,21 +1875,21 @@ static int call_row(sqlite3_stmt *s, void *rec)
 	char t[16];
 
 	memset(c, 0, sizeof(*c));
-	col_text(s, 0, c->id, sizeof(c->id));
-	col_text(s, 1, c->local_user, sizeof(c->local_user));
-	col_text(s, 2, c->remote, sizeof(c->remote));
-	col_text(s, 3, t, sizeof(t));
+	store_col_text(s, 0, c->id, sizeof(c->id));
+	store_col_text(s, 1, c->local_user, sizeof(c->local_user));
+	store_col_text(s, 2, c->remote, sizeof(c->remote));
+	store_col_text(s, 3, t, sizeof(t));
 	if (role_from_name(t, &c->role) < 0)
 		return -EIO;
-	col_text(s, 4, t, sizeof(t));
+	store_col_text(s, 4, t, sizeof(t));
 	if (mode_from_name(t, &c->mode) < 0)
 		return -EIO;
-	col_text(s, 5, c->reason, sizeof(c->reason));
-	col_text(s, 6, c->profile, sizeof(c->profile));
-	col_text(s, 7, c->security_code, sizeof(c->security_code));
-	col_text(s, 8, c->local_media, sizeof(c->local_media));
-	col_text(s, 9, c->remote_media, sizeof(c->remote_media));
-	col_text(s, 10, t, sizeof(t));
+	store_col_text(s, 5, c->reason, sizeof(c->reason));
+	store_col_text(s, 6, c->profile, sizeof(c->profile));
+	store_col_text(s, 7, c->security_code, sizeof(c->security_code));
+	store_col_text(s, 8, c->local_media, sizeof(c->local_media));
+	store_col_text(s, 9, c->remote_media, sizeof(c->remote_media));
+	store_col_text(s, 10, t, sizeof(t));
 	if (state_from_name(t, &c->state) < 0)
 		return -EIO;
 	c->created = sqlite3_column_int64(s, 11);
@@ -2246,7 +1907,7 @@ static const struct rec_kind call_kind = {
 static int get_call(struct store *st, const char *id, struct store_call *c,
 		    char *err, size_t errlen)
 {
-	return find_rec(st, &call_kind, id, c, err, errlen);
+	return store_find_rec(st, &call_kind, id, c, err, errlen);
 }
 
 int store_call_update(struct store *st, const struct store_call *c, char *err, size_t errlen)
@@ -2256,10 +1917,10 @@ int store_call_update(struct store *st, const struct store_call *c, char *err, s
 
 	if (!st || !c)
 		return -EINVAL;
-	if ((rc = check_call_id(c->id, err, errlen)) < 0 ||
+	if ((rc = store_check_call_id(c->id, err, errlen)) < 0 ||
 	    (rc = check_call_fields(c, err, errlen)) < 0)
 		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
 	rc = get_call(st, c->id, &old, err, errlen);
 	if (rc == 0) {
@@ -2279,13 +1940,13 @@ int store_call_update(struct store *st, const struct store_call *c, char *err, s
 		rc = -EINVAL;
 		goto out;
 	}
-	rc = run(st, err, errlen, "UPDATE calls SET mode = ?2, reason = ?3, profile = ?4, "
-		 "security_code = ?5, local_media = ?6, remote_media = ?7, state = ?8, "
-		 "ended = ?9 WHERE id = ?1", "ssssssssi", c->id, store_call_mode_name(c->mode),
-		 c->reason, c->profile, c->security_code, c->local_media, c->remote_media,
-		 store_call_state_name(c->state), state_final(c->state) ? now() : (int64_t)0);
+	rc = store_run(st, err, errlen, "UPDATE calls SET mode = ?2, reason = ?3, profile = ?4, "
+		       "security_code = ?5, local_media = ?6, remote_media = ?7, state = ?8, "
+		       "ended = ?9 WHERE id = ?1", "ssssssssi", c->id, store_call_mode_name(c->mode),
+		       c->reason, c->profile, c->security_code, c->local_media, c->remote_media,
+		       store_call_state_name(c->state), state_final(c->state) ? store_now() : (int64_t)0);
 out:
-	return finish(st, rc, err, errlen);
+	return store_finish(st, rc, err, errlen);
 }
 
 int store_call_end(struct store *st, const char *id, enum store_call_state state,
@@ -2300,13 +1961,13 @@ int store_call_end(struct store *st, const char *id, enum store_call_state state
 		errbuf_set(err, errlen, "call end: the state is ended or failed");
 		return -EINVAL;
 	}
-	if ((rc = check_call_id(id, err, errlen)) < 0)
+	if ((rc = store_check_call_id(id, err, errlen)) < 0)
 		return rc;
 	if (reason && !text_ok(reason, sizeof(c.reason))) {
 		errbuf_set(err, errlen, "call reason: too long, or holds control characters");
 		return -EINVAL;
 	}
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
 	rc = get_call(st, id, &c, err, errlen);
 	if (rc == 0) {
@@ -2320,11 +1981,11 @@ int store_call_end(struct store *st, const char *id, enum store_call_state state
 		rc = -EALREADY;
 		goto out;
 	}
-	rc = run(st, err, errlen, "UPDATE calls SET state = ?2, reason = coalesce(?3, reason), "
-		 "ended = ?4 WHERE id = ?1", "sssi", id, store_call_state_name(state), reason,
-		 now());
+	rc = store_run(st, err, errlen, "UPDATE calls SET state = ?2, reason = coalesce(?3, reason), "
+		       "ended = ?4 WHERE id = ?1", "sssi", id, store_call_state_name(state), reason,
+		       store_now());
 out:
-	return finish(st, rc, err, errlen);
+	return store_finish(st, rc, err, errlen);
 }
 
 int store_call_get(struct store *st, const char *id, struct store_call *out,
@@ -2334,9 +1995,9 @@ int store_call_get(struct store *st, const char *id, struct store_call *out,
 
 	if (!st || !out)
 		return -EINVAL;
-	if ((rc = check_call_id(id, err, errlen)) < 0)
+	if ((rc = store_check_call_id(id, err, errlen)) < 0)
 		return rc;
-	return show_rec(st, &call_kind, id, out, err, errlen);
+	return store_show_rec(st, &call_kind, id, out, err, errlen);
 }
 
 int store_call_list(struct store *st, bool live_only, store_call_fn fn, void *arg,
@@ -2348,11 +2009,11 @@ int store_call_list(struct store *st, bool live_only, store_call_fn fn, void *ar
 
 	if (!st || !fn)
 		return -EINVAL;
-	rc = qprep(st, &s, err, errlen, SQL_CALL_ROW " WHERE ?1 = 0 OR state IN ('setup', "
-		   "'active') ORDER BY created, id", "i", (int64_t)(live_only ? 1 : 0));
+	rc = store_qprep(st, &s, err, errlen, SQL_CALL_ROW " WHERE ?1 = 0 OR state IN ('setup', "
+			 "'active') ORDER BY created, id", "i", (int64_t)(live_only ? 1 : 0));
 	if (rc < 0)
 		return rc;
-	return list_recs(st, s, &call_kind, &c, (union rec_fn){ .call = fn }, arg, err, errlen);
+	return store_list_recs(st, s, &call_kind, &c, (union rec_fn){ .call = fn }, arg, err, errlen);
 }
 
 int store_call_del(struct store *st, const char *id, char *err, size_t errlen)
@@ -2362,9 +2023,9 @@ int store_call_del(struct store *st, const char *id, char *err, size_t errlen)
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = check_call_id(id, err, errlen)) < 0)
+	if ((rc = store_check_call_id(id, err, errlen)) < 0)
 		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
+	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
 	rc = get_call(st, id, &c, err, errlen);
 	if (rc == 0) {
@@ -2379,7 +2040,7 @@ int store_call_del(struct store *st, const char *id, char *err, size_t errlen)
 		rc = -EBUSY;
 		goto out;
 	}
-	rc = run(st, err, errlen, "DELETE FROM calls WHERE id = ?1", "s", id);
+	rc = store_run(st, err, errlen, "DELETE FROM calls WHERE id = ?1", "s", id);
 out:
-	return finish(st, rc, err, errlen);
+	return store_finish(st, rc, err, errlen);
 }

@@ -290,37 +290,9 @@ int store_exists(struct store *st, const char *sql, const char *arg, char *err, 
 	return v < 0 ? (int)v : v > 0;
 }
 
-#define SQL_USER_EXISTS   "SELECT count(*) FROM users WHERE name = ?1"
-#define SQL_GROUP_EXISTS  "SELECT count(*) FROM usergroups WHERE name = ?1"
 #define SQL_POLICY_EXISTS "SELECT count(*) FROM policies WHERE name = ?1"
 #define SQL_PEER_EXISTS   "SELECT count(*) FROM peers WHERE id = ?1"
 #define SQL_CALL_EXISTS   "SELECT count(*) FROM calls WHERE id = ?1"
-
-int store_need_user(struct store *st, const char *name, char *err, size_t errlen)
-{
-	int rc = store_check_name("user", name, err, errlen);
-
-	if (rc == 0)
-		rc = store_exists(st, SQL_USER_EXISTS, name, err, errlen);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "no user '%s' in tenant '%s'", name, st->tenant);
-		return -ENOENT;
-	}
-	return rc < 0 ? rc : 0;
-}
-
-int store_need_group(struct store *st, const char *name, char *err, size_t errlen)
-{
-	int rc = store_check_name("group", name, err, errlen);
-
-	if (rc == 0)
-		rc = store_exists(st, SQL_GROUP_EXISTS, name, err, errlen);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "no group '%s'", name);
-		return -ENOENT;
-	}
-	return rc < 0 ? rc : 0;
-}
 
 static int need_policy(struct store *st, const char *name, char *err, size_t errlen)
 {
@@ -427,6 +399,27 @@ int store_list_all(struct store *st, const struct rec_kind *k, void *rec, union 
 	if ((rc = store_qprep(st, &s, err, errlen, k->all, "")) < 0)
 		return rc;
 	return store_list_recs(st, s, k, rec, fn, arg, err, errlen);
+}
+
+/* Walk a one-column text query, calling fn per row. */
+int store_walk_names(struct store *st, store_name_fn fn, void *arg, const char *sql,
+		     const char *key, char *err, size_t errlen)
+{
+	char name[STORE_NAME_MAX + 1];
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = store_qprep(st, &s, err, errlen, sql, "s", key)) < 0)
+		return rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_col_text(s, 0, name, sizeof(name));
+		if ((rc = fn(name, arg)) != 0)
+			goto out;
+	}
+	rc = rc == SQLITE_DONE ? 0 : store_dberr(st, rc, "list", err, errlen);
+out:
+	sqlite3_finalize(s);
+	return rc;
 }
 
 /* ---- open / close --------------------------------------------------------- */
@@ -599,195 +592,6 @@ const char *store_tenant(const struct store *st)
 	return st ? st->tenant : NULL;
 }
 
-/* ---- users ----------------------------------------------------------------- */
-
-int store_user_add(struct store *st, const char *name, char *err, size_t errlen)
-{
-	uint8_t pk[crypto_box_PUBLICKEYBYTES];
-	uint8_t sk[crypto_box_SECRETKEYBYTES];
-	int64_t t = store_now();
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = store_check_new_name("user", name, err, errlen)) < 0)
-		return rc;
-	if ((rc = store_begin(st, err, errlen)) < 0)
-		return rc;
-	rc = store_exists(st, SQL_USER_EXISTS, name, err, errlen);
-	if (rc > 0) {
-		errbuf_set(err, errlen, "user '%s' already exists", name);
-		rc = -EEXIST;
-	}
-	if (rc < 0)
-		goto out;
-	/* The user's static X25519 identity key (the Noise "s"). */
-	if (crypto_box_keypair(pk, sk) != 0) {
-		errbuf_set(err, errlen, "cannot generate an identity key");
-		rc = -EIO;
-		goto out;
-	}
-	rc = store_run(st, err, errlen, "INSERT INTO users (name, created) VALUES (?1, ?2)", "si",
-		       name, t);
-	if (rc >= 0)
-		rc = store_run(st, err, errlen, "INSERT INTO user_keys (user, public_key, private_key, "
-			       "created) VALUES (?1, ?2, ?3, ?4)", "skki", name, pk, sk, t);
-out:
-	sodium_memzero(sk, sizeof(sk));
-	return store_finish(st, rc, err, errlen);
-}
-
-int store_user_del(struct store *st, const char *name, char *err, size_t errlen)
-{
-	int64_t live;
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = store_check_name("user", name, err, errlen)) < 0)
-		return rc;
-	if ((rc = store_begin(st, err, errlen)) < 0)
-		return rc;
-	if ((rc = store_need_user(st, name, err, errlen)) < 0)
-		goto out;
-	live = store_qint(st, err, errlen, "SELECT count(*) FROM calls WHERE local_user = ?1 AND "
-			  "state IN ('setup', 'active')", "s", name);
-	if (live != 0) {
-		if (live > 0)
-			errbuf_set(err, errlen, "user '%s' has %lld call(s) in progress: end them first",
-			       name, (long long)live);
-		rc = live > 0 ? -EBUSY : (int)live;
-		goto out;
-	}
-	/* Keys, settings and memberships cascade; the assignment goes by trigger. */
-	rc = store_run(st, err, errlen, "DELETE FROM users WHERE name = ?1", "s", name);
-out:
-	return store_finish(st, rc, err, errlen);
-}
-
-#define SQL_USER_ROW \
-	"SELECT u.name, u.created, k.public_key, " \
-	"coalesce((SELECT e2ee FROM user_settings s WHERE s.user = u.name), 0) " \
-	"FROM users u JOIN user_keys k ON k.user = u.name"
-
-static int user_row(sqlite3_stmt *s, void *rec)
-{
-	struct store_user *u = rec;
-	const void *pk;
-
-	memset(u, 0, sizeof(*u));
-	store_col_text(s, 0, u->name, sizeof(u->name));
-	u->created = sqlite3_column_int64(s, 1);
-	pk = sqlite3_column_blob(s, 2);
-	if (!pk || sqlite3_column_bytes(s, 2) != STORE_PUBLIC_KEY_BYTES)
-		return -EIO;
-	memcpy(u->public_key, pk, STORE_PUBLIC_KEY_BYTES);
-	u->e2ee_on = sqlite3_column_int(s, 3) != 0;
-	return 0;
-}
-
-static const struct rec_kind user_kind = {
-	.type = REC_USER, .what = "user", .damaged = "stored key is damaged",
-	.by_key = SQL_USER_ROW " WHERE u.name = ?1", .all = SQL_USER_ROW " ORDER BY u.name",
-	.in_tenant = true, .decode = user_row, .name_off = offsetof(struct store_user, name),
-};
-
-int store_user_show(struct store *st, const char *name, struct store_user *out,
-		    char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st || !out)
-		return -EINVAL;
-	if ((rc = store_check_name("user", name, err, errlen)) < 0)
-		return rc;
-	return store_show_rec(st, &user_kind, name, out, err, errlen);
-}
-
-int store_user_list(struct store *st, store_user_fn fn, void *arg, char *err, size_t errlen)
-{
-	struct store_user u;
-
-	if (!st || !fn)
-		return -EINVAL;
-	return store_list_all(st, &user_kind, &u, (union rec_fn){ .user = fn }, arg, err, errlen);
-}
-
-/* Walk a one-column text query, calling fn per row. */
-int store_walk_names(struct store *st, store_name_fn fn, void *arg, const char *sql,
-		     const char *key, char *err, size_t errlen)
-{
-	char name[STORE_NAME_MAX + 1];
-	sqlite3_stmt *s;
-	int rc;
-
-	if ((rc = store_qprep(st, &s, err, errlen, sql, "s", key)) < 0)
-		return rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		store_col_text(s, 0, name, sizeof(name));
-		if ((rc = fn(name, arg)) != 0)
-			goto out;
-	}
-	rc = rc == SQLITE_DONE ? 0 : store_dberr(st, rc, "list", err, errlen);
-out:
-	sqlite3_finalize(s);
-	return rc;
-}
-
-int store_user_groups(struct store *st, const char *name, store_name_fn fn, void *arg,
-		      char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st || !fn)
-		return -EINVAL;
-	if ((rc = store_need_user(st, name, err, errlen)) < 0)
-		return rc;
-	return store_walk_names(st, fn, arg, "SELECT grp FROM memberships WHERE user = ?1 "
-				"ORDER BY grp", name, err, errlen);
-}
-
-int store_user_private_key(struct store *st, const char *name,
-			   uint8_t priv[STORE_PRIVATE_KEY_BYTES],
-			   uint8_t pub[STORE_PUBLIC_KEY_BYTES], char *err, size_t errlen)
-{
-	sqlite3_stmt *s;
-	const void *b, *p;
-	int rc;
-
-	if (!st || !priv)
-		return -EINVAL;
-	sodium_memzero(priv, STORE_PRIVATE_KEY_BYTES);
-	if ((rc = store_check_name("user", name, err, errlen)) < 0)
-		return rc;
-	rc = store_qprep(st, &s, err, errlen,
-			 "SELECT private_key, public_key FROM user_keys WHERE user = ?1", "s", name);
-	if (rc < 0)
-		return rc;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		b = sqlite3_column_blob(s, 0);
-		p = sqlite3_column_blob(s, 1);
-		if (b && sqlite3_column_bytes(s, 0) == STORE_PRIVATE_KEY_BYTES &&
-		    p && sqlite3_column_bytes(s, 1) == STORE_PUBLIC_KEY_BYTES) {
-			memcpy(priv, b, STORE_PRIVATE_KEY_BYTES);
-			if (pub)
-				memcpy(pub, p, STORE_PUBLIC_KEY_BYTES);
-			rc = 0;
-		} else {
-			errbuf_set(err, errlen, "user '%s': stored key is damaged", name);
-			rc = -EIO;
-		}
-	} else if (rc == SQLITE_DONE) {
-		errbuf_set(err, errlen, "no user '%s' in tenant '%s'", name, st->tenant);
-		rc = -ENOENT;
-	} else {
-		rc = store_dberr(st, rc, "private key", err, errlen);
-	}
-	sqlite3_finalize(s);
-	return rc;
-}
-
 /* ---- effective policy --------------------------------------------------- */
 
 /* One assignment row (policy name, setting) into a. */
@@ -954,156 +758,6 @@ int store_user_set_e2ee(struct store *st, const char *name, bool on, char *err, 
 		       "updated = excluded.updated", "sii", name, (int64_t)(on ? 1 : 0), store_now());
 out:
 	return store_finish(st, rc, err, errlen);
-}
-
-/* ---- groups -------------------------------------------------------------- */
-
-int store_group_add(struct store *st, const char *name, char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = store_check_new_name("group", name, err, errlen)) < 0)
-		return rc;
-	if ((rc = store_begin(st, err, errlen)) < 0)
-		return rc;
-	rc = store_exists(st, SQL_GROUP_EXISTS, name, err, errlen);
-	if (rc > 0) {
-		errbuf_set(err, errlen, "group '%s' already exists", name);
-		rc = -EEXIST;
-	}
-	if (rc >= 0)
-		rc = store_run(st, err, errlen, "INSERT INTO usergroups (name, created) VALUES (?1, ?2)",
-			       "si", name, store_now());
-	return store_finish(st, rc, err, errlen);
-}
-
-int store_group_del(struct store *st, const char *name, char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = store_check_name("group", name, err, errlen)) < 0)
-		return rc;
-	if ((rc = store_begin(st, err, errlen)) < 0)
-		return rc;
-	rc = store_need_group(st, name, err, errlen);
-	/* Memberships cascade; the assignment goes by trigger. */
-	if (rc >= 0)
-		rc = store_run(st, err, errlen, "DELETE FROM usergroups WHERE name = ?1", "s", name);
-	return store_finish(st, rc, err, errlen);
-}
-
-#define SQL_GROUP_ROW \
-	"SELECT g.name, g.created, " \
-	"(SELECT count(*) FROM memberships m WHERE m.grp = g.name) FROM usergroups g"
-
-static int group_row(sqlite3_stmt *s, void *rec)
-{
-	struct store_group *g = rec;
-
-	memset(g, 0, sizeof(*g));
-	store_col_text(s, 0, g->name, sizeof(g->name));
-	g->created = sqlite3_column_int64(s, 1);
-	g->members = (unsigned int)sqlite3_column_int64(s, 2);
-	return 0;
-}
-
-static const struct rec_kind group_kind = {
-	.type = REC_GROUP, .what = "group", .damaged = "stored row is damaged",
-	.by_key = SQL_GROUP_ROW " WHERE g.name = ?1", .all = SQL_GROUP_ROW " ORDER BY g.name",
-	.decode = group_row, .name_off = offsetof(struct store_group, name),
-};
-
-int store_group_show(struct store *st, const char *name, struct store_group *out,
-		     char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st || !out)
-		return -EINVAL;
-	if ((rc = store_check_name("group", name, err, errlen)) < 0)
-		return rc;
-	return store_show_rec(st, &group_kind, name, out, err, errlen);
-}
-
-int store_group_list(struct store *st, store_group_fn fn, void *arg, char *err, size_t errlen)
-{
-	struct store_group g;
-
-	if (!st || !fn)
-		return -EINVAL;
-	return store_list_all(st, &group_kind, &g, (union rec_fn){ .group = fn }, arg, err, errlen);
-}
-
-int store_group_member_add(struct store *st, const char *group, const char *user,
-			   char *err, size_t errlen)
-{
-	int64_t n;
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = store_check_name("group", group, err, errlen)) < 0 ||
-	    (rc = store_check_name("user", user, err, errlen)) < 0)
-		return rc;
-	if ((rc = store_begin(st, err, errlen)) < 0)
-		return rc;
-	if ((rc = store_need_group(st, group, err, errlen)) < 0 ||
-	    (rc = store_need_user(st, user, err, errlen)) < 0)
-		goto out;
-	n = store_qint(st, err, errlen, "SELECT count(*) FROM memberships WHERE grp = ?1 AND user = ?2",
-		       "ss", group, user);
-	if (n != 0) {
-		if (n > 0)
-			errbuf_set(err, errlen, "user '%s' is already in group '%s'", user, group);
-		rc = n > 0 ? -EEXIST : (int)n;
-		goto out;
-	}
-	rc = store_run(st, err, errlen, "INSERT INTO memberships (grp, user, created) VALUES "
-		       "(?1, ?2, ?3)", "ssi", group, user, store_now());
-out:
-	return store_finish(st, rc, err, errlen);
-}
-
-int store_group_member_del(struct store *st, const char *group, const char *user,
-			   char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = store_check_name("group", group, err, errlen)) < 0 ||
-	    (rc = store_check_name("user", user, err, errlen)) < 0)
-		return rc;
-	if ((rc = store_begin(st, err, errlen)) < 0)
-		return rc;
-	if ((rc = store_need_group(st, group, err, errlen)) < 0 ||
-	    (rc = store_need_user(st, user, err, errlen)) < 0)
-		goto out;
-	rc = store_run(st, err, errlen, "DELETE FROM memberships WHERE grp = ?1 AND user = ?2", "ss",
-		       group, user);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "user '%s' is not in group '%s'", user, group);
-		rc = -ENOENT;
-	}
-out:
-	return store_finish(st, rc, err, errlen);
-}
-
-int store_group_members(struct store *st, const char *group, store_name_fn fn, void *arg,
-			char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st || !fn)
-		return -EINVAL;
-	if ((rc = store_need_group(st, group, err, errlen)) < 0)
-		return rc;
-	return store_walk_names(st, fn, arg, "SELECT user FROM memberships WHERE grp = ?1 "
-				"ORDER BY user", group, err, errlen);
 }
 
 /* ---- policies -------------------------------------------------------------- */

@@ -219,13 +219,6 @@ static const struct rec_kind call_kind = {
 	.decode = call_row, .name_off = offsetof(struct store_call, id),
 };
 
-/* 1 found, 0 not, -errno. */
-static int get_call(struct store *st, const char *id, struct store_call *c,
-		    char *err, size_t errlen)
-{
-	return store_find_rec(st, &call_kind, id, c, err, errlen);
-}
-
 int store_call_update(struct store *st, const struct store_call *c, char *err, size_t errlen)
 {
 	struct store_call old;
@@ -238,12 +231,7 @@ int store_call_update(struct store *st, const struct store_call *c, char *err, s
 		return rc;
 	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
-	rc = get_call(st, c->id, &old, err, errlen);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "no call '%s'", c->id);
-		rc = -ENOENT;
-	}
-	if (rc < 0)
+	if ((rc = store_show_rec(st, &call_kind, c->id, &old, err, errlen)) < 0)
 		goto out;
 	if (state_final(old.state)) {
 		errbuf_set(err, errlen, "call '%s' is already %s", c->id,
@@ -285,12 +273,7 @@ int store_call_end(struct store *st, const char *id, enum store_call_state state
 	}
 	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
-	rc = get_call(st, id, &c, err, errlen);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "no call '%s'", id);
-		rc = -ENOENT;
-	}
-	if (rc < 0)
+	if ((rc = store_show_rec(st, &call_kind, id, &c, err, errlen)) < 0)
 		goto out;
 	if (state_final(c.state)) {
 		errbuf_set(err, errlen, "call '%s' is already %s", id, store_call_state_name(c.state));
@@ -343,12 +326,7 @@ int store_call_del(struct store *st, const char *id, char *err, size_t errlen)
 		return rc;
 	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
-	rc = get_call(st, id, &c, err, errlen);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "no call '%s'", id);
-		rc = -ENOENT;
-	}
-	if (rc < 0)
+	if ((rc = store_show_rec(st, &call_kind, id, &c, err, errlen)) < 0)
 		goto out;
 	if (!state_final(c.state)) {
 		errbuf_set(err, errlen, "call '%s' is %s: end it first", id,

@@ -101,13 +101,6 @@ static const struct rec_kind peer_kind = {
 	.decode = peer_row, .name_off = offsetof(struct store_peer, id),
 };
 
-/* 1 found, 0 not, -errno. */
-static int get_peer(struct store *st, const char *id, struct store_peer *p,
-		    char *err, size_t errlen)
-{
-	return store_find_rec(st, &peer_kind, id, p, err, errlen);
-}
-
 int store_peer_set(struct store *st, const char *id, const uint8_t *public_key,
 		   const char *address, bool pinned, char *err, size_t errlen)
 {
@@ -122,12 +115,7 @@ int store_peer_set(struct store *st, const char *id, const uint8_t *public_key,
 		return rc;
 	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
-	rc = get_peer(st, id, &p, err, errlen);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "no peer '%s'", id);
-		rc = -ENOENT;
-	}
-	if (rc < 0)
+	if ((rc = store_show_rec(st, &peer_kind, id, &p, err, errlen)) < 0)
 		goto out;
 	if (pinned && !public_key && !p.has_key) {
 		errbuf_set(err, errlen, "peer '%s': only a known key can be pinned", id);
@@ -154,12 +142,7 @@ int store_peer_learn_key(struct store *st, const char *id,
 		return rc;
 	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
-	rc = get_peer(st, id, &p, err, errlen);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "no peer '%s'", id);
-		rc = -ENOENT;
-	}
-	if (rc < 0)
+	if ((rc = store_show_rec(st, &peer_kind, id, &p, err, errlen)) < 0)
 		goto out;
 	if (p.has_key) {
 		if (sodium_memcmp(p.public_key, public_key, STORE_PUBLIC_KEY_BYTES) == 0) {

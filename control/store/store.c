@@ -241,8 +241,8 @@ static int get_rec(struct store *st, sqlite3_stmt *s, const struct rec_kind *k,
 }
 
 /* The record keyed key: 1 found, 0 none, or -errno (message set). */
-int store_find_rec(struct store *st, const struct rec_kind *k, const char *key, void *rec,
-		   char *err, size_t errlen)
+static int find_rec(struct store *st, const struct rec_kind *k, const char *key, void *rec,
+		    char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -252,11 +252,12 @@ int store_find_rec(struct store *st, const struct rec_kind *k, const char *key, 
 	return get_rec(st, s, k, key, rec, err, errlen);
 }
 
-/* The same, for the show functions: 0, or -ENOENT "no user 'x'" or -errno. */
+/* The same, for the show functions and any that need the record to exist:
+ * 0, or -ENOENT "no user 'x'" or -errno. */
 int store_show_rec(struct store *st, const struct rec_kind *k, const char *key, void *rec,
 		   char *err, size_t errlen)
 {
-	int rc = store_find_rec(st, k, key, rec, err, errlen);
+	int rc = find_rec(st, k, key, rec, err, errlen);
 
 	if (rc == 0) {
 		errbuf_set(err, errlen, "no %s '%s'", k->what, key);

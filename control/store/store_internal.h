@@ -91,10 +91,8 @@ struct rec_kind {
 	size_t name_off;                /* offsetof the record's name or id */
 };
 
-/* The record keyed key: 1 found, 0 none, or -errno (message set). */
-int store_find_rec(struct store *st, const struct rec_kind *k, const char *key, void *rec,
-		   char *err, size_t errlen);
-/* The same, for the show functions: 0, or -ENOENT "no user 'x'" or -errno. */
+/* The record keyed key, for the show functions and any that need it to
+ * exist: 0, or -ENOENT "no user 'x'" or -errno (message set). */
 int store_show_rec(struct store *st, const struct rec_kind *k, const char *key, void *rec,
 		   char *err, size_t errlen);
 /* Every row of a prepared query, decoded into rec and handed to fn: 0, fn's

@@ -110,6 +110,24 @@ int store_group_list(struct store *st, store_group_fn fn, void *arg, char *err, 
 	return store_list_all(st, &group_kind, &g, (union rec_fn){ .group = fn }, arg, err, errlen);
 }
 
+/* Both names checked, a transaction begun, and both the group and the user
+ * there: 0 inside the transaction, or -errno with none open. */
+static int membership_begin(struct store *st, const char *group, const char *user,
+			    char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = store_check_name("group", group, err, errlen)) < 0 ||
+	    (rc = store_check_name("user", user, err, errlen)) < 0)
+		return rc;
+	if ((rc = store_begin(st, err, errlen)) < 0)
+		return rc;
+	if ((rc = store_need_group(st, group, err, errlen)) < 0 ||
+	    (rc = store_need_user(st, user, err, errlen)) < 0)
+		return store_finish(st, rc, err, errlen);
+	return 0;
+}
+
 int store_group_member_add(struct store *st, const char *group, const char *user,
 			   char *err, size_t errlen)
 {
@@ -118,14 +136,8 @@ int store_group_member_add(struct store *st, const char *group, const char *user
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = store_check_name("group", group, err, errlen)) < 0 ||
-	    (rc = store_check_name("user", user, err, errlen)) < 0)
+	if ((rc = membership_begin(st, group, user, err, errlen)) < 0)
 		return rc;
-	if ((rc = store_begin(st, err, errlen)) < 0)
-		return rc;
-	if ((rc = store_need_group(st, group, err, errlen)) < 0 ||
-	    (rc = store_need_user(st, user, err, errlen)) < 0)
-		goto out;
 	n = store_qint(st, err, errlen, "SELECT count(*) FROM memberships WHERE grp = ?1 AND user = ?2",
 		       "ss", group, user);
 	if (n != 0) {
@@ -147,21 +159,14 @@ int store_group_member_del(struct store *st, const char *group, const char *user
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = store_check_name("group", group, err, errlen)) < 0 ||
-	    (rc = store_check_name("user", user, err, errlen)) < 0)
+	if ((rc = membership_begin(st, group, user, err, errlen)) < 0)
 		return rc;
-	if ((rc = store_begin(st, err, errlen)) < 0)
-		return rc;
-	if ((rc = store_need_group(st, group, err, errlen)) < 0 ||
-	    (rc = store_need_user(st, user, err, errlen)) < 0)
-		goto out;
 	rc = store_run(st, err, errlen, "DELETE FROM memberships WHERE grp = ?1 AND user = ?2", "ss",
 		       group, user);
 	if (rc == 0) {
 		errbuf_set(err, errlen, "user '%s' is not in group '%s'", user, group);
 		rc = -ENOENT;
 	}
-out:
 	return store_finish(st, rc, err, errlen);
 }
 

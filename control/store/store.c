@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * store.c - callseal-control's persistent state on embedded SQLite (see
- * store.h and docs/policy.md).
+ * store.h and docs/policy.md): opening and closing a store (the state
+ * directory's ownership and modes, its lock file), and what every other file
+ * of the store runs on: statements, transactions and the per-kind record
+ * reader (store_internal.h). Each noun has its own file.
  *
- * Every statement is a string constant in this file, prepared and bound with
- * sqlite3_bind_*; no SQL is ever built from input. Every write runs inside
- * BEGIN IMMEDIATE ... COMMIT, and any failure rolls the whole of it back.
+ * Every statement is a string constant in the store's files, prepared and
+ * bound with sqlite3_bind_*; no SQL is ever built from input. Every write runs
+ * inside BEGIN IMMEDIATE ... COMMIT, and any failure rolls the whole of it
+ * back.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,10 +28,9 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include "callid.h"
 #include "errbuf.h"
-#include "policy.h"
 #include "store.h"
+#include "store_internal.h"
 
 _Static_assert(STORE_PUBLIC_KEY_BYTES == crypto_box_PUBLICKEYBYTES, "X25519 public key");
 _Static_assert(STORE_PRIVATE_KEY_BYTES == crypto_box_SECRETKEYBYTES, "X25519 private key");
@@ -36,19 +38,9 @@ _Static_assert(STORE_PUBLIC_KEY_BYTES == crypto_scalarmult_BYTES, "X25519 point"
 
 #define BUSY_TIMEOUT_MS 5000
 
-struct store {
-	sqlite3 *db;
-	int lock_fd;
-	char tenant[STORE_NAME_MAX + 1];
-};
-
 /* ---- messages ------------------------------------------------------------- */
 
-/* Append to a message already in err (for lists of names). */
-static void adderr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void adderr(char *err, size_t errlen, const char *fmt, ...)
+void store_adderr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	size_t n;
@@ -63,387 +55,12 @@ static void adderr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int dberr(struct store *st, int rc, const char *what, char *err, size_t errlen)
+int store_dberr(struct store *st, int rc, const char *what, char *err, size_t errlen)
 {
 	errbuf_set(err, errlen, "database error (%s): %s", what, sqlite3_errmsg(st->db));
 	if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
 		return -EBUSY;
 	return -EIO;
-}
-
-/* ---- validation ------------------------------------------------------------ */
-
-static bool name_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == '-';
-}
-
-/* The first character of a name added from now on: a letter or digit, so it
- * never looks like an option ("-x", "--") or a path ("." ".."). Names a
- * store already holds are looked up, shown and deleted by the older rule. */
-static bool name_first_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-bool store_name_valid(const char *s)
-{
-	size_t i, n;
-
-	if (!s)
-		return false;
-	n = strnlen(s, STORE_NAME_MAX + 1);
-	if (n == 0 || n > STORE_NAME_MAX)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!name_char(s[i]))
-			return false;
-	return true;
-}
-
-bool store_name_new_valid(const char *s)
-{
-	return store_name_valid(s) && name_first_char(s[0]);
-}
-
-int store_ip_port_parse(const char *s, uint8_t *family, uint8_t addr[16], uint16_t *port)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *colon, *h;
-	char *end;
-	unsigned long p;
-	size_t hl;
-
-	memset(addr, 0, 16);
-	if (!s || !(colon = strrchr(s, ':')))
-		return -EINVAL;
-	h = s;
-	hl = (size_t)(colon - s);
-	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
-		h = s + 1;
-		hl -= 2;
-	}
-	if (hl == 0 || hl >= sizeof(host) || colon[1] < '0' || colon[1] > '9')
-		return -EINVAL;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	errno = 0;
-	p = strtoul(colon + 1, &end, 10);
-	if (errno || *end || p > 65535)
-		return -EINVAL;
-	*port = (uint16_t)p;
-	/* IPv6 only in brackets: "2001:db8::1:5004" would be ambiguous */
-	if (h == s && inet_pton(AF_INET, host, addr) == 1)
-		*family = 4;
-	else if (h != s && inet_pton(AF_INET6, host, addr) == 1)
-		*family = 6;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-bool store_ip_unspecified(uint8_t family, const uint8_t addr[16])
-{
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	uint8_t acc = 0;
-	size_t i, from = 0;
-
-	if (family == 6 && memcmp(addr, mapped, sizeof(mapped)) == 0)
-		from = 12;              /* ::ffff:0.0.0.0 is 0.0.0.0 */
-	for (i = from; i < (family == 6 ? 16u : 4u); i++)
-		acc |= addr[i];
-	return acc == 0;
-}
-
-/* Says what is wrong with a name without echoing it (it may hold anything). */
-static int check_name(const char *what, const char *s, char *err, size_t errlen)
-{
-	size_t i, n;
-
-	if (!s) {
-		errbuf_set(err, errlen, "%s name: missing", what);
-		return -EINVAL;
-	}
-	n = strnlen(s, STORE_NAME_MAX + 1);
-	if (n == 0 || n > STORE_NAME_MAX) {
-		errbuf_set(err, errlen, "%s name: %s%zu characters; a name is 1..%u characters of "
-		       "A-Z a-z 0-9 . _ -", what, n > STORE_NAME_MAX ? "over " : "",
-		       n > STORE_NAME_MAX ? (size_t)STORE_NAME_MAX : n, STORE_NAME_MAX);
-		return -EINVAL;
-	}
-	for (i = 0; i < n; i++) {
-		if (!name_char(s[i])) {
-			errbuf_set(err, errlen, "%s name: character %zu is not one of A-Z a-z 0-9 . _ -",
-			       what, i + 1);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-/* check_name, and the first-character rule of names added from now on. */
-static int check_new_name(const char *what, const char *s, char *err, size_t errlen)
-{
-	int rc = check_name(what, s, err, errlen);
-
-	if (rc == 0 && !name_first_char(s[0])) {
-		errbuf_set(err, errlen, "%s name: the first character must be a letter or digit",
-		       what);
-		rc = -EINVAL;
-	}
-	return rc;
-}
-
-int store_peer_id_parse(const char *s, char user[STORE_NAME_MAX + 1],
-			char tenant[STORE_NAME_MAX + 1], char *err, size_t errlen)
-{
-	char u[STORE_NAME_MAX + 1], t[STORE_NAME_MAX + 1];
-	const char *at;
-	size_t ul, tl;
-
-	if (!s || !(at = strchr(s, '@'))) {
-		errbuf_set(err, errlen, "peer: expected user@tenant");
-		return -EINVAL;
-	}
-	ul = (size_t)(at - s);
-	tl = strnlen(at + 1, STORE_NAME_MAX + 1);
-	if (ul == 0 || ul > STORE_NAME_MAX || tl == 0 || tl > STORE_NAME_MAX) {
-		errbuf_set(err, errlen, "peer: expected user@tenant, each 1..%u characters of "
-		       "A-Z a-z 0-9 . _ -", STORE_NAME_MAX);
-		return -EINVAL;
-	}
-	memcpy(u, s, ul);
-	u[ul] = '\0';
-	memcpy(t, at + 1, tl);
-	t[tl] = '\0';
-	if (check_name("peer user", u, err, errlen) < 0 ||
-	    check_name("peer tenant", t, err, errlen) < 0)
-		return -EINVAL;
-	if (user)
-		memcpy(user, u, ul + 1);
-	if (tenant)
-		memcpy(tenant, t, tl + 1);
-	return 0;
-}
-
-static bool dns_name_valid(const char *h, size_t n)
-{
-	size_t i, label = 0;
-
-	if (n == 0 || n > 253)
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = h[i];
-
-		if (c == '.') {
-			if (label == 0 || h[i - 1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '-'))
-			return false;
-		if (c == '-' && label == 0)
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return label > 0 && h[n - 1] != '-';
-}
-
-int store_address_check(const char *s, char *err, size_t errlen)
-{
-	char host[STORE_ADDR_MAX];
-	const char *colon, *p;
-	unsigned long port = 0;
-	size_t n, hl;
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	n = s ? strnlen(s, STORE_ADDR_MAX) : 0;
-	if (n == 0 || n >= STORE_ADDR_MAX) {
-		errbuf_set(err, errlen, "address: expected host:port (at most %u characters)",
-		       STORE_ADDR_MAX - 1);
-		return -EINVAL;
-	}
-	colon = strrchr(s, ':');
-	if (!colon || colon == s) {
-		errbuf_set(err, errlen, "address: expected host:port");
-		return -EINVAL;
-	}
-	for (p = colon + 1; *p; p++) {
-		if (*p < '0' || *p > '9' || port > 65535) {
-			port = 0;
-			break;
-		}
-		port = port * 10 + (unsigned long)(*p - '0');
-	}
-	if (colon[1] == '\0' || colon[1] == '0' || port == 0 || port > 65535) {
-		errbuf_set(err, errlen, "address: the port must be 1..65535");
-		return -EINVAL;
-	}
-	hl = (size_t)(colon - s);
-	if (s[0] == '[') {
-		if (hl < 3 || s[hl - 1] != ']') {
-			errbuf_set(err, errlen, "address: an IPv6 address goes in brackets: [2001:db8::1]:5060");
-			return -EINVAL;
-		}
-		memcpy(host, s + 1, hl - 2);
-		host[hl - 2] = '\0';
-		if (inet_pton(AF_INET6, host, buf) != 1) {
-			errbuf_set(err, errlen, "address: not an IPv6 address inside the brackets");
-			return -EINVAL;
-		}
-		return 0;
-	}
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (strchr(host, ':')) {
-		errbuf_set(err, errlen, "address: an IPv6 address goes in brackets: [2001:db8::1]:5060");
-		return -EINVAL;
-	}
-	if (inet_pton(AF_INET, host, buf) == 1 || dns_name_valid(host, hl))
-		return 0;
-	errbuf_set(err, errlen, "address: the host is neither an IPv4 address nor a DNS name");
-	return -EINVAL;
-}
-
-bool store_call_id16_ok(const char *s)
-{
-	if (!s || s[0] == '-')
-		return false;
-	for (size_t i = 0; i < STORE_CALL_ID_MAX; i++)
-		if (!callid_char_ok(s[i]))
-			return false;
-	return true;
-}
-
-static int check_call_id(const char *s, char *err, size_t errlen)
-{
-	size_t i, n = s ? strnlen(s, STORE_CALL_ID_MAX + 1) : 0;
-
-	if (n == 0 || n > STORE_CALL_ID_MAX) {
-		errbuf_set(err, errlen, "call id: a call id is 1..%u characters", STORE_CALL_ID_MAX);
-		return -EINVAL;
-	}
-	for (i = 0; i < n; i++) {
-		if (!callid_char_ok(s[i])) {
-			errbuf_set(err, errlen, "call id: character %zu is not one of "
-			       CALLID_ALPHABET, i + 1);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-static bool key_nonzero(const uint8_t k[STORE_PUBLIC_KEY_BYTES])
-{
-	uint8_t acc = 0;
-	size_t i;
-
-	for (i = 0; i < STORE_PUBLIC_KEY_BYTES; i++)
-		acc |= k[i];
-	return acc != 0;
-}
-
-/* ---- enum names (stored as text: readable with the sqlite3 shell) ---------- */
-
-const char *store_target_name(enum store_target t)
-{
-	switch (t) {
-	case STORE_TARGET_TENANT: return "tenant";
-	case STORE_TARGET_GROUP:  return "group";
-	case STORE_TARGET_USER:   return "user";
-	}
-	return NULL;
-}
-
-const char *store_call_role_name(enum store_call_role r)
-{
-	switch (r) {
-	case STORE_ROLE_INITIATOR: return "initiator";
-	case STORE_ROLE_RESPONDER: return "responder";
-	}
-	return NULL;
-}
-
-const char *store_call_mode_name(enum store_call_mode m)
-{
-	switch (m) {
-	case STORE_MODE_PENDING:  return "pending";
-	case STORE_MODE_E2EE:     return "e2ee";
-	case STORE_MODE_STANDARD: return "standard";
-	}
-	return NULL;
-}
-
-const char *store_call_state_name(enum store_call_state s)
-{
-	switch (s) {
-	case STORE_CALL_SETUP:  return "setup";
-	case STORE_CALL_ACTIVE: return "active";
-	case STORE_CALL_ENDED:  return "ended";
-	case STORE_CALL_FAILED: return "failed";
-	}
-	return NULL;
-}
-
-static int target_from_name(const char *s, enum store_target *t)
-{
-	static const enum store_target all[] = { STORE_TARGET_TENANT, STORE_TARGET_GROUP,
-						 STORE_TARGET_USER };
-	size_t i;
-
-	for (i = 0; s && i < sizeof(all) / sizeof(all[0]); i++)
-		if (strcmp(s, store_target_name(all[i])) == 0) {
-			*t = all[i];
-			return 0;
-		}
-	return -EIO;
-}
-
-static int role_from_name(const char *s, enum store_call_role *r)
-{
-	if (s && strcmp(s, "initiator") == 0)
-		*r = STORE_ROLE_INITIATOR;
-	else if (s && strcmp(s, "responder") == 0)
-		*r = STORE_ROLE_RESPONDER;
-	else
-		return -EIO;
-	return 0;
-}
-
-static int mode_from_name(const char *s, enum store_call_mode *m)
-{
-	if (s && strcmp(s, "pending") == 0)
-		*m = STORE_MODE_PENDING;
-	else if (s && strcmp(s, "e2ee") == 0)
-		*m = STORE_MODE_E2EE;
-	else if (s && strcmp(s, "standard") == 0)
-		*m = STORE_MODE_STANDARD;
-	else
-		return -EIO;
-	return 0;
-}
-
-static int state_from_name(const char *s, enum store_call_state *c)
-{
-	static const enum store_call_state all[] = { STORE_CALL_SETUP, STORE_CALL_ACTIVE,
-						     STORE_CALL_ENDED, STORE_CALL_FAILED };
-	size_t i;
-
-	for (i = 0; s && i < sizeof(all) / sizeof(all[0]); i++)
-		if (strcmp(s, store_call_state_name(all[i])) == 0) {
-			*c = all[i];
-			return 0;
-		}
-	return -EIO;
-}
-
-static bool state_final(enum store_call_state s)
-{
-	return s == STORE_CALL_ENDED || s == STORE_CALL_FAILED;
 }
 
 /* ---- statements ----------------------------------------------------------- */
@@ -481,7 +98,7 @@ static int bindv(struct store *st, sqlite3_stmt *s, const char *fmt, va_list ap,
 			rc = SQLITE_MISUSE;
 		}
 	}
-	return rc == SQLITE_OK ? 0 : dberr(st, rc, "bind", err, errlen);
+	return rc == SQLITE_OK ? 0 : store_dberr(st, rc, "bind", err, errlen);
 }
 
 static int qprepv(struct store *st, sqlite3_stmt **out, char *err, size_t errlen,
@@ -491,7 +108,7 @@ static int qprepv(struct store *st, sqlite3_stmt **out, char *err, size_t errlen
 
 	if (rc != SQLITE_OK) {
 		*out = NULL;
-		return dberr(st, rc, "prepare", err, errlen);
+		return store_dberr(st, rc, "prepare", err, errlen);
 	}
 	rc = bindv(st, *out, fmt, ap, err, errlen);
 	if (rc < 0) {
@@ -502,8 +119,8 @@ static int qprepv(struct store *st, sqlite3_stmt **out, char *err, size_t errlen
 }
 
 /* Prepare and bind a query; the caller steps and finalizes. */
-static int qprep(struct store *st, sqlite3_stmt **out, char *err, size_t errlen,
-		 const char *sql, const char *fmt, ...)
+int store_qprep(struct store *st, sqlite3_stmt **out, char *err, size_t errlen,
+		const char *sql, const char *fmt, ...)
 {
 	va_list ap;
 	int rc;
@@ -515,7 +132,7 @@ static int qprep(struct store *st, sqlite3_stmt **out, char *err, size_t errlen,
 }
 
 /* Run a statement to completion: the number of rows changed, or -errno. */
-static int run(struct store *st, char *err, size_t errlen, const char *sql, const char *fmt, ...)
+int store_run(struct store *st, char *err, size_t errlen, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *s;
 	va_list ap;
@@ -529,15 +146,15 @@ static int run(struct store *st, char *err, size_t errlen, const char *sql, cons
 	do
 		rc = sqlite3_step(s);
 	while (rc == SQLITE_ROW);
-	rc = rc == SQLITE_DONE ? sqlite3_changes(st->db) : dberr(st, rc, "step", err, errlen);
+	rc = rc == SQLITE_DONE ? sqlite3_changes(st->db) : store_dberr(st, rc, "step", err, errlen);
 	sqlite3_clear_bindings(s);
 	sqlite3_finalize(s);
 	return rc;
 }
 
 /* A query whose first column of the first row is an integer (0 when no row). */
-static int64_t qint(struct store *st, char *err, size_t errlen, const char *sql,
-		    const char *fmt, ...)
+int64_t store_qint(struct store *st, char *err, size_t errlen, const char *sql,
+		   const char *fmt, ...)
 {
 	sqlite3_stmt *s;
 	va_list ap;
@@ -553,12 +170,12 @@ static int64_t qint(struct store *st, char *err, size_t errlen, const char *sql,
 	if (rc == SQLITE_ROW)
 		v = sqlite3_column_int64(s, 0);
 	else if (rc != SQLITE_DONE)
-		v = dberr(st, rc, "step", err, errlen);
+		v = store_dberr(st, rc, "step", err, errlen);
 	sqlite3_finalize(s);
 	return v;
 }
 
-static void col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
+void store_col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
 {
 	const unsigned char *t = sqlite3_column_text(s, i);
 	size_t n = t ? strnlen((const char *)t, cap - 1) : 0;
@@ -568,113 +185,42 @@ static void col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
 	dst[n] = '\0';
 }
 
-static int begin(struct store *st, char *err, size_t errlen)
+int store_begin(struct store *st, char *err, size_t errlen)
 {
-	int rc = run(st, err, errlen, "BEGIN IMMEDIATE", "");
+	int rc = store_run(st, err, errlen, "BEGIN IMMEDIATE", "");
 
 	return rc < 0 ? rc : 0;
 }
 
 /* Commit when rc >= 0, else roll back; returns rc (or the commit's error). */
-static int finish(struct store *st, int rc, char *err, size_t errlen)
+int store_finish(struct store *st, int rc, char *err, size_t errlen)
 {
 	if (rc >= 0) {
-		int c = run(st, err, errlen, "COMMIT", "");
+		int c = store_run(st, err, errlen, "COMMIT", "");
 
 		if (c >= 0)
 			return 0;
 		rc = c;
 	}
 	if (!sqlite3_get_autocommit(st->db))
-		(void)run(st, NULL, 0, "ROLLBACK", "");
+		(void)store_run(st, NULL, 0, "ROLLBACK", "");
 	return rc;
 }
 
-static int64_t now(void)
+int64_t store_now(void)
 {
 	return (int64_t)time(NULL);
 }
 
 /* 1 when a row exists, 0 when not, -errno. */
-static int exists(struct store *st, const char *sql, const char *arg, char *err, size_t errlen)
+int store_exists(struct store *st, const char *sql, const char *arg, char *err, size_t errlen)
 {
-	int64_t v = qint(st, err, errlen, sql, "s", arg);
+	int64_t v = store_qint(st, err, errlen, sql, "s", arg);
 
 	return v < 0 ? (int)v : v > 0;
 }
 
-#define SQL_USER_EXISTS   "SELECT count(*) FROM users WHERE name = ?1"
-#define SQL_GROUP_EXISTS  "SELECT count(*) FROM usergroups WHERE name = ?1"
-#define SQL_POLICY_EXISTS "SELECT count(*) FROM policies WHERE name = ?1"
-#define SQL_PEER_EXISTS   "SELECT count(*) FROM peers WHERE id = ?1"
-#define SQL_CALL_EXISTS   "SELECT count(*) FROM calls WHERE id = ?1"
-
-static int need_user(struct store *st, const char *name, char *err, size_t errlen)
-{
-	int rc = check_name("user", name, err, errlen);
-
-	if (rc == 0)
-		rc = exists(st, SQL_USER_EXISTS, name, err, errlen);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "no user '%s' in tenant '%s'", name, st->tenant);
-		return -ENOENT;
-	}
-	return rc < 0 ? rc : 0;
-}
-
-static int need_group(struct store *st, const char *name, char *err, size_t errlen)
-{
-	int rc = check_name("group", name, err, errlen);
-
-	if (rc == 0)
-		rc = exists(st, SQL_GROUP_EXISTS, name, err, errlen);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "no group '%s'", name);
-		return -ENOENT;
-	}
-	return rc < 0 ? rc : 0;
-}
-
-static int need_policy(struct store *st, const char *name, char *err, size_t errlen)
-{
-	int rc = check_name("policy", name, err, errlen);
-
-	if (rc == 0)
-		rc = exists(st, SQL_POLICY_EXISTS, name, err, errlen);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "no policy '%s'", name);
-		return -ENOENT;
-	}
-	return rc < 0 ? rc : 0;
-}
-
 /* ---- reading records -------------------------------------------------------- */
-
-/*
- * How the show/get and list functions read one kind of record: decode one
- * row (0, or -EIO when a stored value is damaged), and the record's name for
- * messages. Typed callbacks go through union rec_fn, called by kind.
- */
-enum rec_type { REC_USER, REC_GROUP, REC_POLICY, REC_PEER, REC_CALL };
-
-union rec_fn {
-	store_user_fn user;
-	store_group_fn group;
-	store_policy_fn policy;
-	store_peer_fn peer;
-	store_call_fn call;
-};
-
-struct rec_kind {
-	enum rec_type type;
-	const char *what;               /* "user": "user 'x': <damaged>", "no user 'x'" */
-	const char *damaged;            /* "stored key is damaged" */
-	const char *by_key;             /* the row query, WHERE key = ?1 */
-	const char *all;                /* the row query, every row in list order */
-	bool in_tenant;                 /* "no user 'x' in tenant 't'" */
-	int (*decode)(sqlite3_stmt *s, void *rec);
-	size_t name_off;                /* offsetof the record's name or id */
-};
 
 /* The first row of a prepared query into rec: 1 found, 0 none, or -errno
  * (message set). Finalizes s. */
@@ -688,7 +234,7 @@ static int get_rec(struct store *st, sqlite3_stmt *s, const struct rec_kind *k,
 		if (rc < 0)
 			errbuf_set(err, errlen, "%s '%s': %s", k->what, key, k->damaged);
 	} else {
-		rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, k->what, err, errlen);
+		rc = rc == SQLITE_DONE ? 0 : store_dberr(st, rc, k->what, err, errlen);
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -701,21 +247,22 @@ static int find_rec(struct store *st, const struct rec_kind *k, const char *key,
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((rc = qprep(st, &s, err, errlen, k->by_key, "s", key)) < 0)
+	if ((rc = store_qprep(st, &s, err, errlen, k->by_key, "s", key)) < 0)
 		return rc;
 	return get_rec(st, s, k, key, rec, err, errlen);
 }
 
-/* The same, for the show functions: 0, or -ENOENT "no user 'x'" or -errno. */
-static int show_rec(struct store *st, const struct rec_kind *k, const char *key, void *rec,
-		    char *err, size_t errlen)
+/* The same, for the show functions and any that need the record to exist:
+ * 0, or -ENOENT "no user 'x'" or -errno. */
+int store_show_rec(struct store *st, const struct rec_kind *k, const char *key, void *rec,
+		   char *err, size_t errlen)
 {
 	int rc = find_rec(st, k, key, rec, err, errlen);
 
 	if (rc == 0) {
 		errbuf_set(err, errlen, "no %s '%s'", k->what, key);
 		if (k->in_tenant)
-			adderr(err, errlen, " in tenant '%s'", st->tenant);
+			store_adderr(err, errlen, " in tenant '%s'", st->tenant);
 		rc = -ENOENT;
 	}
 	return rc < 0 ? rc : 0;
@@ -735,8 +282,8 @@ static int visit_rec(const struct rec_kind *k, union rec_fn fn, const void *rec,
 
 /* Every row of a prepared query, decoded into rec and handed to fn: 0, fn's
  * non-zero return, or -errno (message set). Finalizes s. */
-static int list_recs(struct store *st, sqlite3_stmt *s, const struct rec_kind *k, void *rec,
-		     union rec_fn fn, void *arg, char *err, size_t errlen)
+int store_list_recs(struct store *st, sqlite3_stmt *s, const struct rec_kind *k, void *rec,
+		    union rec_fn fn, void *arg, char *err, size_t errlen)
 {
 	int rc;
 
@@ -750,180 +297,43 @@ static int list_recs(struct store *st, sqlite3_stmt *s, const struct rec_kind *k
 		if ((rc = visit_rec(k, fn, rec, arg)) != 0)
 			goto out;
 	}
-	rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, k->what, err, errlen);
+	rc = rc == SQLITE_DONE ? 0 : store_dberr(st, rc, k->what, err, errlen);
 out:
 	sqlite3_finalize(s);
 	return rc;
 }
 
 /* list_recs over every record of the kind. */
-static int list_all(struct store *st, const struct rec_kind *k, void *rec, union rec_fn fn,
-		    void *arg, char *err, size_t errlen)
+int store_list_all(struct store *st, const struct rec_kind *k, void *rec, union rec_fn fn,
+		   void *arg, char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
 	int rc;
 
-	if ((rc = qprep(st, &s, err, errlen, k->all, "")) < 0)
+	if ((rc = store_qprep(st, &s, err, errlen, k->all, "")) < 0)
 		return rc;
-	return list_recs(st, s, k, rec, fn, arg, err, errlen);
+	return store_list_recs(st, s, k, rec, fn, arg, err, errlen);
 }
 
-/* ---- schema ---------------------------------------------------------------- */
-
-/*
- * Version 1. Names are TEXT compared byte for byte (case-sensitive). Enums are
- * stored as their names. Times are unix seconds.
- */
-static const char *const schema_v1[] = {
-	"CREATE TABLE schema_version (version INTEGER NOT NULL)",
-	"CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-	"CREATE TABLE users (name TEXT PRIMARY KEY, created INTEGER NOT NULL)",
-	"CREATE TABLE user_keys ("
-	" user TEXT PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,"
-	" public_key BLOB NOT NULL CHECK (length(public_key) = 32),"
-	" private_key BLOB NOT NULL CHECK (length(private_key) = 32),"
-	" created INTEGER NOT NULL)",
-	"CREATE TABLE user_settings ("
-	" user TEXT PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,"
-	" e2ee INTEGER NOT NULL CHECK (e2ee IN (0, 1)),"
-	" updated INTEGER NOT NULL)",
-	"CREATE TABLE usergroups (name TEXT PRIMARY KEY, created INTEGER NOT NULL)",
-	"CREATE TABLE memberships ("
-	" grp TEXT NOT NULL REFERENCES usergroups(name) ON DELETE CASCADE,"
-	" user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
-	" created INTEGER NOT NULL,"
-	" PRIMARY KEY (grp, user))",
-	"CREATE INDEX memberships_user ON memberships(user)",
-	"CREATE TABLE policies ("
-	" name TEXT PRIMARY KEY,"
-	" e2ee TEXT NOT NULL CHECK (e2ee IN ('disabled', 'users-can-turn-on')),"
-	" created INTEGER NOT NULL)",
-	"CREATE TABLE assignments ("
-	" kind TEXT NOT NULL CHECK (kind IN ('tenant', 'group', 'user')),"
-	" target TEXT NOT NULL,"
-	" policy TEXT NOT NULL REFERENCES policies(name) ON DELETE RESTRICT,"
-	" created INTEGER NOT NULL,"
-	" PRIMARY KEY (kind, target),"
-	" CHECK ((kind = 'tenant') = (target = '')))",
-	"CREATE INDEX assignments_policy ON assignments(policy)",
-	/* A target's assignment goes with the target. */
-	"CREATE TRIGGER users_del_assignment AFTER DELETE ON users BEGIN"
-	" DELETE FROM assignments WHERE kind = 'user' AND target = old.name; END",
-	"CREATE TRIGGER groups_del_assignment AFTER DELETE ON usergroups BEGIN"
-	" DELETE FROM assignments WHERE kind = 'group' AND target = old.name; END",
-	"CREATE TABLE peers ("
-	" id TEXT PRIMARY KEY,"
-	" public_key BLOB CHECK (public_key IS NULL OR length(public_key) = 32),"
-	" address TEXT NOT NULL,"
-	" pinned INTEGER NOT NULL CHECK (pinned IN (0, 1)),"
-	" created INTEGER NOT NULL,"
-	" updated INTEGER NOT NULL,"
-	" CHECK (pinned = 0 OR public_key IS NOT NULL))",
-	/* No keys here. local_user is not a foreign key: history outlives users. */
-	"CREATE TABLE calls ("
-	" id TEXT PRIMARY KEY,"
-	" local_user TEXT NOT NULL,"
-	" remote TEXT NOT NULL,"
-	" role TEXT NOT NULL CHECK (role IN ('initiator', 'responder')),"
-	" mode TEXT NOT NULL CHECK (mode IN ('pending', 'e2ee', 'standard')),"
-	" reason TEXT NOT NULL,"
-	" profile TEXT NOT NULL,"
-	" security_code TEXT NOT NULL,"
-	" local_media TEXT NOT NULL,"
-	" remote_media TEXT NOT NULL,"
-	" state TEXT NOT NULL CHECK (state IN ('setup', 'active', 'ended', 'failed')),"
-	" created INTEGER NOT NULL,"
-	" ended INTEGER NOT NULL)",
-	"CREATE INDEX calls_state ON calls(state)",
-	"CREATE INDEX calls_user ON calls(local_user)",
-};
-
-static int schema_init(struct store *st, const char *tenant, bool create,
-		       char *err, size_t errlen)
+/* Walk a one-column text query, calling fn per row. */
+int store_walk_names(struct store *st, store_name_fn fn, void *arg, const char *sql,
+		     const char *key, char *err, size_t errlen)
 {
-	int64_t have, version;
-	size_t i;
+	char name[STORE_NAME_MAX + 1];
 	sqlite3_stmt *s;
 	int rc;
 
-	rc = begin(st, err, errlen);
-	if (rc < 0)
+	if ((rc = store_qprep(st, &s, err, errlen, sql, "s", key)) < 0)
 		return rc;
-	have = qint(st, err, errlen, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-		    " AND name = 'schema_version'", "");
-	if (have < 0) {
-		rc = (int)have;
-		goto out;
-	}
-	if (have == 0) {
-		int64_t other = qint(st, err, errlen, "SELECT count(*) FROM sqlite_master", "");
-
-		if (other < 0) {
-			rc = (int)other;
-			goto out;
-		}
-		if (other > 0) {
-			errbuf_set(err, errlen, "the database is not a callseal store (no schema_version "
-			       "table)");
-			rc = -EPROTO;
-			goto out;
-		}
-		if (!create) {
-			errbuf_set(err, errlen, "the store is empty: create it first");
-			rc = -ENOENT;
-			goto out;
-		}
-		for (i = 0; i < sizeof(schema_v1) / sizeof(schema_v1[0]); i++)
-			if ((rc = run(st, err, errlen, schema_v1[i], "")) < 0)
-				goto out;
-		rc = run(st, err, errlen, "INSERT INTO schema_version (version) VALUES (?1)", "i",
-			 (int64_t)STORE_SCHEMA_VERSION);
-		if (rc >= 0)
-			rc = run(st, err, errlen, "INSERT INTO meta (name, value) VALUES "
-				 "('tenant', ?1)", "s", tenant);
-		if (rc >= 0)
-			rc = run(st, err, errlen, "INSERT INTO meta (name, value) VALUES "
-				 "('created', CAST(?1 AS TEXT))", "i", now());
-		if (rc < 0)
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_col_text(s, 0, name, sizeof(name));
+		if ((rc = fn(name, arg)) != 0)
 			goto out;
 	}
-	version = qint(st, err, errlen, "SELECT coalesce(max(version), 0) FROM schema_version", "");
-	if (version < 0) {
-		rc = (int)version;
-		goto out;
-	}
-	if (version > STORE_SCHEMA_VERSION) {
-		errbuf_set(err, errlen, "the store's schema is version %lld, newer than this program "
-		       "understands (%d): upgrade callseal", (long long)version,
-		       STORE_SCHEMA_VERSION);
-		rc = -EPROTONOSUPPORT;
-		goto out;
-	}
-	if (version < 1) {
-		errbuf_set(err, errlen, "the store's schema version is missing or invalid");
-		rc = -EPROTO;
-		goto out;
-	}
-	rc = qprep(st, &s, err, errlen, "SELECT value FROM meta WHERE name = 'tenant'", "");
-	if (rc < 0)
-		goto out;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		col_text(s, 0, st->tenant, sizeof(st->tenant));
-	sqlite3_finalize(s);
-	if (!store_name_valid(st->tenant)) {
-		errbuf_set(err, errlen, "the store records no valid tenant name");
-		rc = -EPROTO;
-		goto out;
-	}
-	if (tenant && strcmp(tenant, st->tenant) != 0) {
-		errbuf_set(err, errlen, "this store belongs to tenant '%s', not '%s'", st->tenant,
-		       tenant);
-		rc = -ESRCH;
-		goto out;
-	}
-	rc = 0;
+	rc = rc == SQLITE_DONE ? 0 : store_dberr(st, rc, "list", err, errlen);
 out:
-	return finish(st, rc, err, errlen);
+	sqlite3_finalize(s);
+	return rc;
 }
 
 /* ---- open / close --------------------------------------------------------- */
@@ -961,7 +371,7 @@ int store_open(const char *state_dir, const char *tenant, unsigned int flags,
 		errbuf_set(err, errlen, "store: no state directory given");
 		return -EINVAL;
 	}
-	if (tenant && (rc = check_name("tenant", tenant, err, errlen)) < 0)
+	if (tenant && (rc = store_check_name("tenant", tenant, err, errlen)) < 0)
 		return rc;
 	if (create && !tenant) {
 		errbuf_set(err, errlen, "store: creating a store needs a tenant name");
@@ -1061,11 +471,11 @@ int store_open(const char *state_dir, const char *tenant, unsigned int flags,
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
 	/* Deleted rows (a removed user's private key) are overwritten in the file. */
-	if ((rc = run(st, err, errlen, "PRAGMA secure_delete = ON", "")) < 0 ||
-	    (rc = run(st, err, errlen, "PRAGMA foreign_keys = ON", "")) < 0 ||
-	    (rc = run(st, err, errlen, "PRAGMA trusted_schema = OFF", "")) < 0)
+	if ((rc = store_run(st, err, errlen, "PRAGMA secure_delete = ON", "")) < 0 ||
+	    (rc = store_run(st, err, errlen, "PRAGMA foreign_keys = ON", "")) < 0 ||
+	    (rc = store_run(st, err, errlen, "PRAGMA trusted_schema = OFF", "")) < 0)
 		goto fail;
-	if ((rc = schema_init(st, tenant, create, err, errlen)) < 0)
+	if ((rc = store_schema_init(st, tenant, create, err, errlen)) < 0)
 		goto fail;
 
 	close(dfd);
@@ -1096,1290 +506,3 @@ const char *store_tenant(const struct store *st)
 	return st ? st->tenant : NULL;
 }
 
-/* ---- users ----------------------------------------------------------------- */
-
-int store_user_add(struct store *st, const char *name, char *err, size_t errlen)
-{
-	uint8_t pk[crypto_box_PUBLICKEYBYTES];
-	uint8_t sk[crypto_box_SECRETKEYBYTES];
-	int64_t t = now();
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = check_new_name("user", name, err, errlen)) < 0)
-		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	rc = exists(st, SQL_USER_EXISTS, name, err, errlen);
-	if (rc > 0) {
-		errbuf_set(err, errlen, "user '%s' already exists", name);
-		rc = -EEXIST;
-	}
-	if (rc < 0)
-		goto out;
-	/* The user's static X25519 identity key (the Noise "s"). */
-	if (crypto_box_keypair(pk, sk) != 0) {
-		errbuf_set(err, errlen, "cannot generate an identity key");
-		rc = -EIO;
-		goto out;
-	}
-	rc = run(st, err, errlen, "INSERT INTO users (name, created) VALUES (?1, ?2)", "si",
-		 name, t);
-	if (rc >= 0)
-		rc = run(st, err, errlen, "INSERT INTO user_keys (user, public_key, private_key, "
-			 "created) VALUES (?1, ?2, ?3, ?4)", "skki", name, pk, sk, t);
-out:
-	sodium_memzero(sk, sizeof(sk));
-	return finish(st, rc, err, errlen);
-}
-
-int store_user_del(struct store *st, const char *name, char *err, size_t errlen)
-{
-	int64_t live;
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = check_name("user", name, err, errlen)) < 0)
-		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	if ((rc = need_user(st, name, err, errlen)) < 0)
-		goto out;
-	live = qint(st, err, errlen, "SELECT count(*) FROM calls WHERE local_user = ?1 AND "
-		    "state IN ('setup', 'active')", "s", name);
-	if (live != 0) {
-		if (live > 0)
-			errbuf_set(err, errlen, "user '%s' has %lld call(s) in progress: end them first",
-			       name, (long long)live);
-		rc = live > 0 ? -EBUSY : (int)live;
-		goto out;
-	}
-	/* Keys, settings and memberships cascade; the assignment goes by trigger. */
-	rc = run(st, err, errlen, "DELETE FROM users WHERE name = ?1", "s", name);
-out:
-	return finish(st, rc, err, errlen);
-}
-
-#define SQL_USER_ROW \
-	"SELECT u.name, u.created, k.public_key, " \
-	"coalesce((SELECT e2ee FROM user_settings s WHERE s.user = u.name), 0) " \
-	"FROM users u JOIN user_keys k ON k.user = u.name"
-
-static int user_row(sqlite3_stmt *s, void *rec)
-{
-	struct store_user *u = rec;
-	const void *pk;
-
-	memset(u, 0, sizeof(*u));
-	col_text(s, 0, u->name, sizeof(u->name));
-	u->created = sqlite3_column_int64(s, 1);
-	pk = sqlite3_column_blob(s, 2);
-	if (!pk || sqlite3_column_bytes(s, 2) != STORE_PUBLIC_KEY_BYTES)
-		return -EIO;
-	memcpy(u->public_key, pk, STORE_PUBLIC_KEY_BYTES);
-	u->e2ee_on = sqlite3_column_int(s, 3) != 0;
-	return 0;
-}
-
-static const struct rec_kind user_kind = {
-	.type = REC_USER, .what = "user", .damaged = "stored key is damaged",
-	.by_key = SQL_USER_ROW " WHERE u.name = ?1", .all = SQL_USER_ROW " ORDER BY u.name",
-	.in_tenant = true, .decode = user_row, .name_off = offsetof(struct store_user, name),
-};
-
-int store_user_show(struct store *st, const char *name, struct store_user *out,
-		    char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st || !out)
-		return -EINVAL;
-	if ((rc = check_name("user", name, err, errlen)) < 0)
-		return rc;
-	return show_rec(st, &user_kind, name, out, err, errlen);
-}
-
-int store_user_list(struct store *st, store_user_fn fn, void *arg, char *err, size_t errlen)
-{
-	struct store_user u;
-
-	if (!st || !fn)
-		return -EINVAL;
-	return list_all(st, &user_kind, &u, (union rec_fn){ .user = fn }, arg, err, errlen);
-}
-
-/* Walk a one-column text query, calling fn per row. */
-static int walk_names(struct store *st, store_name_fn fn, void *arg, const char *sql,
-		      const char *key, char *err, size_t errlen)
-{
-	char name[STORE_NAME_MAX + 1];
-	sqlite3_stmt *s;
-	int rc;
-
-	if ((rc = qprep(st, &s, err, errlen, sql, "s", key)) < 0)
-		return rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		col_text(s, 0, name, sizeof(name));
-		if ((rc = fn(name, arg)) != 0)
-			goto out;
-	}
-	rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, "list", err, errlen);
-out:
-	sqlite3_finalize(s);
-	return rc;
-}
-
-int store_user_groups(struct store *st, const char *name, store_name_fn fn, void *arg,
-		      char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st || !fn)
-		return -EINVAL;
-	if ((rc = need_user(st, name, err, errlen)) < 0)
-		return rc;
-	return walk_names(st, fn, arg, "SELECT grp FROM memberships WHERE user = ?1 "
-			  "ORDER BY grp", name, err, errlen);
-}
-
-int store_user_private_key(struct store *st, const char *name,
-			   uint8_t priv[STORE_PRIVATE_KEY_BYTES],
-			   uint8_t pub[STORE_PUBLIC_KEY_BYTES], char *err, size_t errlen)
-{
-	sqlite3_stmt *s;
-	const void *b, *p;
-	int rc;
-
-	if (!st || !priv)
-		return -EINVAL;
-	sodium_memzero(priv, STORE_PRIVATE_KEY_BYTES);
-	if ((rc = check_name("user", name, err, errlen)) < 0)
-		return rc;
-	rc = qprep(st, &s, err, errlen,
-		   "SELECT private_key, public_key FROM user_keys WHERE user = ?1", "s", name);
-	if (rc < 0)
-		return rc;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		b = sqlite3_column_blob(s, 0);
-		p = sqlite3_column_blob(s, 1);
-		if (b && sqlite3_column_bytes(s, 0) == STORE_PRIVATE_KEY_BYTES &&
-		    p && sqlite3_column_bytes(s, 1) == STORE_PUBLIC_KEY_BYTES) {
-			memcpy(priv, b, STORE_PRIVATE_KEY_BYTES);
-			if (pub)
-				memcpy(pub, p, STORE_PUBLIC_KEY_BYTES);
-			rc = 0;
-		} else {
-			errbuf_set(err, errlen, "user '%s': stored key is damaged", name);
-			rc = -EIO;
-		}
-	} else if (rc == SQLITE_DONE) {
-		errbuf_set(err, errlen, "no user '%s' in tenant '%s'", name, st->tenant);
-		rc = -ENOENT;
-	} else {
-		rc = dberr(st, rc, "private key", err, errlen);
-	}
-	sqlite3_finalize(s);
-	return rc;
-}
-
-/* ---- effective policy --------------------------------------------------- */
-
-/* One assignment row (policy name, setting) into a. */
-static int assignment_row(sqlite3_stmt *s, int col, struct policy_assignment *a)
-{
-	col_text(s, col, a->policy, sizeof(a->policy));
-	return policy_setting_parse((const char *)sqlite3_column_text(s, col + 1), &a->setting,
-				    NULL, 0) < 0 ? -EIO : 0;
-}
-
-#define SQL_ASSIGNED \
-	"SELECT a.policy, p.e2ee FROM assignments a JOIN policies p ON p.name = a.policy " \
-	"WHERE a.kind = ?1 AND a.target = ?2"
-
-/* 1 found, 0 none, -errno. */
-static int get_assigned(struct store *st, const char *kind, const char *target,
-			struct policy_assignment *a, char *err, size_t errlen)
-{
-	sqlite3_stmt *s;
-	int rc;
-
-	memset(a, 0, sizeof(*a));
-	if ((rc = qprep(st, &s, err, errlen, SQL_ASSIGNED, "ss", kind, target)) < 0)
-		return rc;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		rc = assignment_row(s, 0, a) < 0 ? -EIO : 1;
-		if (rc < 0)
-			errbuf_set(err, errlen, "policy '%s': stored setting is damaged", a->policy);
-	} else {
-		rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, "assignment", err, errlen);
-	}
-	sqlite3_finalize(s);
-	return rc;
-}
-
-/* Inside a transaction: gather, resolve, and build the intent. */
-static int effective(struct store *st, const char *name, struct store_effective *out,
-		     char *err, size_t errlen)
-{
-	struct policy_assignment ua, ta, *groups = NULL, *g;
-	struct policy_inputs in = { 0 };
-	char who[POLICY_WHO_MAX + 1];
-	size_t cap = 0;
-	sqlite3_stmt *s = NULL;
-	int64_t on;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if ((rc = need_user(st, name, err, errlen)) < 0)
-		return rc;
-	if ((rc = get_assigned(st, "user", name, &ua, err, errlen)) < 0)
-		return rc;
-	if (rc)
-		in.user = &ua;
-	if ((rc = get_assigned(st, "tenant", "", &ta, err, errlen)) < 0)
-		return rc;
-	if (rc)
-		in.tenant = &ta;
-
-	rc = qprep(st, &s, err, errlen,
-		   "SELECT m.grp, a.policy, p.e2ee FROM memberships m "
-		   "JOIN assignments a ON a.kind = 'group' AND a.target = m.grp "
-		   "JOIN policies p ON p.name = a.policy WHERE m.user = ?1 ORDER BY m.grp",
-		   "s", name);
-	if (rc < 0)
-		return rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (in.n_groups == cap) {
-			size_t ncap = cap ? 2 * cap : 8;
-
-			g = realloc(groups, ncap * sizeof(*groups));
-			if (!g) {
-				errbuf_set(err, errlen, "store: out of memory");
-				rc = -ENOMEM;
-				goto out;
-			}
-			groups = g;
-			cap = ncap;
-		}
-		g = &groups[in.n_groups];
-		memset(g, 0, sizeof(*g));
-		col_text(s, 0, g->group, sizeof(g->group));
-		if (assignment_row(s, 1, g) < 0) {
-			errbuf_set(err, errlen, "policy '%s': stored setting is damaged", g->policy);
-			rc = -EIO;
-			goto out;
-		}
-		in.n_groups++;
-	}
-	if (rc != SQLITE_DONE) {
-		rc = dberr(st, rc, "group assignments", err, errlen);
-		goto out;
-	}
-	in.groups = groups;
-
-	on = qint(st, err, errlen, "SELECT coalesce((SELECT e2ee FROM user_settings WHERE "
-		  "user = ?1), 0)", "s", name);
-	if (on < 0) {
-		rc = (int)on;
-		goto out;
-	}
-	out->user_on = on != 0;
-	if (policy_resolve(&in, &out->policy) < 0) {
-		errbuf_set(err, errlen, "policy: cannot resolve");
-		rc = -EIO;
-		goto out;
-	}
-	snprintf(who, sizeof(who), "%s@%s", name, st->tenant);
-	rc = policy_intent(&out->policy, out->user_on, who, &out->intent);
-out:
-	sqlite3_finalize(s);
-	free(groups);
-	return rc;
-}
-
-int store_user_effective_policy(struct store *st, const char *name,
-				struct store_effective *out, char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st || !out)
-		return -EINVAL;
-	/* A read transaction: one consistent snapshot over the queries. */
-	if ((rc = run(st, err, errlen, "BEGIN", "")) < 0)
-		return rc;
-	rc = effective(st, name, out, err, errlen);
-	return finish(st, rc, err, errlen);
-}
-
-int store_user_set_e2ee(struct store *st, const char *name, bool on, char *err, size_t errlen)
-{
-	struct store_effective eff;
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = check_name("user", name, err, errlen)) < 0)
-		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	if ((rc = effective(st, name, &eff, err, errlen)) < 0)
-		goto out;
-	if (on && !eff.intent.allowed) {
-		const struct policy_effective *p = &eff.policy;
-
-		errbuf_set(err, errlen, "%s: ", eff.intent.reason);
-		if (p->source == POLICY_SRC_NONE)
-			adderr(err, errlen, "no policy is assigned, and it is off by default");
-		else if (p->source == POLICY_SRC_TENANT)
-			adderr(err, errlen, "policy '%s' (disabled) is assigned to the tenant",
-			       p->policy);
-		else if (p->source == POLICY_SRC_GROUP)
-			adderr(err, errlen, "policy '%s' (disabled) is assigned to group '%s'",
-			       p->policy, p->group);
-		else
-			adderr(err, errlen, "policy '%s' (disabled) is assigned to the user",
-			       p->policy);
-		rc = -EPERM;
-		goto out;
-	}
-	rc = run(st, err, errlen, "INSERT INTO user_settings (user, e2ee, updated) "
-		 "VALUES (?1, ?2, ?3) ON CONFLICT (user) DO UPDATE SET e2ee = excluded.e2ee, "
-		 "updated = excluded.updated", "sii", name, (int64_t)(on ? 1 : 0), now());
-out:
-	return finish(st, rc, err, errlen);
-}
-
-/* ---- groups -------------------------------------------------------------- */
-
-int store_group_add(struct store *st, const char *name, char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = check_new_name("group", name, err, errlen)) < 0)
-		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	rc = exists(st, SQL_GROUP_EXISTS, name, err, errlen);
-	if (rc > 0) {
-		errbuf_set(err, errlen, "group '%s' already exists", name);
-		rc = -EEXIST;
-	}
-	if (rc >= 0)
-		rc = run(st, err, errlen, "INSERT INTO usergroups (name, created) VALUES (?1, ?2)",
-			 "si", name, now());
-	return finish(st, rc, err, errlen);
-}
-
-int store_group_del(struct store *st, const char *name, char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = check_name("group", name, err, errlen)) < 0)
-		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	rc = need_group(st, name, err, errlen);
-	/* Memberships cascade; the assignment goes by trigger. */
-	if (rc >= 0)
-		rc = run(st, err, errlen, "DELETE FROM usergroups WHERE name = ?1", "s", name);
-	return finish(st, rc, err, errlen);
-}
-
-#define SQL_GROUP_ROW \
-	"SELECT g.name, g.created, " \
-	"(SELECT count(*) FROM memberships m WHERE m.grp = g.name) FROM usergroups g"
-
-static int group_row(sqlite3_stmt *s, void *rec)
-{
-	struct store_group *g = rec;
-
-	memset(g, 0, sizeof(*g));
-	col_text(s, 0, g->name, sizeof(g->name));
-	g->created = sqlite3_column_int64(s, 1);
-	g->members = (unsigned int)sqlite3_column_int64(s, 2);
-	return 0;
-}
-
-static const struct rec_kind group_kind = {
-	.type = REC_GROUP, .what = "group", .damaged = "stored row is damaged",
-	.by_key = SQL_GROUP_ROW " WHERE g.name = ?1", .all = SQL_GROUP_ROW " ORDER BY g.name",
-	.decode = group_row, .name_off = offsetof(struct store_group, name),
-};
-
-int store_group_show(struct store *st, const char *name, struct store_group *out,
-		     char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st || !out)
-		return -EINVAL;
-	if ((rc = check_name("group", name, err, errlen)) < 0)
-		return rc;
-	return show_rec(st, &group_kind, name, out, err, errlen);
-}
-
-int store_group_list(struct store *st, store_group_fn fn, void *arg, char *err, size_t errlen)
-{
-	struct store_group g;
-
-	if (!st || !fn)
-		return -EINVAL;
-	return list_all(st, &group_kind, &g, (union rec_fn){ .group = fn }, arg, err, errlen);
-}
-
-int store_group_member_add(struct store *st, const char *group, const char *user,
-			   char *err, size_t errlen)
-{
-	int64_t n;
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = check_name("group", group, err, errlen)) < 0 ||
-	    (rc = check_name("user", user, err, errlen)) < 0)
-		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	if ((rc = need_group(st, group, err, errlen)) < 0 ||
-	    (rc = need_user(st, user, err, errlen)) < 0)
-		goto out;
-	n = qint(st, err, errlen, "SELECT count(*) FROM memberships WHERE grp = ?1 AND user = ?2",
-		 "ss", group, user);
-	if (n != 0) {
-		if (n > 0)
-			errbuf_set(err, errlen, "user '%s' is already in group '%s'", user, group);
-		rc = n > 0 ? -EEXIST : (int)n;
-		goto out;
-	}
-	rc = run(st, err, errlen, "INSERT INTO memberships (grp, user, created) VALUES "
-		 "(?1, ?2, ?3)", "ssi", group, user, now());
-out:
-	return finish(st, rc, err, errlen);
-}
-
-int store_group_member_del(struct store *st, const char *group, const char *user,
-			   char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = check_name("group", group, err, errlen)) < 0 ||
-	    (rc = check_name("user", user, err, errlen)) < 0)
-		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	if ((rc = need_group(st, group, err, errlen)) < 0 ||
-	    (rc = need_user(st, user, err, errlen)) < 0)
-		goto out;
-	rc = run(st, err, errlen, "DELETE FROM memberships WHERE grp = ?1 AND user = ?2", "ss",
-		 group, user);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "user '%s' is not in group '%s'", user, group);
-		rc = -ENOENT;
-	}
-out:
-	return finish(st, rc, err, errlen);
-}
-
-int store_group_members(struct store *st, const char *group, store_name_fn fn, void *arg,
-			char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st || !fn)
-		return -EINVAL;
-	if ((rc = need_group(st, group, err, errlen)) < 0)
-		return rc;
-	return walk_names(st, fn, arg, "SELECT user FROM memberships WHERE grp = ?1 "
-			  "ORDER BY user", group, err, errlen);
-}
-
-/* ---- policies -------------------------------------------------------------- */
-
-static int check_setting(enum policy_setting e2ee, char *err, size_t errlen)
-{
-	if (!policy_setting_name(e2ee)) {
-		errbuf_set(err, errlen, "e2ee setting: not one of disabled, users-can-turn-on");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int store_policy_add(struct store *st, const char *name, enum policy_setting e2ee,
-		     char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = check_new_name("policy", name, err, errlen)) < 0 ||
-	    (rc = check_setting(e2ee, err, errlen)) < 0)
-		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	rc = exists(st, SQL_POLICY_EXISTS, name, err, errlen);
-	if (rc > 0) {
-		errbuf_set(err, errlen, "policy '%s' already exists", name);
-		rc = -EEXIST;
-	}
-	if (rc >= 0)
-		rc = run(st, err, errlen, "INSERT INTO policies (name, e2ee, created) VALUES "
-			 "(?1, ?2, ?3)", "ssi", name, policy_setting_name(e2ee), now());
-	return finish(st, rc, err, errlen);
-}
-
-int store_policy_set(struct store *st, const char *name, enum policy_setting e2ee,
-		     char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = check_name("policy", name, err, errlen)) < 0 ||
-	    (rc = check_setting(e2ee, err, errlen)) < 0)
-		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	rc = need_policy(st, name, err, errlen);
-	if (rc >= 0)
-		rc = run(st, err, errlen, "UPDATE policies SET e2ee = ?2 WHERE name = ?1", "ss",
-			 name, policy_setting_name(e2ee));
-	return finish(st, rc, err, errlen);
-}
-
-int store_policy_del(struct store *st, const char *name, char *err, size_t errlen)
-{
-	char target[STORE_NAME_MAX + 1], kind[8];
-	sqlite3_stmt *s = NULL;
-	int n = 0, rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = check_name("policy", name, err, errlen)) < 0)
-		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	if ((rc = need_policy(st, name, err, errlen)) < 0)
-		goto out;
-	/*
-	 * Refused while assigned: removing a policy that targets rely on would
-	 * silently change their effective setting. Name where it is assigned.
-	 */
-	rc = qprep(st, &s, err, errlen, "SELECT kind, target FROM assignments WHERE policy = ?1 "
-		   "ORDER BY CASE kind WHEN 'tenant' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, target",
-		   "s", name);
-	if (rc < 0)
-		goto out;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		col_text(s, 0, kind, sizeof(kind));
-		col_text(s, 1, target, sizeof(target));
-		if (n == 0)
-			errbuf_set(err, errlen, "policy '%s' is assigned to ", name);
-		if (n < 4) {
-			if (strcmp(kind, "tenant") == 0)
-				adderr(err, errlen, "%sthe tenant", n ? ", " : "");
-			else
-				adderr(err, errlen, "%s%s '%s'", n ? ", " : "", kind, target);
-		}
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		rc = dberr(st, rc, "policy assignments", err, errlen);
-		goto out;
-	}
-	if (n > 0) {
-		if (n > 4)
-			adderr(err, errlen, " and %d more", n - 4);
-		adderr(err, errlen, ": unassign it first");
-		rc = -EBUSY;
-		goto out;
-	}
-	rc = run(st, err, errlen, "DELETE FROM policies WHERE name = ?1", "s", name);
-out:
-	sqlite3_finalize(s);
-	return finish(st, rc, err, errlen);
-}
-
-#define SQL_POLICY_ROW \
-	"SELECT p.name, p.created, p.e2ee, " \
-	"(SELECT count(*) FROM assignments a WHERE a.policy = p.name) FROM policies p"
-
-static int policy_row(sqlite3_stmt *s, void *rec)
-{
-	struct store_policy *p = rec;
-
-	memset(p, 0, sizeof(*p));
-	col_text(s, 0, p->name, sizeof(p->name));
-	p->created = sqlite3_column_int64(s, 1);
-	p->assignments = (unsigned int)sqlite3_column_int64(s, 3);
-	return policy_setting_parse((const char *)sqlite3_column_text(s, 2), &p->e2ee,
-				    NULL, 0) < 0 ? -EIO : 0;
-}
-
-static const struct rec_kind policy_kind = {
-	.type = REC_POLICY, .what = "policy", .damaged = "stored setting is damaged",
-	.by_key = SQL_POLICY_ROW " WHERE p.name = ?1", .all = SQL_POLICY_ROW " ORDER BY p.name",
-	.decode = policy_row, .name_off = offsetof(struct store_policy, name),
-};
-
-int store_policy_show(struct store *st, const char *name, struct store_policy *out,
-		      char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st || !out)
-		return -EINVAL;
-	if ((rc = check_name("policy", name, err, errlen)) < 0)
-		return rc;
-	return show_rec(st, &policy_kind, name, out, err, errlen);
-}
-
-int store_policy_list(struct store *st, store_policy_fn fn, void *arg, char *err, size_t errlen)
-{
-	struct store_policy p;
-
-	if (!st || !fn)
-		return -EINVAL;
-	return list_all(st, &policy_kind, &p, (union rec_fn){ .policy = fn }, arg, err, errlen);
-}
-
-/* ---- assignments ---------------------------------------------------------- */
-
-/* Check a target and give its stored form (kind text, target text). */
-static int check_target(struct store *st, enum store_target target, const char *name,
-			bool must_exist, const char **kind, const char **key,
-			char *err, size_t errlen)
-{
-	*kind = store_target_name(target);
-	if (!*kind) {
-		errbuf_set(err, errlen, "assignment target: not one of tenant, group, user");
-		return -EINVAL;
-	}
-	if (target == STORE_TARGET_TENANT) {
-		if (name && *name && strcmp(name, st->tenant) != 0) {
-			errbuf_set(err, errlen, "assignment target: this store is tenant '%s'",
-			       st->tenant);
-			return -EINVAL;
-		}
-		*key = "";
-		return 0;
-	}
-	*key = name;
-	if (target == STORE_TARGET_GROUP)
-		return must_exist ? need_group(st, name, err, errlen)
-				  : check_name("group", name, err, errlen);
-	return must_exist ? need_user(st, name, err, errlen)
-			  : check_name("user", name, err, errlen);
-}
-
-int store_assign(struct store *st, enum store_target target, const char *name,
-		 const char *policy, char *err, size_t errlen)
-{
-	const char *kind, *key;
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = check_name("policy", policy, err, errlen)) < 0)
-		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	if ((rc = check_target(st, target, name, true, &kind, &key, err, errlen)) < 0 ||
-	    (rc = need_policy(st, policy, err, errlen)) < 0)
-		goto out;
-	/* At most one policy per target: a new assignment replaces the old. */
-	rc = run(st, err, errlen, "INSERT INTO assignments (kind, target, policy, created) "
-		 "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (kind, target) DO UPDATE SET "
-		 "policy = excluded.policy, created = excluded.created",
-		 "sssi", kind, key, policy, now());
-out:
-	return finish(st, rc, err, errlen);
-}
-
-int store_unassign(struct store *st, enum store_target target, const char *name,
-		   char *err, size_t errlen)
-{
-	const char *kind, *key;
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	if ((rc = check_target(st, target, name, true, &kind, &key, err, errlen)) < 0)
-		goto out;
-	rc = run(st, err, errlen, "DELETE FROM assignments WHERE kind = ?1 AND target = ?2",
-		 "ss", kind, key);
-	if (rc == 0) {
-		if (target == STORE_TARGET_TENANT)
-			errbuf_set(err, errlen, "no policy is assigned to the tenant");
-		else
-			errbuf_set(err, errlen, "no policy is assigned to %s '%s'", kind, key);
-		rc = -ENOENT;
-	}
-out:
-	return finish(st, rc, err, errlen);
-}
-
-int store_assignment_get(struct store *st, enum store_target target, const char *name,
-			 char policy[STORE_NAME_MAX + 1], char *err, size_t errlen)
-{
-	struct policy_assignment a;
-	const char *kind, *key;
-	int rc;
-
-	if (!st || !policy)
-		return -EINVAL;
-	policy[0] = '\0';
-	if ((rc = check_target(st, target, name, false, &kind, &key, err, errlen)) < 0)
-		return rc;
-	rc = get_assigned(st, kind, key, &a, err, errlen);
-	if (rc == 0) {
-		if (target == STORE_TARGET_TENANT)
-			errbuf_set(err, errlen, "no policy is assigned to the tenant");
-		else
-			errbuf_set(err, errlen, "no policy is assigned to %s '%s'", kind, key);
-		return -ENOENT;
-	}
-	if (rc < 0)
-		return rc;
-	memcpy(policy, a.policy, sizeof(a.policy));
-	return 0;
-}
-
-int store_assignment_list(struct store *st, store_assignment_fn fn, void *arg,
-			  char *err, size_t errlen)
-{
-	struct store_assignment a;
-	char kind[8];
-	sqlite3_stmt *s;
-	int rc;
-
-	if (!st || !fn)
-		return -EINVAL;
-	rc = qprep(st, &s, err, errlen, "SELECT kind, target, policy FROM assignments ORDER BY "
-		   "CASE kind WHEN 'tenant' THEN 0 WHEN 'group' THEN 1 ELSE 2 END, target", "");
-	if (rc < 0)
-		return rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		memset(&a, 0, sizeof(a));
-		col_text(s, 0, kind, sizeof(kind));
-		if (target_from_name(kind, &a.target) < 0) {
-			errbuf_set(err, errlen, "assignments: stored target kind is damaged");
-			rc = -EIO;
-			goto out;
-		}
-		col_text(s, 1, a.name, sizeof(a.name));
-		col_text(s, 2, a.policy, sizeof(a.policy));
-		if ((rc = fn(&a, arg)) != 0)
-			goto out;
-	}
-	rc = rc == SQLITE_DONE ? 0 : dberr(st, rc, "assignment list", err, errlen);
-out:
-	sqlite3_finalize(s);
-	return rc;
-}
-
-/* ---- peers ------------------------------------------------------------------ */
-
-static int check_peer_key(const uint8_t *pk, char *err, size_t errlen)
-{
-	if (pk && !key_nonzero(pk)) {
-		errbuf_set(err, errlen, "peer key: all zero");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int store_peer_add(struct store *st, const char *id, const uint8_t *public_key,
-		   const char *address, bool pinned, char *err, size_t errlen)
-{
-	char u[STORE_NAME_MAX + 1], t[STORE_NAME_MAX + 1];
-	int64_t when = now();
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = store_peer_id_parse(id, u, t, err, errlen)) < 0 ||
-	    (rc = check_new_name("peer user", u, err, errlen)) < 0 ||
-	    (rc = check_new_name("peer tenant", t, err, errlen)) < 0 ||
-	    (rc = check_peer_key(public_key, err, errlen)) < 0 ||
-	    (rc = store_address_check(address, err, errlen)) < 0)
-		return rc;
-	if (pinned && !public_key) {
-		errbuf_set(err, errlen, "peer '%s': only a known key can be pinned", id);
-		return -EINVAL;
-	}
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	rc = exists(st, SQL_PEER_EXISTS, id, err, errlen);
-	if (rc > 0) {
-		errbuf_set(err, errlen, "peer '%s' already exists", id);
-		rc = -EEXIST;
-	}
-	if (rc >= 0)
-		rc = run(st, err, errlen, "INSERT INTO peers (id, public_key, address, pinned, "
-			 "created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?5)", "sksii", id,
-			 public_key, address, (int64_t)(pinned ? 1 : 0), when);
-	return finish(st, rc, err, errlen);
-}
-
-static int peer_row(sqlite3_stmt *s, void *rec)
-{
-	struct store_peer *p = rec;
-	const void *k;
-
-	memset(p, 0, sizeof(*p));
-	col_text(s, 0, p->id, sizeof(p->id));
-	if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
-		k = sqlite3_column_blob(s, 1);
-		if (!k || sqlite3_column_bytes(s, 1) != STORE_PUBLIC_KEY_BYTES)
-			return -EIO;
-		memcpy(p->public_key, k, STORE_PUBLIC_KEY_BYTES);
-		p->has_key = true;
-	}
-	col_text(s, 2, p->address, sizeof(p->address));
-	p->pinned = sqlite3_column_int(s, 3) != 0;
-	p->created = sqlite3_column_int64(s, 4);
-	p->updated = sqlite3_column_int64(s, 5);
-	return 0;
-}
-
-#define SQL_PEER_ROW "SELECT id, public_key, address, pinned, created, updated FROM peers"
-
-static const struct rec_kind peer_kind = {
-	.type = REC_PEER, .what = "peer", .damaged = "stored key is damaged",
-	.by_key = SQL_PEER_ROW " WHERE id = ?1", .all = SQL_PEER_ROW " ORDER BY id",
-	.decode = peer_row, .name_off = offsetof(struct store_peer, id),
-};
-
-/* 1 found, 0 not, -errno. */
-static int get_peer(struct store *st, const char *id, struct store_peer *p,
-		    char *err, size_t errlen)
-{
-	return find_rec(st, &peer_kind, id, p, err, errlen);
-}
-
-int store_peer_set(struct store *st, const char *id, const uint8_t *public_key,
-		   const char *address, bool pinned, char *err, size_t errlen)
-{
-	struct store_peer p;
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = store_peer_id_parse(id, NULL, NULL, err, errlen)) < 0 ||
-	    (rc = check_peer_key(public_key, err, errlen)) < 0 ||
-	    (address && (rc = store_address_check(address, err, errlen)) < 0))
-		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	rc = get_peer(st, id, &p, err, errlen);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "no peer '%s'", id);
-		rc = -ENOENT;
-	}
-	if (rc < 0)
-		goto out;
-	if (pinned && !public_key && !p.has_key) {
-		errbuf_set(err, errlen, "peer '%s': only a known key can be pinned", id);
-		rc = -EINVAL;
-		goto out;
-	}
-	rc = run(st, err, errlen, "UPDATE peers SET public_key = coalesce(?2, public_key), "
-		 "address = coalesce(?3, address), pinned = ?4, updated = ?5 WHERE id = ?1",
-		 "sksii", id, public_key, address, (int64_t)(pinned ? 1 : 0), now());
-out:
-	return finish(st, rc, err, errlen);
-}
-
-int store_peer_learn_key(struct store *st, const char *id,
-			 const uint8_t public_key[STORE_PUBLIC_KEY_BYTES], char *err, size_t errlen)
-{
-	struct store_peer p;
-	int rc;
-
-	if (!st || !public_key)
-		return -EINVAL;
-	if ((rc = store_peer_id_parse(id, NULL, NULL, err, errlen)) < 0 ||
-	    (rc = check_peer_key(public_key, err, errlen)) < 0)
-		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	rc = get_peer(st, id, &p, err, errlen);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "no peer '%s'", id);
-		rc = -ENOENT;
-	}
-	if (rc < 0)
-		goto out;
-	if (p.has_key) {
-		if (sodium_memcmp(p.public_key, public_key, STORE_PUBLIC_KEY_BYTES) == 0) {
-			rc = 0;
-			goto out;
-		}
-		errbuf_set(err, errlen, "peer '%s' presented a key that differs from the %s one on "
-		       "record: possibly a man in the middle; if its key really changed, an "
-		       "administrator must replace it", id,
-		       p.pinned ? "pinned" : "first-use");
-		rc = -EKEYREJECTED;
-		goto out;
-	}
-	/* Trust on first use: record the key the peer proved it holds. */
-	rc = run(st, err, errlen, "UPDATE peers SET public_key = ?2, updated = ?3 WHERE id = ?1 "
-		 "AND public_key IS NULL", "ski", id, public_key, now());
-	if (rc == 1)
-		rc = 0;
-	else if (rc >= 0)
-		rc = -EIO;
-out:
-	return finish(st, rc, err, errlen);
-}
-
-int store_peer_del(struct store *st, const char *id, char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = store_peer_id_parse(id, NULL, NULL, err, errlen)) < 0)
-		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	rc = run(st, err, errlen, "DELETE FROM peers WHERE id = ?1", "s", id);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "no peer '%s'", id);
-		rc = -ENOENT;
-	}
-	return finish(st, rc, err, errlen);
-}
-
-int store_peer_show(struct store *st, const char *id, struct store_peer *out,
-		    char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st || !out)
-		return -EINVAL;
-	if ((rc = store_peer_id_parse(id, NULL, NULL, err, errlen)) < 0)
-		return rc;
-	return show_rec(st, &peer_kind, id, out, err, errlen);
-}
-
-int store_peer_list(struct store *st, store_peer_fn fn, void *arg, char *err, size_t errlen)
-{
-	struct store_peer p;
-
-	if (!st || !fn)
-		return -EINVAL;
-	return list_all(st, &peer_kind, &p, (union rec_fn){ .peer = fn }, arg, err, errlen);
-}
-
-/* ---- calls ------------------------------------------------------------------ */
-
-static bool text_ok(const char *s, size_t cap)
-{
-	size_t i, n = strnlen(s, cap);
-
-	if (n >= cap)
-		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return false;
-	return true;
-}
-
-/* The mutable fields of a call, whatever the operation. */
-static int check_call_fields(const struct store_call *c, char *err, size_t errlen)
-{
-	size_t i, n;
-
-	if (!store_call_mode_name(c->mode)) {
-		errbuf_set(err, errlen, "call mode: not one of pending, e2ee, standard");
-		return -EINVAL;
-	}
-	if (!store_call_state_name(c->state)) {
-		errbuf_set(err, errlen, "call state: not one of setup, active, ended, failed");
-		return -EINVAL;
-	}
-	if (!text_ok(c->reason, sizeof(c->reason))) {
-		errbuf_set(err, errlen, "call reason: too long, or holds control characters");
-		return -EINVAL;
-	}
-	n = strnlen(c->profile, sizeof(c->profile));
-	if (n >= sizeof(c->profile)) {
-		errbuf_set(err, errlen, "call profile: too long");
-		return -EINVAL;
-	}
-	for (i = 0; i < n; i++) {
-		char ch = c->profile[i];
-
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		      (ch >= '0' && ch <= '9') || ch == '_')) {
-			errbuf_set(err, errlen, "call profile: character %zu is not one of "
-			       "A-Z a-z 0-9 _", i + 1);
-			return -EINVAL;
-		}
-	}
-	n = strnlen(c->security_code, sizeof(c->security_code));
-	if (n != 0 && n != STORE_SECURITY_CODE_LEN) {
-		errbuf_set(err, errlen, "security code: %u digits, or none yet",
-		       STORE_SECURITY_CODE_LEN);
-		return -EINVAL;
-	}
-	for (i = 0; i < n; i++) {
-		if (c->security_code[i] < '0' || c->security_code[i] > '9') {
-			errbuf_set(err, errlen, "security code: %u digits, or none yet",
-			       STORE_SECURITY_CODE_LEN);
-			return -EINVAL;
-		}
-	}
-	if (c->mode == STORE_MODE_E2EE && n == 0) {
-		errbuf_set(err, errlen, "an end-to-end encrypted call needs its security code");
-		return -EINVAL;
-	}
-	if (c->state == STORE_CALL_ACTIVE && (c->mode == STORE_MODE_PENDING || !c->profile[0])) {
-		errbuf_set(err, errlen, "an active call needs its mode and SRTP profile");
-		return -EINVAL;
-	}
-	if (strnlen(c->local_media, sizeof(c->local_media)) != 0 &&
-	    store_address_check(c->local_media, err, errlen) < 0) {
-		adderr(err, errlen, " (local media)");
-		return -EINVAL;
-	}
-	if (strnlen(c->remote_media, sizeof(c->remote_media)) != 0 &&
-	    store_address_check(c->remote_media, err, errlen) < 0) {
-		adderr(err, errlen, " (remote media)");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int store_call_add(struct store *st, const struct store_call *c, char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st || !c)
-		return -EINVAL;
-	if ((rc = check_call_id(c->id, err, errlen)) < 0 ||
-	    (rc = check_name("user", c->local_user, err, errlen)) < 0 ||
-	    (rc = store_peer_id_parse(c->remote, NULL, NULL, err, errlen)) < 0 ||
-	    (rc = check_call_fields(c, err, errlen)) < 0)
-		return rc;
-	if (!store_call_role_name(c->role)) {
-		errbuf_set(err, errlen, "call role: not one of initiator, responder");
-		return -EINVAL;
-	}
-	if (state_final(c->state)) {
-		errbuf_set(err, errlen, "a new call is in setup or active");
-		return -EINVAL;
-	}
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	if ((rc = need_user(st, c->local_user, err, errlen)) < 0)
-		goto out;
-	rc = exists(st, SQL_CALL_EXISTS, c->id, err, errlen);
-	if (rc > 0) {
-		errbuf_set(err, errlen, "call '%s' already exists", c->id);
-		rc = -EEXIST;
-	}
-	if (rc < 0)
-		goto out;
-	rc = run(st, err, errlen, "INSERT INTO calls (id, local_user, remote, role, mode, reason, "
-		 "profile, security_code, local_media, remote_media, state, created, ended) "
-		 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0)",
-		 "sssssssssssi", c->id, c->local_user, c->remote, store_call_role_name(c->role),
-		 store_call_mode_name(c->mode), c->reason, c->profile, c->security_code,
-		 c->local_media, c->remote_media, store_call_state_name(c->state), now());
-out:
-	return finish(st, rc, err, errlen);
-}
-
-#define SQL_CALL_ROW \
-	"SELECT id, local_user, remote, role, mode, reason, profile, security_code, " \
-	"local_media, remote_media, state, created, ended FROM calls"
-
-static int call_row(sqlite3_stmt *s, void *rec)
-{
-	struct store_call *c = rec;
-	char t[16];
-
-	memset(c, 0, sizeof(*c));
-	col_text(s, 0, c->id, sizeof(c->id));
-	col_text(s, 1, c->local_user, sizeof(c->local_user));
-	col_text(s, 2, c->remote, sizeof(c->remote));
-	col_text(s, 3, t, sizeof(t));
-	if (role_from_name(t, &c->role) < 0)
-		return -EIO;
-	col_text(s, 4, t, sizeof(t));
-	if (mode_from_name(t, &c->mode) < 0)
-		return -EIO;
-	col_text(s, 5, c->reason, sizeof(c->reason));
-	col_text(s, 6, c->profile, sizeof(c->profile));
-	col_text(s, 7, c->security_code, sizeof(c->security_code));
-	col_text(s, 8, c->local_media, sizeof(c->local_media));
-	col_text(s, 9, c->remote_media, sizeof(c->remote_media));
-	col_text(s, 10, t, sizeof(t));
-	if (state_from_name(t, &c->state) < 0)
-		return -EIO;
-	c->created = sqlite3_column_int64(s, 11);
-	c->ended = sqlite3_column_int64(s, 12);
-	return 0;
-}
-
-static const struct rec_kind call_kind = {
-	.type = REC_CALL, .what = "call", .damaged = "stored record is damaged",
-	.by_key = SQL_CALL_ROW " WHERE id = ?1",    /* store_call_list has its own */
-	.decode = call_row, .name_off = offsetof(struct store_call, id),
-};
-
-/* 1 found, 0 not, -errno. */
-static int get_call(struct store *st, const char *id, struct store_call *c,
-		    char *err, size_t errlen)
-{
-	return find_rec(st, &call_kind, id, c, err, errlen);
-}
-
-int store_call_update(struct store *st, const struct store_call *c, char *err, size_t errlen)
-{
-	struct store_call old;
-	int rc;
-
-	if (!st || !c)
-		return -EINVAL;
-	if ((rc = check_call_id(c->id, err, errlen)) < 0 ||
-	    (rc = check_call_fields(c, err, errlen)) < 0)
-		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	rc = get_call(st, c->id, &old, err, errlen);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "no call '%s'", c->id);
-		rc = -ENOENT;
-	}
-	if (rc < 0)
-		goto out;
-	if (state_final(old.state)) {
-		errbuf_set(err, errlen, "call '%s' is already %s", c->id,
-		       store_call_state_name(old.state));
-		rc = -EALREADY;
-		goto out;
-	}
-	if (old.state == STORE_CALL_ACTIVE && c->state == STORE_CALL_SETUP) {
-		errbuf_set(err, errlen, "call '%s' is active: it cannot go back to setup", c->id);
-		rc = -EINVAL;
-		goto out;
-	}
-	rc = run(st, err, errlen, "UPDATE calls SET mode = ?2, reason = ?3, profile = ?4, "
-		 "security_code = ?5, local_media = ?6, remote_media = ?7, state = ?8, "
-		 "ended = ?9 WHERE id = ?1", "ssssssssi", c->id, store_call_mode_name(c->mode),
-		 c->reason, c->profile, c->security_code, c->local_media, c->remote_media,
-		 store_call_state_name(c->state), state_final(c->state) ? now() : (int64_t)0);
-out:
-	return finish(st, rc, err, errlen);
-}
-
-int store_call_end(struct store *st, const char *id, enum store_call_state state,
-		   const char *reason, char *err, size_t errlen)
-{
-	struct store_call c;
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if (!state_final(state)) {
-		errbuf_set(err, errlen, "call end: the state is ended or failed");
-		return -EINVAL;
-	}
-	if ((rc = check_call_id(id, err, errlen)) < 0)
-		return rc;
-	if (reason && !text_ok(reason, sizeof(c.reason))) {
-		errbuf_set(err, errlen, "call reason: too long, or holds control characters");
-		return -EINVAL;
-	}
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	rc = get_call(st, id, &c, err, errlen);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "no call '%s'", id);
-		rc = -ENOENT;
-	}
-	if (rc < 0)
-		goto out;
-	if (state_final(c.state)) {
-		errbuf_set(err, errlen, "call '%s' is already %s", id, store_call_state_name(c.state));
-		rc = -EALREADY;
-		goto out;
-	}
-	rc = run(st, err, errlen, "UPDATE calls SET state = ?2, reason = coalesce(?3, reason), "
-		 "ended = ?4 WHERE id = ?1", "sssi", id, store_call_state_name(state), reason,
-		 now());
-out:
-	return finish(st, rc, err, errlen);
-}
-
-int store_call_get(struct store *st, const char *id, struct store_call *out,
-		   char *err, size_t errlen)
-{
-	int rc;
-
-	if (!st || !out)
-		return -EINVAL;
-	if ((rc = check_call_id(id, err, errlen)) < 0)
-		return rc;
-	return show_rec(st, &call_kind, id, out, err, errlen);
-}
-
-int store_call_list(struct store *st, bool live_only, store_call_fn fn, void *arg,
-		    char *err, size_t errlen)
-{
-	struct store_call c;
-	sqlite3_stmt *s;
-	int rc;
-
-	if (!st || !fn)
-		return -EINVAL;
-	rc = qprep(st, &s, err, errlen, SQL_CALL_ROW " WHERE ?1 = 0 OR state IN ('setup', "
-		   "'active') ORDER BY created, id", "i", (int64_t)(live_only ? 1 : 0));
-	if (rc < 0)
-		return rc;
-	return list_recs(st, s, &call_kind, &c, (union rec_fn){ .call = fn }, arg, err, errlen);
-}
-
-int store_call_del(struct store *st, const char *id, char *err, size_t errlen)
-{
-	struct store_call c;
-	int rc;
-
-	if (!st)
-		return -EINVAL;
-	if ((rc = check_call_id(id, err, errlen)) < 0)
-		return rc;
-	if ((rc = begin(st, err, errlen)) < 0)
-		return rc;
-	rc = get_call(st, id, &c, err, errlen);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "no call '%s'", id);
-		rc = -ENOENT;
-	}
-	if (rc < 0)
-		goto out;
-	if (!state_final(c.state)) {
-		errbuf_set(err, errlen, "call '%s' is %s: end it first", id,
-		       store_call_state_name(c.state));
-		rc = -EBUSY;
-		goto out;
-	}
-	rc = run(st, err, errlen, "DELETE FROM calls WHERE id = ?1", "s", id);
-out:
-	return finish(st, rc, err, errlen);
-}

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * call_records.c - the call records: a call's parties, mode, profile,
+ * security code, media addresses and state, from setup to its end, kept as
+ * history. No keys. (The call manager itself is control/calls/calls.c.)
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "errbuf.h"
+#include "store.h"
+#include "store_internal.h"
+
+/* ---- calls ------------------------------------------------------------------ */
+
+#define SQL_CALL_EXISTS   "SELECT count(*) FROM calls WHERE id = ?1"
+
+static int role_from_name(const char *s, enum store_call_role *r)
+{
+	if (s && strcmp(s, "initiator") == 0)
+		*r = STORE_ROLE_INITIATOR;
+	else if (s && strcmp(s, "responder") == 0)
+		*r = STORE_ROLE_RESPONDER;
+	else
+		return -EIO;
+	return 0;
+}
+
+static int mode_from_name(const char *s, enum store_call_mode *m)
+{
+	if (s && strcmp(s, "pending") == 0)
+		*m = STORE_MODE_PENDING;
+	else if (s && strcmp(s, "e2ee") == 0)
+		*m = STORE_MODE_E2EE;
+	else if (s && strcmp(s, "standard") == 0)
+		*m = STORE_MODE_STANDARD;
+	else
+		return -EIO;
+	return 0;
+}
+
+static int state_from_name(const char *s, enum store_call_state *c)
+{
+	static const enum store_call_state all[] = { STORE_CALL_SETUP, STORE_CALL_ACTIVE,
+						     STORE_CALL_ENDED, STORE_CALL_FAILED };
+	size_t i;
+
+	for (i = 0; s && i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(s, store_call_state_name(all[i])) == 0) {
+			*c = all[i];
+			return 0;
+		}
+	return -EIO;
+}
+
+static bool state_final(enum store_call_state s)
+{
+	return s == STORE_CALL_ENDED || s == STORE_CALL_FAILED;
+}
+
+static bool text_ok(const char *s, size_t cap)
+{
+	size_t i, n = strnlen(s, cap);
+
+	if (n >= cap)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
+/* The mutable fields of a call, whatever the operation. */
+static int check_call_fields(const struct store_call *c, char *err, size_t errlen)
+{
+	size_t i, n;
+
+	if (!store_call_mode_name(c->mode)) {
+		errbuf_set(err, errlen, "call mode: not one of pending, e2ee, standard");
+		return -EINVAL;
+	}
+	if (!store_call_state_name(c->state)) {
+		errbuf_set(err, errlen, "call state: not one of setup, active, ended, failed");
+		return -EINVAL;
+	}
+	if (!text_ok(c->reason, sizeof(c->reason))) {
+		errbuf_set(err, errlen, "call reason: too long, or holds control characters");
+		return -EINVAL;
+	}
+	n = strnlen(c->profile, sizeof(c->profile));
+	if (n >= sizeof(c->profile)) {
+		errbuf_set(err, errlen, "call profile: too long");
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		char ch = c->profile[i];
+
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= '0' && ch <= '9') || ch == '_')) {
+			errbuf_set(err, errlen, "call profile: character %zu is not one of "
+			       "A-Z a-z 0-9 _", i + 1);
+			return -EINVAL;
+		}
+	}
+	n = strnlen(c->security_code, sizeof(c->security_code));
+	if (n != 0 && n != STORE_SECURITY_CODE_LEN) {
+		errbuf_set(err, errlen, "security code: %u digits, or none yet",
+		       STORE_SECURITY_CODE_LEN);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		if (c->security_code[i] < '0' || c->security_code[i] > '9') {
+			errbuf_set(err, errlen, "security code: %u digits, or none yet",
+			       STORE_SECURITY_CODE_LEN);
+			return -EINVAL;
+		}
+	}
+	if (c->mode == STORE_MODE_E2EE && n == 0) {
+		errbuf_set(err, errlen, "an end-to-end encrypted call needs its security code");
+		return -EINVAL;
+	}
+	if (c->state == STORE_CALL_ACTIVE && (c->mode == STORE_MODE_PENDING || !c->profile[0])) {
+		errbuf_set(err, errlen, "an active call needs its mode and SRTP profile");
+		return -EINVAL;
+	}
+	if (strnlen(c->local_media, sizeof(c->local_media)) != 0 &&
+	    store_address_check(c->local_media, err, errlen) < 0) {
+		store_adderr(err, errlen, " (local media)");
+		return -EINVAL;
+	}
+	if (strnlen(c->remote_media, sizeof(c->remote_media)) != 0 &&
+	    store_address_check(c->remote_media, err, errlen) < 0) {
+		store_adderr(err, errlen, " (remote media)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int store_call_add(struct store *st, const struct store_call *c, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!st || !c)
+		return -EINVAL;
+	if ((rc = store_check_call_id(c->id, err, errlen)) < 0 ||
+	    (rc = store_check_name("user", c->local_user, err, errlen)) < 0 ||
+	    (rc = store_peer_id_parse(c->remote, NULL, NULL, err, errlen)) < 0 ||
+	    (rc = check_call_fields(c, err, errlen)) < 0)
+		return rc;
+	if (!store_call_role_name(c->role)) {
+		errbuf_set(err, errlen, "call role: not one of initiator, responder");
+		return -EINVAL;
+	}
+	if (state_final(c->state)) {
+		errbuf_set(err, errlen, "a new call is in setup or active");
+		return -EINVAL;
+	}
+	if ((rc = store_begin(st, err, errlen)) < 0)
+		return rc;
+	if ((rc = store_need_user(st, c->local_user, err, errlen)) < 0)
+		goto out;
+	rc = store_exists(st, SQL_CALL_EXISTS, c->id, err, errlen);
+	if (rc > 0) {
+		errbuf_set(err, errlen, "call '%s' already exists", c->id);
+		rc = -EEXIST;
+	}
+	if (rc < 0)
+		goto out;
+	rc = store_run(st, err, errlen, "INSERT INTO calls (id, local_user, remote, role, mode, reason, "
+		       "profile, security_code, local_media, remote_media, state, created, ended) "
+		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0)",
+		       "sssssssssssi", c->id, c->local_user, c->remote, store_call_role_name(c->role),
+		       store_call_mode_name(c->mode), c->reason, c->profile, c->security_code,
+		       c->local_media, c->remote_media, store_call_state_name(c->state), store_now());
+out:
+	return store_finish(st, rc, err, errlen);
+}
+
+#define SQL_CALL_ROW \
+	"SELECT id, local_user, remote, role, mode, reason, profile, security_code, " \
+	"local_media, remote_media, state, created, ended FROM calls"
+
+static int call_row(sqlite3_stmt *s, void *rec)
+{
+	struct store_call *c = rec;
+	char t[16];
+
+	memset(c, 0, sizeof(*c));
+	store_col_text(s, 0, c->id, sizeof(c->id));
+	store_col_text(s, 1, c->local_user, sizeof(c->local_user));
+	store_col_text(s, 2, c->remote, sizeof(c->remote));
+	store_col_text(s, 3, t, sizeof(t));
+	if (role_from_name(t, &c->role) < 0)
+		return -EIO;
+	store_col_text(s, 4, t, sizeof(t));
+	if (mode_from_name(t, &c->mode) < 0)
+		return -EIO;
+	store_col_text(s, 5, c->reason, sizeof(c->reason));
+	store_col_text(s, 6, c->profile, sizeof(c->profile));
+	store_col_text(s, 7, c->security_code, sizeof(c->security_code));
+	store_col_text(s, 8, c->local_media, sizeof(c->local_media));
+	store_col_text(s, 9, c->remote_media, sizeof(c->remote_media));
+	store_col_text(s, 10, t, sizeof(t));
+	if (state_from_name(t, &c->state) < 0)
+		return -EIO;
+	c->created = sqlite3_column_int64(s, 11);
+	c->ended = sqlite3_column_int64(s, 12);
+	return 0;
+}
+
+static const struct rec_kind call_kind = {
+	.type = REC_CALL, .what = "call", .damaged = "stored record is damaged",
+	.by_key = SQL_CALL_ROW " WHERE id = ?1",    /* store_call_list has its own */
+	.decode = call_row, .name_off = offsetof(struct store_call, id),
+};
+
+int store_call_update(struct store *st, const struct store_call *c, char *err, size_t errlen)
+{
+	struct store_call old;
+	int rc;
+
+	if (!st || !c)
+		return -EINVAL;
+	if ((rc = store_check_call_id(c->id, err, errlen)) < 0 ||
+	    (rc = check_call_fields(c, err, errlen)) < 0)
+		return rc;
+	if ((rc = store_begin(st, err, errlen)) < 0)
+		return rc;
+	if ((rc = store_show_rec(st, &call_kind, c->id, &old, err, errlen)) < 0)
+		goto out;
+	if (state_final(old.state)) {
+		errbuf_set(err, errlen, "call '%s' is already %s", c->id,
+		       store_call_state_name(old.state));
+		rc = -EALREADY;
+		goto out;
+	}
+	if (old.state == STORE_CALL_ACTIVE && c->state == STORE_CALL_SETUP) {
+		errbuf_set(err, errlen, "call '%s' is active: it cannot go back to setup", c->id);
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = store_run(st, err, errlen, "UPDATE calls SET mode = ?2, reason = ?3, profile = ?4, "
+		       "security_code = ?5, local_media = ?6, remote_media = ?7, state = ?8, "
+		       "ended = ?9 WHERE id = ?1", "ssssssssi", c->id, store_call_mode_name(c->mode),
+		       c->reason, c->profile, c->security_code, c->local_media, c->remote_media,
+		       store_call_state_name(c->state), state_final(c->state) ? store_now() : (int64_t)0);
+out:
+	return store_finish(st, rc, err, errlen);
+}
+
+int store_call_end(struct store *st, const char *id, enum store_call_state state,
+		   const char *reason, char *err, size_t errlen)
+{
+	struct store_call c;
+	int rc;
+
+	if (!st)
+		return -EINVAL;
+	if (!state_final(state)) {
+		errbuf_set(err, errlen, "call end: the state is ended or failed");
+		return -EINVAL;
+	}
+	if ((rc = store_check_call_id(id, err, errlen)) < 0)
+		return rc;
+	if (reason && !text_ok(reason, sizeof(c.reason))) {
+		errbuf_set(err, errlen, "call reason: too long, or holds control characters");
+		return -EINVAL;
+	}
+	if ((rc = store_begin(st, err, errlen)) < 0)
+		return rc;
+	if ((rc = store_show_rec(st, &call_kind, id, &c, err, errlen)) < 0)
+		goto out;
+	if (state_final(c.state)) {
+		errbuf_set(err, errlen, "call '%s' is already %s", id, store_call_state_name(c.state));
+		rc = -EALREADY;
+		goto out;
+	}
+	rc = store_run(st, err, errlen, "UPDATE calls SET state = ?2, reason = coalesce(?3, reason), "
+		       "ended = ?4 WHERE id = ?1", "sssi", id, store_call_state_name(state), reason,
+		       store_now());
+out:
+	return store_finish(st, rc, err, errlen);
+}
+
+int store_call_get(struct store *st, const char *id, struct store_call *out,
+		   char *err, size_t errlen)
+{
+	int rc;
+
+	if (!st || !out)
+		return -EINVAL;
+	if ((rc = store_check_call_id(id, err, errlen)) < 0)
+		return rc;
+	return store_show_rec(st, &call_kind, id, out, err, errlen);
+}
+
+int store_call_list(struct store *st, bool live_only, store_call_fn fn, void *arg,
+		    char *err, size_t errlen)
+{
+	struct store_call c;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st || !fn)
+		return -EINVAL;
+	rc = store_qprep(st, &s, err, errlen, SQL_CALL_ROW " WHERE ?1 = 0 OR state IN ('setup', "
+			 "'active') ORDER BY created, id", "i", (int64_t)(live_only ? 1 : 0));
+	if (rc < 0)
+		return rc;
+	return store_list_recs(st, s, &call_kind, &c, (union rec_fn){ .call = fn }, arg, err, errlen);
+}
+
+int store_call_del(struct store *st, const char *id, char *err, size_t errlen)
+{
+	struct store_call c;
+	int rc;
+
+	if (!st)
+		return -EINVAL;
+	if ((rc = store_check_call_id(id, err, errlen)) < 0)
+		return rc;
+	if ((rc = store_begin(st, err, errlen)) < 0)
+		return rc;
+	if ((rc = store_show_rec(st, &call_kind, id, &c, err, errlen)) < 0)
+		goto out;
+	if (!state_final(c.state)) {
+		errbuf_set(err, errlen, "call '%s' is %s: end it first", id,
+		       store_call_state_name(c.state));
+		rc = -EBUSY;
+		goto out;
+	}
+	rc = store_run(st, err, errlen, "DELETE FROM calls WHERE id = ?1", "s", id);
+out:
+	return store_finish(st, rc, err, errlen);
+}

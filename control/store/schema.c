@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * schema.c - the store's schema: creating it in an empty database, checking
+ * the version of an existing one (newer is refused), and reading the tenant
+ * it records. A future migration from version N goes here.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "errbuf.h"
+#include "store.h"
+#include "store_internal.h"
+
+/* ---- schema ---------------------------------------------------------------- */
+
+/*
+ * Version 1. Names are TEXT compared byte for byte (case-sensitive). Enums are
+ * stored as their names. Times are unix seconds.
+ */
+static const char *const schema_v1[] = {
+	"CREATE TABLE schema_version (version INTEGER NOT NULL)",
+	"CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+	"CREATE TABLE users (name TEXT PRIMARY KEY, created INTEGER NOT NULL)",
+	"CREATE TABLE user_keys ("
+	" user TEXT PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,"
+	" public_key BLOB NOT NULL CHECK (length(public_key) = 32),"
+	" private_key BLOB NOT NULL CHECK (length(private_key) = 32),"
+	" created INTEGER NOT NULL)",
+	"CREATE TABLE user_settings ("
+	" user TEXT PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,"
+	" e2ee INTEGER NOT NULL CHECK (e2ee IN (0, 1)),"
+	" updated INTEGER NOT NULL)",
+	"CREATE TABLE usergroups (name TEXT PRIMARY KEY, created INTEGER NOT NULL)",
+	"CREATE TABLE memberships ("
+	" grp TEXT NOT NULL REFERENCES usergroups(name) ON DELETE CASCADE,"
+	" user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,"
+	" created INTEGER NOT NULL,"
+	" PRIMARY KEY (grp, user))",
+	"CREATE INDEX memberships_user ON memberships(user)",
+	"CREATE TABLE policies ("
+	" name TEXT PRIMARY KEY,"
+	" e2ee TEXT NOT NULL CHECK (e2ee IN ('disabled', 'users-can-turn-on')),"
+	" created INTEGER NOT NULL)",
+	"CREATE TABLE assignments ("
+	" kind TEXT NOT NULL CHECK (kind IN ('tenant', 'group', 'user')),"
+	" target TEXT NOT NULL,"
+	" policy TEXT NOT NULL REFERENCES policies(name) ON DELETE RESTRICT,"
+	" created INTEGER NOT NULL,"
+	" PRIMARY KEY (kind, target),"
+	" CHECK ((kind = 'tenant') = (target = '')))",
+	"CREATE INDEX assignments_policy ON assignments(policy)",
+	/* A target's assignment goes with the target. */
+	"CREATE TRIGGER users_del_assignment AFTER DELETE ON users BEGIN"
+	" DELETE FROM assignments WHERE kind = 'user' AND target = old.name; END",
+	"CREATE TRIGGER groups_del_assignment AFTER DELETE ON usergroups BEGIN"
+	" DELETE FROM assignments WHERE kind = 'group' AND target = old.name; END",
+	"CREATE TABLE peers ("
+	" id TEXT PRIMARY KEY,"
+	" public_key BLOB CHECK (public_key IS NULL OR length(public_key) = 32),"
+	" address TEXT NOT NULL,"
+	" pinned INTEGER NOT NULL CHECK (pinned IN (0, 1)),"
+	" created INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL,"
+	" CHECK (pinned = 0 OR public_key IS NOT NULL))",
+	/* No keys here. local_user is not a foreign key: history outlives users. */
+	"CREATE TABLE calls ("
+	" id TEXT PRIMARY KEY,"
+	" local_user TEXT NOT NULL,"
+	" remote TEXT NOT NULL,"
+	" role TEXT NOT NULL CHECK (role IN ('initiator', 'responder')),"
+	" mode TEXT NOT NULL CHECK (mode IN ('pending', 'e2ee', 'standard')),"
+	" reason TEXT NOT NULL,"
+	" profile TEXT NOT NULL,"
+	" security_code TEXT NOT NULL,"
+	" local_media TEXT NOT NULL,"
+	" remote_media TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('setup', 'active', 'ended', 'failed')),"
+	" created INTEGER NOT NULL,"
+	" ended INTEGER NOT NULL)",
+	"CREATE INDEX calls_state ON calls(state)",
+	"CREATE INDEX calls_user ON calls(local_user)",
+};
+
+int store_schema_init(struct store *st, const char *tenant, bool create,
+		      char *err, size_t errlen)
+{
+	int64_t have, version;
+	size_t i;
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = store_begin(st, err, errlen);
+	if (rc < 0)
+		return rc;
+	have = store_qint(st, err, errlen, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+			  " AND name = 'schema_version'", "");
+	if (have < 0) {
+		rc = (int)have;
+		goto out;
+	}
+	if (have == 0) {
+		int64_t other = store_qint(st, err, errlen, "SELECT count(*) FROM sqlite_master", "");
+
+		if (other < 0) {
+			rc = (int)other;
+			goto out;
+		}
+		if (other > 0) {
+			errbuf_set(err, errlen, "the database is not a callseal store (no schema_version "
+			       "table)");
+			rc = -EPROTO;
+			goto out;
+		}
+		if (!create) {
+			errbuf_set(err, errlen, "the store is empty: create it first");
+			rc = -ENOENT;
+			goto out;
+		}
+		for (i = 0; i < sizeof(schema_v1) / sizeof(schema_v1[0]); i++)
+			if ((rc = store_run(st, err, errlen, schema_v1[i], "")) < 0)
+				goto out;
+		rc = store_run(st, err, errlen, "INSERT INTO schema_version (version) VALUES (?1)", "i",
+			       (int64_t)STORE_SCHEMA_VERSION);
+		if (rc >= 0)
+			rc = store_run(st, err, errlen, "INSERT INTO meta (name, value) VALUES "
+				       "('tenant', ?1)", "s", tenant);
+		if (rc >= 0)
+			rc = store_run(st, err, errlen, "INSERT INTO meta (name, value) VALUES "
+				       "('created', CAST(?1 AS TEXT))", "i", store_now());
+		if (rc < 0)
+			goto out;
+	}
+	version = store_qint(st, err, errlen, "SELECT coalesce(max(version), 0) FROM schema_version", "");
+	if (version < 0) {
+		rc = (int)version;
+		goto out;
+	}
+	if (version > STORE_SCHEMA_VERSION) {
+		errbuf_set(err, errlen, "the store's schema is version %lld, newer than this program "
+		       "understands (%d): upgrade callseal", (long long)version,
+		       STORE_SCHEMA_VERSION);
+		rc = -EPROTONOSUPPORT;
+		goto out;
+	}
+	if (version < 1) {
+		errbuf_set(err, errlen, "the store's schema version is missing or invalid");
+		rc = -EPROTO;
+		goto out;
+	}
+	rc = store_qprep(st, &s, err, errlen, "SELECT value FROM meta WHERE name = 'tenant'", "");
+	if (rc < 0)
+		goto out;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		store_col_text(s, 0, st->tenant, sizeof(st->tenant));
+	sqlite3_finalize(s);
+	if (!store_name_valid(st->tenant)) {
+		errbuf_set(err, errlen, "the store records no valid tenant name");
+		rc = -EPROTO;
+		goto out;
+	}
+	if (tenant && strcmp(tenant, st->tenant) != 0) {
+		errbuf_set(err, errlen, "this store belongs to tenant '%s', not '%s'", st->tenant,
+		       tenant);
+		rc = -ESRCH;
+		goto out;
+	}
+	rc = 0;
+out:
+	return store_finish(st, rc, err, errlen);
+}

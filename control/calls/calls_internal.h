@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * calls_internal.h - what the call manager's files share, and only they
+ * (calls.h is the public API): struct calls, struct conn, the control
+ * channel's wire constants, and each file's helpers for the others.
+ */
+#ifndef CALLSEAL_CALLS_INTERNAL_H
+#define CALLSEAL_CALLS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "calls.h"
+
+/* ---- control channel frames (channel.c, docs/calls.md) ---------------------- */
+
+#define FRAME_CTRL      0x10u
+#define FRAME_ABORT     0x7fu
+#define CTRL_END        1u
+#define CTRL_REKEY      2u
+#define CTRL_READY      3u   /* caller -> callee, once: CONFIRM was accepted */
+#define CTRL_HDR        (CALLPROTO_FRAME_HDR + 1u + 8u)   /* len, type, counter */
+#define CTRL_PLAIN_MAX  256u
+#define CTRL_KEY_LEN    crypto_aead_chacha20poly1305_ietf_KEYBYTES
+/* generation 1 of the rekey chain is the control channel's; SRTP uses 0, 2, 3... */
+#define CTRL_GENERATION 1u
+
+/*
+ * One per TCP connection: a call attempt while the handshake runs, then the
+ * call's control channel; a detached call keeps its conn with fd -1.
+ */
+struct conn {
+	struct conn *next;
+	int fd;
+	bool connecting;            /* caller: connect() in progress */
+	bool active;                /* keys installed */
+	bool confirmed;             /* both ends active: the caller at CONFIRM, the
+				     * callee at the caller's READY (docs/calls.md) */
+	bool installed_out, installed_in;
+	bool stored;                /* a store record exists */
+	bool have_want;             /* caller: remote_media given */
+	bool learn;                 /* TOFU: record the peer's key once done */
+	bool add_peer;              /* TOFU: the peer is not in the directory */
+	struct callproto *cp;
+	uint64_t deadline;          /* monotonic ms; attempts only */
+	struct callproto_addr local_media, want_remote;
+	char src[STORE_ADDR_MAX];   /* callee: where the connection came from */
+	char why[CALLS_REASON_MAX]; /* our own reason for a failure, if any */
+	struct calls_info info;
+	uint8_t *ctl;               /* secmem_alloc: tx key || rx key */
+	uint64_t tx_ctr, rx_ctr;
+	uint32_t gen;               /* last chain generation asked */
+	uint64_t last_from;
+	size_t rlen, wlen;
+	uint8_t rbuf[CALLS_CONN_BUF];
+	uint8_t wbuf[CALLS_CONN_BUF];
+};
+
+/* The manager (calls.h's struct calls). */
+struct calls {
+	struct calls_config cfg;
+	char tenant[STORE_NAME_MAX + 1];
+	uint8_t recorder[CALLS_RECORDER_KEY_LEN];
+	bool has_recorder;
+	int lfd;
+	int spare_fd;                 /* /dev/null, given up to shed a connection at EMFILE */
+	uint16_t lport;
+	struct callproto_addr pool_addr;
+	uint16_t pool_lo, pool_hi;
+	bool has_pool;
+	unsigned int attempts;
+	struct conn *conns;
+};
+
+/* ---- small helpers for every file ------------------------------------------- */
+
+static inline uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Printable ASCII only (reasons go to the store and to logs). */
+static inline void copy_text(char *dst, size_t cap, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src && src[i] && i + 1 < cap; i++)
+		dst[i] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+/* ---- addr.c: IP:port forms ---------------------------------------------------- */
+
+int addr_parse(const char *s, struct callproto_addr *a, bool allow0);
+void addr_format(const struct callproto_addr *a, char *out, size_t cap);
+socklen_t addr_sockaddr(const struct callproto_addr *a, struct sockaddr_storage *ss);
+bool addr_eq(const struct callproto_addr *a, const struct callproto_addr *b);
+void addr_table_key(const struct callproto_addr *a, unsigned int dir, struct keytable_key *k);
+
+/* ---- media.c: media addresses and the pool ------------------------------------ */
+
+int media_parse(const char *s, struct callproto_addr *a);
+int media_pool_parse(const char *s, struct callproto_addr *a, uint16_t *hi);
+const struct conn *media_user(const struct calls *cm, const struct callproto_addr *a);
+bool media_in_table(const struct calls *cm, const struct callproto_addr *a);
+int media_pool_take(const struct calls *cm, struct callproto_addr *out);
+
+/* ---- conn.c: connections ------------------------------------------------------ */
+
+struct conn *conn_find(const struct calls *cm, const char *id);
+void conn_unlink(struct calls *cm, struct conn *c);
+void conn_queue(struct conn *c, const uint8_t *p, size_t n, bool *overflow);
+void conn_pump(struct conn *c, bool *overflow);
+int conn_flush(struct conn *c);
+void conn_finish(struct calls *cm, struct conn *c, enum calls_state state, const char *reason);
+void conn_fail(struct calls *cm, struct conn *c, enum callproto_code code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void conn_lost(struct calls *cm, struct conn *c, const char *why);
+
+/* ---- handshake.c: decisions during the key agreement -------------------------- */
+
+int handshake_local(struct calls *cm, struct conn *c, const char *user, uint8_t *priv,
+		    struct callproto_local *loc, char *err, size_t errlen);
+bool handshake_progress(struct calls *cm, struct conn *c);
+
+/* ---- channel.c: the control channel ------------------------------------------- */
+
+int channel_derive(struct conn *c);
+int channel_send(struct conn *c, const uint8_t *plain, size_t n);
+void channel_bye(struct conn *c, const char *why);
+bool channel_frame(struct calls *cm, struct conn *c, const uint8_t *f, size_t n);
+
+#endif /* CALLSEAL_CALLS_INTERNAL_H */

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * channel.c - a call's control channel once its keys are in (docs/calls.md):
+ * CTRL frames (type 0x10) over the call's TCP connection, sealed with
+ * ChaCha20-Poly1305 under keys from generation 1 of the rekey chain; the
+ * caller's READY, END, and REKEY (calls_rekey(), and the peer's REKEY).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "errbuf.h"
+#include "calls_internal.h"
+#include "secmem.h"
+
+int channel_derive(struct conn *c)
+{
+	struct callproto_keys k;
+	uint8_t in[CALLPROTO_MASTER_KEY_MAX + CALLPROTO_MASTER_SALT_LEN];
+	static const char label[] = "callseal/1 control channel";
+	int rc;
+
+	if ((rc = callproto_rekey(c->cp, CTRL_GENERATION, &k)) < 0)
+		return rc;
+	c->gen = CTRL_GENERATION;
+	c->ctl = secmem_alloc(2 * CTRL_KEY_LEN);
+	if (!c->ctl) {
+		callproto_keys_wipe(&k);
+		return -ENOMEM;
+	}
+	/* key = BLAKE2b-256(keyed by label, master key || salt) per direction */
+	memcpy(in, k.tx.key, k.tx.key_len);
+	memcpy(in + k.tx.key_len, k.tx.salt, CALLPROTO_MASTER_SALT_LEN);
+	crypto_generichash(c->ctl, CTRL_KEY_LEN, in, k.tx.key_len + CALLPROTO_MASTER_SALT_LEN,
+			   (const uint8_t *)label, sizeof(label) - 1);
+	memcpy(in, k.rx.key, k.rx.key_len);
+	memcpy(in + k.rx.key_len, k.rx.salt, CALLPROTO_MASTER_SALT_LEN);
+	crypto_generichash(c->ctl + CTRL_KEY_LEN, CTRL_KEY_LEN, in,
+			   k.rx.key_len + CALLPROTO_MASTER_SALT_LEN,
+			   (const uint8_t *)label, sizeof(label) - 1);
+	sodium_memzero(in, sizeof(in));
+	callproto_keys_wipe(&k);
+	return 0;
+}
+
+static void ctl_nonce_ad(const struct conn *c, uint64_t ctr, uint8_t nonce[12], uint8_t ad[25])
+{
+	memset(nonce, 0, 12);
+	for (int i = 0; i < 8; i++)
+		nonce[4 + i] = (uint8_t)(ctr >> (56 - 8 * i));
+	ad[0] = FRAME_CTRL;
+	memcpy(ad + 1, nonce + 4, 8);
+	memcpy(ad + 9, c->info.id, CALLS_ID_LEN);
+}
+
+int channel_send(struct conn *c, const uint8_t *plain, size_t n)
+{
+	uint8_t f[CTRL_HDR + CTRL_PLAIN_MAX + crypto_aead_chacha20poly1305_ietf_ABYTES];
+	uint8_t nonce[12], ad[25];
+	unsigned long long clen;
+	size_t body;
+	bool ovf = false;
+
+	if (n > CTRL_PLAIN_MAX || !c->ctl)
+		return -EINVAL;
+	ctl_nonce_ad(c, c->tx_ctr, nonce, ad);
+	crypto_aead_chacha20poly1305_ietf_encrypt(f + CTRL_HDR, &clen, plain, n, ad, sizeof(ad),
+						  NULL, nonce, c->ctl);
+	body = 1 + 8 + (size_t)clen;
+	f[0] = (uint8_t)(body >> 8);
+	f[1] = (uint8_t)body;
+	f[2] = FRAME_CTRL;
+	memcpy(f + 3, nonce + 4, 8);
+	c->tx_ctr++;
+	conn_queue(c, f, CALLPROTO_FRAME_HDR + body, &ovf);
+	return ovf ? -ENOBUFS : 0;
+}
+
+/* END with why, queued before a local end for a control-channel fault, so
+ * the peer ends too rather than keep a call this side dropped. */
+void channel_bye(struct conn *c, const char *why)
+{
+	uint8_t m[1 + CALLS_REASON_MAX];
+	size_t n = strlen(why);
+
+	if (n > CTRL_PLAIN_MAX - 1)
+		n = CTRL_PLAIN_MAX - 1;
+	m[0] = CTRL_END;
+	memcpy(m + 1, why, n);
+	(void)channel_send(c, m, 1 + n);
+}
+
+static void be64put(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint64_t be64get(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/*
+ * Install generation g at from on both entries. promote: a next key still
+ * scheduled from an earlier rekey first becomes the current key (the daemon
+ * rekeys no more often than the traffic passes the previous from-index).
+ */
+static int install_next(struct calls *cm, struct conn *c, uint32_t g, uint64_t from,
+			bool promote, char *err, size_t errlen)
+{
+	struct callproto_keys k;
+	struct keytable_master m;
+	struct keytable_entry e;
+	struct keytable_key key;
+	int rc, i;
+
+	if (from > KEYTABLE_INDEX_MAX) {
+		errbuf_set(err, errlen, "rekey: from-index %llu is past the largest SRTP index",
+		       (unsigned long long)from);
+		return -ERANGE;
+	}
+	if ((rc = callproto_rekey(c->cp, g, &k)) < 0) {
+		errbuf_set(err, errlen, "rekey to generation %u refused (%s)", g, strerror(-rc));
+		return rc;
+	}
+	for (i = 0; i < 2 && rc == 0; i++) {
+		const struct callproto_srtp_key *s = i == 0 ? &k.tx : &k.rx;
+
+		addr_table_key(&c->local_media, i == 0 ? KEYTABLE_DIR_OUT : KEYTABLE_DIR_IN, &key);
+		if (promote && keytable_get(cm->cfg.table, &key, &e, NULL) == 0 &&
+		    (e.flags & KEYTABLE_F_NEXT))
+			rc = keytable_replace(cm->cfg.table, &key, &e.next, NULL);
+		keytable_wipe(&e, sizeof(e));
+		if (rc == 0 && (rc = keytable_master_set(&m, s->profile, s->key, s->key_len,
+							 s->salt)) == 0)
+			rc = keytable_schedule(cm->cfg.table, &key, &m, from, NULL);
+		keytable_wipe(&m, sizeof(m));
+		if (rc < 0)
+			errbuf_set(err, errlen, "key table: %s", keytable_last_error(cm->cfg.table));
+	}
+	callproto_keys_wipe(&k);
+	if (rc == 0) {
+		c->gen = g;
+		c->last_from = from;
+		c->info.generation = g;
+		c->info.next_from_index = from;
+	}
+	return rc;
+}
+
+bool channel_frame(struct calls *cm, struct conn *c, const uint8_t *f, size_t n)
+{
+	uint8_t plain[CTRL_PLAIN_MAX + 1], nonce[12], ad[25];
+	unsigned long long plen;
+	char why[CALLS_REASON_MAX], err[CALLS_ERR_MAX];
+	uint64_t ctr;
+
+	if (n >= 4 && f[2] == FRAME_ABORT) {
+		/* the initiator lost our CONFIRM (docs/handshake.md, last message) */
+		conn_finish(cm, c, CALLS_ENDED, "the peer aborted after setup (unauthenticated): "
+			    "call ended");
+		return false;
+	}
+	if (n < CTRL_HDR + crypto_aead_chacha20poly1305_ietf_ABYTES + 1 || f[2] != FRAME_CTRL ||
+	    n > CTRL_HDR + CTRL_PLAIN_MAX + crypto_aead_chacha20poly1305_ietf_ABYTES) {
+		channel_bye(c, "malformed control message");
+		conn_finish(cm, c, CALLS_ENDED, "control channel: malformed message; call ended");
+		return false;
+	}
+	ctr = be64get(f + 3);
+	ctl_nonce_ad(c, ctr, nonce, ad);
+	if (ctr != c->rx_ctr ||
+	    crypto_aead_chacha20poly1305_ietf_decrypt(plain, &plen, NULL, f + CTRL_HDR,
+						      n - CTRL_HDR, ad, sizeof(ad), nonce,
+						      c->ctl + CTRL_KEY_LEN) != 0) {
+		channel_bye(c, "control message failed authentication");
+		conn_finish(cm, c, CALLS_ENDED, "control channel: message failed authentication; "
+			    "call ended");
+		return false;
+	}
+	c->rx_ctr++;
+	if (plen == 1 && plain[0] == CTRL_READY && c->info.role == CALLPROTO_ROLE_RESPONDER &&
+	    !c->confirmed) {
+		c->confirmed = true;
+		return true;
+	}
+	if (plen >= 1 && plain[0] == CTRL_END) {
+		plain[plen] = '\0';
+		errbuf_set(why, sizeof(why), "ended by the peer: %s", (const char *)plain + 1);
+		conn_finish(cm, c, CALLS_ENDED, why);
+		return false;
+	}
+	if (plen == 13 && plain[0] == CTRL_REKEY) {
+		uint32_t g = (uint32_t)plain[1] << 24 | (uint32_t)plain[2] << 16 |
+			     (uint32_t)plain[3] << 8 | plain[4];
+		uint64_t from = be64get(plain + 5);
+
+		if (g < c->gen || (g == c->gen && c->info.role == CALLPROTO_ROLE_INITIATOR))
+			return true;   /* stale, or a crossing rekey: the initiator's wins */
+		if (g == c->gen && from == c->last_from)
+			return true;
+		if (install_next(cm, c, g, from, g != c->gen, err, sizeof(err)) < 0) {
+			errbuf_set(why, sizeof(why), "peer's rekey failed: %s; call ended", err);
+			conn_finish(cm, c, CALLS_ENDED, why);
+			return false;
+		}
+		return true;
+	}
+	channel_bye(c, "unknown control message");
+	conn_finish(cm, c, CALLS_ENDED, "control channel: unknown message; call ended");
+	return false;
+}
+
+int calls_rekey(struct calls *cm, const char *id, uint64_t current_index,
+		char *err, size_t errlen)
+{
+	uint8_t msg[13];
+	struct conn *c;
+	uint64_t from;
+	uint32_t g;
+	int rc;
+
+	if (!cm || !id || !(c = conn_find(cm, id))) {
+		errbuf_set(err, errlen, "no call '%s'", id ? id : "");
+		return -ENOENT;
+	}
+	if (!c->active) {
+		errbuf_set(err, errlen, "call %s is not active yet", id);
+		return -EAGAIN;
+	}
+	if (c->info.detached) {
+		errbuf_set(err, errlen, "call %s has no control connection (%s): it cannot be "
+		       "rekeyed; end it and dial again", id, c->info.detached_why);
+		return -ENOTCONN;
+	}
+	from = (current_index > c->last_from ? current_index : c->last_from) + CALLS_REKEY_AHEAD;
+	g = c->gen + 1;
+	if ((rc = install_next(cm, c, g, from, true, err, errlen)) < 0) {
+		char why[CALLS_REASON_MAX];
+
+		if (rc == -ERANGE)
+			return rc;   /* nothing changed */
+		/* the chain or the table moved on one side only: fail closed */
+		errbuf_set(why, sizeof(why), "rekey failed: %s; call ended", err ? err : "");
+		conn_finish(cm, c, CALLS_ENDED, why);
+		return rc;
+	}
+	msg[0] = CTRL_REKEY;
+	msg[1] = (uint8_t)(g >> 24);
+	msg[2] = (uint8_t)(g >> 16);
+	msg[3] = (uint8_t)(g >> 8);
+	msg[4] = (uint8_t)g;
+	be64put(msg + 5, from);
+	if ((rc = channel_send(c, msg, sizeof(msg))) < 0) {
+		errbuf_set(err, errlen, "control channel send buffer full");
+		return rc;
+	}
+	(void)handshake_progress(cm, c);
+	return 0;
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Private to the call manager unit tests (test_calls*.c, one executable): the
+ * two sides and the fixture, the poll-loop driver and the checks on a call,
+ * and the test cases that main() in test_calls.c runs. Each file has its own
+ * err buffer.
+ */
+#ifndef CALLSEAL_TEST_CALLS_H
+#define CALLSEAL_TEST_CALLS_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <sodium.h>
+
+#include "calls.h"
+
+#define ALICE_MEDIA "127.0.0.1:40000"
+#define POOL        "127.0.0.1:50000-50009"
+#define BOB_MEDIA   "127.0.0.1:50000"   /* the first pool address */
+
+struct side {
+	const char *tenant;
+	char root[64], dir[96], table_name[64];
+	struct store *st;
+	struct keytable *kt;
+	struct calls *cm;
+	struct calls_info ev[16];   /* the last 16 events (a ring) */
+	unsigned int n_ev;          /* events in all */
+};
+
+struct fixture {
+	struct side a, b;   /* contoso (alice), fabrikam (bob) */
+	uint8_t rec_pk[crypto_box_PUBLICKEYBYTES], rec_sk[crypto_box_SECRETKEYBYTES];
+	int raw[8];         /* test-owned sockets */
+	unsigned int n_raw;
+};
+
+typedef void (*step_fn)(struct fixture *f);
+
+/* test_calls_fixture.c: the two sides and the fixture */
+int side_start(struct fixture *f, struct side *s, bool tofu, unsigned int timeout_ms,
+	       unsigned int max_attempts);
+void user_pub(struct side *s, const char *user, uint8_t pk[32]);
+void set_e2ee(struct side *s, const char *user, bool allowed, bool on);
+const char *addr_of(uint16_t port);
+int setup(void **state);
+int setup_tofu(void **state);
+int setup_short(void **state);
+int teardown(void **state);
+
+/* test_calls_fixture.c: driving and checks */
+uint64_t ms_now(void);
+void drive(struct fixture *f, const unsigned int *count, unsigned int want,
+	   unsigned int ms, step_fn step);
+const struct calls_info *last(const struct side *s);
+void entry(struct side *s, const char *addr, unsigned int dir, struct keytable_entry *e,
+	   int want_rc);
+uint32_t table_count(struct side *s);
+bool master_eq(const struct keytable_master *x, const struct keytable_master *y);
+void call_ok(struct fixture *f, char id[CALLS_ID_LEN + 1]);
+enum callproto_mode check_call(struct fixture *f, const char *id);
+void check_failed_clean(struct fixture *f);
+void end_call(struct fixture *f, const char *id);
+int count_fn(const struct calls_info *info, void *arg);
+
+/* test_calls_attacks.c: stalls, bounded attempts, garbage, a relay that modifies bytes */
+void test_stall_timeout(void **state);
+void test_bounded_attempts(void **state);
+void test_garbage(void **state);
+void test_modified_bytes(void **state);
+
+/* test_calls_lifecycle.c: rekey, list and destroy, restart, one tenant */
+void test_rekey(void **state);
+void test_list_and_destroy(void **state);
+void test_restart_resume(void **state);
+void test_restart_entries_gone(void **state);
+void test_same_tenant(void **state);
+
+#endif

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The call manager's life cycle: rekey, list and destroy, a restart that
+ * resumes the calls (or leaves no key table entries behind), two managers of
+ * one tenant.
+ */
+#include "test_calls.h"
+
+static char err[CALLS_ERR_MAX];
+
+void test_rekey(void **state)
+{
+	struct fixture *f = *state;
+	char id[CALLS_ID_LEN + 1];
+	struct keytable_entry ao, ai, bo, bi, ao2, bi2;
+	struct calls_info ia, ib;
+
+	set_e2ee(&f->a, "alice", true, true);
+	set_e2ee(&f->b, "bob", true, true);
+	call_ok(f, id);
+	check_call(f, id);
+	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_OUT, &ao, 0);
+	assert_int_equal(ao.flags & KEYTABLE_F_NEXT, 0);
+
+	assert_int_equal(calls_rekey(f->a.cm, id, 1000, err, sizeof(err)), 0);
+	for (int i = 0; i < 200; i++) {
+		drive(f, NULL, 0, 10, NULL);
+		assert_int_equal(calls_show(f->b.cm, id, &ib), 0);
+		if (ib.generation == 2)
+			break;
+	}
+	assert_int_equal(calls_show(f->a.cm, id, &ia), 0);
+	assert_int_equal(ia.generation, 2);
+	assert_int_equal(ib.generation, 2);
+	assert_int_equal(ia.next_from_index, 1000 + CALLS_REKEY_AHEAD);
+	assert_int_equal(ib.next_from_index, 1000 + CALLS_REKEY_AHEAD);
+	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_OUT, &ao, 0);
+	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_IN, &ai, 0);
+	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_OUT, &bo, 0);
+	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_IN, &bi, 0);
+	assert_true(ao.flags & KEYTABLE_F_NEXT);
+	assert_true(bi.flags & KEYTABLE_F_NEXT);
+	assert_true(ai.flags & KEYTABLE_F_NEXT);
+	assert_true(bo.flags & KEYTABLE_F_NEXT);
+	assert_int_equal(ao.next_from_index, 1000 + CALLS_REKEY_AHEAD);
+	assert_int_equal(bi.next_from_index, ao.next_from_index);
+	assert_int_equal(bo.next_from_index, ai.next_from_index);
+	assert_true(master_eq(&ao.next, &bi.next));
+	assert_true(master_eq(&ai.next, &bo.next));
+	assert_false(master_eq(&ao.next, &ao.cur));
+	assert_false(master_eq(&ao.next, &ai.next));
+	assert_true(master_eq(&ao.cur, &bi.cur));
+
+	/* bob rekeys next: generation 2 becomes current on both, 3 is next */
+	assert_int_equal(calls_rekey(f->b.cm, id, 0, err, sizeof(err)), 0);
+	for (int i = 0; i < 200; i++) {
+		drive(f, NULL, 0, 10, NULL);
+		assert_int_equal(calls_show(f->a.cm, id, &ia), 0);
+		if (ia.generation == 3)
+			break;
+	}
+	assert_int_equal(ia.generation, 3);
+	assert_int_equal(ia.next_from_index, 1000 + 2 * CALLS_REKEY_AHEAD);
+	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_OUT, &ao2, 0);
+	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_IN, &bi2, 0);
+	assert_true(master_eq(&ao2.cur, &ao.next));
+	assert_true(master_eq(&bi2.cur, &bi.next));
+	assert_true(master_eq(&ao2.next, &bi2.next));
+	assert_int_equal(ao2.next_from_index, bi2.next_from_index);
+	assert_int_equal(ao2.mode, KEYTABLE_MODE_E2EE);
+
+	assert_int_equal(calls_rekey(f->a.cm, "nosuchcall", 0, err, sizeof(err)), -ENOENT);
+	end_call(f, id);
+	keytable_wipe(&ao, sizeof(ao));
+	keytable_wipe(&ai, sizeof(ai));
+	keytable_wipe(&bo, sizeof(bo));
+	keytable_wipe(&bi, sizeof(bi));
+}
+
+void test_list_and_destroy(void **state)
+{
+	struct fixture *f = *state;
+	char id[CALLS_ID_LEN + 1];
+	unsigned int n = 0;
+	struct store_call c;
+
+	call_ok(f, id);
+	assert_int_equal(calls_list(f->a.cm, count_fn, &n), 0);
+	assert_int_equal(n, 1);
+	/* shutting alice's manager down ends the call at bob's */
+	calls_destroy(f->a.cm);
+	f->a.cm = NULL;
+	assert_int_equal(table_count(&f->a), 0);
+	assert_int_equal(store_call_get(f->a.st, id, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.state, STORE_CALL_ENDED);
+	struct pollfd fds[8];
+
+	for (int i = 0; i < 200 && f->b.n_ev < 2; i++) {
+		int nb = calls_pollfds(f->b.cm, fds, 8);
+
+		poll(fds, (nfds_t)nb, 10);
+		calls_handle(f->b.cm, fds, (size_t)nb);
+	}
+	assert_int_equal(last(&f->b)->state, CALLS_ENDED);
+	assert_int_equal(table_count(&f->b), 0);
+}
+
+/* A control restart: release keeps the call (entries, store), the peer
+ * detaches; the next manager on the same table and store resumes it
+ * detached, shows the same call, ends it (entries gone); entries a crashed
+ * manager left for a failed call are removed, static ones are not. */
+void test_restart_resume(void **state)
+{
+	struct fixture *f = *state;
+	struct calls_resume_report rr;
+	struct keytable_master m;
+	struct keytable_key k;
+	struct store_call sc;
+	struct calls_info in, before;
+	char id[CALLS_ID_LEN + 1];
+	static const uint8_t ip[4] = { 127, 0, 0, 1 };
+	uint8_t key[32] = { 1 }, salt[12] = { 2 };
+	unsigned int b0;
+
+	call_ok(f, id);
+	assert_int_equal(calls_show(f->a.cm, id, &before), 0);
+	b0 = f->b.n_ev;
+	calls_release(f->a.cm);
+	f->a.cm = NULL;
+	assert_int_equal(table_count(&f->a), 2);
+	assert_int_equal(store_call_get(f->a.st, id, &sc, err, sizeof(err)), 0);
+	assert_int_equal(sc.state, STORE_CALL_ACTIVE);
+	/* bob's side: detached, keys kept */
+	f->a.cm = NULL;
+	{
+		struct pollfd fds[8];
+		uint64_t end = ms_now() + 3000;
+
+		while (f->b.n_ev == b0 && ms_now() < end) {
+			int nb = calls_pollfds(f->b.cm, fds, 8);
+
+			poll(fds, (nfds_t)nb, 5);
+			calls_handle(f->b.cm, fds, (size_t)nb);
+		}
+	}
+	assert_int_equal(last(&f->b)->state, CALLS_ACTIVE);
+	assert_true(last(&f->b)->detached);
+	assert_int_equal(table_count(&f->b), 2);
+
+	/* a crashed run's leftovers: a failed call's entry, and a static entry */
+	assert_int_equal(keytable_master_set(&m, KEYTABLE_PROFILE_AEAD_AES_256_GCM, key, 32,
+					     salt), 0);
+	keytable_key_ipv4(&k, ip, 41000, KEYTABLE_DIR_OUT);
+	assert_int_equal(keytable_add(f->a.kt, &k, KEYTABLE_MODE_E2EE, &m,
+				      (const uint8_t *)"00000000deadbeef", NULL), 0);
+	memset(&sc, 0, sizeof(sc));
+	snprintf(sc.id, sizeof(sc.id), "00000000deadbeef");
+	snprintf(sc.local_user, sizeof(sc.local_user), "alice");
+	snprintf(sc.remote, sizeof(sc.remote), "bob@fabrikam");
+	sc.role = STORE_ROLE_INITIATOR;
+	sc.mode = STORE_MODE_PENDING;
+	sc.state = STORE_CALL_SETUP;
+	snprintf(sc.local_media, sizeof(sc.local_media), "127.0.0.1:41000");
+	assert_int_equal(store_call_add(f->a.st, &sc, err, sizeof(err)), 0);
+	keytable_key_ipv4(&k, ip, 41001, KEYTABLE_DIR_OUT);
+	assert_int_equal(keytable_add(f->a.kt, &k, KEYTABLE_MODE_STANDARD, &m,
+				      (const uint8_t *)"static-key-0001\0", NULL), 0);
+	keytable_wipe(&m, sizeof(m));
+	assert_int_equal(table_count(&f->a), 4);
+
+	assert_int_equal(side_start(f, &f->a, false, 3000, 0), 0);
+	assert_int_equal(calls_resume(f->a.cm, &rr, err, sizeof(err)), 0);
+	assert_int_equal(rr.resumed, 1);
+	assert_int_equal(rr.failed, 1);
+	assert_int_equal(rr.removed, 1);
+	assert_int_equal(table_count(&f->a), 3);
+	assert_int_equal(store_call_get(f->a.st, "00000000deadbeef", &sc, err, sizeof(err)), 0);
+	assert_int_equal(sc.state, STORE_CALL_FAILED);
+	assert_int_equal(calls_show(f->a.cm, id, &in), 0);
+	assert_true(in.detached);
+	assert_int_equal(in.state, CALLS_ACTIVE);
+	assert_int_equal(in.mode, before.mode);
+	assert_string_equal(in.security_code, before.security_code);
+	assert_string_equal(in.peer, before.peer);
+	assert_string_equal(in.local_media, before.local_media);
+	assert_int_equal(calls_rekey(f->a.cm, id, 0, err, sizeof(err)), -ENOTCONN);
+	/* the pool does not hand out a resumed call's media port */
+	assert_int_equal(calls_end(f->a.cm, id, err, sizeof(err)), 0);
+	assert_int_equal(table_count(&f->a), 1);   /* the static entry */
+	assert_int_equal(store_call_get(f->a.st, id, &sc, err, sizeof(err)), 0);
+	assert_int_equal(sc.state, STORE_CALL_ENDED);
+	assert_int_equal(calls_end(f->b.cm, id, err, sizeof(err)), 0);
+	assert_int_equal(table_count(&f->b), 0);
+	/* a second resume finds nothing to do */
+	assert_int_equal(calls_resume(f->a.cm, &rr, err, sizeof(err)), 0);
+	assert_int_equal(rr.resumed + rr.failed + rr.removed, 0);
+}
+
+/* An active call whose entries are gone at restart is marked failed. */
+void test_restart_entries_gone(void **state)
+{
+	struct fixture *f = *state;
+	struct calls_resume_report rr;
+	struct store_call sc;
+	struct keytable_key k;
+	static const uint8_t ip[4] = { 127, 0, 0, 1 };
+	char id[CALLS_ID_LEN + 1];
+
+	call_ok(f, id);
+	calls_release(f->a.cm);
+	f->a.cm = NULL;
+	keytable_key_ipv4(&k, ip, 40000, KEYTABLE_DIR_IN);
+	assert_int_equal(keytable_delete(f->a.kt, &k), 0);
+	assert_int_equal(side_start(f, &f->a, false, 3000, 0), 0);
+	assert_int_equal(calls_resume(f->a.cm, &rr, err, sizeof(err)), 0);
+	assert_int_equal(rr.resumed, 0);
+	assert_int_equal(rr.failed, 1);
+	assert_int_equal(rr.removed, 1);   /* the out entry that was left */
+	assert_int_equal(table_count(&f->a), 0);
+	assert_int_equal(store_call_get(f->a.st, id, &sc, err, sizeof(err)), 0);
+	assert_int_equal(sc.state, STORE_CALL_FAILED);
+	assert_int_equal(calls_show(f->a.cm, id, &(struct calls_info){ 0 }), -ENOENT);
+}
+
+/* Two users of one tenant: refused with a clear reason, nothing changes. */
+void test_same_tenant(void **state)
+{
+	struct fixture *f = *state;
+	char id[CALLS_ID_LEN + 1];
+
+	assert_int_equal(store_user_add(f->a.st, "carol", err, sizeof(err)), 0);
+	assert_int_equal(calls_dial(f->a.cm, "alice", "carol@contoso", NULL, NULL, id,
+				    err, sizeof(err)), -ENOTSUP);
+	assert_non_null(strstr(err, "not supported"));
+	assert_int_equal(table_count(&f->a), 0);
+	assert_int_equal(calls_list(f->a.cm, NULL, NULL), 0);
+}

@@ -3,7 +3,7 @@
  * test_keytable_crash.c - kill the key table's writer in the middle of its
  * work and check that the next writer and a reader find a consistent table.
  *
- * keytable.c is compiled into this test with -DKEYTABLE_TEST_HOOKS: the
+ * The key-table library (keytable_sources) is compiled into this test with -DKEYTABLE_TEST_HOOKS: the
  * writer then has numbered crash points (between its journal stores, inside
  * every slot rewrite, between the steps of a shift) and raises SIGKILL when
  * keytable_crash_countdown reaches zero.

@@ -32,8 +32,8 @@
  *   3 as 1, with readers stalled ~1 us at every 32nd step of a probe (the
  *     test hook keytable_probe_hook): deletions then shift entries past
  *     probing readers constantly, which is the race move_seq exists for.
- *     With the move_seq check removed from keytable.c, this test fails.
- * keytable.c is compiled into this test with -DKEYTABLE_TEST_HOOKS (the hook
+ *     With the move_seq check removed from lib/keytable/reader.c, this test fails.
+ * The key-table library (keytable_sources) is compiled into this test with -DKEYTABLE_TEST_HOOKS (the hook
  * is a NULL function pointer in phases 1 and 2).
  * KEYTABLE_STRESS_SECONDS sets each phase's length (default 4).
  */

@@ -120,16 +120,11 @@ static const char *control_channel(const struct calls_info *in)
 	return buf;
 }
 
+/* Parse a call command (the daemon makes calls: admin_server.c checks). */
 static int call_parse(struct ctl *c, int argc, const char *const argv[],
 		      struct dirspec_call *d, char *msg, size_t msglen)
 {
-	if (c->calls == NULL) {
-		snprintf(msg, msglen, "call: this daemon makes no calls: start " PROG
-			 " with --tenant NAME and --listen ADDR:PORT");
-		return -ENOTSUP;
-	}
-	/* argv[-1] is the verb (the command's second word): the parser wants it */
-	return dirspec_parse_call(argc + 1, argv - 1, d, msg, msglen);
+	return dirspec_parse_call(c->cmd, argc, argv, d, msg, msglen);
 }
 
 static void call_print(struct admin_out *o, const struct calls_info *in, bool json,

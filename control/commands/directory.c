@@ -17,7 +17,7 @@
  * "group" (the command's first word), as dirspec parsed it. */
 static void dir_json(struct ctl *c, const struct dirspec_cmd *d, const char *name, char *msg)
 {
-	const char *command = dirspec_op_name(d->op);
+	const char *command = commands_name(d->op);
 	char key[16];
 
 	snprintf(key, sizeof(key), "%.*s", (int)strcspn(command, " "), command);
@@ -25,15 +25,11 @@ static void dir_json(struct ctl *c, const struct dirspec_cmd *d, const char *nam
 }
 
 
-/* Parse a directory command; refused when the daemon has no store. */
-static int dir_parse(struct ctl *c, enum dirspec_op op, int argc, const char *const argv[],
+/* Parse a directory command (the daemon has a store: admin_server.c checks). */
+static int dir_parse(struct ctl *c, enum command_id op, int argc, const char *const argv[],
 		     struct dirspec_cmd *d, char *msg, size_t msglen)
 {
-	if (c->store == NULL) {
-		snprintf(msg, msglen, "%s: this daemon manages no users or policies: start "
-			 PROG " with --tenant NAME", dirspec_op_name(op));
-		return -ENOTSUP;
-	}
+	(void)c;
 	return dirspec_parse_cmd(op, argc, argv, d, msg, msglen);
 }
 
@@ -59,7 +55,7 @@ int cmd_group_add(struct ctl *c, int argc, const char *const argv[], char *msg,
 	struct dirspec_cmd d;
 	int rc;
 
-	rc = dir_parse(c, DIRSPEC_GROUP_ADD, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, CMD_GROUP_ADD, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = store_group_add(c->store, d.name, msg, msglen);
@@ -82,7 +78,7 @@ int cmd_group_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 	size_t i;
 	int rc;
 
-	rc = dir_parse(c, DIRSPEC_GROUP_LIST, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, CMD_GROUP_LIST, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = store_group_list(c->store, push_group, &r, msg, msglen);
@@ -123,7 +119,7 @@ int cmd_user_add(struct ctl *c, int argc, const char *const argv[], char *msg,
 	size_t i, n;
 	int rc;
 
-	rc = dir_parse(c, DIRSPEC_USER_ADD, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, CMD_USER_ADD, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	/* every group first: a refusal changes nothing */
@@ -208,7 +204,7 @@ int cmd_user_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 	size_t i;
 	int rc, wu = 24;
 
-	rc = dir_parse(c, DIRSPEC_USER_LIST, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, CMD_USER_LIST, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = store_user_list(c->store, push_user, &r, msg, msglen);
@@ -268,7 +264,7 @@ int cmd_user_show(struct ctl *c, int argc, const char *const argv[], char *msg,
 	size_t i;
 	int rc;
 
-	rc = dir_parse(c, DIRSPEC_USER_SHOW, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, CMD_USER_SHOW, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = store_user_show(c->store, d.name, &u, msg, msglen);
@@ -332,7 +328,7 @@ int cmd_user_set(struct ctl *c, int argc, const char *const argv[], char *msg,
 	struct dirspec_cmd d;
 	int rc;
 
-	rc = dir_parse(c, DIRSPEC_USER_SET, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, CMD_USER_SET, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = store_user_set_e2ee(c->store, d.name, d.on, msg, msglen);
@@ -353,7 +349,7 @@ int cmd_policy_add(struct ctl *c, int argc, const char *const argv[], char *msg,
 	struct dirspec_cmd d;
 	int rc;
 
-	rc = dir_parse(c, DIRSPEC_POLICY_ADD, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, CMD_POLICY_ADD, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = store_policy_add(c->store, d.name, d.setting, msg, msglen);
@@ -374,7 +370,7 @@ int cmd_policy_set(struct ctl *c, int argc, const char *const argv[], char *msg,
 	struct dirspec_cmd d;
 	int rc;
 
-	rc = dir_parse(c, DIRSPEC_POLICY_SET, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, CMD_POLICY_SET, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = store_policy_set(c->store, d.name, d.setting, msg, msglen);
@@ -394,7 +390,7 @@ int cmd_policy_del(struct ctl *c, int argc, const char *const argv[], char *msg,
 	struct dirspec_cmd d;
 	int rc;
 
-	rc = dir_parse(c, DIRSPEC_POLICY_DEL, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, CMD_POLICY_DEL, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = store_policy_del(c->store, d.name, msg, msglen);
@@ -428,7 +424,7 @@ int cmd_policy_list(struct ctl *c, int argc, const char *const argv[], char *msg
 	size_t i, j, k;
 	int rc;
 
-	rc = dir_parse(c, DIRSPEC_POLICY_LIST, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, CMD_POLICY_LIST, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = store_policy_list(c->store, push_policy, &r, msg, msglen);
@@ -502,7 +498,7 @@ int cmd_policy_assign(struct ctl *c, int argc, const char *const argv[], char *m
 	bool had;
 	int rc;
 
-	rc = dir_parse(c, DIRSPEC_POLICY_ASSIGN, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, CMD_POLICY_ASSIGN, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	had = store_assignment_get(c->store, d.target, d.target_name, prev, err,
@@ -538,7 +534,7 @@ int cmd_policy_unassign(struct ctl *c, int argc, const char *const argv[], char 
 	struct dirspec_cmd d;
 	int rc;
 
-	rc = dir_parse(c, DIRSPEC_POLICY_UNASSIGN, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, CMD_POLICY_UNASSIGN, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = store_assignment_get(c->store, d.target, d.target_name, prev, msg, msglen);
@@ -563,7 +559,7 @@ int cmd_peer_add(struct ctl *c, int argc, const char *const argv[], char *msg,
 	struct dirspec_cmd d;
 	int rc;
 
-	rc = dir_parse(c, DIRSPEC_PEER_ADD, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, CMD_PEER_ADD, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	/* a key an administrator gives is pinned; without one it is learnt on
@@ -606,19 +602,19 @@ static int call_of_user(const struct calls_info *in, void *arg)
 }
 
 /* group del, user del, peer del: the name, the store's delete, the words */
-static int cmd_dir_del(struct ctl *c, enum dirspec_op op, int argc, const char *const argv[],
+static int cmd_dir_del(struct ctl *c, enum command_id op, int argc, const char *const argv[],
 		       char *msg, size_t msglen)
 {
 	static const struct {
-		enum dirspec_op op;
+		enum command_id op;
 		int (*del)(struct store *st, const char *name, char *err, size_t errlen);
 		const char *key, *what;        /* what went with it */
 	} dels[] = {
-		{ DIRSPEC_GROUP_DEL, store_group_del, "group",
+		{ CMD_GROUP_DEL, store_group_del, "group",
 		  " (its members stay; its assignment is gone)" },
-		{ DIRSPEC_USER_DEL, store_user_del, "user",
+		{ CMD_USER_DEL, store_user_del, "user",
 		  " with their identity key, setting and memberships" },
-		{ DIRSPEC_PEER_DEL, store_peer_del, "peer", "" },
+		{ CMD_PEER_DEL, store_peer_del, "peer", "" },
 	};
 	struct dirspec_cmd d;
 	size_t i;
@@ -631,7 +627,7 @@ static int cmd_dir_del(struct ctl *c, enum dirspec_op op, int argc, const char *
 		return rc;
 	/* the store knows a callee's call only once it is active: ask the
 	 * manager too, so that a call being answered keeps its user */
-	if (op == DIRSPEC_USER_DEL && c->calls != NULL &&
+	if (op == CMD_USER_DEL && c->calls != NULL &&
 	    calls_list(c->calls, call_of_user, (void *)d.name) == 1) {
 		snprintf(msg, msglen, "user %s has a call in set-up or active (call list); "
 			 "end it first", d.name);
@@ -640,7 +636,7 @@ static int cmd_dir_del(struct ctl *c, enum dirspec_op op, int argc, const char *
 	rc = dels[i].del(c->store, d.name, msg, msglen);
 	if (rc < 0)
 		return rc;
-	snprintf(msg, msglen, "%s %s", dirspec_op_name(op), d.name);
+	snprintf(msg, msglen, "%s %s", commands_name(op), d.name);
 	log_change(c, msg);
 	snprintf(msg, msglen, "deleted %s %s%s", dels[i].key, d.name, dels[i].what);
 	if (d.json)
@@ -651,19 +647,19 @@ static int cmd_dir_del(struct ctl *c, enum dirspec_op op, int argc, const char *
 int cmd_group_del(struct ctl *c, int argc, const char *const argv[], char *msg,
 			 size_t msglen)
 {
-	return cmd_dir_del(c, DIRSPEC_GROUP_DEL, argc, argv, msg, msglen);
+	return cmd_dir_del(c, CMD_GROUP_DEL, argc, argv, msg, msglen);
 }
 
 int cmd_user_del(struct ctl *c, int argc, const char *const argv[], char *msg,
 			size_t msglen)
 {
-	return cmd_dir_del(c, DIRSPEC_USER_DEL, argc, argv, msg, msglen);
+	return cmd_dir_del(c, CMD_USER_DEL, argc, argv, msg, msglen);
 }
 
 int cmd_peer_del(struct ctl *c, int argc, const char *const argv[], char *msg,
 			size_t msglen)
 {
-	return cmd_dir_del(c, DIRSPEC_PEER_DEL, argc, argv, msg, msglen);
+	return cmd_dir_del(c, CMD_PEER_DEL, argc, argv, msg, msglen);
 }
 
 /* peer set: an administrator corrects an address or (re)pins a key. */
@@ -675,7 +671,7 @@ int cmd_peer_set(struct ctl *c, int argc, const char *const argv[], char *msg,
 	struct dirspec_cmd d;
 	int rc;
 
-	rc = dir_parse(c, DIRSPEC_PEER_SET, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, CMD_PEER_SET, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	if ((rc = store_peer_show(c->store, d.name, &p, msg, msglen)) < 0)
@@ -708,7 +704,7 @@ int cmd_peer_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 	size_t i;
 	int rc;
 
-	rc = dir_parse(c, DIRSPEC_PEER_LIST, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, CMD_PEER_LIST, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = store_peer_list(c->store, push_peer, &r, msg, msglen);

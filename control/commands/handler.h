@@ -18,6 +18,7 @@
 
 #include "admin.h"
 #include "calls.h"
+#include "commands.h"
 #include "dirspec.h"
 #include "keyspec.h"
 #include "callseal/keytable.h"
@@ -69,7 +70,8 @@ struct ctl {
 	 * call with a control channel, plus its listen socket): grown as needed */
 	struct pollfd *fds;
 	size_t fds_cap;
-	/* the client of the request being served */
+	/* the request being served: its command and client */
+	enum command_id cmd;
 	pid_t peer_pid;
 	uid_t peer_uid;
 };
@@ -78,14 +80,6 @@ struct ctl {
  * out; msg gets the reply's one-line message. 0 or a negative errno. */
 typedef int (*command_fn)(struct ctl *c, int argc, const char *const argv[],
 			  char *msg, size_t msglen);
-
-struct command {
-	const char *group;      /* first word ("key") */
-	const char *name;       /* second word ("add"), or NULL for one-word commands */
-	command_fn fn;
-	bool changes;           /* changes state: refusals are logged too */
-	const char *synopsis;
-};
 
 __attribute__((format(printf, 1, 2)))
 void logline(const char *fmt, ...);
@@ -110,7 +104,8 @@ struct rows {
 int rows_push(struct rows *r, const void *row);
 int list_failed(int rc, const char *what, char *msg, size_t msglen);
 
-/* ---- the handlers (key.c, directory.c, call.c, status.c) ---- */
+/* ---- the handlers (key.c, directory.c, call.c, status.c), one per row of
+ * the command table: control/daemon/admin_server.c maps them ---- */
 #define HANDLER(name) int name(struct ctl *c, int argc, const char *const argv[], \
 			       char *msg, size_t msglen)
 HANDLER(cmd_key_add); HANDLER(cmd_key_rekey); HANDLER(cmd_key_del); HANDLER(cmd_key_list);
@@ -126,9 +121,5 @@ HANDLER(cmd_status); HANDLER(cmd_help);
 
 /* The call manager's event (call.c): logged; a waiting dial is answered. */
 void call_event(void *ctx, const struct calls_info *in);
-
-/* The command for argv (commands.c); *skip gets the words that named it. */
-const struct command *command_find(int argc, char *const argv[], int *skip, char *msg,
-				   size_t msglen);
 
 #endif /* CALLSEAL_HANDLER_H */

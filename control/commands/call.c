@@ -166,7 +166,7 @@ static void call_print(struct admin_out *o, const struct calls_info *in, bool js
 }
 
 int cmd_call_dial(struct ctl *c, int argc, const char *const argv[], char *msg,
-			 size_t msglen)
+		  size_t msglen)
 {
 	struct dirspec_call d;
 	char id[CALLS_ID_LEN + 1];
@@ -225,7 +225,7 @@ static void call_header(struct admin_out *o)
 }
 
 int cmd_call_list(struct ctl *c, int argc, const char *const argv[], char *msg,
-			 size_t msglen)
+		  size_t msglen)
 {
 	struct call_rows r = { 0 };
 	struct dirspec_call d;
@@ -255,7 +255,7 @@ int cmd_call_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 }
 
 int cmd_call_show(struct ctl *c, int argc, const char *const argv[], char *msg,
-			 size_t msglen)
+		  size_t msglen)
 {
 	struct dirspec_call d;
 	struct calls_info in;
@@ -292,7 +292,7 @@ int cmd_call_show(struct ctl *c, int argc, const char *const argv[], char *msg,
 }
 
 int cmd_call_end(struct ctl *c, int argc, const char *const argv[], char *msg,
-			size_t msglen)
+		 size_t msglen)
 {
 	struct dirspec_call d;
 	int rc;
@@ -321,7 +321,7 @@ int cmd_call_end(struct ctl *c, int argc, const char *const argv[], char *msg,
 }
 
 int cmd_call_rekey(struct ctl *c, int argc, const char *const argv[], char *msg,
-			  size_t msglen)
+		   size_t msglen)
 {
 	struct dirspec_call d;
 	struct calls_info in;
@@ -347,7 +347,7 @@ int cmd_call_rekey(struct ctl *c, int argc, const char *const argv[], char *msg,
 }
 
 int cmd_call_feature(struct ctl *c, int argc, const char *const argv[], char *msg,
-			    size_t msglen)
+		     size_t msglen)
 {
 	uint8_t sealed[CALLS_KEYS_SEALED];
 	char b64[sodium_base64_ENCODED_LEN(CALLS_KEYS_SEALED, sodium_base64_VARIANT_ORIGINAL)];

@@ -13,6 +13,11 @@
 
 #include "handler.h"
 
+/* Each directory change handler has the same shape: parse, the store's
+ * change, dir_done() (log line, then the message or its JSON). The changes
+ * that take only a name, and those that set an E2EE value, are rows of a
+ * table below (cmd_dir_name, cmd_dir_e2ee). */
+
 /* json_change for a directory command: "group add" and its name under
  * "group" (the command's first word), as dirspec parsed it. */
 static void dir_json(struct ctl *c, const struct dirspec_cmd *d, const char *name, char *msg)
@@ -24,13 +29,26 @@ static void dir_json(struct ctl *c, const struct dirspec_cmd *d, const char *nam
 	json_change(c, command, key, name, msg);
 }
 
-
-/* Parse a directory command (the daemon has a store: admin_server.c checks). */
-static int dir_parse(struct ctl *c, enum command_id op, int argc, const char *const argv[],
+/* Parse the directory command being served (the daemon has a store:
+ * admin_server.c checks). */
+static int dir_parse(struct ctl *c, int argc, const char *const argv[],
 		     struct dirspec_cmd *d, char *msg, size_t msglen)
 {
-	(void)c;
-	return dirspec_parse_cmd(op, argc, argv, d, msg, msglen);
+	return dirspec_parse_cmd(c->cmd, argc, argv, d, msg, msglen);
+}
+
+/*
+ * Every directory change ends here, once the store has done it: one log line
+ * (what changed, with the client's uid and pid), then the reply: msg, or with
+ * --json the change object that carries it.
+ */
+static int dir_done(struct ctl *c, const struct dirspec_cmd *d, const char *name,
+		    const char *logtext, char *msg)
+{
+	log_change(c, logtext);
+	if (d->json)
+		dir_json(c, d, name, msg);
+	return 0;
 }
 
 static int push_user(const struct store_user *u, void *arg) { return rows_push(arg, u); }
@@ -41,6 +59,7 @@ static int push_assignment(const struct store_assignment *a, void *arg)
 {
 	return rows_push(arg, a);
 }
+
 static int push_name(const char *name, void *arg)
 {
 	char n[STORE_NAME_MAX + 1];
@@ -49,28 +68,99 @@ static int push_name(const char *name, void *arg)
 	return rows_push(arg, n);
 }
 
-int cmd_group_add(struct ctl *c, int argc, const char *const argv[], char *msg,
-			 size_t msglen)
+/* calls_list callback: a call of user arg (any state the manager holds) */
+static int call_of_user(const struct calls_info *in, void *arg)
 {
+	return strcmp(in->local_user, arg) == 0 ? 1 : 0;
+}
+
+/* The changes that take only a name: the store's change, the words of the
+ * reply ("deleted group NAME" and what went with it). */
+static const struct {
+	enum command_id id;
+	int (*change)(struct store *st, const char *name, char *err, size_t errlen);
+	const char *done, *after;
+} name_changes[] = {
+	{ CMD_GROUP_ADD, store_group_add, "added group", "" },
+	{ CMD_GROUP_DEL, store_group_del, "deleted group",
+	  " (its members stay; its assignment is gone)" },
+	{ CMD_USER_DEL, store_user_del, "deleted user",
+	  " with their identity key, setting and memberships" },
+	{ CMD_POLICY_DEL, store_policy_del, "deleted policy", "" },
+	{ CMD_PEER_DEL, store_peer_del, "deleted peer", "" },
+};
+
+/* group add, group del, user del, policy del, peer del */
+int cmd_dir_name(struct ctl *c, int argc, const char *const argv[], char *msg, size_t msglen)
+{
+	char lg[ADMIN_MSG_MAX];
 	struct dirspec_cmd d;
+	size_t i;
 	int rc;
 
-	rc = dir_parse(c, CMD_GROUP_ADD, argc, argv, &d, msg, msglen);
+	for (i = 0; name_changes[i].id != c->cmd; i++)
+		;
+	rc = dir_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
-	rc = store_group_add(c->store, d.name, msg, msglen);
+	/* the store knows a callee's call only once it is active: ask the
+	 * manager too, so that a call being answered keeps its user */
+	if (c->cmd == CMD_USER_DEL && c->calls != NULL &&
+	    calls_list(c->calls, call_of_user, (void *)d.name) == 1) {
+		snprintf(msg, msglen, "user %s has a call in set-up or active (call list); "
+			 "end it first", d.name);
+		return -EBUSY;
+	}
+	rc = name_changes[i].change(c->store, d.name, msg, msglen);
 	if (rc < 0)
 		return rc;
-	snprintf(msg, msglen, "group add %s", d.name);
-	log_change(c, msg);
-	snprintf(msg, msglen, "added group %s", d.name);
-	if (d.json)
-		dir_json(c, &d, d.name, msg);
-	return 0;
+	snprintf(lg, sizeof(lg), "%s %s", commands_name(c->cmd), d.name);
+	snprintf(msg, msglen, "%s %s%s", name_changes[i].done, d.name, name_changes[i].after);
+	return dir_done(c, &d, d.name, lg, msg);
+}
+
+/* The changes that set an E2EE value: the reply's words around the name
+ * and the value ("policy NAME: e2ee VALUE"). */
+static const struct {
+	enum command_id id;
+	const char *before, *between, *after;
+} e2ee_changes[] = {
+	{ CMD_USER_SET, "user ", ": end-to-end encryption turned ", "" },
+	{ CMD_POLICY_ADD, "added policy ", " (e2ee ", ")" },
+	{ CMD_POLICY_SET, "policy ", ": e2ee ", "" },
+};
+
+/* user set, policy add, policy set */
+int cmd_dir_e2ee(struct ctl *c, int argc, const char *const argv[], char *msg, size_t msglen)
+{
+	char lg[ADMIN_MSG_MAX];
+	struct dirspec_cmd d;
+	const char *value;
+	size_t i;
+	int rc;
+
+	for (i = 0; e2ee_changes[i].id != c->cmd; i++)
+		;
+	rc = dir_parse(c, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	if (c->cmd == CMD_USER_SET)
+		rc = store_user_set_e2ee(c->store, d.name, d.on, msg, msglen);
+	else if (c->cmd == CMD_POLICY_ADD)
+		rc = store_policy_add(c->store, d.name, d.setting, msg, msglen);
+	else
+		rc = store_policy_set(c->store, d.name, d.setting, msg, msglen);
+	if (rc < 0)
+		return rc;
+	value = c->cmd == CMD_USER_SET ? (d.on ? "on" : "off") : policy_setting_name(d.setting);
+	snprintf(lg, sizeof(lg), "%s %s e2ee %s", commands_name(c->cmd), d.name, value);
+	snprintf(msg, msglen, "%s%s%s%s%s", e2ee_changes[i].before, d.name,
+		 e2ee_changes[i].between, value, e2ee_changes[i].after);
+	return dir_done(c, &d, d.name, lg, msg);
 }
 
 int cmd_group_list(struct ctl *c, int argc, const char *const argv[], char *msg,
-			  size_t msglen)
+		   size_t msglen)
 {
 	struct rows r = { .size = sizeof(struct store_group) };
 	struct dirspec_cmd d;
@@ -78,7 +168,7 @@ int cmd_group_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 	size_t i;
 	int rc;
 
-	rc = dir_parse(c, CMD_GROUP_LIST, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = store_group_list(c->store, push_group, &r, msg, msglen);
@@ -110,8 +200,9 @@ out:
 }
 
 int cmd_user_add(struct ctl *c, int argc, const char *const argv[], char *msg,
-			size_t msglen)
+		 size_t msglen)
 {
+	char lg[ADMIN_MSG_MAX];
 	struct dirspec_cmd d;
 	struct store_group g;
 	struct store_user u;
@@ -119,7 +210,7 @@ int cmd_user_add(struct ctl *c, int argc, const char *const argv[], char *msg,
 	size_t i, n;
 	int rc;
 
-	rc = dir_parse(c, CMD_USER_ADD, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	/* every group first: a refusal changes nothing */
@@ -145,16 +236,13 @@ int cmd_user_add(struct ctl *c, int argc, const char *const argv[], char *msg,
 	if (rc < 0)
 		return rc;
 	fingerprint(u.public_key, fb);
-	n = (size_t)snprintf(msg, msglen, "user add %s", d.name);
-	for (i = 0; i < d.n_groups && n < msglen; i++)
-		n += (size_t)snprintf(msg + n, msglen - n, " group %s", d.groups[i]);
-	if (n < msglen)
-		snprintf(msg + n, msglen - n, " fingerprint %s", fb);
-	log_change(c, msg);
+	n = (size_t)snprintf(lg, sizeof(lg), "user add %s", d.name);
+	for (i = 0; i < d.n_groups && n < sizeof(lg); i++)
+		n += (size_t)snprintf(lg + n, sizeof(lg) - n, " group %s", d.groups[i]);
+	if (n < sizeof(lg))
+		snprintf(lg + n, sizeof(lg) - n, " fingerprint %s", fb);
 	snprintf(msg, msglen, "added user %s (identity key fingerprint %s)", d.name, fb);
-	if (d.json)
-		dir_json(c, &d, d.name, msg);
-	return 0;
+	return dir_done(c, &d, d.name, lg, msg);
 }
 
 /* Where an effective policy came from, in words. */
@@ -195,7 +283,7 @@ static void json_effective(struct admin_out *o, const struct store_effective *e)
 }
 
 int cmd_user_list(struct ctl *c, int argc, const char *const argv[], char *msg,
-			 size_t msglen)
+		  size_t msglen)
 {
 	struct rows r = { .size = sizeof(struct store_user) };
 	struct store_effective e;
@@ -204,7 +292,7 @@ int cmd_user_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 	size_t i;
 	int rc, wu = 24;
 
-	rc = dir_parse(c, CMD_USER_LIST, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = store_user_list(c->store, push_user, &r, msg, msglen);
@@ -254,7 +342,7 @@ out:
 }
 
 int cmd_user_show(struct ctl *c, int argc, const char *const argv[], char *msg,
-			 size_t msglen)
+		  size_t msglen)
 {
 	struct rows groups = { .size = STORE_NAME_MAX + 1 };
 	struct store_effective e;
@@ -264,7 +352,7 @@ int cmd_user_show(struct ctl *c, int argc, const char *const argv[], char *msg,
 	size_t i;
 	int rc;
 
-	rc = dir_parse(c, CMD_USER_SHOW, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = store_user_show(c->store, d.name, &u, msg, msglen);
@@ -322,88 +410,6 @@ out:
 	return list_failed(rc, "the user's groups", msg, msglen);
 }
 
-int cmd_user_set(struct ctl *c, int argc, const char *const argv[], char *msg,
-			size_t msglen)
-{
-	struct dirspec_cmd d;
-	int rc;
-
-	rc = dir_parse(c, CMD_USER_SET, argc, argv, &d, msg, msglen);
-	if (rc < 0)
-		return rc;
-	rc = store_user_set_e2ee(c->store, d.name, d.on, msg, msglen);
-	if (rc < 0)
-		return rc;
-	snprintf(msg, msglen, "user set %s e2ee %s", d.name, d.on ? "on" : "off");
-	log_change(c, msg);
-	snprintf(msg, msglen, "user %s: end-to-end encryption turned %s", d.name,
-		 d.on ? "on" : "off");
-	if (d.json)
-		dir_json(c, &d, d.name, msg);
-	return 0;
-}
-
-int cmd_policy_add(struct ctl *c, int argc, const char *const argv[], char *msg,
-			  size_t msglen)
-{
-	struct dirspec_cmd d;
-	int rc;
-
-	rc = dir_parse(c, CMD_POLICY_ADD, argc, argv, &d, msg, msglen);
-	if (rc < 0)
-		return rc;
-	rc = store_policy_add(c->store, d.name, d.setting, msg, msglen);
-	if (rc < 0)
-		return rc;
-	snprintf(msg, msglen, "policy add %s e2ee %s", d.name, policy_setting_name(d.setting));
-	log_change(c, msg);
-	snprintf(msg, msglen, "added policy %s (e2ee %s)", d.name,
-		 policy_setting_name(d.setting));
-	if (d.json)
-		dir_json(c, &d, d.name, msg);
-	return 0;
-}
-
-int cmd_policy_set(struct ctl *c, int argc, const char *const argv[], char *msg,
-			  size_t msglen)
-{
-	struct dirspec_cmd d;
-	int rc;
-
-	rc = dir_parse(c, CMD_POLICY_SET, argc, argv, &d, msg, msglen);
-	if (rc < 0)
-		return rc;
-	rc = store_policy_set(c->store, d.name, d.setting, msg, msglen);
-	if (rc < 0)
-		return rc;
-	snprintf(msg, msglen, "policy set %s e2ee %s", d.name, policy_setting_name(d.setting));
-	log_change(c, msg);
-	snprintf(msg, msglen, "policy %s: e2ee %s", d.name, policy_setting_name(d.setting));
-	if (d.json)
-		dir_json(c, &d, d.name, msg);
-	return 0;
-}
-
-int cmd_policy_del(struct ctl *c, int argc, const char *const argv[], char *msg,
-			  size_t msglen)
-{
-	struct dirspec_cmd d;
-	int rc;
-
-	rc = dir_parse(c, CMD_POLICY_DEL, argc, argv, &d, msg, msglen);
-	if (rc < 0)
-		return rc;
-	rc = store_policy_del(c->store, d.name, msg, msglen);
-	if (rc < 0)
-		return rc;
-	snprintf(msg, msglen, "policy del %s", d.name);
-	log_change(c, msg);
-	snprintf(msg, msglen, "deleted policy %s", d.name);
-	if (d.json)
-		dir_json(c, &d, d.name, msg);
-	return 0;
-}
-
 static void json_target(struct admin_out *o, const struct store_assignment *a)
 {
 	admin_out_printf(o, "{\"target\": \"%s\"", store_target_name(a->target));
@@ -415,7 +421,7 @@ static void json_target(struct admin_out *o, const struct store_assignment *a)
 }
 
 int cmd_policy_list(struct ctl *c, int argc, const char *const argv[], char *msg,
-			   size_t msglen)
+		    size_t msglen)
 {
 	struct rows r = { .size = sizeof(struct store_policy) };
 	struct rows as = { .size = sizeof(struct store_assignment) };
@@ -424,7 +430,7 @@ int cmd_policy_list(struct ctl *c, int argc, const char *const argv[], char *msg
 	size_t i, j, k;
 	int rc;
 
-	rc = dir_parse(c, CMD_POLICY_LIST, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = store_policy_list(c->store, push_policy, &r, msg, msglen);
@@ -491,14 +497,15 @@ static const char *target_text(enum store_target t, const char *name, char *buf,
 }
 
 int cmd_policy_assign(struct ctl *c, int argc, const char *const argv[], char *msg,
-			     size_t msglen)
+		      size_t msglen)
 {
+	char lg[ADMIN_MSG_MAX];
 	char tb[STORE_NAME_MAX + 16], prev[STORE_NAME_MAX + 1], err[STORE_ERR_MAX];
 	struct dirspec_cmd d;
 	bool had;
 	int rc;
 
-	rc = dir_parse(c, CMD_POLICY_ASSIGN, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	had = store_assignment_get(c->store, d.target, d.target_name, prev, err,
@@ -515,26 +522,24 @@ int cmd_policy_assign(struct ctl *c, int argc, const char *const argv[], char *m
 	if (rc < 0)
 		return rc;
 	target_text(d.target, d.target_name, tb, sizeof(tb));
-	snprintf(msg, msglen, "policy assign %s to %s%s%s", d.name, tb,
+	snprintf(lg, sizeof(lg), "policy assign %s to %s%s%s", d.name, tb,
 		 had ? " replacing " : "", had ? prev : "");
-	log_change(c, msg);
 	snprintf(msg, msglen, "assigned policy %s to %s%s%s", d.name, tb,
 		 had ? " (it replaces policy " : "", had ? prev : "");
 	if (had)
 		strncat(msg, ")", msglen - strlen(msg) - 1);
-	if (d.json)
-		dir_json(c, &d, d.name, msg);
-	return 0;
+	return dir_done(c, &d, d.name, lg, msg);
 }
 
 int cmd_policy_unassign(struct ctl *c, int argc, const char *const argv[], char *msg,
-			       size_t msglen)
+			size_t msglen)
 {
+	char lg[ADMIN_MSG_MAX];
 	char tb[STORE_NAME_MAX + 16], prev[STORE_NAME_MAX + 1];
 	struct dirspec_cmd d;
 	int rc;
 
-	rc = dir_parse(c, CMD_POLICY_UNASSIGN, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = store_assignment_get(c->store, d.target, d.target_name, prev, msg, msglen);
@@ -544,22 +549,20 @@ int cmd_policy_unassign(struct ctl *c, int argc, const char *const argv[], char 
 	if (rc < 0)
 		return rc;
 	target_text(d.target, d.target_name, tb, sizeof(tb));
-	snprintf(msg, msglen, "policy unassign %s from %s", prev, tb);
-	log_change(c, msg);
+	snprintf(lg, sizeof(lg), "policy unassign %s from %s", prev, tb);
 	snprintf(msg, msglen, "unassigned policy %s from %s", prev, tb);
-	if (d.json)
-		dir_json(c, &d, prev, msg);
-	return 0;
+	return dir_done(c, &d, prev, lg, msg);
 }
 
 int cmd_peer_add(struct ctl *c, int argc, const char *const argv[], char *msg,
-			size_t msglen)
+		 size_t msglen)
 {
+	char lg[ADMIN_MSG_MAX];
 	char fb[FINGERPRINT_STR];
 	struct dirspec_cmd d;
 	int rc;
 
-	rc = dir_parse(c, CMD_PEER_ADD, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	/* a key an administrator gives is pinned; without one it is learnt on
@@ -576,16 +579,13 @@ int cmd_peer_add(struct ctl *c, int argc, const char *const argv[], char *msg,
 		return rc;
 	if (d.has_key)
 		fingerprint(d.key, fb);
-	snprintf(msg, msglen, "peer add %s addr %s %s%s", d.name, d.addr,
+	snprintf(lg, sizeof(lg), "peer add %s addr %s %s%s", d.name, d.addr,
 		 d.has_key ? "pinned key fingerprint " : "key learnt on first use",
 		 d.has_key ? fb : "");
-	log_change(c, msg);
 	snprintf(msg, msglen, "added peer %s at %s (%s%s)", d.name, d.addr,
 		 d.has_key ? "pinned key, fingerprint " : "key learnt on first use",
 		 d.has_key ? fb : "");
-	if (d.json)
-		dir_json(c, &d, d.name, msg);
-	return 0;
+	return dir_done(c, &d, d.name, lg, msg);
 }
 
 /* Where a peer's key on record came from: "given" (an administrator's
@@ -595,83 +595,17 @@ static const char *peer_key_source(const struct store_peer *p)
 	return !p->has_key ? "none" : p->pinned ? "given" : "first-use";
 }
 
-/* calls_list callback: a call of user arg (any state the manager holds) */
-static int call_of_user(const struct calls_info *in, void *arg)
-{
-	return strcmp(in->local_user, arg) == 0 ? 1 : 0;
-}
-
-/* group del, user del, peer del: the name, the store's delete, the words */
-static int cmd_dir_del(struct ctl *c, enum command_id op, int argc, const char *const argv[],
-		       char *msg, size_t msglen)
-{
-	static const struct {
-		enum command_id op;
-		int (*del)(struct store *st, const char *name, char *err, size_t errlen);
-		const char *key, *what;        /* what went with it */
-	} dels[] = {
-		{ CMD_GROUP_DEL, store_group_del, "group",
-		  " (its members stay; its assignment is gone)" },
-		{ CMD_USER_DEL, store_user_del, "user",
-		  " with their identity key, setting and memberships" },
-		{ CMD_PEER_DEL, store_peer_del, "peer", "" },
-	};
-	struct dirspec_cmd d;
-	size_t i;
-	int rc;
-
-	for (i = 0; dels[i].op != op; i++)
-		;
-	rc = dir_parse(c, op, argc, argv, &d, msg, msglen);
-	if (rc < 0)
-		return rc;
-	/* the store knows a callee's call only once it is active: ask the
-	 * manager too, so that a call being answered keeps its user */
-	if (op == CMD_USER_DEL && c->calls != NULL &&
-	    calls_list(c->calls, call_of_user, (void *)d.name) == 1) {
-		snprintf(msg, msglen, "user %s has a call in set-up or active (call list); "
-			 "end it first", d.name);
-		return -EBUSY;
-	}
-	rc = dels[i].del(c->store, d.name, msg, msglen);
-	if (rc < 0)
-		return rc;
-	snprintf(msg, msglen, "%s %s", commands_name(op), d.name);
-	log_change(c, msg);
-	snprintf(msg, msglen, "deleted %s %s%s", dels[i].key, d.name, dels[i].what);
-	if (d.json)
-		dir_json(c, &d, d.name, msg);
-	return 0;
-}
-
-int cmd_group_del(struct ctl *c, int argc, const char *const argv[], char *msg,
-			 size_t msglen)
-{
-	return cmd_dir_del(c, CMD_GROUP_DEL, argc, argv, msg, msglen);
-}
-
-int cmd_user_del(struct ctl *c, int argc, const char *const argv[], char *msg,
-			size_t msglen)
-{
-	return cmd_dir_del(c, CMD_USER_DEL, argc, argv, msg, msglen);
-}
-
-int cmd_peer_del(struct ctl *c, int argc, const char *const argv[], char *msg,
-			size_t msglen)
-{
-	return cmd_dir_del(c, CMD_PEER_DEL, argc, argv, msg, msglen);
-}
-
 /* peer set: an administrator corrects an address or (re)pins a key. */
 int cmd_peer_set(struct ctl *c, int argc, const char *const argv[], char *msg,
-			size_t msglen)
+		 size_t msglen)
 {
+	char lg[ADMIN_MSG_MAX];
 	char fb[FINGERPRINT_STR];
 	struct store_peer p;
 	struct dirspec_cmd d;
 	int rc;
 
-	rc = dir_parse(c, CMD_PEER_SET, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	if ((rc = store_peer_show(c->store, d.name, &p, msg, msglen)) < 0)
@@ -683,20 +617,17 @@ int cmd_peer_set(struct ctl *c, int argc, const char *const argv[], char *msg,
 		return rc;
 	if (d.has_key)
 		fingerprint(d.key, fb);
-	snprintf(msg, msglen, "peer set %s%s%s%s%s", d.name, d.addr ? " addr " : "",
+	snprintf(lg, sizeof(lg), "peer set %s%s%s%s%s", d.name, d.addr ? " addr " : "",
 		 d.addr ? d.addr : "", d.has_key ? " pinned key fingerprint " : "",
 		 d.has_key ? fb : "");
-	log_change(c, msg);
 	snprintf(msg, msglen, "peer %s:%s%s%s%s", d.name, d.addr ? " address " : "",
 		 d.addr ? d.addr : "", d.has_key ? " key pinned, fingerprint " : "",
 		 d.has_key ? fb : "");
-	if (d.json)
-		dir_json(c, &d, d.name, msg);
-	return 0;
+	return dir_done(c, &d, d.name, lg, msg);
 }
 
 int cmd_peer_list(struct ctl *c, int argc, const char *const argv[], char *msg,
-			 size_t msglen)
+		  size_t msglen)
 {
 	struct rows r = { .size = sizeof(struct store_peer) };
 	char fb[FINGERPRINT_STR], kb[KEY_B64_STR], tb[KEYSPEC_TIME_STR], ub[KEYSPEC_TIME_STR];
@@ -704,7 +635,7 @@ int cmd_peer_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 	size_t i;
 	int rc;
 
-	rc = dir_parse(c, CMD_PEER_LIST, argc, argv, &d, msg, msglen);
+	rc = dir_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
 	rc = store_peer_list(c->store, push_peer, &r, msg, msglen);

@@ -109,12 +109,14 @@ int list_failed(int rc, const char *what, char *msg, size_t msglen);
 #define HANDLER(name) int name(struct ctl *c, int argc, const char *const argv[], \
 			       char *msg, size_t msglen)
 HANDLER(cmd_key_add); HANDLER(cmd_key_rekey); HANDLER(cmd_key_del); HANDLER(cmd_key_list);
-HANDLER(cmd_group_add); HANDLER(cmd_group_del); HANDLER(cmd_group_list);
-HANDLER(cmd_user_add); HANDLER(cmd_user_list); HANDLER(cmd_user_show);
-HANDLER(cmd_user_set); HANDLER(cmd_user_del);
-HANDLER(cmd_policy_add); HANDLER(cmd_policy_set); HANDLER(cmd_policy_del);
-HANDLER(cmd_policy_list); HANDLER(cmd_policy_assign); HANDLER(cmd_policy_unassign);
-HANDLER(cmd_peer_add); HANDLER(cmd_peer_set); HANDLER(cmd_peer_del); HANDLER(cmd_peer_list);
+/* directory.c: group add/del, user del, policy del, peer del (a name only) */
+HANDLER(cmd_dir_name);
+/* directory.c: user set, policy add, policy set (an E2EE value) */
+HANDLER(cmd_dir_e2ee);
+HANDLER(cmd_group_list); HANDLER(cmd_user_add); HANDLER(cmd_user_list);
+HANDLER(cmd_user_show); HANDLER(cmd_policy_list); HANDLER(cmd_policy_assign);
+HANDLER(cmd_policy_unassign); HANDLER(cmd_peer_add); HANDLER(cmd_peer_set);
+HANDLER(cmd_peer_list);
 HANDLER(cmd_call_dial); HANDLER(cmd_call_list); HANDLER(cmd_call_show);
 HANDLER(cmd_call_end); HANDLER(cmd_call_rekey); HANDLER(cmd_call_feature);
 HANDLER(cmd_status); HANDLER(cmd_help);

@@ -20,7 +20,7 @@ static const char *call_id_text(const struct keyspec_cmd *cmd, char buf[KEYSPEC_
 }
 
 int cmd_key_add(struct ctl *c, int argc, const char *const argv[], char *msg,
-		       size_t msglen)
+		size_t msglen)
 {
 	struct scratch *s = c->s;
 	char kb[KEYSPEC_KEY_STR], cb[KEYSPEC_CALL_ID_STR];
@@ -56,7 +56,7 @@ out:
 }
 
 int cmd_key_rekey(struct ctl *c, int argc, const char *const argv[], char *msg,
-			 size_t msglen)
+		  size_t msglen)
 {
 	struct scratch *s = c->s;
 	char kb[KEYSPEC_KEY_STR];
@@ -118,7 +118,7 @@ out:
 }
 
 int cmd_key_del(struct ctl *c, int argc, const char *const argv[], char *msg,
-		       size_t msglen)
+		size_t msglen)
 {
 	struct scratch *s = c->s;
 	char kb[KEYSPEC_KEY_STR];
@@ -185,7 +185,7 @@ static void list_entry(struct admin_out *o, const struct keytable_entry *e, bool
 }
 
 int cmd_key_list(struct ctl *c, int argc, const char *const argv[], char *msg,
-			size_t msglen)
+		 size_t msglen)
 {
 	struct scratch *s = c->s;
 	uint32_t cursor = 0, n = 0;

@@ -27,8 +27,7 @@ void logline(const char *fmt, ...)
 
 /* A public key's fingerprint: the first 16 bytes of its BLAKE2b-256 hash, in
  * hex groups of 2 bytes ("3f9a:01bc:..."). */
-const char *fingerprint(const uint8_t pk[STORE_PUBLIC_KEY_BYTES],
-			       char buf[FINGERPRINT_STR])
+const char *fingerprint(const uint8_t pk[STORE_PUBLIC_KEY_BYTES], char buf[FINGERPRINT_STR])
 {
 	uint8_t h[32];
 	size_t i, n = 0;
@@ -77,7 +76,7 @@ void json_str(struct admin_out *o, const char *s)
  * msg is then emptied (the line is in the object).
  */
 void json_change(struct ctl *c, const char *command, const char *key,
-			const char *value, char *msg)
+		 const char *value, char *msg)
 {
 	admin_out_printf(&c->out, "{\"command\": \"%s\", \"%s\": ", command, key);
 	json_str(&c->out, value);

@@ -13,7 +13,7 @@
 #include "handler.h"
 
 int cmd_status(struct ctl *c, int argc, const char *const argv[], char *msg,
-		      size_t msglen)
+	       size_t msglen)
 {
 	struct keytable_info info;
 	char tb[KEYSPEC_TIME_STR];
@@ -37,7 +37,7 @@ int cmd_status(struct ctl *c, int argc, const char *const argv[], char *msg,
 }
 
 int cmd_help(struct ctl *c, int argc, const char *const argv[], char *msg,
-		    size_t msglen);
+	     size_t msglen);
 
 int cmd_help(struct ctl *c, int argc, const char *const argv[], char *msg, size_t msglen)
 {

@@ -196,26 +196,9 @@ int cmd_call_dial(struct ctl *c, int argc, const char *const argv[], char *msg,
 	return DIAL_PENDING;
 }
 
-struct call_rows {
-	struct calls_info *v;
-	size_t n, cap;
-};
-
 static int push_call(const struct calls_info *in, void *arg)
 {
-	struct call_rows *r = arg;
-
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 16;
-		struct calls_info *v = realloc(r->v, cap * sizeof(*v));
-
-		if (v == NULL)
-			return -ENOMEM;
-		r->v = v;
-		r->cap = cap;
-	}
-	r->v[r->n++] = *in;
-	return 0;
+	return rows_push(arg, in);
 }
 
 static void call_header(struct admin_out *o)
@@ -227,7 +210,7 @@ static void call_header(struct admin_out *o)
 int cmd_call_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 		  size_t msglen)
 {
-	struct call_rows r = { 0 };
+	struct rows r = { .size = sizeof(struct calls_info) };
 	struct dirspec_call d;
 	size_t i;
 	int rc;
@@ -246,9 +229,8 @@ int cmd_call_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 	else
 		call_header(&c->out);
 	for (i = 0; i < r.n; i++)
-		call_print(&c->out, &r.v[i], d.json, i == 0);
-	if (d.json)
-		admin_out_printf(&c->out, "%s]\n", r.n ? "\n" : "");
+		call_print(&c->out, (const struct calls_info *)r.v + i, d.json, i == 0);
+	list_end(c, d.json, r.n);
 	free(r.v);
 	msg[0] = '\0';
 	return 0;

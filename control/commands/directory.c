@@ -191,8 +191,7 @@ int cmd_group_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 		admin_out_printf(&c->out, ", \"members\": %u, \"created\": \"%s\"}",
 				 g->members, tb);
 	}
-	if (d.json)
-		admin_out_printf(&c->out, "%s]\n", r.n ? "\n" : "");
+	list_end(c, d.json, r.n);
 	msg[0] = '\0';
 out:
 	free(r.v);
@@ -333,8 +332,7 @@ int cmd_user_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 				 u->e2ee_on ? "on" : "off", e.intent.allowed ? "true" : "false",
 				 e.intent.on ? "true" : "false", key_b64(u->public_key, kb), fb);
 	}
-	if (d.json)
-		admin_out_printf(&c->out, "%s]\n", r.n ? "\n" : "");
+	list_end(c, d.json, r.n);
 	msg[0] = '\0';
 out:
 	free(r.v);
@@ -477,8 +475,7 @@ int cmd_policy_list(struct ctl *c, int argc, const char *const argv[], char *msg
 		else
 			admin_out_printf(&c->out, "%s\n", k ? "" : "-");
 	}
-	if (d.json)
-		admin_out_printf(&c->out, "%s]\n", r.n ? "\n" : "");
+	list_end(c, d.json, r.n);
 	msg[0] = '\0';
 out:
 	free(r.v);
@@ -677,8 +674,7 @@ int cmd_peer_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 		admin_out_printf(&c->out, ", \"created\": \"%s\", \"updated\": \"%s\"}",
 				 unix_time(p->created, tb), unix_time(p->updated, ub));
 	}
-	if (d.json)
-		admin_out_printf(&c->out, "%s]\n", r.n ? "\n" : "");
+	list_end(c, d.json, r.n);
 	msg[0] = '\0';
 out:
 	free(r.v);

@@ -103,6 +103,7 @@ struct rows {
 };
 int rows_push(struct rows *r, const void *row);
 int list_failed(int rc, const char *what, char *msg, size_t msglen);
+void list_end(struct ctl *c, bool json, size_t n);
 
 /* ---- the handlers (key.c, directory.c, call.c, status.c), one per row of
  * the command table: control/daemon/admin_server.c maps them ---- */

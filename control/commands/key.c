@@ -215,8 +215,7 @@ int cmd_key_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 			 strerror(-rc));
 		goto out;
 	}
-	if (json)
-		admin_out_printf(&c->out, "%s]\n", n ? "\n" : "");
+	list_end(c, json, n);
 	msg[0] = '\0';
 	rc = 0;
 out:

@@ -113,3 +113,11 @@ int list_failed(int rc, const char *what, char *msg, size_t msglen)
 		snprintf(msg, msglen, "listing %s: out of memory", what);
 	return rc;
 }
+
+/* The end of a list: with --json the array's closing bracket (on its own
+ * line after n > 0 rows). */
+void list_end(struct ctl *c, bool json, size_t n)
+{
+	if (json)
+		admin_out_printf(&c->out, "%s]\n", n ? "\n" : "");
+}

@@ -2,7 +2,8 @@
 /*
  * dirspec.h - parse what an operator types about the tenant's directory:
  * groups, users, enhanced-encryption policies and their assignments, and
- * remote peers (the `group`, `user`, `policy` and `peer` admin commands).
+ * remote peers (the `group`, `user`, `policy` and `peer` admin commands),
+ * and the `call` commands.
  *
  * Pure functions (no I/O, no store access): callsealctl checks a command with
  * them before sending it, and callseal-control checks it again after
@@ -55,6 +56,8 @@ struct dirspec_cmd {
  *   peer del USER@TENANT        peer list [--json]
  *   group del G                 user del U
  * (every command also takes --json)
+ * The options each takes are its row's in the command table (commands.c),
+ * parsed by lib/common/opts.c:
  * "--name VALUE" and "--name=VALUE" both work; each option at most once
  * (except --group of user add).
  */

@@ -16,11 +16,13 @@ int cmd_status(struct ctl *c, int argc, const char *const argv[], char *msg,
 	       size_t msglen)
 {
 	struct keytable_info info;
+	struct opts_parsed p;
 	char tb[KEYSPEC_TIME_STR];
+	int rc;
 
-	(void)argc;
-	(void)argv;
-	(void)msglen;
+	/* takes nothing: checked again here (the socket is not trusted) */
+	if ((rc = commands_opts(c->cmd, argc, argv, &p, msg, msglen)) < 0)
+		return rc;
 	keytable_info(c->table, &info);
 	admin_out_printf(&c->out,
 			 "table callseal.%s: %u entries (%u wildcard), capacity %u, %u slots, "
@@ -41,12 +43,13 @@ int cmd_help(struct ctl *c, int argc, const char *const argv[], char *msg,
 
 int cmd_help(struct ctl *c, int argc, const char *const argv[], char *msg, size_t msglen)
 {
+	struct opts_parsed p;
 	char line[512];
 	size_t i;
+	int rc;
 
-	(void)argc;
-	(void)argv;
-	(void)msglen;
+	if ((rc = commands_opts(c->cmd, argc, argv, &p, msg, msglen)) < 0)
+		return rc;
 	admin_out_printf(&c->out, "commands (admin protocol version %u):\n",
 			 ADMIN_PROTO_VERSION);
 	for (i = 0; i < CMD_COUNT; i++)

@@ -1,20 +1,20 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * main.c - callseal-control: the control daemon. The single writer of the
- * shared-memory key table, serving static keying over the admin socket, and,
- * with --tenant, the tenant's users (X25519 identities), groups, E2EE policies
- * and peers, kept in the store (store.c) in the state directory
- * (docs/operations.md, docs/policy.md), and, with --listen, calls: the call
- * manager (calls.c, docs/calls.md) runs in the same poll loop. Each admin
- * command is one row of control/commands/commands.c; its handler is in
- * control/commands/ (key.c, directory.c, call.c); this file is start-up,
- * options and the poll loop, and admin_server.c serves one client.
+ * main.c - callseal-control, the control daemon: start-up, options and the
+ * poll loop. Its one job is to bring the daemon up and keep it turning: the
+ * single writer of the shared-memory key table, serving static keying over
+ * the admin socket, and, with --tenant, the tenant's users, groups, E2EE
+ * policies and peers in the store (docs/operations.md, docs/policy.md), and,
+ * with --listen, calls: the call manager (calls.c, docs/calls.md) runs in the
+ * same poll loop. admin_server.c serves one accepted client; each admin
+ * command is a row of control/commands/commands.c with its handler in
+ * control/commands/ (key.c, directory.c, call.c, status.c).
  *
- * One request at a time, from a poll loop; every read and write on a client
- * is bounded by ADMIN_TIMEOUT_MS, so a slow or silent client cannot wedge the
- * daemon. A call dial keeps its client's connection and is answered from the
- * call event when the attempt is over (dial_answer()), so the daemon serves
- * other requests and calls meanwhile. Key bytes live only in sodium_malloc'd (locked, guarded) scratch
+ * One request at a time; every read and write on a client is bounded by
+ * ADMIN_TIMEOUT_MS, so a slow or silent client cannot wedge the daemon. A call
+ * dial keeps its client's connection and is answered from the call event when
+ * the attempt is over (call.c), so the daemon serves other requests and calls
+ * meanwhile. Key bytes live only in sodium_malloc'd (locked, guarded) scratch
  * that is wiped after every request, and never reach a log line or a reply.
  */
 #include <errno.h>

@@ -13,4 +13,8 @@
  * answered later from call_event()), else the caller closes it. */
 bool admin_server_serve(struct ctl *c, int fd);
 
+/* NULL when every row of the command table has a handler, else the words of
+ * the first that has none (the daemon then refuses to start). */
+const char *admin_server_complete(void);
+
 #endif /* CALLSEAL_ADMIN_SERVER_H */

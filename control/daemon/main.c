@@ -443,6 +443,10 @@ int main(int argc, char **argv)
 	if (c->handshake_timeout_ms == 0)
 		c->handshake_timeout_ms = CALLS_DEFAULT_TIMEOUT_MS;
 
+	if (admin_server_complete() != NULL) {
+		logline("command '%s' has no handler in this build", admin_server_complete());
+		return 1;
+	}
 	/* keys must not end up in a core file */
 	setrlimit(RLIMIT_CORE, &nocore);
 	/* every call with a control channel holds a descriptor: take what the

@@ -2,7 +2,8 @@
 /*
  * callsealctl.c - the operator's command line for callseal-control.
  *
- * It checks a command with the same parser the daemon uses (keyspec.c) before
+ * It finds and checks a command with the daemon's own command table and
+ * parsers (control/commands/commands.c) before
  * sending it, so a typo is reported without touching the daemon, then sends
  * the words over the admin socket (admin.h) and prints the answer. The daemon
  * checks everything again. Key bytes (an --inline value, from the command
@@ -20,7 +21,7 @@
 #include <sodium.h>
 
 #include "admin.h"
-#include "dirspec.h"
+#include "commands.h"
 #include "keyspec.h"
 
 #define PROG "callsealctl"
@@ -31,94 +32,22 @@
 #define EXIT_USAGE    2   /* bad command line: nothing was sent */
 #define EXIT_CONNECT  3   /* no daemon, or the conversation failed */
 
-/* Every command: its words, its synopsis and what it does ("--help" after a
- * command prints its entry; the full --help prints them all). */
-static const struct cmd_help {
-	const char *words;      /* "key add": what the command line starts with */
-	const char *synopsis;
-	const char *text;
-} cmd_help[] = {
-	{ "key add", "key add --local ADDR:PORT --direction in|out --profile PROFILE "
-	  "--inline BASE64\n          [--mode e2ee|standard] [--call-id TEXT]",
-	  "Install a static SRTP master key for one stream." },
-	{ "key rekey", "key rekey --local ADDR:PORT --direction in|out --inline BASE64\n"
-	  "          [--profile PROFILE] [--from-index N]",
-	  "Replace a stream's key now, or with --from-index from SRTP packet index N\n"
-	  "on (RFC 3711 <From,To>: older packets keep the old key)." },
-	{ "key del", "key del --local ADDR:PORT --direction in|out",
-	  "Remove a stream; its key bytes are wiped from the table." },
-	{ "key list", "key list [--json]",
-	  "The table's streams: selector, profile, mode, generation, next key's\n"
-	  "from-index, call id, created time. Never key bytes." },
-	{ "group add", "group add GROUP [--json]", "Add a group of users." },
-	{ "group del", "group del GROUP [--json]",
-	  "Delete a group with its memberships and assignment; its users stay." },
-	{ "group list", "group list [--json]", "The groups and how many members each has." },
-	{ "user add", "user add USER [--group GROUP]... [--json]",
-	  "Add a user with a fresh X25519 identity key (the private key never\n"
-	  "leaves the daemon's store), in the given groups." },
-	{ "user list", "user list [--json]",
-	  "The users, their own E2EE setting and key fingerprint." },
-	{ "user show", "user show USER [--json]",
-	  "Groups, effective E2EE policy and the assignment it comes from, the\n"
-	  "user's own setting, public key (base64) and its fingerprint." },
-	{ "user set", "user set USER --e2ee on|off [--json]",
-	  "The user's own setting; on is refused while their policy is disabled." },
-	{ "user del", "user del USER [--json]",
-	  "Delete a user with their identity key, setting, memberships and\n"
-	  "assignment (refused while a call of theirs is live)." },
-	{ "policy add", "policy add NAME --e2ee disabled|users-can-turn-on [--json]",
-	  "Add an E2EE policy." },
-	{ "policy set", "policy set NAME --e2ee disabled|users-can-turn-on [--json]",
-	  "Change a policy's setting." },
-	{ "policy del", "policy del NAME [--json]", "Delete a policy (refused while it is "
-	  "assigned)." },
-	{ "policy list", "policy list [--json]", "The policies and where each is assigned." },
-	{ "policy assign", "policy assign NAME --tenant|--group GROUP|--user USER [--json]",
-	  "The most specific assignment wins: user, then group, then tenant;\n"
-	  "between groups that disagree, disabled wins. None: disabled." },
-	{ "policy unassign", "policy unassign --tenant|--group GROUP|--user USER [--json]",
-	  "Remove the policy assigned there." },
-	{ "peer add", "peer add USER@TENANT [--key BASE64] --addr HOST:PORT [--json]",
-	  "A remote party and its callseal-control's address; --key pins its\n"
-	  "X25519 public key (base64, 44 characters, as its `user show` prints it).\n"
-	  "Without --key (only on a --trust-on-first-use daemon) the first key\n"
-	  "seen is learnt and pinned." },
-	{ "peer set", "peer set USER@TENANT [--key BASE64] [--addr HOST:PORT] [--json]",
-	  "Correct a peer's address, or pin a key (replacing the one on record:\n"
-	  "after comparing fingerprints over a trusted channel)." },
-	{ "peer del", "peer del USER@TENANT [--json]", "Forget a peer and its key." },
-	{ "peer list", "peer list [--json]",
-	  "The peers: key fingerprint, where the key came from (given, first-use,\n"
-	  "none yet), address." },
-	{ "call dial", "call dial --from USER --to USER@TENANT [--local-media ADDR:PORT]\n"
-	  "          [--remote-media ADDR:PORT] [--json]",
-	  "Call a peer and wait for the key agreement (up to the daemon's\n"
-	  "--handshake-timeout): prints the call id, the mode (e2ee, or standard\n"
-	  "and why) and, for e2ee, the security code both parties compare." },
-	{ "call list", "call list [--json]", "The calls of this daemon, both roles." },
-	{ "call show", "call show ID [--json]",
-	  "One call: mode, security code, media, key generation, control channel." },
-	{ "call end", "call end ID [--json]", "Hang up; both sides delete the call's keys." },
-	{ "call rekey", "call rekey ID [--json]",
-	  "Both sides move to the next key generation." },
-	{ "call record", "call record|transcribe|transfer|park|merge|add-participant|keys ID "
-	  "[--json]",
-	  "Refused while the call is end-to-end encrypted; accepted in a standard\n"
-	  "call. keys prints the call's keys sealed to the configured compliance\n"
-	  "recorder (one base64 line)." },
-	{ "status", "status", "The table's size, fill, writer and generation." },
-	{ "help", "help", "The commands this daemon knows." },
-};
-#define N_CMD_HELP (sizeof(cmd_help) / sizeof(cmd_help[0]))
-
-/* The synopsis after lead, then the text indented by indent. */
-static void print_cmd_help(FILE *f, const struct cmd_help *h, const char *lead, int indent)
+/* The synopsis after lead (continuation lines at column 10), then the text
+ * indented by indent. A feature of a call shares the first one's text:
+ * with_text false prints its synopsis only. */
+static void print_cmd_help(FILE *f, enum command_id id, const char *lead, int indent,
+			   bool with_text)
 {
-	const char *t = h->text, *nl;
+	const struct command_row *r = &commands_table[id];
+	const char *t, *nl;
 
-	fprintf(f, "%s%s\n", lead, h->synopsis);
-	for (; *t; t = nl + 1) {
+	fprintf(f, "%s", lead);
+	for (t = r->synopsis; (nl = strchr(t, '\n')) != NULL; t = nl + 1)
+		fprintf(f, "%.*s\n          ", (int)(nl - t), t);
+	fprintf(f, "%s\n", t);
+	while (r->text == NULL && id > 0)
+		r = &commands_table[--id];    /* a feature: the first one's text */
+	for (t = r->text; with_text && *t; t = nl + 1) {
 		nl = strchr(t, '\n');
 		if (nl == NULL)
 			nl = t + strlen(t);
@@ -137,8 +66,14 @@ static void usage(FILE *f)
 	      "\nTalks to callseal-control over its admin socket. Commands (users,\n"
 	      "policies and peers need the daemon's --tenant, calls its --listen;\n"
 	      "docs/operations.md, docs/policy.md, docs/calls.md):\n\n", f);
-	for (i = 0; i < N_CMD_HELP; i++)
-		print_cmd_help(f, &cmd_help[i], "  ", 6);
+	for (i = 0; i < CMD_COUNT; i++) {
+		bool feature = commands_table[i].flags & COMMAND_F_FEATURE;
+		bool next_feature = i + 1 < CMD_COUNT &&
+				    (commands_table[i + 1].flags & COMMAND_F_FEATURE);
+
+		/* the features of a call: their synopses, then their one text */
+		print_cmd_help(f, (enum command_id)i, "  ", 6, !(feature && next_feature));
+	}
 	fputs(
 "\n"
 "Options:\n"
@@ -181,29 +116,6 @@ static void usage(FILE *f)
 "  " PROG " --admin /run/callseal/admin.sock policy assign open --group sales\n"
 "  " PROG " --admin /run/callseal/admin.sock user add alice --group sales\n"
 "  " PROG " --admin /run/callseal/admin.sock user set alice --e2ee on\n", f);
-}
-
-/* The help of the command argv starts with, or NULL. */
-static const struct cmd_help *find_cmd_help(int argc, char **argv)
-{
-	static const char *const features[] = { "transcribe", "transfer", "park", "merge",
-						"add-participant", "keys" };
-	char words[64];
-	size_t i;
-
-	if (argc < 1)
-		return NULL;
-	snprintf(words, sizeof(words), "%s%s%s", argv[0], argc > 1 ? " " : "",
-		 argc > 1 ? argv[1] : "");
-	if (argc > 1 && strcmp(argv[0], "call") == 0)
-		for (i = 0; i < sizeof(features) / sizeof(features[0]); i++)
-			if (strcmp(argv[1], features[i]) == 0)
-				snprintf(words, sizeof(words), "call record");
-	for (i = 0; i < N_CMD_HELP; i++)
-		if (strcmp(cmd_help[i].words, words) == 0 ||
-		    strcmp(cmd_help[i].words, argv[0]) == 0)
-			return &cmd_help[i];
-	return NULL;
 }
 
 __attribute__((format(printf, 2, 3), noreturn))
@@ -286,56 +198,18 @@ static void find_inline(int argc, char **argv)
 	}
 }
 
-/* Check the command locally with the daemon's own parser. */
+/* Check the command locally with the daemon's own table and parser. */
 static void check_command(int argc, char **argv)
 {
-	char err[KEYSPEC_ERR_MAX];
-	struct keyspec_cmd cmd;
-	enum keyspec_op op;
-	int rc;
+	const char *const *words = (const char *const *)argv;
+	char err[COMMANDS_ERR_MAX];
+	int id, skip;
 
-	if (strcmp(argv[0], "status") == 0 || strcmp(argv[0], "help") == 0) {
-		if (argc > 1)
-			fail(EXIT_USAGE, "%s takes no options", argv[0]);
-		return;
-	}
-	if (dirspec_is_command(argv[0])) {
-		struct dirspec_cmd d;
-		enum dirspec_op dop;
-
-		if (argc < 2)
-			fail(EXIT_USAGE, "%s: which one? %s (see --help)", argv[0],
-			     dirspec_group_verbs(argv[0]));
-		dop = dirspec_op_find(argv[0], argv[1]);
-		if (dop == 0)
-			fail(EXIT_USAGE, "unknown command '%s %.32s' (%s commands: %s)",
-			     argv[0], argv[1], argv[0], dirspec_group_verbs(argv[0]));
-		if (dirspec_parse_cmd(dop, argc - 2, (const char *const *)argv + 2, &d, err,
-				      sizeof(err)) < 0)
-			fail(EXIT_USAGE, "%s", err);
-		return;
-	}
-	if (strcmp(argv[0], "call") == 0) {
-		struct dirspec_call dc;
-
-		if (dirspec_parse_call(argc - 1, (const char *const *)argv + 1, &dc, err,
-				       sizeof(err)) < 0)
-			fail(EXIT_USAGE, "%s", err);
-		return;
-	}
-	if (strcmp(argv[0], "key") != 0)
-		fail(EXIT_USAGE, "unknown command '%.32s' (commands: key, group, user, policy, "
-		     "peer, call, status, help; see --help)", argv[0]);
-	if (argc < 2)
-		fail(EXIT_USAGE, "key: which one? add, rekey, del or list (see --help)");
-	op = keyspec_op_from_name(argv[1]);
-	if (op == 0)
-		fail(EXIT_USAGE, "unknown command 'key %.32s' (key commands: add, rekey, "
-		     "del, list)", argv[1]);
-	rc = keyspec_parse_cmd(op, argc - 2, (const char *const *)argv + 2, &cmd, err,
-			       sizeof(err));
-	keyspec_cmd_wipe(&cmd);
-	if (rc < 0)
+	id = commands_find(argc, words, &skip, err, sizeof(err));
+	if (id < 0)
+		fail(EXIT_USAGE, "%s", err);
+	if (commands_table[id].check((enum command_id)id, argc - skip, words + skip, err,
+				     sizeof(err)) < 0)
 		fail(EXIT_USAGE, "%s", err);
 }
 
@@ -349,15 +223,17 @@ int main(int argc, char **argv)
 	setrlimit(RLIMIT_CORE, &nocore);
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			int cmd = 1;
-			const struct cmd_help *h;
+			int cmd = 1, id = -1, skip;
 
 			/* after a command: that command's help */
 			while (cmd < i && strncmp(argv[cmd], "--", 2) == 0)
 				cmd += strncmp(argv[cmd], "--admin=", 8) == 0 ? 1 : 2;
-			h = cmd < i ? find_cmd_help(i - cmd, argv + cmd) : NULL;
-			if (h != NULL) {
-				print_cmd_help(stdout, h, "usage: " PROG " --admin SOCKET ", 2);
+			if (cmd < i)
+				id = commands_find(i - cmd, (const char *const *)argv + cmd,
+						   &skip, NULL, 0);
+			if (id >= 0) {
+				print_cmd_help(stdout, (enum command_id)id,
+					       "usage: " PROG " --admin SOCKET ", 2, true);
 				return 0;
 			}
 			usage(stdout);

@@ -2,7 +2,8 @@
 /*
  * dirspec.h - parse what an operator types about the tenant's directory:
  * groups, users, enhanced-encryption policies and their assignments, and
- * remote peers (the `group`, `user`, `policy` and `peer` admin commands).
+ * remote peers (the `group`, `user`, `policy` and `peer` admin commands),
+ * and the `call` commands.
  *
  * Pure functions (no I/O, no store access): callsealctl checks a command with
  * them before sending it, and callseal-control checks it again after
@@ -18,36 +19,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "commands.h"
 #include "policy.h"
 #include "store.h"
 
 #define DIRSPEC_ERR_MAX     256u
-#define DIRSPEC_GROUPS_MAX  16u   /* --group options of one `user add` */
-
-enum dirspec_op {
-	DIRSPEC_GROUP_ADD = 1,
-	DIRSPEC_GROUP_LIST,
-	DIRSPEC_USER_ADD,
-	DIRSPEC_USER_LIST,
-	DIRSPEC_USER_SHOW,
-	DIRSPEC_USER_SET,
-	DIRSPEC_POLICY_ADD,
-	DIRSPEC_POLICY_SET,
-	DIRSPEC_POLICY_DEL,
-	DIRSPEC_POLICY_LIST,
-	DIRSPEC_POLICY_ASSIGN,
-	DIRSPEC_POLICY_UNASSIGN,
-	DIRSPEC_PEER_ADD,
-	DIRSPEC_PEER_LIST,
-	DIRSPEC_GROUP_DEL,
-	DIRSPEC_USER_DEL,
-	DIRSPEC_PEER_SET,
-	DIRSPEC_PEER_DEL,
-};
+#define DIRSPEC_GROUPS_MAX  OPTS_REPEAT_MAX   /* --group options of one `user add` */
 
 /* One parsed command. The strings point into the argv it was parsed from. */
 struct dirspec_cmd {
-	enum dirspec_op op;
+	enum command_id op;
 	const char *name;        /* the positional word: group, user, policy, peer */
 	const char *groups[DIRSPEC_GROUPS_MAX]; /* USER_ADD --group */
 	size_t n_groups;
@@ -61,14 +42,6 @@ struct dirspec_cmd {
 	const char *addr;                /* PEER_ADD, PEER_SET --addr (NULL: keep) */
 };
 
-/* "group" | "user" | "policy" | "peer": whether word starts such a command. */
-bool dirspec_is_command(const char *word);
-/* The op for two command words ("user", "add"); 0 if unknown. */
-enum dirspec_op dirspec_op_find(const char *group, const char *name);
-/* "user add" and so on. */
-const char *dirspec_op_name(enum dirspec_op op);
-/* The second words the group takes, for messages ("add, list"). */
-const char *dirspec_group_verbs(const char *group);
 /*
  * Parse the words after the command's two words:
  *   group add G                 group list [--json]
@@ -83,15 +56,17 @@ const char *dirspec_group_verbs(const char *group);
  *   peer del USER@TENANT        peer list [--json]
  *   group del G                 user del U
  * (every command also takes --json)
+ * The options each takes are its row's in the command table (commands.c),
+ * parsed by lib/common/opts.c:
  * "--name VALUE" and "--name=VALUE" both work; each option at most once
  * (except --group of user add).
  */
-int dirspec_parse_cmd(enum dirspec_op op, int argc, const char *const argv[],
+int dirspec_parse_cmd(enum command_id id, int argc, const char *const argv[],
 		      struct dirspec_cmd *cmd, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
 /*
- * The call commands (the words after "call"; docs/calls.md):
+ * The call commands (the words after the command's two; docs/calls.md):
  *   call dial --from USER --to USER@TENANT [--local-media ADDR:PORT]
  *             [--remote-media ADDR:PORT]
  *   call list [--json]          call show ID [--json]
@@ -109,10 +84,8 @@ struct dirspec_call {
 	bool json;                 /* list, show */
 };
 
-#define DIRSPEC_CALL_VERBS "dial, list, show, end, rekey, record, transcribe, " \
-	"transfer, park, merge, add-participant, keys"
-
-int dirspec_parse_call(int argc, const char *const argv[], struct dirspec_call *cmd,
+/* id: one of the call rows of the command table (CMD_CALL_*) */
+int dirspec_parse_call(enum command_id id, int argc, const char *const argv[], struct dirspec_call *cmd,
 		       char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 

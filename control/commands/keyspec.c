@@ -5,6 +5,7 @@
  * the function returns, on every path.
  */
 #include "callid.h"
+#include "commands.h"
 #include "errbuf.h"
 #include "keyspec.h"
 
@@ -460,171 +461,74 @@ const char *keyspec_format_time(uint64_t ns, char buf[KEYSPEC_TIME_STR])
 
 /* ---- whole commands --------------------------------------------------------- */
 
-static const char *const op_names[] = {
-	[KEYSPEC_OP_ADD] = "add",
-	[KEYSPEC_OP_REKEY] = "rekey",
-	[KEYSPEC_OP_DEL] = "del",
-	[KEYSPEC_OP_LIST] = "list",
-};
+/* The key commands are rows CMD_KEY_ADD.. of the command table (commands.c):
+ * its words name them and its option spec is what they take. */
+static enum command_id op_id(enum keyspec_op op)
+{
+	return (enum command_id)(CMD_KEY_ADD + (op - KEYSPEC_OP_ADD));
+}
 
 enum keyspec_op keyspec_op_from_name(const char *name)
 {
-	size_t i;
+	enum keyspec_op op;
 
-	for (i = 1; name != NULL && i < sizeof(op_names) / sizeof(op_names[0]); i++)
-		if (strcmp(name, op_names[i]) == 0)
-			return (enum keyspec_op)i;
+	for (op = KEYSPEC_OP_ADD; name != NULL && op <= KEYSPEC_OP_LIST; op++)
+		if (strcmp(name, keyspec_op_name(op)) == 0)
+			return op;
 	return 0;
 }
 
 const char *keyspec_op_name(enum keyspec_op op)
 {
-	return (op >= KEYSPEC_OP_ADD && op <= KEYSPEC_OP_LIST) ? op_names[op] : "?";
+	return (op >= KEYSPEC_OP_ADD && op <= KEYSPEC_OP_LIST) ?
+	       commands_name(op_id(op)) + strlen("key ") : "?";
 }
-
-/* Options of the key commands; a bit per option. */
-enum {
-	O_LOCAL = 1u << 0, O_DIRECTION = 1u << 1, O_PROFILE = 1u << 2,
-	O_INLINE = 1u << 3, O_MODE = 1u << 4, O_CALL_ID = 1u << 5,
-	O_FROM_INDEX = 1u << 6, O_JSON = 1u << 7,
-};
-
-static const struct {
-	const char *name;
-	unsigned int bit;
-	bool flag;          /* takes no value */
-} options[] = {
-	{ "local", O_LOCAL, false },       { "direction", O_DIRECTION, false },
-	{ "profile", O_PROFILE, false },   { "inline", O_INLINE, false },
-	{ "mode", O_MODE, false },         { "call-id", O_CALL_ID, false },
-	{ "from-index", O_FROM_INDEX, false }, { "json", O_JSON, true },
-};
-#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
-
-/* Per command: the options allowed and those required. */
-static const struct {
-	unsigned int allowed, required;
-} op_options[] = {
-	[KEYSPEC_OP_ADD] = {
-		.allowed = O_LOCAL | O_DIRECTION | O_PROFILE | O_INLINE | O_MODE | O_CALL_ID,
-		.required = O_LOCAL | O_DIRECTION | O_PROFILE | O_INLINE },
-	[KEYSPEC_OP_REKEY] = {
-		.allowed = O_LOCAL | O_DIRECTION | O_PROFILE | O_INLINE | O_FROM_INDEX,
-		.required = O_LOCAL | O_DIRECTION | O_INLINE },
-	[KEYSPEC_OP_DEL] = {
-		.allowed = O_LOCAL | O_DIRECTION, .required = O_LOCAL | O_DIRECTION },
-	[KEYSPEC_OP_LIST] = { .allowed = O_JSON, .required = 0 },
-};
 
 int keyspec_parse_cmd(enum keyspec_op op, int argc, const char *const argv[],
 		      struct keyspec_cmd *cmd, char *err, size_t errlen)
 {
-	const char *val[N_OPTIONS];
-	unsigned int seen = 0;
-	char sb[48];
-	size_t o;
-	int i, rc = -EINVAL;
+	struct opts_parsed p;
+	const char *v;
+	int rc = -EINVAL;
 
 	memset(cmd, 0, sizeof(*cmd));
-	memset(val, 0, sizeof(val));
 	if (op < KEYSPEC_OP_ADD || op > KEYSPEC_OP_LIST) {
 		errbuf_set(err, errlen, "unknown key command");
 		goto out;
 	}
 	cmd->op = op;
-	for (i = 0; i < argc; i++) {
-		const char *a = argv[i], *eq, *v = NULL;
-		size_t nlen;
-
-		/* never echo a word that is not an option: it may be a key */
-		if (a == NULL || strncmp(a, "--", 2) != 0 || a[2] == '\0') {
-			errbuf_set(err, errlen, "key %s: unexpected argument %d (options are "
-			       "--name VALUE; see --help)", keyspec_op_name(op), i + 1);
-			goto out;
-		}
-		eq = strchr(a + 2, '=');
-		nlen = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
-		for (o = 0; o < N_OPTIONS; o++)
-			if (strlen(options[o].name) == nlen &&
-			    strncmp(options[o].name, a + 2, nlen) == 0)
-				break;
-		if (o == N_OPTIONS || !(op_options[op].allowed & options[o].bit)) {
-			char nb[48];
-			size_t k;
-
-			for (k = 0; k < nlen && k < 32; k++)
-				nb[k] = a[2 + k];
-			nb[k] = '\0';
-			errbuf_set(err, errlen, "key %s: %s option --%s", keyspec_op_name(op),
-			       o == N_OPTIONS ? "unknown" : "does not take the",
-			       shown(nb, sb));
-			goto out;
-		}
-		if (seen & options[o].bit) {
-			errbuf_set(err, errlen, "key %s: --%s given twice", keyspec_op_name(op),
-			       options[o].name);
-			goto out;
-		}
-		seen |= options[o].bit;
-		if (options[o].flag) {
-			if (eq != NULL) {
-				errbuf_set(err, errlen, "key %s: --%s takes no value",
-				       keyspec_op_name(op), options[o].name);
-				goto out;
-			}
-			continue;
-		}
-		if (eq != NULL) {
-			v = eq + 1;
-		} else if (i + 1 < argc) {
-			v = argv[++i];
-		} else {
-			errbuf_set(err, errlen, "key %s: --%s needs a value", keyspec_op_name(op),
-			       options[o].name);
-			goto out;
-		}
-		if (v == NULL || v[0] == '\0') {
-			errbuf_set(err, errlen, "key %s: --%s needs a value", keyspec_op_name(op),
-			       options[o].name);
-			goto out;
-		}
-		val[o] = v;
-	}
-	for (o = 0; o < N_OPTIONS; o++) {
-		if ((op_options[op].required & options[o].bit) && !(seen & options[o].bit)) {
-			errbuf_set(err, errlen, "key %s: --%s is required", keyspec_op_name(op),
-			       options[o].name);
-			goto out;
-		}
-	}
+	if (commands_opts(op_id(op), argc, argv, &p, err, errlen) < 0)
+		goto out;
 
 	/* values, in the order an operator reads them */
-	if (seen & O_LOCAL) {
-		rc = keyspec_parse_selector(val[0], val[1], &cmd->key, err, errlen);
+	if ((v = opts_get(&p, "local")) != NULL) {
+		rc = keyspec_parse_selector(v, opts_get(&p, "direction"), &cmd->key, err,
+					    errlen);
 		if (rc < 0)
 			goto out;
 	}
 	rc = -EINVAL;
-	if ((seen & O_PROFILE) &&
-	    keyspec_parse_profile(val[2], &cmd->profile, err, errlen) < 0)
+	if ((v = opts_get(&p, "profile")) != NULL &&
+	    keyspec_parse_profile(v, &cmd->profile, err, errlen) < 0)
 		goto out;
 	cmd->mode = KEYTABLE_MODE_STANDARD;   /* static keys are not end-to-end */
-	if ((seen & O_MODE) && keyspec_parse_mode(val[4], &cmd->mode, err, errlen) < 0)
+	if ((v = opts_get(&p, "mode")) != NULL &&
+	    keyspec_parse_mode(v, &cmd->mode, err, errlen) < 0)
 		goto out;
-	if (seen & O_CALL_ID) {
-		if (keyspec_parse_call_id(val[5], cmd->call_id, err, errlen) < 0)
+	if ((v = opts_get(&p, "call-id")) != NULL) {
+		if (keyspec_parse_call_id(v, cmd->call_id, err, errlen) < 0)
 			goto out;
 		cmd->has_call_id = true;
 	}
-	if (seen & O_FROM_INDEX) {
-		if (keyspec_parse_uint(val[6], 0, KEYTABLE_INDEX_MAX, &cmd->from_index,
+	if ((v = opts_get(&p, "from-index")) != NULL) {
+		if (keyspec_parse_uint(v, 0, KEYTABLE_INDEX_MAX, &cmd->from_index,
 				       "--from-index", err, errlen) < 0)
 			goto out;
 		cmd->has_from_index = true;
 	}
-	cmd->json = (seen & O_JSON) != 0;
-	if (seen & O_INLINE) {
-		rc = keyspec_parse_inline(val[3], cmd->profile, cmd->secret, &cmd->secret_len,
+	cmd->json = opts_has(&p, "json");
+	if ((v = opts_get(&p, "inline")) != NULL) {
+		rc = keyspec_parse_inline(v, cmd->profile, cmd->secret, &cmd->secret_len,
 					  NULL, err, errlen);
 		if (rc < 0)
 			goto out;

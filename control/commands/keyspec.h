@@ -123,7 +123,9 @@ enum keyspec_op keyspec_op_from_name(const char *name);
 const char *keyspec_op_name(enum keyspec_op op);
 
 /*
- * Parse the options of one key command (argv holds the options only, e.g.
+ * Parse the options of one key command (rows CMD_KEY_* of the command table,
+ * commands.c, whose option spec lib/common/opts.c applies; argv holds the
+ * options only, e.g.
  * {"--local", "*:5004", "--direction", "in", ...}); "--name VALUE" and
  * "--name=VALUE" both work, each option at most once.
  *   add:   --local --direction --profile --inline [--mode] [--call-id]

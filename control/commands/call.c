@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * call.c - the call commands of callseal-control (call dial, list, show, end,
+ * rekey and the media features) and the call manager's event, which answers
+ * a waiting dial (control/calls; docs/calls.md).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handler.h"
+
+static const char *call_state_name(enum calls_state s)
+{
+	switch (s) {
+	case CALLS_CONNECTING: return "connecting";
+	case CALLS_HANDSHAKE: return "handshake";
+	case CALLS_ACTIVE: return "active";
+	case CALLS_ENDED: return "ended";
+	case CALLS_FAILED: return "failed";
+	}
+	return "?";
+}
+
+static const char *call_mode_name(enum callproto_mode m)
+{
+	return m == CALLPROTO_MODE_E2EE ? "e2ee" : m == CALLPROTO_MODE_STANDARD ? "standard" :
+	       "pending";
+}
+
+/* A waiting dial's attempt is over: its client gets the answer, the
+ * connection is closed. */
+static void dial_answer(struct ctl *c, const struct calls_info *in)
+{
+	struct admin_out *o = &c->dial_out;
+	char msg[ADMIN_MSG_MAX];
+	unsigned int i;
+	int status = 0;
+
+	for (i = 0; i < DIALS_MAX; i++)
+		if (c->dials[i].fd >= 0 && strcmp(c->dials[i].id, in->id) == 0)
+			break;
+	if (i == DIALS_MAX)
+		return;
+	admin_out_init(o, c->dials[i].fd, ADMIN_TIMEOUT_MS);
+	if (in->state != CALLS_ACTIVE) {
+		snprintf(msg, sizeof(msg), "call %s failed: %s", in->id, in->reason);
+		status = ECONNREFUSED;
+	} else if (c->dials[i].json) {
+		bool e2ee = in->mode == CALLPROTO_MODE_E2EE;
+
+		admin_out_printf(o, "{\"call_id\": \"%s\", \"mode\": \"%s\", \"reason\": ",
+				 in->id, e2ee ? "e2ee" : "standard");
+		json_str(o, in->reason);
+		admin_out_printf(o, ", \"security_code\": ");
+		if (e2ee)
+			json_str(o, in->security_code);
+		else
+			admin_out_printf(o, "null");
+		admin_out_printf(o, ", \"profile\": \"%s\", \"local_media\": ", in->profile);
+		json_str(o, in->local_media);
+		admin_out_printf(o, ", \"remote_media\": ");
+		json_str(o, in->remote_media);
+		admin_out_printf(o, "}\n");
+		msg[0] = '\0';
+	} else {
+		admin_out_printf(o, "call id: %s\n", in->id);
+		if (in->mode == CALLPROTO_MODE_E2EE)
+			admin_out_printf(o, "mode: e2ee\nsecurity code: %s\n", in->security_code);
+		else
+			admin_out_printf(o, "mode: standard (%s)\n", in->reason);
+		admin_out_printf(o, "profile: %s\nlocal media: %s\nremote media: %s\n",
+				 in->profile, in->local_media, in->remote_media);
+		snprintf(msg, sizeof(msg), "call %s active", in->id);
+	}
+	(void)admin_out_end(o, status, msg);
+	admin_server_close(c->dials[i].fd);
+	c->dials[i].fd = -1;
+}
+
+/* The manager's event: logged (never keys); a waiting dial is answered. */
+void call_event(void *ctx, const struct calls_info *in)
+{
+	struct ctl *c = ctx;
+
+	if (in->state == CALLS_ACTIVE && in->detached)
+		logline("call %s %s %s %s: control channel lost (%s); media goes on with the "
+			"installed keys, the call can be ended here", in->id, in->local_user,
+			in->role == CALLPROTO_ROLE_INITIATOR ? "->" : "<-", in->peer,
+			in->detached_why);
+	else if (in->state == CALLS_ACTIVE)
+		logline("call %s %s %s %s: active, %s (%s), profile %s, local media %s, "
+			"remote media %s", in->id[0] ? in->id : "-",
+			in->local_user[0] ? in->local_user : "-",
+			in->role == CALLPROTO_ROLE_INITIATOR ? "->" : "<-", in->peer,
+			call_mode_name(in->mode), in->reason, in->profile, in->local_media,
+			in->remote_media);
+	else
+		logline("call %s %s %s %s: %s: %s", in->id[0] ? in->id : "-",
+			in->local_user[0] ? in->local_user : "-",
+			in->role == CALLPROTO_ROLE_INITIATOR ? "->" : "<-",
+			in->peer[0] ? in->peer : "-", call_state_name(in->state), in->reason);
+	if (in->state != CALLS_CONNECTING && in->state != CALLS_HANDSHAKE && !in->detached)
+		dial_answer(c, in);
+}
+
+/* "up", "lost (why)", or "-" before the call is active. */
+static const char *control_channel(const struct calls_info *in)
+{
+	static char buf[CALLS_REASON_MAX + 16];
+
+	if (in->state != CALLS_ACTIVE)
+		return "-";
+	if (!in->detached)
+		return "up";
+	snprintf(buf, sizeof(buf), "lost (%s)", in->detached_why);
+	return buf;
+}
+
+/* Parse a call command (the daemon makes calls: admin_server.c checks). */
+static int call_parse(struct ctl *c, int argc, const char *const argv[],
+		      struct dirspec_call *d, char *msg, size_t msglen)
+{
+	return dirspec_parse_call(c->cmd, argc, argv, d, msg, msglen);
+}
+
+static void call_print(struct admin_out *o, const struct calls_info *in, bool json,
+		       bool first)
+{
+	if (!json) {
+		admin_out_printf(o, "%-16s %-10s %-9s %-16s %-32s %-9s %-23s %s\n",
+				 in->id[0] ? in->id : "-",
+				 in->role == CALLPROTO_ROLE_INITIATOR ? "caller" : "callee",
+				 call_state_name(in->state),
+				 in->local_user[0] ? in->local_user : "-",
+				 in->peer[0] ? in->peer : "-", call_mode_name(in->mode),
+				 in->security_code[0] ? in->security_code : "-",
+				 in->reason[0] ? in->reason : "-");
+		return;
+	}
+	admin_out_printf(o, "%s{\"id\": ", first ? "" : ",\n  ");
+	json_str(o, in->id);
+	admin_out_printf(o, ", \"role\": \"%s\", \"state\": \"%s\", \"local_user\": ",
+			 in->role == CALLPROTO_ROLE_INITIATOR ? "caller" : "callee",
+			 call_state_name(in->state));
+	json_str(o, in->local_user);
+	admin_out_printf(o, ", \"peer\": ");
+	json_str(o, in->peer);
+	admin_out_printf(o, ", \"mode\": \"%s\", \"reason\": ", call_mode_name(in->mode));
+	json_str(o, in->reason);
+	admin_out_printf(o, ", \"profile\": ");
+	json_str(o, in->profile);
+	admin_out_printf(o, ", \"security_code\": ");
+	json_str(o, in->security_code);
+	admin_out_printf(o, ", \"local_media\": ");
+	json_str(o, in->local_media);
+	admin_out_printf(o, ", \"remote_media\": ");
+	json_str(o, in->remote_media);
+	admin_out_printf(o, ", \"generation\": %" PRIu32 ", \"next_from_index\": %" PRIu64
+			 ", \"control_channel\": ", in->generation, in->next_from_index);
+	json_str(o, control_channel(in));
+	admin_out_printf(o, "}");
+}
+
+int cmd_call_dial(struct ctl *c, int argc, const char *const argv[], char *msg,
+		  size_t msglen)
+{
+	struct dirspec_call d;
+	char id[CALLS_ID_LEN + 1];
+	unsigned int i;
+	int rc;
+
+	rc = call_parse(c, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	for (i = 0; i < DIALS_MAX && c->dials[i].fd >= 0; i++)
+		;
+	if (i == DIALS_MAX) {
+		snprintf(msg, msglen, "%u call dials are already waiting for an answer", DIALS_MAX);
+		return -EBUSY;
+	}
+	rc = calls_dial(c->calls, d.from, d.to, d.local_media, d.remote_media, id, msg, msglen);
+	if (rc < 0)
+		return rc;
+	logline("call %s: dial from %s to %s, local media %s (by uid %u pid %d)", id, d.from,
+		d.to, d.local_media ? d.local_media : "from the pool", (unsigned int)c->peer_uid,
+		(int)c->peer_pid);
+	/* answered by dial_answer() when the attempt is over (at the latest at
+	 * --handshake-timeout); meanwhile the daemon serves other requests */
+	c->dials[i].fd = c->out.fd;
+	c->dials[i].json = d.json;
+	memcpy(c->dials[i].id, id, sizeof(id));
+	return DIAL_PENDING;
+}
+
+static int push_call(const struct calls_info *in, void *arg)
+{
+	return rows_push(arg, in);
+}
+
+static void call_header(struct admin_out *o)
+{
+	admin_out_printf(o, "%-16s %-10s %-9s %-16s %-32s %-9s %-23s %s\n", "CALL-ID", "ROLE",
+			 "STATE", "USER", "PEER", "MODE", "SECURITY-CODE", "REASON");
+}
+
+int cmd_call_list(struct ctl *c, int argc, const char *const argv[], char *msg,
+		  size_t msglen)
+{
+	struct rows r = { .size = sizeof(struct calls_info) };
+	struct dirspec_call d;
+	size_t i;
+	int rc;
+
+	rc = call_parse(c, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = calls_list(c->calls, push_call, &r);
+	if (rc < 0) {
+		free(r.v);
+		snprintf(msg, msglen, "listing calls: %s", strerror(-rc));
+		return rc;
+	}
+	if (d.json)
+		admin_out_printf(&c->out, "[%s", r.n ? "\n  " : "");
+	else
+		call_header(&c->out);
+	for (i = 0; i < r.n; i++)
+		call_print(&c->out, (const struct calls_info *)r.v + i, d.json, i == 0);
+	list_end(c, d.json, r.n);
+	free(r.v);
+	msg[0] = '\0';
+	return 0;
+}
+
+int cmd_call_show(struct ctl *c, int argc, const char *const argv[], char *msg,
+		  size_t msglen)
+{
+	struct dirspec_call d;
+	struct calls_info in;
+	int rc;
+
+	rc = call_parse(c, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = calls_show(c->calls, d.id, &in);
+	if (rc < 0) {
+		snprintf(msg, msglen, "no call %s (call list shows the calls)", d.id);
+		return rc;
+	}
+	if (d.json) {
+		call_print(&c->out, &in, true, true);
+		admin_out_printf(&c->out, "\n");
+	} else {
+		admin_out_printf(&c->out,
+				 "call id: %s\nrole: %s\nstate: %s\nuser: %s\npeer: %s\n"
+				 "mode: %s\nreason: %s\nprofile: %s\nsecurity code: %s\n"
+				 "local media: %s\nremote media: %s\ngeneration: %" PRIu32 "\n"
+				 "control channel: %s\n",
+				 in.id, in.role == CALLPROTO_ROLE_INITIATOR ? "caller" : "callee",
+				 call_state_name(in.state), in.local_user, in.peer,
+				 call_mode_name(in.mode), in.reason[0] ? in.reason : "-",
+				 in.profile[0] ? in.profile : "-",
+				 in.security_code[0] ? in.security_code : "-",
+				 in.local_media[0] ? in.local_media : "-",
+				 in.remote_media[0] ? in.remote_media : "-", in.generation,
+				 control_channel(&in));
+	}
+	msg[0] = '\0';
+	return 0;
+}
+
+int cmd_call_end(struct ctl *c, int argc, const char *const argv[], char *msg,
+		 size_t msglen)
+{
+	struct dirspec_call d;
+	int rc;
+
+	struct calls_info in;
+	bool here_only;
+
+	rc = call_parse(c, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	here_only = calls_show(c->calls, d.id, &in) == 0 && in.detached;
+	rc = calls_end(c->calls, d.id, msg, msglen);
+	if (rc < 0)
+		return rc;
+	snprintf(msg, msglen, "call end %s%s", d.id, here_only ? " (this side only)" : "");
+	log_change(c, msg);
+	if (here_only)
+		snprintf(msg, msglen, "ended call %s on this side only: its control channel "
+			 "was lost, so %s keeps its keys until the call is ended there", d.id,
+			 in.peer);
+	else
+		snprintf(msg, msglen, "ended call %s", d.id);
+	if (d.json)
+		json_change(c, "call end", "call_id", d.id, msg);
+	return 0;
+}
+
+int cmd_call_rekey(struct ctl *c, int argc, const char *const argv[], char *msg,
+		   size_t msglen)
+{
+	struct dirspec_call d;
+	struct calls_info in;
+	int rc;
+
+	rc = call_parse(c, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	/* the control plane does not see packets: current index 0 */
+	rc = calls_rekey(c->calls, d.id, 0, msg, msglen);
+	if (rc < 0)
+		return rc;
+	if (calls_show(c->calls, d.id, &in) < 0)
+		memset(&in, 0, sizeof(in));
+	snprintf(msg, msglen, "call rekey %s generation %" PRIu32 " from-index %" PRIu64,
+		 d.id, in.generation, in.next_from_index);
+	log_change(c, msg);
+	snprintf(msg, msglen, "call %s: generation %" PRIu32 " scheduled from packet index %"
+		 PRIu64, d.id, in.generation, in.next_from_index);
+	if (d.json)
+		json_change(c, "call rekey", "call_id", d.id, msg);
+	return 0;
+}
+
+int cmd_call_feature(struct ctl *c, int argc, const char *const argv[], char *msg,
+		     size_t msglen)
+{
+	uint8_t sealed[CALLS_KEYS_SEALED];
+	char b64[sodium_base64_ENCODED_LEN(CALLS_KEYS_SEALED, sodium_base64_VARIANT_ORIGINAL)];
+	struct dirspec_call d;
+	size_t n = 0;
+	int rc;
+
+	rc = call_parse(c, argc, argv, &d, msg, msglen);
+	if (rc < 0)
+		return rc;
+	rc = calls_feature(c->calls, d.id, d.verb, sealed, sizeof(sealed), &n, msg, msglen);
+	if (rc < 0)
+		return rc;
+	if (n > 0)
+		sodium_bin2base64(b64, sizeof(b64), sealed, n, sodium_base64_VARIANT_ORIGINAL);
+	snprintf(msg, msglen, "call %s %s", d.verb, d.id);
+	log_change(c, msg);
+	snprintf(msg, msglen, "call %s: %s accepted (standard call)", d.id, d.verb);
+	if (d.json) {
+		admin_out_printf(&c->out, "{\"command\": \"call %s\", \"call_id\": \"%s\", ",
+				 d.verb, d.id);
+		if (n > 0)
+			admin_out_printf(&c->out, "\"sealed_keys\": \"%s\", ", b64);
+		admin_out_printf(&c->out, "\"message\": ");
+		json_str(&c->out, msg);
+		admin_out_printf(&c->out, "}\n");
+		msg[0] = '\0';
+	} else if (n > 0) {
+		/* the sealed keys alone: one base64 line for the recorder */
+		admin_out_printf(&c->out, "%s\n", b64);
+		msg[0] = '\0';
+	}
+	return 0;
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * handler.h - what callseal-control's command handlers share with the daemon:
+ * the daemon's state (struct ctl), the locked scratch a request's key bytes
+ * live in, the handler signature, and the reply helpers (reply.c) every
+ * handler uses to write text rows and JSON.
+ */
+#ifndef CALLSEAL_HANDLER_H
+#define CALLSEAL_HANDLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <poll.h>
+#include <sodium.h>
+
+#include "admin.h"
+#include "calls.h"
+#include "commands.h"
+#include "dirspec.h"
+#include "keyspec.h"
+#include "callseal/keytable.h"
+#include "store.h"
+
+#define PROG             "callseal-control"
+#define DIALS_MAX        64u        /* call dials waiting for an answer at once */
+#define DIAL_PENDING     (-EINPROGRESS) /* a command's "the answer comes later" */
+
+/* Everything that may hold key bytes while a request is served: one
+ * sodium_malloc'd block (mlocked, guard pages, not in core dumps), wiped
+ * after every request and freed (wiped again) at exit. */
+struct scratch {
+	struct admin_request req;
+	struct keyspec_cmd cmd;
+	struct keytable_master m;
+	struct keytable_entry e;
+};
+
+struct ctl {
+	const char *table_name;
+	const char *admin_path;
+	const char *tenant;       /* --tenant: NULL when no store is open */
+	struct store *store;      /* users, groups, policies, peers (store.c) */
+	struct keytable *table;
+	struct scratch *s;
+	struct admin_out out;     /* reply buffer (never holds key bytes) */
+	ino_t admin_ino;
+	int listen_fd;
+	int sig_fd;
+	/* calls (--listen): the manager, its options, the dial being waited for */
+	struct calls *calls;
+	const char *call_listen;
+	const char *media_pool;
+	unsigned int handshake_timeout_ms;
+	bool tofu;
+	bool end_calls_on_exit;
+	bool has_recorder;
+	uint8_t recorder[CALLS_RECORDER_KEY_LEN];   /* public: crypto_box_seal */
+	/* call dials waiting for their result: the admin connection stays open
+	 * and is answered from the call event, while other requests are served */
+	struct pending_dial {
+		int fd;                      /* -1 = free */
+		bool json;                   /* answer as a JSON object */
+		char id[CALLS_ID_LEN + 1];
+	} dials[DIALS_MAX];
+	struct admin_out dial_out;       /* the reply of a finished dial */
+	/* signal fd, admin socket, then the call manager's descriptors (one per
+	 * call with a control channel, plus its listen socket): grown as needed */
+	struct pollfd *fds;
+	size_t fds_cap;
+	/* the request being served: its command and client */
+	enum command_id cmd;
+	pid_t peer_pid;
+	uid_t peer_uid;
+};
+
+/* A handler: argv holds the words after the command's name. Output goes to
+ * out; msg gets the reply's one-line message. 0 or a negative errno. */
+typedef int (*command_fn)(struct ctl *c, int argc, const char *const argv[],
+			  char *msg, size_t msglen);
+
+__attribute__((format(printf, 1, 2)))
+void logline(const char *fmt, ...);
+
+/* ---- reply.c: text and JSON helpers ---- */
+#define FINGERPRINT_STR 40u   /* 8 groups of 4 hex digits, ':' between, NUL */
+#define KEY_B64_STR     sodium_base64_ENCODED_LEN(STORE_PUBLIC_KEY_BYTES, \
+						  sodium_base64_VARIANT_ORIGINAL)
+const char *fingerprint(const uint8_t pk[STORE_PUBLIC_KEY_BYTES], char buf[FINGERPRINT_STR]);
+const char *key_b64(const uint8_t pk[STORE_PUBLIC_KEY_BYTES], char buf[KEY_B64_STR]);
+const char *unix_time(int64_t s, char buf[KEYSPEC_TIME_STR]);
+void json_str(struct admin_out *o, const char *s);
+void json_change(struct ctl *c, const char *command, const char *key, const char *value,
+		 char *msg);
+void log_change(struct ctl *c, const char *msg);
+
+/* A growable array of list rows (public data only). */
+struct rows {
+	void *v;
+	size_t n, cap, size;
+};
+int rows_push(struct rows *r, const void *row);
+int list_failed(int rc, const char *what, char *msg, size_t msglen);
+void list_end(struct ctl *c, bool json, size_t n);
+
+/* ---- the handlers (key.c, directory.c, call.c, status.c), one per row of
+ * the command table: control/daemon/admin_server.c maps them ---- */
+#define HANDLER(name) int name(struct ctl *c, int argc, const char *const argv[], \
+			       char *msg, size_t msglen)
+HANDLER(cmd_key_add); HANDLER(cmd_key_rekey); HANDLER(cmd_key_del); HANDLER(cmd_key_list);
+/* directory.c: group add/del, user del, policy del, peer del (a name only) */
+HANDLER(cmd_dir_name);
+/* directory.c: user set, policy add, policy set (an E2EE value) */
+HANDLER(cmd_dir_e2ee);
+HANDLER(cmd_group_list); HANDLER(cmd_user_add); HANDLER(cmd_user_list);
+HANDLER(cmd_user_show); HANDLER(cmd_policy_list); HANDLER(cmd_policy_assign);
+HANDLER(cmd_policy_unassign); HANDLER(cmd_peer_add); HANDLER(cmd_peer_set);
+HANDLER(cmd_peer_list);
+HANDLER(cmd_call_dial); HANDLER(cmd_call_list); HANDLER(cmd_call_show);
+HANDLER(cmd_call_end); HANDLER(cmd_call_rekey); HANDLER(cmd_call_feature);
+HANDLER(cmd_status); HANDLER(cmd_help);
+
+/* The call manager's event (call.c): logged; a waiting dial is answered. */
+void call_event(void *ctx, const struct calls_info *in);
+
+#endif /* CALLSEAL_HANDLER_H */

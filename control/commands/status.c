@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * status.c - the status and help commands of callseal-control: the table's
+ * state, and every row of the command table (commands.c).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handler.h"
+
+int cmd_status(struct ctl *c, int argc, const char *const argv[], char *msg,
+	       size_t msglen)
+{
+	struct keytable_info info;
+	struct opts_parsed p;
+	char tb[KEYSPEC_TIME_STR];
+	int rc;
+
+	/* takes nothing: checked again here (the socket is not trusted) */
+	if ((rc = commands_opts(c->cmd, argc, argv, &p, msg, msglen)) < 0)
+		return rc;
+	keytable_info(c->table, &info);
+	admin_out_printf(&c->out,
+			 "table callseal.%s: %u entries (%u wildcard), capacity %u, %u slots, "
+			 "%" PRIu64 " bytes, created %s\n"
+			 "writer pid %u (epoch %u), generation %" PRIu64 ", changes %" PRIu64
+			 ", recoveries %" PRIu64 "\n"
+			 "admin socket %s, protocol version %u\n",
+			 c->table_name, info.count, info.wild_count, info.capacity, info.slots,
+			 info.table_bytes, keyspec_format_time(info.created_ns, tb),
+			 info.writer_pid, info.writer_epoch, info.generation, info.changes,
+			 info.recoveries, c->admin_path, ADMIN_PROTO_VERSION);
+	msg[0] = '\0';
+	return 0;
+}
+
+int cmd_help(struct ctl *c, int argc, const char *const argv[], char *msg,
+	     size_t msglen);
+
+int cmd_help(struct ctl *c, int argc, const char *const argv[], char *msg, size_t msglen)
+{
+	struct opts_parsed p;
+	char line[512];
+	size_t i;
+	int rc;
+
+	if ((rc = commands_opts(c->cmd, argc, argv, &p, msg, msglen)) < 0)
+		return rc;
+	admin_out_printf(&c->out, "commands (admin protocol version %u):\n",
+			 ADMIN_PROTO_VERSION);
+	for (i = 0; i < CMD_COUNT; i++)
+		admin_out_printf(&c->out, "  %s\n",
+				 commands_synopsis_line((enum command_id)i, line, sizeof(line)));
+	msg[0] = '\0';
+	return 0;
+}

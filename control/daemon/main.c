@@ -1,0 +1,577 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * main.c - callseal-control, the control daemon: start-up, options and the
+ * poll loop. Its one job is to bring the daemon up and keep it turning: the
+ * single writer of the shared-memory key table, serving static keying over
+ * the admin socket, and, with --tenant, the tenant's users, groups, E2EE
+ * policies and peers in the store (docs/operations.md, docs/policy.md), and,
+ * with --listen, calls: the call manager (calls.c, docs/calls.md) runs in the
+ * same poll loop. admin_server.c serves one accepted client; each admin
+ * command is a row of control/commands/commands.c with its handler in
+ * control/commands/ (key.c, directory.c, call.c, status.c).
+ *
+ * One request at a time; every read and write on a client is bounded by
+ * ADMIN_TIMEOUT_MS, so a slow or silent client cannot wedge the daemon. A call
+ * dial keeps its client's connection and is answered from the call event when
+ * the attempt is over (call.c), so the daemon serves other requests and calls
+ * meanwhile. Key bytes live only in sodium_malloc'd (locked, guarded) scratch
+ * that is wiped after every request, and never reach a log line or a reply.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "admin.h"
+#include "calls.h"
+#include "dirspec.h"
+#include "keyspec.h"
+#include "callseal/keytable.h"
+#include "store.h"
+
+#include "admin_server.h"
+#include "handler.h"
+
+#define DEFAULT_CAPACITY 262144u   /* 2^19 slots x 192 B = 96 MiB of /dev/shm */
+#define DEFAULT_MEDIA_POOL "127.0.0.1:20000-29999"
+#define POLL_FDS_MIN     64u        /* the poll array's first size; it grows */
+
+/* ---- start-up ---------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: " PROG " --table NAME --state DIR --admin SOCKET [--tenant NAME]\n"
+"                        [--capacity N] [--listen ADDR:PORT [--media-pool IP:LO-HI]\n"
+"                        [--handshake-timeout MS] [--trust-on-first-use]\n"
+"                        [--recorder-key BASE64] [--end-calls-on-exit]]\n"
+"\n"
+"The callseal control daemon. It is the single writer of the shared-memory key\n"
+"table /dev/shm/callseal.NAME that callseal-dataplane reads, and serves the\n"
+"admin commands of callsealctl on a Unix socket.\n"
+"\n"
+"  --table NAME     key table /dev/shm/callseal.NAME (A-Z a-z 0-9 . _ -, at most\n"
+"                   64). Created if absent; otherwise attached as its only\n"
+"                   writer (recovering an operation a killed writer left half\n"
+"                   done). A table that another daemon writes is refused.\n"
+"  --state DIR      state directory (created mode 0700 if absent; an existing one\n"
+"                   must be a directory of this user that group and others\n"
+"                   cannot access). With --tenant it holds the store\n"
+"                   (DIR/callseal.db, 0600): users and their identity keys,\n"
+"                   groups, policies, assignments, peers.\n"
+"  --admin SOCKET   admin socket path (created mode 0600). A stale socket is\n"
+"                   replaced; one another daemon listens on is refused.\n"
+"  --tenant NAME    the tenant whose users and policies this daemon manages\n"
+"                   (A-Z a-z 0-9 . _ -, at most 64). Needed for the group,\n"
+"                   user, policy and peer commands. The store is created on\n"
+"                   the first run and records the tenant; a store of another\n"
+"                   tenant is refused. Without it, only static keying.\n"
+"  --capacity N     entries the table holds when this daemon creates it\n"
+"                   (1..%u, default %u = 96 MiB of /dev/shm). The table takes\n"
+"                   4096 + 192 x 2^k bytes, 2^k >= 2 x N; it is reserved at\n"
+"                   creation. Ignored when the table exists.\n"
+"  --listen ADDR:PORT  accept calls for the tenant's users on this TCP address\n"
+"                   and make calls (call commands; needs --tenant;\n"
+"                   docs/calls.md). Without it, no calls.\n"
+"  --media-pool IP:LO-HI  media addresses this side receives calls on (and\n"
+"                   dials from without --local-media); default " DEFAULT_MEDIA_POOL "\n"
+"  --handshake-timeout MS  per call attempt, start to keys (default 10000)\n"
+"  --trust-on-first-use  accept and record an unknown peer key (else refused)\n"
+"  --recorder-key BASE64  X25519 public key of the authorised compliance\n"
+"                   recorder: `call keys ID` of a standard call prints the\n"
+"                   call's keys sealed to it (crypto_box_seal; docs/calls.md).\n"
+"                   Without it `call keys` is refused in every call.\n"
+"  --end-calls-on-exit  on SIGINT/SIGTERM end every call (END to the peers,\n"
+"                   keys deleted). Default: active calls go on (keys stay in\n"
+"                   the table) and the next run takes them over, detached.\n"
+"  --help           this text\n"
+"\n"
+"Logs go to stderr: start-up, one line per admin change (never key bytes).\n"
+"SIGINT or SIGTERM: stop serving, remove the socket, detach from the table; the\n"
+"table and its keys stay (the dataplane keeps forwarding; a restarted daemon\n"
+"finds them, takes over the active calls, and removes entries of calls that\n"
+"ended or failed meanwhile). Exit status 0 after a signal, 1 if it cannot start, 2 on bad\n"
+"options.\n"
+"\n"
+"example:\n"
+"  " PROG " --table main --state /var/lib/callseal --admin /run/callseal/admin.sock \\\n"
+"      --tenant contoso\n"
+"  callsealctl --admin /run/callseal/admin.sock key list\n",
+		KEYTABLE_CAPACITY_MAX, DEFAULT_CAPACITY);
+}
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void bad_usage(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, PROG ": %s (see --help)\n", line);
+	exit(2);
+}
+
+/* mkdir -p with mode 0700; the last component must end up private. */
+static int state_dir(const char *dir, char *err, size_t errlen)
+{
+	char path[4096];
+	struct stat st;
+	size_t i, n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(path)) {
+		snprintf(err, errlen, "--state: bad directory path");
+		return -EINVAL;
+	}
+	memcpy(path, dir, n + 1);
+	for (i = 1; i <= n; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create state directory %s: %s", path,
+				 strerror(errno));
+			return -errno;
+		}
+		path[i] = i < n ? '/' : '\0';
+	}
+	if (stat(dir, &st) < 0) {
+		snprintf(err, errlen, "state directory %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "state directory %s is not a directory", dir);
+		return -ENOTDIR;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "state directory %s belongs to uid %u, not to this "
+			 "user (uid %u)", dir, (unsigned int)st.st_uid, (unsigned int)geteuid());
+		return -EPERM;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errlen, "state directory %s has mode 0%03o: group and others "
+			 "must have no access (chmod 700 %s)", dir,
+			 (unsigned int)(st.st_mode & 0777), dir);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static void report_recovery(const char *name, const struct keytable_recovery *rec)
+{
+	static const char *const ops[] = { "none", "add", "replace", "schedule", "delete" };
+	const char *op = rec->journal_op < 5 ? ops[rec->journal_op] : "unknown operation";
+
+	if (rec->journal_op != KEYTABLE_JOP_NONE)
+		logline("recovered table callseal.%s: writer pid %u died in the middle of a "
+			"key %s; %s", name, rec->prev_writer_pid, op,
+			rec->rolled_back ? "rolled it back (the old entry stands)" :
+			rec->completed ? "completed it" : "nothing was left to do");
+	if (rec->wiped != 0)
+		logline("recovered table callseal.%s: wiped %u damaged slot(s) that were "
+			"left half written", name, rec->wiped);
+}
+
+/* Attach as the writer, or create the table: 0 or -errno (message logged). */
+static int open_table(struct ctl *c, uint32_t capacity, bool capacity_given, bool *created)
+{
+	struct keytable_recovery rec;
+	struct keytable_info info;
+	char err[KEYTABLE_ERR_MAX];
+	int rc, tries;
+
+	*created = false;
+	for (tries = 0; tries < 2; tries++) {
+		rc = keytable_attach_writer(&c->table, c->table_name, &rec, err, sizeof(err));
+		if (rc != -ENOENT)
+			break;
+		rc = keytable_create(&c->table, c->table_name, capacity, err, sizeof(err));
+		if (rc != -EEXIST) {    /* -EEXIST: someone created it meanwhile */
+			*created = rc == 0;
+			break;
+		}
+	}
+	if (rc == -EBUSY) {
+		logline("%s: another callseal-control writes it (stop that one first)", err);
+		return rc;
+	} else if (rc < 0) {
+		logline("%s", err);
+		return rc;
+	}
+	keytable_info(c->table, &info);
+	if (*created) {
+		logline("created table callseal.%s: capacity %u, %u slots, %" PRIu64
+			" bytes (/dev/shm/callseal.%s)", c->table_name, info.capacity,
+			info.slots, info.table_bytes, c->table_name);
+		return 0;
+	}
+	report_recovery(c->table_name, &rec);
+	logline("attached to table callseal.%s as its writer: %u entries, capacity %u, "
+		"writer epoch %u (previous writer pid %u)", c->table_name, info.count,
+		info.capacity, info.writer_epoch, rec.prev_writer_pid);
+	if (capacity_given && capacity != info.capacity)
+		logline("note: --capacity %u ignored: the table exists with capacity %u",
+			capacity, info.capacity);
+	return 0;
+}
+
+/* The call manager's descriptors after the daemon's two: the array grows
+ * (doubling) until they fit. The number, or -ENOMEM (then none are polled
+ * this round, and the growth is tried again on the next). */
+static int fill_call_fds(struct ctl *c)
+{
+	int n;
+
+	while ((n = calls_pollfds(c->calls, c->fds + 2, c->fds_cap - 2)) == -ENOBUFS) {
+		struct pollfd *g = realloc(c->fds, 2 * c->fds_cap * sizeof(*g));
+
+		if (g == NULL)
+			return -ENOMEM;
+		c->fds = g;
+		c->fds_cap *= 2;
+	}
+	return n;
+}
+
+static int run(struct ctl *c)
+{
+	struct signalfd_siginfo si;
+	uint64_t admin_paused_until = 0;   /* admin accept failed: retry then */
+	bool oom_said = false;
+	int rc = 0;
+
+	c->fds_cap = POLL_FDS_MIN;
+	c->fds = calloc(c->fds_cap, sizeof(*c->fds));
+	if (c->fds == NULL) {
+		logline("out of memory");
+		return -ENOMEM;
+	}
+	for (;;) {
+		struct pollfd *p;
+		int fd, n = 0, timeout = -1;
+
+		if (c->calls != NULL) {
+			n = fill_call_fds(c);
+			if (n < 0) {
+				if (!oom_said)
+					logline("calls: out of memory for %zu descriptors; "
+						"retrying every 100 ms", 2 * c->fds_cap);
+				oom_said = true;
+				n = 0;
+				timeout = 100;
+			} else {
+				oom_said = false;
+				timeout = calls_timeout_ms(c->calls);
+			}
+		}
+		p = c->fds;
+		p[0] = (struct pollfd){ .fd = c->sig_fd, .events = POLLIN };
+		/* after a failed admin accept (no descriptor) the admin socket rests
+		 * 100 ms; calls go on being served meanwhile */
+		p[1] = (struct pollfd){ .fd = c->listen_fd, .events = POLLIN };
+		if (admin_paused_until) {
+			uint64_t t = admin_now_ms();
+
+			if (t >= admin_paused_until) {
+				admin_paused_until = 0;
+			} else {
+				int left = (int)(admin_paused_until - t);
+
+				p[1].fd = -1;
+				if (timeout < 0 || timeout > left)
+					timeout = left;
+			}
+		}
+		if (poll(p, (nfds_t)(2 + n), timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			logline("poll: %s", strerror(errno));
+			break;
+		}
+		if (c->calls != NULL)
+			calls_handle(c->calls, p + 2, (size_t)n);
+		if (p[0].revents & POLLIN) {
+			if (read(c->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				logline("stopping on %s", si.ssi_signo == SIGINT ? "SIGINT" :
+					si.ssi_signo == SIGTERM ? "SIGTERM" : "a signal");
+				break;
+			}
+		}
+		if (!(p[1].revents & POLLIN))
+			continue;
+		fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
+			    errno == ENOBUFS) {
+				logline("admin accept: %s", strerror(errno));
+				admin_paused_until = admin_now_ms() + 100;   /* do not spin */
+			}
+			continue;
+		}
+		if (!admin_server_serve(c, fd))
+			admin_server_close(fd);
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "table", required_argument, NULL, 't' },
+		{ "state", required_argument, NULL, 's' },
+		{ "admin", required_argument, NULL, 'a' },
+		{ "capacity", required_argument, NULL, 'c' },
+		{ "tenant", required_argument, NULL, 'n' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "media-pool", required_argument, NULL, 'm' },
+		{ "handshake-timeout", required_argument, NULL, 'T' },
+		{ "trust-on-first-use", no_argument, NULL, 'u' },
+		{ "recorder-key", required_argument, NULL, 'r' },
+		{ "end-calls-on-exit", no_argument, NULL, 'E' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct ctl ctl;
+	struct ctl *c = &ctl;
+	const char *state = NULL;
+	char err[KEYSPEC_ERR_MAX];
+	struct rlimit nocore = { 0, 0 }, nofile;
+	uint64_t cap = DEFAULT_CAPACITY;
+	bool cap_given = false, created = false, stale = false;
+	sigset_t sigs;
+	size_t rlen = 0;
+	int opt, rc, status = 1;
+
+	c->listen_fd = -1;
+	c->sig_fd = -1;
+	for (unsigned int i = 0; i < DIALS_MAX; i++)
+		c->dials[i].fd = -1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 't':
+			c->table_name = optarg;
+			break;
+		case 's':
+			state = optarg;
+			break;
+		case 'a':
+			c->admin_path = optarg;
+			break;
+		case 'c':
+			if (keyspec_parse_uint(optarg, 1, KEYTABLE_CAPACITY_MAX, &cap,
+					       "--capacity", err, sizeof(err)) < 0)
+				bad_usage("%s", err);
+			cap_given = true;
+			break;
+		case 'n':
+			if (!store_name_valid(optarg))
+				bad_usage("--tenant: a name is 1 to 64 characters of A-Z a-z "
+					  "0-9 . _ -");
+			c->tenant = optarg;
+			break;
+		case 'l':
+			c->call_listen = optarg;
+			if (calls_addresses_check(optarg, NULL, err, sizeof(err)) < 0)
+				bad_usage("%s", err);
+			break;
+		case 'm':
+			c->media_pool = optarg;
+			if (calls_addresses_check(NULL, optarg, err, sizeof(err)) < 0)
+				bad_usage("%s", err);
+			break;
+		case 'T': {
+			uint64_t ms;
+
+			if (keyspec_parse_uint(optarg, 100, 600000, &ms, "--handshake-timeout",
+					       err, sizeof(err)) < 0)
+				bad_usage("%s", err);
+			c->handshake_timeout_ms = (unsigned int)ms;
+			break;
+		}
+		case 'u':
+			c->tofu = true;
+			break;
+		case 'r':
+			if (sodium_base642bin(c->recorder, sizeof(c->recorder), optarg,
+					      strlen(optarg), NULL, &rlen, NULL,
+					      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+			    rlen != sizeof(c->recorder))
+				bad_usage("--recorder-key: the recorder's X25519 public key, "
+					  "32 octets in base64");
+			c->has_recorder = true;
+			break;
+		case 'E':
+			c->end_calls_on_exit = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			bad_usage("%s needs a value", argv[optind - 1]);
+		default:
+			bad_usage("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		bad_usage("unexpected argument '%s'", argv[optind]);
+	if (c->table_name == NULL)
+		bad_usage("--table NAME is required");
+	if (state == NULL)
+		bad_usage("--state DIR is required");
+	if (c->admin_path == NULL)
+		bad_usage("--admin SOCKET is required");
+	if (c->call_listen != NULL && c->tenant == NULL)
+		bad_usage("--listen needs --tenant NAME (calls are between the tenant's users)");
+	if (c->media_pool == NULL)
+		c->media_pool = DEFAULT_MEDIA_POOL;
+	if (c->handshake_timeout_ms == 0)
+		c->handshake_timeout_ms = CALLS_DEFAULT_TIMEOUT_MS;
+
+	if (admin_server_complete() != NULL) {
+		logline("command '%s' has no handler in this build", admin_server_complete());
+		return 1;
+	}
+	/* keys must not end up in a core file */
+	setrlimit(RLIMIT_CORE, &nocore);
+	/* every call with a control channel holds a descriptor: take what the
+	 * hard limit allows (often 1,024 soft against 524,288 hard) */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &nofile);
+	}
+	if (sodium_init() < 0) {
+		logline("libsodium failed to initialise");
+		return 1;
+	}
+	c->s = sodium_malloc(sizeof(*c->s));
+	if (c->s == NULL) {
+		logline("cannot allocate locked memory for key scratch (%zu bytes)",
+			sizeof(*c->s));
+		return 1;
+	}
+	memset(c->s, 0, sizeof(*c->s));
+
+	/* signals: handled in the poll loop, after the request in progress */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0 ||
+	    (c->sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+		logline("signalfd: %s", strerror(errno));
+		goto out;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = state_dir(state, err, sizeof(err));
+	if (rc < 0) {
+		logline("%s", err);
+		goto out;
+	}
+	if (c->tenant != NULL) {
+		char serr[STORE_ERR_MAX];
+
+		rc = store_open(state, c->tenant, STORE_OPEN_CREATE, &c->store, serr,
+				sizeof(serr));
+		if (rc < 0) {
+			logline("store in %s: %s", state, serr);
+			goto out;
+		}
+		logline("store %s/" STORE_DB_NAME " open for tenant %s", state,
+			store_tenant(c->store));
+	}
+	/* the table first: a second daemon on it is told which pid holds it */
+	rc = open_table(c, (uint32_t)cap, cap_given, &created);
+	if (rc < 0)
+		goto out;
+	rc = admin_listen(c->admin_path, &c->admin_ino, &stale, err, sizeof(err));
+	if (rc < 0) {
+		logline("%s", err);
+		goto out;
+	}
+	c->listen_fd = rc;
+	if (c->call_listen != NULL) {
+		struct calls_config cc = {
+			.table = c->table, .store = c->store, .tenant = store_tenant(c->store),
+			.listen = c->call_listen, .timeout_ms = c->handshake_timeout_ms,
+			.media_pool = c->media_pool, .tofu = c->tofu,
+			.recorder_public_key = c->has_recorder ? c->recorder : NULL,
+			.event = call_event, .event_ctx = c,
+		};
+		struct calls_resume_report rr;
+		char cerr[CALLS_ERR_MAX];
+
+		rc = calls_create(&c->calls, &cc, cerr, sizeof(cerr));
+		if (rc < 0) {
+			logline("calls: %s", cerr);
+			goto out;
+		}
+		/* the calls of a previous run: active ones go on, leftovers go */
+		rc = calls_resume(c->calls, &rr, cerr, sizeof(cerr));
+		if (rc < 0) {
+			logline("calls: %s", cerr);
+			goto out;
+		}
+		if (rr.resumed || rr.failed || rr.removed)
+			logline("calls of the previous run: %u active taken over (detached), "
+				"%u marked failed, %u key table entries of ended calls removed",
+				rr.resumed, rr.failed, rr.removed);
+		if (getrlimit(RLIMIT_NOFILE, &nofile) != 0)
+			nofile.rlim_cur = 0;
+		logline("calls: listening on %s (port %u), media pool %s, handshake timeout "
+			"%u ms, trust on first use %s, descriptor limit %llu (one per call)",
+			c->call_listen, (unsigned int)calls_listen_port(c->calls), c->media_pool,
+			c->handshake_timeout_ms, c->tofu ? "on" : "off",
+			(unsigned long long)nofile.rlim_cur);
+	}
+	if (stale)
+		logline("replaced a stale admin socket at %s", c->admin_path);
+	logline("pid %d serving admin socket %s (protocol %u) for table callseal.%s",
+		(int)getpid(), c->admin_path, ADMIN_PROTO_VERSION, c->table_name);
+
+	status = run(c) < 0 ? 1 : 0;
+out:
+	if (c->calls != NULL && c->end_calls_on_exit)
+		calls_destroy(c->calls);   /* ends every call: entries deleted */
+	else if (c->calls != NULL)
+		calls_release(c->calls);   /* active calls go on; the next run resumes them */
+	if (c->listen_fd >= 0) {
+		close(c->listen_fd);
+		admin_unlink_own(c->admin_path, c->admin_ino);
+	}
+	if (c->table != NULL) {
+		struct keytable_info info;
+
+		keytable_info(c->table, &info);
+		keytable_detach(c->table);
+		if (status != 0 && created && info.count == 0) {
+			/* a table this run made and never used: do not leave it */
+			keytable_unlink(c->table_name, NULL, 0);
+		} else if (status == 0) {
+			logline("stopped; table callseal.%s kept (entries: %u)",
+				c->table_name, info.count);
+		}
+	}
+	if (c->store != NULL)
+		store_close(c->store);
+	if (c->sig_fd >= 0)
+		close(c->sig_fd);
+	free(c->fds);
+	sodium_free(c->s);    /* wipes */
+	return status;
+}

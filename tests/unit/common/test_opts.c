@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_opts.c - lib/common/opts.c: the one parser of a command's options.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "opts.h"
+
+static const struct opts_spec family[] = {
+	{ "name", OPTS_VALUE }, { "json", 0 }, { "group", OPTS_VALUE }, { "other", OPTS_VALUE },
+	{ NULL, 0 },
+};
+/* takes name (required), json, group (repeatable); not other */
+static const struct opts_cmd cmd = { family, 0x7, 0x1, 0x4, 1 };
+
+#define ARGV(...) ((const char *const[]){ __VA_ARGS__ })
+#define N(...) ((int)(sizeof(ARGV(__VA_ARGS__)) / sizeof(const char *)))
+
+#define REFUSE(why, ...) do { \
+	struct opts_parsed p_; \
+	char e_[256] = ""; \
+	assert_int_equal(opts_parse(&cmd, N(__VA_ARGS__), ARGV(__VA_ARGS__), &p_, "x y", \
+				    e_, sizeof(e_)), -22); \
+	assert_string_equal(e_, why); \
+	assert_int_equal(p_.seen, 0); \
+} while (0)
+
+static void values_by_name(void **state)
+{
+	struct opts_parsed p;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(opts_parse(&cmd, 7, ARGV("--name", "a", "pos", "--group=g1", "--json",
+						  "--group", "g2"), &p, "x y", err,
+				    sizeof(err)), 0);
+	assert_string_equal(opts_get(&p, "name"), "a");
+	assert_string_equal(opts_get(&p, "json"), "");
+	assert_true(opts_has(&p, "json"));
+	assert_false(opts_has(&p, "other"));
+	assert_null(opts_get(&p, "nonesuch"));
+	assert_int_equal(p.n_rep, 2);
+	assert_string_equal(p.rep[0], "g1");
+	assert_string_equal(p.rep[1], "g2");
+	assert_int_equal(p.n_pos, 1);
+	assert_string_equal(p.pos[0], "pos");
+	assert_int_equal(opts_bit(family, "group"), 0x4);
+	assert_int_equal(opts_bit(family, "nope"), 0);
+}
+
+static void refusals(void **state)
+{
+	(void)state;
+	REFUSE("x y: --name is required", "--json");
+	REFUSE("x y: unknown option --colour", "--name", "a", "--colour=red");
+	REFUSE("x y: unknown option --?", "--name", "a", "--Secret");
+	REFUSE("x y: does not take the option --other", "--name", "a", "--other", "b");
+	REFUSE("x y: --name given twice", "--name", "a", "--name=b");
+	REFUSE("x y: --json takes no value", "--name", "a", "--json=yes");
+	REFUSE("x y: --name needs a value", "--name");
+	REFUSE("x y: --name needs a value", "--name=");
+	REFUSE("x y: unexpected argument 4 (see --help)", "--name", "a", "p1", "p2");
+	REFUSE("x y: unexpected argument 1 (see --help)", NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(values_by_name),
+		cmocka_unit_test(refusals),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -54,9 +54,6 @@ TABLES=()
 cleanup_tables() { local t; for t in "${TABLES[@]}"; do rm -f "/dev/shm/callseal.$t"; done; }
 trap '_lib_cleanup; cleanup_tables' EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 ctl() { local n=$1; shift; "$CTL" --admin "$TEST_TMP/$n.sock" "$@"; }
 count() { "$DUMP" "$1" | grep -vc '^#'; }
@@ -74,17 +71,13 @@ declare -A PORT TABLE PID
 daemon() {
   local n=$1 tenant=$2 pool=$3 p
   shift 3
-  p=${PORT[$n]:-}
-  if [ -z "$p" ]; then
-    p=$(free_port)
-    while [[ " ${PORT[*]} " == *" $p "* ]]; do p=$(free_port); done
-  fi
-  PORT[$n]=$p
+  p=${PORT[$n]:-}      # a fixed port (B2 takes B's), else a fresh one
   TABLE[$n]="cat${n}$$x$RANDOM"
   TABLES+=("${TABLE[$n]}")
-  spawn "ctl_$n" "$CONTROL" --table "${TABLE[$n]}" --state "$TEST_TMP/state_$n" \
-    --admin "$TEST_TMP/$n.sock" --capacity 64 --tenant "$tenant" --listen "127.0.0.1:$p" \
+  spawn_listen "ctl_$n" p 10 "$CONTROL" --table "${TABLE[$n]}" --state "$TEST_TMP/state_$n" \
+    --admin "$TEST_TMP/$n.sock" --capacity 64 --tenant "$tenant" --listen "127.0.0.1:@PORT@" \
     --media-pool "127.0.0.1:$pool-$((pool + 99))" --handshake-timeout "$HT" "$@"
+  PORT[$n]=$p
   PID[$n]=$SPAWN_PID
 }
 # setup NAME USER: an e2ee-allowing tenant policy, USER with e2ee on

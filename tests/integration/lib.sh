@@ -198,8 +198,26 @@ require_cmd() {
 }
 
 # json_get JSON KEY: print the value of top-level KEY in a one-line JSON
-# object (as the pcap tools print), or nothing if absent or not JSON.
+# object (as the pcap tools print), or nothing if absent, null or not JSON
+# (true/false print as True/False, objects and lists as JSON). A flat object
+# of plain values is read in bash (no process: the scripts call this a lot);
+# anything else goes through Python's json.
 json_get() {
+  local j=$1 k=$2 v
+  if [[ $j =~ ^\{[^{}\[\]\\]*\}$ ]]; then
+    if [[ $j =~ [{,][[:space:]]*\"$k\"[[:space:]]*:[[:space:]]*(\"[^\"]*\"|[-+.0-9eE]+|true|false|null)[[:space:]]*[,}] ]]; then
+      v=${BASH_REMATCH[1]}
+      case $v in
+        null) ;;
+        true) echo True ;;
+        false) echo False ;;
+        \"*) v=${v#\"}; echo "${v%\"}" ;;
+        *) echo "$v" ;;
+      esac
+      return 0
+    fi
+    [[ $j == *\"$k\"* ]] || return 0   # absent
+  fi
   python3 -c 'import json,sys
 try:
     v = json.loads(sys.argv[1]).get(sys.argv[2])

@@ -544,10 +544,11 @@ wait_for_file "$T/child.pid" 5 "$p"
 tap_is $? 0 "lib: wait_for_file sees a file appear"
 child=$(cat "$T/child.pid")
 stop_proc "$p" 2
-sleep 0.2
 # running = exists and is not a zombie (an orphan is reaped by PID 1, which in a
 # sandbox may take its time; a zombie has already ended)
 running() { [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+wait_for 5 bash -c "! { [ -r /proc/$p/stat ] && [ \"\$(cut -d' ' -f3 /proc/$p/stat)\" != Z ]; } &&
+  ! { [ -r /proc/$child/stat ] && [ \"\$(cut -d' ' -f3 /proc/$child/stat)\" != Z ]; }"
 if running "$p" || running "$child"; then
   tap_not_ok "lib: stop_proc ends a spawned process and its children"
 else
@@ -563,6 +564,30 @@ s = socket.socket(socket.AF_UNIX); time.sleep(0.3); s.bind(sys.argv[1]); s.liste
 wait_for_socket "$T/s.sock" 10 "$SPAWN_PID"
 tap_is $? 0 "lib: wait_for_socket sees a listening Unix socket"
 stop_proc "$SPAWN_PID"
+t0=$EPOCHREALTIME
+wait_for 0.3 false
+st=$?
+dt=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f", b - a}')
+tap_is "$st $(awk -v d="$dt" 'BEGIN {print (d >= 0.3 && d < 2)}')" "124 1" \
+  "lib: wait_for gives up (124) after a deadline of 0.3 s ($dt s)"
+# spawn_listen: the first port it gets is taken (a listener holds it), so the
+# process it starts cannot bind it and exits; it must try again on another port
+spawn_listen holder HELD 5 python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' @PORT@
+HOLDER=$SPAWN_PID
+eval "$(declare -f free_port | sed '1s/free_port/_real_free_port/')"
+free_port() {
+  if [ -e "$T/fp.once" ]; then _real_free_port; else : >"$T/fp.once"; echo "$HELD"; fi
+}
+spawn_listen second PORT2 5 python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' @PORT@ \
+  >"$T/sl.out"
+st=$?
+eval "$(declare -f _real_free_port | sed '1s/_real_free_port/free_port/')"
+tap_is "$st $([ -n "${PORT2:-}" ] && [ "$PORT2" != "$HELD" ] && echo moved) $(grep -c 'another port' "$T/sl.out")" \
+  "0 moved 1" "lib: spawn_listen tries another port when the process cannot bind the first (${HELD:-?} taken, got ${PORT2:-none})"
+stop_proc "$SPAWN_PID"
+stop_proc "$HOLDER"
 a=$(dpdk_prefix dp) b=$(dpdk_prefix dp)
 [ "$a" != "$b" ] && [[ $a == "cs$$"_dp_* ]] && [[ $(eal_args) == "--no-huge --no-pci -m 256 --log-level=error --file-prefix=cs$$"_eal_* ]]
 tap_result $? "lib: dpdk_prefix is unique per call ($a, $b); eal_args as documented"
@@ -572,7 +597,7 @@ tap_result $? "lib: dpdk_prefix is unique per call ($a, $b); eal_args as documen
 bash -c '. "$0/lib.sh"; spawn s sleep 100; echo "$SPAWN_PID $TEST_TMP" >"$1"; exit 0' \
   "$LIBDIR" "$T/sub.info" >/dev/null 2>&1
 read -r subpid subtmp <"$T/sub.info"
-sleep 0.2
+wait_for 5 bash -c "! kill -0 $subpid 2>/dev/null"
 ! kill -0 "$subpid" 2>/dev/null && [ ! -e "$subtmp" ]
 tap_result $? "lib: the exit trap kills leftover processes and removes TEST_TMP"
 bash -c '. "$0/lib.sh"; tap_ok a; tap_not_ok b; tap_done' "$LIBDIR" >"$T/sub.out" 2>&1

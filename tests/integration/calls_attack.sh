@@ -54,9 +54,6 @@ TABLES=()
 cleanup_tables() { local t; for t in "${TABLES[@]}"; do rm -f "/dev/shm/callseal.$t"; done; }
 trap '_lib_cleanup; cleanup_tables' EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 ctl() { local n=$1; shift; "$CTL" --admin "$TEST_TMP/$n.sock" "$@"; }
 count() { "$DUMP" "$1" | grep -vc '^#'; }
@@ -74,17 +71,13 @@ declare -A PORT TABLE PID
 daemon() {
   local n=$1 tenant=$2 pool=$3 p
   shift 3
-  p=${PORT[$n]:-}
-  if [ -z "$p" ]; then
-    p=$(free_port)
-    while [[ " ${PORT[*]} " == *" $p "* ]]; do p=$(free_port); done
-  fi
-  PORT[$n]=$p
+  p=${PORT[$n]:-}      # a fixed port (B2 takes B's), else a fresh one
   TABLE[$n]="cat${n}$$x$RANDOM"
   TABLES+=("${TABLE[$n]}")
-  spawn "ctl_$n" "$CONTROL" --table "${TABLE[$n]}" --state "$TEST_TMP/state_$n" \
-    --admin "$TEST_TMP/$n.sock" --capacity 64 --tenant "$tenant" --listen "127.0.0.1:$p" \
+  spawn_listen "ctl_$n" p 10 "$CONTROL" --table "${TABLE[$n]}" --state "$TEST_TMP/state_$n" \
+    --admin "$TEST_TMP/$n.sock" --capacity 64 --tenant "$tenant" --listen "127.0.0.1:@PORT@" \
     --media-pool "127.0.0.1:$pool-$((pool + 99))" --handshake-timeout "$HT" "$@"
+  PORT[$n]=$p
   PID[$n]=$SPAWN_PID
 }
 # setup NAME USER: an e2ee-allowing tenant policy, USER with e2ee on
@@ -94,7 +87,9 @@ setup() {
 }
 pubkey() { ctl "$1" user show "$2" --json | jq_ 'd["public_key"]'; }
 # plan JSON: what the relay does with the next connection
-plan() { printf '%s\n' "$1" >"$TEST_TMP/plan.tmp" && mv "$TEST_TMP/plan.tmp" "$TEST_TMP/plan"; }
+# (to $PLANF: the plan file of the relay in use, relay 1's unless set)
+PLANF="$TEST_TMP/plan"
+plan() { printf '%s\n' "$1" >"$PLANF.tmp" && mv "$PLANF.tmp" "$PLANF"; }
 # quiet NAMES...: no call (not even an attempt) on these daemons, their tables empty
 quiet() {
   local n
@@ -108,25 +103,36 @@ daemon A contoso 23000
 daemon B fabrikam 24000
 daemon MA contoso 25000 --trust-on-first-use
 daemon MB fabrikam 26000 --trust-on-first-use
+# C (alice) and D (bob) and relay 2 are a second pair, like A and B and relay 1,
+# so that the two octet sweeps of 2 run side by side
+daemon C contoso 29000
+daemon D fabrikam 30000
 spawn mitm python3 "$MITM" proxy --port-file "$TEST_TMP/mitm.port" --plan "$TEST_TMP/plan" \
   --status "$TEST_TMP"
+mkdir -p "$TEST_TMP/r2"
+spawn mitm2 python3 "$MITM" proxy --port-file "$TEST_TMP/mitm2.port" --plan "$TEST_TMP/plan2" \
+  --status "$TEST_TMP/r2"
 ok=0
-for n in A B MA MB; do wait_until 10 ctl "$n" status >/dev/null 2>&1 || ok=1; done
+for n in A B MA MB C D; do wait_until 10 ctl "$n" status >/dev/null 2>&1 || ok=1; done
 wait_for_file "$TEST_TMP/mitm.port" 10 || ok=1
-tap_result $ok "four daemons (A, B, mallory's MA and MB) and the relay start" ||
-  tap_bail "did not start: $(tail -q -n 3 "$TEST_TMP"/ctl_*.log "$TEST_TMP/mitm.log")"
-PX=$(cat "$TEST_TMP/mitm.port")
+wait_for_file "$TEST_TMP/mitm2.port" 10 || ok=1
+tap_result $ok "six daemons (A, B, mallory's MA and MB, the second pair C and D) and two relays start" ||
+  tap_bail "did not start: $(tail -q -n 3 "$TEST_TMP"/ctl_*.log "$TEST_TMP"/mitm*.log)"
+PX=$(cat "$TEST_TMP/mitm.port") PX2=$(cat "$TEST_TMP/mitm2.port")
 
-{ setup A alice && setup B bob && setup MA alice && setup MB bob; } >"$TEST_TMP/setup.out" 2>&1
-tap_result $? "users and policies: alice on A and MA, bob on B and MB, e2ee on" ||
+{ setup A alice && setup B bob && setup MA alice && setup MB bob && setup C alice &&
+  setup D bob; } >"$TEST_TMP/setup.out" 2>&1
+tap_result $? "users and policies: alice on A, MA and C, bob on B, MB and D, e2ee on" ||
   sed 's/^/#   /' "$TEST_TMP/setup.out"
 KA=$(pubkey A alice) KB=$(pubkey B bob) KMA=$(pubkey MA alice) KMB=$(pubkey MB bob)
 tap_is "$(printf '%s\n' "$KA" "$KB" "$KMA" "$KMB" | grep -c .)$(printf '%s\n' "$KA" "$KB" "$KMA" "$KMB" | sort -u | grep -c .)" \
   44 "four distinct identity keys"
 { ctl A peer add bob@fabrikam --key "$KB" --addr "127.0.0.1:$PX" &&
   ctl B peer add alice@contoso --key "$KA" --addr "127.0.0.1:${PORT[A]}" &&
-  ctl MA peer add bob@fabrikam --addr "127.0.0.1:${PORT[B]}"; } >"$TEST_TMP/peers.out" 2>&1
-tap_result $? "peers: A has bob pinned at the relay, B has alice pinned, MA knows bob's address" ||
+  ctl MA peer add bob@fabrikam --addr "127.0.0.1:${PORT[B]}" &&
+  ctl C peer add bob@fabrikam --key "$(pubkey D bob)" --addr "127.0.0.1:$PX2" &&
+  ctl D peer add alice@contoso --key "$(pubkey C alice)" --addr "127.0.0.1:${PORT[C]}"; } >"$TEST_TMP/peers.out" 2>&1
+tap_result $? "peers: A has bob pinned at the relay, B has alice pinned, MA knows bob's address; C and D likewise through relay 2" ||
   sed 's/^/#   /' "$TEST_TMP/peers.out"
 
 RELAY="{\"tag\": \"relay\", \"target\": ${PORT[B]}}"
@@ -182,33 +188,36 @@ for k in ("c2s", "s2c"):
                                     for f in d["frames"][k] if f[2] in names)))' "$TEST_TMP/clean.json"
 wait_until 5 quiet A B
 
-declare -A REASONS
-# sweep MASK: flip every octet of both directions in turn with MASK
+# sweep MASK X Y STATUS_DIR: flip every octet of both directions in turn with
+# MASK, caller daemon X, callee daemon Y, through the relay whose plan file is
+# $PLANF and whose status directory is STATUS_DIR. The reasons X's dials fail
+# with go to $TEST_TMP/reasons.MASK, one a line.
 sweep() {
-  local mask=$1 dir total n st bad_dial=0 bad_left=0 bad_flip=0 runs=0 reason t0 t1
+  local mask=$1 X=$2 Y=$3 SD=$4 dir total n st bad_dial=0 bad_left=0 bad_flip=0 runs=0 reason t0 t1 id
   t0=$EPOCHREALTIME
+  : >"$TEST_TMP/reasons.$mask"
   for dir in c2s s2c; do
     total=$HS_C2S
     [ "$dir" = s2c ] && total=$S2C
     for ((n = 0; n < total; n++)); do
       runs=$((runs + 1))
-      plan "{\"tag\": \"flip\", \"target\": ${PORT[B]}, \"flip\": {\"dir\": \"$dir\", \"offset\": $n, \"mask\": $mask}}"
-      ctl A call dial --from alice --to bob@fabrikam >"$TEST_TMP/f.out" 2>"$TEST_TMP/f.err"
+      plan "{\"tag\": \"flip\", \"target\": ${PORT[$Y]}, \"flip\": {\"dir\": \"$dir\", \"offset\": $n, \"mask\": $mask}}"
+      ctl "$X" call dial --from alice --to bob@fabrikam >"$TEST_TMP/f$mask.out" 2>"$TEST_TMP/f$mask.err"
       st=$?
-      reason=$(sed -n 's/^.*call [0-9a-f]* failed: //p' "$TEST_TMP/f.err")
+      reason=$(sed -n 's/^.*call [0-9a-f]* failed: //p' "$TEST_TMP/f$mask.err")
       if [ $st = 0 ] || [ -z "$reason" ]; then
         bad_dial=$((bad_dial + 1))
-        tap_diag "mask $mask $dir offset $n: call dial exit $st: $(cat "$TEST_TMP/f.out" "$TEST_TMP/f.err" | tr '\n' ' ')"
-        id=$(sed -n 's/^call id: //p' "$TEST_TMP/f.out")
-        [ -n "$id" ] && ctl A call end "$id" >/dev/null 2>&1
+        tap_diag "mask $mask $dir offset $n: call dial exit $st: $(cat "$TEST_TMP/f$mask.out" "$TEST_TMP/f$mask.err" | tr '\n' ' ')"
+        id=$(sed -n 's/^call id: //p' "$TEST_TMP/f$mask.out")
+        [ -n "$id" ] && ctl "$X" call end "$id" >/dev/null 2>&1
       fi
       reason=${reason//[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]/ID}
-      REASONS["$reason"]=$(( ${REASONS["$reason"]:-0} + 1 ))
-      if ! quiet A B && ! wait_until 5 quiet A B; then
+      printf '%s\n' "$reason" >>"$TEST_TMP/reasons.$mask"
+      if ! quiet "$X" "$Y" && ! wait_until 5 quiet "$X" "$Y"; then
         bad_left=$((bad_left + 1))
-        tap_diag "mask $mask $dir offset $n: left behind: A $(ncalls A) calls $(count "${TABLE[A]}") entries, B $(ncalls B) calls $(count "${TABLE[B]}") entries"
+        tap_diag "mask $mask $dir offset $n: left behind: $X $(ncalls "$X") calls $(count "${TABLE[$X]}") entries, $Y $(ncalls "$Y") calls $(count "${TABLE[$Y]}") entries"
       fi
-      if ! grep -q '"flipped": true' "$TEST_TMP/flip.json"; then
+      if ! grep -q '"flipped": true' "$SD/flip.json"; then
         bad_flip=$((bad_flip + 1))
         tap_diag "mask $mask $dir offset $n: the relay did not reach the octet"
       fi
@@ -217,13 +226,25 @@ sweep() {
   t1=$EPOCHREALTIME
   tap_is "$bad_flip" 0 "mask $mask: the relay flipped each of the $runs octets ($HS_C2S + $S2C)"
   tap_is "$bad_dial" 0 "mask $mask: every one of the $runs calls fails, call dial exits non-zero with a reason"
-  tap_is "$bad_left" 0 "mask $mask: after each, no call on B (nor A) and no entry in either table"
-  tap_diag "mask $mask: $runs dials in $(awk "BEGIN {printf \"%.1f\", $t1 - $t0}") s"
+  tap_is "$bad_left" 0 "mask $mask: after each, no call on $Y (nor $X) and no entry in either table"
+  tap_diag "mask $mask: $runs dials in $(awk "BEGIN {printf \"%.1f\", $t1 - $t0}") s ($X -> $Y)"
 }
-[ -n "${CALLSEAL_ATTACK_NO_SWEEP:-}" ] || sweep 255
-[ -n "${CALLSEAL_ATTACK_NO_SWEEP:-}" ] || sweep 1
-tap_diag "reasons alice got (count: reason):"
-for r in "${!REASONS[@]}"; do printf '#   %4d: %s\n' "${REASONS[$r]}" "$r"; done | sort -t: -k1,1nr
+# The two sweeps side by side: mask 255 on A -> relay 1 -> B, mask 1 on
+# C -> relay 2 -> D; each in a subshell with its own TAP numbering, folded
+# into ours in that order.
+if [ -z "${CALLSEAL_ATTACK_NO_SWEEP:-}" ]; then
+  ( _tap_n=0 _tap_fail=0 _tap_skip=0; sweep 255 A B "$TEST_TMP" ) >"$TEST_TMP/sweep255.tap" 2>&1 &
+  SW1=$!
+  ( _tap_n=0 _tap_fail=0 _tap_skip=0 PLANF="$TEST_TMP/plan2"; sweep 1 C D "$TEST_TMP/r2" ) \
+    >"$TEST_TMP/sweep1.tap" 2>&1 &
+  SW2=$!
+  wait "$SW1" "$SW2"
+  tap_include cat "$TEST_TMP/sweep255.tap"
+  tap_include cat "$TEST_TMP/sweep1.tap"
+  tap_diag "reasons the callers got (count: reason):"
+  sort "$TEST_TMP/reasons.255" "$TEST_TMP/reasons.1" | uniq -c | sort -k1,1nr |
+    while read -r c r; do printf '#   %4d: %s\n' "$c" "$r"; done
+fi
 
 # The last message (handshake.md): CONFIRM modified in transit AND alice's
 # ABORT dropped (the relay cuts the connection right after CONFIRM). Alice
@@ -452,13 +473,13 @@ tap_is "$(grep -ciE 'key_sha256|inline|private' "$TEST_TMP"/ctl_*.log | awk -F: 
   0 "no key material in the daemons' logs"
 # every daemon served to the end and stops cleanly (under ASan: no leak report)
 bad=""
-for n in A2 B2 MA MB; do
+for n in A2 B2 MA MB C D; do
   kill -0 "${PID[$n]}" 2>/dev/null || bad+=" $n:gone"
   stop_proc "${PID[$n]}"
   st=$?
   [ "$st" = 0 ] || bad+=" $n:exit-$st"
 done
-tap_is "${STOP_AB}${bad}" "" "all six daemons ran to the end and exited 0 on SIGTERM"
+tap_is "${STOP_AB}${bad}" "" "all eight daemons ran to the end and exited 0 on SIGTERM"
 tap_is "$(grep -lE 'AddressSanitizer|LeakSanitizer|runtime error:' "$TEST_TMP"/ctl_*.log | tr '\n' ' ')" "" \
   "no sanitizer report in the daemons' logs"
 

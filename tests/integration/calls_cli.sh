@@ -24,9 +24,6 @@ TA="cca$$x$RANDOM" TB="ccb$$x$RANDOM" TT="cct$$x$RANDOM"
 SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
 trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB" "/dev/shm/callseal.$TT"' EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 a() { "$CTL" --admin "$SA" "$@"; }
 b() { "$CTL" --admin "$SB" "$@"; }
@@ -37,18 +34,17 @@ entries() {
 count() { "$DUMP" "$1" | grep -vc '^#'; }
 
 RECPK=$("$RECOPEN" --keygen "$TEST_TMP/recorder.sk")
-PA=$(free_port) PB=$(free_port)
-while [ "$PB" = "$PA" ]; do PB=$(free_port); done
-
+PA=""
+# start_a NAME: daemon A, on a fresh port the first time, on the same one after
 start_a() {
-  spawn "$1" "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" --capacity 256 \
-    --tenant contoso --listen "127.0.0.1:$PA" --media-pool 127.0.0.1:21000-21099 \
+  spawn_listen "$1" PA 10 "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" --capacity 256 \
+    --tenant contoso --listen "127.0.0.1:@PORT@" --media-pool 127.0.0.1:21000-21099 \
     --handshake-timeout 5000 --recorder-key "$RECPK"
   PID_A=$SPAWN_PID
 }
 start_a ctl_a
-spawn ctl_b "$CONTROL" --table "$TB" --state "$TEST_TMP/sb" --admin "$SB" --capacity 256 \
-  --tenant fabrikam --listen "127.0.0.1:$PB" --media-pool 127.0.0.1:22000-22099 \
+spawn_listen ctl_b PB 10 "$CONTROL" --table "$TB" --state "$TEST_TMP/sb" --admin "$SB" --capacity 256 \
+  --tenant fabrikam --listen "127.0.0.1:@PORT@" --media-pool 127.0.0.1:22000-22099 \
   --handshake-timeout 5000
 wait_until 10 a status >/dev/null 2>&1 && wait_until 10 b status >/dev/null 2>&1
 tap_result $? "both daemons start with --listen" ||
@@ -145,7 +141,7 @@ a call dial --from alice --to carol@fabrikam >"$TEST_TMP/dial3.out" 2>"$TEST_TMP
 tap_is "$? $(grep -c 'pinned' "$TEST_TMP/dial3.err")" "1 1" \
   "a call to a peer whose key differs from the pinned one is refused" ||
   sed 's/^/#   /' "$TEST_TMP/dial3.err"
-sleep 0.3
+wait_for 5 bash -c "[ \"\$('$CTL' --admin '$SB' call list | tail -n +2 | grep -c .)\" = 0 ]"
 tap_is "$(count "$TA") $(count "$TB")" "0 0" "nothing installed on either side"
 
 # ---- control restarts: calls go on, and can be ended after -------------------------
@@ -200,21 +196,19 @@ wait_until 5 bash -c "[ \"\$('$DUMP' '$TB' | grep -vc '^#')\" = 0 ]"
 tap_is "$(count "$TA") $(count "$TB")" "0 0" "every call ended on both sides"
 
 # ---- a dial waiting for a silent callee does not hold up the daemon --------------
-SILENT=$(free_port)
-python3 -c '
+spawn_listen silent SILENT 10 python3 -c '
 import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
-open(sys.argv[2], "w").close()
-c, _ = s.accept(); time.sleep(8)' "$SILENT" "$TEST_TMP/silent.ready" &
-SILENT_PID=$!
-wait_until 5 test -f "$TEST_TMP/silent.ready"
+c, _ = s.accept(); time.sleep(8)' @PORT@
+SILENT_PID=$SPAWN_PID
 tap_check "peer dave@silent at a listener that never answers" \
   a peer add dave@silent --key "$KB" --addr "127.0.0.1:$SILENT"
 T0=$(date +%s%N)
 a call dial --from alice --to dave@silent >"$TEST_TMP/dial6.out" 2>"$TEST_TMP/dial6.err" &
 DIAL_PID=$!
-sleep 0.3
+# the dial is under way: the silent listener has its connection
+wait_for 5 bash -c "ss -Htn state established '( dport = :$SILENT )' | grep -q ."
 a call list >/dev/null && a user list >/dev/null && a call dial --from alice --to bob@fabrikam >"$TEST_TMP/dial7" 2>&1
 RC=$?
 T1=$(date +%s%N)
@@ -225,7 +219,7 @@ wait "$DIAL_PID"
 RC=$?
 tap_is "$RC $(grep -c 'timed out' "$TEST_TMP/dial6.err")" "1 1" \
   "the waiting dial fails with the handshake timeout" || sed 's/^/#   /' "$TEST_TMP/dial6.err"
-kill "$SILENT_PID" 2>/dev/null; wait "$SILENT_PID" 2>/dev/null
+stop_proc "$SILENT_PID" 1
 ID7=$(sed -n 's/^call id: //p' "$TEST_TMP/dial7")
 a call end "$ID7" >/dev/null
 wait_until 5 bash -c "[ \"\$('$DUMP' '$TB' | grep -vc '^#')\" = 0 ]"
@@ -287,9 +281,8 @@ tap_is "$(count "$TA") $(count "$TB") $(b call list --json | jq_ 'len(d)')" "0 0
   "  ... all ended from the caller: END reached the callee over every control channel"
 
 # ---- out of descriptors: connections are shed, the daemon does not spin ------------
-PT=$(free_port)
-spawn ctl_t bash -c "ulimit -n 40 && exec '$CONTROL' --table '$TT' --state '$TEST_TMP/st' \
-  --admin '$TEST_TMP/t.sock' --capacity 16 --tenant tiny --listen 127.0.0.1:$PT --handshake-timeout 4000"
+spawn_listen ctl_t PT 10 bash -c "ulimit -n 40 && exec '$CONTROL' --table '$TT' --state '$TEST_TMP/st' \
+  --admin '$TEST_TMP/t.sock' --capacity 16 --tenant tiny --listen 127.0.0.1:@PORT@ --handshake-timeout 4000"
 PID_T=$SPAWN_PID
 wait_until 10 "$CTL" --admin "$TEST_TMP/t.sock" status >/dev/null 2>&1
 ticks() { awk '{print $14 + $15}' "/proc/$PID_T/stat"; }

@@ -45,22 +45,16 @@ TA="cpma$$x$RANDOM" TB="cpmb$$x$RANDOM"
 SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
 trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 a() { "$CTL" --admin "$SA" "$@"; }
 b() { "$CTL" --admin "$SB" "$@"; }
 count() { "$DUMP" "$1" | grep -vc '^#'; }
 
-PA=$(free_port) PB=$(free_port)
-while [ "$PB" = "$PA" ]; do PB=$(free_port); done
-
-spawn ctl_a "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" --capacity 64 \
-  --tenant contoso --listen "127.0.0.1:$PA" --media-pool 127.0.0.1:23000-23099 \
+spawn_listen ctl_a PA 10 "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" --capacity 64 \
+  --tenant contoso --listen "127.0.0.1:@PORT@" --media-pool 127.0.0.1:23000-23099 \
   --handshake-timeout 5000
 PID_A=$SPAWN_PID
-spawn ctl_b "$CONTROL" --table "$TB" --state "$TEST_TMP/sb" --admin "$SB" --capacity 64 \
-  --tenant fabrikam --listen "127.0.0.1:$PB" --media-pool 127.0.0.1:24000-24099 \
+spawn_listen ctl_b PB 10 "$CONTROL" --table "$TB" --state "$TEST_TMP/sb" --admin "$SB" --capacity 64 \
+  --tenant fabrikam --listen "127.0.0.1:@PORT@" --media-pool 127.0.0.1:24000-24099 \
   --handshake-timeout 5000
 PID_B=$SPAWN_PID
 wait_until 10 a status >/dev/null 2>&1 && wait_until 10 b status >/dev/null 2>&1

@@ -55,32 +55,40 @@ tap_check "tap interface configured in the namespace" nsx ip addr show dev "$IFA
 tap_check "an application sends 400 RTP packets from a UDP socket" nsx python3 "$HERE/rtpsend.py" \
   --src 10.200.0.1:5004 --dst 10.200.0.2:40000 --count 400 --interval-ms 0.5 \
   --ssrc 0x1111 --expect "$TEST_TMP/expect1.pcap"
-sleep 0.5
 
 # live counters over DPDK telemetry while it runs
 PREFIX=$(printf '%s\n' "${eal[@]}" | sed -n 's/^--file-prefix=//p')
-TEL=$(python3 - "$(dpdk_runtime_dir "$PREFIX")/dpdk_telemetry.v2" <<'EOF'
+TELSOCK="$(dpdk_runtime_dir "$PREFIX")/dpdk_telemetry.v2"
+# tel KEY: one counter of /callseal/stats, read live
+tel() {
+  python3 - "$TELSOCK" "$1" <<'EOF'
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(sys.argv[1])
 s.recv(4096)                                   # the greeting
 s.send(b"/callseal/stats")
-print(json.loads(s.recv(65536))["/callseal/stats"]["encrypted"])
+print(json.loads(s.recv(65536))["/callseal/stats"][sys.argv[2]])
 EOF
-)
+}
+# tel_atleast KEY N: that counter has reached N
+tel_atleast() { local v; v=$(tel "$1" 2>/dev/null) && [ "${v:-0}" -ge "$2" ]; }
+wait_for 10 tel_atleast encrypted 400
+TEL=$(tel encrypted)
 tap_is "$TEL" 400 "telemetry /callseal/stats reports the 400 encrypted packets live"
 
 # ---- 2. delete the key while media flows ------------------------------------
 spawn sender ip netns exec "$NS" python3 "$HERE/rtpsend.py" --src 10.200.0.1:5004 --dst 10.200.0.2:40000 \
   --count 2000 --interval-ms 1 --ssrc 0x2222 --seq-start 30000 --times "$TEST_TMP/times2.txt"
 SENDER=$SPAWN_PID
-sleep 1
+# media flows: 200 packets of the second stream through the dataplane first
+wait_for 20 tel_atleast rx_inside 600
 "$CTL" --admin "$SOCK" key del --local 10.200.0.1:5004 --direction out >"$TEST_TMP/del.out" 2>&1
 DEL_RC=$?
 T_DEL=$(date +%s.%N)
 tap_is "$DEL_RC" 0 "key del while media flows"
 wait_pid "$SENDER" 30
-sleep 0.3
+# every packet sent (400 + 2000) has been through the dataplane
+wait_for 10 tel_atleast rx_inside 2400
 stop_proc "$DP_PID" 5
 tap_is "$?" 0 "dataplane stops cleanly on SIGTERM"
 

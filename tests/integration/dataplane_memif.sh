@@ -51,7 +51,10 @@ timeout 120 "$DATAPLANE" "${eal[@]}" -l 1 \
   --vdev "net_memif1,role=client,socket=$MEMIF,socket-abstract=no,rsize=14" \
   -- --table "$TABLE" --idle-exit 500 --stats-json "$TEST_TMP/tx.json" >"$TEST_TMP/tx.log" 2>&1
 tap_is "$?" 0 "sending dataplane encrypted its pcap and exited"
-sleep 0.5
+# the receiving side has written out every packet of the input
+WANT=$(pcap_count "$TEST_TMP/rtp.pcap")
+all_out() { [ "$(pcap_count "$TEST_TMP/plain_out.pcap")" -ge "$WANT" ]; }
+wait_for 10 all_out
 stop_proc "$RX_PID" 5
 tap_is "$?" 0 "receiving dataplane stops cleanly"
 

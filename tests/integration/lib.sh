@@ -198,8 +198,26 @@ require_cmd() {
 }
 
 # json_get JSON KEY: print the value of top-level KEY in a one-line JSON
-# object (as the pcap tools print), or nothing if absent or not JSON.
+# object (as the pcap tools print), or nothing if absent, null or not JSON
+# (true/false print as True/False, objects and lists as JSON). A flat object
+# of plain values is read in bash (no process: the scripts call this a lot);
+# anything else goes through Python's json.
 json_get() {
+  local j=$1 k=$2 v
+  if [[ $j =~ ^\{[^{}\[\]\\]*\}$ ]]; then
+    if [[ $j =~ [{,][[:space:]]*\"$k\"[[:space:]]*:[[:space:]]*(\"[^\"]*\"|[-+.0-9eE]+|true|false|null)[[:space:]]*[,}] ]]; then
+      v=${BASH_REMATCH[1]}
+      case $v in
+        null) ;;
+        true) echo True ;;
+        false) echo False ;;
+        \"*) v=${v#\"}; echo "${v%\"}" ;;
+        *) echo "$v" ;;
+      esac
+      return 0
+    fi
+    [[ $j == *\"$k\"* ]] || return 0   # absent
+  fi
   python3 -c 'import json,sys
 try:
     v = json.loads(sys.argv[1]).get(sys.argv[2])
@@ -213,6 +231,25 @@ if v is not None:
 # tools' result line, e.g. after tap_check wrote $TEST_TMP/last.out).
 last_json() {
   grep '^{' "$1" | tail -n 1
+}
+
+# pcap_count FILE: the number of packets in a pcap file (0 if absent; a
+# record cut short at the end, still being written, is not counted).
+pcap_count() {
+  python3 - "$1" <<'EOF'
+import struct, sys
+try:
+    d = open(sys.argv[1], "rb").read()
+except OSError:
+    d = b""
+n, off = 0, 24
+while off + 16 <= len(d):
+    incl = struct.unpack("<I", d[off + 8:off + 12])[0]
+    if off + 16 + incl > len(d):
+        break
+    n, off = n + 1, off + 16 + incl
+print(n)
+EOF
 }
 
 # ---- processes ---------------------------------------------------------------
@@ -259,17 +296,76 @@ wait_pid() {
   return 124
 }
 
-# wait_until TIMEOUT_S CMD [ARGS...]: run CMD every 0.1 s until it succeeds
-# (returns 0) or TIMEOUT_S seconds have passed (returns 124).
-wait_until() {
-  local t=$1 i
+# wait_for DEADLINE_S CMD [ARGS...]: run CMD until it succeeds (returns 0)
+# or DEADLINE_S seconds (fractions allowed, e.g. 0.5) have passed on the wall
+# clock (returns 124; CMD is always tried at least once). Polls every
+# $WAIT_POLL_S seconds (default 0.05). Use it instead of a fixed sleep before
+# an exact assertion: wait for the condition, with a deadline.
+wait_for() {
+  local t=$1 end
   shift
-  for ((i = 0; i < t * 10; i++)); do
+  end=$(_lib_now_plus "$t")
+  while :; do
     "$@" && return 0
-    sleep 0.1
+    _lib_before "$end" || return 124
+    sleep "${WAIT_POLL_S:-0.05}"
   done
-  return 124
 }
+
+# wait_until TIMEOUT_S CMD [ARGS...]: the older name of wait_for.
+wait_until() {
+  wait_for "$@"
+}
+
+# microseconds on the wall clock, now and DELTA_S seconds from now
+_lib_now_us() { local t=${EPOCHREALTIME/[.,]/}; echo "$((10#$t))"; }
+_lib_now_plus() { echo "$(( $(_lib_now_us) + $(awk -v s="$1" 'BEGIN {printf "%d", s * 1000000}') ))"; }
+_lib_before() { [ "$(_lib_now_us)" -lt "$1" ]; }
+
+# ---- ports ---------------------------------------------------------------------
+
+# free_port: print a TCP port on 127.0.0.1 that was free a moment ago (the
+# kernel picked it). Another process may take it before it is bound again:
+# start listeners with spawn_listen, which retries.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# spawn_listen NAME VAR READY_S CMD [ARGS...]: spawn CMD (as spawn NAME) with
+# every "@PORT@" in ARGS replaced by a port, and wait up to READY_S seconds
+# until that process listens on that TCP port. The port is $VAR if VAR is set
+# and not empty (a restart on the same port: tried once), else a free one; if
+# the process exits before it listens (the port was taken between free_port
+# and its bind), it tries again with another port, up to 5 times. On success
+# sets VAR to the port and SPAWN_PID, returns 0; else returns 1 (the last
+# attempt's log is in $TEST_TMP/NAME.log).
+spawn_listen() {
+  local _sl_name=$1 _sl_var=$2 _sl_t=$3 _sl_try _sl_p _sl_a _sl_args _sl_fixed
+  shift 3
+  _sl_fixed=${!_sl_var:-}
+  for ((_sl_try = 0; _sl_try < 5; _sl_try++)); do
+    _sl_p=${_sl_fixed:-$(free_port)}
+    _sl_args=()
+    for _sl_a in "$@"; do _sl_args+=("${_sl_a//@PORT@/$_sl_p}"); done
+    spawn "$_sl_name" "${_sl_args[@]}"
+    wait_for "$_sl_t" _lib_listening_or_gone "$_sl_p" "$SPAWN_PID"
+    if _lib_listening "$_sl_p" "$SPAWN_PID"; then
+      printf -v "$_sl_var" '%s' "$_sl_p"
+      return 0
+    fi
+    if kill -0 "$SPAWN_PID" 2>/dev/null; then
+      tap_diag "$_sl_name: pid $SPAWN_PID runs but does not listen on port $_sl_p after $_sl_t s"
+      stop_proc "$SPAWN_PID" 2     # runs, but does not listen: give up
+      return 1
+    fi
+    wait "$SPAWN_PID" 2>/dev/null
+    [ -n "$_sl_fixed" ] && return 1
+    tap_diag "$_sl_name: exited before listening on port $_sl_p (taken?); another port"
+  done
+  return 1
+}
+_lib_listening() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -q "pid=$2,"; }
+_lib_listening_or_gone() { _lib_listening "$1" "$2" || ! kill -0 "$2" 2>/dev/null; }
 
 # wait_for_file PATH [TIMEOUT_S=10] [PID]: wait until PATH exists and is not
 # empty. With PID, give up at once (status 1) if that process has exited.

@@ -58,9 +58,9 @@ tshark_checksums() {
     f=$1 want=$2
     shift 2
     tshark_fields "$f" ip.checksum.status udp.checksum.status icmp.checksum.status \
-      icmpv6.checksum.status >"$T/ts.out" || { echo "tshark failed on $f"; return 1; }
-    bad=$(awk -F, '$1=="0"||$2=="0"||$3=="0"||$4=="0"' "$T/ts.out" | wc -l)
-    good=$(awk -F, '$2=="1"' "$T/ts.out" | wc -l)
+      icmpv6.checksum.status >"$TEST_TMP/ts.out" || { echo "tshark failed on $f"; return 1; }
+    bad=$(awk -F, '$1=="0"||$2=="0"||$3=="0"||$4=="0"' "$TEST_TMP/ts.out" | wc -l)
+    good=$(awk -F, '$2=="1"' "$TEST_TMP/ts.out" | wc -l)
     if [ "$bad" -ne 0 ] || [ "$good" -ne "$want" ]; then
       echo "$f: $bad frames with a bad checksum, $good good UDP checksums (want $want)"
       return 1
@@ -78,9 +78,9 @@ run_then_cmp() {
 # tshark_media FILE RTP RTCP: tshark decodes that many RTP and RTCP frames.
 tshark_media() {
   local f=$1 rtp rtcp
-  tshark_fields "$f" _ws.col.Protocol >"$T/ts.out" || return 1
-  rtp=$(grep -cx RTP "$T/ts.out")
-  rtcp=$(grep -cx RTCP "$T/ts.out")
+  tshark_fields "$f" _ws.col.Protocol >"$TEST_TMP/ts.out" || return 1
+  rtp=$(grep -cx RTP "$TEST_TMP/ts.out")
+  rtcp=$(grep -cx RTCP "$TEST_TMP/ts.out")
   if [ "$rtp" -ne "$2" ] || [ "$rtcp" -ne "$3" ]; then
     echo "$f: tshark sees $rtp RTP and $rtcp RTCP, rtpgen said $2 and $3"
     return 1
@@ -216,66 +216,84 @@ EOF
 }
 
 # The result line of the last tap_check'ed command, and one value of it.
-res() { json_get "$(last_json "$T/last.out")" "$1"; }
+res() { json_get "$(last_json "$TEST_TMP/last.out")" "$1"; }
 
 # ---- protected inbound scenarios ----------------------------------------------
 
+# The eight scenarios are independent: they run side by side (SCEN_JOBS at a
+# time), each in a subshell with its own TEST_TMP for tap_check's scratch
+# files and its own TAP numbering; their TAP is then folded into ours in
+# scenario order (tap_include), so the output reads as if run one by one.
+scenario() {
+  local fam=$1 vlan=$2 prof=$3 seed=$4
+  local L R P K vl name c gen chk j rtp rtcp frames stun dtls other tamp repl udp
+  if [ $fam = 4 ]; then
+    L=192.0.2.1:5004 R=198.51.100.7:40000
+  else
+    L='[2001:db8::1]:5004' R='[2001:db8:ffff::7]:40000'
+  fi
+  P=AEAD_AES_${prof}_GCM
+  if [ $prof = 128 ]; then K=$KEY_128; else K=$KEY_256; fi
+  vl=(); [ $vlan != none ] && vl=(--vlan "$vlan")
+  name="IPv$fam vlan=$vlan $P"
+  c=$T/c$seed
+  gen=("$RTPGEN" --direction in --profile "$P" --inline "$K" --local "$L" --remote "$R"
+       "${vl[@]}" --ssrcs 3 --packets 120 --seq-start 65480 --rtcp-every 10
+       --csrcs --ext --padding --payload 0-1200 --mix --seed "$seed")
+  chk=("$SRTPCHECK" --mode decrypt --profile "$P" --inline "$K")
+
+  tap_check "$name: rtpgen writes SRTP and plain-out" \
+    "${gen[@]}" --out "$c.srtp.pcap" --plain-out "$c.rtp.pcap"
+  j=$(last_json "$TEST_TMP/last.out")
+  rtp=$(json_get "$j" rtp) rtcp=$(json_get "$j" rtcp) frames=$(json_get "$j" frames)
+  stun=$(json_get "$j" stun) dtls=$(json_get "$j" dtls) other=$(json_get "$j" other)
+  tap_is "$rtp $rtcp $((rtp + rtcp + stun + dtls + other))" "360 36 $frames" \
+    "$name: 360 RTP + 36 RTCP, counts add up to the $frames frames"
+
+  tap_check "$name: srtpcheck --mode decrypt matches every frame" \
+    "${chk[@]}" --expect "$c.rtp.pcap" --got "$c.srtp.pcap"
+  tap_is "$(res matched)" "$frames" "$name: matched = $frames"
+
+  tap_check "$name: with tampering and replays, plain-out is unchanged" \
+    run_then_cmp "$c.rtp.pcap" "$c.rtp2.pcap" \
+    "${gen[@]}" --tamper-every 7 --replay-every 13 --out "$c.bad.pcap" --plain-out "$c.rtp2.pcap"
+  j=$(last_json "$TEST_TMP/last.out")
+  tamp=$(json_get "$j" tampered) repl=$(json_get "$j" replayed)
+  tap_check_rc 1 "$name: srtpcheck fails on tampered + replayed frames" \
+    "${chk[@]}" --expect "$c.rtp.pcap" --got "$c.bad.pcap" --quiet
+  tap_is "$(res decrypt_failed) $(res matched) $(res missing) $(res unexpected)" \
+    "$((tamp + repl)) $frames 0 0" \
+    "$name: decrypt_failed = $tamp tampered + $repl replayed, the rest matched"
+
+  if [ $have_tshark = 1 ]; then
+    udp=$((frames - 2 * other / 3))      # --mix: ICMP, ARP, DNS in equal numbers
+    tap_check "$name: tshark: checksums good in SRTP, tampered and plain files" \
+      tshark_checksums "$c.srtp.pcap" "$udp" "$c.rtp.pcap" "$udp" \
+      "$c.bad.pcap" "$((udp + tamp + repl))"
+    tap_check "$name: tshark decodes $rtp RTP and $rtcp RTCP in plain-out" \
+      tshark_media "$c.rtp.pcap" "$rtp" "$rtcp"
+  else
+    tap_skip "$name: tshark checksums" "tshark not installed"
+    tap_skip "$name: tshark RTP/RTCP decode" "tshark not installed"
+  fi
+}
+
+SCEN_JOBS=${SCEN_JOBS:-4}
 seed=0
 for fam in 4 6; do
   for vlan in none 100; do
     for prof in 128 256; do
       seed=$((seed + 1))
-      if [ $fam = 4 ]; then
-        L=192.0.2.1:5004 R=198.51.100.7:40000
-      else
-        L='[2001:db8::1]:5004' R='[2001:db8:ffff::7]:40000'
-      fi
-      P=AEAD_AES_${prof}_GCM
-      if [ $prof = 128 ]; then K=$KEY_128; else K=$KEY_256; fi
-      vl=(); [ $vlan != none ] && vl=(--vlan "$vlan")
-      name="IPv$fam vlan=$vlan $P"
-      c=$T/c$seed
-      gen=("$RTPGEN" --direction in --profile "$P" --inline "$K" --local "$L" --remote "$R"
-           "${vl[@]}" --ssrcs 3 --packets 120 --seq-start 65480 --rtcp-every 10
-           --csrcs --ext --padding --payload 0-1200 --mix --seed "$seed")
-      chk=("$SRTPCHECK" --mode decrypt --profile "$P" --inline "$K")
-
-      tap_check "$name: rtpgen writes SRTP and plain-out" \
-        "${gen[@]}" --out "$c.srtp.pcap" --plain-out "$c.rtp.pcap"
-      j=$(last_json "$T/last.out")
-      rtp=$(json_get "$j" rtp) rtcp=$(json_get "$j" rtcp) frames=$(json_get "$j" frames)
-      stun=$(json_get "$j" stun) dtls=$(json_get "$j" dtls) other=$(json_get "$j" other)
-      tap_is "$rtp $rtcp $((rtp + rtcp + stun + dtls + other))" "360 36 $frames" \
-        "$name: 360 RTP + 36 RTCP, counts add up to the $frames frames"
-
-      tap_check "$name: srtpcheck --mode decrypt matches every frame" \
-        "${chk[@]}" --expect "$c.rtp.pcap" --got "$c.srtp.pcap"
-      tap_is "$(res matched)" "$frames" "$name: matched = $frames"
-
-      tap_check "$name: with tampering and replays, plain-out is unchanged" \
-        run_then_cmp "$c.rtp.pcap" "$c.rtp2.pcap" \
-        "${gen[@]}" --tamper-every 7 --replay-every 13 --out "$c.bad.pcap" --plain-out "$c.rtp2.pcap"
-      j=$(last_json "$T/last.out")
-      tamp=$(json_get "$j" tampered) repl=$(json_get "$j" replayed)
-      tap_check_rc 1 "$name: srtpcheck fails on tampered + replayed frames" \
-        "${chk[@]}" --expect "$c.rtp.pcap" --got "$c.bad.pcap" --quiet
-      tap_is "$(res decrypt_failed) $(res matched) $(res missing) $(res unexpected)" \
-        "$((tamp + repl)) $frames 0 0" \
-        "$name: decrypt_failed = $tamp tampered + $repl replayed, the rest matched"
-
-      if [ $have_tshark = 1 ]; then
-        udp=$((frames - 2 * other / 3))      # --mix: ICMP, ARP, DNS in equal numbers
-        tap_check "$name: tshark: checksums good in SRTP, tampered and plain files" \
-          tshark_checksums "$c.srtp.pcap" "$udp" "$c.rtp.pcap" "$udp" \
-          "$c.bad.pcap" "$((udp + tamp + repl))"
-        tap_check "$name: tshark decodes $rtp RTP and $rtcp RTCP in plain-out" \
-          tshark_media "$c.rtp.pcap" "$rtp" "$rtcp"
-      else
-        tap_skip "$name: tshark checksums" "tshark not installed"
-        tap_skip "$name: tshark RTP/RTCP decode" "tshark not installed"
-      fi
+      while [ "$(jobs -rp | wc -l)" -ge "$SCEN_JOBS" ]; do wait -n; done
+      mkdir -p "$T/s$seed"
+      ( TEST_TMP=$T/s$seed _tap_n=0 _tap_fail=0 _tap_skip=0
+        scenario $fam $vlan $prof $seed ) >"$T/s$seed.tap" 2>&1 &
     done
   done
+done
+wait
+for ((i = 1; i <= seed; i++)); do
+  tap_include cat "$T/s$i.tap"
 done
 
 # srtpcheck's own TAP lines, folded into ours (4 checks).
@@ -526,10 +544,11 @@ wait_for_file "$T/child.pid" 5 "$p"
 tap_is $? 0 "lib: wait_for_file sees a file appear"
 child=$(cat "$T/child.pid")
 stop_proc "$p" 2
-sleep 0.2
 # running = exists and is not a zombie (an orphan is reaped by PID 1, which in a
 # sandbox may take its time; a zombie has already ended)
 running() { [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+wait_for 5 bash -c "! { [ -r /proc/$p/stat ] && [ \"\$(cut -d' ' -f3 /proc/$p/stat)\" != Z ]; } &&
+  ! { [ -r /proc/$child/stat ] && [ \"\$(cut -d' ' -f3 /proc/$child/stat)\" != Z ]; }"
 if running "$p" || running "$child"; then
   tap_not_ok "lib: stop_proc ends a spawned process and its children"
 else
@@ -545,6 +564,30 @@ s = socket.socket(socket.AF_UNIX); time.sleep(0.3); s.bind(sys.argv[1]); s.liste
 wait_for_socket "$T/s.sock" 10 "$SPAWN_PID"
 tap_is $? 0 "lib: wait_for_socket sees a listening Unix socket"
 stop_proc "$SPAWN_PID"
+t0=$EPOCHREALTIME
+wait_for 0.3 false
+st=$?
+dt=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f", b - a}')
+tap_is "$st $(awk -v d="$dt" 'BEGIN {print (d >= 0.3 && d < 2)}')" "124 1" \
+  "lib: wait_for gives up (124) after a deadline of 0.3 s ($dt s)"
+# spawn_listen: the first port it gets is taken (a listener holds it), so the
+# process it starts cannot bind it and exits; it must try again on another port
+spawn_listen holder HELD 5 python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' @PORT@
+HOLDER=$SPAWN_PID
+eval "$(declare -f free_port | sed '1s/free_port/_real_free_port/')"
+free_port() {
+  if [ -e "$T/fp.once" ]; then _real_free_port; else : >"$T/fp.once"; echo "$HELD"; fi
+}
+spawn_listen second PORT2 5 python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' @PORT@ \
+  >"$T/sl.out"
+st=$?
+eval "$(declare -f _real_free_port | sed '1s/_real_free_port/free_port/')"
+tap_is "$st $([ -n "${PORT2:-}" ] && [ "$PORT2" != "$HELD" ] && echo moved) $(grep -c 'another port' "$T/sl.out")" \
+  "0 moved 1" "lib: spawn_listen tries another port when the process cannot bind the first (${HELD:-?} taken, got ${PORT2:-none})"
+stop_proc "$SPAWN_PID"
+stop_proc "$HOLDER"
 a=$(dpdk_prefix dp) b=$(dpdk_prefix dp)
 [ "$a" != "$b" ] && [[ $a == "cs$$"_dp_* ]] && [[ $(eal_args) == "--no-huge --no-pci -m 256 --log-level=error --file-prefix=cs$$"_eal_* ]]
 tap_result $? "lib: dpdk_prefix is unique per call ($a, $b); eal_args as documented"
@@ -554,7 +597,7 @@ tap_result $? "lib: dpdk_prefix is unique per call ($a, $b); eal_args as documen
 bash -c '. "$0/lib.sh"; spawn s sleep 100; echo "$SPAWN_PID $TEST_TMP" >"$1"; exit 0' \
   "$LIBDIR" "$T/sub.info" >/dev/null 2>&1
 read -r subpid subtmp <"$T/sub.info"
-sleep 0.2
+wait_for 5 bash -c "! kill -0 $subpid 2>/dev/null"
 ! kill -0 "$subpid" 2>/dev/null && [ ! -e "$subtmp" ]
 tap_result $? "lib: the exit trap kills leftover processes and removes TEST_TMP"
 bash -c '. "$0/lib.sh"; tap_ok a; tap_not_ok b; tap_done' "$LIBDIR" >"$T/sub.out" 2>&1

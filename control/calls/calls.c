@@ -258,10 +258,6 @@ int calls_list(const struct calls *cm, calls_list_fn fn, void *arg)
 	return 0;
 }
 
-static const char *const features[] = {
-	"record", "transcribe", "transfer", "park", "merge", "add-participant", "keys",
-};
-
 int calls_feature(struct calls *cm, const char *id, const char *feature,
 		  uint8_t *sealed, size_t cap, size_t *sealed_len, char *err, size_t errlen)
 {
@@ -274,10 +270,8 @@ int calls_feature(struct calls *cm, const char *id, const char *feature,
 
 	if (!cm || !id || !feature)
 		return -EINVAL;
-	for (i = 0; i < sizeof(features) / sizeof(features[0]); i++)
-		if (strcmp(feature, features[i]) == 0)
-			break;
-	if (i == sizeof(features) / sizeof(features[0])) {
+	/* the features: policy.h's one list (also the command table's rows) */
+	if (!policy_feature_find(feature)) {
 		errbuf_set(err, errlen, "unknown feature '%s'", feature);
 		return -EINVAL;
 	}

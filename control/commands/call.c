@@ -331,6 +331,7 @@ int cmd_call_rekey(struct ctl *c, int argc, const char *const argv[], char *msg,
 int cmd_call_feature(struct ctl *c, int argc, const char *const argv[], char *msg,
 		     size_t msglen)
 {
+	const struct policy_feature *f;
 	uint8_t sealed[CALLS_KEYS_SEALED];
 	char b64[sodium_base64_ENCODED_LEN(CALLS_KEYS_SEALED, sodium_base64_VARIANT_ORIGINAL)];
 	struct dirspec_call d;
@@ -347,7 +348,9 @@ int cmd_call_feature(struct ctl *c, int argc, const char *const argv[], char *ms
 		sodium_bin2base64(b64, sizeof(b64), sealed, n, sodium_base64_VARIANT_ORIGINAL);
 	snprintf(msg, msglen, "call %s %s", d.verb, d.id);
 	log_change(c, msg);
-	snprintf(msg, msglen, "call %s: %s accepted (standard call)", d.id, d.verb);
+	/* honest: allowed, and what callseal does with it (policy.h's list) */
+	f = policy_feature_find(d.verb);
+	snprintf(msg, msglen, "call %s: %s: %s", d.id, d.verb, f ? f->standard : "allowed");
 	if (d.json) {
 		admin_out_printf(&c->out, "{\"command\": \"call %s\", \"call_id\": \"%s\", ",
 				 d.verb, d.id);

@@ -86,7 +86,18 @@ static int check_none(enum command_id id, int argc, const char *const argv[], ch
 			 .what = (w), .check = check_dir
 #define CALL(a, r, pos)  .opts = { call_opts, C_JSON | (a), (r), 0, (pos) }, \
 			 .check = check_call
-#define FEATURE(w)       { .words = "call " w, .synopsis = "call " w " ID [--json]", \
+/* The text of the first feature row, shared by those after it. */
+#define FEATURES_TEXT \
+	"Media features (the product's recording, transcription, live captions,\n" \
+	"transfer, consult then transfer, transfer to another device, park, merge,\n" \
+	"adding a participant, forwarding to voicemail, simultaneous ringing):\n" \
+	"each is refused while the call is end-to-end encrypted. On a standard\n" \
+	"call each says that it is allowed and what callseal does: none is\n" \
+	"performed here. keys prints the call's keys sealed to the configured\n" \
+	"compliance recorder (one base64 line): that is how a standard call\n" \
+	"is recorded."
+#define FEATURE(i, w)    { .words = "call " w, .synopsis = "call " w " ID [--json]", \
+			   .text = (i) == CMD_CALL_REKEY + 1 ? FEATURES_TEXT : NULL, \
 			   CALL(0, 0, 1), .what = "ID", \
 			   .flags = COMMAND_F_CALLS | COMMAND_F_CHANGES | COMMAND_F_FEATURE }
 #define CHANGES          COMMAND_F_CHANGES
@@ -196,17 +207,10 @@ const struct command_row commands_table[CMD_COUNT] = {
 	[CMD_CALL_REKEY] = { "call rekey", "call rekey ID [--json]",
 	  "Both sides move to the next key generation.", CALL(0, 0, 1), .what = "ID",
 	  .flags = COMMAND_F_CALLS | CHANGES },
-	[CMD_CALL_RECORD] = { "call record", "call record ID [--json]",
-	  "Refused while the call is end-to-end encrypted; accepted in a standard\n"
-	  "call. keys prints the call's keys sealed to the configured compliance\n"
-	  "recorder (one base64 line).", CALL(0, 0, 1), .what = "ID",
-	  .flags = COMMAND_F_CALLS | CHANGES | COMMAND_F_FEATURE },
-	[CMD_CALL_TRANSCRIBE] = FEATURE("transcribe"),
-	[CMD_CALL_TRANSFER] = FEATURE("transfer"),
-	[CMD_CALL_PARK] = FEATURE("park"),
-	[CMD_CALL_MERGE] = FEATURE("merge"),
-	[CMD_CALL_ADD_PARTICIPANT] = FEATURE("add-participant"),
-	[CMD_CALL_KEYS] = FEATURE("keys"),
+	/* the media features: policy.h's list, the first row with their one text */
+#define FEATURE_ROW(id, verb, name, standard) [CMD_CALL_##id] = FEATURE(CMD_CALL_##id, verb),
+	POLICY_MEDIA_FEATURES(FEATURE_ROW)
+#undef FEATURE_ROW
 
 	[CMD_STATUS] = { "status", "status", "The table's size, fill, writer and generation.",
 	  .opts = { no_opts, 0, 0, 0, 0 }, .check = check_none },

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "opts.h"
+#include "policy.h"
 
 #define COMMANDS_ERR_MAX 256u
 
@@ -27,8 +28,11 @@ enum command_id {
 	CMD_POLICY_ASSIGN, CMD_POLICY_UNASSIGN,
 	CMD_PEER_ADD, CMD_PEER_SET, CMD_PEER_DEL, CMD_PEER_LIST,
 	CMD_CALL_DIAL, CMD_CALL_LIST, CMD_CALL_SHOW, CMD_CALL_END, CMD_CALL_REKEY,
-	CMD_CALL_RECORD, CMD_CALL_TRANSCRIBE, CMD_CALL_TRANSFER, CMD_CALL_PARK,
-	CMD_CALL_MERGE, CMD_CALL_ADD_PARTICIPANT, CMD_CALL_KEYS,
+	/* the media features, one per row of policy.h's list: CMD_CALL_RECORD,
+	 * ..., CMD_CALL_KEYS */
+#define COMMANDS_FEATURE_ID_(id, verb, name, standard) CMD_CALL_##id,
+	POLICY_MEDIA_FEATURES(COMMANDS_FEATURE_ID_)
+#undef COMMANDS_FEATURE_ID_
 	CMD_STATUS, CMD_HELP,
 	CMD_COUNT
 };
@@ -37,7 +41,8 @@ enum {
 	COMMAND_F_CHANGES = 1u << 0,  /* changes state: refusals are logged too */
 	COMMAND_F_STORE   = 1u << 1,  /* needs the daemon's --tenant (the store) */
 	COMMAND_F_CALLS   = 1u << 2,  /* needs the daemon's --listen (calls) */
-	COMMAND_F_FEATURE = 1u << 3,  /* a media feature of a call: one help text */
+	COMMAND_F_FEATURE = 1u << 3,  /* a media feature of a call (policy.h's list):
+				       * refused while the call is e2ee; one help text */
 };
 
 struct command_row {

@@ -216,7 +216,7 @@ int dirspec_parse_call(enum command_id id, int argc, const char *const argv[],
 	bool dial = id == CMD_CALL_DIAL;
 
 	memset(cmd, 0, sizeof(*cmd));
-	if (id < CMD_CALL_DIAL || id > CMD_CALL_KEYS) {
+	if ((unsigned int)id >= CMD_COUNT || !(commands_table[id].flags & COMMAND_F_CALLS)) {
 		errbuf_set(err, errlen, "unknown command");
 		return -EINVAL;
 	}

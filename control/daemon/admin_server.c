@@ -35,10 +35,10 @@ static const command_fn handlers[] = {
 	[CMD_CALL_DIAL] = cmd_call_dial, [CMD_CALL_LIST] = cmd_call_list,
 	[CMD_CALL_SHOW] = cmd_call_show, [CMD_CALL_END] = cmd_call_end,
 	[CMD_CALL_REKEY] = cmd_call_rekey,
-	[CMD_CALL_RECORD] = cmd_call_feature, [CMD_CALL_TRANSCRIBE] = cmd_call_feature,
-	[CMD_CALL_TRANSFER] = cmd_call_feature, [CMD_CALL_PARK] = cmd_call_feature,
-	[CMD_CALL_MERGE] = cmd_call_feature, [CMD_CALL_ADD_PARTICIPANT] = cmd_call_feature,
-	[CMD_CALL_KEYS] = cmd_call_feature,
+	/* the media features (policy.h's list) */
+#define FEATURE_HANDLER(id, verb, name, standard) [CMD_CALL_##id] = cmd_call_feature,
+	POLICY_MEDIA_FEATURES(FEATURE_HANDLER)
+#undef FEATURE_HANDLER
 	[CMD_STATUS] = cmd_status, [CMD_HELP] = cmd_help,
 };
 /* a row added at the table's end without a handler fails here; one added

@@ -11,6 +11,20 @@
 #include "errbuf.h"
 #include "policy.h"
 
+const struct policy_feature policy_features[POLICY_FEATURES_N] = {
+	POLICY_MEDIA_FEATURES(POLICY_FEATURE_ROW_)
+};
+
+const struct policy_feature *policy_feature_find(const char *verb)
+{
+	size_t i;
+
+	for (i = 0; verb && i < POLICY_FEATURES_N; i++)
+		if (strcmp(verb, policy_features[i].verb) == 0)
+			return &policy_features[i];
+	return NULL;
+}
+
 static bool setting_valid(enum policy_setting s)
 {
 	return s == POLICY_E2EE_DISABLED || s == POLICY_E2EE_USERS_CAN_TURN_ON;

@@ -91,6 +91,59 @@ struct policy_call {
 	char reason[POLICY_CALL_REASON_MAX];
 };
 
+/*
+ * The call features that need the service to see a call's media: all refused
+ * while the call is end-to-end encrypted (docs/policy.md "Features"). The one
+ * list: the command table's `call VERB` rows (control/commands/commands.c),
+ * the daemon's dispatch and the call manager's check (policy_feature_find())
+ * are all made from it. X(ID, verb, the product's name for it, what callseal
+ * answers on a standard call: callseal itself performs none of them).
+ * "keys" is callseal's own: the call's keys sealed to the compliance recorder.
+ */
+#define POLICY_MEDIA_FEATURES(X) \
+	X(RECORD, "record", "recording", "allowed on a standard call; callseal " \
+	  "records nothing itself: the compliance recorder gets the call's keys " \
+	  "with `call keys`") \
+	X(TRANSCRIBE, "transcribe", "transcription", "allowed on a standard call; " \
+	  "callseal has no transcriber: nothing was started") \
+	X(CAPTIONS, "captions", "live captions", "allowed on a standard call; " \
+	  "callseal has no captioning: nothing was started") \
+	X(TRANSFER, "transfer", "transfer", "allowed on a standard call; callseal " \
+	  "does not move calls: nothing was transferred") \
+	X(CONSULT_TRANSFER, "consult-transfer", "consult then transfer", "allowed on " \
+	  "a standard call; callseal does not move calls: nothing was transferred") \
+	X(TRANSFER_DEVICE, "transfer-device", "transfer to another of the user's " \
+	  "devices", "allowed on a standard call; callseal does not move calls: " \
+	  "nothing was transferred") \
+	X(PARK, "park", "park", "allowed on a standard call; callseal does not " \
+	  "park calls: the call goes on") \
+	X(MERGE, "merge", "merge", "allowed on a standard call; callseal does not " \
+	  "merge calls: nothing was merged") \
+	X(ADD_PARTICIPANT, "add-participant", "adding a participant", "allowed on " \
+	  "a standard call; callseal calls are 1:1: nobody was added") \
+	X(VOICEMAIL, "voicemail", "forwarding to voicemail", "allowed on a standard " \
+	  "call; callseal has no voicemail: nothing was forwarded") \
+	X(SIMULRING, "simulring", "simultaneous ringing", "allowed on a standard " \
+	  "call; callseal rings one device: nothing else rings") \
+	X(KEYS, "keys", "the call's keys for the compliance recorder", \
+	  "the call's keys, sealed to the compliance recorder")
+
+struct policy_feature {
+	const char *verb;      /* "record": the command is `call record` */
+	const char *name;      /* "recording": the product's name for it */
+	const char *standard;  /* the answer on a standard call */
+};
+
+#define POLICY_FEATURE_ROW_(id, verb, name, standard) { verb, name, standard },
+#define POLICY_FEATURE_ONE_(id, verb, name, standard) +1
+/* How many features the list has. */
+#define POLICY_FEATURES_N (0 POLICY_MEDIA_FEATURES(POLICY_FEATURE_ONE_))
+
+/* The list, in its order. */
+extern const struct policy_feature policy_features[POLICY_FEATURES_N];
+/* The feature called verb ("record"); NULL for none. */
+const struct policy_feature *policy_feature_find(const char *verb);
+
 /* "disabled" | "users-can-turn-on"; NULL for an unknown value. */
 const char *policy_setting_name(enum policy_setting s);
 /*

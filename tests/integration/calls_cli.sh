@@ -98,6 +98,17 @@ tap_is "$? $(grep -c 'not available while the call is end-to-end encrypted' "$TE
 b call keys "$ID" >"$TEST_TMP/keys.out" 2>"$TEST_TMP/keys.err"
 tap_is "$? $(grep -c 'not available while the call is end-to-end encrypted' "$TEST_TMP/keys.err")" \
   "1 1" "call keys is refused in e2ee (callee side)"
+# the product's full list (docs/policy.md "Features"): each refused on either side
+FEATURES="record transcribe captions transfer consult-transfer transfer-device park merge
+  add-participant voicemail simulring keys"
+for F in $FEATURES; do
+  a call "$F" "$ID" >/dev/null 2>"$TEST_TMP/f.err"; RA=$?
+  b call "$F" "$ID" --json >/dev/null 2>"$TEST_TMP/f.errb"; RB=$?
+  tap_is "$RA $RB $(grep -c '^callsealctl: not available while the call is end-to-end encrypted$' \
+    "$TEST_TMP/f.err" "$TEST_TMP/f.errb" | cut -d: -f2 | tr '\n' ' ')" "1 1 1 1 " \
+    "call $F is refused in e2ee on both sides, with the one message" ||
+    sed 's/^/#   /' "$TEST_TMP/f.err"
+done
 tap_check "call rekey" a call rekey "$ID"
 tap_check "call end" a call end "$ID"
 wait_until 5 bash -c "[ \"\$('$DUMP' '$TB' | grep -vc '^#')\" = 0 ]"
@@ -113,7 +124,20 @@ ID2=$(sed -n 's/^call id: //p' "$TEST_TMP/dial2")
 tap_is "$(grep -c '^mode: standard (.*bob.*)$' "$TEST_TMP/dial2")" 1 \
   "the call is standard with a reason naming bob" || sed 's/^/#   /' "$TEST_TMP/dial2"
 tap_is "$(grep -c '^security code' "$TEST_TMP/dial2")" 0 "no security code for a standard call"
-tap_check "call transfer is accepted in a standard call" a call transfer "$ID2"
+# standard: each feature says it is allowed and what callseal does (none is done here)
+for F in $FEATURES; do
+  [ "$F" = keys ] && continue
+  OUT=$(a call "$F" "$ID2" 2>&1); R=$?
+  tap_is "$R $(echo "$OUT" | grep -c "^call $ID2: $F: allowed on a standard call; callseal [a-z].*")" \
+    "0 1" "call $F on a standard call is allowed and says what callseal does" ||
+    echo "# $OUT"
+done
+tap_is "$(a call record "$ID2")" "call $ID2: record: allowed on a standard call; callseal records \
+nothing itself: the compliance recorder gets the call's keys with \`call keys\`" \
+  "call record on a standard call: nothing records here; the recorder gets the keys"
+tap_is "$(b call transfer "$ID2" --json | jq_ '"%s|%s" % (d["command"], d["message"])')" \
+  "call transfer|call $ID2: transfer: allowed on a standard call; callseal does not move calls: nothing was transferred" \
+  "call transfer --json on the callee: the same honest answer"
 a call keys "$ID2" >"$TEST_TMP/keys2" 2>&1
 tap_result $? "call keys in a standard call (recorder configured)" || sed 's/^/#   /' "$TEST_TMP/keys2"
 tap_is "$(wc -l <"$TEST_TMP/keys2") $(grep -cE '^[A-Za-z0-9+/]+=*$' "$TEST_TMP/keys2")" "1 1" \

@@ -13,8 +13,11 @@ static char err[CALLS_ERR_MAX];
 
 /* ---- tests -------------------------------------------------------------------------- */
 
+/* the product's full list (docs/policy.md "Features"), then callseal's keys */
 static const char *const media_features[] = {
-	"record", "transcribe", "transfer", "park", "merge", "add-participant", "keys",
+	"record", "transcribe", "captions", "transfer", "consult-transfer",
+	"transfer-device", "park", "merge", "add-participant", "voicemail", "simulring",
+	"keys",
 };
 
 static void test_e2ee_call(void **state)

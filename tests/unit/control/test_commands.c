@@ -195,6 +195,34 @@ static void doc_matches_table(void **state)
 	}
 }
 
+/* The command table's feature rows are policy.h's list, in its order: one
+ * `call VERB ID [--json]` row each, found by its words, the first with the
+ * one text; no other row is a feature. */
+static void features_are_policy_list(void **state)
+{
+	char err[COMMANDS_ERR_MAX];
+	const char *argv[3] = { "call", NULL, "x" };
+	size_t i, rows = 0;
+	int skip, id, prev = -1;
+
+	(void)state;
+	for (i = 0; i < POLICY_FEATURES_N; i++) {
+		argv[1] = policy_features[i].verb;
+		id = commands_find(3, argv, &skip, err, sizeof(err));
+		assert_true(id >= 0);
+		assert_true(id > prev);
+		assert_true(commands_table[id].flags & COMMAND_F_FEATURE);
+		assert_true(commands_table[id].flags & COMMAND_F_CALLS);
+		assert_true((commands_table[id].text != NULL) == (i == 0));
+		prev = id;
+	}
+	for (i = 0; i < CMD_COUNT; i++)
+		rows += (commands_table[i].flags & COMMAND_F_FEATURE) != 0;
+	assert_int_equal(rows, POLICY_FEATURES_N);
+	assert_int_equal(CMD_CALL_RECORD, CMD_CALL_REKEY + 1);
+	assert_int_equal(CMD_CALL_KEYS, CMD_CALL_RECORD + POLICY_FEATURES_N - 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +230,7 @@ int main(void)
 		cmocka_unit_test(find_by_words),
 		cmocka_unit_test(checks_parse),
 		cmocka_unit_test(doc_matches_table),
+		cmocka_unit_test(features_are_policy_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

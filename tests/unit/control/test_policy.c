@@ -452,6 +452,40 @@ static void test_long_names(void **state)
 	assert_int_equal(strlen(eff.policy), POLICY_NAME_MAX);
 }
 
+/* The product's full list of features refused while a call is e2ee
+ * (docs/policy.md "Features"), each once, with an honest standard answer. */
+static void test_media_features(void **state)
+{
+	static const char *const product[] = {
+		"record", "transcribe", "captions", "transfer", "consult-transfer",
+		"transfer-device", "park", "merge", "add-participant", "voicemail",
+		"simulring",
+	};
+	const struct policy_feature *f;
+	size_t i, j;
+
+	(void)state;
+	assert_int_equal(POLICY_FEATURES_N, sizeof(product) / sizeof(product[0]) + 1);
+	for (i = 0; i < sizeof(product) / sizeof(product[0]); i++) {
+		f = policy_feature_find(product[i]);
+		assert_non_null(f);
+		assert_ptr_equal(f, &policy_features[i]);
+		assert_non_null(f->name);
+		/* says it is allowed and what callseal does: never "accepted" */
+		assert_int_equal(strncmp(f->standard, "allowed on a standard call; callseal ",
+					 37), 0);
+		assert_null(strstr(f->standard, "accepted"));
+	}
+	f = policy_feature_find("keys");
+	assert_ptr_equal(f, &policy_features[POLICY_FEATURES_N - 1]);
+	for (i = 0; i < POLICY_FEATURES_N; i++)
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(policy_features[i].verb, policy_features[j].verb);
+	assert_null(policy_feature_find("fly"));
+	assert_null(policy_feature_find(""));
+	assert_null(policy_feature_find(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -464,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_long_names),
+		cmocka_unit_test(test_media_features),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -41,6 +41,7 @@ int handshake_local(struct calls *cm, struct conn *c, const char *user, uint8_t 
 	loc->e2ee_allowed = eff.intent.allowed;
 	loc->e2ee_on = eff.intent.on;
 	loc->e2ee_reason = eff.intent.allowed ? 0 :
+		eff.intent.compliance ? CALLPROTO_INTENT_COMPLIANCE_RECORDING :
 		(eff.policy.source == POLICY_SRC_NONE ? CALLPROTO_INTENT_NO_POLICY
 						      : CALLPROTO_INTENT_POLICY_DISABLED);
 	loc->profiles = offer;

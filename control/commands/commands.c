@@ -26,10 +26,11 @@ enum { K_LOCAL = 1u << 0, K_DIR = 1u << 1, K_PROFILE = 1u << 2, K_INLINE = 1u <<
 
 static const struct opts_spec dir_opts[] = {
 	{ "json", 0 }, { "group", OPTS_VALUE }, { "e2ee", OPTS_VALUE }, { "tenant", 0 },
-	{ "user", OPTS_VALUE }, { "key", OPTS_VALUE }, { "addr", OPTS_VALUE }, { NULL, 0 },
+	{ "user", OPTS_VALUE }, { "key", OPTS_VALUE }, { "addr", OPTS_VALUE },
+	{ "compliance-recording", OPTS_VALUE }, { NULL, 0 },
 };
 enum { D_JSON = 1u << 0, D_GROUP = 1u << 1, D_E2EE = 1u << 2, D_TENANT = 1u << 3,
-       D_USER = 1u << 4, D_KEY = 1u << 5, D_ADDR = 1u << 6 };
+       D_USER = 1u << 4, D_KEY = 1u << 5, D_ADDR = 1u << 6, D_COMPLIANCE = 1u << 7 };
 #define D_TARGETS (D_TENANT | D_GROUP | D_USER)
 
 static const struct opts_spec call_opts[] = {
@@ -141,9 +142,14 @@ const struct command_row commands_table[CMD_COUNT] = {
 	  "Groups, effective E2EE policy and the assignment it comes from, the\n"
 	  "user's own setting, public key (base64) and its fingerprint.",
 	  DIR(0, 0, "a user name"), .flags = STORE },
-	[CMD_USER_SET] = { "user set", "user set USER --e2ee on|off [--json]",
-	  "The user's own setting; on is refused while their policy is disabled.",
-	  DIR(D_E2EE, D_E2EE, "a user name"), .flags = STORE | CHANGES },
+	[CMD_USER_SET] = { "user set", "user set USER --e2ee on|off|--compliance-recording on|off\n"
+	  "[--json]",
+	  "--e2ee: the user's own setting; on is refused while their policy is\n"
+	  "disabled or compliance recording applies to them. --compliance-recording\n"
+	  "on: the user cannot have end-to-end encryption (their calls are standard,\n"
+	  "the reason naming them; their own setting is kept without effect).\n"
+	  "One of the two at a time.",
+	  DIR(D_E2EE | D_COMPLIANCE, 0, "a user name"), .flags = STORE | CHANGES },
 	[CMD_USER_DEL] = { "user del", "user del USER [--json]",
 	  "Delete a user with their identity key, setting, memberships and\n"
 	  "assignment (refused while a call of theirs is live).",

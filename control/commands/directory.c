@@ -130,6 +130,32 @@ static const struct {
 	{ CMD_POLICY_SET, "policy ", ": e2ee ", "" },
 };
 
+/* user set --compliance-recording on|off: the reply says what it does to the
+ * user's end-to-end encryption. */
+static int user_set_compliance(struct ctl *c, struct dirspec_cmd *d, char *msg,
+			       size_t msglen)
+{
+	char lg[ADMIN_MSG_MAX];
+	struct store_effective e;
+	int rc;
+
+	rc = store_user_set_compliance(c->store, d->name, d->compliance_on, msg, msglen);
+	if (rc < 0)
+		return rc;
+	if ((rc = store_user_effective_policy(c->store, d->name, &e, msg, msglen)) < 0)
+		return rc;
+	snprintf(lg, sizeof(lg), "user set %s compliance-recording %s", d->name,
+		 d->compliance_on ? "on" : "off");
+	if (d->compliance_on)
+		snprintf(msg, msglen, "user %s: compliance recording turned on; end-to-end "
+			 "encryption is off for them while it applies%s", d->name,
+			 e.user_on ? " (their own setting on is kept, without effect)" : "");
+	else
+		snprintf(msg, msglen, "user %s: compliance recording turned off; e2ee: %s",
+			 d->name, e.intent.reason);
+	return dir_done(c, d, d->name, lg, msg);
+}
+
 /* user set, policy add, policy set */
 int cmd_dir_e2ee(struct ctl *c, int argc, const char *const argv[], char *msg, size_t msglen)
 {
@@ -144,6 +170,8 @@ int cmd_dir_e2ee(struct ctl *c, int argc, const char *const argv[], char *msg, s
 	rc = dir_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
+	if (c->cmd == CMD_USER_SET && d.compliance)
+		return user_set_compliance(c, &d, msg, msglen);
 	if (c->cmd == CMD_USER_SET)
 		rc = store_user_set_e2ee(c->store, d.name, d.on, msg, msglen);
 	else if (c->cmd == CMD_POLICY_ADD)
@@ -327,9 +355,12 @@ int cmd_user_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 		admin_out_printf(&c->out, ", \"created\": \"%s\", \"policy\": ",
 				 unix_time(u->created, tb));
 		json_effective(&c->out, &e);
-		admin_out_printf(&c->out, ", \"e2ee_setting\": \"%s\", \"allowed\": %s, "
+		admin_out_printf(&c->out, ", \"e2ee_setting\": \"%s\", "
+				 "\"compliance_recording\": %s, \"allowed\": %s, "
 				 "\"on\": %s, \"public_key\": \"%s\", \"fingerprint\": \"%s\"}",
-				 u->e2ee_on ? "on" : "off", e.intent.allowed ? "true" : "false",
+				 u->e2ee_on ? "on" : "off",
+				 u->compliance_recording ? "true" : "false",
+				 e.intent.allowed ? "true" : "false",
 				 e.intent.on ? "true" : "false", key_b64(u->public_key, kb), fb);
 	}
 	list_end(c, d.json, r.n);
@@ -377,8 +408,10 @@ int cmd_user_show(struct ctl *c, int argc, const char *const argv[], char *msg,
 		}
 		admin_out_printf(&c->out, "], \"policy\": ");
 		json_effective(&c->out, &e);
-		admin_out_printf(&c->out, ", \"e2ee_setting\": \"%s\", \"allowed\": %s, "
+		admin_out_printf(&c->out, ", \"e2ee_setting\": \"%s\", "
+				 "\"compliance_recording\": %s, \"allowed\": %s, "
 				 "\"on\": %s, \"reason\": ", u.e2ee_on ? "on" : "off",
+				 u.compliance_recording ? "true" : "false",
 				 e.intent.allowed ? "true" : "false",
 				 e.intent.on ? "true" : "false");
 		json_str(&c->out, e.intent.reason);
@@ -398,10 +431,13 @@ int cmd_user_show(struct ctl *c, int argc, const char *const argv[], char *msg,
 	if (e.policy.group_conflict)
 		admin_out_printf(&c->out, "             note: the user's groups carry "
 				 "different policies (disabled wins between groups)\n");
-	admin_out_printf(&c->out, "own setting  %s%s\ne2ee         %s\n"
+	admin_out_printf(&c->out, "own setting  %s%s\ncompliance   %s\ne2ee         %s\n"
 			 "public key   %s\nfingerprint  %s\n", u.e2ee_on ? "on" : "off",
-			 u.e2ee_on && !e.intent.allowed ? " (no effect: the policy is "
-			 "disabled)" : "", e.intent.reason, kb, fb);
+			 !u.e2ee_on || e.intent.allowed ? "" : e.compliance ?
+			 " (no effect: compliance recording applies)" :
+			 " (no effect: the policy is disabled)",
+			 u.compliance_recording ? "recording on (no end-to-end encryption)" :
+			 "off", e.intent.reason, kb, fb);
 	msg[0] = '\0';
 out:
 	free(groups.v);

@@ -128,6 +128,21 @@ int dirspec_parse_cmd(enum command_id id, int argc, const char *const argv[],
 		errbuf_set(err, errlen, "%s: give --key BASE64, --addr HOST:PORT or both", on);
 		goto out;
 	}
+	if (id == CMD_USER_SET &&
+	    opts_has(&p, "e2ee") + opts_has(&p, "compliance-recording") != 1) {
+		errbuf_set(err, errlen, "%s: give one of --e2ee on|off, "
+			   "--compliance-recording on|off", on);
+		goto out;
+	}
+	if ((v = opts_get(&p, "compliance-recording")) != NULL) {
+		cmd->compliance = true;
+		if (strcmp(v, "on") == 0) {
+			cmd->compliance_on = true;
+		} else if (strcmp(v, "off") != 0) {
+			errbuf_set(err, errlen, "%s: --compliance-recording must be on or off", on);
+			goto out;
+		}
+	}
 	if ((v = opts_get(&p, "e2ee")) != NULL) {
 		if (id == CMD_USER_SET) {
 			if (strcmp(v, "on") == 0) {

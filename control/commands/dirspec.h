@@ -34,6 +34,8 @@ struct dirspec_cmd {
 	size_t n_groups;
 	bool json;               /* the list and show commands */
 	bool on;                 /* USER_SET --e2ee on|off */
+	bool compliance;         /* USER_SET: --compliance-recording given (not --e2ee) */
+	bool compliance_on;      /* USER_SET --compliance-recording on|off */
 	enum policy_setting setting;     /* POLICY_ADD, POLICY_SET --e2ee */
 	enum store_target target;        /* POLICY_ASSIGN, POLICY_UNASSIGN */
 	const char *target_name;         /* group or user; "" for the tenant */
@@ -47,6 +49,7 @@ struct dirspec_cmd {
  *   group add G                 group list [--json]
  *   user add U [--group G]...   user list [--json]
  *   user show U [--json]        user set U --e2ee on|off
+ *   user set U --compliance-recording on|off    (one of the two options)
  *   policy add NAME --e2ee SETTING     policy set NAME --e2ee SETTING
  *   policy del NAME             policy list [--json]
  *   policy assign NAME --tenant|--group G|--user U

@@ -182,6 +182,19 @@ int policy_intent_make(bool allowed, bool on, const char *who, struct policy_int
 	return 0;
 }
 
+int policy_intent_compliance(const char *who, struct policy_intent *out)
+{
+	if (!out)
+		return -EINVAL;
+	if (!who || !*who)
+		who = "the user";
+	memset(out, 0, sizeof(*out));
+	out->compliance = true;
+	snprintf(out->reason, sizeof(out->reason), "compliance recording applies to %.*s",
+		 (int)POLICY_WHO_MAX, who);
+	return 0;
+}
+
 int policy_intent(const struct policy_effective *eff, bool user_on, const char *who,
 		  struct policy_intent *out)
 {

@@ -21,6 +21,7 @@
  *   - A user's intent is "allowed" when the effective setting is
  *     users-can-turn-on, and "on" when allowed and the user turned it on.
  *   - A call is end-to-end encrypted only when both parties are allowed and on.
+ *   - A user under compliance recording is never allowed (policy_intent_compliance).
  *
  * Errors: 0 or -EINVAL (a NULL or out-of-range argument).
  */
@@ -82,6 +83,7 @@ struct policy_effective {
 struct policy_intent {
 	bool allowed;   /* the effective policy is users-can-turn-on */
 	bool on;        /* allowed, and the user turned it on */
+	bool compliance; /* not allowed because compliance recording applies */
 	char reason[POLICY_REASON_MAX];
 };
 
@@ -165,6 +167,14 @@ int policy_resolve(const struct policy_inputs *in, struct policy_effective *out)
  *   "<who> has turned on end-to-end encryption"             (allowed, on)
  */
 int policy_intent_make(bool allowed, bool on, const char *who, struct policy_intent *out);
+/*
+ * The intent of a user under compliance recording, whatever their policy and
+ * own setting say: not allowed, off, compliance set, and the reason
+ *   "compliance recording applies to <who>"
+ * (the product's rule: a user whose calls must be recorded cannot have
+ * end-to-end encryption; docs/policy.md rule 7).
+ */
+int policy_intent_compliance(const char *who, struct policy_intent *out);
 /* A local user's intent from their effective policy and their own setting. */
 int policy_intent(const struct policy_effective *eff, bool user_on, const char *who,
 		  struct policy_intent *out);

@@ -103,6 +103,8 @@ enum callproto_intent_reason {
 	CALLPROTO_INTENT_POLICY_DISABLED = 1,   /* policy assigned: disabled */
 	CALLPROTO_INTENT_NO_POLICY = 2,         /* no policy assigned: off */
 	CALLPROTO_INTENT_NOT_TURNED_ON = 3,     /* allowed, user has not turned it on */
+	CALLPROTO_INTENT_COMPLIANCE_RECORDING = 4, /* not allowed: compliance recording
+						    * applies to the user */
 };
 
 /* ABORT and CONFIRM-reject codes (docs/handshake.md, "Codes"). */

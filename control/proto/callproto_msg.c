@@ -105,7 +105,8 @@ static bool intent_consistent(struct intent in)
 		return in.reason == CALLPROTO_INTENT_OK;
 	if (!allowed)
 		return in.reason == CALLPROTO_INTENT_POLICY_DISABLED ||
-		       in.reason == CALLPROTO_INTENT_NO_POLICY;
+		       in.reason == CALLPROTO_INTENT_NO_POLICY ||
+		       in.reason == CALLPROTO_INTENT_COMPLIANCE_RECORDING;
 	return in.reason == CALLPROTO_INTENT_NOT_TURNED_ON;
 }
 
@@ -216,10 +217,14 @@ void msg_list_profiles(char *buf, size_t cap, const uint16_t *p, size_t n)
 static size_t append_intent_text(char *buf, size_t cap, size_t off,
 				 const char *user, struct intent in)
 {
-	const char *text;
+	const char *text, *pre = "";
 	int w;
 
 	switch (in.reason) {
+	case CALLPROTO_INTENT_COMPLIANCE_RECORDING:
+		pre = "compliance recording applies to ";
+		text = "";
+		break;
 	case CALLPROTO_INTENT_POLICY_DISABLED:
 		text = "'s policy does not allow end-to-end encryption";
 		break;
@@ -234,7 +239,7 @@ static size_t append_intent_text(char *buf, size_t cap, size_t off,
 	}
 	if (off >= cap)
 		return off;
-	w = snprintf(buf + off, cap - off, "%s%s%s", off ? "; " : "", user, text);
+	w = snprintf(buf + off, cap - off, "%s%s%s%s", off ? "; " : "", pre, user, text);
 	return w < 0 ? off : off + (size_t)w;
 }
 

@@ -79,7 +79,7 @@ static int effective(struct store *st, const char *name, struct store_effective 
 	char who[POLICY_WHO_MAX + 1];
 	size_t cap = 0;
 	sqlite3_stmt *s = NULL;
-	int64_t on;
+	int64_t on, comp;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -142,8 +142,17 @@ static int effective(struct store *st, const char *name, struct store_effective 
 		rc = -EIO;
 		goto out;
 	}
+	comp = store_qint(st, err, errlen, "SELECT count(*) FROM compliance_recording WHERE "
+			  "user = ?1", "s", name);
+	if (comp < 0) {
+		rc = (int)comp;
+		goto out;
+	}
+	out->compliance = comp != 0;
 	snprintf(who, sizeof(who), "%s@%s", name, st->tenant);
-	rc = policy_intent(&out->policy, out->user_on, who, &out->intent);
+	/* compliance recording overrides the policy and the own setting */
+	rc = out->compliance ? policy_intent_compliance(who, &out->intent) :
+	     policy_intent(&out->policy, out->user_on, who, &out->intent);
 out:
 	sqlite3_finalize(s);
 	free(groups);
@@ -177,6 +186,13 @@ int store_user_set_e2ee(struct store *st, const char *name, bool on, char *err, 
 		return rc;
 	if ((rc = effective(st, name, &eff, err, errlen)) < 0)
 		goto out;
+	if (on && eff.compliance) {
+		errbuf_set(err, errlen, "%s: end-to-end encryption cannot be turned on while it "
+			   "does (user set %s --compliance-recording off first)",
+			   eff.intent.reason, name);
+		rc = -EPERM;
+		goto out;
+	}
 	if (on && !eff.intent.allowed) {
 		const struct policy_effective *p = &eff.policy;
 
@@ -198,6 +214,30 @@ int store_user_set_e2ee(struct store *st, const char *name, bool on, char *err, 
 	rc = store_run(st, err, errlen, "INSERT INTO user_settings (user, e2ee, updated) "
 		       "VALUES (?1, ?2, ?3) ON CONFLICT (user) DO UPDATE SET e2ee = excluded.e2ee, "
 		       "updated = excluded.updated", "sii", name, (int64_t)(on ? 1 : 0), store_now());
+out:
+	return store_finish(st, rc, err, errlen);
+}
+
+int store_user_set_compliance(struct store *st, const char *name, bool on, char *err,
+			      size_t errlen)
+{
+	int rc;
+
+	if (!st)
+		return -EINVAL;
+	if ((rc = store_check_name("user", name, err, errlen)) < 0)
+		return rc;
+	if ((rc = store_begin(st, err, errlen)) < 0)
+		return rc;
+	if ((rc = store_need_user(st, name, err, errlen)) < 0)
+		goto out;
+	if (on)
+		rc = store_run(st, err, errlen, "INSERT INTO compliance_recording (user, updated) "
+			       "VALUES (?1, ?2) ON CONFLICT (user) DO UPDATE SET "
+			       "updated = excluded.updated", "si", name, store_now());
+	else
+		rc = store_run(st, err, errlen, "DELETE FROM compliance_recording WHERE user = ?1",
+			       "s", name);
 out:
 	return store_finish(st, rc, err, errlen);
 }

@@ -2,7 +2,8 @@
 /*
  * schema.c - the store's schema: creating it in an empty database, checking
  * the version of an existing one (newer is refused), and reading the tenant
- * it records. A future migration from version N goes here.
+ * it records, and the migrations that bring an older store up to date, one
+ * marked step per version.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -86,6 +87,46 @@ static const char *const schema_v1[] = {
 	"CREATE INDEX calls_user ON calls(local_user)",
 };
 
+/* ---- migrations: step N brings a store from version N - 1 to N ----------- */
+
+/*
+ * Step 2 (from version 1): compliance recording (docs/policy.md rule 7).
+ * A user listed here is under compliance recording and cannot have
+ * end-to-end encryption; the row goes with the user.
+ */
+static const char *const migrate_to_v2[] = {
+	"CREATE TABLE compliance_recording ("
+	" user TEXT PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,"
+	" updated INTEGER NOT NULL)",
+};
+
+static const struct {
+	int64_t to;
+	const char *const *sql;
+	size_t n;
+} migrations[] = {
+	{ 2, migrate_to_v2, sizeof(migrate_to_v2) / sizeof(migrate_to_v2[0]) },
+};
+
+/* Run the steps after version have (inside the open's transaction). */
+static int migrate(struct store *st, int64_t have, char *err, size_t errlen)
+{
+	size_t i, j;
+	int rc;
+
+	for (i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++) {
+		if (migrations[i].to <= have)
+			continue;
+		for (j = 0; j < migrations[i].n; j++)
+			if ((rc = store_run(st, err, errlen, migrations[i].sql[j], "")) < 0)
+				return rc;
+		if ((rc = store_run(st, err, errlen, "UPDATE schema_version SET version = ?1",
+				    "i", migrations[i].to)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int store_schema_init(struct store *st, const char *tenant, bool create,
 		      char *err, size_t errlen)
 {
@@ -124,8 +165,9 @@ int store_schema_init(struct store *st, const char *tenant, bool create,
 		for (i = 0; i < sizeof(schema_v1) / sizeof(schema_v1[0]); i++)
 			if ((rc = store_run(st, err, errlen, schema_v1[i], "")) < 0)
 				goto out;
-		rc = store_run(st, err, errlen, "INSERT INTO schema_version (version) VALUES (?1)", "i",
-			       (int64_t)STORE_SCHEMA_VERSION);
+		/* version 1, then the migrations below, as for an existing store */
+		rc = store_run(st, err, errlen, "INSERT INTO schema_version (version) VALUES (1)",
+			       "");
 		if (rc >= 0)
 			rc = store_run(st, err, errlen, "INSERT INTO meta (name, value) VALUES "
 				       "('tenant', ?1)", "s", tenant);
@@ -152,6 +194,8 @@ int store_schema_init(struct store *st, const char *tenant, bool create,
 		rc = -EPROTO;
 		goto out;
 	}
+	if (version < STORE_SCHEMA_VERSION && (rc = migrate(st, version, err, errlen)) < 0)
+		goto out;
 	rc = store_qprep(st, &s, err, errlen, "SELECT value FROM meta WHERE name = 'tenant'", "");
 	if (rc < 0)
 		goto out;

@@ -21,7 +21,8 @@
  *       -EEXIST  already there        -ENOENT  not there
  *       -EBUSY   still in use (an assigned policy; a user with a live call;
  *                the store held by another process)
- *       -EPERM   refused by policy (turning on e2ee when not allowed), or
+ *       -EPERM   refused by policy (turning on e2ee when not allowed or under
+ *                compliance recording), or
  *                files with unsafe ownership or modes
  *       -EKEYREJECTED  a peer's key differs from the one on record
  *       -EPROTONOSUPPORT  the database's schema is newer than this program
@@ -45,7 +46,7 @@
 
 #include "policy.h"
 
-#define STORE_SCHEMA_VERSION     1
+#define STORE_SCHEMA_VERSION     2  /* 2: compliance recording (schema.c) */
 #define STORE_DB_NAME            "callseal.db"
 #define STORE_LOCK_NAME          "lock"
 #define STORE_ERR_MAX            320u
@@ -94,6 +95,7 @@ struct store_user {
 	int64_t created;                 /* unix seconds */
 	uint8_t public_key[STORE_PUBLIC_KEY_BYTES];
 	bool e2ee_on;                    /* the user's own setting (may be moot) */
+	bool compliance_recording;       /* under compliance recording: no e2ee */
 };
 
 struct store_group {
@@ -144,6 +146,8 @@ struct store_call {
 struct store_effective {
 	struct policy_effective policy;
 	bool user_on;                  /* the stored setting */
+	bool compliance;               /* compliance recording applies: intent not
+					* allowed, whatever policy and user_on say */
 	struct policy_intent intent;   /* reason names "user@tenant" */
 };
 
@@ -218,9 +222,17 @@ int store_user_private_key(struct store *st, const char *name,
 	__attribute__((warn_unused_result));
 /*
  * The user's own end-to-end setting. Turning it on is refused (-EPERM) when
- * their effective policy is disabled; turning it off is always allowed.
+ * their effective policy is disabled or compliance recording applies to them;
+ * turning it off is always allowed.
  */
 int store_user_set_e2ee(struct store *st, const char *name, bool on, char *err, size_t errlen);
+/*
+ * Compliance recording for the user (docs/policy.md rule 7). While on, their
+ * intent is not allowed whatever the policy and own setting say (the own
+ * setting is kept, without effect); off restores what those say.
+ */
+int store_user_set_compliance(struct store *st, const char *name, bool on, char *err,
+			      size_t errlen);
 /* The user's effective policy (user, then groups, then tenant) and intent. */
 int store_user_effective_policy(struct store *st, const char *name,
 				struct store_effective *out, char *err, size_t errlen);

@@ -99,7 +99,8 @@ out:
 
 #define SQL_USER_ROW \
 	"SELECT u.name, u.created, k.public_key, " \
-	"coalesce((SELECT e2ee FROM user_settings s WHERE s.user = u.name), 0) " \
+	"coalesce((SELECT e2ee FROM user_settings s WHERE s.user = u.name), 0), " \
+	"EXISTS (SELECT 1 FROM compliance_recording r WHERE r.user = u.name) " \
 	"FROM users u JOIN user_keys k ON k.user = u.name"
 
 static int user_row(sqlite3_stmt *s, void *rec)
@@ -115,6 +116,7 @@ static int user_row(sqlite3_stmt *s, void *rec)
 		return -EIO;
 	memcpy(u->public_key, pk, STORE_PUBLIC_KEY_BYTES);
 	u->e2ee_on = sqlite3_column_int(s, 3) != 0;
+	u->compliance_recording = sqlite3_column_int(s, 4) != 0;
 	return 0;
 }
 

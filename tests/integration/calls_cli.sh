@@ -160,6 +160,25 @@ tap_check "call end (standard)" b call end "$ID2"
 wait_until 5 bash -c "[ \"\$('$DUMP' '$TA' | grep -vc '^#')\" = 0 ]"
 tap_is "$(count "$TA") $(count "$TB")" "0 0" "entries removed on both sides"
 
+# ---- compliance recording on bob: standard with the reason on both sides ----------
+tap_check "bob's e2ee on again, then compliance recording on for bob" bash -c \
+  "'$CTL' --admin '$SB' user set bob --e2ee on &&
+   '$CTL' --admin '$SB' user set bob --compliance-recording on"
+a call dial --from alice --to bob@fabrikam >"$TEST_TMP/dial3" 2>&1
+tap_result $? "call dial to bob under compliance recording" || sed 's/^/#   /' "$TEST_TMP/dial3"
+ID3=$(sed -n 's/^call id: //p' "$TEST_TMP/dial3")
+tap_is "$(grep -c '^mode: standard (compliance recording applies to bob@fabrikam)$' "$TEST_TMP/dial3")" 1 \
+  "the caller's answer: standard, compliance recording applies to bob@fabrikam" ||
+  sed 's/^/#   /' "$TEST_TMP/dial3"
+wait_until 5 bash -c "'$CTL' --admin '$SB' call show '$ID3' >/dev/null 2>&1"
+tap_is "$(b call show "$ID3" --json | jq_ '"%s|%s" % (d["mode"], d["reason"])')" \
+  "standard|compliance recording applies to bob@fabrikam" "the callee shows the same mode and reason"
+OUT=$(b call record "$ID3" 2>&1)
+tap_is "$? $OUT" "0 call $ID3: record: allowed on a standard call; callseal records nothing itself: \
+the compliance recorder gets the call's keys with \`call keys\`" "bob's call may be recorded: record answers how"
+tap_check "call end (compliance)" a call end "$ID3"
+tap_check "compliance recording off for bob" b user set bob --compliance-recording off
+
 # ---- a wrong pinned key ----------------------------------------------------------
 a call dial --from alice --to carol@fabrikam >"$TEST_TMP/dial3.out" 2>"$TEST_TMP/dial3.err"
 tap_is "$? $(grep -c 'pinned' "$TEST_TMP/dial3.err")" "1 1" \

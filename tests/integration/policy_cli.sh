@@ -94,6 +94,30 @@ ctl user show alice >"$TEST_TMP/show.txt"
 tap_is "$(grep -c -E "^policy +users-can-turn-on \(policy 'legacy' assigned to the user\)" "$TEST_TMP/show.txt")" 1 \
   "user show names the assignment the policy came from"
 
+# ---- compliance recording (docs/policy.md rule 7) ----------------------------------
+tap_is "$(ctl user show alice --json | jq_ 'd["compliance_recording"]')" False \
+  "user show --json: compliance_recording false by default"
+ctl user set alice --compliance-recording on >"$TEST_TMP/comp.out" 2>&1
+tap_is "$? $(cat "$TEST_TMP/comp.out")" "0 user alice: compliance recording turned on; \
+end-to-end encryption is off for them while it applies (their own setting on is kept, without effect)" \
+  "compliance recording on while alice's e2ee is on: allowed, says e2ee is off for her"
+tap_is "$(ctl user show alice --json | jq_ '"|".join(str(d[k]) for k in ("compliance_recording", "e2ee_setting", "allowed", "on", "reason"))')" \
+  "True|on|False|False|compliance recording applies to alice@contoso" \
+  "user show --json: the flag, own setting kept, not allowed, the reason"
+ctl user show alice >"$TEST_TMP/show.txt"
+tap_is "$(grep -cE '^(compliance   recording on \(no end-to-end encryption\)|own setting  on \(no effect: compliance recording applies\)|e2ee         compliance recording applies to alice@contoso)$' "$TEST_TMP/show.txt")" 3 \
+  "user show: the flag, the own setting without effect, the reason"
+refuse 1 "user set --e2ee on is refused under compliance recording" user set alice --e2ee on
+tap_is "$(cat "$TEST_TMP/r.err")" "callsealctl: compliance recording applies to alice@contoso: \
+end-to-end encryption cannot be turned on while it does (user set alice --compliance-recording off first)" \
+  "the refusal names compliance recording and the way out"
+refuse 2 "--e2ee and --compliance-recording together are refused" \
+  user set alice --e2ee on --compliance-recording off
+refuse 2 "--compliance-recording takes on or off" user set alice --compliance-recording yes
+tap_check "compliance recording off" ctl user set alice --compliance-recording off
+tap_is "$(ctl user show alice --json | jq_ 'd["compliance_recording"], d["allowed"], d["on"]' | tr '\n' ' ')" \
+  "False True True " "off: alice's policy and own setting decide again"
+
 # ---- conflicting groups: disabled wins ---------------------------------------------
 tap_check "policy assign open --group support" ctl policy assign open --group support
 tap_check "policy unassign --user alice" ctl policy unassign --user alice

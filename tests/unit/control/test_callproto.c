@@ -162,6 +162,34 @@ static void test_policy_matrix(void **state)
 		assert_int_equal(rr.peer_e2ee_reason, CALLPROTO_INTENT_NO_POLICY);
 		sim_destroy(&s);
 	}
+	/* compliance recording (reason 4) on the callee: the same text both sides;
+	 * it needs allowed clear */
+	{
+		struct callproto_config cr = { 0 };
+		struct callproto *bad = NULL;
+		struct sim s;
+
+		sim_defaults(&s);
+		s.b.allowed = false;
+		s.b.on = false;
+		sim_create(&s);
+		callproto_destroy(s.r);
+		cr.local = make_local(&s.b);
+		cr.local.e2ee_reason = CALLPROTO_INTENT_COMPLIANCE_RECORDING;
+		cr.identity_cb = cb_accept;
+		cr.identity_ctx = &s.b_accepts;
+		assert_int_equal(callproto_responder_create(&s.r, &cr), 0);
+		sim_pump(&s);
+		assert_agree(&s, &ri, &rr);
+		assert_int_equal(ri.mode, CALLPROTO_MODE_STANDARD);
+		assert_string_equal(ri.reason, "compliance recording applies to " BOB);
+		assert_string_equal(rr.reason, ri.reason);
+		assert_int_equal(ri.peer_e2ee_reason, CALLPROTO_INTENT_COMPLIANCE_RECORDING);
+		cr.local.e2ee_allowed = true;
+		assert_int_equal(callproto_responder_create(&bad, &cr), -EINVAL);
+		assert_null(bad);
+		sim_destroy(&s);
+	}
 }
 
 /* ---- profiles ------------------------------------------------------------------- */

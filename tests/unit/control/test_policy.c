@@ -486,6 +486,28 @@ static void test_media_features(void **state)
 	assert_null(policy_feature_find(NULL));
 }
 
+/* A user under compliance recording: never allowed, whatever else says. */
+static void test_compliance_intent(void **state)
+{
+	struct policy_intent a, b;
+	struct policy_call call;
+
+	(void)state;
+	assert_int_equal(policy_intent_compliance("alice@contoso", &a), 0);
+	assert_false(a.allowed);
+	assert_false(a.on);
+	assert_true(a.compliance);
+	assert_string_equal(a.reason, "compliance recording applies to alice@contoso");
+	assert_int_equal(policy_intent_make(true, true, "bob@fabrikam", &b), 0);
+	assert_false(b.compliance);
+	assert_int_equal(policy_call_mode(&b, &a, &call), 0);
+	assert_false(call.e2ee);
+	assert_string_equal(call.reason, "compliance recording applies to alice@contoso");
+	assert_int_equal(policy_intent_compliance(NULL, &a), 0);
+	assert_string_equal(a.reason, "compliance recording applies to the user");
+	assert_int_equal(policy_intent_compliance("x", NULL), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -499,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_long_names),
 		cmocka_unit_test(test_media_features),
+		cmocka_unit_test(test_compliance_intent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -226,8 +226,9 @@ static void test_schema_versions(void **state)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "SELECT version FROM schema_version", NULL, NULL,
 				      NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET version = 2", NULL, NULL,
+	assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET version = 3", NULL, NULL,
 				      NULL), SQLITE_OK);
+	assert_int_equal(STORE_SCHEMA_VERSION, 2);
 	sqlite3_close(db);
 	assert_int_equal(store_open(f->dir, TENANT, 0, &st, err, sizeof(err)),
 			 -EPROTONOSUPPORT);
@@ -243,9 +244,11 @@ static void test_schema_versions(void **state)
 	sqlite3_close(db);
 	assert_int_equal(store_open(f->dir, TENANT, 0, &st, err, sizeof(err)), -EPROTO);
 
-	/* back to 1: opens, data intact */
+	/* a version 1 store (no compliance_recording table): opens, migrated to
+	 * version 2 (schema.c step 2), data intact, compliance recording works */
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "INSERT INTO schema_version VALUES (1)", NULL, NULL,
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE compliance_recording; "
+				      "INSERT INTO schema_version VALUES (1)", NULL, NULL,
 				      NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(store_open(f->dir, TENANT, 0, &f->st, err, sizeof(err)), 0);
@@ -253,7 +256,27 @@ static void test_schema_versions(void **state)
 		struct store_user u;
 
 		assert_int_equal(store_user_show(f->st, "alice", &u, err, sizeof(err)), 0);
+		assert_false(u.compliance_recording);
+		assert_int_equal(store_user_set_compliance(f->st, "alice", true, err,
+							   sizeof(err)), 0);
+		assert_int_equal(store_user_show(f->st, "alice", &u, err, sizeof(err)), 0);
+		assert_true(u.compliance_recording);
 	}
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	{
+		sqlite3_stmt *q;
+
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT version FROM schema_version",
+						    -1, &q, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(q, 0), 2);
+		assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+		sqlite3_finalize(q);
+	}
+	sqlite3_close(db);
+	assert_int_equal(store_open(f->dir, TENANT, 0, &f->st, err, sizeof(err)), 0);
 
 	/* a database that is not a callseal store */
 	snprintf(dir2, sizeof(dir2), "%s/foreign", f->root);
@@ -380,6 +403,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_files_and_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_versions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compliance_recording, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_users, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_private_key_not_listed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deleted_key_not_in_file, setup, teardown),

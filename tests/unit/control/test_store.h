@@ -69,6 +69,7 @@ void bad_names_refused(int (*fn)(struct store *, const char *, char *, size_t),
 
 /* test_store_directory.c: users and keys, groups, policies and assignments, effective policy */
 void test_users(void **state);
+void test_compliance_recording(void **state);
 void test_private_key_not_listed(void **state);
 void test_deleted_key_not_in_file(void **state);
 void test_groups(void **state);

@@ -539,3 +539,49 @@ void test_user_setting(void **state)
 	assert_int_equal(store_user_set_e2ee(f->st, "nobody", false, err, sizeof(err)), -ENOENT);
 	assert_int_equal(store_user_set_e2ee(f->st, "", false, err, sizeof(err)), -EINVAL);
 }
+
+/* Compliance recording (docs/policy.md rule 7): no e2ee while it applies. */
+void test_compliance_recording(void **state)
+{
+	struct fixture *f = *state;
+	struct store_effective e;
+	struct store_user u;
+
+	add_user(f, "alice");
+	add_policy(f, "open", POLICY_E2EE_USERS_CAN_TURN_ON);
+	assign(f, STORE_TARGET_TENANT, NULL, "open");
+	assert_int_equal(store_user_set_compliance(f->st, "alice", true, err, sizeof(err)), 0);
+	assert_int_equal(store_user_set_compliance(f->st, "alice", true, err, sizeof(err)), 0);
+	assert_int_equal(store_user_show(f->st, "alice", &u, err, sizeof(err)), 0);
+	assert_true(u.compliance_recording);
+	/* e2ee on refused, with the reason and the way out */
+	assert_int_equal(store_user_set_e2ee(f->st, "alice", true, err, sizeof(err)), -EPERM);
+	assert_string_equal(err, "compliance recording applies to alice@contoso: end-to-end "
+			    "encryption cannot be turned on while it does (user set alice "
+			    "--compliance-recording off first)");
+	assert_int_equal(store_user_set_e2ee(f->st, "alice", false, err, sizeof(err)), 0);
+	assert_int_equal(store_user_effective_policy(f->st, "alice", &e, err, sizeof(err)), 0);
+	assert_true(e.compliance);
+	assert_true(e.intent.compliance);
+	assert_false(e.intent.allowed);
+	assert_string_equal(e.intent.reason, "compliance recording applies to alice@contoso");
+	/* off: the policy decides again; on while e2ee is on: effectively off,
+	 * the own setting kept */
+	assert_int_equal(store_user_set_compliance(f->st, "alice", false, err, sizeof(err)), 0);
+	assert_int_equal(store_user_set_e2ee(f->st, "alice", true, err, sizeof(err)), 0);
+	assert_int_equal(store_user_effective_policy(f->st, "alice", &e, err, sizeof(err)), 0);
+	assert_true(e.intent.on);
+	assert_false(e.compliance);
+	assert_int_equal(store_user_set_compliance(f->st, "alice", true, err, sizeof(err)), 0);
+	assert_int_equal(store_user_effective_policy(f->st, "alice", &e, err, sizeof(err)), 0);
+	assert_true(e.user_on);
+	assert_false(e.intent.on);
+	assert_string_equal(e.intent.reason, "compliance recording applies to alice@contoso");
+	/* it goes with the user */
+	assert_int_equal(store_user_set_compliance(f->st, "bob", true, err, sizeof(err)), -ENOENT);
+	assert_int_equal(store_user_del(f->st, "alice", err, sizeof(err)), 0);
+	add_user(f, "alice");
+	assert_int_equal(store_user_show(f->st, "alice", &u, err, sizeof(err)), 0);
+	assert_false(u.compliance_recording);
+	assert_int_equal(store_user_set_compliance(NULL, "alice", true, err, sizeof(err)), -EINVAL);
+}

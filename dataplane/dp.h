@@ -61,6 +61,7 @@ struct dp_config {
 	bool other_pass;        /* --other pass|drop */
 	bool fragments_pass;    /* --fragments pass|drop */
 	uint32_t idle_exit_ms;  /* 0: run until signalled */
+	uint32_t idle_sleep_us; /* sleep after an empty poll of all ports; 0: busy poll */
 	const char *stats_json; /* write final stats here */
 	uint32_t max_flows, max_streams, window;
 	bool tx_cksum_offload[2]; /* port can do IPv4 + UDP checksums */

@@ -45,6 +45,10 @@ static const char usage_text[] =
 "                        (default pass, unchanged)\n"
 "  --fragments pass|drop IP fragments (default drop)\n"
 "  --idle-exit MS        exit after MS ms with no packet received (pcap runs)\n"
+"  --idle-sleep US       after a poll of every port that received nothing, sleep\n"
+"                        US microseconds, 0-100000 (default 0: busy polling, a\n"
+"                        whole core per worker); e.g. 100 on a shared machine\n"
+"                        (costs up to US us of latency after a quiet spell)\n"
 "  --stats-json FILE     write the final statistics as JSON (also printed)\n"
 "  --max-flows N         key-table entries in use at once per worker (default 65536)\n"
 "  --max-streams N       SSRCs per worker (default 131072)\n"
@@ -80,7 +84,7 @@ static long parse_num(const char *s, long lo, long hi)
 static int parse_args(int argc, char **argv, struct dp_config *c)
 {
 	enum { O_TABLE = 256, O_INSIDE, O_OUTSIDE, O_QUEUES, O_MEDIA, O_OTHER, O_FRAG,
-	       O_IDLE, O_JSON, O_FLOWS, O_STREAMS, O_WINDOW, O_HELP };
+	       O_IDLE, O_SLEEP, O_JSON, O_FLOWS, O_STREAMS, O_WINDOW, O_HELP };
 	static const struct option opts[] = {
 		{ "table", required_argument, NULL, O_TABLE },
 		{ "inside", required_argument, NULL, O_INSIDE },
@@ -90,6 +94,7 @@ static int parse_args(int argc, char **argv, struct dp_config *c)
 		{ "other", required_argument, NULL, O_OTHER },
 		{ "fragments", required_argument, NULL, O_FRAG },
 		{ "idle-exit", required_argument, NULL, O_IDLE },
+		{ "idle-sleep", required_argument, NULL, O_SLEEP },
 		{ "stats-json", required_argument, NULL, O_JSON },
 		{ "max-flows", required_argument, NULL, O_FLOWS },
 		{ "max-streams", required_argument, NULL, O_STREAMS },
@@ -161,6 +166,14 @@ static int parse_args(int argc, char **argv, struct dp_config *c)
 				return -1;
 			}
 			c->idle_exit_ms = (uint32_t)v;
+			break;
+		case O_SLEEP:
+			if ((v = parse_num(a, 0, 100000)) < 0) {
+				fprintf(stderr, "callseal-dataplane: --idle-sleep takes microseconds, "
+					"0-100000, not '%s'\n", a);
+				return -1;
+			}
+			c->idle_sleep_us = (uint32_t)v;
 			break;
 		case O_JSON:
 			c->stats_json = a;

@@ -335,6 +335,11 @@ int dp_worker_main(void *arg)
 	while (!dp_force_quit) {
 		uint16_t got = pump(lc, DP_PORT_INSIDE);
 		got += pump(lc, DP_PORT_OUTSIDE);
+		/* --idle-sleep: back off after an empty poll of every port, as DPDK's
+		 * power-aware examples do, so that a shared core is not burnt
+		 * spinning; the next poll comes at most US microseconds later. */
+		if (!got && cfg->idle_sleep_us)
+			rte_delay_us_sleep(cfg->idle_sleep_us);
 		if (idle == 0)
 			continue;
 		uint64_t now = rte_rdtsc();

@@ -199,8 +199,9 @@ out:
 		secmem_free(priv);
 	if (rc < 0 && c) {
 		if (c->stored)
-			(void)store_call_end(cm->cfg.store, c->info.id, STORE_CALL_FAILED,
-					     err ? err : "dial failed", serr, sizeof(serr));
+			(void)store_call_end_leg(cm->cfg.store, c->info.id, STORE_ROLE_INITIATOR,
+						 STORE_CALL_FAILED, err ? err : "dial failed", serr,
+						 sizeof(serr));
 		callproto_destroy(c->cp);
 		if (c->fd >= 0)
 			close(c->fd);

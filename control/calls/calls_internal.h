@@ -97,6 +97,13 @@ static inline void copy_text(char *dst, size_t cap, const char *src)
 	dst[i] = '\0';
 }
 
+/* The store leg of a connection: a record is keyed by (call id, role). */
+static inline enum store_call_role conn_store_role(const struct conn *c)
+{
+	return c->info.role == CALLPROTO_ROLE_INITIATOR ? STORE_ROLE_INITIATOR
+							 : STORE_ROLE_RESPONDER;
+}
+
 /* ---- addr.c: IP:port forms ---------------------------------------------------- */
 
 int addr_parse(const char *s, struct callproto_addr *a, bool allow0);

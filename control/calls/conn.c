@@ -119,9 +119,9 @@ void conn_finish(struct calls *cm, struct conn *c, enum calls_state state, const
 	copy_text(c->info.reason, sizeof(c->info.reason), reason);
 	c->info.state = state;
 	if (c->stored)
-		(void)store_call_end(cm->cfg.store, c->info.id,
-				     state == CALLS_ENDED ? STORE_CALL_ENDED : STORE_CALL_FAILED,
-				     c->info.reason, err, sizeof(err));
+		(void)store_call_end_leg(cm->cfg.store, c->info.id, conn_store_role(c),
+					 state == CALLS_ENDED ? STORE_CALL_ENDED : STORE_CALL_FAILED,
+					 c->info.reason, err, sizeof(err));
 	if (cm->cfg.event)
 		cm->cfg.event(cm->cfg.event_ctx, &c->info);
 	if (c->fd >= 0)

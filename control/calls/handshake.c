@@ -250,6 +250,7 @@ static bool activate(struct calls *cm, struct conn *c)
 			       sizeof(c->info.security_code));
 		memset(&rec, 0, sizeof(rec));
 		memcpy(rec.id, c->info.id, sizeof(rec.id));
+		rec.role = conn_store_role(c);
 		rec.mode = r->mode == CALLPROTO_MODE_E2EE ? STORE_MODE_E2EE : STORE_MODE_STANDARD;
 		memcpy(rec.reason, c->info.reason, sizeof(rec.reason) - 1);
 		memcpy(rec.profile, c->info.profile, sizeof(rec.profile));

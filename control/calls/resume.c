@@ -119,8 +119,8 @@ int calls_resume(struct calls *cm, struct calls_resume_report *rep, char *err, s
 				goto out;
 			why = "its key table entries were gone after a restart";
 		}
-		(void)store_call_end(cm->cfg.store, l.v[i].id, STORE_CALL_FAILED, why,
-				     serr, sizeof(serr));
+		(void)store_call_end_leg(cm->cfg.store, l.v[i].id, l.v[i].role, STORE_CALL_FAILED,
+					 why, serr, sizeof(serr));
 		rep->failed++;
 	}
 	/* entries naming a call the store knows and no call here has: left by a

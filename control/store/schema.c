@@ -2,7 +2,9 @@
 /*
  * schema.c - the store's schema: creating it in an empty database, checking
  * the version of an existing one (newer is refused), and reading the tenant
- * it records. A future migration from version N goes here.
+ * it records. Migrations: a new store is made as version 1 and then goes
+ * through every step of migrations[] up to STORE_SCHEMA_VERSION, exactly as
+ * an existing store does when it is opened (one transaction with the check).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -86,6 +88,66 @@ static const char *const schema_v1[] = {
 	"CREATE INDEX calls_user ON calls(local_user)",
 };
 
+/*
+ * Version 2 (issue 13, calls within a tenant): a call record is one LEG, keyed
+ * by (id, role). A call between two users of one daemon has both legs, the
+ * caller's and the callee's, under one call id in one store. SQLite cannot
+ * change a primary key in place: the table is rebuilt, its rows copied.
+ */
+static const char *const migrate_v2[] = {
+	"CREATE TABLE calls_v2 ("
+	" id TEXT NOT NULL,"
+	" local_user TEXT NOT NULL,"
+	" remote TEXT NOT NULL,"
+	" role TEXT NOT NULL CHECK (role IN ('initiator', 'responder')),"
+	" mode TEXT NOT NULL CHECK (mode IN ('pending', 'e2ee', 'standard')),"
+	" reason TEXT NOT NULL,"
+	" profile TEXT NOT NULL,"
+	" security_code TEXT NOT NULL,"
+	" local_media TEXT NOT NULL,"
+	" remote_media TEXT NOT NULL,"
+	" state TEXT NOT NULL CHECK (state IN ('setup', 'active', 'ended', 'failed')),"
+	" created INTEGER NOT NULL,"
+	" ended INTEGER NOT NULL,"
+	" PRIMARY KEY (id, role))",
+	"INSERT INTO calls_v2 (id, local_user, remote, role, mode, reason, profile, "
+	"security_code, local_media, remote_media, state, created, ended) "
+	"SELECT id, local_user, remote, role, mode, reason, profile, security_code, "
+	"local_media, remote_media, state, created, ended FROM calls",
+	"DROP TABLE calls",
+	"ALTER TABLE calls_v2 RENAME TO calls",
+	"CREATE INDEX calls_state ON calls(state)",
+	"CREATE INDEX calls_user ON calls(local_user)",
+	NULL,
+};
+
+/* migrations[i] takes a store from version i + 1 to i + 2. */
+static const char *const *const migrations[] = {
+	migrate_v2,
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION - 1,
+	       "one migration step per schema version after 1");
+
+/* From version `from` up to STORE_SCHEMA_VERSION, inside the open's transaction. */
+static int migrate(struct store *st, int64_t from, char *err, size_t errlen)
+{
+	int rc;
+
+	for (int64_t v = from; v < STORE_SCHEMA_VERSION; v++) {
+		for (const char *const *q = migrations[v - 1]; *q; q++)
+			if ((rc = store_run(st, err, errlen, *q, "")) < 0) {
+				store_adderr(err, errlen, " (migrating the schema from version "
+					     "%lld)", (long long)v);
+				return rc;
+			}
+		if ((rc = store_run(st, err, errlen, "UPDATE schema_version SET version = ?1", "i",
+				    v + 1)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int store_schema_init(struct store *st, const char *tenant, bool create,
 		      char *err, size_t errlen)
 {
@@ -124,8 +186,9 @@ int store_schema_init(struct store *st, const char *tenant, bool create,
 		for (i = 0; i < sizeof(schema_v1) / sizeof(schema_v1[0]); i++)
 			if ((rc = store_run(st, err, errlen, schema_v1[i], "")) < 0)
 				goto out;
-		rc = store_run(st, err, errlen, "INSERT INTO schema_version (version) VALUES (?1)", "i",
-			       (int64_t)STORE_SCHEMA_VERSION);
+		/* version 1, then the migrations: one path for new and old stores */
+		rc = store_run(st, err, errlen, "INSERT INTO schema_version (version) VALUES (1)",
+			       "");
 		if (rc >= 0)
 			rc = store_run(st, err, errlen, "INSERT INTO meta (name, value) VALUES "
 				       "('tenant', ?1)", "s", tenant);
@@ -152,6 +215,8 @@ int store_schema_init(struct store *st, const char *tenant, bool create,
 		rc = -EPROTO;
 		goto out;
 	}
+	if (version < STORE_SCHEMA_VERSION && (rc = migrate(st, version, err, errlen)) < 0)
+		goto out;
 	rc = store_qprep(st, &s, err, errlen, "SELECT value FROM meta WHERE name = 'tenant'", "");
 	if (rc < 0)
 		goto out;

@@ -30,12 +30,22 @@
 
 /* ---- buffers ------------------------------------------------------------------- */
 
-struct conn *conn_find(const struct calls *cm, const char *id)
+/* The call's leg in role, or NULL. */
+struct conn *conn_find_leg(const struct calls *cm, const char *id, enum callproto_role role)
 {
 	for (struct conn *c = cm->conns; c; c = c->next)
-		if (c->info.id[0] && strcmp(c->info.id, id) == 0)
+		if (c->info.id[0] && c->info.role == role && strcmp(c->info.id, id) == 0)
 			return c;
 	return NULL;
+}
+
+/* The call id's caller leg if this manager holds it, else its callee leg: a
+ * call between two users of this manager has both (docs/calls.md). */
+struct conn *conn_find(const struct calls *cm, const char *id)
+{
+	struct conn *c = conn_find_leg(cm, id, CALLPROTO_ROLE_INITIATOR);
+
+	return c ? c : conn_find_leg(cm, id, CALLPROTO_ROLE_RESPONDER);
 }
 
 void conn_unlink(struct calls *cm, struct conn *c)

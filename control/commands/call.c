@@ -42,7 +42,9 @@ static void dial_answer(struct ctl *c, const struct calls_info *in)
 
 	/* the dial's own leg: a call between two users of this daemon has a
 	 * callee leg with the same id here too */
-	for (i = 0; i < DIALS_MAX && in->role == CALLPROTO_ROLE_INITIATOR; i++)
+	if (in->role != CALLPROTO_ROLE_INITIATOR)
+		return;
+	for (i = 0; i < DIALS_MAX; i++)
 		if (c->dials[i].fd >= 0 && strcmp(c->dials[i].id, in->id) == 0)
 			break;
 	if (i == DIALS_MAX)

@@ -20,6 +20,21 @@
 
 /* ---- schema ---------------------------------------------------------------- */
 
+/* The calls table's columns after its id (versions 1 and 2). */
+#define CALLS_COLUMNS \
+	" local_user TEXT NOT NULL," \
+	" remote TEXT NOT NULL," \
+	" role TEXT NOT NULL CHECK (role IN ('initiator', 'responder'))," \
+	" mode TEXT NOT NULL CHECK (mode IN ('pending', 'e2ee', 'standard'))," \
+	" reason TEXT NOT NULL," \
+	" profile TEXT NOT NULL," \
+	" security_code TEXT NOT NULL," \
+	" local_media TEXT NOT NULL," \
+	" remote_media TEXT NOT NULL," \
+	" state TEXT NOT NULL CHECK (state IN ('setup', 'active', 'ended', 'failed'))," \
+	" created INTEGER NOT NULL," \
+	" ended INTEGER NOT NULL"
+
 /*
  * Version 1. Names are TEXT compared byte for byte (case-sensitive). Enums are
  * stored as their names. Times are unix seconds.
@@ -71,19 +86,7 @@ static const char *const schema_v1[] = {
 	" CHECK (pinned = 0 OR public_key IS NOT NULL))",
 	/* No keys here. local_user is not a foreign key: history outlives users. */
 	"CREATE TABLE calls ("
-	" id TEXT PRIMARY KEY,"
-	" local_user TEXT NOT NULL,"
-	" remote TEXT NOT NULL,"
-	" role TEXT NOT NULL CHECK (role IN ('initiator', 'responder')),"
-	" mode TEXT NOT NULL CHECK (mode IN ('pending', 'e2ee', 'standard')),"
-	" reason TEXT NOT NULL,"
-	" profile TEXT NOT NULL,"
-	" security_code TEXT NOT NULL,"
-	" local_media TEXT NOT NULL,"
-	" remote_media TEXT NOT NULL,"
-	" state TEXT NOT NULL CHECK (state IN ('setup', 'active', 'ended', 'failed')),"
-	" created INTEGER NOT NULL,"
-	" ended INTEGER NOT NULL)",
+	" id TEXT PRIMARY KEY," CALLS_COLUMNS ")",
 	"CREATE INDEX calls_state ON calls(state)",
 	"CREATE INDEX calls_user ON calls(local_user)",
 };
@@ -96,19 +99,7 @@ static const char *const schema_v1[] = {
  */
 static const char *const migrate_v2[] = {
 	"CREATE TABLE calls_v2 ("
-	" id TEXT NOT NULL,"
-	" local_user TEXT NOT NULL,"
-	" remote TEXT NOT NULL,"
-	" role TEXT NOT NULL CHECK (role IN ('initiator', 'responder')),"
-	" mode TEXT NOT NULL CHECK (mode IN ('pending', 'e2ee', 'standard')),"
-	" reason TEXT NOT NULL,"
-	" profile TEXT NOT NULL,"
-	" security_code TEXT NOT NULL,"
-	" local_media TEXT NOT NULL,"
-	" remote_media TEXT NOT NULL,"
-	" state TEXT NOT NULL CHECK (state IN ('setup', 'active', 'ended', 'failed')),"
-	" created INTEGER NOT NULL,"
-	" ended INTEGER NOT NULL,"
+	" id TEXT NOT NULL," CALLS_COLUMNS ","
 	" PRIMARY KEY (id, role))",
 	"INSERT INTO calls_v2 (id, local_user, remote, role, mode, reason, profile, "
 	"security_code, local_media, remote_media, state, created, ended) "

@@ -22,9 +22,6 @@ TA="cta$$x$RANDOM" TB="ctb$$x$RANDOM"
 SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
 trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
 
-jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-a() { "$CTL" --admin "$SA" "$@"; }
-b() { "$CTL" --admin "$SB" "$@"; }
 # at TABLE ADDR DIR: the key digest of the entry at ADDR, direction DIR
 at() {
   "$DUMP" "$1" | grep -v '^#' | sed -nE "s|^$2/$3 .*key_sha256=([0-9a-f]+).*|\1|p"
@@ -35,32 +32,8 @@ entries() {
 }
 count() { "$DUMP" "$1" | grep -vc '^#'; }
 
-RECPK=$("$RECOPEN" --keygen "$TEST_TMP/recorder.sk")
-spawn_listen site1 PA 10 "$CONTROL" --table "$TA" --state "$TEST_TMP/s1" --admin "$SA" \
-  --capacity 64 --tenant contoso --listen "127.0.0.1:@PORT@" \
-  --media-pool 127.0.0.1:23000-23099 --handshake-timeout 5000 --recorder-key "$RECPK"
-spawn_listen site2 PB 10 "$CONTROL" --table "$TB" --state "$TEST_TMP/s2" --admin "$SB" \
-  --capacity 64 --tenant contoso --listen "127.0.0.1:@PORT@" \
-  --media-pool 127.0.0.1:24000-24099 --handshake-timeout 5000
-wait_until 10 a status >/dev/null 2>&1 && wait_until 10 b status >/dev/null 2>&1
-tap_result $? "two daemons of tenant contoso start (two state dirs)" ||
-  tap_bail "daemons did not start: $(tail -3 "$TEST_TMP/site1.log") $(tail -3 "$TEST_TMP/site2.log")"
-
-tap_check "users alice and carol at site 1, dave at site 2" bash -c \
-  "'$CTL' --admin '$SA' user add alice && '$CTL' --admin '$SA' user add carol &&
-   '$CTL' --admin '$SB' user add dave"
-KA=$(a user show alice --json | jq_ 'd["public_key"]')
-KD=$(b user show dave --json | jq_ 'd["public_key"]')
-tap_check "each site has the other's user as a pinned peer of the same tenant" bash -c \
-  "'$CTL' --admin '$SA' peer add dave@contoso --key '$KD' --addr 127.0.0.1:$PB &&
-   '$CTL' --admin '$SB' peer add alice@contoso --key '$KA' --addr 127.0.0.1:$PA"
-tap_check "policy open at both sites, everyone turns E2EE on" bash -c \
-  "'$CTL' --admin '$SA' policy add open --e2ee users-can-turn-on &&
-   '$CTL' --admin '$SA' policy assign open --tenant &&
-   '$CTL' --admin '$SB' policy add open --e2ee users-can-turn-on &&
-   '$CTL' --admin '$SB' policy assign open --tenant &&
-   '$CTL' --admin '$SA' user set alice --e2ee on && '$CTL' --admin '$SA' user set carol --e2ee on &&
-   '$CTL' --admin '$SB' user set dave --e2ee on"
+. "$(dirname "$0")/tenant_sites.sh"
+start_sites 127.0.0.1:23000-23099 127.0.0.1:24000-24099
 
 a call dial --from alice --to alice@contoso >/dev/null 2>"$TEST_TMP/self.err"
 tap_is "$? $(grep -c 'cannot call themselves' "$TEST_TMP/self.err")" "1 1" "alice cannot call herself"

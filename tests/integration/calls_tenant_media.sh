@@ -25,29 +25,8 @@ TA="cma$$x$RANDOM" TB="cmb$$x$RANDOM"
 SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
 trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
 
-jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-a() { "$CTL" --admin "$SA" "$@"; }
-b() { "$CTL" --admin "$SB" "$@"; }
-
-RECPK=$("$RECOPEN" --keygen "$TEST_TMP/recorder.sk")
-spawn_listen site1 PA 10 "$CONTROL" --table "$TA" --state "$TEST_TMP/s1" --admin "$SA" \
-  --capacity 64 --tenant contoso --listen "127.0.0.1:@PORT@" \
-  --media-pool 192.0.2.1:25000-25099 --handshake-timeout 5000 --recorder-key "$RECPK"
-spawn_listen site2 PB 10 "$CONTROL" --table "$TB" --state "$TEST_TMP/s2" --admin "$SB" \
-  --capacity 64 --tenant contoso --listen "127.0.0.1:@PORT@" \
-  --media-pool 192.0.2.2:26000-26099 --handshake-timeout 5000
-wait_until 10 a status >/dev/null 2>&1 && wait_until 10 b status >/dev/null 2>&1
-tap_result $? "two daemons of tenant contoso start" ||
-  tap_bail "daemons did not start: $(tail -3 "$TEST_TMP/site1.log") $(tail -3 "$TEST_TMP/site2.log")"
-tap_check "users, peers of the same tenant, policy open, E2EE on" bash -c "
-  '$CTL' --admin '$SA' user add alice && '$CTL' --admin '$SA' user add carol &&
-  '$CTL' --admin '$SB' user add dave &&
-  '$CTL' --admin '$SA' peer add dave@contoso --key \$('$CTL' --admin '$SB' user show dave --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"public_key\"])') --addr 127.0.0.1:$PB &&
-  '$CTL' --admin '$SB' peer add alice@contoso --key \$('$CTL' --admin '$SA' user show alice --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"public_key\"])') --addr 127.0.0.1:$PA &&
-  for s in '$SA' '$SB'; do '$CTL' --admin \$s policy add open --e2ee users-can-turn-on &&
-    '$CTL' --admin \$s policy assign open --tenant || exit 1; done &&
-  '$CTL' --admin '$SA' user set alice --e2ee on && '$CTL' --admin '$SA' user set carol --e2ee on &&
-  '$CTL' --admin '$SB' user set dave --e2ee on"
+. "$(dirname "$0")/tenant_sites.sh"
+start_sites 192.0.2.1:25000-25099 192.0.2.2:26000-26099
 
 empty_pcap() {
   python3 -c 'import struct,sys; open(sys.argv[1],"wb").write(struct.pack("<IHHiIII",0xa1b2c3d4,2,4,0,0,65535,1))' "$1"

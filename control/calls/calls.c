@@ -45,13 +45,13 @@ void calls_code_groups(const char *digits, char out[CALLPROTO_SECURITY_CODE_LEN 
 	out[o] = '\0';
 }
 
-/* "user@tenant" names this manager's own tenant. */
-static bool own_user(const struct calls *cm, const char *peer_id)
+/* "user@tenant" names a user of this manager's own store (not merely its
+ * tenant: another site of the same tenant has users of its own). */
+static bool own_user(struct calls *cm, const char *peer_id)
 {
-	char tenant[STORE_NAME_MAX + 1], err[STORE_ERR_MAX];
+	uint8_t pub[STORE_PUBLIC_KEY_BYTES];
 
-	return store_peer_id_parse(peer_id, NULL, tenant, err, sizeof(err)) == 0 &&
-	       strcmp(tenant, cm->tenant) == 0;
+	return handshake_local_user_key(cm, peer_id, pub) == 0;
 }
 
 /* ---- commands ------------------------------------------------------------------ */
@@ -83,10 +83,24 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 		return rc;
 	}
 	if (own_user(cm, to)) {
-		/* both legs would share one call id in one store and manager */
-		errbuf_set(err, errlen, "calls between two users of one tenant are not supported "
-		       "(docs/calls.md)");
-		return -ENOTSUP;
+		/* a call within the tenant, both users here: this manager dials its
+		 * own listener, and the callee's leg is answered like any other
+		 * (docs/calls.md, "Calls within a tenant") */
+		char tu[STORE_NAME_MAX + 1];
+
+		(void)store_peer_id_parse(to, tu, NULL, serr, sizeof(serr));
+		if (strcmp(tu, from_user) == 0) {
+			errbuf_set(err, errlen, "%s cannot call themselves", from_user);
+			return -EINVAL;
+		}
+		if (cm->lfd < 0) {
+			errbuf_set(err, errlen, "a call to %s (a user of this daemon) goes through "
+				   "this daemon's own listener: start it with --listen", to);
+			return -ENOTCONN;
+		}
+		memset(&peer, 0, sizeof(peer));
+		paddr = cm->self_addr;
+		addr_format(&paddr, peer.address, sizeof(peer.address));
 	} else if ((rc = store_peer_show(cm->cfg.store, to, &peer, serr, sizeof(serr))) < 0) {
 		if (rc == -ENOENT)
 			errbuf_set(err, errlen, "%s is not in the peers directory (peer add)", to);
@@ -130,6 +144,7 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 		goto out;
 	}
 	c->have_want = remote_media != NULL;
+	c->local_peer = own_user(cm, to);
 	addr_format(&c->local_media, c->info.local_media, sizeof(c->info.local_media));
 	errbuf_set(c->info.peer, sizeof(c->info.peer), "%s", to);
 	c->info.role = CALLPROTO_ROLE_INITIATOR;
@@ -199,8 +214,9 @@ out:
 		secmem_free(priv);
 	if (rc < 0 && c) {
 		if (c->stored)
-			(void)store_call_end(cm->cfg.store, c->info.id, STORE_CALL_FAILED,
-					     err ? err : "dial failed", serr, sizeof(serr));
+			(void)store_call_end_leg(cm->cfg.store, c->info.id, STORE_ROLE_INITIATOR,
+						 STORE_CALL_FAILED, err ? err : "dial failed", serr,
+						 sizeof(serr));
 		callproto_destroy(c->cp);
 		if (c->fd >= 0)
 			close(c->fd);
@@ -209,26 +225,49 @@ out:
 	return rc;
 }
 
-int calls_end(struct calls *cm, const char *id, char *err, size_t errlen)
+/* One leg of calls_end. */
+static void end_leg(struct calls *cm, struct conn *c)
 {
 	static const char bye[] = "\x01hung up";
+
+	if (!c->active) {
+		conn_fail(cm, c, CALLPROTO_CODE_DECLINED, "cancelled locally");
+		return;
+	}
+	if (c->info.detached) {
+		conn_finish(cm, c, CALLS_ENDED, "ended locally (no control connection: the peer "
+			    "ends its side itself)");
+		return;
+	}
+	(void)channel_send(c, (const uint8_t *)bye, sizeof(bye) - 1);
+	conn_finish(cm, c, CALLS_ENDED, "ended locally");
+}
+
+/* Every leg of the call this manager holds: both, for a call between two of
+ * its users (docs/calls.md). */
+int calls_end(struct calls *cm, const char *id, char *err, size_t errlen)
+{
 	struct conn *c;
 
 	if (!cm || !id || !(c = conn_find(cm, id))) {
 		errbuf_set(err, errlen, "no call '%s'", id ? id : "");
 		return -ENOENT;
 	}
-	if (!c->active) {
-		conn_fail(cm, c, CALLPROTO_CODE_DECLINED, "cancelled locally");
-		return 0;
-	}
-	if (c->info.detached) {
-		conn_finish(cm, c, CALLS_ENDED, "ended locally (no control connection: the peer "
-			    "ends its side itself)");
-		return 0;
-	}
-	(void)channel_send(c, (const uint8_t *)bye, sizeof(bye) - 1);
-	conn_finish(cm, c, CALLS_ENDED, "ended locally");
+	end_leg(cm, c);
+	if ((c = conn_find(cm, id)) != NULL)
+		end_leg(cm, c);
+	return 0;
+}
+
+int calls_show_leg(const struct calls *cm, const char *id, enum callproto_role role,
+		   struct calls_info *out)
+{
+	const struct conn *c = (cm && id) ? conn_find_leg(cm, id, role) : NULL;
+
+	if (!c)
+		return -ENOENT;
+	*out = c->info;
+	out->generation = c->gen <= CTRL_GENERATION ? 0 : c->gen;
 	return 0;
 }
 
@@ -424,6 +463,20 @@ int calls_create(struct calls **out, const struct calls_config *cfg, char *err, 
 		cm->lport = ntohs(ss.ss_family == AF_INET6
 				  ? ((struct sockaddr_in6 *)&ss)->sin6_port
 				  : ((struct sockaddr_in *)&ss)->sin_port);
+		/* its own address, for calls between two of its users: the
+		 * loopback address when it listens on every address */
+		cm->self_addr = a;
+		cm->self_addr.port = cm->lport;
+		{
+			static const uint8_t zero[16];
+
+			if (memcmp(a.addr, zero, sizeof(zero)) == 0) {
+				if (a.family == 6)
+					cm->self_addr.addr[15] = 1;
+				else
+					memcpy(cm->self_addr.addr, "\x7f\0\0\x01", 4);
+			}
+		}
 
 	}
 	*out = cm;

@@ -153,9 +153,10 @@ int calls_timeout_ms(const struct calls *cm);
 
 /* ---- calls ------------------------------------------------------------------ */
 /*
- * Start a call from local user from_user to "user@tenant" (in the peers
- * directory, numeric address; another tenant: -ENOTSUP for this one's own
- * users). local_media
+ * Start a call from local user from_user to "user@tenant": a user of this
+ * manager's own store (the manager dials its own listener; -ENOTCONN without
+ * one) or a peer in the peers directory (numeric address; of another
+ * tenant, or of this tenant at another site). local_media
  * is where this side receives media ("IP:port"), NULL = the next free port
  * of the media pool; remote_media, if not NULL, must equal what the peer
  * announces. id gets the new call id. 0 = the attempt is running (result by
@@ -165,7 +166,7 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 	       const char *local_media, const char *remote_media,
 	       char id[CALLS_ID_LEN + 1], char *err, size_t errlen);
 /* Hang up (active: END to the peer; detached: this side only) or cancel
- * (attempt). -ENOENT. */
+ * (attempt). A call between two users of this manager: both legs. -ENOENT. */
 int calls_end(struct calls *cm, const char *id, char *err, size_t errlen);
 /*
  * Move both sides to the next key generation, scheduled at
@@ -176,7 +177,12 @@ int calls_end(struct calls *cm, const char *id, char *err, size_t errlen);
  */
 int calls_rekey(struct calls *cm, const char *id, uint64_t current_index,
 		char *err, size_t errlen);
+/* The call's caller leg if this manager holds it, else its callee leg. */
 int calls_show(const struct calls *cm, const char *id, struct calls_info *out);
+/* One leg: a call between two users of this manager has both under one id
+ * (docs/calls.md, "Calls within a tenant"). -ENOENT. */
+int calls_show_leg(const struct calls *cm, const char *id, enum callproto_role role,
+		   struct calls_info *out);
 /* Every live call and attempt; a non-zero return from fn stops and is returned. */
 int calls_list(const struct calls *cm, calls_list_fn fn, void *arg);
 /* Security code "12345 67890 12345 67890" from 20 digits (store form). */

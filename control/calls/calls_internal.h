@@ -46,6 +46,9 @@ struct conn {
 	bool have_want;             /* caller: remote_media given */
 	bool learn;                 /* TOFU: record the peer's key once done */
 	bool add_peer;              /* TOFU: the peer is not in the directory */
+	bool local_peer;            /* the peer is a user of this daemon (a call within
+				     * the tenant, both legs here): its identity key is
+				     * the user's own, from the users table */
 	struct callproto *cp;
 	uint64_t deadline;          /* monotonic ms; attempts only */
 	struct callproto_addr local_media, want_remote;
@@ -70,6 +73,8 @@ struct calls {
 	int lfd;
 	int spare_fd;                 /* /dev/null, given up to shed a connection at EMFILE */
 	uint16_t lport;
+	struct callproto_addr self_addr;  /* where calls_dial reaches this manager's own
+					   * listener (a call between two of its users) */
 	struct callproto_addr pool_addr;
 	uint16_t pool_lo, pool_hi;
 	bool has_pool;
@@ -97,6 +102,13 @@ static inline void copy_text(char *dst, size_t cap, const char *src)
 	dst[i] = '\0';
 }
 
+/* The store leg of a connection: a record is keyed by (call id, role). */
+static inline enum store_call_role conn_store_role(const struct conn *c)
+{
+	return c->info.role == CALLPROTO_ROLE_INITIATOR ? STORE_ROLE_INITIATOR
+							 : STORE_ROLE_RESPONDER;
+}
+
 /* ---- addr.c: IP:port forms ---------------------------------------------------- */
 
 int addr_parse(const char *s, struct callproto_addr *a, bool allow0);
@@ -116,6 +128,7 @@ int media_pool_take(const struct calls *cm, struct callproto_addr *out);
 /* ---- conn.c: connections ------------------------------------------------------ */
 
 struct conn *conn_find(const struct calls *cm, const char *id);
+struct conn *conn_find_leg(const struct calls *cm, const char *id, enum callproto_role role);
 void conn_unlink(struct calls *cm, struct conn *c);
 void conn_queue(struct conn *c, const uint8_t *p, size_t n, bool *overflow);
 void conn_pump(struct conn *c, bool *overflow);
@@ -126,6 +139,9 @@ void conn_fail(struct calls *cm, struct conn *c, enum callproto_code code, const
 void conn_lost(struct calls *cm, struct conn *c, const char *why);
 
 /* ---- handshake.c: decisions during the key agreement -------------------------- */
+
+int handshake_local_user_key(struct calls *cm, const char *peer_id,
+			     uint8_t pub[STORE_PUBLIC_KEY_BYTES]);
 
 int handshake_local(struct calls *cm, struct conn *c, const char *user, uint8_t *priv,
 		    struct callproto_local *loc, char *err, size_t errlen);

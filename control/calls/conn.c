@@ -30,12 +30,22 @@
 
 /* ---- buffers ------------------------------------------------------------------- */
 
-struct conn *conn_find(const struct calls *cm, const char *id)
+/* The call's leg in role, or NULL. */
+struct conn *conn_find_leg(const struct calls *cm, const char *id, enum callproto_role role)
 {
 	for (struct conn *c = cm->conns; c; c = c->next)
-		if (c->info.id[0] && strcmp(c->info.id, id) == 0)
+		if (c->info.id[0] && c->info.role == role && strcmp(c->info.id, id) == 0)
 			return c;
 	return NULL;
+}
+
+/* The call id's caller leg if this manager holds it, else its callee leg: a
+ * call between two users of this manager has both (docs/calls.md). */
+struct conn *conn_find(const struct calls *cm, const char *id)
+{
+	struct conn *c = conn_find_leg(cm, id, CALLPROTO_ROLE_INITIATOR);
+
+	return c ? c : conn_find_leg(cm, id, CALLPROTO_ROLE_RESPONDER);
 }
 
 void conn_unlink(struct calls *cm, struct conn *c)
@@ -119,9 +129,9 @@ void conn_finish(struct calls *cm, struct conn *c, enum calls_state state, const
 	copy_text(c->info.reason, sizeof(c->info.reason), reason);
 	c->info.state = state;
 	if (c->stored)
-		(void)store_call_end(cm->cfg.store, c->info.id,
-				     state == CALLS_ENDED ? STORE_CALL_ENDED : STORE_CALL_FAILED,
-				     c->info.reason, err, sizeof(err));
+		(void)store_call_end_leg(cm->cfg.store, c->info.id, conn_store_role(c),
+					 state == CALLS_ENDED ? STORE_CALL_ENDED : STORE_CALL_FAILED,
+					 c->info.reason, err, sizeof(err));
 	if (cm->cfg.event)
 		cm->cfg.event(cm->cfg.event_ctx, &c->info);
 	if (c->fd >= 0)

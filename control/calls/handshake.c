@@ -50,6 +50,46 @@ int handshake_local(struct calls *cm, struct conn *c, const char *user, uint8_t 
 	return 0;
 }
 
+/*
+ * peer_id ("user@tenant") is a user of this manager's own store: 0 with the
+ * user's public key, else -ENOENT (another tenant, or a user of this tenant
+ * at another site: the peers directory speaks for those).
+ */
+int handshake_local_user_key(struct calls *cm, const char *peer_id,
+			     uint8_t pub[STORE_PUBLIC_KEY_BYTES])
+{
+	char user[STORE_NAME_MAX + 1], tenant[STORE_NAME_MAX + 1], err[STORE_ERR_MAX];
+	struct store_user u;
+
+	if (store_peer_id_parse(peer_id, user, tenant, err, sizeof(err)) < 0 ||
+	    strcmp(tenant, cm->tenant) != 0 ||
+	    store_user_show(cm->cfg.store, user, &u, err, sizeof(err)) < 0)
+		return -ENOENT;
+	memcpy(pub, u.public_key, STORE_PUBLIC_KEY_BYTES);
+	return 0;
+}
+
+/*
+ * Whether another connection already holds call id for c. The one exception:
+ * the caller's leg of a call between two users of this manager, answered
+ * here by c (the same id, the other role, and the parties crosswise).
+ */
+static bool id_taken(const struct calls *cm, const struct conn *c, const char *callee)
+{
+	for (const struct conn *x = cm->conns; x; x = x->next) {
+		char me[STORE_PEER_MAX + 1];
+
+		if (x == c || strcmp(x->info.id, c->info.id) != 0)
+			continue;
+		errbuf_set(me, sizeof(me), "%s@%s", x->info.local_user, cm->tenant);
+		if (x->info.role == CALLPROTO_ROLE_INITIATOR && x->local_peer &&
+		    strcmp(x->info.peer, callee) == 0 && strcmp(me, c->info.peer) == 0)
+			continue;   /* any second callee leg is caught as x itself */
+		return true;
+	}
+	return false;
+}
+
 /* Responder after HELLO. */
 static bool answer(struct calls *cm, struct conn *c)
 {
@@ -73,11 +113,7 @@ static bool answer(struct calls *cm, struct conn *c)
 	memcpy(c->info.id, h.call_id, CALLS_ID_LEN);
 	c->info.id[CALLS_ID_LEN] = '\0';
 	copy_text(c->info.peer, sizeof(c->info.peer), h.caller);
-	bool dup = false;
-
-	for (const struct conn *x = cm->conns; x; x = x->next)
-		dup |= x != c && strcmp(x->info.id, c->info.id) == 0;
-	if (dup) {
+	if (id_taken(cm, c, h.callee)) {
 		conn_fail(cm, c, CALLPROTO_CODE_PROTOCOL, "call id %s is already in use", c->info.id);
 		return false;
 	}
@@ -93,7 +129,14 @@ static bool answer(struct calls *cm, struct conn *c)
 		conn_fail(cm, c, CALLPROTO_CODE_PROTOCOL, "caller: %s", err);
 		return false;
 	}
-	rc = store_peer_show(cm->cfg.store, h.caller, &peer, err, sizeof(err));
+	{
+		uint8_t pub[STORE_PUBLIC_KEY_BYTES];
+
+		/* a user of this store: identified by its own key (identity()),
+		 * never by the peers directory or trust on first use */
+		c->local_peer = handshake_local_user_key(cm, h.caller, pub) == 0;
+	}
+	rc = c->local_peer ? 0 : store_peer_show(cm->cfg.store, h.caller, &peer, err, sizeof(err));
 	if (rc == -ENOENT && !cm->cfg.tofu) {
 		conn_fail(cm, c, CALLPROTO_CODE_IDENTITY_REFUSED, "caller %s is not in the peers "
 			  "directory and trust on first use is off", c->info.peer);
@@ -142,6 +185,22 @@ static void identity(struct calls *cm, struct conn *c)
 	if (callproto_peer_static(c->cp, pub) < 0) {
 		errbuf_set(c->why, sizeof(c->why), "internal: no peer key");
 		(void)callproto_abort(c->cp, CALLPROTO_CODE_INTERNAL); /* handshake_progress() ends it */
+		return;
+	}
+	if (c->local_peer) {
+		/* a user of this store (a call within the tenant): its key is the
+		 * one in the users table, nothing else is accepted */
+		uint8_t own[STORE_PUBLIC_KEY_BYTES];
+
+		ok = handshake_local_user_key(cm, c->info.peer, own) == 0 &&
+		     sodium_memcmp(pub, own, sizeof(pub)) == 0;
+		if (!ok)
+			errbuf_set(c->why, sizeof(c->why), "identity key of %s does not match the "
+				   "key of that user of this daemon: refused (possible man in the "
+				   "middle)", c->info.peer);
+		sodium_memzero(own, sizeof(own));
+		if (callproto_identity_decide(c->cp, ok) < 0 && !c->why[0])
+			errbuf_set(c->why, sizeof(c->why), "internal: identity decision refused");
 		return;
 	}
 	rc = store_peer_show(cm->cfg.store, c->info.peer, &peer, err, sizeof(err));
@@ -251,6 +310,7 @@ static bool activate(struct calls *cm, struct conn *c)
 			       sizeof(c->info.security_code));
 		memset(&rec, 0, sizeof(rec));
 		memcpy(rec.id, c->info.id, sizeof(rec.id));
+		rec.role = conn_store_role(c);
 		rec.mode = r->mode == CALLPROTO_MODE_E2EE ? STORE_MODE_E2EE : STORE_MODE_STANDARD;
 		memcpy(rec.reason, c->info.reason, sizeof(rec.reason) - 1);
 		memcpy(rec.profile, c->info.profile, sizeof(rec.profile));

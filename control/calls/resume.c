@@ -88,6 +88,22 @@ static int resume_one(struct calls *cm, const struct store_call *sc)
 	return 0;
 }
 
+/* A resumed leg of call id owns the table entry keyed k (both legs of a call
+ * within the tenant share the id, each on its own media address). */
+static bool entry_owned(const struct calls *cm, const char *id, const struct keytable_key *k)
+{
+	struct keytable_key mine;
+
+	for (const struct conn *c = cm->conns; c; c = c->next) {
+		if (strcmp(c->info.id, id) != 0)
+			continue;
+		addr_table_key(&c->local_media, k->dir, &mine);
+		if (memcmp(&mine, k, sizeof(mine)) == 0)
+			return true;
+	}
+	return false;
+}
+
 int calls_resume(struct calls *cm, struct calls_resume_report *rep, char *err, size_t errlen)
 {
 	struct live_calls l = { 0 };
@@ -119,8 +135,8 @@ int calls_resume(struct calls *cm, struct calls_resume_report *rep, char *err, s
 				goto out;
 			why = "its key table entries were gone after a restart";
 		}
-		(void)store_call_end(cm->cfg.store, l.v[i].id, STORE_CALL_FAILED, why,
-				     serr, sizeof(serr));
+		(void)store_call_end_leg(cm->cfg.store, l.v[i].id, l.v[i].role, STORE_CALL_FAILED,
+					 why, serr, sizeof(serr));
 		rep->failed++;
 	}
 	/* entries naming a call the store knows and no call here has: left by a
@@ -134,7 +150,7 @@ int calls_resume(struct calls *cm, struct calls_resume_report *rep, char *err, s
 	while (nd < ti.count && keytable_next(cm->cfg.table, &cur, &e) == 1) {
 		memcpy(id, e.call_id, CALLS_ID_LEN);
 		id[CALLS_ID_LEN] = '\0';
-		if (store_call_id16_ok((const char *)e.call_id) && !conn_find(cm, id) &&
+		if (store_call_id16_ok((const char *)e.call_id) && !entry_owned(cm, id, &e.key) &&
 		    store_call_get(cm->cfg.store, id, &sc, serr, sizeof(serr)) == 0)
 			drop[nd++] = e.key;
 		keytable_wipe(&e, sizeof(e));

@@ -40,6 +40,10 @@ static void dial_answer(struct ctl *c, const struct calls_info *in)
 	unsigned int i;
 	int status = 0;
 
+	/* the dial's own leg: a call between two users of this daemon has a
+	 * callee leg with the same id here too */
+	if (in->role != CALLPROTO_ROLE_INITIATOR)
+		return;
 	for (i = 0; i < DIALS_MAX; i++)
 		if (c->dials[i].fd >= 0 && strcmp(c->dials[i].id, in->id) == 0)
 			break;
@@ -236,38 +240,60 @@ int cmd_call_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 	return 0;
 }
 
+/* `call show` text form of one leg. */
+static void show_text(struct admin_out *o, const struct calls_info *in)
+{
+	admin_out_printf(o,
+			 "call id: %s\nrole: %s\nstate: %s\nuser: %s\npeer: %s\n"
+			 "mode: %s\nreason: %s\nprofile: %s\nsecurity code: %s\n"
+			 "local media: %s\nremote media: %s\ngeneration: %" PRIu32 "\n"
+			 "control channel: %s\n",
+			 in->id, in->role == CALLPROTO_ROLE_INITIATOR ? "caller" : "callee",
+			 call_state_name(in->state), in->local_user, in->peer,
+			 call_mode_name(in->mode), in->reason[0] ? in->reason : "-",
+			 in->profile[0] ? in->profile : "-",
+			 in->security_code[0] ? in->security_code : "-",
+			 in->local_media[0] ? in->local_media : "-",
+			 in->remote_media[0] ? in->remote_media : "-", in->generation,
+			 control_channel(in));
+}
+
 int cmd_call_show(struct ctl *c, int argc, const char *const argv[], char *msg,
 		  size_t msglen)
 {
 	struct dirspec_call d;
-	struct calls_info in;
-	int rc;
+	struct calls_info legs[2];
+	int rc, n = 0, k;
 
 	rc = call_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
-	rc = calls_show(c->calls, d.id, &in);
-	if (rc < 0) {
+	/* a call between two users of this daemon has both legs here: both are
+	 * shown, the caller's first (docs/calls.md, "Calls within a tenant") */
+	if (calls_show_leg(c->calls, d.id, CALLPROTO_ROLE_INITIATOR, &legs[n]) == 0)
+		n++;
+	if (calls_show_leg(c->calls, d.id, CALLPROTO_ROLE_RESPONDER, &legs[n]) == 0)
+		n++;
+	if (n == 0) {
 		snprintf(msg, msglen, "no call %s (call list shows the calls)", d.id);
-		return rc;
+		return -ENOENT;
 	}
 	if (d.json) {
-		call_print(&c->out, &in, true, true);
-		admin_out_printf(&c->out, "\n");
+		/* one leg: the object; both: an array of the two */
+		if (n == 2)
+			admin_out_printf(&c->out, "[");
+		for (k = 0; k < n; k++) {
+			if (k)
+				admin_out_printf(&c->out, ", ");
+			call_print(&c->out, &legs[k], true, true);
+		}
+		admin_out_printf(&c->out, n == 2 ? "]\n" : "\n");
 	} else {
-		admin_out_printf(&c->out,
-				 "call id: %s\nrole: %s\nstate: %s\nuser: %s\npeer: %s\n"
-				 "mode: %s\nreason: %s\nprofile: %s\nsecurity code: %s\n"
-				 "local media: %s\nremote media: %s\ngeneration: %" PRIu32 "\n"
-				 "control channel: %s\n",
-				 in.id, in.role == CALLPROTO_ROLE_INITIATOR ? "caller" : "callee",
-				 call_state_name(in.state), in.local_user, in.peer,
-				 call_mode_name(in.mode), in.reason[0] ? in.reason : "-",
-				 in.profile[0] ? in.profile : "-",
-				 in.security_code[0] ? in.security_code : "-",
-				 in.local_media[0] ? in.local_media : "-",
-				 in.remote_media[0] ? in.remote_media : "-", in.generation,
-				 control_channel(&in));
+		for (k = 0; k < n; k++) {
+			if (k)
+				admin_out_printf(&c->out, "\n");
+			show_text(&c->out, &legs[k]);
+		}
 	}
 	msg[0] = '\0';
 	return 0;

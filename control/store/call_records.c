@@ -18,7 +18,23 @@
 
 /* ---- calls ------------------------------------------------------------------ */
 
-#define SQL_CALL_EXISTS   "SELECT count(*) FROM calls WHERE id = ?1"
+/*
+ * A record is one leg of a call, keyed by (id, role) (schema version 2): a
+ * call between two users of this daemon has both legs under one id. The
+ * record functions that name a leg take the key "ID/ROLE" internally
+ * (leg_key); those that take only an id act on every leg of it, or read the
+ * caller's leg first.
+ */
+#define SQL_LEG_ID   "substr(?1, 1, instr(?1, '/') - 1)"
+#define SQL_LEG_ROLE "substr(?1, instr(?1, '/') + 1)"
+#define SQL_CALL_EXISTS   "SELECT count(*) FROM calls WHERE id = " SQL_LEG_ID \
+	" AND role = " SQL_LEG_ROLE
+#define LEG_KEY_MAX  (STORE_CALL_ID_MAX + 16)
+
+static void leg_key(char out[LEG_KEY_MAX], const char *id, enum store_call_role role)
+{
+	errbuf_set(out, LEG_KEY_MAX, "%s/%s", id, store_call_role_name(role));
+}
 
 static int role_from_name(const char *s, enum store_call_role *r)
 {
@@ -143,6 +159,7 @@ static int check_call_fields(const struct store_call *c, char *err, size_t errle
 
 int store_call_add(struct store *st, const struct store_call *c, char *err, size_t errlen)
 {
+	char key[LEG_KEY_MAX];
 	int rc;
 
 	if (!st || !c)
@@ -164,9 +181,11 @@ int store_call_add(struct store *st, const struct store_call *c, char *err, size
 		return rc;
 	if ((rc = store_need_user(st, c->local_user, err, errlen)) < 0)
 		goto out;
-	rc = store_exists(st, SQL_CALL_EXISTS, c->id, err, errlen);
+	leg_key(key, c->id, c->role);
+	rc = store_exists(st, SQL_CALL_EXISTS, key, err, errlen);
 	if (rc > 0) {
-		errbuf_set(err, errlen, "call '%s' already exists", c->id);
+		errbuf_set(err, errlen, "call '%s' already has its %s leg", c->id,
+			   store_call_role_name(c->role));
 		rc = -EEXIST;
 	}
 	if (rc < 0)
@@ -215,9 +234,33 @@ static int call_row(sqlite3_stmt *s, void *rec)
 
 static const struct rec_kind call_kind = {
 	.type = REC_CALL, .what = "call", .damaged = "stored record is damaged",
-	.by_key = SQL_CALL_ROW " WHERE id = ?1",    /* store_call_list has its own */
+	/* the caller's leg first ('initiator' < 'responder') */
+	.by_key = SQL_CALL_ROW " WHERE id = ?1 ORDER BY role LIMIT 1",
 	.decode = call_row, .name_off = offsetof(struct store_call, id),
 };
+
+static const struct rec_kind leg_kind = {
+	.type = REC_CALL, .what = "call leg", .damaged = "stored record is damaged",
+	.by_key = SQL_CALL_ROW " WHERE id = " SQL_LEG_ID " AND role = " SQL_LEG_ROLE,
+	.decode = call_row, .name_off = offsetof(struct store_call, id),
+};
+
+/* Leg role of call id (role 0: the caller's leg if there is one, else the
+ * callee's): 0, -ENOENT or -errno. Inside or outside a transaction. */
+static int show_leg(struct store *st, const char *id, enum store_call_role role,
+		    struct store_call *out, char *err, size_t errlen)
+{
+	char key[LEG_KEY_MAX];
+
+	if (!role)
+		return store_show_rec(st, &call_kind, id, out, err, errlen);
+	if (!store_call_role_name(role)) {
+		errbuf_set(err, errlen, "call role: not one of initiator, responder");
+		return -EINVAL;
+	}
+	leg_key(key, id, role);
+	return store_show_rec(st, &leg_kind, key, out, err, errlen);
+}
 
 int store_call_update(struct store *st, const struct store_call *c, char *err, size_t errlen)
 {
@@ -231,7 +274,7 @@ int store_call_update(struct store *st, const struct store_call *c, char *err, s
 		return rc;
 	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
-	if ((rc = store_show_rec(st, &call_kind, c->id, &old, err, errlen)) < 0)
+	if ((rc = show_leg(st, c->id, c->role, &old, err, errlen)) < 0)
 		goto out;
 	if (state_final(old.state)) {
 		errbuf_set(err, errlen, "call '%s' is already %s", c->id,
@@ -246,15 +289,17 @@ int store_call_update(struct store *st, const struct store_call *c, char *err, s
 	}
 	rc = store_run(st, err, errlen, "UPDATE calls SET mode = ?2, reason = ?3, profile = ?4, "
 		       "security_code = ?5, local_media = ?6, remote_media = ?7, state = ?8, "
-		       "ended = ?9 WHERE id = ?1", "ssssssssi", c->id, store_call_mode_name(c->mode),
-		       c->reason, c->profile, c->security_code, c->local_media, c->remote_media,
-		       store_call_state_name(c->state), state_final(c->state) ? store_now() : (int64_t)0);
+		       "ended = ?9 WHERE id = ?1 AND role = ?10", "ssssssssis", c->id,
+		       store_call_mode_name(c->mode), c->reason, c->profile, c->security_code,
+		       c->local_media, c->remote_media, store_call_state_name(c->state),
+		       state_final(c->state) ? store_now() : (int64_t)0,
+		       store_call_role_name(old.role));
 out:
 	return store_finish(st, rc, err, errlen);
 }
 
-int store_call_end(struct store *st, const char *id, enum store_call_state state,
-		   const char *reason, char *err, size_t errlen)
+int store_call_end_leg(struct store *st, const char *id, enum store_call_role role,
+		       enum store_call_state state, const char *reason, char *err, size_t errlen)
 {
 	struct store_call c;
 	int rc;
@@ -273,18 +318,45 @@ int store_call_end(struct store *st, const char *id, enum store_call_state state
 	}
 	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
-	if ((rc = store_show_rec(st, &call_kind, id, &c, err, errlen)) < 0)
+	if ((rc = show_leg(st, id, role, &c, err, errlen)) < 0)
 		goto out;
+	if (!role) {
+		/* every leg of the call: already final only if none is live */
+		int64_t live = store_qint(st, err, errlen, "SELECT count(*) FROM calls WHERE id = ?1"
+					  " AND state IN ('setup', 'active')", "s", id);
+
+		if (live < 0) {
+			rc = (int)live;
+			goto out;
+		}
+		if (live == 0) {
+			errbuf_set(err, errlen, "call '%s' is already %s", id,
+				   store_call_state_name(c.state));
+			rc = -EALREADY;
+			goto out;
+		}
+		rc = store_run(st, err, errlen, "UPDATE calls SET state = ?2, reason = "
+			       "coalesce(?3, reason), ended = ?4 WHERE id = ?1 AND state IN "
+			       "('setup', 'active')", "sssi", id, store_call_state_name(state), reason,
+			       store_now());
+		goto out;
+	}
 	if (state_final(c.state)) {
 		errbuf_set(err, errlen, "call '%s' is already %s", id, store_call_state_name(c.state));
 		rc = -EALREADY;
 		goto out;
 	}
 	rc = store_run(st, err, errlen, "UPDATE calls SET state = ?2, reason = coalesce(?3, reason), "
-		       "ended = ?4 WHERE id = ?1", "sssi", id, store_call_state_name(state), reason,
-		       store_now());
+		       "ended = ?4 WHERE id = ?1 AND role = ?5", "sssis", id,
+		       store_call_state_name(state), reason, store_now(), store_call_role_name(role));
 out:
 	return store_finish(st, rc, err, errlen);
+}
+
+int store_call_end(struct store *st, const char *id, enum store_call_state state,
+		   const char *reason, char *err, size_t errlen)
+{
+	return store_call_end_leg(st, id, 0, state, reason, err, errlen);
 }
 
 int store_call_get(struct store *st, const char *id, struct store_call *out,
@@ -299,6 +371,18 @@ int store_call_get(struct store *st, const char *id, struct store_call *out,
 	return store_show_rec(st, &call_kind, id, out, err, errlen);
 }
 
+int store_call_get_leg(struct store *st, const char *id, enum store_call_role role,
+		       struct store_call *out, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!st || !out)
+		return -EINVAL;
+	if ((rc = store_check_call_id(id, err, errlen)) < 0)
+		return rc;
+	return show_leg(st, id, role, out, err, errlen);
+}
+
 int store_call_list(struct store *st, bool live_only, store_call_fn fn, void *arg,
 		    char *err, size_t errlen)
 {
@@ -309,7 +393,7 @@ int store_call_list(struct store *st, bool live_only, store_call_fn fn, void *ar
 	if (!st || !fn)
 		return -EINVAL;
 	rc = store_qprep(st, &s, err, errlen, SQL_CALL_ROW " WHERE ?1 = 0 OR state IN ('setup', "
-			 "'active') ORDER BY created, id", "i", (int64_t)(live_only ? 1 : 0));
+			 "'active') ORDER BY created, id, role", "i", (int64_t)(live_only ? 1 : 0));
 	if (rc < 0)
 		return rc;
 	return store_list_recs(st, s, &call_kind, &c, (union rec_fn){ .call = fn }, arg, err, errlen);
@@ -328,10 +412,13 @@ int store_call_del(struct store *st, const char *id, char *err, size_t errlen)
 		return rc;
 	if ((rc = store_show_rec(st, &call_kind, id, &c, err, errlen)) < 0)
 		goto out;
-	if (!state_final(c.state)) {
-		errbuf_set(err, errlen, "call '%s' is %s: end it first", id,
-		       store_call_state_name(c.state));
-		rc = -EBUSY;
+	/* every leg of it, all final */
+	if ((rc = (int)store_qint(st, err, errlen, "SELECT count(*) FROM calls WHERE id = ?1 AND "
+				  "state IN ('setup', 'active')", "s", id)) != 0) {
+		if (rc > 0) {
+			errbuf_set(err, errlen, "call '%s' is live: end it first", id);
+			rc = -EBUSY;
+		}
 		goto out;
 	}
 	rc = store_run(st, err, errlen, "DELETE FROM calls WHERE id = ?1", "s", id);

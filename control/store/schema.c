@@ -2,8 +2,9 @@
 /*
  * schema.c - the store's schema: creating it in an empty database, checking
  * the version of an existing one (newer is refused), and reading the tenant
- * it records, and the migrations that bring an older store up to date, one
- * marked step per version.
+ * it records. Migrations: a new store is made as version 1 and then goes
+ * through every step of migrations[] up to STORE_SCHEMA_VERSION, exactly as
+ * an existing store does when it is opened (one transaction with the check).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -18,6 +19,21 @@
 #include "store_internal.h"
 
 /* ---- schema ---------------------------------------------------------------- */
+
+/* The calls table's columns after its id (versions 1 and 2). */
+#define CALLS_COLUMNS \
+	" local_user TEXT NOT NULL," \
+	" remote TEXT NOT NULL," \
+	" role TEXT NOT NULL CHECK (role IN ('initiator', 'responder'))," \
+	" mode TEXT NOT NULL CHECK (mode IN ('pending', 'e2ee', 'standard'))," \
+	" reason TEXT NOT NULL," \
+	" profile TEXT NOT NULL," \
+	" security_code TEXT NOT NULL," \
+	" local_media TEXT NOT NULL," \
+	" remote_media TEXT NOT NULL," \
+	" state TEXT NOT NULL CHECK (state IN ('setup', 'active', 'ended', 'failed'))," \
+	" created INTEGER NOT NULL," \
+	" ended INTEGER NOT NULL"
 
 /*
  * Version 1. Names are TEXT compared byte for byte (case-sensitive). Enums are
@@ -70,58 +86,67 @@ static const char *const schema_v1[] = {
 	" CHECK (pinned = 0 OR public_key IS NOT NULL))",
 	/* No keys here. local_user is not a foreign key: history outlives users. */
 	"CREATE TABLE calls ("
-	" id TEXT PRIMARY KEY,"
-	" local_user TEXT NOT NULL,"
-	" remote TEXT NOT NULL,"
-	" role TEXT NOT NULL CHECK (role IN ('initiator', 'responder')),"
-	" mode TEXT NOT NULL CHECK (mode IN ('pending', 'e2ee', 'standard')),"
-	" reason TEXT NOT NULL,"
-	" profile TEXT NOT NULL,"
-	" security_code TEXT NOT NULL,"
-	" local_media TEXT NOT NULL,"
-	" remote_media TEXT NOT NULL,"
-	" state TEXT NOT NULL CHECK (state IN ('setup', 'active', 'ended', 'failed')),"
-	" created INTEGER NOT NULL,"
-	" ended INTEGER NOT NULL)",
+	" id TEXT PRIMARY KEY," CALLS_COLUMNS ")",
 	"CREATE INDEX calls_state ON calls(state)",
 	"CREATE INDEX calls_user ON calls(local_user)",
 };
 
-/* ---- migrations: step N brings a store from version N - 1 to N ----------- */
-
 /*
- * Step 2 (from version 1): compliance recording (docs/policy.md rule 7).
- * A user listed here is under compliance recording and cannot have
- * end-to-end encryption; the row goes with the user.
+ * Version 2 (issue 13, calls within a tenant): a call record is one LEG, keyed
+ * by (id, role). A call between two users of one daemon has both legs, the
+ * caller's and the callee's, under one call id in one store. SQLite cannot
+ * change a primary key in place: the table is rebuilt, its rows copied.
  */
-static const char *const migrate_to_v2[] = {
+static const char *const migrate_v2[] = {
+	"CREATE TABLE calls_v2 ("
+	" id TEXT NOT NULL," CALLS_COLUMNS ","
+	" PRIMARY KEY (id, role))",
+	"INSERT INTO calls_v2 (id, local_user, remote, role, mode, reason, profile, "
+	"security_code, local_media, remote_media, state, created, ended) "
+	"SELECT id, local_user, remote, role, mode, reason, profile, security_code, "
+	"local_media, remote_media, state, created, ended FROM calls",
+	"DROP TABLE calls",
+	"ALTER TABLE calls_v2 RENAME TO calls",
+	"CREATE INDEX calls_state ON calls(state)",
+	"CREATE INDEX calls_user ON calls(local_user)",
+	NULL,
+};
+
+/* migrations[i] takes a store from version i + 1 to i + 2. */
+/*
+ * Version 3 (issue 13, compliance recording, docs/policy.md rule 7): a user
+ * listed here is under compliance recording and cannot have end-to-end
+ * encryption; the row goes with the user.
+ */
+static const char *const migrate_v3[] = {
 	"CREATE TABLE compliance_recording ("
 	" user TEXT PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,"
 	" updated INTEGER NOT NULL)",
+	NULL,
 };
 
-static const struct {
-	int64_t to;
-	const char *const *sql;
-	size_t n;
-} migrations[] = {
-	{ 2, migrate_to_v2, sizeof(migrate_to_v2) / sizeof(migrate_to_v2[0]) },
+static const char *const *const migrations[] = {
+	migrate_v2,
+	migrate_v3,
 };
 
-/* Run the steps after version have (inside the open's transaction). */
-static int migrate(struct store *st, int64_t have, char *err, size_t errlen)
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION - 1,
+	       "one migration step per schema version after 1");
+
+/* From version `from` up to STORE_SCHEMA_VERSION, inside the open's transaction. */
+static int migrate(struct store *st, int64_t from, char *err, size_t errlen)
 {
-	size_t i, j;
 	int rc;
 
-	for (i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++) {
-		if (migrations[i].to <= have)
-			continue;
-		for (j = 0; j < migrations[i].n; j++)
-			if ((rc = store_run(st, err, errlen, migrations[i].sql[j], "")) < 0)
+	for (int64_t v = from; v < STORE_SCHEMA_VERSION; v++) {
+		for (const char *const *q = migrations[v - 1]; *q; q++)
+			if ((rc = store_run(st, err, errlen, *q, "")) < 0) {
+				store_adderr(err, errlen, " (migrating the schema from version "
+					     "%lld)", (long long)v);
 				return rc;
-		if ((rc = store_run(st, err, errlen, "UPDATE schema_version SET version = ?1",
-				    "i", migrations[i].to)) < 0)
+			}
+		if ((rc = store_run(st, err, errlen, "UPDATE schema_version SET version = ?1", "i",
+				    v + 1)) < 0)
 			return rc;
 	}
 	return 0;
@@ -165,7 +190,7 @@ int store_schema_init(struct store *st, const char *tenant, bool create,
 		for (i = 0; i < sizeof(schema_v1) / sizeof(schema_v1[0]); i++)
 			if ((rc = store_run(st, err, errlen, schema_v1[i], "")) < 0)
 				goto out;
-		/* version 1, then the migrations below, as for an existing store */
+		/* version 1, then the migrations: one path for new and old stores */
 		rc = store_run(st, err, errlen, "INSERT INTO schema_version (version) VALUES (1)",
 			       "");
 		if (rc >= 0)

@@ -46,7 +46,7 @@
 
 #include "policy.h"
 
-#define STORE_SCHEMA_VERSION     2  /* 2: compliance recording (schema.c) */
+#define STORE_SCHEMA_VERSION     3   /* schema.c: 2 calls keyed (id, role); 3 compliance recording */
 #define STORE_DB_NAME            "callseal.db"
 #define STORE_LOCK_NAME          "lock"
 #define STORE_ERR_MAX            320u
@@ -319,7 +319,20 @@ int store_call_add(struct store *st, const struct store_call *c, char *err, size
  * is already final is refused (-EALREADY).
  */
 int store_call_update(struct store *st, const struct store_call *c, char *err, size_t errlen);
-/* Shorthand: move a call to ENDED or FAILED with a reason. */
+/*
+ * A call record is one leg, keyed by (id, role) (schema version 2): a call
+ * between two users of this daemon has both legs under one id. store_call_add
+ * refuses a second record of the same leg (-EEXIST); store_call_update acts
+ * on c->role's leg (0: the caller's leg if there is one). Functions that take
+ * an id only: get reads the caller's leg first; end moves every live leg;
+ * del forgets every leg (-EBUSY while one is live).
+ */
+/* Move one leg (role 0: every live leg) to ENDED or FAILED with a reason. */
+int store_call_end_leg(struct store *st, const char *id, enum store_call_role role,
+		       enum store_call_state state, const char *reason, char *err, size_t errlen);
+int store_call_get_leg(struct store *st, const char *id, enum store_call_role role,
+		       struct store_call *out, char *err, size_t errlen);
+/* Shorthand: move a call (every live leg) to ENDED or FAILED with a reason. */
 int store_call_end(struct store *st, const char *id, enum store_call_state state,
 		   const char *reason, char *err, size_t errlen);
 int store_call_get(struct store *st, const char *id, struct store_call *out,

@@ -12,6 +12,11 @@
  *       "call_id=ID DIR profile=P key_sha256=H" where H is SHA-256 over
  *       key || salt, the same digest callseal-keytable-dump prints, so a
  *       test compares keys without either tool printing key bytes.
+ *   callseal-recorder-open --inline DIR SECRET_FILE < SEALED_BASE64
+ *       what a recorder does with them: prints the base64 of key || salt of
+ *       direction DIR (out or in) as the sealing side uses it, for libsrtp2
+ *       (callseal-srtpcheck --inline) to decrypt recorded media
+ *       (calls_tenant_media).
  * Exit status 0, 1 when the blob does not open or is malformed, 2 on usage.
  */
 #include <fcntl.h>
@@ -69,8 +74,10 @@ static int read_b64(FILE *f, uint8_t *out, size_t n)
 	return rc;
 }
 
-static int open_blob(const char *path)
+static int open_blob(const char *path, const char *want)
 {
+	char b64[sodium_base64_ENCODED_LEN(KEYTABLE_MASTER_KEY_MAX + KEYTABLE_MASTER_SALT_BYTES,
+					   sodium_base64_VARIANT_ORIGINAL)];
 	uint8_t sk[crypto_box_SECRETKEYBYTES], pk[crypto_box_PUBLICKEYBYTES];
 	uint8_t sealed[CALLS_KEYS_SEALED], plain[CALLS_KEYS_PLAIN], h[crypto_hash_sha256_BYTES];
 	char hex[2 * crypto_hash_sha256_BYTES + 1], id[CALLS_ID_LEN + 1];
@@ -109,6 +116,16 @@ static int open_blob(const char *path)
 		}
 		memmove((uint8_t *)e + 8 + klen, e + 8 + KEYTABLE_MASTER_KEY_MAX,
 			KEYTABLE_MASTER_SALT_BYTES);
+		if (want) {
+			if (strcmp(want, e[0] == KEYTABLE_DIR_OUT ? "out" : "in") == 0) {
+				sodium_bin2base64(b64, sizeof(b64), e + 8,
+						  klen + KEYTABLE_MASTER_SALT_BYTES,
+						  sodium_base64_VARIANT_ORIGINAL);
+				printf("%s\n", b64);
+				sodium_memzero(b64, sizeof(b64));
+			}
+			continue;
+		}
 		crypto_hash_sha256(h, e + 8, klen + KEYTABLE_MASTER_SALT_BYTES);
 		sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
 		printf("call_id=%s %s profile=%u key_sha256=%s\n", id,
@@ -129,8 +146,12 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "--keygen") == 0)
 		return keygen(argv[2]);
 	if (argc == 2 && argv[1][0] != '-')
-		return open_blob(argv[1]);
+		return open_blob(argv[1], NULL);
+	if (argc == 4 && strcmp(argv[1], "--inline") == 0 &&
+	    (strcmp(argv[2], "out") == 0 || strcmp(argv[2], "in") == 0) && argv[3][0] != '-')
+		return open_blob(argv[3], argv[2]);
 	fprintf(stderr, "usage: callseal-recorder-open --keygen SECRET_FILE\n"
-		"       callseal-recorder-open SECRET_FILE < SEALED_BASE64\n");
+		"       callseal-recorder-open SECRET_FILE < SEALED_BASE64\n"
+		"       callseal-recorder-open --inline out|in SECRET_FILE < SEALED_BASE64\n");
 	return 2;
 }

@@ -249,7 +249,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_and_destroy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_entries_gone, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_same_tenant, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_self_call_e2ee, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_self_call_standard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_self_call_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_sites, setup_one_tenant, teardown),
+		cmocka_unit_test_setup_teardown(test_two_sites_impostor, setup_one_tenant, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -86,11 +86,18 @@ void test_bounded_attempts(void **state);
 void test_garbage(void **state);
 void test_modified_bytes(void **state);
 
-/* test_calls_lifecycle.c: rekey, list and destroy, restart, one tenant */
+/* test_calls_lifecycle.c: rekey, list and destroy, restart */
 void test_rekey(void **state);
 void test_list_and_destroy(void **state);
 void test_restart_resume(void **state);
 void test_restart_entries_gone(void **state);
-void test_same_tenant(void **state);
+
+/* test_calls_tenant.c: calls within a tenant (one manager; two sites) */
+int setup_one_tenant(void **state);
+void test_self_call_e2ee(void **state);
+void test_self_call_standard(void **state);
+void test_self_call_resume(void **state);
+void test_two_sites(void **state);
+void test_two_sites_impostor(void **state);
 
 #endif

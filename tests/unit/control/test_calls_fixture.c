@@ -107,16 +107,20 @@ const char *addr_of(uint16_t port)
 	return peer_addr;
 }
 
-/* Standard set-up: alice@contoso and bob@fabrikam know each other, pinned. */
-static int setup_common(void **state, bool tofu, unsigned int timeout_ms, unsigned int max)
+/* Standard set-up: alice@contoso and bob@fabrikam know each other, pinned;
+ * one tenant (two sites): bob is bob@contoso at the second manager. */
+static int setup_common(void **state, bool tofu, unsigned int timeout_ms, unsigned int max,
+			const char *tenant_b)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	uint8_t pa[32], pb[32];
+	char bob[64];
 
 	if (!f || sodium_init() < 0)
 		return -1;
 	crypto_box_keypair(f->rec_pk, f->rec_sk);
-	if (side_open(&f->a, "contoso") || side_open(&f->b, "fabrikam") ||
+	snprintf(bob, sizeof(bob), "bob@%s", tenant_b);
+	if (side_open(&f->a, "contoso") || side_open(&f->b, tenant_b) ||
 	    side_start(f, &f->a, tofu, timeout_ms, max) ||
 	    side_start(f, &f->b, tofu, timeout_ms, max))
 		return -1;
@@ -125,7 +129,7 @@ static int setup_common(void **state, bool tofu, unsigned int timeout_ms, unsign
 		return -1;
 	user_pub(&f->a, "alice", pa);
 	user_pub(&f->b, "bob", pb);
-	if (store_peer_add(f->a.st, "bob@fabrikam", pb, addr_of(calls_listen_port(f->b.cm)),
+	if (store_peer_add(f->a.st, bob, pb, addr_of(calls_listen_port(f->b.cm)),
 			   true, err, sizeof(err)) ||
 	    store_peer_add(f->b.st, "alice@contoso", pa, addr_of(calls_listen_port(f->a.cm)),
 			   true, err, sizeof(err)))
@@ -136,17 +140,23 @@ static int setup_common(void **state, bool tofu, unsigned int timeout_ms, unsign
 
 int setup(void **state)
 {
-	return setup_common(state, false, 3000, 0);
+	return setup_common(state, false, 3000, 0, "fabrikam");
+}
+
+/* Two sites of one tenant: the second manager is contoso too (bob@contoso). */
+int setup_one_tenant(void **state)
+{
+	return setup_common(state, false, 3000, 0, "contoso");
 }
 
 int setup_tofu(void **state)
 {
-	return setup_common(state, true, 3000, 0);
+	return setup_common(state, true, 3000, 0, "fabrikam");
 }
 
 int setup_short(void **state)
 {
-	return setup_common(state, false, 300, 2);
+	return setup_common(state, false, 300, 2, "fabrikam");
 }
 
 int teardown(void **state)
@@ -230,8 +240,10 @@ bool master_eq(const struct keytable_master *x, const struct keytable_master *y)
 void call_ok(struct fixture *f, char id[CALLS_ID_LEN + 1])
 {
 	unsigned int a0 = f->a.n_ev, b0 = f->b.n_ev;
+	char bob[64];
 
-	assert_int_equal(calls_dial(f->a.cm, "alice", "bob@fabrikam", ALICE_MEDIA, BOB_MEDIA,
+	snprintf(bob, sizeof(bob), "bob@%s", f->b.tenant);
+	assert_int_equal(calls_dial(f->a.cm, "alice", bob, ALICE_MEDIA, BOB_MEDIA,
 				    id, err, sizeof(err)), 0);
 	drive(f, &f->b.n_ev, b0 + 1, 3000, NULL);
 	drive(f, &f->a.n_ev, a0 + 1, 3000, NULL);

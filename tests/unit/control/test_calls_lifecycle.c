@@ -221,17 +221,3 @@ void test_restart_entries_gone(void **state)
 	assert_int_equal(sc.state, STORE_CALL_FAILED);
 	assert_int_equal(calls_show(f->a.cm, id, &(struct calls_info){ 0 }), -ENOENT);
 }
-
-/* Two users of one tenant: refused with a clear reason, nothing changes. */
-void test_same_tenant(void **state)
-{
-	struct fixture *f = *state;
-	char id[CALLS_ID_LEN + 1];
-
-	assert_int_equal(store_user_add(f->a.st, "carol", err, sizeof(err)), 0);
-	assert_int_equal(calls_dial(f->a.cm, "alice", "carol@contoso", NULL, NULL, id,
-				    err, sizeof(err)), -ENOTSUP);
-	assert_non_null(strstr(err, "not supported"));
-	assert_int_equal(table_count(&f->a), 0);
-	assert_int_equal(calls_list(f->a.cm, NULL, NULL), 0);
-}

@@ -226,9 +226,13 @@ static void test_schema_versions(void **state)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "SELECT version FROM schema_version", NULL, NULL,
 				      NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET version = 3", NULL, NULL,
-				      NULL), SQLITE_OK);
-	assert_int_equal(STORE_SCHEMA_VERSION, 2);
+	{
+		char sql[64];
+
+		snprintf(sql, sizeof(sql), "UPDATE schema_version SET version = %d",
+			 STORE_SCHEMA_VERSION + 1);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
 	sqlite3_close(db);
 	assert_int_equal(store_open(f->dir, TENANT, 0, &st, err, sizeof(err)),
 			 -EPROTONOSUPPORT);
@@ -245,7 +249,8 @@ static void test_schema_versions(void **state)
 	assert_int_equal(store_open(f->dir, TENANT, 0, &st, err, sizeof(err)), -EPROTO);
 
 	/* a version 1 store (no compliance_recording table): opens, migrated to
-	 * version 2 (schema.c step 2), data intact, compliance recording works */
+	 * the current version (schema.c migrations[]), data intact, compliance
+	 * recording works */
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE compliance_recording; "
 				      "INSERT INTO schema_version VALUES (1)", NULL, NULL,
@@ -271,7 +276,7 @@ static void test_schema_versions(void **state)
 		assert_int_equal(sqlite3_prepare_v2(db, "SELECT version FROM schema_version",
 						    -1, &q, NULL), SQLITE_OK);
 		assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-		assert_int_equal(sqlite3_column_int(q, 0), 2);
+		assert_int_equal(sqlite3_column_int(q, 0), STORE_SCHEMA_VERSION);
 		assert_int_equal(sqlite3_step(q), SQLITE_DONE);
 		sqlite3_finalize(q);
 	}
@@ -301,6 +306,68 @@ static void test_schema_versions(void **state)
 }
 
 /* ---- persistence ------------------------------------------------------------------------- */
+
+/* A store made by schema version 1 (calls keyed by id alone) opens, is
+ * migrated to the current version with its rows, and takes both legs of a
+ * call then (issue 13). */
+static void test_schema_migrate_v1(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX];
+	struct store_call c;
+	sqlite3 *db;
+	sqlite3_stmt *s;
+
+	add_user(f, "alice");
+	store_close(f->st);
+	f->st = NULL;
+	snprintf(path, sizeof(path), "%s/%s", f->dir, STORE_DB_NAME);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	/* back to version 1's calls table, with one call in it */
+	assert_int_equal(sqlite3_exec(db,
+		"DROP TABLE calls;"
+		"CREATE TABLE calls (id TEXT PRIMARY KEY, local_user TEXT NOT NULL,"
+		" remote TEXT NOT NULL,"
+		" role TEXT NOT NULL CHECK (role IN ('initiator', 'responder')),"
+		" mode TEXT NOT NULL CHECK (mode IN ('pending', 'e2ee', 'standard')),"
+		" reason TEXT NOT NULL, profile TEXT NOT NULL, security_code TEXT NOT NULL,"
+		" local_media TEXT NOT NULL, remote_media TEXT NOT NULL,"
+		" state TEXT NOT NULL CHECK (state IN ('setup', 'active', 'ended', 'failed')),"
+		" created INTEGER NOT NULL, ended INTEGER NOT NULL);"
+		"CREATE INDEX calls_state ON calls(state);"
+		"CREATE INDEX calls_user ON calls(local_user);"
+		"INSERT INTO calls VALUES ('0123456789abcdef', 'alice', 'bob@fabrikam',"
+		" 'initiator', 'standard', 'r', 'AEAD_AES_256_GCM', '', '192.0.2.1:40000',"
+		" '192.0.2.2:40000', 'ended', 1, 2);"
+		"UPDATE schema_version SET version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_open(f->dir, TENANT, 0, &f->st, err, sizeof(err)), 0);
+	assert_int_equal(store_call_get(f->st, "0123456789abcdef", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.remote, "bob@fabrikam");
+	assert_int_equal(c.state, STORE_CALL_ENDED);
+	assert_int_equal(c.ended, 2);
+	make_call(&c, "0123456789abcdef", "alice");
+	c.role = STORE_ROLE_RESPONDER;
+	assert_int_equal(store_call_add(f->st, &c, err, sizeof(err)), 0);
+	store_close(f->st);
+	f->st = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &s,
+					    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(s, 0), STORE_SCHEMA_VERSION);
+	sqlite3_finalize(s);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE "
+					    "name IN ('calls_state', 'calls_user')", -1, &s,
+					    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(s, 0), 2);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	assert_int_equal(store_open(f->dir, TENANT, 0, &f->st, err, sizeof(err)), 0);
+}
 
 static void test_persistence(void **state)
 {
@@ -404,6 +471,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compliance_recording, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_users, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_private_key_not_listed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deleted_key_not_in_file, setup, teardown),
@@ -415,6 +483,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_user_setting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_calls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_call_legs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusal_changes_nothing, setup, teardown),
 	};

@@ -82,5 +82,6 @@ void test_user_setting(void **state);
 /* test_store_peers_calls.c: peers and calls */
 void test_peers(void **state);
 void test_calls(void **state);
+void test_call_legs(void **state);
 
 #endif

@@ -240,3 +240,67 @@ void test_calls(void **state)
 	assert_int_equal(store_call_get(f->st, "call-1", &g, err, sizeof(err)), -ENOENT);
 	assert_int_equal(store_call_get(f->st, "", &g, err, sizeof(err)), -EINVAL);
 }
+
+/* Issue 13: a call between two users of one daemon has both legs, (id,
+ * initiator) and (id, responder), in one store. */
+void test_call_legs(void **state)
+{
+	struct fixture *f = *state;
+	struct store_call c, g;
+	struct names l = { 0 };
+
+	add_user(f, "alice");
+	add_user(f, "carol");
+	make_call(&c, "0123456789abcdef", "alice");
+	snprintf(c.remote, sizeof(c.remote), "carol@%s", store_tenant(f->st));
+	assert_int_equal(store_call_add(f->st, &c, err, sizeof(err)), 0);
+	make_call(&c, "0123456789abcdef", "carol");
+	snprintf(c.remote, sizeof(c.remote), "alice@%s", store_tenant(f->st));
+	c.role = STORE_ROLE_RESPONDER;
+	snprintf(c.local_media, sizeof(c.local_media), "192.0.2.1:40002");
+	assert_int_equal(store_call_add(f->st, &c, err, sizeof(err)), 0);
+	assert_int_equal(store_call_add(f->st, &c, err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, "responder leg"));
+
+	/* each leg on its own; the id alone reads the caller's */
+	assert_int_equal(store_call_get_leg(f->st, "0123456789abcdef", STORE_ROLE_RESPONDER, &g,
+					    err, sizeof(err)), 0);
+	assert_string_equal(g.local_user, "carol");
+	assert_string_equal(g.local_media, "192.0.2.1:40002");
+	assert_int_equal(store_call_get_leg(f->st, "0123456789abcdef", STORE_ROLE_INITIATOR, &g,
+					    err, sizeof(err)), 0);
+	assert_string_equal(g.local_user, "alice");
+	assert_int_equal(store_call_get(f->st, "0123456789abcdef", &g, err, sizeof(err)), 0);
+	assert_int_equal(g.role, STORE_ROLE_INITIATOR);
+
+	/* update touches its leg only */
+	c.mode = STORE_MODE_STANDARD;
+	c.state = STORE_CALL_ACTIVE;
+	snprintf(c.profile, sizeof(c.profile), "AEAD_AES_256_GCM");
+	assert_int_equal(store_call_update(f->st, &c, err, sizeof(err)), 0);
+	assert_int_equal(store_call_get_leg(f->st, "0123456789abcdef", STORE_ROLE_INITIATOR, &g,
+					    err, sizeof(err)), 0);
+	assert_int_equal(g.state, STORE_CALL_SETUP);
+	assert_int_equal(store_call_list(f->st, true, collect_call, &l, err, sizeof(err)), 0);
+	assert_string_equal(l.buf, "0123456789abcdef:setup,0123456789abcdef:active");
+
+	/* end one leg, then the rest; del needs both final */
+	assert_int_equal(store_call_end_leg(f->st, "0123456789abcdef", STORE_ROLE_INITIATOR,
+					    STORE_CALL_FAILED, "x", err, sizeof(err)), 0);
+	assert_int_equal(store_call_end_leg(f->st, "0123456789abcdef", STORE_ROLE_INITIATOR,
+					    STORE_CALL_ENDED, "x", err, sizeof(err)), -EALREADY);
+	assert_int_equal(store_call_del(f->st, "0123456789abcdef", err, sizeof(err)), -EBUSY);
+	assert_int_equal(store_call_end(f->st, "0123456789abcdef", STORE_CALL_ENDED, "bye", err,
+					sizeof(err)), 0);
+	assert_int_equal(store_call_get_leg(f->st, "0123456789abcdef", STORE_ROLE_RESPONDER, &g,
+					    err, sizeof(err)), 0);
+	assert_int_equal(g.state, STORE_CALL_ENDED);
+	assert_int_equal(store_call_get_leg(f->st, "0123456789abcdef", STORE_ROLE_INITIATOR, &g,
+					    err, sizeof(err)), 0);
+	assert_int_equal(g.state, STORE_CALL_FAILED);
+	assert_int_equal(store_call_end(f->st, "0123456789abcdef", STORE_CALL_ENDED, "bye", err,
+					sizeof(err)), -EALREADY);
+	assert_int_equal(store_call_del(f->st, "0123456789abcdef", err, sizeof(err)), 0);
+	assert_int_equal(store_call_get_leg(f->st, "0123456789abcdef", STORE_ROLE_RESPONDER, &g,
+					    err, sizeof(err)), -ENOENT);
+}

@@ -101,6 +101,9 @@ struct calls_config {
 	/* X25519 public key of the authorised compliance recorder
 	 * (crypto_box); NULL = "keys" is refused in every call. */
 	const uint8_t *recorder_public_key;
+	/* An active call is rekeyed (calls_rekey) once it has gone this long
+	 * without a new generation from either side; 0 = never. */
+	unsigned int rekey_interval_s;
 	calls_event_fn event;
 	void *event_ctx;
 };

@@ -59,6 +59,9 @@ struct conn {
 	uint64_t tx_ctr, rx_ctr;
 	uint32_t gen;               /* last chain generation asked (IN entry) */
 	uint32_t out_gen;           /* generation of the OUT entry's key */
+	uint64_t auto_ms;           /* monotonic ms the automatic rekey counts
+				       from: the last generation, or when first
+				       seen active (0: not yet) */
 	uint64_t rekey_ms[2];       /* monotonic ms of the last two generations
 				       installed, newest first (the in-flight bound) */
 	size_t rlen, wlen;

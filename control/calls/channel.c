@@ -151,7 +151,7 @@ static int install_gen(struct calls *cm, struct conn *c, uint32_t g, bool in, bo
 		c->info.generation = g;
 		c->info.next_from_index = 0;
 		c->rekey_ms[1] = c->rekey_ms[0];
-		c->rekey_ms[0] = now_ms();
+		c->rekey_ms[0] = c->auto_ms = now_ms();
 	}
 	if (rc == 0 && out)
 		c->out_gen = g;

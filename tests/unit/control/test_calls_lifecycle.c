@@ -112,6 +112,25 @@ void test_rekey(void **state)
 		keytable_wipe(all[i], sizeof(*all[i]));
 }
 
+/* calls_config.rekey_interval_s: an active call is rekeyed by itself. */
+void test_auto_rekey(void **state)
+{
+	struct fixture *f = *state;
+	char id[CALLS_ID_LEN + 1];
+	struct keytable_entry ao0, bo0;
+	struct calls_info ia;
+
+	call_ok(f, id);
+	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_OUT, &ao0, 0);
+	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_OUT, &bo0, 0);
+	assert_int_equal(calls_show(f->a.cm, id, &ia), 0);
+	assert_int_equal(ia.generation, 0);
+	rekey_settle(f, id, 2, &ao0, &bo0);          /* within 3 s, nothing asked */
+	end_call(f, id);
+	keytable_wipe(&ao0, sizeof(ao0));
+	keytable_wipe(&bo0, sizeof(bo0));
+}
+
 void test_list_and_destroy(void **state)
 {
 	struct fixture *f = *state;

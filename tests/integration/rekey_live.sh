@@ -27,7 +27,6 @@ SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
 MEMIF="$TEST_TMP/memif.sock"
 ip netns add "$NS" 2>/dev/null || tap_skip_all "cannot create a network namespace (not root?)"
 trap '_lib_cleanup; ip netns del "$NS" 2>/dev/null; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
-nsx() { ip netns exec "$NS" "$@"; }
 a() { "$CTL" --admin "$SA" "$@"; }
 b() { "$CTL" --admin "$SB" "$@"; }
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
@@ -76,11 +75,7 @@ spawn tx ip netns exec "$NS" "$DATAPLANE" "${eal[@]}" -l 1 \
 TX_PID=$SPAWN_PID
 wait_until 20 grep -q "^callseal-dataplane: inside port" "$TEST_TMP/tx.log"
 tap_result $? "alice's dataplane started with a tap inside port" || tap_bail "$(tail -5 "$TEST_TMP/tx.log")"
-nsx sysctl -qw "net.ipv6.conf.$IFACE.disable_ipv6=1"
-nsx ip link set lo up
-nsx ip addr add 10.200.0.1/24 dev "$IFACE"
-nsx ip link set "$IFACE" up
-nsx ip neigh replace 10.200.0.2 lladdr 02:00:00:00:00:02 dev "$IFACE" nud permanent
+tap_check "the application's side of the tap: 10.200.0.1 in the namespace" ns_tap_up "$NS" "$IFACE"
 
 # ---- media, and rekeys while it flows -------------------------------------------------
 N=5000                                  # packets in all, 2 SSRCs, one every 1.5 ms

@@ -8,7 +8,9 @@
 # Two SSRCs: one starts at a random sequence number just below 2^15 and
 # crosses it, the other just below 2^16 and wraps (ROC 1). While media flows:
 # `call rekey` from alice, then from bob, then from both at once (the same
-# generation crossing), then two rekeys in flight (alice, bob 0.2 s later),
+# generation crossing, or two in flight when alice's REKEY reaches bob's
+# daemon first: the timing decides; test_calls makes the crossing certain),
+# then two rekeys in flight (alice, bob 0.2 s later),
 # then a third too soon is refused. Every packet sent must come out once, byte
 # for byte, with no tag failure and no replay drop.
 #

@@ -41,6 +41,9 @@ enum dp_drop {
 	DP_DROP_CHAINED,        /* media in a chained mbuf */
 	DP_DROP_KEY_EXHAUSTED,  /* SRTP/SRTCP index limit: needs a rekey */
 	DP_DROP_TABLE_FULL,     /* this lcore's flow/stream tables are full */
+	DP_DROP_INDEX_REUSE,    /* outbound: an index already protected under the
+				   stream's key (a restarted application reusing
+				   its SSRC): `call rekey` recovers it */
 	DP_DROP_MAX
 };
 

@@ -26,7 +26,14 @@ struct flow {
 	uint64_t changes;              /* keytable_changes() when last looked up */
 	uint64_t generation;           /* entry generation applied */
 	uint64_t next_from;            /* RFC 3711 <From,To> for next */
-	struct csrtp_key *cur, *next;  /* expanded keys, from the pool */
+	uint32_t cur_serial;           /* +1 whenever cur changes */
+	uint8_t on_auth;               /* KEYTABLE_F_NEXT_ON_AUTH: next from the
+					  first packet that verifies under it */
+	/* expanded keys, from the pool. prev: the entry's cur before it was
+	 * advanced (KEYTABLE_F_PREV), for streams that have not switched yet.
+	 * Keys move between these pointers rather than being re-expanded, so
+	 * a stream can tell which of them it is using by its pointers. */
+	struct csrtp_key *prev, *cur, *next;
 	struct keytable_master cur_m;  /* what cur was expanded from */
 	struct keytable_master next_m; /* what next was expanded from */
 };
@@ -36,6 +43,7 @@ struct stream {
 	uint32_t ssrc;
 	uint32_t incarnation;          /* the flow's, when set up */
 	uint64_t generation;           /* the flow's generation applied to cs */
+	uint32_t cur_serial;           /* the flow's cur_serial applied to cs */
 	struct csrtp_stream cs;
 };
 
@@ -100,7 +108,9 @@ struct flows *flows_create(struct csrtp_engine *e, const struct keytable *t,
 	f->cfg = *cfg;
 	f->flow_mask = pow2_at_least(2ull * cfg->max_flows) - 1;
 	f->stream_mask = pow2_at_least(2ull * cfg->max_streams) - 1;
-	f->pool_size = cfg->max_flows + cfg->max_flows / 4 + 8;
+	/* up to three keys per flow (previous, current, next), plus one being
+	 * expanded; the pool is a mapping touched only where used */
+	f->pool_size = 3 * cfg->max_flows + 8;
 	f->flow = table_alloc(((size_t)f->flow_mask + 1) * sizeof(*f->flow));
 	f->stream = table_alloc(((size_t)f->stream_mask + 1) * sizeof(*f->stream));
 	f->pool = table_alloc((size_t)f->pool_size * sizeof(*f->pool));
@@ -203,6 +213,7 @@ static inline uint32_t flow_find(struct flows *f, const struct keytable_key *k, 
 
 static void flow_kill(struct flows *f, struct flow *fl)
 {
+	key_free(f, &fl->prev);
 	key_free(f, &fl->cur);
 	key_free(f, &fl->next);
 	explicit_bzero(&fl->cur_m, sizeof(fl->cur_m));
@@ -223,11 +234,36 @@ static int flow_apply(struct flows *f, struct flow *fl, const struct keytable_en
 		goto dead;
 	}
 	bool revived = fl->state != FLOW_LIVE;
+	bool keep_prev = !revived && (en->flags & KEYTABLE_F_PREV);
+	if (!keep_prev)
+		key_free(f, &fl->prev);
 	if (revived || memcmp(&fl->cur_m, &en->cur, sizeof(en->cur)) != 0) {
-		/* a new current key (add or replace): expanded once, here */
-		if ((ret = key_expand(f, &fl->cur, &en->cur)) != FLOWS_OK)
-			goto dead;
+		/* a new current key (add, replace, advance): the scheduled one
+		 * moves over if it is that key, otherwise it is expanded, once */
+		struct csrtp_key *old = fl->cur;
+
+		if (!revived && fl->next != NULL &&
+		    memcmp(&fl->next_m, &en->cur, sizeof(en->cur)) == 0) {
+			fl->cur = fl->next;
+			fl->next = NULL;
+			explicit_bzero(&fl->next_m, sizeof(fl->next_m));
+		} else {
+			if (keep_prev)
+				key_free(f, &fl->prev);
+			fl->cur = NULL;
+			if ((ret = key_expand(f, &fl->cur, &en->cur)) != FLOWS_OK) {
+				fl->cur = old;
+				goto dead;
+			}
+		}
+		if (keep_prev) {
+			key_free(f, &fl->prev);
+			fl->prev = old;
+		} else {
+			key_free(f, &old);
+		}
 		fl->cur_m = en->cur;
+		fl->cur_serial++;
 	}
 	if (en->flags & KEYTABLE_F_NEXT) {
 		if (fl->next == NULL || memcmp(&fl->next_m, &en->next, sizeof(en->next)) != 0) {
@@ -236,6 +272,7 @@ static int flow_apply(struct flows *f, struct flow *fl, const struct keytable_en
 			fl->next_m = en->next;
 		}
 		fl->next_from = en->next_from_index;
+		fl->on_auth = (en->flags & KEYTABLE_F_NEXT_ON_AUTH) != 0;
 	} else if (fl->next != NULL) {
 		key_free(f, &fl->next);
 		explicit_bzero(&fl->next_m, sizeof(fl->next_m));
@@ -303,6 +340,61 @@ static struct stream *stream_find(struct flows *f, uint32_t tag, uint32_t ssrc,
 	return NULL;
 }
 
+static inline bool flow_holds(const struct flow *fl, const struct csrtp_key *k)
+{
+	return k != NULL && (k == fl->prev || k == fl->cur || k == fl->next);
+}
+
+/*
+ * A stream follows its flow's new generation (docs/keytable.md 5.5, 6):
+ *  - outbound, a new current key: from the stream's next packet on, index
+ *    and ROC kept, a fresh window (csrtp_stream_sender_rekey);
+ *  - inbound: the stream keeps the key it is using while the flow still
+ *    holds it (the previous one of an advanced entry: the sender has not
+ *    switched yet); the keys after it are pending, tried when a packet fails
+ *    and made current by the first packet that verifies (on-auth next);
+ *  - a next key with a from-index (an operator's key rekey --from-index):
+ *    RFC 3711 <From,To> at that index, on either side.
+ * Keys the flow no longer holds are dropped from the stream.
+ */
+static void stream_follow(const struct flow *fl, struct stream *st)
+{
+	struct csrtp_stream *cs = &st->cs;
+	bool out = fl->key.dir == KEYTABLE_DIR_OUT;
+
+	if (fl->next != NULL && !fl->on_auth) {
+		if (out && st->cur_serial != fl->cur_serial)
+			csrtp_stream_sender_rekey(cs, fl->cur);
+		cs->key = fl->cur;
+		cs->prev_key = NULL;
+		csrtp_stream_pending(cs, NULL, NULL);
+		csrtp_stream_rekey(cs, fl->next, fl->next_from);
+	} else if (out) {
+		if (st->cur_serial != fl->cur_serial || cs->key != fl->cur)
+			csrtp_stream_sender_rekey(cs, fl->cur);
+	} else {
+		const struct csrtp_key *a = NULL, *b = NULL;
+		const struct csrtp_key *nx = fl->on_auth ? fl->next : NULL;
+
+		if (cs->key == fl->cur) {
+			a = nx;
+		} else if (fl->prev != NULL && cs->key == fl->prev) {
+			a = fl->cur;
+			b = nx;
+		} else if (nx == NULL || cs->key != nx) {
+			/* a key the flow no longer holds (replaced): cur at once */
+			cs->key = fl->cur;
+			cs->prev_key = NULL;
+			a = nx;
+		}
+		if (!flow_holds(fl, cs->prev_key))
+			cs->prev_key = NULL;
+		if (a != NULL || b != NULL || !cs->skipped || !flow_holds(fl, cs->pending[0]))
+			csrtp_stream_pending(cs, a, b);
+	}
+	st->cur_serial = fl->cur_serial;
+}
+
 static struct stream *stream_get(struct flows *f, uint32_t fi, uint32_t ssrc, int *why)
 {
 	struct flow *fl = &f->flow[fi];
@@ -338,13 +430,10 @@ static struct stream *stream_get(struct flows *f, uint32_t fi, uint32_t ssrc, in
 		}
 		st->incarnation = fl->incarnation;
 		st->generation = 0;
+		st->cur_serial = fl->cur_serial;
 	}
 	if (unlikely(st->generation != fl->generation)) {
-		/* follow the flow: current key now, next key from its index */
-		st->cs.key = fl->cur;
-		st->cs.prev_key = NULL;
-		if (fl->next != NULL)
-			csrtp_stream_rekey(&st->cs, fl->next, fl->next_from);
+		stream_follow(fl, st);
 		st->generation = fl->generation;
 	}
 	return st;

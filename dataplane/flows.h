@@ -13,9 +13,13 @@
  * (keytable_changes) is the value it had when the flow was looked up; when the
  * counter moves, the flows a burst touches are looked up again in one bulk
  * call, so a deleted or replaced key stops being used at the next burst.
- * Streams follow their flow's generation lazily, before each use: a new
- * current key takes effect at once; a scheduled next key is handed to the
- * stream with its from-index (RFC 3711 <From,To>), so rekeying loses nothing.
+ * Streams follow their flow's generation lazily, before each use
+ * (stream_follow in flows.c): outbound, a new current key applies from each
+ * stream's next packet; inbound, an on-auth next key (and, for an advanced
+ * entry, the current one a stream has not switched to yet) is pending in the
+ * stream until a packet verifies under it; a next key with a from-index
+ * applies at that index (RFC 3711 <From,To>). A flow holds up to three
+ * expanded keys (previous, current, next), so rekeying loses nothing.
  * No DPDK in here.
  */
 #ifndef CALLSEAL_FLOWS_H

@@ -21,6 +21,7 @@ static const char *const drop_names[DP_DROP_MAX] = {
 	[DP_DROP_CHAINED] = "chained",
 	[DP_DROP_KEY_EXHAUSTED] = "key_exhausted",
 	[DP_DROP_TABLE_FULL] = "table_full",
+	[DP_DROP_INDEX_REUSE] = "index_reuse",
 };
 
 const char *dp_drop_name(enum dp_drop d)

@@ -123,6 +123,7 @@ static inline enum dp_drop drop_reason(enum csrtp_status st)
 	case CSRTP_ERR_NO_ROOM:       return DP_DROP_NO_ROOM;
 	case CSRTP_ERR_KEY_EXHAUSTED: return DP_DROP_KEY_EXHAUSTED;
 	case CSRTP_ERR_NO_KEY:        return DP_DROP_NO_STREAM;
+	case CSRTP_ERR_INDEX_REUSE:   return DP_DROP_INDEX_REUSE;
 	default:                      return DP_DROP_MALFORMED;
 	}
 }

@@ -40,9 +40,9 @@
 /* Most octets buffered per connection and direction: every callseal/1 frame
  * fits in CALLPROTO_OUT_MAX; a longer one ends the attempt. */
 #define CALLS_CONN_BUF          (2u * CALLPROTO_OUT_MAX)
-/* Rekey from-index rule (docs/calls.md): the next key applies from
- * max(current index reported by the daemon, previous from-index) + this. */
-#define CALLS_REKEY_AHEAD       32768u
+/* At most two rekeys in flight (docs/calls.md, "Rekey"): a third generation
+ * within this many ms of the one before the last is refused (-EBUSY). */
+#define CALLS_REKEY_GAP_MS      1000u
 /* Recorder blob ("keys"): crypto_box_seal of CALLS_KEYS_PLAIN octets. */
 #define CALLS_KEYS_PLAIN        (CALLS_ID_LEN + 2u * 52u)
 #define CALLS_KEYS_SEALED       (CALLS_KEYS_PLAIN + 48u) /* + crypto_box_SEALBYTES */
@@ -101,6 +101,9 @@ struct calls_config {
 	/* X25519 public key of the authorised compliance recorder
 	 * (crypto_box); NULL = "keys" is refused in every call. */
 	const uint8_t *recorder_public_key;
+	/* An active call is rekeyed (calls_rekey) once it has gone this long
+	 * without a new generation from either side; 0 = never. */
+	unsigned int rekey_interval_s;
 	calls_event_fn event;
 	void *event_ctx;
 };
@@ -169,11 +172,14 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
  * (attempt). A call between two users of this manager: both legs. -ENOENT. */
 int calls_end(struct calls *cm, const char *id, char *err, size_t errlen);
 /*
- * Move both sides to the next key generation, scheduled at
- * from = max(current_index, previous from) + CALLS_REKEY_AHEAD
- * (current_index: the highest SRTP packet index the daemon knows for the
- * call's streams, 0 if none). -ENOENT, -EAGAIN (not active), -ERANGE,
- * -ENOTCONN (detached: no channel to agree the next key over).
+ * Move both sides to the next key generation. The control never sees packet
+ * indexes, so it decides no switch point (docs/calls.md, "Rekey"): the next
+ * keys go into both IN entries on auth (the receiver's dataplane switches at
+ * the first packet that verifies under them), and each OUT entry is replaced
+ * once the peer has acknowledged (the sender's dataplane switches at its next
+ * packet). current_index is ignored (kept for the callers). -ENOENT, -EAGAIN
+ * (not active), -EBUSY (two rekeys in flight), -ENOTCONN (detached: no
+ * channel to agree the next key over).
  */
 int calls_rekey(struct calls *cm, const char *id, uint64_t current_index,
 		char *err, size_t errlen);

@@ -24,6 +24,9 @@
 #define CTRL_END        1u
 #define CTRL_REKEY      2u
 #define CTRL_READY      3u   /* caller -> callee, once: CONFIRM was accepted */
+#define CTRL_REKEY_ACK  4u   /* generation: the peer's IN entry holds our next key */
+/* REKEY's from-index: "from the first packet that authenticates under it" */
+#define CTRL_FROM_ON_AUTH UINT64_MAX
 #define CTRL_HDR        (CALLPROTO_FRAME_HDR + 1u + 8u)   /* len, type, counter */
 #define CTRL_PLAIN_MAX  256u
 #define CTRL_KEY_LEN    crypto_aead_chacha20poly1305_ietf_KEYBYTES
@@ -57,8 +60,13 @@ struct conn {
 	struct calls_info info;
 	uint8_t *ctl;               /* secmem_alloc: tx key || rx key */
 	uint64_t tx_ctr, rx_ctr;
-	uint32_t gen;               /* last chain generation asked */
-	uint64_t last_from;
+	uint32_t gen;               /* last chain generation asked (IN entry) */
+	uint32_t out_gen;           /* generation of the OUT entry's key */
+	uint64_t auto_ms;           /* monotonic ms the automatic rekey counts
+				       from: the last generation, or when first
+				       seen active (0: not yet) */
+	uint64_t rekey_ms[2];       /* monotonic ms of the last two generations
+				       installed, newest first (the in-flight bound) */
 	size_t rlen, wlen;
 	uint8_t rbuf[CALLS_CONN_BUF];
 	uint8_t wbuf[CALLS_CONN_BUF];

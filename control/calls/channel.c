@@ -107,51 +107,68 @@ static uint64_t be64get(const uint8_t *p)
 }
 
 /*
- * Install generation g at from on both entries. promote: a next key still
- * scheduled from an earlier rekey first becomes the current key (the daemon
- * rekeys no more often than the traffic passes the previous from-index).
+ * Install generation g (docs/calls.md, "Rekey"). in: our IN entry gets the
+ * peer's next key on auth (advanced if a next key is still pending: two
+ * rekeys in flight). out: our OUT entry gets our next key at once; only once
+ * the peer's IN entry holds it (its REKEY or REKEY_ACK said so).
  */
-static int install_next(struct calls *cm, struct conn *c, uint32_t g, uint64_t from,
-			bool promote, char *err, size_t errlen)
+static int install_gen(struct calls *cm, struct conn *c, uint32_t g, bool in, bool out,
+		       char *err, size_t errlen)
 {
 	struct callproto_keys k;
 	struct keytable_master m;
 	struct keytable_entry e;
 	struct keytable_key key;
-	int rc, i;
+	int rc;
 
-	if (from > KEYTABLE_INDEX_MAX) {
-		errbuf_set(err, errlen, "rekey: from-index %llu is past the largest SRTP index",
-		       (unsigned long long)from);
-		return -ERANGE;
-	}
 	if ((rc = callproto_rekey(c->cp, g, &k)) < 0) {
 		errbuf_set(err, errlen, "rekey to generation %u refused (%s)", g, strerror(-rc));
 		return rc;
 	}
-	for (i = 0; i < 2 && rc == 0; i++) {
-		const struct callproto_srtp_key *s = i == 0 ? &k.tx : &k.rx;
-
-		addr_table_key(&c->local_media, i == 0 ? KEYTABLE_DIR_OUT : KEYTABLE_DIR_IN, &key);
-		if (promote && keytable_get(cm->cfg.table, &key, &e, NULL) == 0 &&
+	if (in) {
+		addr_table_key(&c->local_media, KEYTABLE_DIR_IN, &key);
+		rc = keytable_master_set(&m, k.rx.profile, k.rx.key, k.rx.key_len, k.rx.salt);
+		if (rc == 0 && keytable_get(cm->cfg.table, &key, &e, NULL) == 0 &&
 		    (e.flags & KEYTABLE_F_NEXT))
-			rc = keytable_replace(cm->cfg.table, &key, &e.next, NULL);
+			rc = keytable_advance(cm->cfg.table, &key, &m, NULL);
+		else if (rc == 0)
+			rc = keytable_schedule(cm->cfg.table, &key, &m, KEYTABLE_FROM_ON_AUTH, NULL);
 		keytable_wipe(&e, sizeof(e));
-		if (rc == 0 && (rc = keytable_master_set(&m, s->profile, s->key, s->key_len,
-							 s->salt)) == 0)
-			rc = keytable_schedule(cm->cfg.table, &key, &m, from, NULL);
 		keytable_wipe(&m, sizeof(m));
-		if (rc < 0)
-			errbuf_set(err, errlen, "key table: %s", keytable_last_error(cm->cfg.table));
 	}
+	if (rc == 0 && out) {
+		addr_table_key(&c->local_media, KEYTABLE_DIR_OUT, &key);
+		rc = keytable_master_set(&m, k.tx.profile, k.tx.key, k.tx.key_len, k.tx.salt);
+		if (rc == 0)
+			rc = keytable_replace(cm->cfg.table, &key, &m, NULL);
+		keytable_wipe(&m, sizeof(m));
+	}
+	if (rc < 0)
+		errbuf_set(err, errlen, "key table: %s", keytable_last_error(cm->cfg.table));
 	callproto_keys_wipe(&k);
-	if (rc == 0) {
+	if (rc == 0 && in) {
 		c->gen = g;
-		c->last_from = from;
 		c->info.generation = g;
-		c->info.next_from_index = from;
+		c->info.next_from_index = 0;
+		c->rekey_ms[1] = c->rekey_ms[0];
+		c->rekey_ms[0] = c->auto_ms = now_ms();
 	}
+	if (rc == 0 && out)
+		c->out_gen = g;
 	return rc;
+}
+
+static int send_rekey(struct conn *c, uint8_t type, uint32_t g)
+{
+	uint8_t msg[13];
+
+	msg[0] = type;
+	msg[1] = (uint8_t)(g >> 24);
+	msg[2] = (uint8_t)(g >> 16);
+	msg[3] = (uint8_t)(g >> 8);
+	msg[4] = (uint8_t)g;
+	be64put(msg + 5, CTRL_FROM_ON_AUTH);
+	return channel_send(c, msg, type == CTRL_REKEY ? 13 : 5);
 }
 
 bool channel_frame(struct calls *cm, struct conn *c, const uint8_t *f, size_t n)
@@ -196,17 +213,33 @@ bool channel_frame(struct calls *cm, struct conn *c, const uint8_t *f, size_t n)
 		conn_finish(cm, c, CALLS_ENDED, why);
 		return false;
 	}
-	if (plen == 13 && plain[0] == CTRL_REKEY) {
+	if ((plen == 13 && plain[0] == CTRL_REKEY) || (plen == 5 && plain[0] == CTRL_REKEY_ACK)) {
 		uint32_t g = (uint32_t)plain[1] << 24 | (uint32_t)plain[2] << 16 |
 			     (uint32_t)plain[3] << 8 | plain[4];
-		uint64_t from = be64get(plain + 5);
+		bool ack = plain[0] == CTRL_REKEY_ACK;
+		int rc = 0;
 
-		if (g < c->gen || (g == c->gen && c->info.role == CALLPROTO_ROLE_INITIATOR))
-			return true;   /* stale, or a crossing rekey: the initiator's wins */
-		if (g == c->gen && from == c->last_from)
-			return true;
-		if (install_next(cm, c, g, from, g != c->gen, err, sizeof(err)) < 0) {
+		if (!ack && be64get(plain + 5) != CTRL_FROM_ON_AUTH) {
+			channel_bye(c, "rekey at a from-index: protocol too old");
+			conn_finish(cm, c, CALLS_ENDED, "control channel: the peer's rekey names a "
+				    "from-index (an older callseal): call ended");
+			return false;
+		}
+		if (g < c->gen || (g == c->gen && c->out_gen >= g) || (ack && g != c->gen))
+			return true;   /* stale, or done already */
+		if (g == c->gen) {
+			/* our own REKEY's answer, or the peer's REKEY of the same
+			 * generation crossing ours: its IN entry holds our key */
+			rc = install_gen(cm, c, g, false, true, err, sizeof(err));
+		} else if (!ack) {
+			/* the peer's IN entry holds our next key already: both at once */
+			rc = install_gen(cm, c, g, true, true, err, sizeof(err));
+			if (rc == 0 && (rc = send_rekey(c, CTRL_REKEY_ACK, g)) < 0)
+				errbuf_set(err, sizeof(err), "control channel send buffer full");
+		}
+		if (rc < 0) {
 			errbuf_set(why, sizeof(why), "peer's rekey failed: %s; call ended", err);
+			channel_bye(c, "rekey failed");
 			conn_finish(cm, c, CALLS_ENDED, why);
 			return false;
 		}
@@ -220,12 +253,11 @@ bool channel_frame(struct calls *cm, struct conn *c, const uint8_t *f, size_t n)
 int calls_rekey(struct calls *cm, const char *id, uint64_t current_index,
 		char *err, size_t errlen)
 {
-	uint8_t msg[13];
 	struct conn *c;
-	uint64_t from;
 	uint32_t g;
 	int rc;
 
+	(void)current_index;   /* the dataplanes find the switch point */
 	if (!cm || !id || !(c = conn_find(cm, id))) {
 		errbuf_set(err, errlen, "no call '%s'", id ? id : "");
 		return -ENOENT;
@@ -239,25 +271,24 @@ int calls_rekey(struct calls *cm, const char *id, uint64_t current_index,
 		       "rekeyed; end it and dial again", id, c->info.detached_why);
 		return -ENOTCONN;
 	}
-	from = (current_index > c->last_from ? current_index : c->last_from) + CALLS_REKEY_AHEAD;
+	if (c->rekey_ms[1] != 0 && now_ms() - c->rekey_ms[1] < CALLS_REKEY_GAP_MS) {
+		errbuf_set(err, errlen, "call %s: two rekeys are already in flight (the "
+		       "previous rekey may not be in use yet); try again in a second", id);
+		return -EBUSY;
+	}
 	g = c->gen + 1;
-	if ((rc = install_next(cm, c, g, from, true, err, errlen)) < 0) {
+	/* our IN entry first: the peer may switch as soon as it reads REKEY;
+	 * our OUT entry when it answers (its IN entry then holds our key) */
+	if ((rc = install_gen(cm, c, g, true, false, err, errlen)) < 0) {
 		char why[CALLS_REASON_MAX];
 
-		if (rc == -ERANGE)
-			return rc;   /* nothing changed */
 		/* the chain or the table moved on one side only: fail closed */
 		errbuf_set(why, sizeof(why), "rekey failed: %s; call ended", err ? err : "");
+		channel_bye(c, "rekey failed");
 		conn_finish(cm, c, CALLS_ENDED, why);
 		return rc;
 	}
-	msg[0] = CTRL_REKEY;
-	msg[1] = (uint8_t)(g >> 24);
-	msg[2] = (uint8_t)(g >> 16);
-	msg[3] = (uint8_t)(g >> 8);
-	msg[4] = (uint8_t)g;
-	be64put(msg + 5, from);
-	if ((rc = channel_send(c, msg, sizeof(msg))) < 0) {
+	if ((rc = send_rekey(c, CTRL_REKEY, g)) < 0) {
 		errbuf_set(err, errlen, "control channel send buffer full");
 		return rc;
 	}

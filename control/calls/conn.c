@@ -342,13 +342,28 @@ int calls_pollfds(const struct calls *cm, struct pollfd *fds, size_t cap)
 	return (int)n;
 }
 
+/* The automatic rekey (calls_config.rekey_interval_s) applies to c. */
+static bool auto_rekey_due(const struct calls *cm, const struct conn *c)
+{
+	return cm->cfg.rekey_interval_s != 0 && c->active && c->confirmed && c->auto_ms != 0 &&
+	       !c->info.detached && c->fd >= 0;
+}
+
+static uint64_t auto_rekey_at(const struct calls *cm, const struct conn *c)
+{
+	return c->auto_ms + (uint64_t)cm->cfg.rekey_interval_s * 1000u;
+}
+
 int calls_timeout_ms(const struct calls *cm)
 {
 	uint64_t t = now_ms(), best = UINT64_MAX;
 
-	for (const struct conn *c = cm->conns; c; c = c->next)
+	for (const struct conn *c = cm->conns; c; c = c->next) {
 		if ((!c->active || !c->confirmed) && c->deadline < best)
 			best = c->deadline;
+		else if (auto_rekey_due(cm, c) && auto_rekey_at(cm, c) < best)
+			best = auto_rekey_at(cm, c);
+	}
 	if (best == UINT64_MAX)
 		return -1;
 	return best <= t ? 0 : (int)(best - t > 60000 ? 60000 : best - t);
@@ -413,6 +428,18 @@ int calls_handle(struct calls *cm, const struct pollfd *fds, size_t n)
 			channel_bye(c, "the caller did not confirm the call in time");
 			conn_finish(cm, c, CALLS_ENDED, "the caller did not confirm the call in time; "
 				    "call ended");
+		} else if (c->active && c->confirmed && c->auto_ms == 0) {
+			c->auto_ms = t;
+		} else if (auto_rekey_due(cm, c) && t >= auto_rekey_at(cm, c)) {
+			/* docs/calls.md "Key limits": rotated on a timer. Refused
+			 * while two rekeys are in flight: try again in a second. A
+			 * failure ends the call there (fail closed). */
+			char err[CALLS_ERR_MAX];
+			char id[CALLS_ID_LEN + 1];
+
+			memcpy(id, c->info.id, sizeof(id));
+			if (calls_rekey(cm, id, 0, err, sizeof(err)) == -EBUSY)
+				c->auto_ms += CALLS_REKEY_GAP_MS;
 		}
 	}
 	return 0;

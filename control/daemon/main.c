@@ -51,12 +51,18 @@
 
 /* ---- start-up ---------------------------------------------------------------- */
 
+/* --rekey-interval: seconds without a new key generation before an active
+ * call is rekeyed (docs/calls.md, "Key limits"); 0 = never. */
+#define REKEY_INTERVAL_DEFAULT 3600u
+static unsigned int rekey_interval_s = REKEY_INTERVAL_DEFAULT;
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: " PROG " --table NAME --state DIR --admin SOCKET [--tenant NAME]\n"
 "                        [--capacity N] [--listen ADDR:PORT [--media-pool IP:LO-HI]\n"
-"                        [--handshake-timeout MS] [--trust-on-first-use]\n"
+"                        [--handshake-timeout MS] [--rekey-interval S]\n"
+"                        [--trust-on-first-use]\n"
 "                        [--recorder-key BASE64] [--end-calls-on-exit]]\n"
 "\n"
 "The callseal control daemon. It is the single writer of the shared-memory key\n"
@@ -89,6 +95,8 @@ static void usage(FILE *f)
 "  --media-pool IP:LO-HI  media addresses this side receives calls on (and\n"
 "                   dials from without --local-media); default " DEFAULT_MEDIA_POOL "\n"
 "  --handshake-timeout MS  per call attempt, start to keys (default 10000)\n"
+"  --rekey-interval S  rekey an active call after S seconds without a new key\n"
+"                   (either side's); 0 = never (default 3600, at most 604800)\n"
 "  --trust-on-first-use  accept and record an unknown peer key (else refused)\n"
 "  --recorder-key BASE64  X25519 public key of the authorised compliance\n"
 "                   recorder: `call keys ID` of a standard call prints the\n"
@@ -340,6 +348,7 @@ int main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "media-pool", required_argument, NULL, 'm' },
 		{ "handshake-timeout", required_argument, NULL, 'T' },
+		{ "rekey-interval", required_argument, NULL, 'R' },
 		{ "trust-on-first-use", no_argument, NULL, 'u' },
 		{ "recorder-key", required_argument, NULL, 'r' },
 		{ "end-calls-on-exit", no_argument, NULL, 'E' },
@@ -402,6 +411,15 @@ int main(int argc, char **argv)
 					       err, sizeof(err)) < 0)
 				bad_usage("%s", err);
 			c->handshake_timeout_ms = (unsigned int)ms;
+			break;
+		}
+		case 'R': {
+			uint64_t s;
+
+			if (keyspec_parse_uint(optarg, 0, 604800, &s, "--rekey-interval",
+					       err, sizeof(err)) < 0)
+				bad_usage("%s", err);
+			rekey_interval_s = (unsigned int)s;
 			break;
 		}
 		case 'u':
@@ -511,6 +529,7 @@ int main(int argc, char **argv)
 			.listen = c->call_listen, .timeout_ms = c->handshake_timeout_ms,
 			.media_pool = c->media_pool, .tofu = c->tofu,
 			.recorder_public_key = c->has_recorder ? c->recorder : NULL,
+			.rekey_interval_s = rekey_interval_s,
 			.event = call_event, .event_ctx = c,
 		};
 		struct calls_resume_report rr;
@@ -534,9 +553,10 @@ int main(int argc, char **argv)
 		if (getrlimit(RLIMIT_NOFILE, &nofile) != 0)
 			nofile.rlim_cur = 0;
 		logline("calls: listening on %s (port %u), media pool %s, handshake timeout "
-			"%u ms, trust on first use %s, descriptor limit %llu (one per call)",
+			"%u ms, rekey interval %u s, trust on first use %s, descriptor limit %llu "
+			"(one per call)",
 			c->call_listen, (unsigned int)calls_listen_port(c->calls), c->media_pool,
-			c->handshake_timeout_ms, c->tofu ? "on" : "off",
+			c->handshake_timeout_ms, rekey_interval_s, c->tofu ? "on" : "off",
 			(unsigned long long)nofile.rlim_cur);
 	}
 	if (stale)

@@ -61,7 +61,7 @@
  * magic, which is the intended result: the layout is host-endian x86_64). */
 #define KEYTABLE_MAGIC            UINT64_C(0x4C4254594B455343)
 /* Bump on ANY change to the header, the entry, the hash or the protocol. */
-#define KEYTABLE_ABI_VERSION      1u
+#define KEYTABLE_ABI_VERSION      2u  /* 2: KEYTABLE_F_NEXT_ON_AUTH, KEYTABLE_F_PREV */
 #define KEYTABLE_HEADER_SIZE      4096u
 #define KEYTABLE_ENTRY_SIZE       192u
 #define KEYTABLE_CACHE_LINE       64u
@@ -103,6 +103,16 @@
 
 /* struct keytable_entry.flags */
 #define KEYTABLE_F_NEXT       0x01u /* next, next_from_index are valid */
+/* with F_NEXT: next applies from the first packet that authenticates under it
+ * (the receiver's switch point, found by the reader); next_from_index is 0 */
+#define KEYTABLE_F_NEXT_ON_AUTH 0x02u
+/* cur was a pending next key made current before it was known to be in use
+ * (keytable_advance): a reader keeps the key this entry held as cur before,
+ * and switches to cur, like to an on-auth next, at its first packet */
+#define KEYTABLE_F_PREV       0x04u
+/* keytable_schedule()'s from_index for "from the first packet that
+ * authenticates under it" (KEYTABLE_F_NEXT_ON_AUTH) */
+#define KEYTABLE_FROM_ON_AUTH UINT64_MAX
 
 /* per-key status written by keytable_lookup_bulk() */
 #define KEYTABLE_NOT_FOUND    0u
@@ -338,11 +348,19 @@ int keytable_add(struct keytable *t, const struct keytable_key *k, unsigned int 
 int keytable_replace(struct keytable *t, const struct keytable_key *k,
 		     const struct keytable_master *cur, uint64_t *generation);
 /* Schedule next to apply from SRTP packet index from_index (RFC 3711
- * <From,To>; <= KEYTABLE_INDEX_MAX) under a new generation; next == NULL
- * cancels a scheduled key (its bytes are overwritten). -ENOENT if absent. */
+ * <From,To>; <= KEYTABLE_INDEX_MAX), or with KEYTABLE_FROM_ON_AUTH from the
+ * first packet that authenticates under it (KEYTABLE_F_NEXT_ON_AUTH), under a
+ * new generation; next == NULL cancels a scheduled key (its bytes are
+ * overwritten). KEYTABLE_F_PREV is kept. -ENOENT if absent. */
 int keytable_schedule(struct keytable *t, const struct keytable_key *k,
 		      const struct keytable_master *next, uint64_t from_index,
 		      uint64_t *generation);
+/* Two rekeys in flight (a receiver's entry): the scheduled next key becomes
+ * cur with KEYTABLE_F_PREV (readers keep the old cur until cur is seen in
+ * use), and next is scheduled on auth, in one slot write under a new
+ * generation. -ENOENT if absent, -EINVAL if no next key is scheduled. */
+int keytable_advance(struct keytable *t, const struct keytable_key *k,
+		     const struct keytable_master *next, uint64_t *generation);
 /* Delete a stream; its key bytes are overwritten. -ENOENT if absent. */
 int keytable_delete(struct keytable *t, const struct keytable_key *k);
 /* The message for the last failed writer operation, or "". */

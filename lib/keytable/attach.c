@@ -96,7 +96,10 @@ static int check_header(const char *name, const struct keytable_header *h, off_t
 	}
 	if (h->abi_version != KEYTABLE_ABI_VERSION) {
 		errbuf_set(err, errlen, "table callseal.%s was made by ABI %u, this build "
-		       "reads ABI %u", name, h->abi_version, KEYTABLE_ABI_VERSION);
+		       "reads ABI %u (%s)", name, h->abi_version, KEYTABLE_ABI_VERSION,
+		       h->abi_version < KEYTABLE_ABI_VERSION ?
+		       "an older table: remove it and let this version's control re-create it" :
+		       "a newer control made it: run a dataplane of the same version");
 		return -EPROTO;
 	}
 	if (h->header_size != KEYTABLE_HEADER_SIZE || h->entry_size != KEYTABLE_ENTRY_SIZE) {

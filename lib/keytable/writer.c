@@ -223,11 +223,14 @@ out:
 	return rc;
 }
 
-/* Replace (next == NULL, cur set) or schedule/cancel (cur == NULL). */
+/* Replace (next == NULL, cur set), schedule/cancel (cur == NULL), or advance
+ * (both set: cur is ignored, the scheduled next becomes current). */
 static int rewrite(struct keytable *t, const struct keytable_key *k,
 		   const struct keytable_master *cur, const struct keytable_master *next,
 		   uint64_t from_index, bool cancel, uint64_t *generation)
 {
+	bool advance = cur != NULL && next != NULL;
+
 	union image old, img;
 	uint64_t gen;
 	uint32_t s, op;
@@ -239,14 +242,18 @@ static int rewrite(struct keytable *t, const struct keytable_key *k,
 	rc = writer_check(t, k);
 	if (rc < 0)
 		goto out;
-	if (cur != NULL) {
+	if (advance) {
+		rc = keytable_take_master(&img.e.next, next, "next", t->err, sizeof(t->err));
+		op = KEYTABLE_JOP_REPLACE;
+	} else if (cur != NULL) {
 		rc = keytable_take_master(&img.e.cur, cur, "current", t->err, sizeof(t->err));
 		op = KEYTABLE_JOP_REPLACE;
 	} else {
 		if (!cancel) {
 			rc = keytable_take_master(&img.e.next, next, "next", t->err,
 						  sizeof(t->err));
-			if (rc == 0 && from_index > KEYTABLE_INDEX_MAX) {
+			if (rc == 0 && from_index > KEYTABLE_INDEX_MAX &&
+			    from_index != KEYTABLE_FROM_ON_AUTH) {
 				errbuf_set(t->err, sizeof(t->err), "from-index %" PRIu64 " for %s "
 				       "is not a 48-bit SRTP packet index", from_index,
 				       keytable_fmt_key(k, kb));
@@ -262,8 +269,25 @@ static int rewrite(struct keytable *t, const struct keytable_key *k,
 		goto out;
 
 	load_image(t, s, &old);
+	if (advance && !(old.e.flags & KEYTABLE_F_NEXT)) {
+		errbuf_set(t->err, sizeof(t->err), "%s has no next key to advance to",
+			   keytable_fmt_key(k, kb));
+		rc = -EINVAL;
+		goto out;
+	}
 	gen = t->hdr->generation + 1;
-	if (cur != NULL) {
+	if (advance) {
+		/* two rekeys in flight: next is current, the old cur stays
+		 * readable to the dataplane (F_PREV), the new next on auth */
+		struct keytable_master m = img.e.next;
+
+		img = old;
+		img.e.cur = old.e.next;
+		img.e.next = m;
+		img.e.next_from_index = 0;
+		img.e.flags |= KEYTABLE_F_NEXT | KEYTABLE_F_NEXT_ON_AUTH | KEYTABLE_F_PREV;
+		explicit_bzero(&m, sizeof(m));
+	} else if (cur != NULL) {
 		/* rekey: the new key is current, any scheduled one is dropped */
 		struct keytable_master m = img.e.cur;
 
@@ -271,7 +295,8 @@ static int rewrite(struct keytable *t, const struct keytable_key *k,
 		img.e.cur = m;
 		memset(&img.e.next, 0, sizeof(img.e.next));
 		img.e.next_from_index = 0;
-		img.e.flags &= (uint8_t)~KEYTABLE_F_NEXT;
+		img.e.flags &= (uint8_t)~(KEYTABLE_F_NEXT | KEYTABLE_F_NEXT_ON_AUTH |
+					  KEYTABLE_F_PREV);
 		explicit_bzero(&m, sizeof(m));
 	} else {
 		struct keytable_master m = img.e.next;
@@ -280,11 +305,16 @@ static int rewrite(struct keytable *t, const struct keytable_key *k,
 		img.e.next = m;
 		if (cancel) {
 			img.e.next_from_index = 0;
-			img.e.flags &= (uint8_t)~KEYTABLE_F_NEXT;
+			img.e.flags &= (uint8_t)~(KEYTABLE_F_NEXT | KEYTABLE_F_NEXT_ON_AUTH);
+		} else if (from_index == KEYTABLE_FROM_ON_AUTH) {
+			/* from the first packet that authenticates under it */
+			img.e.next_from_index = 0;
+			img.e.flags |= KEYTABLE_F_NEXT | KEYTABLE_F_NEXT_ON_AUTH;
 		} else {
 			/* RFC 3711 <From,To>: next applies From from_index on */
 			img.e.next_from_index = from_index;
 			img.e.flags |= KEYTABLE_F_NEXT;
+			img.e.flags &= (uint8_t)~KEYTABLE_F_NEXT_ON_AUTH;
 		}
 		explicit_bzero(&m, sizeof(m));
 	}
@@ -319,6 +349,15 @@ int keytable_schedule(struct keytable *t, const struct keytable_key *k,
 		      uint64_t *generation)
 {
 	return rewrite(t, k, NULL, next, from_index, next == NULL, generation);
+}
+
+int keytable_advance(struct keytable *t, const struct keytable_key *k,
+		     const struct keytable_master *next, uint64_t *generation)
+{
+	static const struct keytable_master none;
+
+	/* next == NULL must not mean "replace": pass an invalid master instead */
+	return rewrite(t, k, &none, next ? next : &none, 0, false, generation);
 }
 
 static void delete_slot(struct keytable *t, uint32_t s, bool wild)

@@ -9,7 +9,10 @@
  *   2. the AES-GCM of all slots back to back: direct intel-ipsec-mb GCM calls,
  *      or one IMB_SUBMIT_BURST_NOCHECK burst (enum csrtp_api);
  *   3. finish: compare tags in constant time, move the replay window, fix
- *      lengths, leave a status in every packet.
+ *      lengths, leave a status in every packet. While a stream changes keys,
+ *      the packets that failed under one key are tried under the others
+ *      first (retry_slots), and a packet that verifies under a pending key
+ *      switches its stream (switch_key).
  * Nothing is allocated; nothing is logged.
  */
 #include <errno.h>
@@ -33,7 +36,9 @@ struct slot {
 	uint8_t rtag[CSRTP_TAG_LEN];   /* received tag, when it must be moved */
 	struct csrtp_pkt *pkt;
 	const struct csrtp_key *key;
-	const struct csrtp_key *alt;   /* SRTCP during a key change: other key */
+	const struct csrtp_key *cand[3]; /* during a key change: keys still to try */
+	uint8_t ncand, ci;            /* cand[ci..ncand) are left */
+	uint8_t fresh;                /* SRTP: older than the window, pending keys only */
 	const uint8_t *aad_ptr;
 	uint32_t aad_len;
 	uint32_t off;                 /* cipher start */
@@ -147,6 +152,15 @@ static inline const struct csrtp_key *rtcp_current_key(const struct csrtp_stream
 	return s->key;
 }
 
+/* RFC 3711 s. 3.3.1: the index of seq. A sender that changed keys
+ * (csrtp_stream_sender_rekey) estimates its first packet from where it was. */
+static inline uint64_t stream_estimate(const struct csrtp_stream *s, uint16_t seq)
+{
+	if (unlikely(!s->rtp.started) && s->resume)
+		return csrtp_window_estimate_from(s->resume_top, seq);
+	return csrtp_window_estimate(&s->rtp, seq, s->roc_init);
+}
+
 /* A key that has been wiped (or never set) must never encrypt anything. */
 static inline bool key_usable(const struct csrtp_key *k)
 {
@@ -157,8 +171,13 @@ static inline bool key_usable(const struct csrtp_key *k)
 static inline void rtp_accept(struct csrtp_stream *s, uint64_t index)
 {
 	csrtp_window_update(&s->rtp, index);
-	if (unlikely(s->prev_key != NULL) && s->rtp.top >= s->key_from + s->rtp.size)
+	if (unlikely(s->prev_key != NULL) && s->rtp.top >= s->key_from + s->rtp.size) {
 		s->prev_key = NULL;
+		if (s->skipped) {
+			s->pending[0] = NULL;
+			s->skipped = 0;
+		}
+	}
 }
 
 /* ---- the batch ---------------------------------------------------------- */
@@ -322,12 +341,12 @@ static inline int prepare_rtp_protect(struct csrtp_pkt *p, struct slot *sl)
 		return CSRTP_ERR_NO_ROOM;
 
 	/* RFC 3711 s. 3.3.1: the sender's index, ROC incremented on wrap. */
-	uint64_t idx = csrtp_window_estimate(&s->rtp, get_be16(p->data + 2), s->roc_init);
+	uint64_t idx = stream_estimate(s, get_be16(p->data + 2));
 	if (unlikely(idx > CSRTP_INDEX_MAX))
 		return CSRTP_ERR_KEY_EXHAUSTED;
-	/* An index protected twice would reuse a GCM IV: refuse it. */
+	/* An index protected twice under one key would reuse a GCM IV: refuse it. */
 	if (unlikely(!csrtp_window_check(&s->rtp, idx)))
-		return CSRTP_ERR_REPLAY;
+		return CSRTP_ERR_INDEX_REUSE;
 	const struct csrtp_key *k = key_for_index(s, idx);
 	if (unlikely(!key_usable(k)))
 		return CSRTP_ERR_NO_KEY;
@@ -393,15 +412,24 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	 * has accepted nothing yet has no s_l: its packet is taken at roc_init,
 	 * one per pass, so that a forged packet cannot set the reference for
 	 * the genuine ones after it (csrtp_unprotect_burst). */
-	uint64_t idx = csrtp_window_estimate(&s->rtp, get_be16(p->data + 2), s->roc_init);
+	uint64_t idx = stream_estimate(s, get_be16(p->data + 2));
 	if (unlikely(idx > CSRTP_INDEX_MAX))
 		return CSRTP_ERR_KEY_EXHAUSTED;
-	/* s. 3.3.2: cheap replay check now; the window moves after the tag. */
-	if (unlikely(!csrtp_window_check(&s->rtp, idx)))
-		return CSRTP_ERR_REPLAY;
-	const struct csrtp_key *k = key_for_index(s, idx);
-	if (unlikely(!key_usable(k)))
-		return CSRTP_ERR_NO_KEY;
+	/* s. 3.3.2: cheap replay check now; the window moves after the tag.
+	 * Older than the window, or seen: a replay, unless a pending key
+	 * verifies it (a sender that started over under its new key). */
+	const struct csrtp_key *k;
+	sl->fresh = 0;
+	if (unlikely(!csrtp_window_check(&s->rtp, idx))) {
+		if (likely(s->pending[0] == NULL) || !key_usable(s->pending[0]))
+			return CSRTP_ERR_REPLAY;
+		k = s->pending[0];
+		sl->fresh = 1;
+	} else {
+		k = key_for_index(s, idx);
+		if (unlikely(!key_usable(k)))
+			return CSRTP_ERR_NO_KEY;
+	}
 
 	p->index = idx;
 	sl->pkt = p;
@@ -420,6 +448,137 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	sl->aad_ptr = p->data;
 	sl->tag_out = sl->tag;
 	return CSRTP_OK;
+}
+
+/*
+ * The keys a failed SRTP packet is tried under next, into sl->cand: false (the
+ * common case, no key change) if none. Under the current key: the pending
+ * ones; under the old key (index < From): the current one, whose From it
+ * then lowers (reordering around the switch). Older than the window: the
+ * pending keys after the first.
+ */
+static inline bool rtp_candidates(struct slot *sl)
+{
+	const struct csrtp_stream *s = sl->pkt->stream;
+	uint8_t n = 0;
+
+	if (likely(s->pending[0] == NULL && s->prev_key == NULL))
+		return false;
+	if (sl->fresh) {
+		if (s->pending[1] != NULL)
+			sl->cand[n++] = s->pending[1];
+	} else if (sl->key == s->key) {
+		for (unsigned j = s->skipped; j < CSRTP_PENDING_MAX; j++)
+			if (s->pending[j] != NULL)
+				sl->cand[n++] = s->pending[j];
+	} else if (sl->key == s->prev_key) {
+		if (s->skipped)
+			sl->cand[n++] = s->pending[0];
+		sl->cand[n++] = s->key;
+	}
+	for (unsigned j = 0; j < n; j++)
+		if (!key_usable(sl->cand[j]))
+			n = (uint8_t)j;
+	sl->ncand = n;
+	sl->ci = 0;
+	return n > 0;
+}
+
+/* The IV of a slot for its (new) key. */
+static inline void slot_iv(struct slot *sl)
+{
+	if (sl->rtcp)
+		rtcp_iv(sl->iv, sl->key->rtcp_salt, sl->pkt->data + 4,
+			sl->word & CSRTP_RTCP_INDEX_MAX);
+	else
+		rtp_iv(sl->iv, sl->key->rtp_salt, sl->pkt->data + 8, sl->pkt->index);
+}
+
+/*
+ * The slots retry[0..r) failed under sl->key: undo their decryption (CTR is
+ * its own inverse under the same key and IV), then decrypt under their next
+ * candidate; again for those that still fail while candidates are left.
+ * Runs only while a stream changes keys, and only for the failing packets.
+ */
+static void retry_slots(struct csrtp_engine *e, struct slot **retry, unsigned r, int rtcp)
+{
+	while (r > 0) {
+		unsigned left = 0;
+
+		run_slots(e, retry, r, 1);
+		for (unsigned i = 0; i < r; i++) {
+			retry[i]->key = retry[i]->cand[retry[i]->ci++];
+			slot_iv(retry[i]);
+		}
+		run_slots(e, retry, r, 0);
+		for (unsigned i = 0; i < r; i++) {
+			struct slot *sl = retry[i];
+			const uint8_t *rtag = rtcp ? sl->rtag :
+					      sl->pkt->data + sl->pkt->len - CSRTP_TAG_LEN;
+			if ((sl->failed || !tag_equal(sl->tag, rtag)) && sl->ci < sl->ncand)
+				retry[left++] = sl;
+		}
+		r = left;
+	}
+}
+
+/*
+ * A packet of index verified under sl->key, which is not the stream's current
+ * key. Under a pending key: that key is current From index (the first packet
+ * seen under it; a fresh window if the packet was older than the window).
+ * Under the current key's predecessor: fine below From, refused at or past it
+ * (RFC 3711 <From,To>). Under the current key below From (it was tried there
+ * after failing under the old one): From moves down to it.
+ * false: refuse the packet.
+ */
+static bool key_switch(struct csrtp_stream *s, const struct slot *sl, uint64_t index)
+{
+	const struct csrtp_key *k = sl->key;
+
+	if (k == s->prev_key || (s->skipped && k == s->pending[0]))
+		return index < s->key_from;
+	if (k == s->pending[0] || k == s->pending[1]) {
+		/* an older key kept below From besides prev_key: the one the
+		 * sender went through to pending[1], or else the previous key
+		 * while it is still held (two switches within a window) */
+		const struct csrtp_key *older = NULL, *left;
+
+		if (k == s->pending[1] && s->pending[0] != NULL)
+			older = s->pending[0];
+		else if (s->prev_key != NULL)
+			older = s->prev_key;
+		left = k == s->pending[0] ? s->pending[1] : NULL;
+		if (sl->fresh) {
+			/* the sender started over under k: a new window at index;
+			 * the old keys cannot be told apart any more, drop them */
+			s->rtp.started = 0;
+			s->prev_key = NULL;
+			older = NULL;
+		} else {
+			s->prev_key = s->key;
+		}
+		s->key = k;
+		s->key_from = index;
+		s->pending[1] = NULL;
+		if (left == NULL && older != NULL) {
+			s->pending[0] = older;
+			s->skipped = 1;
+		} else {
+			s->pending[0] = left;
+			s->skipped = 0;
+		}
+		return true;
+	}
+	return false;
+}
+
+/* The current key verified a packet below From (reordering around the switch):
+ * From moves down to it. Called for every packet under the current key, so
+ * it must stay cheap. */
+static inline void key_from_lower(struct csrtp_stream *s, uint64_t index)
+{
+	if (unlikely(s->prev_key != NULL) && index < s->key_from)
+		s->key_from = index;
 }
 
 unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, unsigned n)
@@ -456,24 +615,42 @@ unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, u
 					m++;
 			}
 			run_all(e, m, 0, ptrs);
+			/* a key change in progress: failed packets try the other keys */
+			unsigned r = 0;
+			for (unsigned i = 0; i < m; i++) {
+				struct slot *sl = &e->slot[i];
+				if ((sl->failed || !tag_equal(sl->tag, sl->pkt->data +
+							      sl->pkt->len - CSRTP_TAG_LEN)) &&
+				    unlikely(rtp_candidates(sl)))
+					ptrs[r++] = sl;
+			}
+			if (unlikely(r > 0))
+				retry_slots(e, ptrs, r, 0);
 			for (unsigned i = 0; i < m; i++) {
 				struct slot *sl = &e->slot[i];
 				struct csrtp_pkt *p = sl->pkt;
+				struct csrtp_stream *s = p->stream;
 				uint32_t body = p->len - CSRTP_TAG_LEN;
 
 				if (unlikely(sl->failed || !tag_equal(sl->tag, p->data + body))) {
+					p->status = sl->fresh ? CSRTP_ERR_REPLAY : CSRTP_ERR_AUTH;
+					continue;
+				}
+				if (unlikely(sl->key != s->key) && !key_switch(s, sl, p->index)) {
 					p->status = CSRTP_ERR_AUTH;
 					continue;
 				}
 				/* Same index twice in one burst: only the first counts
 				 * (an index above the top cannot have been seen). */
-				const struct csrtp_window *w = &p->stream->rtp;
+				const struct csrtp_window *w = &s->rtp;
 				if (unlikely(w->started && p->index <= w->top) &&
 				    !csrtp_window_check(w, p->index)) {
 					p->status = CSRTP_ERR_REPLAY;
 					continue;
 				}
-				rtp_accept(p->stream, p->index);
+				if (sl->key == s->key)
+					key_from_lower(s, p->index);
+				rtp_accept(s, p->index);
 				p->len = body;
 				ok++;
 			}
@@ -543,7 +720,7 @@ static inline int prepare_rtcp_protect(struct csrtp_pkt *p, struct slot *sl)
 	p->index = idx;
 	sl->pkt = p;
 	sl->key = k;
-	sl->alt = NULL;
+	sl->ncand = 0;
 	sl->rtcp = 1;
 	sl->word = (s->flags & CSRTP_F_RTCP_AUTH_ONLY) ? idx : (0x80000000u | idx);
 	rtcp_layout(sl, p->data, p->len);
@@ -599,9 +776,16 @@ static inline int prepare_rtcp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	p->index = idx;
 	sl->pkt = p;
 	sl->key = k;
-	sl->alt = s->prev_key == NULL ? NULL : k == s->key ? s->prev_key : s->key;
-	if (sl->alt != NULL && !key_usable(sl->alt))
-		sl->alt = NULL;
+	sl->ncand = 0;
+	sl->ci = 0;
+	if (unlikely(s->prev_key != NULL || s->pending[0] != NULL)) {
+		/* a key change: the other keys held, newest last */
+		const struct csrtp_key *all[] = { s->prev_key, s->key, s->pending[0],
+						  s->pending[1] };
+		for (unsigned j = 0; j < 4; j++)
+			if (all[j] != NULL && all[j] != k && key_usable(all[j]))
+				sl->cand[sl->ncand++] = all[j];
+	}
 	sl->rtcp = 1;
 	sl->word = word;
 	/* Keep the received tag: for E=0 the word is written over its start. */
@@ -609,24 +793,6 @@ static inline int prepare_rtcp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	rtcp_layout(sl, p->data, body);
 	sl->tag_out = sl->tag;
 	return CSRTP_OK;
-}
-
-/*
- * SRTCP during a key change: the packets that failed under one key while
- * another is held. Undo the decryption (CTR is its own inverse under the same
- * key and IV), then try the other key. Only ever runs while a rekey is pending.
- */
-static void rtcp_retry(struct csrtp_engine *e, struct slot **retry, unsigned r)
-{
-	run_slots(e, retry, r, 1);
-	for (unsigned i = 0; i < r; i++) {
-		struct slot *sl = retry[i];
-		sl->key = sl->alt;
-		sl->alt = NULL;
-		rtcp_iv(sl->iv, sl->key->rtcp_salt, sl->pkt->data + 4,
-			 sl->word & CSRTP_RTCP_INDEX_MAX);
-	}
-	run_slots(e, retry, r, 0);
 }
 
 unsigned csrtp_rtcp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, unsigned n)
@@ -641,12 +807,12 @@ unsigned csrtp_rtcp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pk
 
 		for (unsigned i = 0; i < m; i++) {
 			struct slot *sl = &e->slot[i];
-			if (unlikely(sl->alt != NULL) &&
+			if (unlikely(sl->ncand > 0) &&
 			    (sl->failed || !tag_equal(sl->tag, sl->rtag)))
 				ptrs[r++] = sl;
 		}
 		if (unlikely(r > 0))
-			rtcp_retry(e, ptrs, r);
+			retry_slots(e, ptrs, r, 1);
 
 		for (unsigned i = 0; i < m; i++) {
 			struct slot *sl = &e->slot[i];
@@ -865,6 +1031,34 @@ int csrtp_stream_rekey(struct csrtp_stream *s, const struct csrtp_key *next, uin
 	return 0;
 }
 
+void csrtp_stream_sender_rekey(struct csrtp_stream *s, const struct csrtp_key *k)
+{
+	if (s->rtp.started) {
+		s->resume_top = s->rtp.top;
+		s->resume = 1;
+	}
+	/* a fresh window under k: every index may be protected once more */
+	memset(s->rtp.bits, 0, sizeof(s->rtp.bits));
+	s->rtp.started = 0;
+	s->key = k;
+	s->prev_key = NULL;
+	s->pending[0] = s->pending[1] = NULL;
+	s->skipped = 0;
+	s->key_from = 0;
+}
+
+void csrtp_stream_pending(struct csrtp_stream *s, const struct csrtp_key *a,
+			 const struct csrtp_key *b)
+{
+	if (a == NULL) {
+		a = b;
+		b = NULL;
+	}
+	s->pending[0] = a;
+	s->pending[1] = b;
+	s->skipped = 0;
+}
+
 uint32_t csrtp_stream_roc(const struct csrtp_stream *s)
 {
 	return s->rtp.started ? (uint32_t)(s->rtp.top >> 16) : s->roc_init;
@@ -881,6 +1075,7 @@ const char *csrtp_status_str(enum csrtp_status st)
 		[CSRTP_ERR_NO_ROOM]       = "no room for tag",
 		[CSRTP_ERR_KEY_EXHAUSTED] = "key exhausted",
 		[CSRTP_ERR_NO_KEY]        = "no key",
+		[CSRTP_ERR_INDEX_REUSE]   = "index reused under one key",
 	};
 	return (unsigned)st < CSRTP_STATUS_MAX ? names[st] : "unknown";
 }

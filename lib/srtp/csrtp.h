@@ -12,8 +12,10 @@
  *                       (RFC 3711 section 4.3 KDF, GCM key schedule done once).
  *   struct csrtp_stream  per-SSRC, per-direction state: the highest packet index
  *                       (which is ROC || s_l of RFC 3711 section 3.3.1), the
- *                       replay windows, the next SRTCP index, the key in use and
- *                       an optional next key with the index it applies from.
+ *                       replay windows, the next SRTCP index, the key in use,
+ *                       the previous key with the index the current one applies
+ *                       from, and (receiver) up to two pending keys that apply
+ *                       from the first packet that authenticates under one.
  *   struct csrtp_pkt     one packet of a batch: (data, len, cap), its stream, and
  *                       the status the engine leaves in it.
  *
@@ -67,6 +69,10 @@ enum csrtp_status {
 	CSRTP_ERR_NO_ROOM,       /* buffer has no room for the tag (and trailer) */
 	CSRTP_ERR_KEY_EXHAUSTED, /* SRTP/SRTCP index limit reached: rekey */
 	CSRTP_ERR_NO_KEY,        /* stream has no key */
+	CSRTP_ERR_INDEX_REUSE,   /* sender: this index was already protected
+				    under the stream's key (an application that
+				    started over with lower sequence numbers):
+				    a new key (csrtp_stream_sender_rekey) recovers */
 	CSRTP_STATUS_MAX
 };
 
@@ -165,16 +171,31 @@ struct csrtp_window {
 	uint64_t bits[CSRTP_REPLAY_WINDOW_MAX / 64]; /* bit i: index top - i seen */
 };
 
+#define CSRTP_PENDING_MAX 2   /* pending keys per stream (two rekeys in flight) */
+
 struct csrtp_stream {
 	const struct csrtp_key *key;      /* key for SRTP index >= key_from */
 	const struct csrtp_key *prev_key; /* key for index < key_from; NULL when none */
+	/* receiver: keys not seen in use yet, oldest first (NULL: none). A packet
+	 * that fails authentication under key is tried under them; the first
+	 * that verifies makes its key current From that packet's index. */
+	const struct csrtp_key *pending[CSRTP_PENDING_MAX];
 	uint64_t key_from;               /* RFC 3711 <From,To>: first index of key */
+	uint64_t resume_top;             /* sender after csrtp_stream_sender_rekey():
+					  * the index the fresh window estimates
+					  * its first packet from */
 	uint32_t flags;                  /* CSRTP_F_* */
 	uint32_t roc_init;               /* ROC assumed before the first packet */
 	uint32_t srtcp_next;             /* sender: next SRTCP index */
 	uint32_t pass;                   /* receiver, before its first accepted
 					  * packet: the engine pass that holds
 					  * its one packet under test */
+	uint8_t resume;                  /* resume_top is valid */
+	uint8_t skipped;                 /* receiver: pending[0] is an older key
+					  * (one the sender went through to a
+					  * newer one, or the one before
+					  * prev_key): held for index < key_from
+					  * like prev_key, never made current */
 	struct csrtp_window rtp;          /* SRTP indices seen (both directions) */
 	struct csrtp_window rtcp;         /* receiver: SRTCP indices seen */
 };
@@ -190,7 +211,7 @@ int csrtp_stream_init(struct csrtp_stream *s, const struct csrtp_key *k,
 		     unsigned window, uint32_t flags);
 
 /*
- * Change keys without loss (RFC 3711 <From,To>): packets with SRTP index
+ * Change keys at a known index (RFC 3711 <From,To>): packets with SRTP index
  * >= from use next, older ones keep the current key. SRTCP switches once the
  * stream's SRTP has reached from (at once on a stream that has sent no RTP);
  * while both keys are held, a received SRTCP packet that fails under one is
@@ -201,6 +222,36 @@ int csrtp_stream_init(struct csrtp_stream *s, const struct csrtp_key *k,
  */
 int csrtp_stream_rekey(struct csrtp_stream *s, const struct csrtp_key *next,
 		      uint64_t from);
+
+/*
+ * Sender: k is the key from the stream's next packet on (the switch point is
+ * where the index is known: here). The index goes on from the highest one
+ * protected (ROC kept, across a 2^16 wrap too); the replay window starts
+ * afresh under k, since an index protected under the old key may be protected
+ * once under k (a restarted application that reuses its SSRC with lower
+ * sequence numbers, refused with CSRTP_ERR_INDEX_REUSE before, gets through).
+ * The previous, pending and scheduled keys are dropped. SRTCP keeps counting.
+ */
+void csrtp_stream_sender_rekey(struct csrtp_stream *s, const struct csrtp_key *k);
+
+/*
+ * Receiver: a and b (either may be NULL; a older than b) become the stream's
+ * pending keys, replacing any it had. A packet that fails authentication
+ * under the key its index selects is tried under a, then b, in the same
+ * burst call (GCM's CTR is its own inverse: the failed decryption is undone
+ * first; only failing packets pay). The first packet that verifies under a
+ * pending key switches the stream: that key is current From the packet's
+ * index (lowered by a later packet with a smaller index that verifies under
+ * it only), the old one is kept for index < From until the highest index is
+ * a replay window past From, then strictly RFC 3711 <From,To>. The replay
+ * window is the stream's, not the key's, so nothing is accepted twice. A
+ * packet older than the window (a sender that started over under its new
+ * key) is tried under the pending keys only, and one that verifies starts a
+ * fresh window there (the old key is dropped). Keys the caller passes must
+ * stay alive while the stream may hold them (key, prev_key, pending).
+ */
+void csrtp_stream_pending(struct csrtp_stream *s, const struct csrtp_key *a,
+			 const struct csrtp_key *b);
 
 /* ROC for the stream (the high 32 bits of the highest index). */
 uint32_t csrtp_stream_roc(const struct csrtp_stream *s);

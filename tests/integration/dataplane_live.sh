@@ -42,13 +42,8 @@ DP_PID=$SPAWN_PID
 wait_until 20 grep -q "^callseal-dataplane: inside port" "$TEST_TMP/dp.log"
 tap_result $? "dataplane started with a tap inside port" || tap_bail "$(tail -5 "$TEST_TMP/dp.log")"
 
-# the application's side of the tap: an address, and a static neighbour for
-# the far end (nothing answers ARP on the DPDK side); no IPv6 noise
-nsx sysctl -qw "net.ipv6.conf.$IFACE.disable_ipv6=1"
-nsx ip link set lo up
-nsx ip addr add 10.200.0.1/24 dev "$IFACE"
-nsx ip link set "$IFACE" up
-nsx ip neigh replace 10.200.0.2 lladdr 02:00:00:00:00:02 dev "$IFACE" nud permanent
+# the application's side of the tap (lib.sh)
+ns_tap_up "$NS" "$IFACE"
 tap_check "tap interface configured in the namespace" nsx ip addr show dev "$IFACE"
 
 # ---- 1. RTP from a kernel socket comes out as SRTP libsrtp2 decrypts --------

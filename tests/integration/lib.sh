@@ -426,6 +426,18 @@ eal_args() {
   echo "--no-huge --no-pci -m 256 --log-level=error --file-prefix=$(dpdk_prefix "${1:-eal}")"
 }
 
+# ns_tap_up NS IFACE: the application's side of a dataplane's net_tap inside
+# port in network namespace NS: 10.200.0.1/24, a static neighbour for the far
+# end 10.200.0.2 (nothing answers ARP on the DPDK side), no IPv6 noise.
+ns_tap_up() {
+  local ns=$1 ifc=$2
+  ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$ifc.disable_ipv6=1" &&
+    ip netns exec "$ns" ip link set lo up &&
+    ip netns exec "$ns" ip addr add 10.200.0.1/24 dev "$ifc" &&
+    ip netns exec "$ns" ip link set "$ifc" up &&
+    ip netns exec "$ns" ip neigh replace 10.200.0.2 lladdr 02:00:00:00:00:02 dev "$ifc" nud permanent
+}
+
 # ---- cleanup -----------------------------------------------------------------
 
 _lib_cleanup() {

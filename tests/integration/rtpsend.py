@@ -2,9 +2,11 @@
 """rtpsend.py - an ordinary application: sends RTP from a kernel UDP socket.
 
 usage: rtpsend.py --src ADDR:PORT --dst ADDR:PORT --count N [--interval-ms MS]
-                  [--ssrc X] [--seq-start S] [--expect PCAP] [--times FILE]
+                  [--ssrc X] [--seq-start S] [--ssrc2 Y --seq-start2 T]
+                  [--expect PCAP] [--times FILE]
 
-Sends N RTP packets (payload 160 bytes, seq from S), one every MS ms.
+Sends N RTP packets (payload 160 bytes, seq from S), one every MS ms. With
+--ssrc2, every other packet is of SSRC Y, seq from T (N packets in all).
 --expect writes the packets sent as Ethernet/IPv4/UDP frames (MACs and IP
 header fields are invented: compare with callseal-srtpcheck --media-only).
 --times writes "seq wallclock" per packet sent.
@@ -29,6 +31,8 @@ def main():
     ap.add_argument('--interval-ms', type=float, default=0.0)
     ap.add_argument('--ssrc', type=lambda x: int(x, 0), default=0x5eed1234)
     ap.add_argument('--seq-start', type=int, default=1000)
+    ap.add_argument('--ssrc2', type=lambda x: int(x, 0))
+    ap.add_argument('--seq-start2', type=int, default=0)
     ap.add_argument('--expect')
     ap.add_argument('--times')
     a = ap.parse_args()
@@ -43,9 +47,14 @@ def main():
     dst_ip = socket.inet_aton(a.dst[0])
     t0 = time.monotonic()
     for i in range(a.count):
-        seq = (a.seq_start + i) & 0xffff
+        ssrc, seq = a.ssrc, (a.seq_start + i) & 0xffff
+        if a.ssrc2 is not None:
+            if i % 2:
+                ssrc, seq = a.ssrc2, (a.seq_start2 + i // 2) & 0xffff
+            else:
+                seq = (a.seq_start + i // 2) & 0xffff
         payload = os.urandom(160)
-        rtp = struct.pack('!BBHII', 0x80, 0, seq, 160 * i, a.ssrc) + payload
+        rtp = struct.pack('!BBHII', 0x80, 0, seq, 160 * i, ssrc) + payload
         s.sendto(rtp, a.dst)
         if times:
             times.write(f'{seq} {time.time():.6f}\n')

@@ -76,7 +76,11 @@ int main(int argc, char **argv)
 		hash_master(&e.cur, cur);
 		if (e.flags & KEYTABLE_F_NEXT) {
 			hash_master(&e.next, nxt);
-			snprintf(from, sizeof(from), "%" PRIu64, e.next_from_index);
+			if (e.flags & KEYTABLE_F_NEXT_ON_AUTH)
+				snprintf(from, sizeof(from), "on_auth%s",
+					 e.flags & KEYTABLE_F_PREV ? "+prev" : "");
+			else
+				snprintf(from, sizeof(from), "%" PRIu64, e.next_from_index);
 		} else {
 			snprintf(nxt, sizeof(nxt), "-");
 			snprintf(from, sizeof(from), "-");

@@ -246,6 +246,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_modified_bytes, setup_short, teardown),
 		cmocka_unit_test_setup_teardown(test_rekey, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_auto_rekey, setup_auto_rekey, teardown),
 		cmocka_unit_test_setup_teardown(test_list_and_destroy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_entries_gone, setup, teardown),

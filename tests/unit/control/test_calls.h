@@ -63,6 +63,7 @@ const char *addr_of(uint16_t port);
 int setup(void **state);
 int setup_tofu(void **state);
 int setup_short(void **state);
+int setup_auto_rekey(void **state);
 int teardown(void **state);
 
 /* test_calls_fixture.c: driving and checks */
@@ -88,6 +89,7 @@ void test_modified_bytes(void **state);
 
 /* test_calls_lifecycle.c: rekey, list and destroy, restart */
 void test_rekey(void **state);
+void test_auto_rekey(void **state);
 void test_list_and_destroy(void **state);
 void test_restart_resume(void **state);
 void test_restart_entries_gone(void **state);

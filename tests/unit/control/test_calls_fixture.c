@@ -48,6 +48,9 @@ static int side_open(struct side *s, const char *tenant)
 	return 0;
 }
 
+/* calls_config.rekey_interval_s for the managers the next set-up starts */
+static unsigned int fixture_rekey_interval_s;
+
 int side_start(struct fixture *f, struct side *s, bool tofu, unsigned int timeout_ms,
 	       unsigned int max_attempts)
 {
@@ -55,6 +58,7 @@ int side_start(struct fixture *f, struct side *s, bool tofu, unsigned int timeou
 		.table = s->kt, .store = s->st, .tenant = s->tenant, .listen = "127.0.0.1:0",
 		.timeout_ms = timeout_ms, .media_pool = POOL, .tofu = tofu,
 		.max_attempts = max_attempts, .recorder_public_key = f->rec_pk,
+		.rekey_interval_s = fixture_rekey_interval_s,
 		.event = on_event, .event_ctx = s,
 	};
 
@@ -157,6 +161,17 @@ int setup_tofu(void **state)
 int setup_short(void **state)
 {
 	return setup_common(state, false, 300, 2, "fabrikam");
+}
+
+/* The standard set-up with an automatic rekey every second on both managers. */
+int setup_auto_rekey(void **state)
+{
+	int rc;
+
+	fixture_rekey_interval_s = 1;
+	rc = setup_common(state, false, 0, 0);
+	fixture_rekey_interval_s = 0;
+	return rc;
 }
 
 int teardown(void **state)

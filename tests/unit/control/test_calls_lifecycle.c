@@ -8,73 +8,127 @@
 
 static char err[CALLS_ERR_MAX];
 
+/* Drive both managers until a's and b's OUT entries carry generation g's
+ * keys (a changed current key on both) and both show generation g. */
+static void rekey_settle(struct fixture *f, const char *id, uint32_t g,
+			 const struct keytable_entry *ao_before,
+			 const struct keytable_entry *bo_before)
+{
+	struct calls_info ia, ib;
+	struct keytable_entry ao, bo;
+
+	for (int i = 0; i < 300; i++) {
+		drive(f, NULL, 0, 10, NULL);
+		assert_int_equal(calls_show(f->a.cm, id, &ia), 0);
+		assert_int_equal(calls_show(f->b.cm, id, &ib), 0);
+		entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_OUT, &ao, 0);
+		entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_OUT, &bo, 0);
+		bool done = ia.generation == g && ib.generation == g &&
+			    !master_eq(&ao.cur, &ao_before->cur) &&
+			    !master_eq(&bo.cur, &bo_before->cur);
+		keytable_wipe(&ao, sizeof(ao));
+		keytable_wipe(&bo, sizeof(bo));
+		if (done)
+			return;
+	}
+	fail_msg("generation %u not installed on both sides", g);
+}
+
+/* Issue 13: no from-index is decided by the control. Each IN entry gets the
+ * peer's next key on auth (advanced while one is pending: two rekeys in
+ * flight); each OUT entry is replaced once the peer's IN entry holds it. */
 void test_rekey(void **state)
 {
 	struct fixture *f = *state;
 	char id[CALLS_ID_LEN + 1];
-	struct keytable_entry ao, ai, bo, bi, ao2, bi2;
-	struct calls_info ia, ib;
+	struct keytable_entry ao0, ai0, bo0, bi0, ao, ai, bo, bi, ao3, ai3, bo3, bi3;
 
 	set_e2ee(&f->a, "alice", true, true);
 	set_e2ee(&f->b, "bob", true, true);
 	call_ok(f, id);
 	check_call(f, id);
-	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_OUT, &ao, 0);
-	assert_int_equal(ao.flags & KEYTABLE_F_NEXT, 0);
+	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_OUT, &ao0, 0);
+	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_IN, &ai0, 0);
+	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_OUT, &bo0, 0);
+	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_IN, &bi0, 0);
+	assert_int_equal(ao0.flags & KEYTABLE_F_NEXT, 0);
 
+	/* alice rekeys: generation 2 */
 	assert_int_equal(calls_rekey(f->a.cm, id, 1000, err, sizeof(err)), 0);
-	for (int i = 0; i < 200; i++) {
-		drive(f, NULL, 0, 10, NULL);
-		assert_int_equal(calls_show(f->b.cm, id, &ib), 0);
-		if (ib.generation == 2)
-			break;
-	}
-	assert_int_equal(calls_show(f->a.cm, id, &ia), 0);
-	assert_int_equal(ia.generation, 2);
-	assert_int_equal(ib.generation, 2);
-	assert_int_equal(ia.next_from_index, 1000 + CALLS_REKEY_AHEAD);
-	assert_int_equal(ib.next_from_index, 1000 + CALLS_REKEY_AHEAD);
+	rekey_settle(f, id, 2, &ao0, &bo0);
 	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_OUT, &ao, 0);
 	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_IN, &ai, 0);
 	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_OUT, &bo, 0);
 	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_IN, &bi, 0);
-	assert_true(ao.flags & KEYTABLE_F_NEXT);
-	assert_true(bi.flags & KEYTABLE_F_NEXT);
-	assert_true(ai.flags & KEYTABLE_F_NEXT);
-	assert_true(bo.flags & KEYTABLE_F_NEXT);
-	assert_int_equal(ao.next_from_index, 1000 + CALLS_REKEY_AHEAD);
-	assert_int_equal(bi.next_from_index, ao.next_from_index);
-	assert_int_equal(bo.next_from_index, ai.next_from_index);
-	assert_true(master_eq(&ao.next, &bi.next));
-	assert_true(master_eq(&ai.next, &bo.next));
-	assert_false(master_eq(&ao.next, &ao.cur));
-	assert_false(master_eq(&ao.next, &ai.next));
-	assert_true(master_eq(&ao.cur, &bi.cur));
+	assert_int_equal(ao.flags, 0);                 /* senders: at once */
+	assert_int_equal(bo.flags, 0);
+	assert_int_equal(ai.flags, KEYTABLE_F_NEXT | KEYTABLE_F_NEXT_ON_AUTH);
+	assert_int_equal(bi.flags, KEYTABLE_F_NEXT | KEYTABLE_F_NEXT_ON_AUTH);
+	assert_int_equal(ai.next_from_index, 0);
+	assert_true(master_eq(&ai.cur, &ai0.cur));     /* receivers: old key kept */
+	assert_true(master_eq(&bi.cur, &bi0.cur));
+	assert_true(master_eq(&bi.next, &ao.cur));     /* ... and the new one pending */
+	assert_true(master_eq(&ai.next, &bo.cur));
+	assert_false(master_eq(&ao.cur, &ao0.cur));
+	assert_false(master_eq(&ao.cur, &bo.cur));
+	assert_int_equal(ao.mode, KEYTABLE_MODE_E2EE);
 
-	/* bob rekeys next: generation 2 becomes current on both, 3 is next */
+	/* bob rekeys before anything was sent: advanced, three keys */
 	assert_int_equal(calls_rekey(f->b.cm, id, 0, err, sizeof(err)), 0);
-	for (int i = 0; i < 200; i++) {
-		drive(f, NULL, 0, 10, NULL);
-		assert_int_equal(calls_show(f->a.cm, id, &ia), 0);
-		if (ia.generation == 3)
-			break;
-	}
-	assert_int_equal(ia.generation, 3);
-	assert_int_equal(ia.next_from_index, 1000 + 2 * CALLS_REKEY_AHEAD);
-	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_OUT, &ao2, 0);
-	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_IN, &bi2, 0);
-	assert_true(master_eq(&ao2.cur, &ao.next));
-	assert_true(master_eq(&bi2.cur, &bi.next));
-	assert_true(master_eq(&ao2.next, &bi2.next));
-	assert_int_equal(ao2.next_from_index, bi2.next_from_index);
-	assert_int_equal(ao2.mode, KEYTABLE_MODE_E2EE);
+	rekey_settle(f, id, 3, &ao, &bo);
+	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_OUT, &ao3, 0);
+	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_IN, &ai3, 0);
+	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_OUT, &bo3, 0);
+	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_IN, &bi3, 0);
+	assert_int_equal(ai3.flags, KEYTABLE_F_NEXT | KEYTABLE_F_NEXT_ON_AUTH | KEYTABLE_F_PREV);
+	assert_int_equal(bi3.flags, KEYTABLE_F_NEXT | KEYTABLE_F_NEXT_ON_AUTH | KEYTABLE_F_PREV);
+	assert_true(master_eq(&ai3.cur, &bo.cur));
+	assert_true(master_eq(&bi3.cur, &ao.cur));
+	assert_true(master_eq(&ai3.next, &bo3.cur));
+	assert_true(master_eq(&bi3.next, &ao3.cur));
+
+	/* a third within CALLS_REKEY_GAP_MS: refused, nothing changed */
+	assert_int_equal(calls_rekey(f->a.cm, id, 0, err, sizeof(err)), -EBUSY);
+	assert_non_null(strstr(err, "two rekeys are already in flight"));
+
+	/* both at once, a while later: the same generation crosses */
+	usleep(1000 * (CALLS_REKEY_GAP_MS + 50));
+	assert_int_equal(calls_rekey(f->a.cm, id, 0, err, sizeof(err)), 0);
+	assert_int_equal(calls_rekey(f->b.cm, id, 0, err, sizeof(err)), 0);
+	rekey_settle(f, id, 4, &ao3, &bo3);
+	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_OUT, &ao, 0);
+	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_IN, &ai, 0);
+	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_OUT, &bo, 0);
+	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_IN, &bi, 0);
+	assert_true(master_eq(&bi.next, &ao.cur));
+	assert_true(master_eq(&ai.next, &bo.cur));
+	assert_true(master_eq(&bi.cur, &ao3.cur));
 
 	assert_int_equal(calls_rekey(f->a.cm, "nosuchcall", 0, err, sizeof(err)), -ENOENT);
 	end_call(f, id);
-	keytable_wipe(&ao, sizeof(ao));
-	keytable_wipe(&ai, sizeof(ai));
-	keytable_wipe(&bo, sizeof(bo));
-	keytable_wipe(&bi, sizeof(bi));
+	struct keytable_entry *all[] = { &ao0, &ai0, &bo0, &bi0, &ao, &ai, &bo, &bi,
+					 &ao3, &ai3, &bo3, &bi3 };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		keytable_wipe(all[i], sizeof(*all[i]));
+}
+
+/* calls_config.rekey_interval_s: an active call is rekeyed by itself. */
+void test_auto_rekey(void **state)
+{
+	struct fixture *f = *state;
+	char id[CALLS_ID_LEN + 1];
+	struct keytable_entry ao0, bo0;
+	struct calls_info ia;
+
+	call_ok(f, id);
+	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_OUT, &ao0, 0);
+	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_OUT, &bo0, 0);
+	assert_int_equal(calls_show(f->a.cm, id, &ia), 0);
+	assert_int_equal(ia.generation, 0);
+	rekey_settle(f, id, 2, &ao0, &bo0);          /* within 3 s, nothing asked */
+	end_call(f, id);
+	keytable_wipe(&ao0, sizeof(ao0));
+	keytable_wipe(&bo0, sizeof(bo0));
 }
 
 void test_list_and_destroy(void **state)

@@ -229,6 +229,109 @@ static void test_schedule_next_key(void **state)
 	destroy(x);
 }
 
+/* A packet of ssrc at seq (ROC roc) protected under master seed by an
+ * independent sender, unprotected through the flows' stream: 1 if accepted. */
+static int deliver(struct fx *x, const struct keytable_key *k, uint32_t ssrc, uint16_t seq,
+		   uint8_t seed, uint32_t roc)
+{
+	uint8_t buf[128] = { 0x80, 96, (uint8_t)(seq >> 8), (uint8_t)seq, 0, 0, 0, 1,
+			     (uint8_t)(ssrc >> 24), (uint8_t)(ssrc >> 16), (uint8_t)(ssrc >> 8),
+			     (uint8_t)ssrc };
+	struct keytable_master m;
+	struct csrtp_key key;
+	struct csrtp_stream tx;
+	uint8_t why;
+
+	master(&m, seed, 0);
+	assert_int_equal(csrtp_key_init(x->e, &key, CSRTP_PROFILE_AEAD_AES_128_GCM, m.key, 16,
+					m.salt), 0);
+	assert_int_equal(csrtp_stream_init(&tx, &key, 0, 0), 0);
+	tx.roc_init = roc;
+	struct csrtp_pkt p = { .data = buf, .len = 60, .cap = sizeof(buf), .stream = &tx };
+	assert_int_equal(csrtp_protect_burst(x->e, &p, 1), 1);
+	csrtp_key_wipe(&key);
+	struct csrtp_stream *s = resolve1(x, k, ssrc, &why);
+	assert_non_null(s);
+	p.stream = s;
+	return csrtp_unprotect_burst(x->e, &p, 1) == 1;
+}
+
+/* ABI 2, the receiver: a next key on auth, then advanced while a second
+ * stream has not switched yet (three keys held by the flow). */
+static void test_on_auth_and_advance(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 16);
+	struct keytable_key k;
+	struct keytable_master m;
+
+	keytable_key_ipv4(&k, addr4, 5006, KEYTABLE_DIR_IN);
+	add(x, &k, 7);
+	for (uint16_t seq = 100; seq < 105; seq++)
+		if (seq != 102)
+			assert_true(deliver(x, &k, 1, seq, 7, 0));
+	assert_true(deliver(x, &k, 2, 500, 7, 0));
+	master(&m, 30, 0);
+	assert_int_equal(keytable_schedule(x->w, &k, &m, KEYTABLE_FROM_ON_AUTH, NULL), 0);
+	assert_true(deliver(x, &k, 1, 105, 7, 0));     /* the old key until used */
+	assert_true(deliver(x, &k, 1, 106, 30, 0));    /* first under 30: From 106 */
+	assert_false(deliver(x, &k, 1, 107, 7, 0));    /* old key past From */
+	assert_true(deliver(x, &k, 1, 102, 7, 0));     /* late, below From */
+	assert_false(deliver(x, &k, 1, 106, 30, 0));   /* replay */
+	assert_true(deliver(x, &k, 1, 107, 30, 0));
+
+	/* a second rekey before stream 2's sender switched: advance */
+	master(&m, 40, 0);
+	assert_int_equal(keytable_advance(x->w, &k, &m, NULL), 0);
+	assert_true(deliver(x, &k, 1, 108, 30, 0));
+	assert_true(deliver(x, &k, 1, 109, 40, 0));
+	assert_false(deliver(x, &k, 1, 110, 30, 0));
+	assert_true(deliver(x, &k, 2, 501, 7, 0));     /* still on the first key */
+	assert_true(deliver(x, &k, 2, 503, 30, 0));
+	assert_true(deliver(x, &k, 2, 505, 40, 0));
+	assert_true(deliver(x, &k, 2, 502, 7, 0));     /* late under the oldest */
+	assert_true(deliver(x, &k, 2, 504, 30, 0));
+	assert_false(deliver(x, &k, 2, 506, 30, 0));
+	assert_false(deliver(x, &k, 2, 506, 7, 0));
+	assert_true(deliver(x, &k, 3, 9, 40, 0));      /* a new SSRC: any held key */
+
+	/* replace: at once */
+	master(&m, 50, 0);
+	assert_int_equal(keytable_replace(x->w, &k, &m, NULL), 0);
+	assert_false(deliver(x, &k, 1, 111, 40, 0));
+	assert_true(deliver(x, &k, 1, 112, 50, 0));
+	destroy(x);
+}
+
+/* The sender: a new current key applies from each stream's next packet, the
+ * index going on (across the 2^16 wrap too); an index reused under the old
+ * key is refused, and allowed once under the new one. */
+static void test_sender_switches_at_next_packet(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 16);
+	struct keytable_key k;
+	struct keytable_master m;
+	uint8_t why;
+
+	keytable_key_ipv4(&k, addr4, 5008, KEYTABLE_DIR_OUT);
+	add(x, &k, 7);
+	struct csrtp_stream *s = resolve1(x, &k, 1, &why);
+	assert_true(roundtrip(x, s, 65534, 7, 0));
+	assert_false(roundtrip(x, s, 65000, 7, 0));    /* index reuse */
+	master(&m, 20, 0);
+	assert_int_equal(keytable_replace(x->w, &k, &m, NULL), 0);
+	s = resolve1(x, &k, 1, &why);
+	assert_true(roundtrip(x, s, 65535, 20, 0));
+	assert_true(roundtrip(x, s, 0, 20, 1));        /* ROC went on to 1 */
+	master(&m, 21, 0);
+	assert_int_equal(keytable_replace(x->w, &k, &m, NULL), 0);
+	s = resolve1(x, &k, 1, &why);
+	assert_true(roundtrip(x, s, 65000, 21, 0));    /* recovered by the rekey */
+	assert_false(roundtrip(x, s, 65000, 21, 0));
+	destroy(x);
+}
+
 static void test_wildcard_and_ipv6(void **state)
 {
 	(void)state;
@@ -331,6 +434,8 @@ int main(void)
 		cmocka_unit_test(test_delete_and_readd),
 		cmocka_unit_test(test_replace_keeps_index),
 		cmocka_unit_test(test_schedule_next_key),
+		cmocka_unit_test(test_on_auth_and_advance),
+		cmocka_unit_test(test_sender_switches_at_next_packet),
 		cmocka_unit_test(test_wildcard_and_ipv6),
 		cmocka_unit_test(test_tables_full),
 		cmocka_unit_test(test_burst),

@@ -206,8 +206,9 @@ void test_wrong_abi(void **state)
 	char want[128];
 
 	keytable_detach(make(f, 10));
-	pwrite32(f, offsetof(struct keytable_header, abi_version), 2);
-	snprintf(want, sizeof(want), "table callseal.%s was made by ABI 2, this build reads "
+	/* ABI 1 (before the on-auth rekey flags): refused, both ways */
+	pwrite32(f, offsetof(struct keytable_header, abi_version), 1);
+	snprintf(want, sizeof(want), "table callseal.%s was made by ABI 1, this build reads "
 		 "ABI %u", f->name, KEYTABLE_ABI_VERSION);
 	expect_refused(f, -EPROTO, want);
 	pwrite32(f, offsetof(struct keytable_header, abi_version), KEYTABLE_ABI_VERSION + 1);

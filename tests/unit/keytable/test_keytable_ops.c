@@ -231,6 +231,28 @@ void test_schedule(void **state)
 
 	key6(&other, 8, 7000, KEYTABLE_DIR_OUT);
 	assert_int_equal(keytable_schedule(t, &other, &n, 1, NULL), -ENOENT);
+
+	/* ABI 2: on auth, then advance (two rekeys in flight), then replace */
+	struct keytable_master x;
+	master(&x, KEYTABLE_PROFILE_AEAD_AES_128_GCM, 99);
+	assert_int_equal(keytable_advance(t, &k, &x, NULL), -EINVAL);  /* nothing pending */
+	assert_int_equal(keytable_schedule(t, &k, &n, KEYTABLE_FROM_ON_AUTH, NULL), 0);
+	assert_int_equal(keytable_get(t, &k, &e, NULL), 0);
+	assert_int_equal(e.flags, KEYTABLE_F_NEXT | KEYTABLE_F_NEXT_ON_AUTH);
+	assert_int_equal(e.next_from_index, 0);
+	assert_int_equal(keytable_advance(t, &k, &x, &g2), 0);
+	assert_int_equal(keytable_get(t, &k, &e, NULL), 0);
+	assert_int_equal(e.generation, g2);
+	assert_int_equal(e.flags, KEYTABLE_F_NEXT | KEYTABLE_F_NEXT_ON_AUTH | KEYTABLE_F_PREV);
+	assert_memory_equal(e.cur.key, n.key, 32);
+	assert_memory_equal(e.next.key, x.key, 16);
+	assert_false(file_has(f, m.key, 16));             /* the old cur is gone */
+	assert_int_equal(keytable_schedule(t, &k, &m, 5, NULL), 0);   /* F_PREV kept */
+	assert_int_equal(keytable_get(t, &k, &e, NULL), 0);
+	assert_int_equal(e.flags, KEYTABLE_F_NEXT | KEYTABLE_F_PREV);
+	assert_int_equal(keytable_replace(t, &k, &x, NULL), 0);
+	assert_int_equal(keytable_get(t, &k, &e, NULL), 0);
+	assert_int_equal(e.flags, 0);
 	keytable_detach(t);
 }
 

@@ -17,6 +17,7 @@
 
 #include "csrtp.h"
 #include "vectors.h"
+#include "test_csrtp_rekey.h"
 
 #define BUF 2048
 
@@ -384,7 +385,7 @@ static void test_sender_refuses_index_reuse(void **state)
 	n = make_rtp(buf, 7, 1, 0, -1, 11);
 	p = pkt(buf, n, &tx);
 	assert_int_equal(csrtp_protect_burst(e, &p, 1), 0);
-	assert_int_equal(p.status, CSRTP_ERR_REPLAY);
+	assert_int_equal(p.status, CSRTP_ERR_INDEX_REUSE);
 	csrtp_key_wipe(&k);
 }
 
@@ -630,7 +631,7 @@ static void test_mixed_batch(void **state)
 	p[20].cap = p[20].len;               /* no room */
 	unsigned ok = csrtp_protect_burst(e, p, N);
 	/* seq = 65500 + i/2: when both packets of a pair are on one stream the
-	 * second reuses an index and must be refused as a replay. */
+	 * second reuses an index and must be refused (index reuse). */
 	unsigned want_ok = 0;
 	for (int i = 0; i < N; i++) {
 		int want = CSRTP_OK;
@@ -640,7 +641,7 @@ static void test_mixed_batch(void **state)
 			want = CSRTP_ERR_NO_ROOM;
 		else if (i % 2 == 1 && (i % 3 == 0) == ((i - 1) % 3 == 0) && i - 1 != 10 &&
 			 i - 1 != 20)
-			want = CSRTP_ERR_REPLAY;
+			want = CSRTP_ERR_INDEX_REUSE;
 		assert_int_equal(p[i].status, want);
 		want_ok += want == CSRTP_OK;
 	}
@@ -937,5 +938,10 @@ int main(void)
 	/* The whole suite with direct GCM calls (default), then with IMB bursts. */
 	int fails = cmocka_run_group_tests_name("direct", tests, setup, teardown);
 	fails += cmocka_run_group_tests_name("burst", tests, setup_burst, teardown);
+	/* key changes at an index only the packets know (test_csrtp_rekey.c) */
+	fails += _cmocka_run_group_tests("rekey direct", csrtp_rekey_tests, csrtp_rekey_ntests,
+					 setup, teardown);
+	fails += _cmocka_run_group_tests("rekey burst", csrtp_rekey_tests, csrtp_rekey_ntests,
+					 setup_burst, teardown);
 	return fails;
 }

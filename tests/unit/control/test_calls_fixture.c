@@ -169,7 +169,7 @@ int setup_auto_rekey(void **state)
 	int rc;
 
 	fixture_rekey_interval_s = 1;
-	rc = setup_common(state, false, 0, 0);
+	rc = setup_common(state, false, 0, 0, "fabrikam");
 	fixture_rekey_interval_s = 0;
 	return rc;
 }

@@ -47,6 +47,7 @@
 
 CONTROL=$1 CTL=$2 DUMP=$3
 MITM="$(cd "$(dirname "$0")" && pwd)/tcpmitm.py"
+DRIVE="$(dirname "$MITM")/admindrive.py"
 require_cmd python3
 HT=1500   # --handshake-timeout, ms
 
@@ -177,6 +178,13 @@ read -r C2S S2C HS_C2S FRAMES < <(python3 -c 'import json,sys; d=json.load(open(
 hs = max(f[0] + f[1] + 2 for f in d["frames"]["c2s"] if f[2] in (1, 2, 4))
 print(d["c2s"], d["s2c"], hs, " ".join("%s:%s" % (k, ",".join("%d" % f[2] for f in d["frames"][k])) for k in ("c2s", "s2c")))' \
   "$TEST_TMP/clean.json")
+# the sweeps check the tables with admindrive.py's own reader: it must see
+# what callseal-keytable-dump sees (2 entries on each side of this call)
+two_each() { [ "$(count "${TABLE[A]}") $(count "${TABLE[B]}")" = "2 2" ]; }
+wait_until 5 two_each
+tap_is "dump: $(count "${TABLE[A]}") $(count "${TABLE[B]}"), reader: $(python3 "$DRIVE" tables "${TABLE[A]}" "${TABLE[B]}" | cut -d' ' -f2- | tr '\n' ' ')" \
+  "dump: 2 2, reader: 2 2 2 2 " \
+  "admindrive.py's table reader counts what callseal-keytable-dump lists (A and B: 2 entries each)"
 ctl A call end "$ID1" >/dev/null 2>&1
 tap_is "$FRAMES" "c2s:1,2,4,16 s2c:3,5" \
   "the handshake is HELLO, NOISE1, NOISE3 / NOISE2, CONFIRM, then the caller's READY (control)"
@@ -191,43 +199,24 @@ wait_until 5 quiet A B
 # sweep MASK X Y STATUS_DIR: flip every octet of both directions in turn with
 # MASK, caller daemon X, callee daemon Y, through the relay whose plan file is
 # $PLANF and whose status directory is STATUS_DIR. The reasons X's dials fail
-# with go to $TEST_TMP/reasons.MASK, one a line.
+# with go to $TEST_TMP/reasons.MASK, one a line. One admindrive.py process
+# makes the dials over the admin socket and checks the call lists and tables
+# after each (every 16th dial goes through callsealctl), as the checks say.
 sweep() {
-  local mask=$1 X=$2 Y=$3 SD=$4 dir total n st bad_dial=0 bad_left=0 bad_flip=0 runs=0 reason t0 t1 id
+  local mask=$1 X=$2 Y=$3 SD=$4 t0 t1 runs bad_flip bad_dial bad_left via_ctl
   t0=$EPOCHREALTIME
-  : >"$TEST_TMP/reasons.$mask"
-  for dir in c2s s2c; do
-    total=$HS_C2S
-    [ "$dir" = s2c ] && total=$S2C
-    for ((n = 0; n < total; n++)); do
-      runs=$((runs + 1))
-      plan "{\"tag\": \"flip\", \"target\": ${PORT[$Y]}, \"flip\": {\"dir\": \"$dir\", \"offset\": $n, \"mask\": $mask}}"
-      ctl "$X" call dial --from alice --to bob@fabrikam >"$TEST_TMP/f$mask.out" 2>"$TEST_TMP/f$mask.err"
-      st=$?
-      reason=$(sed -n 's/^.*call [0-9a-f]* failed: //p' "$TEST_TMP/f$mask.err")
-      if [ $st = 0 ] || [ -z "$reason" ]; then
-        bad_dial=$((bad_dial + 1))
-        tap_diag "mask $mask $dir offset $n: call dial exit $st: $(cat "$TEST_TMP/f$mask.out" "$TEST_TMP/f$mask.err" | tr '\n' ' ')"
-        id=$(sed -n 's/^call id: //p' "$TEST_TMP/f$mask.out")
-        [ -n "$id" ] && ctl "$X" call end "$id" >/dev/null 2>&1
-      fi
-      reason=${reason//[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]/ID}
-      printf '%s\n' "$reason" >>"$TEST_TMP/reasons.$mask"
-      if ! quiet "$X" "$Y" && ! wait_until 5 quiet "$X" "$Y"; then
-        bad_left=$((bad_left + 1))
-        tap_diag "mask $mask $dir offset $n: left behind: $X $(ncalls "$X") calls $(count "${TABLE[$X]}") entries, $Y $(ncalls "$Y") calls $(count "${TABLE[$Y]}") entries"
-      fi
-      if ! grep -q '"flipped": true' "$SD/flip.json"; then
-        bad_flip=$((bad_flip + 1))
-        tap_diag "mask $mask $dir offset $n: the relay did not reach the octet"
-      fi
-    done
-  done
+  python3 "$DRIVE" sweep --x "$TEST_TMP/$X.sock" "$X" "${TABLE[$X]}" \
+    --y "$TEST_TMP/$Y.sock" "$Y" "${TABLE[$Y]}" --plan "$PLANF" --status "$SD" \
+    --target "${PORT[$Y]}" --mask "$mask" --dir "c2s:$HS_C2S" --dir "s2c:$S2C" \
+    --reasons "$TEST_TMP/reasons.$mask" --ctl "$CTL" --ctl-every 16 >"$TEST_TMP/sweep$mask.out" 2>&1
   t1=$EPOCHREALTIME
-  tap_is "$bad_flip" 0 "mask $mask: the relay flipped each of the $runs octets ($HS_C2S + $S2C)"
-  tap_is "$bad_dial" 0 "mask $mask: every one of the $runs calls fails, call dial exits non-zero with a reason"
-  tap_is "$bad_left" 0 "mask $mask: after each, no call on $Y (nor $X) and no entry in either table"
-  tap_diag "mask $mask: $runs dials in $(awk "BEGIN {printf \"%.1f\", $t1 - $t0}") s ($X -> $Y)"
+  grep -v '^result ' "$TEST_TMP/sweep$mask.out"
+  read -r runs bad_flip bad_dial bad_left via_ctl < <(sed -n 's/^result //p' "$TEST_TMP/sweep$mask.out")
+  tap_is "${runs:-} ${bad_flip:-}" "$((HS_C2S + S2C)) 0" \
+    "mask $mask: the relay flipped each of the ${runs:-?} octets ($HS_C2S + $S2C)"
+  tap_is "${bad_dial:-}" 0 "mask $mask: every one of the ${runs:-?} calls fails, call dial exits non-zero with a reason"
+  tap_is "${bad_left:-}" 0 "mask $mask: after each, no call on $Y (nor $X) and no entry in either table"
+  tap_diag "mask $mask: ${runs:-?} dials in $(awk "BEGIN {printf \"%.1f\", $t1 - $t0}") s ($X -> $Y), ${via_ctl:-?} of them through callsealctl"
 }
 # The two sweeps side by side: mask 255 on A -> relay 1 -> B, mask 1 on
 # C -> relay 2 -> D; each in a subshell with its own TAP numbering, folded

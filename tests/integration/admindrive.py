@@ -125,13 +125,14 @@ def quiet(*daemons):
 
 
 def wait_quiet(daemons, deadline_s=5.0):
-    end = time.monotonic() + deadline_s
+    end, pause = time.monotonic() + deadline_s, 0.002
     while True:
         if quiet(*daemons):
             return True
         if time.monotonic() >= end:
             return False
-        time.sleep(0.05)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def set_plan(path, plan):

@@ -21,7 +21,11 @@
 #     a reason, no call is left on B (nor A), neither table has an entry. No
 #     sampling: 640 dials; about 11 of them (an enlarged length field) wait for
 #     the 1.5 s timeout, the rest fail in milliseconds. The reasons are
-#     tallied as TAP comments, every failed check is printed.
+#     tallied as TAP comments, every failed check is printed. The dials and
+#     the checks after each are made by admindrive.py, one process per sweep:
+#     it speaks the admin protocol itself (every 16th dial goes through
+#     callsealctl) and reads the tables itself (its reader is checked against
+#     callseal-keytable-dump first, on a call that is up).
 #     Then the last message (handshake.md): CONFIRM modified and alice's ABORT
 #     dropped ends bob's side too (he never had alice's READY); the READY
 #     modified ends the call on both sides. Then a clean call works.

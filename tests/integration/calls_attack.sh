@@ -462,6 +462,10 @@ tap_is "$(grep -ciE 'key_sha256|inline|private' "$TEST_TMP"/ctl_*.log | awk -F: 
 bad=""
 for n in A2 B2 MA MB C D; do
   kill -0 "${PID[$n]}" 2>/dev/null || bad+=" $n:gone"
+done
+# SIGTERM to all six at once (they stop side by side), then each one's status
+for n in A2 B2 MA MB C D; do kill -TERM "${PID[$n]}" 2>/dev/null; done
+for n in A2 B2 MA MB C D; do
   stop_proc "${PID[$n]}"
   st=$?
   [ "$st" = 0 ] || bad+=" $n:exit-$st"

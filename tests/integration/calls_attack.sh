@@ -21,7 +21,11 @@
 #     a reason, no call is left on B (nor A), neither table has an entry. No
 #     sampling: 640 dials; about 11 of them (an enlarged length field) wait for
 #     the 1.5 s timeout, the rest fail in milliseconds. The reasons are
-#     tallied as TAP comments, every failed check is printed.
+#     tallied as TAP comments, every failed check is printed. The dials and
+#     the checks after each are made by admindrive.py, one process per sweep:
+#     it speaks the admin protocol itself (every 16th dial goes through
+#     callsealctl) and reads the tables itself (its reader is checked against
+#     callseal-keytable-dump first, on a call that is up).
 #     Then the last message (handshake.md): CONFIRM modified and alice's ABORT
 #     dropped ends bob's side too (he never had alice's READY); the READY
 #     modified ends the call on both sides. Then a clean call works.
@@ -47,6 +51,7 @@
 
 CONTROL=$1 CTL=$2 DUMP=$3
 MITM="$(cd "$(dirname "$0")" && pwd)/tcpmitm.py"
+DRIVE="$(dirname "$MITM")/admindrive.py"
 require_cmd python3
 HT=1500   # --handshake-timeout, ms
 
@@ -85,7 +90,7 @@ setup() {
   ctl "$1" policy add open --e2ee users-can-turn-on && ctl "$1" policy assign open --tenant &&
     ctl "$1" user add "$2" && ctl "$1" user set "$2" --e2ee on
 }
-pubkey() { ctl "$1" user show "$2" --json | jq_ 'd["public_key"]'; }
+pubkey() { ctl "$1" user show "$2" --json | sed -n 's/^.*"public_key": "\([^"]*\)".*$/\1/p'; }
 # plan JSON: what the relay does with the next connection
 # (to $PLANF: the plan file of the relay in use, relay 1's unless set)
 PLANF="$TEST_TMP/plan"
@@ -177,6 +182,13 @@ read -r C2S S2C HS_C2S FRAMES < <(python3 -c 'import json,sys; d=json.load(open(
 hs = max(f[0] + f[1] + 2 for f in d["frames"]["c2s"] if f[2] in (1, 2, 4))
 print(d["c2s"], d["s2c"], hs, " ".join("%s:%s" % (k, ",".join("%d" % f[2] for f in d["frames"][k])) for k in ("c2s", "s2c")))' \
   "$TEST_TMP/clean.json")
+# the sweeps check the tables with admindrive.py's own reader: it must see
+# what callseal-keytable-dump sees (2 entries on each side of this call)
+two_each() { [ "$(count "${TABLE[A]}") $(count "${TABLE[B]}")" = "2 2" ]; }
+wait_until 5 two_each
+tap_is "dump: $(count "${TABLE[A]}") $(count "${TABLE[B]}"), reader: $(python3 "$DRIVE" tables "${TABLE[A]}" "${TABLE[B]}" | cut -d' ' -f2- | tr '\n' ' ')" \
+  "dump: 2 2, reader: 2 2 2 2 " \
+  "admindrive.py's table reader counts what callseal-keytable-dump lists (A and B: 2 entries each)"
 ctl A call end "$ID1" >/dev/null 2>&1
 tap_is "$FRAMES" "c2s:1,2,4,16 s2c:3,5" \
   "the handshake is HELLO, NOISE1, NOISE3 / NOISE2, CONFIRM, then the caller's READY (control)"
@@ -191,43 +203,24 @@ wait_until 5 quiet A B
 # sweep MASK X Y STATUS_DIR: flip every octet of both directions in turn with
 # MASK, caller daemon X, callee daemon Y, through the relay whose plan file is
 # $PLANF and whose status directory is STATUS_DIR. The reasons X's dials fail
-# with go to $TEST_TMP/reasons.MASK, one a line.
+# with go to $TEST_TMP/reasons.MASK, one a line. One admindrive.py process
+# makes the dials over the admin socket and checks the call lists and tables
+# after each (every 16th dial goes through callsealctl), as the checks say.
 sweep() {
-  local mask=$1 X=$2 Y=$3 SD=$4 dir total n st bad_dial=0 bad_left=0 bad_flip=0 runs=0 reason t0 t1 id
+  local mask=$1 X=$2 Y=$3 SD=$4 t0 t1 runs bad_flip bad_dial bad_left via_ctl
   t0=$EPOCHREALTIME
-  : >"$TEST_TMP/reasons.$mask"
-  for dir in c2s s2c; do
-    total=$HS_C2S
-    [ "$dir" = s2c ] && total=$S2C
-    for ((n = 0; n < total; n++)); do
-      runs=$((runs + 1))
-      plan "{\"tag\": \"flip\", \"target\": ${PORT[$Y]}, \"flip\": {\"dir\": \"$dir\", \"offset\": $n, \"mask\": $mask}}"
-      ctl "$X" call dial --from alice --to bob@fabrikam >"$TEST_TMP/f$mask.out" 2>"$TEST_TMP/f$mask.err"
-      st=$?
-      reason=$(sed -n 's/^.*call [0-9a-f]* failed: //p' "$TEST_TMP/f$mask.err")
-      if [ $st = 0 ] || [ -z "$reason" ]; then
-        bad_dial=$((bad_dial + 1))
-        tap_diag "mask $mask $dir offset $n: call dial exit $st: $(cat "$TEST_TMP/f$mask.out" "$TEST_TMP/f$mask.err" | tr '\n' ' ')"
-        id=$(sed -n 's/^call id: //p' "$TEST_TMP/f$mask.out")
-        [ -n "$id" ] && ctl "$X" call end "$id" >/dev/null 2>&1
-      fi
-      reason=${reason//[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]/ID}
-      printf '%s\n' "$reason" >>"$TEST_TMP/reasons.$mask"
-      if ! quiet "$X" "$Y" && ! wait_until 5 quiet "$X" "$Y"; then
-        bad_left=$((bad_left + 1))
-        tap_diag "mask $mask $dir offset $n: left behind: $X $(ncalls "$X") calls $(count "${TABLE[$X]}") entries, $Y $(ncalls "$Y") calls $(count "${TABLE[$Y]}") entries"
-      fi
-      if ! grep -q '"flipped": true' "$SD/flip.json"; then
-        bad_flip=$((bad_flip + 1))
-        tap_diag "mask $mask $dir offset $n: the relay did not reach the octet"
-      fi
-    done
-  done
+  python3 "$DRIVE" sweep --x "$TEST_TMP/$X.sock" "$X" "${TABLE[$X]}" \
+    --y "$TEST_TMP/$Y.sock" "$Y" "${TABLE[$Y]}" --plan "$PLANF" --status "$SD" \
+    --target "${PORT[$Y]}" --mask "$mask" --dir "c2s:$HS_C2S" --dir "s2c:$S2C" \
+    --reasons "$TEST_TMP/reasons.$mask" --ctl "$CTL" --ctl-every 16 >"$TEST_TMP/sweep$mask.out" 2>&1
   t1=$EPOCHREALTIME
-  tap_is "$bad_flip" 0 "mask $mask: the relay flipped each of the $runs octets ($HS_C2S + $S2C)"
-  tap_is "$bad_dial" 0 "mask $mask: every one of the $runs calls fails, call dial exits non-zero with a reason"
-  tap_is "$bad_left" 0 "mask $mask: after each, no call on $Y (nor $X) and no entry in either table"
-  tap_diag "mask $mask: $runs dials in $(awk "BEGIN {printf \"%.1f\", $t1 - $t0}") s ($X -> $Y)"
+  grep -v '^result ' "$TEST_TMP/sweep$mask.out"
+  read -r runs bad_flip bad_dial bad_left via_ctl < <(sed -n 's/^result //p' "$TEST_TMP/sweep$mask.out")
+  tap_is "${runs:-} ${bad_flip:-}" "$((HS_C2S + S2C)) 0" \
+    "mask $mask: the relay flipped each of the ${runs:-?} octets ($HS_C2S + $S2C)"
+  tap_is "${bad_dial:-}" 0 "mask $mask: every one of the ${runs:-?} calls fails, call dial exits non-zero with a reason"
+  tap_is "${bad_left:-}" 0 "mask $mask: after each, no call on $Y (nor $X) and no entry in either table"
+  tap_diag "mask $mask: ${runs:-?} dials in $(awk "BEGIN {printf \"%.1f\", $t1 - $t0}") s ($X -> $Y), ${via_ctl:-?} of them through callsealctl"
 }
 # The two sweeps side by side: mask 255 on A -> relay 1 -> B, mask 1 on
 # C -> relay 2 -> D; each in a subshell with its own TAP numbering, folded
@@ -264,19 +257,13 @@ newlog B "$L0" | grep 'call ' | sed 's/^/# B: /'
 
 # The caller's READY modified: bob refuses it and sends END, so the call alice
 # was told is active ends on both sides at once.
-n_ready_bad=0
-for ((n = HS_C2S; n < C2S; n++)); do
-  plan "{\"tag\": \"flip\", \"target\": ${PORT[B]}, \"flip\": {\"dir\": \"c2s\", \"offset\": $n, \"mask\": 1}}"
-  ctl A call dial --from alice --to bob@fabrikam >"$TEST_TMP/r.out" 2>&1
-  if ! wait_until 5 quiet A B; then
-    n_ready_bad=$((n_ready_bad + 1))
-    tap_diag "READY octet $n: left: A $(ncalls A) calls $(count "${TABLE[A]}") entries, B $(ncalls B) calls $(count "${TABLE[B]}") entries"
-    for x in A B; do
-      for id in $(ctl $x call list --json | jq_ '" ".join(c["id"] for c in d)'); do ctl $x call end "$id" >/dev/null 2>&1; done
-    done
-  fi
-done
-tap_is "$n_ready_bad" 0 "each of the $((C2S - HS_C2S)) octets of READY modified: the call ends on both sides, nothing left"
+python3 "$DRIVE" ready --x "$TEST_TMP/A.sock" A "${TABLE[A]}" --y "$TEST_TMP/B.sock" B "${TABLE[B]}" \
+  --plan "$PLANF" --status "$TEST_TMP" --target "${PORT[B]}" --mask 1 --from "$HS_C2S" --to "$C2S" \
+  >"$TEST_TMP/ready.out" 2>&1
+grep -v '^result ' "$TEST_TMP/ready.out"
+read -r n_ready n_ready_bad < <(sed -n 's/^result //p' "$TEST_TMP/ready.out")
+tap_is "${n_ready:-} ${n_ready_bad:-}" "$((C2S - HS_C2S)) 0" \
+  "each of the $((C2S - HS_C2S)) octets of READY modified: the call ends on both sides, nothing left"
 
 kill -0 "${PID[A]}" 2>/dev/null && kill -0 "${PID[B]}" 2>/dev/null
 tap_result $? "both daemons still run after the sweeps"
@@ -307,17 +294,17 @@ attack() {
   shift 3
   l0=$(logsize B)
   out=$(python3 "$MITM" client --port "${PORT[B]}" --wait "$((max + 2))" "$@")
-  eof=$(echo "$out" | jq_ 'd["eof_after_s"]')
+  eof=$(json_get "$out" eof_after_s)
   wait_until 3 bash -c "tail -c +$((l0 + 1)) '$TEST_TMP/ctl_B.log' | grep -qE 'failed: ($re)'"
   line=$(newlog B "$l0" | grep 'failed:' | head -n 1 | sed 's/^.*failed: //')
-  if [ "$eof" != None ] && awk "BEGIN {exit !($eof <= $max)}" && [ -n "$line" ] &&
+  if [ -n "$eof" ] && awk "BEGIN {exit !($eof <= $max)}" && [ -n "$line" ] &&
      echo "$line" | grep -qE "$re"; then
     tap_ok "$desc: B ends it after ${eof} s, logs '$line'"
   else
     tap_not_ok "$desc: B ends it within $max s and logs /$re/" "client: $out" \
       "B's log: $(newlog B "$l0" | tr '\n' ' ')"
   fi
-  LAST_RX=$(echo "$out" | jq_ 'd["received_hex"]')
+  LAST_RX=$(json_get "$out" received_hex)
   if wait_until 5 left_is "$KEEP"; then
     tap_ok "$desc: no call and no key left behind"
   else
@@ -390,10 +377,10 @@ wait_pid "$S0" 10
 wait_pid "$S1" 10
 for i in 0 1; do
   out=$(cat "$TEST_TMP/stall$i.log")
-  eof=$(echo "$out" | jq_ 'd["eof_after_s"]')
+  eof=$(json_get "$out" eof_after_s)
   what=("nothing sent" "half a HELLO (23 octets) sent")
-  rx=$(echo "$out" | jq_ 'd["received_hex"]')
-  if [ "$eof" != None ] && [ "$rx" = 00027f09 ] &&
+  rx=$(json_get "$out" received_hex)
+  if [ -n "$eof" ] && [ "$rx" = 00027f09 ] &&
      awk "BEGIN {exit !($eof >= $HT / 1000 - 0.3 && $eof <= $HT / 1000 + 0.5)}"; then
     tap_ok "stalled connection, ${what[$i]}: B sends ABORT(9, timed out) and closes it after $eof s (handshake timeout $HT ms)"
   else
@@ -475,6 +462,10 @@ tap_is "$(grep -ciE 'key_sha256|inline|private' "$TEST_TMP"/ctl_*.log | awk -F: 
 bad=""
 for n in A2 B2 MA MB C D; do
   kill -0 "${PID[$n]}" 2>/dev/null || bad+=" $n:gone"
+done
+# SIGTERM to all six at once (they stop side by side), then each one's status
+for n in A2 B2 MA MB C D; do kill -TERM "${PID[$n]}" 2>/dev/null; done
+for n in A2 B2 MA MB C D; do
   stop_proc "${PID[$n]}"
   st=$?
   [ "$st" = 0 ] || bad+=" $n:exit-$st"

@@ -46,8 +46,21 @@ import socket
 import sys
 import time
 
-KEYTABLE_MAGIC = 0x4C4254594B455343
-KEYTABLE_ABI_VERSION = 1
+
+
+def keytable_abi():
+    """KEYTABLE_MAGIC and KEYTABLE_ABI_VERSION, read from the ABI header itself
+    (include/callseal/keytable.h), so this reader follows every ABI bump."""
+    hdr = os.path.join(os.environ.get("CALLSEAL_SRCDIR",
+                                      os.path.join(os.path.dirname(__file__), "..", "..")),
+                       "include", "callseal", "keytable.h")
+    text = open(hdr).read()
+    magic = re.search(r"#define KEYTABLE_MAGIC\s+UINT64_C\((0x[0-9A-Fa-f]+)\)", text)
+    abi = re.search(r"#define KEYTABLE_ABI_VERSION\s+(\d+)u", text)
+    return int(magic.group(1), 16), int(abi.group(1))
+
+
+KEYTABLE_MAGIC, KEYTABLE_ABI_VERSION = keytable_abi()
 STATE_OFFSET = 32          # struct keytable_entry.state
 COUNT_OFFSET = 80          # struct keytable_header.count
 

@@ -56,8 +56,12 @@ struct flows {
 	struct flow *flow;
 	struct stream *stream;
 	struct csrtp_key *pool;        /* expanded keys */
-	uint32_t *pool_free;           /* stack of free pool indices */
-	uint32_t pool_size, pool_top;
+	/* free pool indices, a FIFO ring: a freed key's slot is taken again
+	 * only after every other free slot, so that a stream still pointing at
+	 * a key its flow dropped (it follows only at its next packet) does not
+	 * find a new key of the same flow behind that pointer at once */
+	uint32_t *pool_free;
+	uint32_t pool_size, pool_n, pool_head;
 	uint64_t lookups, expansions;
 };
 
@@ -120,8 +124,9 @@ struct flows *flows_create(struct csrtp_engine *e, const struct keytable *t,
 		return NULL;
 	}
 	for (uint32_t i = 0; i < f->pool_size; i++)
-		f->pool_free[i] = f->pool_size - 1 - i;
-	f->pool_top = f->pool_size;
+		f->pool_free[i] = i;
+	f->pool_n = f->pool_size;
+	f->pool_head = 0;
 	return f;
 }
 
@@ -145,9 +150,14 @@ void flows_destroy(struct flows *f)
 
 static struct csrtp_key *key_alloc(struct flows *f)
 {
-	if (f->pool_top == 0)
+	uint32_t i;
+
+	if (f->pool_n == 0)
 		return NULL;
-	return &f->pool[f->pool_free[--f->pool_top]];
+	i = f->pool_free[f->pool_head];
+	f->pool_head = f->pool_head + 1 == f->pool_size ? 0 : f->pool_head + 1;
+	f->pool_n--;
+	return &f->pool[i];
 }
 
 static void key_free(struct flows *f, struct csrtp_key **k)
@@ -155,7 +165,10 @@ static void key_free(struct flows *f, struct csrtp_key **k)
 	if (*k == NULL)
 		return;
 	csrtp_key_wipe(*k);
-	f->pool_free[f->pool_top++] = (uint32_t)(*k - f->pool);
+	uint64_t tail = (uint64_t)f->pool_head + f->pool_n;
+
+	f->pool_free[tail % f->pool_size] = (uint32_t)(*k - f->pool);
+	f->pool_n++;
 	*k = NULL;
 }
 
@@ -234,41 +247,52 @@ static int flow_apply(struct flows *f, struct flow *fl, const struct keytable_en
 		goto dead;
 	}
 	bool revived = fl->state != FLOW_LIVE;
-	bool keep_prev = !revived && (en->flags & KEYTABLE_F_PREV);
-	if (!keep_prev)
-		key_free(f, &fl->prev);
+	bool advanced = !revived && (en->flags & KEYTABLE_F_PREV);
 	if (revived || memcmp(&fl->cur_m, &en->cur, sizeof(en->cur)) != 0) {
-		/* a new current key (add, replace, advance): the scheduled one
-		 * moves over if it is that key, otherwise it is expanded, once */
+		/* a new current key (add, replace, advance). old: the key the
+		 * entry's cur held before this write, kept as prev if advanced */
 		struct csrtp_key *old = fl->cur;
 
+		fl->cur = NULL;
 		if (!revived && fl->next != NULL &&
 		    memcmp(&fl->next_m, &en->cur, sizeof(en->cur)) == 0) {
+			/* the scheduled key became cur: moved, not re-expanded */
 			fl->cur = fl->next;
 			fl->next = NULL;
 			explicit_bzero(&fl->next_m, sizeof(fl->next_m));
-		} else {
-			if (keep_prev)
-				key_free(f, &fl->prev);
-			fl->cur = NULL;
-			if ((ret = key_expand(f, &fl->cur, &en->cur)) != FLOWS_OK) {
-				fl->cur = old;
-				goto dead;
-			}
-		}
-		if (keep_prev) {
-			key_free(f, &fl->prev);
-			fl->prev = old;
-		} else {
+		} else if (advanced && fl->next != NULL) {
+			/* advanced more than once since this flow last looked
+			 * (two rekeys in flight, written between two packets):
+			 * the entry's cur before this write was our pending
+			 * next (the key streams switched to on auth, which the
+			 * sender may still use), not our cur, which is older */
 			key_free(f, &old);
+			old = fl->next;
+			fl->next = NULL;
+			explicit_bzero(&fl->next_m, sizeof(fl->next_m));
 		}
+		/* free before expanding: at most three keys, plus one below */
+		key_free(f, &fl->prev);
+		fl->prev = old;
+		if (fl->cur == NULL && (ret = key_expand(f, &fl->cur, &en->cur)) != FLOWS_OK)
+			goto dead;
+		if (!advanced)
+			key_free(f, &fl->prev);
 		fl->cur_m = en->cur;
 		fl->cur_serial++;
+	} else if (!advanced) {
+		key_free(f, &fl->prev);
 	}
 	if (en->flags & KEYTABLE_F_NEXT) {
 		if (fl->next == NULL || memcmp(&fl->next_m, &en->next, sizeof(en->next)) != 0) {
-			if ((ret = key_expand(f, &fl->next, &en->next)) != FLOWS_OK)
+			/* a new key in a new slot: a stream using the key this
+			 * replaces must not find another key behind its pointer */
+			struct csrtp_key *nk = NULL;
+
+			if ((ret = key_expand(f, &nk, &en->next)) != FLOWS_OK)
 				goto dead;
+			key_free(f, &fl->next);
+			fl->next = nk;
 			fl->next_m = en->next;
 		}
 		fl->next_from = en->next_from_index;

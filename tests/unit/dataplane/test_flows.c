@@ -303,6 +303,50 @@ static void test_on_auth_and_advance(void **state)
 	destroy(x);
 }
 
+/* Two advances between two packets of a flow (rekey_live under load: the
+ * peer's REKEY(g) and our own rekey g+1 written within a millisecond, the
+ * worker looking only at its next packet). The flow last saw cur A, next B
+ * pending, and both streams had switched to B; it then reads cur C, next D,
+ * KEYTABLE_F_PREV. The entry's previous cur is B, not A: the sender is still
+ * on B until it reads our REKEY_ACK / REKEY, so B must stay held. */
+static void test_two_advances_between_packets(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 16);
+	struct keytable_key k;
+	struct keytable_master m;
+
+	keytable_key_ipv4(&k, addr4, 5008, KEYTABLE_DIR_IN);
+	add(x, &k, 7);
+	assert_true(deliver(x, &k, 1, 100, 7, 0));
+	assert_true(deliver(x, &k, 2, 65000, 7, 0));
+	master(&m, 20, 0);                               /* rekey g: A=7, B=20 */
+	assert_int_equal(keytable_schedule(x->w, &k, &m, KEYTABLE_FROM_ON_AUTH, NULL), 0);
+	assert_true(deliver(x, &k, 1, 101, 20, 0));      /* both switch to B */
+	assert_true(deliver(x, &k, 2, 65001, 20, 0));
+	assert_true(deliver(x, &k, 1, 102, 20, 0));
+	master(&m, 30, 0);                               /* g+1, g+2: no packet between */
+	assert_int_equal(keytable_advance(x->w, &k, &m, NULL), 0);
+	master(&m, 40, 0);
+	assert_int_equal(keytable_advance(x->w, &k, &m, NULL), 0);
+	/* the sender has not read the control's answers yet: still B */
+	assert_true(deliver(x, &k, 1, 103, 20, 0));
+	assert_true(deliver(x, &k, 2, 65002, 20, 0));
+	assert_true(deliver(x, &k, 1, 104, 20, 0));
+	/* then C briefly, then D; B late below From */
+	assert_true(deliver(x, &k, 1, 106, 30, 0));
+	assert_true(deliver(x, &k, 1, 108, 40, 0));
+	assert_true(deliver(x, &k, 1, 105, 20, 0));
+	assert_true(deliver(x, &k, 1, 107, 30, 0));
+	assert_false(deliver(x, &k, 1, 109, 20, 0));     /* B past D's From */
+	assert_false(deliver(x, &k, 1, 109, 30, 0));
+	assert_true(deliver(x, &k, 1, 109, 40, 0));
+	assert_true(deliver(x, &k, 2, 65003, 40, 0));    /* straight from B to D */
+	assert_true(deliver(x, &k, 2, 65004, 40, 0));
+	assert_false(deliver(x, &k, 2, 65005, 20, 0));
+	destroy(x);
+}
+
 /* The sender: a new current key applies from each stream's next packet, the
  * index going on (across the 2^16 wrap too); an index reused under the old
  * key is refused, and allowed once under the new one. */
@@ -435,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_replace_keeps_index),
 		cmocka_unit_test(test_schedule_next_key),
 		cmocka_unit_test(test_on_auth_and_advance),
+		cmocka_unit_test(test_two_advances_between_packets),
 		cmocka_unit_test(test_sender_switches_at_next_packet),
 		cmocka_unit_test(test_wildcard_and_ipv6),
 		cmocka_unit_test(test_tables_full),

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * csrtp_internal.h - what the engine's two files share (private to lib/srtp):
+ * the per-packet slot of a burst and the engine that owns the intel-ipsec-mb
+ * manager and the slots. csrtp.c runs the bursts; csrtp_setup.c creates the
+ * engine, keys and streams they use.
+ */
+#ifndef CALLSEAL_CSRTP_INTERNAL_H
+#define CALLSEAL_CSRTP_INTERNAL_H
+#include <stdint.h>
+
+#include "csrtp.h"
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* One packet's crypto job, prepared in pass 1. */
+struct slot {
+	uint8_t iv[16];
+	uint8_t aad[16];              /* SRTCP E=1: header(8) || E||index (4) */
+	uint8_t tag[CSRTP_TAG_LEN];    /* tag computed by the job */
+	uint8_t rtag[CSRTP_TAG_LEN];   /* received tag, when it must be moved */
+	struct csrtp_pkt *pkt;
+	const struct csrtp_key *key;
+	const struct csrtp_key *cand[3]; /* during a key change: keys still to try */
+	uint8_t ncand, ci;            /* cand[ci..ncand) are left */
+	uint8_t fresh;                /* SRTP: older than the window, pending keys only */
+	const uint8_t *aad_ptr;
+	uint32_t aad_len;
+	uint32_t off;                 /* cipher start */
+	uint32_t clen;                /* cipher length */
+	uint8_t *tag_out;             /* where the job writes its tag */
+	uint32_t word;                /* SRTCP E||index */
+	uint8_t rtcp;                 /* SRTCP: use the SRTCP session key */
+	uint8_t failed;               /* the job did not complete */
+};
+
+struct csrtp_engine {
+	IMB_MGR *mgr;
+	IMB_ARCH arch;
+	enum csrtp_api api;
+	uint32_t pass;                    /* unprotect passes, for csrtp_stream.pass */
+	struct gcm_context_data gctx;     /* direct calls: per-call GCM state */
+	IMB_JOB *jobs[CSRTP_BURST_MAX];
+	struct slot slot[CSRTP_BURST_MAX] __attribute__((aligned(64)));
+} __attribute__((aligned(64)));
+
+#endif /* CALLSEAL_CSRTP_INTERNAL_H */

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * csrtp_setup.c - everything the burst path (csrtp.c) uses, set up once: the
+ * engine (intel-ipsec-mb manager, ISA chosen at creation), SRTP profiles, keys
+ * expanded from a master key by the RFC 3711 KDF (csrtp_kdf.c), and streams
+ * with their key changes (RFC 3711 <From,To>: csrtp_stream_rekey, the sender's
+ * switch at its next packet, a receiver's pending keys), status names.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csrtp_internal.h"
+#include "csrtp_kdf.h"
+#include "csrtp_window.h"
+
+/* ---- engine, keys, streams ---------------------------------------------- */
+
+struct csrtp_engine *csrtp_engine_create(IMB_ARCH arch)
+{
+	struct csrtp_engine *e = aligned_alloc(64, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	memset(e, 0, sizeof(*e));
+
+	e->mgr = alloc_mb_mgr(0);
+	if (e->mgr == NULL)
+		goto fail;
+
+	if (arch == IMB_ARCH_NONE) {
+		init_mb_mgr_auto(e->mgr, &e->arch);
+	} else {
+		/* a specific architecture, if this CPU has what it needs */
+		static const struct {
+			IMB_ARCH arch;
+			uint64_t needs;
+			void (*init)(IMB_MGR *);
+		} isas[] = {
+			{ IMB_ARCH_SSE,    IMB_CPUFLAGS_SSE,    init_mb_mgr_sse },
+			{ IMB_ARCH_AVX,    IMB_CPUFLAGS_AVX,    init_mb_mgr_avx },
+			{ IMB_ARCH_AVX2,   IMB_CPUFLAGS_AVX2,   init_mb_mgr_avx2 },
+			{ IMB_ARCH_AVX512, IMB_CPUFLAGS_AVX512, init_mb_mgr_avx512 },
+		};
+		size_t i = 0;
+		while (i < sizeof(isas) / sizeof(isas[0]) && isas[i].arch != arch)
+			i++;
+		if (i == sizeof(isas) / sizeof(isas[0]) ||
+		    (e->mgr->features & isas[i].needs) != isas[i].needs)
+			goto fail;
+		isas[i].init(e->mgr);
+		e->arch = arch;
+	}
+	if (imb_get_errno(e->mgr) != 0 || e->arch == IMB_ARCH_NONE ||
+	    e->arch == IMB_ARCH_NOAESNI)
+		goto fail;
+	return e;
+fail:
+	csrtp_engine_destroy(e);
+	return NULL;
+}
+
+void csrtp_engine_destroy(struct csrtp_engine *e)
+{
+	if (e == NULL)
+		return;
+	if (e->mgr != NULL)
+		free_mb_mgr(e->mgr);
+	explicit_bzero(e, sizeof(*e));   /* scratch held IVs and tags */
+	free(e);
+}
+
+const char *csrtp_engine_arch_name(const struct csrtp_engine *e)
+{
+	switch (e->arch) {
+	case IMB_ARCH_SSE:    return "sse";
+	case IMB_ARCH_AVX:    return "avx";
+	case IMB_ARCH_AVX2:   return "avx2";
+	case IMB_ARCH_AVX512: return "avx512";
+	default:              return "none";
+	}
+}
+
+IMB_MGR *csrtp_engine_mgr(struct csrtp_engine *e)
+{
+	return e->mgr;
+}
+
+void csrtp_engine_set_api(struct csrtp_engine *e, enum csrtp_api api)
+{
+	e->api = api;
+}
+
+static const struct {
+	enum csrtp_profile id;
+	const char *name;
+	size_t key_len;
+} profiles[] = {
+	{ .id = CSRTP_PROFILE_AEAD_AES_128_GCM, .name = "AEAD_AES_128_GCM", .key_len = 16 },
+	{ .id = CSRTP_PROFILE_AEAD_AES_256_GCM, .name = "AEAD_AES_256_GCM", .key_len = 32 },
+};
+
+size_t csrtp_profile_key_len(enum csrtp_profile p)
+{
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (profiles[i].id == p)
+			return profiles[i].key_len;
+	return 0;
+}
+
+const char *csrtp_profile_name(enum csrtp_profile p)
+{
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (profiles[i].id == p)
+			return profiles[i].name;
+	return NULL;
+}
+
+enum csrtp_profile csrtp_profile_from_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (strcmp(profiles[i].name, name) == 0)
+			return profiles[i].id;
+	return CSRTP_PROFILE_NONE;
+}
+
+int csrtp_key_init_session(struct csrtp_engine *e, struct csrtp_key *k,
+			  enum csrtp_profile p,
+			  const uint8_t *rtp_key, const uint8_t rtp_salt[CSRTP_SALT_LEN],
+			  const uint8_t *rtcp_key, const uint8_t rtcp_salt[CSRTP_SALT_LEN],
+			  size_t key_len)
+{
+	if (key_len == 0 || csrtp_profile_key_len(p) != key_len)
+		return -EINVAL;
+
+	memset(k, 0, sizeof(*k));
+	/* GCM key schedule and GHASH powers, once per key. */
+	if (key_len == 16) {
+		IMB_AES128_GCM_PRE(e->mgr, rtp_key, &k->rtp_key);
+		IMB_AES128_GCM_PRE(e->mgr, rtcp_key, &k->rtcp_key);
+	} else {
+		IMB_AES256_GCM_PRE(e->mgr, rtp_key, &k->rtp_key);
+		IMB_AES256_GCM_PRE(e->mgr, rtcp_key, &k->rtcp_key);
+	}
+	memcpy(k->rtp_salt, rtp_salt, CSRTP_SALT_LEN);
+	memcpy(k->rtcp_salt, rtcp_salt, CSRTP_SALT_LEN);
+	k->profile = (uint16_t)p;
+	k->key_len = (uint8_t)key_len;
+	return 0;
+}
+
+int csrtp_key_init(struct csrtp_engine *e, struct csrtp_key *k, enum csrtp_profile p,
+		  const uint8_t *master_key, size_t master_key_len,
+		  const uint8_t master_salt[CSRTP_SALT_LEN])
+{
+	uint8_t salt[CSRTP_KDF_SALT_LEN] = { 0 };
+	uint8_t rtp_k[CSRTP_MAX_KEY_LEN], rtcp_k[CSRTP_MAX_KEY_LEN];
+	uint8_t rtp_s[CSRTP_SALT_LEN], rtcp_s[CSRTP_SALT_LEN];
+	int ret = -EINVAL;
+
+	if (master_key_len == 0 || csrtp_profile_key_len(p) != master_key_len)
+		goto out;
+
+	/* RFC 7714 s. 11: 96-bit master salt, used as the leftmost 96 bits of
+	 * the 112-bit PRF input (two zero octets follow). */
+	memcpy(salt, master_salt, CSRTP_SALT_LEN);
+	IMB_MGR *mgr = e->mgr;
+	if ((ret = csrtp_kdf_derive(mgr, master_key, master_key_len, salt,
+				   CSRTP_KDF_RTP_ENCRYPTION, rtp_k, master_key_len)) ||
+	    (ret = csrtp_kdf_derive(mgr, master_key, master_key_len, salt,
+				   CSRTP_KDF_RTP_SALT, rtp_s, CSRTP_SALT_LEN)) ||
+	    (ret = csrtp_kdf_derive(mgr, master_key, master_key_len, salt,
+				   CSRTP_KDF_RTCP_ENCRYPTION, rtcp_k, master_key_len)) ||
+	    (ret = csrtp_kdf_derive(mgr, master_key, master_key_len, salt,
+				   CSRTP_KDF_RTCP_SALT, rtcp_s, CSRTP_SALT_LEN)))
+		goto out;
+	ret = csrtp_key_init_session(e, k, p, rtp_k, rtp_s, rtcp_k, rtcp_s, master_key_len);
+out:
+	explicit_bzero(salt, sizeof(salt));
+	explicit_bzero(rtp_k, sizeof(rtp_k));
+	explicit_bzero(rtcp_k, sizeof(rtcp_k));
+	explicit_bzero(rtp_s, sizeof(rtp_s));
+	explicit_bzero(rtcp_s, sizeof(rtcp_s));
+	return ret;
+}
+
+void csrtp_key_wipe(struct csrtp_key *k)
+{
+	explicit_bzero(k, sizeof(*k));
+}
+
+int csrtp_stream_init(struct csrtp_stream *s, const struct csrtp_key *k,
+		     unsigned window, uint32_t flags)
+{
+	memset(s, 0, sizeof(*s));
+	if (csrtp_window_init(&s->rtp, window) || csrtp_window_init(&s->rtcp, window))
+		return -EINVAL;
+	s->key = k;
+	s->flags = flags;
+	return 0;
+}
+
+int csrtp_stream_rekey(struct csrtp_stream *s, const struct csrtp_key *next, uint64_t from)
+{
+	if (next == NULL || from > CSRTP_INDEX_MAX)
+		return -EINVAL;
+	if (s->prev_key != NULL)
+		return -EBUSY;
+	s->prev_key = s->key;
+	s->key = next;
+	s->key_from = from;
+	return 0;
+}
+
+void csrtp_stream_sender_rekey(struct csrtp_stream *s, const struct csrtp_key *k)
+{
+	if (s->rtp.started) {
+		s->resume_top = s->rtp.top;
+		s->resume = 1;
+	}
+	/* a fresh window under k: every index may be protected once more */
+	memset(s->rtp.bits, 0, sizeof(s->rtp.bits));
+	s->rtp.started = 0;
+	s->key = k;
+	s->prev_key = NULL;
+	s->pending[0] = s->pending[1] = NULL;
+	s->skipped = 0;
+	s->key_from = 0;
+}
+
+void csrtp_stream_pending(struct csrtp_stream *s, const struct csrtp_key *a,
+			 const struct csrtp_key *b)
+{
+	if (a == NULL) {
+		a = b;
+		b = NULL;
+	}
+	s->pending[0] = a;
+	s->pending[1] = b;
+	s->skipped = 0;
+}
+
+uint32_t csrtp_stream_roc(const struct csrtp_stream *s)
+{
+	return s->rtp.started ? (uint32_t)(s->rtp.top >> 16) : s->roc_init;
+}
+
+const char *csrtp_status_str(enum csrtp_status st)
+{
+	static const char *const names[CSRTP_STATUS_MAX] = {
+		[CSRTP_OK]                = "ok",
+		[CSRTP_ERR_AUTH]          = "auth failed",
+		[CSRTP_ERR_REPLAY]        = "replayed",
+		[CSRTP_ERR_MALFORMED]     = "malformed",
+		[CSRTP_ERR_TOO_SHORT]     = "too short",
+		[CSRTP_ERR_NO_ROOM]       = "no room for tag",
+		[CSRTP_ERR_KEY_EXHAUSTED] = "key exhausted",
+		[CSRTP_ERR_NO_KEY]        = "no key",
+		[CSRTP_ERR_INDEX_REUSE]   = "index reused under one key",
+	};
+	return (unsigned)st < CSRTP_STATUS_MAX ? names[st] : "unknown";
+}

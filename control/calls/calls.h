@@ -75,7 +75,8 @@ struct calls_info {
 	char local_media[STORE_ADDR_MAX];
 	char remote_media[STORE_ADDR_MAX];
 	uint32_t generation;                       /* SRTP key generation (0 = first) */
-	uint64_t next_from_index;                  /* last scheduled from-index, 0 = none */
+	uint64_t next_from_index;                  /* always 0: a call's next keys apply
+						      on auth (docs/calls.md "Rekey") */
 	/* ACTIVE without a control connection (the peer's daemon or this one
 	 * restarted, or the connection broke): media goes on with the installed
 	 * keys; the call can be ended here, not rekeyed (docs/calls.md). */

@@ -163,8 +163,11 @@ static void call_print(struct admin_out *o, const struct calls_info *in, bool js
 	json_str(o, in->local_media);
 	admin_out_printf(o, ", \"remote_media\": ");
 	json_str(o, in->remote_media);
-	admin_out_printf(o, ", \"generation\": %" PRIu32 ", \"next_from_index\": %" PRIu64
-			 ", \"control_channel\": ", in->generation, in->next_from_index);
+	/* a call's next keys never wait for a from-index: each sender uses them
+	 * from its next packet, each receiver from the first packet that
+	 * authenticates under them (docs/calls.md "Rekey") */
+	admin_out_printf(o, ", \"generation\": %" PRIu32 ", \"next_from_index\": null"
+			 ", \"next_on_auth\": true, \"control_channel\": ", in->generation);
 	json_str(o, control_channel(in));
 	admin_out_printf(o, "}");
 }
@@ -344,11 +347,12 @@ int cmd_call_rekey(struct ctl *c, int argc, const char *const argv[], char *msg,
 		return rc;
 	if (calls_show(c->calls, d.id, &in) < 0)
 		memset(&in, 0, sizeof(in));
-	snprintf(msg, msglen, "call rekey %s generation %" PRIu32 " from-index %" PRIu64,
-		 d.id, in.generation, in.next_from_index);
+	snprintf(msg, msglen, "call rekey %s generation %" PRIu32 " (new keys on auth)",
+		 d.id, in.generation);
 	log_change(c, msg);
-	snprintf(msg, msglen, "call %s: generation %" PRIu32 " scheduled from packet index %"
-		 PRIu64, d.id, in.generation, in.next_from_index);
+	snprintf(msg, msglen, "call %s: rekeyed to generation %" PRIu32 ": new keys from "
+		 "each sender's next packet once the peer holds them, the old keys kept "
+		 "for late packets", d.id, in.generation);
 	if (d.json)
 		json_change(c, "call rekey", "call_id", d.id, msg);
 	return 0;

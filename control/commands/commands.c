@@ -120,8 +120,9 @@ const struct command_row commands_table[CMD_COUNT] = {
 	  "Remove a stream; its key bytes are wiped from the table.",
 	  KEY(K_LOCAL | K_DIR, K_LOCAL | K_DIR), .flags = CHANGES },
 	[CMD_KEY_LIST] = { "key list", "key list [--json]",
-	  "The table's streams: selector, profile, mode, generation, next key's\n"
-	  "from-index, call id, created time. Never key bytes.", KEY(K_JSON, 0) },
+	  "The table's streams: selector, profile, mode, generation, when a next key\n"
+	  "applies (its from-index, or on-auth: from the first packet that verifies\n"
+	  "under it), call id, created time. Never key bytes.", KEY(K_JSON, 0) },
 
 	[CMD_GROUP_ADD] = { "group add", "group add GROUP [--json]", "Add a group of users.",
 	  DIR(0, 0, "a group name"), .flags = STORE | CHANGES },
@@ -211,7 +212,10 @@ const struct command_row commands_table[CMD_COUNT] = {
 	  "Hang up; both sides delete the call's keys.", CALL(0, 0, 1), .what = "ID",
 	  .flags = COMMAND_F_CALLS | CHANGES },
 	[CMD_CALL_REKEY] = { "call rekey", "call rekey ID [--json]",
-	  "Both sides move to the next key generation.", CALL(0, 0, 1), .what = "ID",
+	  "Both sides move to the next key generation: each sender from its next\n"
+	  "packet, each receiver from the first packet that verifies under the new\n"
+	  "key (no from-index); the old keys are kept for late packets.",
+	  CALL(0, 0, 1), .what = "ID",
 	  .flags = COMMAND_F_CALLS | CHANGES },
 	/* the media features: policy.h's list, the first row with their one text */
 #define FEATURE_ROW(id, verb, name, standard) [CMD_CALL_##id] = FEATURE(CMD_CALL_##id, verb),

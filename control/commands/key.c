@@ -157,7 +157,12 @@ static void list_entry(struct admin_out *o, const struct keytable_entry *e, bool
 	keyspec_format_time(e->created_ns, tb);
 	keyspec_format_time(e->updated_ns, ub);
 	if (!json) {
-		snprintf(nb, sizeof(nb), next ? "%" PRIu64 : "-", e->next_from_index);
+		if (!next)
+			snprintf(nb, sizeof(nb), "-");
+		else if (e->flags & KEYTABLE_F_NEXT_ON_AUTH)
+			snprintf(nb, sizeof(nb), "on-auth");   /* the first verified packet */
+		else
+			snprintf(nb, sizeof(nb), "%" PRIu64, e->next_from_index);
 		admin_out_printf(o, "%-24s %-4s %-17s %-9s %6" PRIu64 " %-16s %-16s %s\n",
 				 lb, keyspec_direction_name(e->key.dir),
 				 keyspec_profile_name(e->cur.profile),
@@ -171,9 +176,13 @@ static void list_entry(struct admin_out *o, const struct keytable_entry *e, bool
 			 ", ", first ? "" : ",", lb, keyspec_direction_name(e->key.dir),
 			 keyspec_profile_name(e->cur.profile), keyspec_mode_name(e->mode),
 			 e->generation);
-	if (next)
-		admin_out_printf(o, "\"next\": {\"from_index\": %" PRIu64 ", \"profile\": "
-				 "\"%s\"}, ", e->next_from_index,
+	if (next && (e->flags & KEYTABLE_F_NEXT_ON_AUTH))
+		admin_out_printf(o, "\"next\": {\"from_index\": null, \"on_auth\": true, "
+				 "\"profile\": \"%s\"}, ",
+				 keyspec_profile_name(e->next.profile));
+	else if (next)
+		admin_out_printf(o, "\"next\": {\"from_index\": %" PRIu64 ", \"on_auth\": "
+				 "false, \"profile\": \"%s\"}, ", e->next_from_index,
 				 keyspec_profile_name(e->next.profile));
 	else
 		admin_out_printf(o, "\"next\": null, ");
@@ -200,7 +209,7 @@ int cmd_key_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 		admin_out_printf(&c->out, "[");
 	else
 		admin_out_printf(&c->out, "%-24s %-4s %-17s %-9s %6s %-16s %-16s %s\n",
-				 "LOCAL", "DIR", "PROFILE", "MODE", "GEN", "NEXT-FROM-INDEX",
+				 "LOCAL", "DIR", "PROFILE", "MODE", "GEN", "NEXT-FROM",
 				 "CALL-ID", "CREATED");
 	/* the writer's own listing is exact; each copy holds key bytes: wiped */
 	while ((rc = keytable_next(c->table, &cursor, &s->e)) == 1) {

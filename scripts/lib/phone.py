@@ -10,9 +10,10 @@ usage: phone.py --name NAME --bind IP:PORT --peer IP:PORT --ssrc X --peer-ssrc Y
 Sends, from --start-at (wall clock, so that both phones begin together) for
 --duration seconds, --rate RTP packets per second (160-byte payloads, payload
 type 0, timestamp +160 per packet: 20 ms of G.711) and one RTCP compound per
-second (sender report + SDES CNAME "NAME"). The first sequence number is drawn
-from the seeded PRNG, as RFC 3550 asks for a random one, unless --seq-start
-gives it.
+second (sender report + SDES CNAME "NAME"). The first sequence number and
+timestamp are random (the system's randomness, new each run), as RFC 3550 asks
+and real phones do, so a stream may start anywhere and cross the 2^16 wrap;
+--seq-start gives the first sequence number instead (a reproducible run).
 
 Every payload is a function of (seed, ssrc, sequence number): BLAKE2b in counter
 mode. The receiver knows the peer's seed and SSRC, so it verifies each packet it
@@ -91,12 +92,12 @@ def main():
     ap.add_argument('--linger', type=float, default=1.0)
     ap.add_argument('--report')
     ap.add_argument('--plaintexts')
-    ap.add_argument('--seq-start', type=int, help='first sequence number (default: from the seed)')
+    ap.add_argument('--seq-start', type=int, help='first sequence number (default: random)')
     a = ap.parse_args()
 
     cname = a.name.encode()
     peer_cname = a.peer_name.encode()
-    rng = random.Random(a.seed)
+    rng = random.SystemRandom()      # RFC 3550 5.1: random initial values
     seq0 = rng.randrange(65536)
     if a.seq_start is not None:
         seq0 = a.seq_start & 0xffff

@@ -109,7 +109,22 @@ for F in $FEATURES; do
     "call $F is refused in e2ee on both sides, with the one message" ||
     sed 's/^/#   /' "$TEST_TMP/f.err"
 done
-tap_check "call rekey" a call rekey "$ID"
+a call rekey "$ID" >"$TEST_TMP/rekey" 2>&1
+tap_result $? "call rekey" || sed 's/^/#   /' "$TEST_TMP/rekey"
+tap_is "$(cat "$TEST_TMP/rekey")" \
+  "call $ID: rekeyed to generation 2: new keys from each sender's next packet once the peer holds them, the old keys kept for late packets" \
+  "call rekey says when the new keys apply (no from-index)"
+wait_until 5 bash -c "[ \"\$('$CTL' --admin '$SB' call show '$ID' --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"generation\"])')\" = 2 ]"
+tap_result $? "the rekey reaches bob (generation 2)"
+tap_is "$(a call show "$ID" --json | jq_ 'd["generation"], d["next_from_index"], d["next_on_auth"]' | tr '\n' ' ')" \
+  "2 None True " "call show --json: generation 2, next_from_index null, next_on_auth true"
+# a's IN entry holds bob's new key pending on auth; its OUT entry was replaced
+a key list >"$TEST_TMP/klist" 2>&1
+tap_is "$(awk '$2=="in"{print $6} $2=="out"{print $6}' "$TEST_TMP/klist" | sort | tr '\n' ' ') $(head -1 "$TEST_TMP/klist" | awk '{print $6}')" \
+  "- on-auth  NEXT-FROM" "key list: NEXT-FROM on-auth on the IN entry, - on the OUT entry (replaced, never scheduled)" ||
+  sed 's/^/#   /' "$TEST_TMP/klist"
+tap_is "$(a key list --json | jq_ '[(x["direction"], x["next"] and (x["next"]["from_index"], x["next"]["on_auth"])) for x in sorted(d, key=lambda x: x["direction"])]')" \
+  "[('in', (None, True)), ('out', None)]" "key list --json: the IN entry's next key from_index null, on_auth true"
 tap_check "call end" a call end "$ID"
 wait_until 5 bash -c "[ \"\$('$DUMP' '$TB' | grep -vc '^#')\" = 0 ]"
 tap_is "$(count "$TA") $(count "$TB")" "0 0" "call end removes the entries from both tables"

@@ -5,12 +5,14 @@
 #    dials its own listener; both legs show the same call id, mode and
 #    security code; each leg has its own pool address and two entries, keys
 #    crosswise (the caller leg's out = the callee leg's in); call show prints
-#    both legs, call list both rows, call rekey reaches both, call end ends
+#    both legs, call list both rows, call rekey reaches both (OUT entries
+#    replaced, IN entries with the peer leg's new key on auth), call end ends
 #    both; standard when carol's setting is off, and `call keys` gives the
 #    recorder the caller leg's keys, equal to the table's;
 #  - two daemons of the SAME tenant (contoso at two sites, two state dirs):
 #    alice@contoso (site 1) and dave@contoso (site 2), e2ee and standard, the
-#    same code on both daemons, keys crosswise between the two tables.
+#    same code on both daemons, keys crosswise between the two tables, and
+#    the same rekey invariant across them.
 #
 # usage: calls_tenant.sh CONTROL CALLSEALCTL KEYTABLE_DUMP RECORDER_OPEN
 . "$(dirname "$0")/lib.sh"
@@ -31,6 +33,38 @@ entries() {
   "$DUMP" "$1" | grep -v '^#' | sed -E 's|^[^ ]*/([a-z]+) .*key_sha256=([0-9a-f]+).*|\1 \2|' | sort
 }
 count() { "$DUMP" "$1" | grep -vc '^#'; }
+
+# fld TABLE ADDR DIR FIELD: that field of the entry's dump line ("-": none)
+fld() {
+  "$DUMP" "$1" | grep -v '^#' | sed -nE "s|^$2/$3 .* $4=([^ ]+).*|\1|p"
+}
+# rekeyed LABEL GENS TX MX TY MY CMD...: leg X (table TX, media MX) rekeys the
+# call with CMD; Y is the peer leg (the same table, or the other site's); GENS
+# prints both legs' generations. The invariant of docs/calls.md "Rekey": both
+# legs at generation 2; each OUT entry replaced by a new key, nothing
+# scheduled; each IN entry keeps its key for late packets and holds the peer
+# leg's new OUT key pending on auth (no from-index), crosswise.
+rekeyed() {
+  local label=$1 gens=$2 tx=$3 mx=$4 ty=$5 my=$6 xo0 xi0 yo0 yi0
+  shift 6
+  xo0=$(at "$tx" "$mx" out) xi0=$(at "$tx" "$mx" in) yo0=$(at "$ty" "$my" out) yi0=$(at "$ty" "$my" in)
+  tap_check "$label: call rekey" "$@"
+  settled() {
+    local xo yo
+    xo=$(at "$tx" "$mx" out) yo=$(at "$ty" "$my" out)
+    [ "$($gens)" = "2 2" ] && [ -n "$xo" ] && [ -n "$yo" ] && [ "$xo" != "$xo0" ] && [ "$yo" != "$yo0" ]
+  }
+  wait_until 5 settled
+  tap_result $? "$label: both legs at generation 2, both OUT entries hold new keys" ||
+    { echo "generations: $($gens)"; "$DUMP" "$tx"; "$DUMP" "$ty"; } | sed 's/^/#   /'
+  tap_is "$(fld "$tx" "$mx" out next_from) $(fld "$ty" "$my" out next_from) $(fld "$tx" "$mx" in next_from) $(fld "$ty" "$my" in next_from)" \
+    "- - on_auth on_auth" "$label: OUT entries replaced (no next key), IN entries with a next key on auth" ||
+    { "$DUMP" "$tx"; "$DUMP" "$ty"; } | sed 's/^/#   /'
+  tap_is "$(at "$tx" "$mx" in) $(at "$ty" "$my" in)" "$xi0 $yi0" "$label: the IN entries keep the old keys for late packets"
+  tap_is "$(fld "$tx" "$mx" in next_sha256) $(fld "$ty" "$my" in next_sha256)" \
+    "$(at "$ty" "$my" out) $(at "$tx" "$mx" out)" \
+    "$label: each IN entry's pending key == the peer leg's new OUT key (crosswise)"
+}
 
 . "$(dirname "$0")/tenant_sites.sh"
 start_sites 127.0.0.1:23000-23099 127.0.0.1:24000-24099
@@ -83,13 +117,8 @@ tap_is "$(echo "$CODE" | grep -cE '^[0-9]{5} [0-9]{5} [0-9]{5} [0-9]{5}$')" 1 \
 a call record "$ID" >/dev/null 2>"$TEST_TMP/rec.err"
 tap_is "$? $(grep -c 'not available while the call is end-to-end encrypted' "$TEST_TMP/rec.err")" \
   "1 1" "one daemon e2ee: call record is refused"
-tap_check "one daemon e2ee: call rekey" a call rekey "$ID"
-wait_until 5 bash -c "[ \"\$('$CTL' --admin '$SA' call show '$ID' --json | python3 -c 'import json,sys; print(\" \".join(str(l[\"generation\"]) for l in json.load(sys.stdin)))')\" = '2 2' ]"
-tap_result $? "one daemon e2ee: the rekey reaches both legs (generation 2 on both)"
-nx() { "$DUMP" "$1" | sed -nE "s|^$2/$3 .*next_sha256=([0-9a-f]+).*|\1|p"; }
-tap_is "$("$DUMP" "$TA" | grep -c ' next_sha256=[0-9a-f]') $([ -n "$(nx "$TA" "$CALLER_MEDIA" out)" ] &&
-  [ "$(nx "$TA" "$CALLER_MEDIA" out)" = "$(nx "$TA" "$CALLEE_MEDIA" in)" ] && echo crosswise)" "4 crosswise" \
-  "one daemon e2ee: next keys scheduled on all four entries, crosswise" || "$DUMP" "$TA" | sed 's/^/#   /'
+one_gens() { a call show "$ID" --json | jq_ '" ".join(str(l["generation"]) for l in d)'; }
+rekeyed "one daemon e2ee" one_gens "$TA" "$CALLER_MEDIA" "$TA" "$CALLEE_MEDIA" a call rekey "$ID"
 a call end "$ID" >"$TEST_TMP/end1" 2>&1
 tap_result $? "one daemon e2ee: call end" || sed 's/^/#   /' "$TEST_TMP/end1"
 tap_is "$(count "$TA") $(a call list --json | jq_ 'len(d)')" "0 0" \
@@ -138,6 +167,9 @@ two_sites() {
 }
 two_sites "two sites e2ee" e2ee
 tap_is "$(a call show "$ID" --json | jq_ 'len(d["security_code"])')" 23 "two sites e2ee: a 20-digit code"
+two_gens() { echo "$(a call show "$ID" --json | jq_ 'd["generation"]') $(b call show "$ID" --json | jq_ 'd["generation"]')"; }
+rekeyed "two sites e2ee" two_gens "$TA" "$(a call show "$ID" --json | jq_ 'd["local_media"]')" \
+  "$TB" "$(b call show "$ID" --json | jq_ 'd["local_media"]')" a call rekey "$ID"
 tap_check "two sites e2ee: call end at site 1" a call end "$ID"
 wait_until 5 bash -c "[ \"\$('$DUMP' '$TB' | grep -vc '^#')\" = 0 ]"
 tap_is "$(count "$TA") $(count "$TB")" "0 0" "two sites e2ee: entries removed at both sites"

@@ -106,7 +106,7 @@ ctl key list >"$TEST_TMP/list2.txt" 2>&1
 tap_is "$(grep -E '^\[2001:db8::1\]:5004 ' "$TEST_TMP/list2.txt" | awk '{print $6}')" 65536 \
   "key list shows the next key's from-index"
 tap_is "$(ctl key list --json | python3 -c 'import json,sys; print([x["next"] for x in json.load(sys.stdin) if x["direction"]=="in" and x["local"].startswith("[")][0])')" \
-  "{'from_index': 65536, 'profile': 'AEAD_AES_256_GCM'}" "key list --json shows the next key"
+  "{'from_index': 65536, 'on_auth': False, 'profile': 'AEAD_AES_256_GCM'}" "key list --json shows the next key (at its from-index, not on auth)"
 tap_check "key del" ctl key del --local '*:6000' --direction in
 tap_is "$(dump | wc -l) $(entry '*:6000/in' | wc -l)" "2 0" "deleted entry is gone"
 

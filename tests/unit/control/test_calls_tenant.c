@@ -102,6 +102,70 @@ static enum callproto_mode check_legs(struct fixture *f, const char *id)
 	return ic.mode;
 }
 
+/* One leg of a call: its manager, role and media address. */
+struct leg {
+	struct side *s;
+	enum callproto_role role;
+	const char *media;
+};
+
+/* The rekey invariant (docs/calls.md "Rekey"): leg x rekeyed the call from
+ * generation g - 1 (or 0) to g; y is the peer leg, in the same manager or at
+ * another site. Drives until both legs show generation g and both OUT entries
+ * hold new keys (x's OUT is replaced only on y's REKEY_ACK), then checks: each
+ * OUT entry was replaced (no next key), each IN entry keeps the key it had and
+ * holds the peer leg's new OUT key pending on auth (from-index 0, no
+ * from-index decided by the control), and the two directions' keys differ. */
+static void check_rekeyed(struct fixture *f, const char *id, uint32_t g,
+			  const struct leg *x, const struct leg *y)
+{
+	struct keytable_entry xo0, xi0, yo0, yi0, xo, xi, yo, yi;
+	struct calls_info ix, iy;
+	bool done = false;
+
+	entry(x->s, x->media, KEYTABLE_DIR_OUT, &xo0, 0);
+	entry(x->s, x->media, KEYTABLE_DIR_IN, &xi0, 0);
+	entry(y->s, y->media, KEYTABLE_DIR_OUT, &yo0, 0);
+	entry(y->s, y->media, KEYTABLE_DIR_IN, &yi0, 0);
+	assert_int_equal(calls_rekey(x->s->cm, id, 0, err, sizeof(err)), 0);
+	for (int i = 0; i < 300 && !done; i++) {
+		drive(f, NULL, 0, 10, NULL);
+		assert_int_equal(calls_show_leg(x->s->cm, id, x->role, &ix), 0);
+		assert_int_equal(calls_show_leg(y->s->cm, id, y->role, &iy), 0);
+		entry(x->s, x->media, KEYTABLE_DIR_OUT, &xo, 0);
+		entry(y->s, y->media, KEYTABLE_DIR_OUT, &yo, 0);
+		done = ix.generation == g && iy.generation == g &&
+		       !master_eq(&xo.cur, &xo0.cur) && !master_eq(&yo.cur, &yo0.cur);
+		keytable_wipe(&xo, sizeof(xo));
+		keytable_wipe(&yo, sizeof(yo));
+	}
+	if (!done)
+		fail_msg("generation %u: legs at %u and %u, or an OUT entry not replaced", g,
+			 ix.generation, iy.generation);
+	entry(x->s, x->media, KEYTABLE_DIR_OUT, &xo, 0);
+	entry(x->s, x->media, KEYTABLE_DIR_IN, &xi, 0);
+	entry(y->s, y->media, KEYTABLE_DIR_OUT, &yo, 0);
+	entry(y->s, y->media, KEYTABLE_DIR_IN, &yi, 0);
+	/* senders: replaced, nothing pending */
+	assert_int_equal(xo.flags, 0);
+	assert_int_equal(yo.flags, 0);
+	/* receivers: the old key kept, the peer's new one pending on auth */
+	assert_int_equal(xi.flags, KEYTABLE_F_NEXT | KEYTABLE_F_NEXT_ON_AUTH);
+	assert_int_equal(yi.flags, KEYTABLE_F_NEXT | KEYTABLE_F_NEXT_ON_AUTH);
+	assert_int_equal(xi.next_from_index, 0);
+	assert_int_equal(yi.next_from_index, 0);
+	assert_true(master_eq(&xi.cur, &xi0.cur));
+	assert_true(master_eq(&yi.cur, &yi0.cur));
+	assert_true(master_eq(&yi.next, &xo.cur));     /* crosswise */
+	assert_true(master_eq(&xi.next, &yo.cur));
+	assert_false(master_eq(&xo.cur, &yo.cur));
+	assert_memory_equal(xi.call_id, id, 16);
+	assert_memory_equal(yi.call_id, id, 16);
+	struct keytable_entry *all[] = { &xo0, &xi0, &yo0, &yi0, &xo, &xi, &yo, &yi };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		keytable_wipe(all[i], sizeof(*all[i]));
+}
+
 /* calls_end(id) ends both legs at once: entries and records. */
 static void end_both(struct fixture *f, const char *id)
 {
@@ -126,12 +190,11 @@ static void end_both(struct fixture *f, const char *id)
 }
 
 /* Two users of one manager, both allowed and on: e2ee, one code on both legs;
- * features refused; a rekey reaches both legs; end ends both. */
+ * features refused; a rekey reaches both legs (check_rekeyed); end ends
+ * both. */
 void test_self_call_e2ee(void **state)
 {
 	struct fixture *f = *state;
-	struct keytable_entry co, ri, ci, ro;
-	struct calls_info ic, ir;
 	char id[CALLS_ID_LEN + 1];
 
 	set_e2ee(&f->a, "alice", true, true);
@@ -156,30 +219,10 @@ void test_self_call_e2ee(void **state)
 			 -EPERM);
 	assert_string_equal(err, CALLS_E2EE_REFUSAL);
 
-	/* rekey through the caller leg's channel: the callee leg follows */
-	assert_int_equal(calls_rekey(f->a.cm, id, 1000, err, sizeof(err)), 0);
-	for (int i = 0; i < 200; i++) {
-		drive(f, NULL, 0, 10, NULL);
-		assert_int_equal(calls_show_leg(f->a.cm, id, CALLPROTO_ROLE_RESPONDER, &ir), 0);
-		if (ir.generation == 2)
-			break;
-	}
-	assert_int_equal(calls_show_leg(f->a.cm, id, CALLPROTO_ROLE_INITIATOR, &ic), 0);
-	assert_int_equal(ic.generation, 2);
-	assert_int_equal(ir.generation, 2);
-	entry(&f->a, POOL0, KEYTABLE_DIR_OUT, &co, 0);
-	entry(&f->a, POOL0, KEYTABLE_DIR_IN, &ci, 0);
-	entry(&f->a, POOL1, KEYTABLE_DIR_OUT, &ro, 0);
-	entry(&f->a, POOL1, KEYTABLE_DIR_IN, &ri, 0);
-	assert_true(co.flags & KEYTABLE_F_NEXT);
-	assert_true(ri.flags & KEYTABLE_F_NEXT);
-	assert_true(master_eq(&co.next, &ri.next));
-	assert_true(master_eq(&ci.next, &ro.next));
-	assert_int_equal(co.next_from_index, ri.next_from_index);
-	keytable_wipe(&co, sizeof(co));
-	keytable_wipe(&ci, sizeof(ci));
-	keytable_wipe(&ro, sizeof(ro));
-	keytable_wipe(&ri, sizeof(ri));
+	/* rekey through the caller leg's channel: the callee leg follows, like a
+	 * remote peer; keys crosswise, the receivers' on auth */
+	check_rekeyed(f, id, 2, &(struct leg){ &f->a, CALLPROTO_ROLE_INITIATOR, POOL0 },
+		      &(struct leg){ &f->a, CALLPROTO_ROLE_RESPONDER, POOL1 });
 	end_both(f, id);
 }
 
@@ -235,7 +278,8 @@ void test_self_call_resume(void **state)
 
 /* Two managers of one tenant (two sites): alice@contoso at a, dave@contoso at
  * b, each in the other's peers directory; calls both ways, e2ee and
- * standard, checked like calls between tenants. */
+ * standard, checked like calls between tenants, and a rekey from the
+ * callee's site. */
 void test_two_sites(void **state)
 {
 	struct fixture *f = *state;
@@ -251,6 +295,9 @@ void test_two_sites(void **state)
 	set_e2ee(&f->b, "bob", true, true);
 	call_ok(f, id);
 	assert_int_equal(check_call(f, id), CALLPROTO_MODE_E2EE);
+	/* the callee's site rekeys: the same invariant across two key tables */
+	check_rekeyed(f, id, 2, &(struct leg){ &f->b, CALLPROTO_ROLE_RESPONDER, BOB_MEDIA },
+		      &(struct leg){ &f->a, CALLPROTO_ROLE_INITIATOR, ALICE_MEDIA });
 	end_call(f, id);
 
 	/* the other way: the caller is of this tenant but not a user here */

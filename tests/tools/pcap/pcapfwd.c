@@ -71,7 +71,8 @@ static const char usage_text[] =
 	"                   (default 0: none); a FIFO of " RTE_STR(DELAY_FIFO) " frames per direction,\n"
 	"                   a frame that finds it full is dropped (\"delay_full\")\n"
 	"Stops on SIGINT/SIGTERM too; prints {\"rx\":[N,N],\"tx\":[N,N],\"dropped\":N,\n"
-	"\"delay_full\":N,\"held_at_exit\":N}.\n";
+	"\"delay_full\":N,\"held_at_exit\":N,\"link_down\":N} (dropped: the output port did\n"
+	"not take them; link_down: it had no link, e.g. a memif peer not yet connected).\n";
 
 static volatile sig_atomic_t quit;
 
@@ -134,7 +135,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long idle_ms = 300, max_ms = 30000, dropped = 0, sleep_us = 0;
-	unsigned long delay_ms = 0, delay_full = 0, held_at_exit = 0;
+	unsigned long delay_ms = 0, delay_full = 0, held_at_exit = 0, link_down = 0;
 	FILE *copy = NULL;
 	unsigned long rx[2] = { 0, 0 }, tx[2] = { 0, 0 };
 	struct rte_mbuf *b[BURST];
@@ -234,6 +235,14 @@ int main(int argc, char **argv)
 			}
 			if (!k)
 				continue;
+			struct rte_eth_link link;
+			if (rte_eth_link_get_nowait(out, &link) == 0 && !link.link_status) {
+				/* no peer on that port yet (a memif client not connected) */
+				for (uint16_t i = 0; i < k; i++)
+					rte_pktmbuf_free(b[i]);
+				link_down += k;
+				continue;
+			}
 			uint16_t s = rte_eth_tx_burst(out, 0, b, k);
 			tx[out] += s;
 			for (; s < k; s++, dropped++)
@@ -252,8 +261,8 @@ int main(int argc, char **argv)
 		rte_eth_dev_close(p);
 	}
 	printf("{\"rx\":[%lu,%lu],\"tx\":[%lu,%lu],\"dropped\":%lu,\"delay_full\":%lu,"
-	       "\"held_at_exit\":%lu}\n", rx[0], rx[1], tx[0], tx[1], dropped, delay_full,
-	       held_at_exit);
+	       "\"held_at_exit\":%lu,\"link_down\":%lu}\n", rx[0], rx[1], tx[0], tx[1], dropped,
+	       delay_full, held_at_exit, link_down);
 	rte_mempool_free(mp);
 	rte_eal_cleanup();
 	return 0;

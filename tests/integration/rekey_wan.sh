@@ -191,7 +191,7 @@ tap_is "$GA $([ "$GA" = "$GB" ] && [ "$GA" -ge 4 ] && [ "$GA" -le 5 ] && echo sa
 
 # ---- every packet once, byte for byte, both ways --------------------------------------------
 media_ok() {   # media_ok SENDER_REPORT RECEIVER_REPORT
-  python3 - "$1" "$2" <<'EOF'
+  python3 - "$1" "$2" "$RATE" <<'EOF'
 import json, sys
 s, r = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 print("# %s -> %s: RTP %d sent, %d received once (lost %d, bad %d, dup %d, reordered %d), "
@@ -199,6 +199,10 @@ print("# %s -> %s: RTP %d sent, %d received once (lost %d, bad %d, dup %d, reord
       s["name"], r["name"], s["sent_rtp"], r["rx_rtp"], s["sent_rtp"] - r["rx_rtp"], r["rx_bad"],
       r["rx_dup"], r["rx_reordered"], s["sent_rtcp"], r["rx_rtcp"], r["rx_rtcp_bad"],
       s["first_seq"], s["last_seq"], r["rx_first_seq"], r["rx_last_seq"]))
+rate = float(sys.argv[3])
+if r.get("rx_missing_seqs"):
+    print("#   missing (seq: sent at ms after the start): " + ", ".join(
+        "%d: %.0f" % (q, i * 1000.0 / rate) for i, q in r["rx_missing_seqs"]))
 ok = (s["sent_rtp"] > 0 and r["rx_rtp"] == s["sent_rtp"] and r["rx_rtcp"] == s["sent_rtcp"] and
       not any(r[k] for k in ("rx_bad", "rx_dup", "rx_missing", "rx_rtcp_bad", "rx_reordered")) and
       r["rx_first_seq"] == s["first_seq"] and r["rx_last_seq"] == s["last_seq"])
@@ -228,6 +232,7 @@ tap_is "$(st "$TEST_TMP/dp_a.json" 't["encrypted"], t["decrypted"]') $(st "$TEST
   "each dataplane encrypted what its phone sent and decrypted what the other phone sent"
 WJ=$(grep '^{' "$TEST_TMP/wire.log" | tail -1)
 echo "# link: $WJ"
-tap_is "$(json_get "$WJ" dropped) $(json_get "$WJ" delay_full)" "0 0" "the link dropped nothing (output full: 0, delay FIFO full: 0)"
+tap_is "$(json_get "$WJ" dropped) $(json_get "$WJ" delay_full)" "0 0" \
+  "the link dropped nothing (output full: 0, delay FIFO full: 0; link_down counts frames before both memif peers connected)"
 
 tap_done

@@ -27,6 +27,7 @@ Prints (and writes to --report) one JSON object:
    "rx_rtp", "rx_rtcp", "rx_bad" (wrong payload, SSRC, version or length),
    "rx_dup", "rx_reordered", "rx_first_seq", "rx_last_seq", "rx_missing"
    (sequence numbers between the first and last received that never came),
+   "rx_missing_seqs" (the first 32 of them, as [index from the first, seq]),
    "rx_rtcp_bad", "rate_pps" (RTP sent per second, measured), "send_late_ms"
    (the worst lateness of a send against its schedule)}
 
@@ -114,7 +115,7 @@ def main():
     r = dict(name=a.name, ssrc=a.ssrc, sent_rtp=0, sent_rtcp=0, first_seq=seq0,
              last_seq=None, rx_rtp=0, rx_rtcp=0, rx_bad=0, rx_dup=0, rx_reordered=0,
              rx_first_seq=None, rx_last_seq=None, rx_missing=0, rx_rtcp_bad=0,
-             rate_pps=0.0, send_late_ms=0.0)
+             rx_missing_seqs=[], rate_pps=0.0, send_late_ms=0.0)
     seen = set()
     rx_ext_max = None          # highest extended sequence number received
     interval = 1.0 / a.rate
@@ -208,6 +209,8 @@ def main():
     if rx_ext_max is not None:
         lo = min(seen)
         r['rx_missing'] = (rx_ext_max - lo + 1) - len(seen)
+        r['rx_missing_seqs'] = [[e - lo, e & 0xffff] for e in range(lo, rx_ext_max + 1)
+                                if e not in seen][:32]
         r['rx_last_seq'] = rx_ext_max & 0xffff
     if first_sent and last_sent and r['sent_rtp'] > 1:
         r['rate_pps'] = round((r['sent_rtp'] - 1) / (last_sent - first_sent), 2)

@@ -25,7 +25,8 @@
  * held MS ms after it was received (rte_get_timer_cycles at rx) before it is
  * sent on, in order. Each direction has a FIFO of DELAY_FIFO frames; a frame
  * that finds its FIFO full is dropped and counted ("delay_full" in the exit
- * line). The idle stop waits for both FIFOs to drain; frames still held at a
+ * line); a frame the output port does not take stays at its FIFO's head for
+ * the next round. The idle stop waits for both FIFOs to drain; frames still held at a
  * signal are freed and counted ("held_at_exit").
  */
 #include <errno.h>
@@ -72,7 +73,8 @@ static const char usage_text[] =
 	"                   a frame that finds it full is dropped (\"delay_full\")\n"
 	"Stops on SIGINT/SIGTERM too; prints {\"rx\":[N,N],\"tx\":[N,N],\"dropped\":N,\n"
 	"\"delay_full\":N,\"held_at_exit\":N,\"link_down\":N} (dropped: the output port did\n"
-	"not take them; link_down: it had no link, e.g. a memif peer not yet connected).\n";
+	"not take them after 1,000 tries; with --delay-ms they wait in the FIFO instead;\n"
+	"link_down: it had no link, e.g. a memif peer not yet connected).\n";
 
 static volatile sig_atomic_t quit;
 
@@ -224,12 +226,15 @@ int main(int argc, char **argv)
 					f->due[f->tail % DELAY_FIFO] = due;
 					f->tail++;
 				}
-				/* release: the frames at the head whose time has come */
+				/* release: the frames at the head whose time has come;
+				 * they leave the FIFO only once sent (below) */
 				uint64_t t = rte_get_timer_cycles();
 				k = 0;
-				while (k < BURST && f->head != f->tail &&
-				       f->due[f->head % DELAY_FIFO] <= t)
-					b[k++] = f->m[f->head++ % DELAY_FIFO];
+				while (k < BURST && f->head + k != f->tail &&
+				       f->due[(f->head + k) % DELAY_FIFO] <= t) {
+					b[k] = f->m[(f->head + k) % DELAY_FIFO];
+					k++;
+				}
 				if (k)
 					got = 1;
 			}
@@ -241,9 +246,24 @@ int main(int argc, char **argv)
 				for (uint16_t i = 0; i < k; i++)
 					rte_pktmbuf_free(b[i]);
 				link_down += k;
+				if (delay)
+					fifo[p].head += k;
 				continue;
 			}
 			uint16_t s = rte_eth_tx_burst(out, 0, b, k);
+			if (delay) {
+				/* a frame the output did not take stays at the FIFO's head
+				 * and goes out on a later round, in order */
+				fifo[p].head += s;
+				tx[out] += s;
+				continue;
+			}
+			/* no FIFO: a slow peer's ring gets a few more tries (a wire
+			 * would queue), then the rest is dropped and counted */
+			for (int tries = 0; s < k && tries < 1000; tries++) {
+				rte_pause();
+				s += rte_eth_tx_burst(out, 0, b + s, (uint16_t)(k - s));
+			}
 			tx[out] += s;
 			for (; s < k; s++, dropped++)
 				rte_pktmbuf_free(b[s]);

@@ -25,6 +25,7 @@
 
 #define DP_BURST        32      /* rx/tx burst, = KEYTABLE_BULK_MAX */
 #define DP_MAX_QUEUES   64
+#define DP_TX_RETRIES   64      /* a full tx queue: tries 1 us apart (as testpmd) */
 #define DP_PORT_INSIDE  0
 #define DP_PORT_OUTSIDE 1
 

@@ -312,6 +312,13 @@ static uint16_t pump(struct dp_lcore *lc, int from)
 	DP_STAT_ADD(lc, rx[from], n);
 	uint16_t nt = dp_process_burst(lc, from, rx, n, tx);
 	uint16_t sent = nt ? rte_eth_tx_burst(cfg->port[to], lc->queue, tx, nt) : 0;
+	/* a full queue drains in microseconds at line rate: a bounded retry
+	 * before dropping (only on this failure branch) */
+	for (unsigned int r = 0; unlikely(sent < nt) && r < DP_TX_RETRIES; r++) {
+		rte_delay_us(1);
+		sent += rte_eth_tx_burst(cfg->port[to], lc->queue, tx + sent,
+					 (uint16_t)(nt - sent));
+	}
 	if (unlikely(sent < nt)) {
 		DP_STAT_ADD(lc, drop[DP_DROP_TX_FULL], nt - sent);
 		rte_pktmbuf_free_bulk(tx + sent, nt - sent);

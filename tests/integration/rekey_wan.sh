@@ -38,35 +38,10 @@ MA="$TEST_TMP/wire-a.sock" MB="$TEST_TMP/wire-b.sock"
 ip netns add "$NSA" 2>/dev/null || tap_skip_all "cannot create a network namespace (not root?)"
 ip netns add "$NSB" 2>/dev/null || { ip netns del "$NSA"; tap_skip_all "cannot create a second network namespace"; }
 trap '_lib_cleanup; ip netns del "$NSA" 2>/dev/null; ip netns del "$NSB" 2>/dev/null; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
-a() { "$CTL" --admin "$SA" "$@"; }
-b() { "$CTL" --admin "$SB" "$@"; }
-jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+. "$HERE/e2ee_call.sh"
 
 # ---- the call -------------------------------------------------------------------
-spawn_listen ctl_a PA 10 "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" \
-  --capacity 16 --tenant contoso --listen "127.0.0.1:@PORT@" --handshake-timeout 5000
-spawn_listen ctl_b PB 10 "$CONTROL" --table "$TB" --state "$TEST_TMP/sb" --admin "$SB" \
-  --capacity 16 --tenant fabrikam --listen "127.0.0.1:@PORT@" \
-  --media-pool 10.200.0.2:40000-40000 --handshake-timeout 5000
-wait_until 10 a status >/dev/null 2>&1 && wait_until 10 b status >/dev/null 2>&1
-tap_result $? "both daemons start" ||
-  tap_bail "daemons did not start: $(tail -3 "$TEST_TMP/ctl_a.log") $(tail -3 "$TEST_TMP/ctl_b.log")"
-a user add alice >/dev/null && b user add bob >/dev/null
-KA=$(a user show alice --json | jq_ 'd["public_key"]')
-KB=$(b user show bob --json | jq_ 'd["public_key"]')
-tap_check "users, pinned peers, policies allowing E2EE" bash -c \
-  "'$CTL' --admin '$SA' peer add bob@fabrikam --key '$KB' --addr 127.0.0.1:$PB &&
-   '$CTL' --admin '$SB' peer add alice@contoso --key '$KA' --addr 127.0.0.1:$PA &&
-   '$CTL' --admin '$SA' policy add open --e2ee users-can-turn-on &&
-   '$CTL' --admin '$SA' policy assign open --tenant &&
-   '$CTL' --admin '$SB' policy add open --e2ee users-can-turn-on &&
-   '$CTL' --admin '$SB' policy assign open --tenant &&
-   '$CTL' --admin '$SA' user set alice --e2ee on && '$CTL' --admin '$SB' user set bob --e2ee on"
-a call dial --from alice --to bob@fabrikam --local-media 10.200.0.1:5004 >"$TEST_TMP/dial" 2>&1
-tap_result $? "call dial alice -> bob@fabrikam, media 10.200.0.1:5004 <-> 10.200.0.2:40000" ||
-  sed 's/^/#   /' "$TEST_TMP/dial"
-ID=$(sed -n 's/^call id: //p' "$TEST_TMP/dial")
-wait_until 5 bash -c "'$CTL' --admin '$SB' call show '$ID' >/dev/null 2>&1"
+e2ee_call "call dial alice -> bob@fabrikam, media 10.200.0.1:5004 <-> 10.200.0.2:40000"
 
 # ---- the long link and two sites -----------------------------------------------------
 read -ra eal <<<"$(eal_args wire)"

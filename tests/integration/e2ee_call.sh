@@ -1,0 +1,41 @@
+# e2ee_call.sh - sourced by rekey_live.sh and rekey_wan.sh (after lib.sh): two
+# callseal-control daemons, alice@contoso and bob@fabrikam, pinned peers of each
+# other, a policy allowing E2EE at both and E2EE on for both, and one e2ee call
+# from alice (media 10.200.0.1:5004) to bob (media pool 10.200.0.2:40000).
+# Needs CONTROL, CTL, TA, TB, SA, SB set; defines a, b (callsealctl on each
+# side) and jq_.
+#
+# e2ee_call DESCRIPTION: starts both daemons, sets them up and dials (three TAP
+# checks; the dial's one is named DESCRIPTION); sets PA, PB (listen ports) and
+# ID (the call id), and waits until bob's daemon shows the call.
+
+a() { "$CTL" --admin "$SA" "$@"; }
+b() { "$CTL" --admin "$SB" "$@"; }
+jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+e2ee_call() {
+  local ka kb
+  spawn_listen ctl_a PA 10 "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" \
+    --capacity 16 --tenant contoso --listen "127.0.0.1:@PORT@" --handshake-timeout 5000
+  spawn_listen ctl_b PB 10 "$CONTROL" --table "$TB" --state "$TEST_TMP/sb" --admin "$SB" \
+    --capacity 16 --tenant fabrikam --listen "127.0.0.1:@PORT@" \
+    --media-pool 10.200.0.2:40000-40000 --handshake-timeout 5000
+  wait_until 10 a status >/dev/null 2>&1 && wait_until 10 b status >/dev/null 2>&1
+  tap_result $? "both daemons start" ||
+    tap_bail "daemons did not start: $(tail -3 "$TEST_TMP/ctl_a.log") $(tail -3 "$TEST_TMP/ctl_b.log")"
+  a user add alice >/dev/null && b user add bob >/dev/null
+  ka=$(a user show alice --json | jq_ 'd["public_key"]')
+  kb=$(b user show bob --json | jq_ 'd["public_key"]')
+  tap_check "users, pinned peers, policies allowing E2EE" bash -c \
+    "'$CTL' --admin '$SA' peer add bob@fabrikam --key '$kb' --addr 127.0.0.1:$PB &&
+     '$CTL' --admin '$SB' peer add alice@contoso --key '$ka' --addr 127.0.0.1:$PA &&
+     '$CTL' --admin '$SA' policy add open --e2ee users-can-turn-on &&
+     '$CTL' --admin '$SA' policy assign open --tenant &&
+     '$CTL' --admin '$SB' policy add open --e2ee users-can-turn-on &&
+     '$CTL' --admin '$SB' policy assign open --tenant &&
+     '$CTL' --admin '$SA' user set alice --e2ee on && '$CTL' --admin '$SB' user set bob --e2ee on"
+  a call dial --from alice --to bob@fabrikam --local-media 10.200.0.1:5004 >"$TEST_TMP/dial" 2>&1
+  tap_result $? "$1" || sed 's/^/#   /' "$TEST_TMP/dial"
+  ID=$(sed -n 's/^call id: //p' "$TEST_TMP/dial")
+  wait_until 5 bash -c "'$CTL' --admin '$SB' call show '$ID' >/dev/null 2>&1"
+}

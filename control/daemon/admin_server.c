@@ -394,9 +394,8 @@ static void accept_clients(struct ctl *c, int64_t now)
 
 			c->admin_stats.refused_full++;
 			log_refused(c, now, true);
-			snprintf(msg, sizeof(msg), "busy: %u admin clients are being served "
-				 "(at most %u at once); try again", ADMIN_CLIENTS_MAX,
-				 ADMIN_CLIENTS_MAX);
+			snprintf(msg, sizeof(msg), "busy: the daemon serves %u admin clients, "
+				 "its most at once; try again", ADMIN_CLIENTS_MAX);
 			(void)admin_send_end_now(fd, EBUSY, msg);
 			admin_server_close(fd);
 			continue;

@@ -31,8 +31,8 @@ static const char *call_mode_name(enum callproto_mode m)
 	       "pending";
 }
 
-/* A waiting dial's attempt is over: its client gets the answer, the
- * connection is closed. */
+/* A waiting dial's attempt is over: its answer is queued for its client
+ * (the admin server sends it, then closes the connection). */
 static void dial_answer(struct ctl *c, const struct calls_info *in)
 {
 	struct admin_out *o = &c->dial_out;
@@ -45,11 +45,11 @@ static void dial_answer(struct ctl *c, const struct calls_info *in)
 	if (in->role != CALLPROTO_ROLE_INITIATOR)
 		return;
 	for (i = 0; i < DIALS_MAX; i++)
-		if (c->dials[i].fd >= 0 && strcmp(c->dials[i].id, in->id) == 0)
+		if (c->dials[i].q != NULL && strcmp(c->dials[i].id, in->id) == 0)
 			break;
 	if (i == DIALS_MAX)
 		return;
-	admin_out_init(o, c->dials[i].fd, ADMIN_TIMEOUT_MS);
+	admin_out_init(o, c->dials[i].q);
 	if (in->state != CALLS_ACTIVE) {
 		snprintf(msg, sizeof(msg), "call %s failed: %s", in->id, in->reason);
 		status = ECONNREFUSED;
@@ -80,9 +80,8 @@ static void dial_answer(struct ctl *c, const struct calls_info *in)
 				 in->profile, in->local_media, in->remote_media);
 		snprintf(msg, sizeof(msg), "call %s active", in->id);
 	}
-	(void)admin_out_end(o, status, msg);
-	admin_server_close(c->dials[i].fd);
-	c->dials[i].fd = -1;
+	(void)admin_out_end(o, status, msg);   /* else closed without an answer */
+	c->dials[i].q = NULL;
 }
 
 /* The manager's event: logged (never keys); a waiting dial is answered. */
@@ -183,7 +182,7 @@ int cmd_call_dial(struct ctl *c, int argc, const char *const argv[], char *msg,
 	rc = call_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
-	for (i = 0; i < DIALS_MAX && c->dials[i].fd >= 0; i++)
+	for (i = 0; i < DIALS_MAX && c->dials[i].q != NULL; i++)
 		;
 	if (i == DIALS_MAX) {
 		snprintf(msg, msglen, "%u call dials are already waiting for an answer", DIALS_MAX);
@@ -197,7 +196,7 @@ int cmd_call_dial(struct ctl *c, int argc, const char *const argv[], char *msg,
 		(int)c->peer_pid);
 	/* answered by dial_answer() when the attempt is over (at the latest at
 	 * --handshake-timeout); meanwhile the daemon serves other requests */
-	c->dials[i].fd = c->out.fd;
+	c->dials[i].q = c->out.q;
 	c->dials[i].json = d.json;
 	memcpy(c->dials[i].id, id, sizeof(id));
 	return DIAL_PENDING;

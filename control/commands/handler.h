@@ -27,6 +27,22 @@
 #define PROG             "callseal-control"
 #define DIALS_MAX        64u        /* call dials waiting for an answer at once */
 #define DIAL_PENDING     (-EINPROGRESS) /* a command's "the answer comes later" */
+#define ADMIN_CLIENTS_MAX 64u       /* admin clients being read or answered at
+				     * once (waiting dials apart): one more is
+				     * refused at accept */
+
+/* What the admin server counts (admin_server.c; `status` prints it). */
+struct admin_stats {
+	uint64_t accepted;       /* clients taken in */
+	uint64_t refused_full;   /* refused at accept: ADMIN_CLIENTS_MAX already */
+	uint64_t refused_uid;    /* refused: neither this uid nor root (SO_PEERCRED) */
+	uint64_t timed_out;      /* closed at a deadline: request, reply or dial */
+	uint64_t bad_request;    /* answered an error: a malformed request */
+	uint64_t left;           /* went away before their answer was taken */
+	unsigned int clients;    /* connected now, dials included */
+	unsigned int dials;      /* dials waiting, or their answer being sent */
+};
+struct admin_clients;            /* admin_server.c */
 
 /* Everything that may hold key bytes while a request is served: one
  * sodium_malloc'd block (mlocked, guard pages, not in core dumps), wiped
@@ -45,7 +61,10 @@ struct ctl {
 	struct store *store;      /* users, groups, policies, peers (store.c) */
 	struct keytable *table;
 	struct scratch *s;
-	struct admin_out out;     /* reply buffer (never holds key bytes) */
+	struct admin_out out;     /* the reply of the request being served,
+				   * queued for its client (never key bytes) */
+	struct admin_clients *clients;   /* admin_server.c: each connected client */
+	struct admin_stats admin_stats;
 	ino_t admin_ino;
 	int listen_fd;
 	int sig_fd;
@@ -59,15 +78,18 @@ struct ctl {
 	bool has_recorder;
 	uint8_t recorder[CALLS_RECORDER_KEY_LEN];   /* public: crypto_box_seal */
 	/* call dials waiting for their result: the admin connection stays open
-	 * and is answered from the call event, while other requests are served */
+	 * and is answered from the call event, while other requests are served;
+	 * the answer goes into the client's reply queue, which the admin server
+	 * then sends (and drops, with this entry, if the client leaves first) */
 	struct pending_dial {
-		int fd;                      /* -1 = free */
+		struct admin_queue *q;       /* NULL = free */
 		bool json;                   /* answer as a JSON object */
 		char id[CALLS_ID_LEN + 1];
 	} dials[DIALS_MAX];
 	struct admin_out dial_out;       /* the reply of a finished dial */
-	/* signal fd, admin socket, then the call manager's descriptors (one per
-	 * call with a control channel, plus its listen socket): grown as needed */
+	/* signal fd, admin socket, the admin clients (admin_server_pollfds()),
+	 * then the call manager's descriptors (one per call with a control
+	 * channel, plus its listen socket): grown as needed */
 	struct pollfd *fds;
 	size_t fds_cap;
 	/* the request being served: its command and client */

@@ -34,6 +34,16 @@ int cmd_status(struct ctl *c, int argc, const char *const argv[], char *msg,
 			 info.table_bytes, keyspec_format_time(info.created_ns, tb),
 			 info.writer_pid, info.writer_epoch, info.generation, info.changes,
 			 info.recoveries, c->admin_path, ADMIN_PROTO_VERSION);
+	/* this request's own client is one of those connected */
+	admin_out_printf(&c->out,
+			 "admin clients: %u connected (%u dials), at most %u at once besides "
+			 "dials; accepted %" PRIu64 ", refused %" PRIu64 " at the bound and %"
+			 PRIu64 " of another uid, timed out %" PRIu64 ", bad requests %" PRIu64
+			 ", left before their answer %" PRIu64 "\n",
+			 c->admin_stats.clients, c->admin_stats.dials, ADMIN_CLIENTS_MAX,
+			 c->admin_stats.accepted, c->admin_stats.refused_full,
+			 c->admin_stats.refused_uid, c->admin_stats.timed_out,
+			 c->admin_stats.bad_request, c->admin_stats.left);
 	msg[0] = '\0';
 	return 0;
 }

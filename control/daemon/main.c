@@ -6,16 +6,18 @@
  * the admin socket, and, with --tenant, the tenant's users, groups, E2EE
  * policies and peers in the store (docs/operations.md, docs/policy.md), and,
  * with --listen, calls: the call manager (calls.c, docs/calls.md) runs in the
- * same poll loop. admin_server.c serves one accepted client; each admin
+ * same poll loop. admin_server.c serves the admin clients; each admin
  * command is a row of control/commands/commands.c with its handler in
  * control/commands/ (key.c, directory.c, call.c, status.c).
  *
- * One request at a time; every read and write on a client is bounded by
- * ADMIN_TIMEOUT_MS, so a slow or silent client cannot wedge the daemon. A call
- * dial keeps its client's connection and is answered from the call event when
- * the attempt is over (call.c), so the daemon serves other requests and calls
- * meanwhile. Key bytes live only in sodium_malloc'd (locked, guarded) scratch
- * that is wiped after every request, and never reach a log line or a reply.
+ * Nothing in the loop waits for a client: the admin clients (up to
+ * ADMIN_CLIENTS_MAX at once, each with its deadline) are polled with the
+ * calls' descriptors, a request is read as its bytes come and its reply sent
+ * as the socket takes it, so a slow or silent client costs its own slot and
+ * nothing else. A call dial keeps its client's connection and is answered from
+ * the call event when the attempt is over (call.c). Key bytes live only in
+ * sodium_malloc'd (locked, guarded) buffers that are wiped after every
+ * request, and never reach a log line or a reply.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -47,7 +49,9 @@
 
 #define DEFAULT_CAPACITY 262144u   /* 2^19 slots x 192 B = 96 MiB of /dev/shm */
 #define DEFAULT_MEDIA_POOL "127.0.0.1:20000-29999"
-#define POLL_FDS_MIN     64u        /* the poll array's first size; it grows */
+/* the poll array's first size (signals, the admin server's entries, then
+ * room for calls); it grows */
+#define POLL_FDS_MIN     (1u + ADMIN_POLL_MAX + 64u)
 
 /* ---- start-up ---------------------------------------------------------------- */
 
@@ -237,14 +241,14 @@ static int open_table(struct ctl *c, uint32_t capacity, bool capacity_given, boo
 	return 0;
 }
 
-/* The call manager's descriptors after the daemon's two: the array grows
- * (doubling) until they fit. The number, or -ENOMEM (then none are polled
- * this round, and the growth is tried again on the next). */
-static int fill_call_fds(struct ctl *c)
+/* The call manager's descriptors from entry off: the array grows (doubling)
+ * until they fit. The number, or -ENOMEM (then none are polled this round,
+ * and the growth is tried again on the next). */
+static int fill_call_fds(struct ctl *c, size_t off)
 {
 	int n;
 
-	while ((n = calls_pollfds(c->calls, c->fds + 2, c->fds_cap - 2)) == -ENOBUFS) {
+	while ((n = calls_pollfds(c->calls, c->fds + off, c->fds_cap - off)) == -ENOBUFS) {
 		struct pollfd *g = realloc(c->fds, 2 * c->fds_cap * sizeof(*g));
 
 		if (g == NULL)
@@ -258,7 +262,6 @@ static int fill_call_fds(struct ctl *c)
 static int run(struct ctl *c)
 {
 	struct signalfd_siginfo si;
-	uint64_t admin_paused_until = 0;   /* admin accept failed: retry then */
 	bool oom_said = false;
 	int rc = 0;
 
@@ -270,10 +273,14 @@ static int run(struct ctl *c)
 	}
 	for (;;) {
 		struct pollfd *p;
-		int fd, n = 0, timeout = -1;
+		size_t na;
+		int n = 0, timeout = -1, admin_timeout = -1;
 
+		/* [0] signals, [1, 1 + na) the admin socket and its clients, then
+		 * the calls (the array may move when it grows: its content stays) */
+		na = admin_server_pollfds(c, c->fds + 1, &admin_timeout);
 		if (c->calls != NULL) {
-			n = fill_call_fds(c);
+			n = fill_call_fds(c, 1 + na);
 			if (n < 0) {
 				if (!oom_said)
 					logline("calls: out of memory for %zu descriptors; "
@@ -286,25 +293,11 @@ static int run(struct ctl *c)
 				timeout = calls_timeout_ms(c->calls);
 			}
 		}
+		if (admin_timeout >= 0 && (timeout < 0 || timeout > admin_timeout))
+			timeout = admin_timeout;
 		p = c->fds;
 		p[0] = (struct pollfd){ .fd = c->sig_fd, .events = POLLIN };
-		/* after a failed admin accept (no descriptor) the admin socket rests
-		 * 100 ms; calls go on being served meanwhile */
-		p[1] = (struct pollfd){ .fd = c->listen_fd, .events = POLLIN };
-		if (admin_paused_until) {
-			uint64_t t = admin_now_ms();
-
-			if (t >= admin_paused_until) {
-				admin_paused_until = 0;
-			} else {
-				int left = (int)(admin_paused_until - t);
-
-				p[1].fd = -1;
-				if (timeout < 0 || timeout > left)
-					timeout = left;
-			}
-		}
-		if (poll(p, (nfds_t)(2 + n), timeout) < 0) {
+		if (poll(p, (nfds_t)(1 + na + (size_t)n), timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = -errno;
@@ -312,7 +305,7 @@ static int run(struct ctl *c)
 			break;
 		}
 		if (c->calls != NULL)
-			calls_handle(c->calls, p + 2, (size_t)n);
+			calls_handle(c->calls, p + 1 + na, (size_t)n);
 		if (p[0].revents & POLLIN) {
 			if (read(c->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				logline("stopping on %s", si.ssi_signo == SIGINT ? "SIGINT" :
@@ -320,19 +313,7 @@ static int run(struct ctl *c)
 				break;
 			}
 		}
-		if (!(p[1].revents & POLLIN))
-			continue;
-		fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
-			    errno == ENOBUFS) {
-				logline("admin accept: %s", strerror(errno));
-				admin_paused_until = admin_now_ms() + 100;   /* do not spin */
-			}
-			continue;
-		}
-		if (!admin_server_serve(c, fd))
-			admin_server_close(fd);
+		admin_server_handle(c, p + 1, na);
 	}
 	return rc;
 }
@@ -368,8 +349,6 @@ int main(int argc, char **argv)
 
 	c->listen_fd = -1;
 	c->sig_fd = -1;
-	for (unsigned int i = 0; i < DIALS_MAX; i++)
-		c->dials[i].fd = -1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -523,6 +502,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	c->listen_fd = rc;
+	rc = admin_server_create(c);
+	if (rc < 0) {
+		logline("out of memory for the admin clients");
+		goto out;
+	}
 	if (c->call_listen != NULL) {
 		struct calls_config cc = {
 			.table = c->table, .store = c->store, .tenant = store_tenant(c->store),
@@ -561,8 +545,9 @@ int main(int argc, char **argv)
 	}
 	if (stale)
 		logline("replaced a stale admin socket at %s", c->admin_path);
-	logline("pid %d serving admin socket %s (protocol %u) for table callseal.%s",
-		(int)getpid(), c->admin_path, ADMIN_PROTO_VERSION, c->table_name);
+	logline("pid %d serving admin socket %s (protocol %u, at most %u clients at once) "
+		"for table callseal.%s", (int)getpid(), c->admin_path, ADMIN_PROTO_VERSION,
+		ADMIN_CLIENTS_MAX, c->table_name);
 
 	status = run(c) < 0 ? 1 : 0;
 out:
@@ -570,6 +555,7 @@ out:
 		calls_destroy(c->calls);   /* ends every call: entries deleted */
 	else if (c->calls != NULL)
 		calls_release(c->calls);   /* active calls go on; the next run resumes them */
+	admin_server_destroy(c);
 	if (c->listen_fd >= 0) {
 		close(c->listen_fd);
 		admin_unlink_own(c->admin_path, c->admin_ino);

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -115,19 +116,6 @@ static void put_hdr(uint8_t h[ADMIN_HDR_BYTES], unsigned int type, uint32_t len)
 	h[5] = (uint8_t)(len >> 16);
 	h[6] = (uint8_t)(len >> 8);
 	h[7] = (uint8_t)len;
-}
-
-static int send_frame(int fd, unsigned int type, const void *payload, size_t len,
-		      int64_t deadline)
-{
-	uint8_t h[ADMIN_HDR_BYTES];
-	int rc;
-
-	put_hdr(h, type, (uint32_t)len);
-	rc = write_full(fd, h, sizeof(h), deadline);
-	if (rc == 0 && len > 0)
-		rc = write_full(fd, payload, len, deadline);
-	return rc;
 }
 
 /* Check a frame header: 0 or -EPROTONOSUPPORT / -EPROTO / -EMSGSIZE. */
@@ -236,7 +224,8 @@ int admin_listen(const char *path, ino_t *ino, bool *stale, char *err, size_t er
 		errbuf_set(err, errlen, "cannot bind admin socket %s: %s", path, strerror(-rc));
 		goto out;
 	}
-	if (chmod(path, 0600) < 0 || lstat(path, &st) < 0 || listen(fd, 16) < 0) {
+	/* backlog: the daemon's bound on clients (ADMIN_CLIENTS_MAX) */
+	if (chmod(path, 0600) < 0 || lstat(path, &st) < 0 || listen(fd, 64) < 0) {
 		rc = -errno;
 		errbuf_set(err, errlen, "cannot set up admin socket %s: %s", path, strerror(-rc));
 		unlink(path);
@@ -269,77 +258,226 @@ void admin_request_wipe(struct admin_request *req)
 	req->len = 0;
 }
 
-int admin_recv_request(int fd, struct admin_request *req, int64_t deadline_ms,
-		       char *err, size_t errlen)
+/* Split a complete payload into words: 0, -EPROTO, -E2BIG. */
+static int split_words(struct admin_request *req, char *err, size_t errlen)
 {
-	uint8_t h[ADMIN_HDR_BYTES];
-	size_t i, start, got = 0;
-	uint32_t len;
-	int rc;
+	size_t i, start;
 
-	req->argc = 0;
-	req->len = 0;
-	req->argv[0] = NULL;
-	rc = read_full(fd, h, sizeof(h), deadline_ms, &got);
-	if (rc < 0) {
-		if (rc == -ECONNRESET && got == 0)
-			errbuf_set(err, errlen, "client closed the connection without a request");
-		else if (rc == -ETIMEDOUT)
-			errbuf_set(err, errlen, "client sent no complete request within %d ms",
-			       ADMIN_TIMEOUT_MS);
-		else
-			errbuf_set(err, errlen, "reading the request: %s", strerror(-rc));
-		goto out;
-	}
-	rc = check_hdr(h, "client", err, errlen);
-	if (rc < 0)
-		goto out;
-	len = get_be32(h + 4);
-	if (h[1] != ADMIN_T_REQUEST || len == 0) {
-		errbuf_set(err, errlen, "client sent a frame of type %u (%u bytes), not a request",
-		       h[1], len);
-		rc = -EPROTO;
-		goto out;
-	}
-	req->len = len;
-	rc = read_full(fd, req->buf, len, deadline_ms, NULL);
-	if (rc < 0) {
-		if (rc == -ETIMEDOUT)
-			errbuf_set(err, errlen, "client sent no complete request within %d ms",
-			       ADMIN_TIMEOUT_MS);
-		else
-			errbuf_set(err, errlen, "reading the request: %s", strerror(-rc));
-		goto out;
-	}
-	if (req->buf[len - 1] != 0) {
+	if (req->buf[req->len - 1] != 0) {
 		errbuf_set(err, errlen, "request words must each end with a NUL byte");
-		rc = -EPROTO;
-		goto out;
+		return -EPROTO;
 	}
-	for (i = 0, start = 0; i < len; i++) {
+	for (i = 0, start = 0; i < req->len; i++) {
 		if (req->buf[i] != 0)
 			continue;
 		if (req->argc == (int)ADMIN_ARGS_MAX) {
 			errbuf_set(err, errlen, "request has more than %u words", ADMIN_ARGS_MAX);
-			rc = -E2BIG;
-			goto out;
+			return -E2BIG;
 		}
 		req->argv[req->argc++] = (char *)req->buf + start;
 		start = i + 1;
 	}
 	req->argv[req->argc] = NULL;
-	rc = 0;
-out:
+	return 0;
+}
+
+void admin_reader_wipe(struct admin_reader *r)
+{
+	if (r->payload != NULL)
+		sodium_free(r->payload);    /* wipes */
+	sodium_memzero(r, sizeof(*r));
+}
+
+int admin_reader_recv(struct admin_reader *r, int fd, struct admin_request *req,
+		      char *err, size_t errlen)
+{
+	size_t want;
+	uint8_t *to;
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		if (r->got < ADMIN_HDR_BYTES) {
+			to = r->hdr + r->got;
+			want = ADMIN_HDR_BYTES - r->got;
+		} else {
+			to = r->payload + (r->got - ADMIN_HDR_BYTES);
+			want = ADMIN_HDR_BYTES + r->len - r->got;
+		}
+		n = recv(fd, to, want, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return -EAGAIN;
+		if (n < 0) {
+			rc = -errno;
+			errbuf_set(err, errlen, "reading the request: %s", strerror(-rc));
+			goto fail;
+		}
+		if (n == 0) {
+			rc = -ECONNRESET;
+			errbuf_set(err, errlen, r->got == 0 ? "client closed the connection "
+				   "without a request" : "client closed the connection after "
+				   "%zu bytes of its request", r->got);
+			goto fail;
+		}
+		r->got += (size_t)n;
+		if (r->got == ADMIN_HDR_BYTES) {
+			rc = check_hdr(r->hdr, "client", err, errlen);
+			if (rc < 0)
+				goto fail;
+			r->len = get_be32(r->hdr + 4);
+			if (r->hdr[1] != ADMIN_T_REQUEST || r->len == 0) {
+				errbuf_set(err, errlen, "client sent a frame of type %u (%u bytes), "
+					   "not a request", r->hdr[1], r->len);
+				rc = -EPROTO;
+				goto fail;
+			}
+			/* at most ADMIN_FRAME_MAX (check_hdr): locked, it may hold a key */
+			r->payload = sodium_malloc(r->len);
+			if (r->payload == NULL) {
+				errbuf_set(err, errlen, "out of memory for a %u-byte request", r->len);
+				rc = -ENOMEM;
+				goto fail;
+			}
+		}
+		if (r->got == ADMIN_HDR_BYTES + (size_t)r->len && r->payload != NULL)
+			break;
+	}
+	req->argc = 0;
+	req->len = r->len;
+	memcpy(req->buf, r->payload, r->len);
+	admin_reader_wipe(r);
+	rc = split_words(req, err, errlen);
 	if (rc < 0)
 		admin_request_wipe(req);
-	sodium_memzero(h, sizeof(h));
+	return rc;
+fail:
+	admin_reader_wipe(r);
 	return rc;
 }
 
-void admin_out_init(struct admin_out *o, int fd, int timeout_ms)
+/* ---- reply queue -------------------------------------------------------------- */
+
+void admin_queue_init(struct admin_queue *q, struct admin_budget *budget)
 {
-	o->fd = fd;
-	o->timeout_ms = timeout_ms;
+	memset(q, 0, sizeof(*q));
+	q->budget = budget;
+}
+
+void admin_queue_free(struct admin_queue *q)
+{
+	struct admin_budget *b = q->budget;
+
+	if (q->buf != NULL) {
+		sodium_memzero(q->buf, q->len);
+		free(q->buf);
+		if (b != NULL)
+			b->used -= q->cap;
+	}
+	admin_queue_init(q, b);
+}
+
+/* Room for n more bytes within limit, and within the budget unless force:
+ * 0, -EFBIG, -ENOMEM. */
+static int queue_room(struct admin_queue *q, size_t n, size_t limit, bool force)
+{
+	struct admin_budget *b = q->budget;
+	size_t cap = q->cap ? q->cap : 4096;
+	uint8_t *g;
+
+	if (q->off == q->len)           /* all sent: start again at the front */
+		q->off = q->len = 0;
+	if (q->len + n > limit)
+		return -EFBIG;
+	if (q->len + n <= q->cap)
+		return 0;
+	while (cap < q->len + n)
+		cap *= 2;
+	if (cap > limit)
+		cap = limit;
+	if (b != NULL && !force && (b->used > b->max || cap - q->cap > b->max - b->used))
+		return -EFBIG;
+	g = realloc(q->buf, cap);
+	if (g == NULL)
+		return -ENOMEM;
+	if (b != NULL)
+		b->used += cap - q->cap;
+	q->buf = g;
+	q->cap = cap;
+	return 0;
+}
+
+/* Queue one frame: 0 or queue_room()'s error (nothing queued). */
+static int queue_frame(struct admin_queue *q, unsigned int type, const void *p, size_t n,
+		       size_t limit, bool force)
+{
+	int rc = queue_room(q, ADMIN_HDR_BYTES + n, limit, force);
+
+	if (rc < 0)
+		return rc;
+	put_hdr(q->buf + q->len, type, (uint32_t)n);
+	if (n > 0)
+		memcpy(q->buf + q->len + ADMIN_HDR_BYTES, p, n);
+	q->len += ADMIN_HDR_BYTES + n;
+	return 0;
+}
+
+long admin_queue_send(struct admin_queue *q, int fd)
+{
+	ssize_t r;
+	long sent = 0;
+
+	while (q->off < q->len) {
+		r = send(fd, q->buf + q->off, q->len - q->off, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r > 0) {
+			q->off += (size_t)r;
+			sent += r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		return r < 0 ? -errno : -EIO;
+	}
+	return sent;
+}
+
+/* The END payload: status, then msg on one line. Returns its length. */
+static size_t end_payload(uint8_t p[4 + ADMIN_MSG_MAX], int status, const char *msg)
+{
+	size_t n = 0;
+
+	p[0] = (uint8_t)((uint32_t)status >> 24);
+	p[1] = (uint8_t)((uint32_t)status >> 16);
+	p[2] = (uint8_t)((uint32_t)status >> 8);
+	p[3] = (uint8_t)status;
+	for (; msg != NULL && msg[n] != '\0' && n < ADMIN_MSG_MAX; n++)
+		p[4 + n] = (msg[n] == '\n' || msg[n] == '\r') ? ' ' : (uint8_t)msg[n];
+	return 4 + n;
+}
+
+int admin_send_end_now(int fd, int status, const char *msg)
+{
+	uint8_t f[ADMIN_HDR_BYTES + 4 + ADMIN_MSG_MAX];
+	size_t n = end_payload(f + ADMIN_HDR_BYTES, status, msg);
+	ssize_t r;
+
+	put_hdr(f, ADMIN_T_END, (uint32_t)n);
+	do
+		r = send(fd, f, ADMIN_HDR_BYTES + n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	return (size_t)r == ADMIN_HDR_BYTES + n ? 0 : -EAGAIN;
+}
+
+/* ---- reply output --------------------------------------------------------------- */
+
+void admin_out_init(struct admin_out *o, struct admin_queue *q)
+{
+	o->q = q;
 	o->error = 0;
 	o->len = 0;
 }
@@ -347,8 +485,8 @@ void admin_out_init(struct admin_out *o, int fd, int timeout_ms)
 static void out_flush(struct admin_out *o)
 {
 	if (o->len > 0 && o->error == 0)
-		o->error = send_frame(o->fd, ADMIN_T_DATA, o->buf, o->len,
-				      admin_now_ms() + o->timeout_ms);
+		o->error = queue_frame(o->q, ADMIN_T_DATA, o->buf, o->len, ADMIN_REPLY_MAX,
+				       false);
 	o->len = 0;
 }
 
@@ -385,19 +523,24 @@ void admin_out_printf(struct admin_out *o, const char *fmt, ...)
 int admin_out_end(struct admin_out *o, int status, const char *msg)
 {
 	uint8_t p[4 + ADMIN_MSG_MAX];
-	size_t n = 0;
+	char cut[ADMIN_MSG_MAX];
+	size_t n;
+	int rc;
 
 	out_flush(o);
-	if (o->error != 0)
-		return o->error;
-	p[0] = (uint8_t)((uint32_t)status >> 24);
-	p[1] = (uint8_t)((uint32_t)status >> 16);
-	p[2] = (uint8_t)((uint32_t)status >> 8);
-	p[3] = (uint8_t)status;
-	for (; msg != NULL && msg[n] != '\0' && n < ADMIN_MSG_MAX; n++)
-		p[4 + n] = (msg[n] == '\n' || msg[n] == '\r') ? ' ' : (uint8_t)msg[n];
-	o->error = send_frame(o->fd, ADMIN_T_END, p, 4 + n, admin_now_ms() + o->timeout_ms);
-	return o->error;
+	if (o->error != 0) {
+		snprintf(cut, sizeof(cut), "the reply was cut: %s (at most %u MiB per reply, "
+			 "%u MiB for all clients at once)", o->error == -ENOMEM ? "out of memory" :
+			 "it is too large", ADMIN_REPLY_MAX >> 20, ADMIN_REPLY_TOTAL_MAX >> 20);
+		status = -o->error;
+		msg = cut;
+	}
+	n = end_payload(p, status, msg);
+	/* END is always given room, past the reply's bound and the budget's */
+	rc = queue_frame(o->q, ADMIN_T_END, p, n, ADMIN_REPLY_MAX + ADMIN_QUEUE_END_ROOM, true);
+	if (rc == 0)
+		o->q->ended = true;
+	return rc;
 }
 
 void admin_server_close(int fd)

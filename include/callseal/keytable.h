@@ -322,7 +322,9 @@ int keytable_create(struct keytable **out, const char *name, uint32_t capacity,
 /* Attach to an existing table as its single writer; recovers an operation
  * that a dead writer left half done (rec, if not NULL, says what was done).
  * -ENOENT, -EBUSY (another writer: err names its pid), -EACCES/-EPERM
- * (owner/mode), -EPROTO (magic/ABI/sizes), -EUCLEAN (cannot recover). */
+ * (owner/mode), -EPROTO (magic/ABI/sizes/geometry), -EUCLEAN (damaged beyond
+ * recovery: err names the table and what is wrong; nothing is changed).
+ * Bounded whatever the file holds (docs/keytable.md, section 8). */
 int keytable_attach_writer(struct keytable **out, const char *name,
 			   struct keytable_recovery *rec, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
@@ -335,7 +337,10 @@ void keytable_detach(struct keytable *t);
  * Attached readers keep their mapping until they detach. */
 int keytable_unlink(const char *name, char *err, size_t errlen);
 
-/* -- writer operations: 0 or -errno, message in keytable_last_error() -- */
+/* -- writer operations: 0 or -errno, message in keytable_last_error() --
+ * Each also returns -EUCLEAN, changing nothing, on a table damaged behind
+ * the writer's back (more live slots in a probe than the capacity allows,
+ * or a delete whose cluster has no end): docs/keytable.md, section 8. */
 
 /* Add a stream. mode: KEYTABLE_MODE_*; call_id may be NULL (all zero).
  * -EEXIST, -ENOSPC (capacity reached), -EINVAL, -EPERM (read-only handle).
@@ -373,8 +378,9 @@ const char *keytable_last_error(const struct keytable *t);
  * key first, then the wildcard (KEYTABLE_FAMILY_ANY) key for its port and
  * direction. status[i] gets KEYTABLE_FOUND (out[i] holds a consistent copy
  * of the entry, out[i].key says which key matched), KEYTABLE_NOT_FOUND or
- * KEYTABLE_BUSY (out[i] is then zeroed). refs may be NULL. Returns the number
- * found, or -EINVAL if n > KEYTABLE_BULK_MAX.
+ * KEYTABLE_BUSY (out[i] is then zeroed; also the answer of a damaged table
+ * whose probe passes more live slots than its capacity). refs may be NULL.
+ * Returns the number found, or -EINVAL if n > KEYTABLE_BULK_MAX.
  */
 int keytable_lookup_bulk(const struct keytable *t, const struct keytable_key keys[],
 			 unsigned int n, struct keytable_entry out[], uint8_t status[],

@@ -76,7 +76,20 @@ static int check_stat(const char *name, const struct stat *st, char *err, size_t
 	return 0;
 }
 
-/* Check a header (read with pread, before any mmap) against the file size. */
+/* slot_bits for a capacity: the smallest power of two >= 2 x capacity, at
+ * least 2^SLOT_BITS_MIN (so the table is at most half full). */
+static uint32_t slot_bits_for(uint32_t capacity)
+{
+	uint32_t bits = SLOT_BITS_MIN;
+
+	while ((UINT64_C(1) << bits) < 2 * (uint64_t)capacity)
+		bits++;
+	return bits;
+}
+
+/* Check a header (read with pread, before any mmap) against the file size:
+ * the geometry must be the one keytable_create() makes for the capacity, and
+ * the file exactly as long as it says. */
 static int check_header(const char *name, const struct keytable_header *h, off_t size,
 			char *err, size_t errlen)
 {
@@ -109,10 +122,16 @@ static int check_header(const char *name, const struct keytable_header *h, off_t
 		       KEYTABLE_ENTRY_SIZE);
 		return -EPROTO;
 	}
-	if (h->slot_bits < SLOT_BITS_MIN || h->slot_bits > 31 || h->capacity == 0 ||
-	    h->capacity > (UINT32_C(1) << (h->slot_bits - 1))) {
+	if (h->capacity == 0 || h->capacity > KEYTABLE_CAPACITY_MAX) {
 		errbuf_set(err, errlen, "table callseal.%s has a bad geometry (capacity %u, "
-		       "2^%u slots)", name, h->capacity, h->slot_bits);
+		       "2^%u slots: the capacity is 1 to %u)", name, h->capacity,
+		       h->slot_bits, KEYTABLE_CAPACITY_MAX);
+		return -EPROTO;
+	}
+	if (h->slot_bits != slot_bits_for(h->capacity)) {
+		errbuf_set(err, errlen, "table callseal.%s has a bad geometry (capacity %u, "
+		       "2^%u slots: a table of capacity %u has 2^%u)", name, h->capacity,
+		       h->slot_bits, h->capacity, slot_bits_for(h->capacity));
 		return -EPROTO;
 	}
 	bytes = KEYTABLE_HEADER_SIZE + ((uint64_t)KEYTABLE_ENTRY_SIZE << h->slot_bits);
@@ -203,7 +222,7 @@ int keytable_create(struct keytable **out, const char *name, uint32_t capacity,
 	char path[sizeof(NAME_PREFIX) + KEYTABLE_NAME_MAX];
 	struct keytable *t = NULL;
 	struct keytable_header *h;
-	uint32_t bits = SLOT_BITS_MIN;
+	uint32_t bits;
 	uint64_t bytes;
 	bool created = false;
 	void *base;
@@ -219,8 +238,7 @@ int keytable_create(struct keytable **out, const char *name, uint32_t capacity,
 		rc = -EINVAL;
 		goto out;
 	}
-	while ((UINT64_C(1) << bits) < 2 * (uint64_t)capacity)
-		bits++;
+	bits = slot_bits_for(capacity);
 	bytes = KEYTABLE_HEADER_SIZE + ((uint64_t)KEYTABLE_ENTRY_SIZE << bits);
 
 	t = handle_new(name);

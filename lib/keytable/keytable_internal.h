@@ -39,6 +39,15 @@
  * and unchanged around its probe (same acquire/relaxed pairing as above).
  * "Found" is always safe: the copy was consistent and its key matched.
  *
+ * Bounds: every loop over slots is bounded whatever the table holds, so a
+ * damaged or hostile table never hangs a reader or the writer. A writer never
+ * has more than capacity LIVE slots (count <= capacity, and a crash leaves at
+ * most that), so a probe passes at most capacity LIVE slots before an EMPTY
+ * one: probes stop after capacity + 1 slots, and a longer one proves damage
+ * (a reader reports KEYTABLE_BUSY, the writer -EUCLEAN). A shift looks for
+ * the end of its cluster among the other slots - 1 slots before it moves
+ * anything. docs/keytable.md, section 8, lists the bounds.
+ *
  * Crash safety is described in journal.c.
  */
 #ifndef CALLSEAL_KEYTABLE_INTERNAL_H
@@ -69,6 +78,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 #define W_GEN        5
 #define SPIN_MAX     1024   /* spins on one odd slot before KEYTABLE_BUSY */
 #define ATTEMPTS_MAX 64     /* probe restarts around a shift before BUSY */
+#define ODD_WIPE_MAX 16     /* slots stuck odd that a recovery wipes; more is
+			       damage it refuses (docs/keytable.md, 8) */
 #define SLOT_BITS_MIN 4
 #define NAME_PREFIX  "/callseal."
 
@@ -227,7 +238,7 @@ int keytable_take_master(struct keytable_master *dst, const struct keytable_mast
 /* writer.c */
 void keytable_slot_write(struct keytable *t, uint32_t s, const union image *img);
 void keytable_slot_wipe(struct keytable *t, uint32_t s);
-void keytable_shift_from(struct keytable *t, uint32_t hole);
+int keytable_shift_from(struct keytable *t, uint32_t hole);
 
 /* journal.c */
 void keytable_journal_set(uint32_t *field, uint32_t v);

@@ -102,7 +102,13 @@ static inline bool read_tail(const uint64_t *sw, uint64_t seq, struct keytable_e
 }
 
 /* Probe from home for key kw: KEYTABLE_FOUND (out's head, *seq and *slot
- * set), KEYTABLE_NOT_FOUND or KEYTABLE_BUSY. */
+ * set), KEYTABLE_NOT_FOUND or KEYTABLE_BUSY. A probe visits at most
+ * capacity + 1 slots: a table never holds more than capacity LIVE slots, so
+ * a probe that finds neither kw nor an EMPTY slot in that many, with no shift
+ * around it, proves the table damaged: KEYTABLE_BUSY (no usable answer).
+ * Without deletes LIVE slots only become more, so a probe overlapping adds
+ * cannot count more than capacity either; one overlapping a delete restarts.
+ * At most ATTEMPTS_MAX * (capacity + 1) slot reads and SPIN_MAX spins. */
 static unsigned int probe(const struct keytable *t, const uint64_t kw[3], uint32_t home,
 			  void *out, uint64_t *seq, uint32_t *slot)
 {
@@ -114,7 +120,7 @@ static unsigned int probe(const struct keytable *t, const uint64_t kw[3], uint32
 		uint64_t m0 = ld_acq(&t->hdr->move_seq), m1;
 		uint32_t s = home, n;
 
-		for (n = 0; n <= t->mask; n++, s = (s + 1) & t->mask) {
+		for (n = 0; n <= t->capacity; n++, s = (s + 1) & t->mask) {
 			int r = read_head(slot_words(t, s), kw, out, seq);
 
 			if (r == PR_MATCH) {
@@ -128,10 +134,11 @@ static unsigned int probe(const struct keytable *t, const uint64_t kw[3], uint32
 			probe_hook();
 		}
 		/* relaxed: ordered after read_head's acquire loads. Unchanged
-		 * and even: no shift overlapped the probe, "not found" holds */
+		 * and even: no shift overlapped the probe, "not found" holds
+		 * (or, past capacity + 1 slots, "damaged") */
 		m1 = ld_rlx(&t->hdr->move_seq);
 		if (m1 == m0 && !(m0 & 1))
-			return KEYTABLE_NOT_FOUND;
+			return n <= t->capacity ? KEYTABLE_NOT_FOUND : KEYTABLE_BUSY;
 		cpu_relax();
 	}
 	return KEYTABLE_BUSY;

@@ -35,27 +35,40 @@ static inline uint32_t slot_home(const struct keytable *t, const uint64_t *sw)
 }
 
 /*
- * Writer's probe: the slot holding kw (returns true), or else in *slot the
- * first empty slot of its probe sequence (the table is never full: at most
- * half the slots are live).
+ * Writer's probe: 1 with the slot holding kw in *slot, 0 with the first empty
+ * slot of its probe sequence in *slot, or -EUCLEAN if capacity + 1 slots from
+ * its home are all LIVE without kw (more than a table can hold: damage).
  */
-static bool find_slot(const struct keytable *t, const uint64_t kw[3], uint32_t *slot)
+static int find_slot(const struct keytable *t, const uint64_t kw[3], uint32_t *slot)
 {
 	uint32_t s = (uint32_t)hash_words(kw) & t->mask, n;
 
-	for (n = 0; n <= t->mask; n++, s = (s + 1) & t->mask) {
+	for (n = 0; n <= t->capacity; n++, s = (s + 1) & t->mask) {
 		const uint64_t *sw = slot_words(t, s);
 
-		if (!slot_live(sw))
-			break;
+		if (!slot_live(sw)) {
+			*slot = s;
+			return 0;
+		}
 		if (key_eq(ld_rlx(&sw[W_KEY]), ld_rlx(&sw[W_KEY + 1]),
 			   ld_rlx(&sw[W_KEY + 2]), kw)) {
 			*slot = s;
-			return true;
+			return 1;
 		}
 	}
-	*slot = s;
-	return false;
+	return -EUCLEAN;
+}
+
+/* The message for find_slot()'s -EUCLEAN. */
+static int damaged_probe(struct keytable *t, const struct keytable_key *k)
+{
+	char kb[80];
+
+	errbuf_set(t->err, sizeof(t->err), "table callseal.%s is damaged: the %u slots from "
+		   "the home of %s are all live, more than its capacity %u allows: remove "
+		   "the table and re-create it", t->name, t->capacity + 1,
+		   keytable_fmt_key(k, kb), t->capacity);
+	return -EUCLEAN;
 }
 
 /*
@@ -99,21 +112,25 @@ void keytable_slot_wipe(struct keytable *t, uint32_t s)
  * crash at any point resumes here with the same result. Caller holds move_seq
  * odd.
  *
- * Known, left for a later issue: the loop ends only at a slot that is not
- * LIVE. A writer's table never has every slot LIVE (at most half are), but
- * keytable_recover() calls this on a table it has not yet counted, and a
- * damaged table with every slot LIVE makes it loop for ever.
+ * The cluster's end (its first slot that is not LIVE) is found first, among
+ * the other slots - 1 slots: a table without one is damaged (a writer keeps
+ * at most half the slots LIVE, but keytable_recover() and a table changed
+ * behind the writer's back can offer any), and the shift is refused with
+ * -EUCLEAN before anything moves. The shift then stops at that end: it only
+ * writes to holes behind j, so the end stays EMPTY until j reaches it.
  */
-void keytable_shift_from(struct keytable *t, uint32_t hole)
+int keytable_shift_from(struct keytable *t, uint32_t hole)
 {
 	union image img;
-	uint32_t j = (hole + 1) & t->mask;
+	uint32_t end = (hole + 1) & t->mask, j, n;
 
-	for (;;) {
+	for (n = 0; n < t->mask && slot_live(slot_words(t, end)); n++)
+		end = (end + 1) & t->mask;
+	if (n == t->mask)
+		return -EUCLEAN;
+	for (j = (hole + 1) & t->mask; j != end; j = (j + 1) & t->mask) {
 		const uint64_t *sw = slot_words(t, j);
 
-		if (!slot_live(sw))
-			break;
 		if (((j - slot_home(t, sw)) & t->mask) >= ((j - hole) & t->mask)) {
 			load_image(t, j, &img);
 			keytable_slot_write(t, hole, &img);
@@ -122,10 +139,10 @@ void keytable_shift_from(struct keytable *t, uint32_t hole)
 			keytable_journal_set(&t->hdr->journal.hole, j);
 			hole = j;
 		}
-		j = (j + 1) & t->mask;
 	}
 	keytable_slot_wipe(t, hole);
 	explicit_bzero(&img, sizeof(img));
+	return 0;
 }
 
 /* What every change checks first: a writer's handle, and a well-formed key. */
@@ -147,10 +164,14 @@ static int find_stream(struct keytable *t, const struct keytable_key *k, uint32_
 {
 	uint64_t kw[3];
 	char kb[80];
+	int rc;
 
 	memcpy(kw, k, sizeof(kw));
-	if (find_slot(t, kw, s))
+	rc = find_slot(t, kw, s);
+	if (rc == 1)
 		return 0;
+	if (rc < 0)
+		return damaged_probe(t, k);
 	errbuf_set(t->err, sizeof(t->err), "table callseal.%s has no stream %s",
 	       t->name, keytable_fmt_key(k, kb));
 	return -ENOENT;
@@ -180,7 +201,12 @@ int keytable_add(struct keytable *t, const struct keytable_key *k, unsigned int 
 	if (rc < 0)
 		goto out;
 	memcpy(kw, k, sizeof(kw));
-	if (find_slot(t, kw, &s)) {
+	rc = find_slot(t, kw, &s);
+	if (rc < 0) {
+		rc = damaged_probe(t, k);
+		goto out;
+	}
+	if (rc == 1) {
 		errbuf_set(t->err, sizeof(t->err), "table callseal.%s already has stream %s "
 		       "(use replace to rekey it)", t->name, keytable_fmt_key(k, kb));
 		rc = -EEXIST;
@@ -360,9 +386,10 @@ int keytable_advance(struct keytable *t, const struct keytable_key *k,
 	return rewrite(t, k, &none, next ? next : &none, 0, false, generation);
 }
 
-static void delete_slot(struct keytable *t, uint32_t s, bool wild)
+static int delete_slot(struct keytable *t, uint32_t s, bool wild)
 {
 	struct keytable_header *h = t->hdr;
+	int rc;
 
 	keytable_journal_set(&h->journal.hole, s);
 	keytable_journal_set(&h->journal.op, KEYTABLE_JOP_DELETE);
@@ -370,15 +397,18 @@ static void delete_slot(struct keytable *t, uint32_t s, bool wild)
 	 * store of the shift is a release store that orders it first */
 	st_rlx(&h->move_seq, ld_rlx(&h->move_seq) + 1);
 	crash_point();
-	keytable_shift_from(t, s);
+	rc = keytable_shift_from(t, s);
 	/* release: a reader that acquires the even value sees the whole shift */
 	st_rel(&h->move_seq, ld_rlx(&h->move_seq) + 1);
 	crash_point();
-	bump32(&h->count, -1);
-	if (wild)
-		bump32(&h->wild_count, -1);   /* after it is gone */
-	bump64(&h->changes, 1);
+	if (rc == 0) {
+		bump32(&h->count, -1);
+		if (wild)
+			bump32(&h->wild_count, -1);   /* after it is gone */
+		bump64(&h->changes, 1);
+	}
 	keytable_journal_clear(t);
+	return rc;
 }
 
 int keytable_delete(struct keytable *t, const struct keytable_key *k)
@@ -392,8 +422,15 @@ int keytable_delete(struct keytable *t, const struct keytable_key *k)
 	rc = find_stream(t, k, &s);
 	if (rc < 0)
 		goto out;
-	delete_slot(t, s, k->family == KEYTABLE_FAMILY_ANY);
-	rc = 0;
+	rc = delete_slot(t, s, k->family == KEYTABLE_FAMILY_ANY);
+	if (rc < 0) {
+		char kb[80];
+
+		errbuf_set(t->err, sizeof(t->err), "table callseal.%s is damaged: no slot "
+			   "after %s's is empty (all %u others are live): nothing was "
+			   "deleted; remove the table and re-create it", t->name,
+			   keytable_fmt_key(k, kb), t->mask);
+	}
 out:
 	return rc;
 }

@@ -207,6 +207,13 @@ int main(void)
 		T(test_unlink),
 		T(test_recover_replace),
 		T(test_recover_odd_and_corrupt),
+		T(test_damage_full_pending_delete),
+		T(test_damage_journal_fields),
+		T(test_damage_undo_mismatch),
+		T(test_damage_geometry),
+		T(test_damage_seq_odd),
+		T(test_damage_counters),
+		T(test_damage_writer_ops),
 #undef T
 	};
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Private to the key table unit tests (test_keytable.c, test_keytable_ops.c,
- * test_keytable_attach.c: one executable; not the crash and stress tests):
+ * test_keytable_attach.c, test_keytable_damage.c: one executable; not the crash and stress tests):
  * the fixture, the key and file helpers, and the test cases that main() in
  * test_keytable.c runs.
  */
@@ -72,5 +72,14 @@ void test_wrong_owner(void **state);
 void test_unlink(void **state);
 void test_recover_replace(void **state);
 void test_recover_odd_and_corrupt(void **state);
+
+/* test_keytable_damage.c: damaged tables never hang or crash (issue 14) */
+void test_damage_full_pending_delete(void **state);
+void test_damage_journal_fields(void **state);
+void test_damage_undo_mismatch(void **state);
+void test_damage_geometry(void **state);
+void test_damage_seq_odd(void **state);
+void test_damage_counters(void **state);
+void test_damage_writer_ops(void **state);
 
 #endif

@@ -238,6 +238,7 @@ static void fail_drops(const struct worker *w, const char *what, unsigned n, uns
 			fprintf(stderr, " %s=%lu", dp_drop_name((enum dp_drop)i),
 				(unsigned long)w->lc.stats->drop[i]);
 	fprintf(stderr, "\n(a benchmark that measures drops measures the wrong thing)\n");
+	dpstats_destroy(stats_area);
 	exit(1);
 }
 

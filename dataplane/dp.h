@@ -4,7 +4,8 @@
  *
  * main.c   EAL, options, ports, key table, lcore launch, exit report
  * worker.c the per-lcore run-to-completion loop and the burst path
- * stats.c  statistics: totals, text and JSON reports, DPDK telemetry
+ * stats.c  statistics: totals, text and JSON reports, DPDK telemetry; the
+ *          counters themselves live in the statistics area (lib/dpstats)
  * flows.c  the lcore's flows and SSRC streams (no DPDK)
  * classify.c, csrtp*.c  frame parsing and the SRTP engine (no DPDK)
  */
@@ -21,6 +22,7 @@
 #include "classify.h"
 #include "csrtp.h"
 #include "flows.h"
+#include "callseal/dpstats.h"
 #include "callseal/keytable.h"
 
 #define DP_BURST        32      /* rx/tx burst, = KEYTABLE_BULK_MAX */
@@ -29,32 +31,23 @@
 #define DP_PORT_INSIDE  0
 #define DP_PORT_OUTSIDE 1
 
-/* Why a packet was dropped. */
+/* Why a packet was dropped: DP_DROP_AUTH, ... generated from the one list,
+ * DPSTATS_DROPS in include/callseal/dpstats.h (names, help, ABI slots).
+ * INDEX_REUSE: outbound, an index already protected under the stream's key
+ * (a restarted application reusing its SSRC): `call rekey` recovers it. */
 enum dp_drop {
-	DP_DROP_AUTH = 0,       /* SRTP/SRTCP tag did not verify */
-	DP_DROP_REPLAY,         /* replayed or too old */
-	DP_DROP_MALFORMED,      /* bad frame, IP, UDP, RTP or RTCP */
-	DP_DROP_NO_STREAM,      /* media on a media port with no key */
-	DP_DROP_NO_ROOM,        /* no tailroom for the tag */
-	DP_DROP_TX_FULL,        /* the tx queue did not take it */
-	DP_DROP_FRAGMENT,       /* IP fragment (--fragments drop) */
-	DP_DROP_OTHER,          /* non-media (--other drop) */
-	DP_DROP_CHAINED,        /* media in a chained mbuf */
-	DP_DROP_KEY_EXHAUSTED,  /* SRTP/SRTCP index limit: needs a rekey */
-	DP_DROP_TABLE_FULL,     /* this lcore's flow/stream tables are full */
-	DP_DROP_INDEX_REUSE,    /* outbound: an index already protected under the
-				   stream's key (a restarted application reusing
-				   its SSRC): `call rekey` recovers it */
-	DP_DROP_MAX
+#define DP_DROP_ENUM(id, name, help) DP_DROP_##id = DPSTATS_DROP_##id,
+	DPSTATS_DROPS(DP_DROP_ENUM)
+#undef DP_DROP_ENUM
+	DP_DROP_MAX = DPSTATS_DROP_COUNT
 };
+_Static_assert(DP_PORT_INSIDE == DPSTATS_INSIDE && DP_PORT_OUTSIDE == DPSTATS_OUTSIDE,
+	       "port roles index the statistics area's rx[] and tx[]");
 
-struct dp_stats {
-	uint64_t rx[2];         /* per port role: DP_PORT_INSIDE, DP_PORT_OUTSIDE */
-	uint64_t tx[2];
-	uint64_t encrypted;     /* RTP -> SRTP and RTCP -> SRTCP */
-	uint64_t decrypted;     /* SRTP -> RTP and SRTCP -> RTCP */
-	uint64_t passed;        /* non-media forwarded unchanged */
-	uint64_t drop[DP_DROP_MAX];
+/* CLOCK_REALTIME from the TSC without a system call: ns = base_ns +
+ * (tsc - base_tsc) * mult >> 32, computed once at start (dp_lcore_init). */
+struct dp_clock {
+	uint64_t base_tsc, base_ns, mult;
 };
 
 struct dp_config {
@@ -81,17 +74,32 @@ struct dp_lcore {
 	struct csrtp_engine *engine;
 	struct flows *flows;
 	const struct keytable *table;
-	struct dp_stats stats __rte_cache_aligned;
+	/* this worker's totals: its block in the statistics area, or own_stats
+	 * when there is no area (benchmarks, tests). Counted in own_stats (hot,
+	 * private) and stored into *stats: the packet path never loads from
+	 * the shared mapping (a load there that misses stalls the burst). */
+	struct dpstats_worker *stats;
+	struct dp_clock clock;
+	uint64_t occ_flows, occ_streams;   /* occupancy last stored in *stats */
+	struct dpstats_worker own_stats;
 } __rte_cache_aligned;
 
 /* Statistics are written by their lcore only and read by others (telemetry,
- * exit report) with relaxed loads: no locks, no atomics' read-modify-write. */
+ * exit report, callseal-control through the area) with relaxed loads: no
+ * locks, no atomics' read-modify-write; plain stores into the area. */
+#define DP_STAT_SET(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #define DP_STAT_ADD(lc, field, n) \
-	__atomic_store_n(&(lc)->stats.field, (lc)->stats.field + (n), __ATOMIC_RELAXED)
+	DP_STAT_SET(&(lc)->stats->field, (lc)->own_stats.field += (n))
 
 /* worker.c */
+/* The flow rows per worker in the statistics area for cfg. */
+uint32_t dp_flow_rows(const struct dp_config *cfg);
+/* block, rows: this lcore's worker block and its dp_flow_rows(cfg) flow rows
+ * in the statistics area (dpstats_worker(), dpstats_flows()); NULL, NULL for
+ * none: the lcore counts its totals into a block of its own, no flow rows. */
 int dp_lcore_init(struct dp_lcore *lc, const struct dp_config *cfg,
-		  const struct keytable *t, unsigned lcore_id, uint16_t queue);
+		  const struct keytable *t, unsigned lcore_id, uint16_t queue,
+		  struct dpstats_worker *block, struct dpstats_flow *rows);
 void dp_lcore_fini(struct dp_lcore *lc);
 /* Classify, look up, protect (from the inside) or unprotect (from the
  * outside), fix headers. Writes the mbufs to send, in their arrival order,
@@ -102,7 +110,7 @@ int dp_worker_main(void *arg);
 extern volatile bool dp_force_quit;
 
 /* stats.c */
-void dp_stats_sum(struct dp_stats *sum, const struct dp_lcore *lcs, unsigned n);
+void dp_stats_sum(struct dpstats_worker *sum, const struct dp_lcore *lcs, unsigned n);
 void dp_stats_print(FILE *f, const struct dp_lcore *lcs, unsigned n);
 int dp_stats_write_json(const char *path, const struct dp_lcore *lcs, unsigned n);
 int dp_stats_telemetry_register(const struct dp_lcore *lcs, unsigned n);

@@ -15,9 +15,14 @@
 /* Longest probe in either table: past it, the table counts as full rather
  * than being scanned end to end (tombstones of old flows can pile up). */
 #define PROBE_MAX 256
+/* The statistics area's readers find a flow row by this same probe. */
+_Static_assert(PROBE_MAX == DPSTATS_PROBE_MAX, "the flow rows' probe is the flows' probe");
 
 enum { FLOW_EMPTY = 0, FLOW_LIVE, FLOW_DEAD };
 
+/* Line 0 holds what every burst reads or writes: the key and state the
+ * look-up checks, and the statistics row's counters (kept here, stored into
+ * the row, so that counting loads nothing from the shared mapping). */
 struct flow {
 	struct keytable_key key;
 	uint8_t state;                 /* FLOW_* */
@@ -25,18 +30,21 @@ struct flow {
 	uint32_t incarnation;          /* new value whenever streams start over */
 	uint64_t changes;              /* keytable_changes() when last looked up */
 	uint64_t generation;           /* entry generation applied */
-	uint64_t next_from;            /* RFC 3711 <From,To> for next */
-	uint32_t cur_serial;           /* +1 whenever cur changes */
-	uint8_t on_auth;               /* KEYTABLE_F_NEXT_ON_AUTH: next from the
-					  first packet that verifies under it */
+	uint64_t row_packets;          /* the statistics row's packets, bytes */
+	uint64_t row_bytes;
 	/* expanded keys, from the pool. prev: the entry's cur before it was
 	 * advanced (KEYTABLE_F_PREV), for streams that have not switched yet.
 	 * Keys move between these pointers rather than being re-expanded, so
 	 * a stream can tell which of them it is using by its pointers. */
 	struct csrtp_key *prev, *cur, *next;
+	uint64_t next_from;            /* RFC 3711 <From,To> for next */
+	uint32_t cur_serial;           /* +1 whenever cur changes */
+	uint8_t on_auth;               /* KEYTABLE_F_NEXT_ON_AUTH: next from the
+					  first packet that verifies under it */
 	struct keytable_master cur_m;  /* what cur was expanded from */
 	struct keytable_master next_m; /* what next was expanded from */
-};
+} __attribute__((aligned(64)));
+_Static_assert(offsetof(struct flow, row_bytes) < 64, "a flow's hot fields in one line");
 
 struct stream {
 	uint32_t flow;                 /* flow index + 1; 0 = empty slot */
@@ -55,6 +63,8 @@ struct flows {
 	uint32_t n_flows, n_streams;
 	struct flow *flow;
 	struct stream *stream;
+	struct dpstats_flow *rows;     /* the statistics area's rows: row i
+					  mirrors flow slot i; NULL for none */
 	struct csrtp_key *pool;        /* expanded keys */
 	/* free pool indices, a FIFO ring: a freed key's slot is taken again
 	 * only after every other free slot, so that a stream still pointing at
@@ -71,6 +81,11 @@ static uint32_t pow2_at_least(uint64_t n)
 	while (p < n)
 		p <<= 1;
 	return p;
+}
+
+uint32_t flows_table_rows(const struct flows_cfg *cfg)
+{
+	return pow2_at_least(2ull * cfg->max_flows);
 }
 
 struct flow;
@@ -96,7 +111,7 @@ static void table_free(void *p, size_t bytes)
 }
 
 struct flows *flows_create(struct csrtp_engine *e, const struct keytable *t,
-			   const struct flows_cfg *cfg)
+			   const struct flows_cfg *cfg, struct dpstats_flow *rows)
 {
 	struct flows *f;
 
@@ -110,7 +125,8 @@ struct flows *flows_create(struct csrtp_engine *e, const struct keytable *t,
 	f->e = e;
 	f->t = t;
 	f->cfg = *cfg;
-	f->flow_mask = pow2_at_least(2ull * cfg->max_flows) - 1;
+	f->flow_mask = flows_table_rows(cfg) - 1;
+	f->rows = rows;
 	f->stream_mask = pow2_at_least(2ull * cfg->max_streams) - 1;
 	/* up to three keys per flow (previous, current, next), plus one being
 	 * expanded; the pool is a mapping touched only where used */
@@ -463,11 +479,32 @@ static struct stream *stream_get(struct flows *f, uint32_t fi, uint32_t ssrc, in
 	return st;
 }
 
+/* ---- statistics rows -------------------------------------------------------- */
+
+/* The row of flow slot fi has just been looked up in the table (entry en):
+ * a new key in the slot, or another instance of the entry (deleted and
+ * added again), starts the row over; its generation follows the flow's.
+ * Only this lcore writes its rows: plain (relaxed) stores. */
+static void row_follow(struct flows *f, uint32_t fi, bool new_key,
+		       const struct keytable_entry *en, uint64_t now_ns)
+{
+	struct dpstats_flow *row = &f->rows[fi];
+	const struct flow *fl = &f->flow[fi];
+
+	if (new_key || row->seq == 0 || row->entry_created_ns != en->created_ns) {
+		dpstats_flow_assign(row, &fl->key, en->created_ns, now_ns);
+		f->flow[fi].row_packets = f->flow[fi].row_bytes = 0;
+	}
+	if (fl->state == FLOW_LIVE && row->generation != fl->generation)
+		__atomic_store_n(&row->generation, fl->generation, __ATOMIC_RELAXED);
+}
+
 /* ---- resolve ------------------------------------------------------------- */
 
 void flows_resolve(struct flows *f, const struct keytable_key keys[],
 		   const uint32_t ssrcs[], unsigned n,
-		   struct csrtp_stream *out[], uint8_t why[])
+		   struct csrtp_stream *out[], uint8_t why[],
+		   struct dpstats_flow *rows_out[], uint64_t now_ns)
 {
 	uint64_t changes = keytable_changes(f->t);
 	uint32_t fidx[KEYTABLE_BULK_MAX];
@@ -549,6 +586,8 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 			if (fl->state != FLOW_LIVE || fl->generation != en[j].generation)
 				flow_apply(f, fl, &en[j]);
 			fl->changes = changes;
+			if (f->rows != NULL)
+				row_follow(f, fi, !found, &en[j], now_ns);
 		}
 		explicit_bzero(en, sizeof(en));
 	}
@@ -561,6 +600,8 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 	}
 	for (unsigned i = 0; i < n; i++) {
 		out[i] = NULL;
+		if (rows_out != NULL)
+			rows_out[i] = NULL;
 		if (why[i] != FLOWS_OK)
 			continue;
 		bool found;
@@ -570,6 +611,14 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 		    !key_eq(&f->flow[fi].key, &keys[i])) {
 			why[i] = FLOWS_NO_KEY;
 			continue;
+		}
+		if (rows_out != NULL && f->rows != NULL) {
+			rows_out[i] = &f->rows[fi];
+			/* written after the crypto: fetched now (both lines) */
+			if (i == 0 || rows_out[i - 1] != rows_out[i]) {
+				__builtin_prefetch(&f->rows[fi], 1);
+				__builtin_prefetch(&f->rows[fi].packets, 1);
+			}
 		}
 		int w = FLOWS_OK;
 		struct stream *s = stream_get(f, fi, ssrcs[i], &w);
@@ -581,10 +630,24 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 	}
 }
 
+void flows_row_add(struct flows *f, struct dpstats_flow *row, uint64_t pkts,
+		   uint64_t bytes, uint64_t now_ns)
+{
+	struct flow *fl = &f->flow[row - f->rows];
+
+	fl->row_packets += pkts;
+	fl->row_bytes += bytes;
+	__atomic_store_n(&row->packets, fl->row_packets, __ATOMIC_RELAXED);
+	__atomic_store_n(&row->bytes, fl->row_bytes, __ATOMIC_RELAXED);
+	__atomic_store_n(&row->last_ns, now_ns, __ATOMIC_RELAXED);
+}
+
 void flows_get_stats(const struct flows *f, struct flows_stats *s)
 {
 	s->lookups = f->lookups;
 	s->expansions = f->expansions;
 	s->flows = f->n_flows;
 	s->streams = f->n_streams;
+	s->max_flows = f->cfg.max_flows;
+	s->max_streams = f->cfg.max_streams;
 }

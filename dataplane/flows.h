@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "csrtp.h"
+#include "callseal/dpstats.h"
 #include "callseal/keytable.h"
 
 /* Why a packet has no stream (flows_resolve's why[]). */
@@ -50,13 +51,21 @@ struct flows_stats {
 	uint64_t expansions;     /* master keys expanded */
 	uint64_t flows;          /* flows in use */
 	uint64_t streams;        /* streams in use */
+	uint64_t max_flows;      /* the configured limits */
+	uint64_t max_streams;
 };
 
 struct flows;
 
-/* NULL on bad configuration or out of memory. */
+/* Slots in the flow table flows_create makes for cfg (a power of 2): the
+ * statistics area's flow rows per worker (include/callseal/dpstats.h). */
+uint32_t flows_table_rows(const struct flows_cfg *cfg);
+
+/* NULL on bad configuration or out of memory. rows: the worker's flow rows
+ * in the statistics area, flows_table_rows(cfg) of them, row i mirroring
+ * flow slot i; NULL for none (unit tests, benchmarks without an area). */
 struct flows *flows_create(struct csrtp_engine *e, const struct keytable *t,
-			   const struct flows_cfg *cfg);
+			   const struct flows_cfg *cfg, struct dpstats_flow *rows);
 /* Wipes every expanded key. */
 void flows_destroy(struct flows *f);
 
@@ -64,10 +73,24 @@ void flows_destroy(struct flows *f);
  * Find the stream of each of n (<= KEYTABLE_BULK_MAX) media packets, given the
  * key-table key of its flow and its SSRC. out[i] is the stream, or NULL with
  * the reason in why[i]. Streams are created on first sight.
+ *
+ * rows_out (NULL: not wanted): the flow row each packet counts into, NULL
+ * where there is none (no rows, or no live flow for its key); it is set
+ * also where out[i] is NULL because the stream table is full. A row is
+ * (re)assigned, with now_ns (CLOCK_REALTIME) as its start, when its slot
+ * takes a key or the flow meets another instance of its entry (another
+ * created_ns: deleted and added again); its generation follows the flow's.
  */
 void flows_resolve(struct flows *f, const struct keytable_key keys[],
 		   const uint32_t ssrcs[], unsigned n,
-		   struct csrtp_stream *out[], uint8_t why[]);
+		   struct csrtp_stream *out[], uint8_t why[],
+		   struct dpstats_flow *rows_out[], uint64_t now_ns);
+
+/* Count pkts packets of bytes plaintext bytes into row (one of rows_out's)
+ * at now_ns: the sums are kept in the flow and stored into the row, so that
+ * the packet path does not load from the shared mapping. */
+void flows_row_add(struct flows *f, struct dpstats_flow *row, uint64_t pkts,
+		   uint64_t bytes, uint64_t now_ns);
 
 void flows_get_stats(const struct flows *f, struct flows_stats *s);
 

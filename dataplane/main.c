@@ -62,7 +62,20 @@ static const char usage_text[] =
 "    -- --table demo --idle-exit 200 --stats-json stats.json\n"
 "\n"
 "Live counters: DPDK telemetry command /callseal/stats (and /callseal/stats,N\n"
-"for worker N) on /var/run/dpdk/<file-prefix>/dpdk_telemetry.v2.\n";
+"for worker N) on /var/run/dpdk/<file-prefix>/dpdk_telemetry.v2, and the\n"
+"statistics area /dev/shm/callseal.NAME.stats (totals per worker, counters per\n"
+"key-table entry; docs/dpstats.md), removed at exit. One dataplane per key\n"
+"table: a second one is refused with the first one's pid.\n";
+
+/* The statistics area: removed on every exit (the normal end, rte_exit()
+ * through atexit, SIGINT/SIGTERM/SIGHUP through the normal end). */
+static struct dpstats *stats_area;
+
+static void stats_area_remove(void)
+{
+	dpstats_destroy(stats_area);
+	stats_area = NULL;
+}
 
 static void on_signal(int sig)
 {
@@ -322,6 +335,15 @@ int main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+
+	/* the statistics area, one block per worker, a flow row per flow slot;
+	 * its lock makes this the only dataplane on the table */
+	ret = dpstats_create(&stats_area, cfg.table, cfg.queues, dp_flow_rows(&cfg), err,
+			     sizeof(err));
+	if (ret != 0)
+		rte_exit(EXIT_FAILURE, "%s\n", err);
+	atexit(stats_area_remove);
 
 	unsigned nb_mbufs = 2u * cfg.queues * (NB_RXD + NB_TXD) +
 			    rte_lcore_count() * (MBUF_CACHE + 2 * DP_BURST) + 1024;
@@ -336,7 +358,9 @@ int main(int argc, char **argv)
 	/* one worker per queue pair: the main lcore first, then the others */
 	lcore = rte_get_main_lcore();
 	for (;;) {
-		if ((ret = dp_lcore_init(&lcs[nl], &cfg, table, lcore, (uint16_t)nl)) != 0)
+		if ((ret = dp_lcore_init(&lcs[nl], &cfg, table, lcore, (uint16_t)nl,
+					 dpstats_worker(stats_area, nl),
+					 dpstats_flows(stats_area, nl))) != 0)
 			rte_exit(EXIT_FAILURE, "lcore %u: %s\n", lcore, ret == -ENOTSUP ?
 				 "this CPU has no AES-NI: intel-ipsec-mb cannot run" :
 				 "out of memory for the flow tables: lower --max-flows/--max-streams");
@@ -376,8 +400,13 @@ int main(int argc, char **argv)
 		rte_eth_dev_stop(cfg.port[r]);
 		rte_eth_dev_close(cfg.port[r]);
 	}
-	for (unsigned i = 0; i < nl; i++)
+	for (unsigned i = 0; i < nl; i++) {
 		dp_lcore_fini(&lcs[i]);
+		/* telemetry may still ask: it reads a copy from now on */
+		lcs[i].own_stats = *lcs[i].stats;
+		__atomic_store_n(&lcs[i].stats, &lcs[i].own_stats, __ATOMIC_RELEASE);
+	}
+	stats_area_remove();
 	keytable_detach(table);
 	rte_eal_cleanup();
 	return 0;

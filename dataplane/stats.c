@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* stats.c - dataplane statistics: sums, the exit report, JSON, telemetry. */
+/*
+ * stats.c - dataplane statistics: sums, the exit report, JSON, telemetry.
+ * The counters are the workers' blocks of the statistics area (or their own
+ * blocks without one); drop-reason names are dpstats_drop_name()'s.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,24 +13,9 @@
 
 #include "dp.h"
 
-static const char *const drop_names[DP_DROP_MAX] = {
-	[DP_DROP_AUTH] = "auth",
-	[DP_DROP_REPLAY] = "replay",
-	[DP_DROP_MALFORMED] = "malformed",
-	[DP_DROP_NO_STREAM] = "no_stream",
-	[DP_DROP_NO_ROOM] = "no_room",
-	[DP_DROP_TX_FULL] = "tx_full",
-	[DP_DROP_FRAGMENT] = "fragment",
-	[DP_DROP_OTHER] = "other",
-	[DP_DROP_CHAINED] = "chained",
-	[DP_DROP_KEY_EXHAUSTED] = "key_exhausted",
-	[DP_DROP_TABLE_FULL] = "table_full",
-	[DP_DROP_INDEX_REUSE] = "index_reuse",
-};
-
 const char *dp_drop_name(enum dp_drop d)
 {
-	return (unsigned)d < DP_DROP_MAX ? drop_names[d] : "unknown";
+	return dpstats_drop_name((unsigned)d);
 }
 
 static inline uint64_t ld(const uint64_t *p)
@@ -34,7 +23,7 @@ static inline uint64_t ld(const uint64_t *p)
 	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-static void add(struct dp_stats *sum, const struct dp_stats *s)
+static void add(struct dpstats_worker *sum, const struct dpstats_worker *s)
 {
 	for (int p = 0; p < 2; p++) {
 		sum->rx[p] += ld(&s->rx[p]);
@@ -47,15 +36,15 @@ static void add(struct dp_stats *sum, const struct dp_stats *s)
 		sum->drop[d] += ld(&s->drop[d]);
 }
 
-void dp_stats_sum(struct dp_stats *sum, const struct dp_lcore *lcs, unsigned n)
+void dp_stats_sum(struct dpstats_worker *sum, const struct dp_lcore *lcs, unsigned n)
 {
 	memset(sum, 0, sizeof(*sum));
 	for (unsigned i = 0; i < n; i++)
-		add(sum, &lcs[i].stats);
+		add(sum, lcs[i].stats);
 }
 
 /* One stats object as JSON members (no braces). */
-static void json_members(FILE *f, const struct dp_stats *s)
+static void json_members(FILE *f, const struct dpstats_worker *s)
 {
 	fprintf(f, "\"rx_inside\": %lu, \"rx_outside\": %lu, \"tx_inside\": %lu, "
 		"\"tx_outside\": %lu, \"encrypted\": %lu, \"decrypted\": %lu, "
@@ -63,21 +52,21 @@ static void json_members(FILE *f, const struct dp_stats *s)
 		s->rx[DP_PORT_INSIDE], s->rx[DP_PORT_OUTSIDE], s->tx[DP_PORT_INSIDE],
 		s->tx[DP_PORT_OUTSIDE], s->encrypted, s->decrypted, s->passed);
 	for (int d = 0; d < DP_DROP_MAX; d++)
-		fprintf(f, "%s\"%s\": %lu", d ? ", " : "", drop_names[d], s->drop[d]);
+		fprintf(f, "%s\"%s\": %lu", d ? ", " : "", dp_drop_name((enum dp_drop)d), s->drop[d]);
 	fprintf(f, "}");
 }
 
 static void json(FILE *f, const struct dp_lcore *lcs, unsigned n)
 {
-	struct dp_stats sum;
+	struct dpstats_worker sum;
 	dp_stats_sum(&sum, lcs, n);
 	fprintf(f, "{\"total\": {");
 	json_members(f, &sum);
 	fprintf(f, "}, \"lcores\": [");
 	for (unsigned i = 0; i < n; i++) {
-		struct dp_stats one;
+		struct dpstats_worker one;
 		memset(&one, 0, sizeof(one));
-		add(&one, &lcs[i].stats);
+		add(&one, lcs[i].stats);
 		fprintf(f, "%s{\"lcore\": %u, \"queue\": %u, ", i ? ", " : "",
 			lcs[i].lcore_id, lcs[i].queue);
 		json_members(f, &one);
@@ -111,7 +100,7 @@ int dp_stats_write_json(const char *path, const struct dp_lcore *lcs, unsigned n
 static const struct dp_lcore *tel_lcs;
 static unsigned tel_n;
 
-static void tel_fill(struct rte_tel_data *d, const struct dp_stats *s)
+static void tel_fill(struct rte_tel_data *d, const struct dpstats_worker *s)
 {
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_u64(d, "rx_inside", s->rx[DP_PORT_INSIDE]);
@@ -123,7 +112,7 @@ static void tel_fill(struct rte_tel_data *d, const struct dp_stats *s)
 	rte_tel_data_add_dict_u64(d, "passed", s->passed);
 	for (int i = 0; i < DP_DROP_MAX; i++) {
 		char name[40];
-		snprintf(name, sizeof(name), "drop_%s", drop_names[i]);
+		snprintf(name, sizeof(name), "drop_%s", dp_drop_name((enum dp_drop)i));
 		rte_tel_data_add_dict_u64(d, name, s->drop[i]);
 	}
 }
@@ -131,7 +120,7 @@ static void tel_fill(struct rte_tel_data *d, const struct dp_stats *s)
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	(void)cmd;
-	struct dp_stats sum;
+	struct dpstats_worker sum;
 
 	if (params != NULL && *params != '\0') {
 		/* /callseal/stats,N: one lcore's (by its index in the worker list) */
@@ -140,7 +129,7 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 		if (*end != '\0' || i >= tel_n)
 			return -EINVAL;
 		memset(&sum, 0, sizeof(sum));
-		add(&sum, &tel_lcs[i].stats);
+		add(&sum, tel_lcs[i].stats);
 	} else {
 		dp_stats_sum(&sum, tel_lcs, tel_n);
 	}

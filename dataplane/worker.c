@@ -5,10 +5,14 @@
  *   one csrtp batch per kind (RTP, RTCP) -> fix lengths and checksums ->
  *   tx burst to the other port, in arrival order.
  * No allocation, lock or system call on this path; drops are counted by
- * reason, never logged.
+ * reason, never logged. Counters go into this worker's block of the
+ * statistics area (include/callseal/dpstats.h): totals, occupancy, and per
+ * flow (one row per key-table entry instance) what got through and why the
+ * rest did not, counted after the crypto.
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
@@ -26,8 +30,46 @@ volatile bool dp_force_quit;
 /* Per-packet verdicts while a burst is processed. */
 enum { V_SEND = 0, V_DROP, V_MEDIA };
 
+static void flows_cfg_of(const struct dp_config *cfg, struct flows_cfg *fc)
+{
+	*fc = (struct flows_cfg){
+		.max_flows = cfg->max_flows,
+		.max_streams = cfg->max_streams,
+		.window = cfg->window,
+	};
+}
+
+uint32_t dp_flow_rows(const struct dp_config *cfg)
+{
+	struct flows_cfg fc;
+
+	flows_cfg_of(cfg, &fc);
+	return flows_table_rows(&fc);
+}
+
+/* The TSC -> CLOCK_REALTIME conversion, once (the TSC is invariant on the
+ * CPUs DPDK runs on; the drift against NTP over a run is ppm). */
+static void clock_init(struct dp_clock *c)
+{
+	struct timespec ts;
+	uint64_t hz = rte_get_tsc_hz();
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	c->base_tsc = rte_rdtsc();
+	c->base_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	c->mult = hz ? (uint64_t)(((unsigned __int128)1000000000u << 32) / hz) : 0;
+}
+
+static inline uint64_t clock_now_ns(const struct dp_clock *c)
+{
+	uint64_t d = rte_rdtsc() - c->base_tsc;
+
+	return c->base_ns + (uint64_t)(((unsigned __int128)d * c->mult) >> 32);
+}
+
 int dp_lcore_init(struct dp_lcore *lc, const struct dp_config *cfg,
-		  const struct keytable *t, unsigned lcore_id, uint16_t queue)
+		  const struct keytable *t, unsigned lcore_id, uint16_t queue,
+		  struct dpstats_worker *block, struct dpstats_flow *rows)
 {
 	memset(lc, 0, sizeof(*lc));
 	lc->lcore_id = lcore_id;
@@ -36,15 +78,18 @@ int dp_lcore_init(struct dp_lcore *lc, const struct dp_config *cfg,
 	lc->table = t;
 	lc->ccfg.media_lo = cfg->media_lo;
 	lc->ccfg.media_hi = cfg->media_hi;
+	lc->stats = block != NULL ? block : &lc->own_stats;
+	lc->stats->lcore_id = lcore_id;
+	lc->stats->queue = queue;
+	DP_STAT_SET(&lc->stats->max_flows, cfg->max_flows);
+	DP_STAT_SET(&lc->stats->max_streams, cfg->max_streams);
+	clock_init(&lc->clock);
 	lc->engine = csrtp_engine_create(IMB_ARCH_NONE);
 	if (lc->engine == NULL)
 		return -ENOTSUP;
-	struct flows_cfg fc = {
-		.max_flows = cfg->max_flows,
-		.max_streams = cfg->max_streams,
-		.window = cfg->window,
-	};
-	lc->flows = flows_create(lc->engine, t, &fc);
+	struct flows_cfg fc;
+	flows_cfg_of(cfg, &fc);
+	lc->flows = flows_create(lc->engine, t, &fc, rows);
 	if (lc->flows == NULL) {
 		csrtp_engine_destroy(lc->engine);
 		lc->engine = NULL;
@@ -128,6 +173,44 @@ static inline enum dp_drop drop_reason(enum csrtp_status st)
 	}
 }
 
+/* A packet of a flow row that did not get through: counted by reason. */
+static inline void row_drop(struct dpstats_flow *row, enum csrtp_status st)
+{
+	uint64_t *c;
+
+	switch (st) {
+	case CSRTP_ERR_AUTH:          c = &row->auth; break;
+	case CSRTP_ERR_REPLAY:        c = &row->replay; break;
+	case CSRTP_ERR_INDEX_REUSE:   c = &row->index_reuse; break;
+	case CSRTP_ERR_KEY_EXHAUSTED: c = &row->key_exhausted; break;
+	default:                      c = &row->other_drops; break;
+	}
+	DP_STAT_SET(c, *c + 1);
+}
+
+/* pkts packets of bytes plaintext bytes of a row got through at now_ns
+ * (flows.c keeps the sums in the flow: only stores into the area). */
+static inline void row_add(struct flows *f, struct dpstats_flow *row, uint64_t pkts,
+			   uint64_t bytes, uint64_t now_ns)
+{
+	if (row != NULL && pkts != 0)
+		flows_row_add(f, row, pkts, bytes, now_ns);
+}
+
+/* Occupancy into the worker's block, only when it changed. */
+static inline void occupancy(struct dp_lcore *lc)
+{
+	struct flows_stats fs;
+
+	flows_get_stats(lc->flows, &fs);
+	if (unlikely(fs.flows != lc->occ_flows || fs.streams != lc->occ_streams)) {
+		lc->occ_flows = fs.flows;
+		lc->occ_streams = fs.streams;
+		DP_STAT_SET(&lc->stats->flows, fs.flows);
+		DP_STAT_SET(&lc->stats->streams, fs.streams);
+	}
+}
+
 uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 			  struct rte_mbuf **pkts, uint16_t n, struct rte_mbuf **out)
 {
@@ -142,10 +225,12 @@ uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 	struct keytable_key keys[DP_BURST];
 	uint32_t ssrcs[DP_BURST];
 	struct csrtp_stream *streams[DP_BURST];
+	struct dpstats_flow *rows[DP_BURST];
 	uint8_t why[DP_BURST];
 	/* one batch per kind */
 	struct csrtp_pkt batch[2][DP_BURST];
 	uint16_t bidx[2][DP_BURST];
+	struct dpstats_flow *brow[2][DP_BURST];
 	unsigned nb[2] = { 0, 0 };
 	unsigned nm = 0;
 	uint64_t drops[DP_DROP_MAX] = { 0 };
@@ -153,6 +238,9 @@ uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 
 	if (n > DP_BURST)
 		n = DP_BURST;
+	/* the burst's time: its flows' last_ns, the worker's last_rx_ns */
+	const uint64_t now_ns = clock_now_ns(&lc->clock);
+	DP_STAT_SET(&lc->stats->last_rx_ns, now_ns);
 
 	/* 1. classify */
 	for (uint16_t i = 0; i < n; i++) {
@@ -206,8 +294,10 @@ uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 	}
 
 	/* 2. streams of the media, one bulk look-up */
-	if (nm > 0)
-		flows_resolve(lc->flows, keys, ssrcs, nm, streams, why);
+	if (nm > 0) {
+		flows_resolve(lc->flows, keys, ssrcs, nm, streams, why, rows, now_ns);
+		occupancy(lc);
+	}
 
 	/* 3. sort media into one batch per kind */
 	for (unsigned j = 0; j < nm; j++) {
@@ -215,6 +305,8 @@ uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 		struct rte_mbuf *m = pkts[i];
 		if (unlikely(streams[j] == NULL)) {
 			drops[why[j] == FLOWS_FULL ? DP_DROP_TABLE_FULL : DP_DROP_NO_STREAM]++;
+			if (rows[j] != NULL)
+				row_drop(rows[j], CSRTP_ERR_NO_KEY);
 			verdict[i] = V_DROP;
 			continue;
 		}
@@ -227,6 +319,7 @@ uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 			       rte_pktmbuf_tailroom(m),
 			.stream = streams[j],
 		};
+		brow[k][nb[k]] = rows[j];
 		bidx[k][nb[k]++] = i;
 	}
 
@@ -255,22 +348,36 @@ uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 		}
 	}
 
-	/* 5. fix headers of what succeeded */
+	/* 5. fix headers of what succeeded; count per flow row, the packets of
+	 * a run that share a row (one stream: the whole burst) added at once.
+	 * Bytes: the plaintext's, before protect or after unprotect. */
 	bool offload = cfg->tx_cksum_offload[to_port];
+	struct dpstats_flow *run = NULL;
+	uint64_t run_pkts = 0, run_bytes = 0;
 	for (int k = 0; k < 2; k++) {
 		for (unsigned j = 0; j < nb[k]; j++) {
 			struct csrtp_pkt *cp = &batch[k][j];
 			uint16_t i = bidx[k][j];
+			if (unlikely(brow[k][j] != run)) {
+				row_add(lc->flows, run, run_pkts, run_bytes, now_ns);
+				run = brow[k][j];
+				run_pkts = run_bytes = 0;
+			}
 			if (unlikely(cp->status != CSRTP_OK)) {
 				drops[drop_reason((enum csrtp_status)cp->status)]++;
+				if (run != NULL)
+					row_drop(run, (enum csrtp_status)cp->status);
 				verdict[i] = V_DROP;
 				continue;
 			}
+			run_pkts++;
+			run_bytes += outbound ? cr[i].payload_len : cp->len;
 			fix_headers(pkts[i], &cr[i], cp->len, offload);
 			verdict[i] = V_SEND;
 			crypted++;
 		}
 	}
+	row_add(lc->flows, run, run_pkts, run_bytes, now_ns);
 
 	/* 6. what goes out, in arrival order; free the rest */
 	uint16_t nout = 0;

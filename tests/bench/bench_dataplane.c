@@ -19,6 +19,9 @@
  * come out encrypted or decrypted, or the benchmark stops: a benchmark that
  * measures drops is wrong.
  *
+ * The workers count into a statistics area of their own (include/callseal/
+ * dpstats.h: totals and a row per flow), as the dataplane does.
+ *
  * Three tables: (1) one worker, one stream, AES-128/256-GCM, 160/1200-byte
  * payloads; (2) one stream against many (default 100,000 key-table entries,
  * packets in random order); (3) one worker against two running at once.
@@ -119,6 +122,8 @@ static struct fset sets[NSETS];
 /* the key table while this process is its writer, removed by die() */
 static struct keytable *table_writer;
 static char table_name[KEYTABLE_NAME_MAX];
+/* the workers' statistics area, removed by die() and at the end */
+static struct dpstats *stats_area;
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
@@ -134,6 +139,7 @@ static void die(const char *fmt, ...)
 		keytable_detach(table_writer);
 		keytable_unlink(table_name, err, sizeof(err));
 	}
+	dpstats_destroy(stats_area);
 	exit(1);
 }
 
@@ -228,10 +234,11 @@ static void fail_drops(const struct worker *w, const char *what, unsigned n, uns
 		"%u sent, %lu encrypted/decrypted of %u; drops:", what, w->lcore, n, nt, sent,
 		(unsigned long)done, DP_BURST);
 	for (int i = 0; i < DP_DROP_MAX; i++)
-		if (w->lc.stats.drop[i])
+		if (w->lc.stats->drop[i])
 			fprintf(stderr, " %s=%lu", dp_drop_name((enum dp_drop)i),
-				(unsigned long)w->lc.stats.drop[i]);
+				(unsigned long)w->lc.stats->drop[i]);
 	fprintf(stderr, "\n(a benchmark that measures drops measures the wrong thing)\n");
+	dpstats_destroy(stats_area);
 	exit(1);
 }
 
@@ -250,7 +257,7 @@ static uint64_t burst_pipeline(struct worker *w, struct fset *s, int d, size_t s
 		die("rx ring of worker %u is full", w->lcore);
 	lc->cfg = &w->cfg[d];
 	lc->crypto_off = crypto_off;
-	const uint64_t before = d == ENC ? lc->stats.encrypted : lc->stats.decrypted;
+	const uint64_t before = d == ENC ? lc->stats->encrypted : lc->stats->decrypted;
 
 	uint64_t t0 = bench_tsc();
 	uint16_t n = rte_eth_rx_burst(w->cfg[d].port[from], lc->queue, rx, DP_BURST);
@@ -260,7 +267,7 @@ static uint64_t burst_pipeline(struct worker *w, struct fset *s, int d, size_t s
 	DP_STAT_ADD(lc, tx[to], sent);
 	uint64_t t = bench_tsc() - t0;
 
-	uint64_t done = (d == ENC ? lc->stats.encrypted : lc->stats.decrypted) - before;
+	uint64_t done = (d == ENC ? lc->stats->encrypted : lc->stats->decrypted) - before;
 	if (unlikely(n != DP_BURST || nt != n || sent != nt || done != n))
 		fail_drops(w, crypto_off ? "pipeline (crypto off)" : "pipeline", n, nt, sent, done);
 	return t;
@@ -464,7 +471,8 @@ static struct worker *worker_create(unsigned idx, unsigned lcore, const char *tn
 		/* net_null offers no checksum offload: IPv4 header checksum in
 		 * software, UDP checksum 0, as the dataplane does on such ports */
 	}
-	if ((ret = dp_lcore_init(&w->lc, &w->cfg[ENC], t, lcore, 0)) != 0)
+	if ((ret = dp_lcore_init(&w->lc, &w->cfg[ENC], t, lcore, 0, dpstats_worker(stats_area, idx),
+				 dpstats_flows(stats_area, idx))) != 0)
 		die("dp_lcore_init: %s", strerror(-ret));
 	w->gen = csrtp_engine_create(IMB_ARCH_NONE);
 	if (w->gen == NULL)
@@ -690,12 +698,19 @@ int main(int argc, char **argv)
 	if (keytable_unlink(tname, err, sizeof(err)) != 0)
 		die("%s", err);
 
-	/* worker 0 holds the many-stream set too: both directions' flows */
-	workers[0] = worker_create(0, rte_get_main_lcore(), tname, rt, 2 * (3 + nmany) + 64,
+	/* worker 0 holds the many-stream set too: both directions' flows. Both
+	 * workers get flow tables of one size, as the dataplane's: the area has
+	 * one row count for every worker (tables are mappings touched where used) */
+	const uint32_t max_flows = 2 * (3 + nmany) + 64;
+	struct dp_config rows_cfg = { .max_flows = max_flows, .max_streams = max_flows };
+	if (dpstats_create(&stats_area, tname, nworkers, dp_flow_rows(&rows_cfg), err,
+			   sizeof(err)) != 0)
+		die("%s", err);
+	workers[0] = worker_create(0, rte_get_main_lcore(), tname, rt, max_flows,
 				  (unsigned)(bursts > 64 ? bursts : 64));
 	if (nworkers == 2)
 		workers[1] = worker_create(1, rte_get_next_lcore(rte_get_main_lcore(), 1, 0),
-					   tname, rt, 64,
+					   tname, rt, max_flows,
 					   (unsigned)(bursts > 64 ? bursts : 64));
 	t_setup = ((double)bench_tsc() - t_setup) / hz;
 
@@ -872,6 +887,7 @@ int main(int argc, char **argv)
 	free(smp);
 	for (unsigned i = 0; i < nworkers; i++)
 		worker_destroy(workers[i]);
+	dpstats_destroy(stats_area);
 	keytable_detach(rt);
 	for (uint32_t i = 0; i < 3 + nmany; i++)
 		csrtp_key_wipe(&keys[i]);

@@ -3,7 +3,8 @@
  * Unit tests for flows.c: a worker's view of the key table. A real table in
  * /dev/shm is written through the key-table API, and what the flows hand out
  * is checked by encrypting with it and decrypting with keys made
- * independently from the same master key.
+ * independently from the same master key. The statistics area's flow rows
+ * (include/callseal/dpstats.h) are checked through a reader's mapping.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -23,6 +24,8 @@ struct fx {
 	struct keytable *r;           /* the worker's read-only handle */
 	struct csrtp_engine *e;
 	struct flows *f;
+	struct dpstats *area;         /* with_rows: the flows' statistics rows */
+	struct dpstats *reader;       /* ... and a reader's mapping of them */
 	char name[64];
 };
 
@@ -40,7 +43,7 @@ static void master(struct keytable_master *m, uint8_t seed, int aes256)
 					     aes256 ? 32 : 16, salt), 0);
 }
 
-static struct fx *make(uint32_t max_flows, uint32_t max_streams)
+static struct fx *make_x(uint32_t max_flows, uint32_t max_streams, bool with_rows)
 {
 	struct fx *x = calloc(1, sizeof(*x));
 	char err[KEYTABLE_ERR_MAX];
@@ -52,15 +55,29 @@ static struct fx *make(uint32_t max_flows, uint32_t max_streams)
 	x->e = csrtp_engine_create(IMB_ARCH_NONE);
 	assert_non_null(x->e);
 	struct flows_cfg c = { .max_flows = max_flows, .max_streams = max_streams };
-	x->f = flows_create(x->e, x->r, &c);
+	struct dpstats_flow *rows = NULL;
+	if (with_rows) {
+		assert_int_equal(dpstats_create(&x->area, x->name, 1, flows_table_rows(&c), err,
+						sizeof(err)), 0);
+		assert_int_equal(dpstats_attach(&x->reader, x->name, err, sizeof(err)), 0);
+		rows = dpstats_flows(x->area, 0);
+	}
+	x->f = flows_create(x->e, x->r, &c, rows);
 	assert_non_null(x->f);
 	return x;
+}
+
+static struct fx *make(uint32_t max_flows, uint32_t max_streams)
+{
+	return make_x(max_flows, max_streams, false);
 }
 
 static void destroy(struct fx *x)
 {
 	char err[KEYTABLE_ERR_MAX];
 	flows_destroy(x->f);
+	dpstats_detach(x->reader);
+	dpstats_destroy(x->area);
 	csrtp_engine_destroy(x->e);
 	keytable_detach(x->r);
 	keytable_detach(x->w);
@@ -80,7 +97,17 @@ static struct csrtp_stream *resolve1(struct fx *x, const struct keytable_key *k,
 				     uint32_t ssrc, uint8_t *why)
 {
 	struct csrtp_stream *s;
-	flows_resolve(x->f, k, &ssrc, 1, &s, why);
+	flows_resolve(x->f, k, &ssrc, 1, &s, why, NULL, 0);
+	return s;
+}
+
+/* resolve1, and the flow row the packet counts into (NULL: none). */
+static struct csrtp_stream *resolve_row(struct fx *x, const struct keytable_key *k,
+					uint32_t ssrc, uint64_t now, struct dpstats_flow **row)
+{
+	struct csrtp_stream *s;
+	uint8_t why;
+	flows_resolve(x->f, k, &ssrc, 1, &s, &why, row, now);
 	return s;
 }
 
@@ -451,7 +478,7 @@ static void test_burst(void **state)
 		k[i] = fk[i % 5];
 		ssrc[i] = (uint32_t)(i % 3);
 	}
-	flows_resolve(x->f, k, ssrc, KEYTABLE_BULK_MAX, out, why);
+	flows_resolve(x->f, k, ssrc, KEYTABLE_BULK_MAX, out, why, NULL, 0);
 	struct flows_stats st;
 	flows_get_stats(x->f, &st);
 	assert_int_equal(st.lookups, 5);              /* one per distinct key */
@@ -465,6 +492,105 @@ static void test_burst(void **state)
 			for (int j = 0; j < i; j++)
 				if (i % 5 == j % 5 && i % 3 == j % 3)
 					assert_ptr_equal(out[i], out[j]);
+		}
+	}
+	destroy(x);
+}
+
+static uint64_t created_ns(struct fx *x, const struct keytable_key *k)
+{
+	struct keytable_entry en;
+	assert_int_equal(keytable_get(x->r, k, &en, NULL), 0);
+	return en.created_ns;
+}
+
+/* The statistics rows mirror the flow slots: a row assigned for a new flow
+ * and found by a reader through the flows' probe, its generation following
+ * the entry's, kept across a rekey, started over for another instance of
+ * the entry (deleted and added again), taken over with a slot. */
+static void test_stats_rows(void **state)
+{
+	(void)state;
+	struct fx *x = make_x(4, 16, true);
+	struct keytable_key k, k2[8], nokey;
+	struct keytable_master m;
+	struct dpstats_flow *row = NULL, *row2 = NULL, out;
+	uint64_t gen, c1, c2;
+
+	keytable_key_ipv4(&k, addr4, 5004, KEYTABLE_DIR_OUT);
+	keytable_key_ipv4(&nokey, addr4, 5006, KEYTABLE_DIR_OUT);
+	assert_int_equal(dpstats_read_flow(x->reader, &k, 0, &out), -ENOENT);
+	assert_null(resolve_row(x, &nokey, 1, 100, &row));
+	assert_null(row);                              /* no entry: no row */
+	add(x, &k, 7);
+	c1 = created_ns(x, &k);
+	assert_non_null(resolve_row(x, &k, 1, 1000, &row));
+	assert_non_null(row);
+	assert_memory_equal(&row->key, &k, sizeof(k));
+	row->packets = 5;                              /* as the worker counts */
+	row->bytes = 860;
+	assert_int_equal(dpstats_read_flow(x->reader, &k, c1, &out), 0);
+	assert_int_equal(out.seq, 1);
+	assert_int_equal(out.packets, 5);
+	assert_int_equal(out.bytes, 860);
+	assert_int_equal(out.entry_created_ns, c1);
+	assert_int_equal(out.since_ns, 1000);
+	gen = out.generation;
+	assert_true(gen > 0);
+	/* the same row for another SSRC of the flow */
+	assert_non_null(resolve_row(x, &k, 2, 1100, &row2));
+	assert_ptr_equal(row2, row);
+
+	/* a rekey: the same instance, the row kept, its generation followed */
+	master(&m, 20, 0);
+	assert_int_equal(keytable_replace(x->w, &k, &m, &gen), 0);
+	assert_non_null(resolve_row(x, &k, 1, 2000, &row2));
+	assert_ptr_equal(row2, row);
+	assert_int_equal(dpstats_read_flow(x->reader, &k, c1, &out), 0);
+	assert_int_equal(out.packets, 5);
+	assert_int_equal(out.generation, gen);
+	assert_int_equal(out.since_ns, 1000);
+
+	/* deleted: no row to count into; the old counters stay readable */
+	assert_int_equal(keytable_delete(x->w, &k), 0);
+	assert_null(resolve_row(x, &k, 1, 3000, &row2));
+	assert_null(row2);
+	assert_int_equal(dpstats_read_flow(x->reader, &k, c1, &out), 0);
+	assert_int_equal(out.packets, 5);
+	/* added again (a new call on the port): another created_ns, the row
+	 * starts over for the new instance */
+	do
+		add(x, &k, 9);
+	while ((c2 = created_ns(x, &k)) == c1 && keytable_delete(x->w, &k) == 0);
+	assert_non_null(resolve_row(x, &k, 1, 4000, &row2));
+	assert_ptr_equal(row2, row);
+	assert_int_equal(dpstats_read_flow(x->reader, &k, c1, &out), -ENOENT);
+	assert_int_equal(dpstats_read_flow(x->reader, &k, c2, &out), 0);
+	assert_int_equal(out.packets, 0);
+	assert_int_equal(out.bytes, 0);
+	assert_int_equal(out.since_ns, 4000);
+	assert_true(out.generation > gen);
+
+	/* many keys through a small table (16 rows), flows deleted and their
+	 * slots taken over: every live key's row is where a reader's probe
+	 * finds it, with its own instance */
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 3; i++) {
+			uint8_t a[4] = { 10, 9, (uint8_t)round, (uint8_t)i };
+			keytable_key_ipv4(&k2[i], a, (uint16_t)(6000 + i), KEYTABLE_DIR_IN);
+			add(x, &k2[i], (uint8_t)(30 + i));
+			assert_non_null(resolve_row(x, &k2[i], 1, 5000, &row2));
+			assert_non_null(row2);
+			row2->packets = 100u * (unsigned)round + (unsigned)i;
+		}
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(dpstats_read_flow(x->reader, &k2[i], created_ns(x, &k2[i]),
+							   &out), 0);
+			assert_int_equal(out.packets, 100u * (unsigned)round + (unsigned)i);
+		}
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(keytable_delete(x->w, &k2[i]), 0);
+			assert_null(resolve_row(x, &k2[i], 1, 6000, &row2));
 		}
 	}
 	destroy(x);
@@ -484,6 +610,7 @@ int main(void)
 		cmocka_unit_test(test_wildcard_and_ipv6),
 		cmocka_unit_test(test_tables_full),
 		cmocka_unit_test(test_burst),
+		cmocka_unit_test(test_stats_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -118,6 +118,16 @@ static void check_rekeyed(struct fixture *f, const struct keytable_entry *ao,
 	keytable_wipe(&bi, sizeof(bi));
 }
 
+/* Whether s logged the recovery of call id for n packets. */
+static bool reuse_logged(const struct side *s, const char *id, unsigned int n)
+{
+	char want[256];
+
+	snprintf(want, sizeof(want), "call %s: the application reused RTP/RTCP indexes on "
+		 "its outbound stream (%u packets refused as index_reuse): rekeying", id, n);
+	return logged(s, want);
+}
+
 static void store_reuse(struct dpstats_flow *r, uint64_t v)
 {
 	__atomic_store_n(&r->index_reuse, v, __ATOMIC_RELAXED);
@@ -129,7 +139,7 @@ static void store_reuse(struct dpstats_flow *r, uint64_t v)
 void test_reuse_recovery(void **state)
 {
 	struct fixture *f = *state;
-	char id[CALLS_ID_LEN + 1], want[256];
+	char id[CALLS_ID_LEN + 1];
 	struct keytable_entry ao, bo;
 	struct calls_leg_stats st;
 	struct dpstats *w = NULL;
@@ -157,9 +167,7 @@ void test_reuse_recovery(void **state)
 	store_reuse(r, 5);
 	wait_generation(f, id, 2, &ao, &bo);
 	check_rekeyed(f, &ao, &bo);
-	snprintf(want, sizeof(want), "call %s: the application reused RTP/RTCP indexes on "
-		 "its outbound stream (5 packets refused as index_reuse): rekeying", id);
-	assert_true(logged(&f->a, want));
+	assert_true(reuse_logged(&f->a, id, 5));
 	assert_int_equal(calls_leg_stats(f->a.cm, id, CALLPROTO_ROLE_INITIATOR, &st), 0);
 	assert_int_equal(st.auto_rekeys, 1);
 	assert_true(st.dataplane);
@@ -182,9 +190,7 @@ void test_reuse_recovery(void **state)
 	store_reuse(r, 10);
 	wait_generation(f, id, 3, &ao, &bo);
 	check_rekeyed(f, &ao, &bo);
-	snprintf(want, sizeof(want), "call %s: the application reused RTP/RTCP indexes on "
-		 "its outbound stream (1 packets refused as index_reuse): rekeying", id);
-	assert_true(logged(&f->a, want));
+	assert_true(reuse_logged(&f->a, id, 1));
 	assert_int_equal(calls_leg_stats(f->a.cm, id, CALLPROTO_ROLE_INITIATOR, &st), 0);
 	assert_int_equal(st.auto_rekeys, 2);
 
@@ -203,9 +209,7 @@ void test_reuse_recovery(void **state)
 	assert_int_equal(generation(&f->a, id), 3);
 	store_reuse(r, 4);
 	wait_generation(f, id, 4, &ao, &bo);
-	snprintf(want, sizeof(want), "call %s: the application reused RTP/RTCP indexes on "
-		 "its outbound stream (1 packets refused as index_reuse): rekeying", id);
-	assert_true(logged(&f->a, want));
+	assert_true(reuse_logged(&f->a, id, 1));
 
 	/* the dataplane stops: said once */
 	dpstats_destroy(w);

@@ -433,10 +433,12 @@ int calls_create(struct calls **out, const struct calls_config *cfg, char *err, 
 		cm->has_recorder = true;
 		cm->cfg.recorder_public_key = NULL;
 	}
-	if (calls_addresses_check(cfg->listen, cfg->media_pool, err, errlen) < 0) {
+	if (calls_addresses_check(cfg->listen, cfg->media_pool, err, errlen) < 0 ||
+	    legstats_init(cm, cfg, err, errlen) < 0) {
 		free(cm);
 		return -EINVAL;
 	}
+	cm->cfg.stats_table = NULL;   /* copied: cm->ls.table */
 	if (cfg->media_pool) {
 		(void)media_pool_parse(cfg->media_pool, &cm->pool_addr, &cm->pool_hi);
 		cm->pool_lo = cm->pool_addr.port;
@@ -508,6 +510,7 @@ void calls_destroy(struct calls *cm)
 		close(cm->lfd);
 	if (cm->spare_fd >= 0)
 		close(cm->spare_fd);
+	legstats_fini(cm);
 	sodium_memzero(cm, sizeof(*cm));
 	free(cm);
 }
@@ -538,6 +541,7 @@ void calls_release(struct calls *cm)
 		close(cm->lfd);
 	if (cm->spare_fd >= 0)
 		close(cm->spare_fd);
+	legstats_fini(cm);
 	sodium_memzero(cm, sizeof(*cm));
 	free(cm);
 }

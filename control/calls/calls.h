@@ -43,6 +43,11 @@
 /* At most two rekeys in flight (docs/calls.md, "Rekey"): a third generation
  * within this many ms of the one before the last is refused (-EBUSY). */
 #define CALLS_REKEY_GAP_MS      1000u
+/* The dataplane's statistics (docs/calls.md "Index reuse"): read every
+ * CALLS_STATS_POLL_MS while a call is active; at most one automatic rekey
+ * for index reuse per call within CALLS_REUSE_GUARD_MS (the storm guard). */
+#define CALLS_STATS_POLL_MS     1000u
+#define CALLS_REUSE_GUARD_MS    10000u
 /* Recorder blob ("keys"): crypto_box_seal of CALLS_KEYS_PLAIN octets. */
 #define CALLS_KEYS_PLAIN        (CALLS_ID_LEN + 2u * 52u)
 #define CALLS_KEYS_SEALED       (CALLS_KEYS_PLAIN + 48u) /* + crypto_box_SEALBYTES */
@@ -88,6 +93,8 @@ struct calls_info {
  * ENDED; must not call back into the manager. */
 typedef void (*calls_event_fn)(void *ctx, const struct calls_info *info);
 typedef int (*calls_list_fn)(const struct calls_info *info, void *arg);
+/* One log line (no newline, never key bytes) with cfg.event_ctx. */
+typedef void (*calls_log_fn)(void *ctx, const char *line);
 
 struct calls_config {
 	struct keytable *table;       /* writer handle (not owned) */
@@ -105,8 +112,17 @@ struct calls_config {
 	/* An active call is rekeyed (calls_rekey) once it has gone this long
 	 * without a new generation from either side; 0 = never. */
 	unsigned int rekey_interval_s;
+	/* The key table's name: its dataplane's statistics area,
+	 * /dev/shm/callseal.<stats_table>.stats, is attached read-only when it
+	 * appears, read for calls_leg_stats(), and polled to rekey a call whose
+	 * sender refuses reused indexes (docs/calls.md "Index reuse").
+	 * NULL = no statistics, no automatic recovery. */
+	const char *stats_table;
+	unsigned int stats_poll_ms;   /* 0 = CALLS_STATS_POLL_MS */
+	unsigned int reuse_guard_ms;  /* 0 = CALLS_REUSE_GUARD_MS */
 	calls_event_fn event;
-	void *event_ctx;
+	calls_log_fn log;             /* what the manager does by itself; NULL = silent */
+	void *event_ctx;              /* for event and log */
 };
 
 /* Checks --listen (IP:port, port 0 = any) and --media-pool (IP:LO-HI, a real
@@ -192,6 +208,31 @@ int calls_show_leg(const struct calls *cm, const char *id, enum callproto_role r
 		   struct calls_info *out);
 /* Every live call and attempt; a non-zero return from fn stops and is returned. */
 int calls_list(const struct calls *cm, calls_list_fn fn, void *arg);
+/* One direction of a leg as its dataplane counted it (the key-table entry
+ * instance the leg installed, summed over the dataplane's workers). */
+struct calls_dir_stats {
+	bool seen;                  /* the dataplane has a row: false = no packets yet */
+	uint64_t packets, bytes;    /* sent on (bytes: RTP/RTCP, the plaintext side) */
+	uint64_t auth, replay;      /* dropped (inbound) */
+	uint64_t index_reuse;       /* dropped (outbound): index already protected */
+	uint64_t key_exhausted;     /* dropped: the index limit */
+	uint64_t other_drops;       /* dropped for another reason */
+	uint64_t last_ns;           /* CLOCK_REALTIME of the last packet through; 0: none */
+};
+
+/* A leg's live counters (calls_leg_stats). No key material. */
+struct calls_leg_stats {
+	char table[KEYTABLE_NAME_MAX];  /* calls_config.stats_table; "" = none configured */
+	bool dataplane;             /* its statistics area is there (attached) */
+	struct calls_dir_stats out, in;  /* valid when dataplane and the leg is active */
+	uint32_t auto_rekeys;       /* automatic rekeys of this leg for index reuse */
+};
+
+/* One leg's live counters, read now (the area attached if it has appeared
+ * meanwhile). -ENOENT: no such leg. */
+int calls_leg_stats(struct calls *cm, const char *id, enum callproto_role role,
+		    struct calls_leg_stats *out);
+
 /* Security code "12345 67890 12345 67890" from 20 digits (store form). */
 void calls_code_groups(const char *digits, char out[CALLPROTO_SECURITY_CODE_LEN + 1]);
 

@@ -33,6 +33,33 @@
 /* generation 1 of the rekey chain is the control channel's; SRTP uses 0, 2, 3... */
 #define CTRL_GENERATION 1u
 
+/* ---- legstats.c: the dataplane's counters of a call (docs/calls.md "Index reuse") */
+
+struct dpstats;
+
+/* Per leg (struct conn): what the last poll read of the leg's OUT row. */
+struct legstats_leg {
+	bool base_ok;               /* base_* hold a reading (else the next one is) */
+	bool due;                   /* a recovery rekey is to be asked this poll */
+	bool said_detached;         /* "cannot rekey: detached" logged once */
+	uint64_t base_epoch;        /* legstats.epoch of the area it came from */
+	uint64_t base_created_ns;   /* the OUT entry instance it counted */
+	uint64_t base_reuse;        /* that row's index_reuse */
+	uint64_t now_reuse;         /* due: this poll's index_reuse */
+	uint64_t recover_ms;        /* monotonic ms of the last recovery rekey (0: none) */
+	uint32_t auto_rekeys;       /* recovery rekeys of this leg */
+};
+
+/* Per manager (struct calls): the statistics area, attached lazily. */
+struct legstats {
+	struct dpstats *area;       /* read-only mapping; NULL: none (yet) */
+	char table[KEYTABLE_NAME_MAX]; /* calls_config.stats_table; "" = off */
+	uint64_t epoch;             /* +1 at every attach: a new area counts from 0 */
+	uint64_t next_ms;           /* monotonic ms of the next poll */
+	int last_rc;                /* the last attach result (logged when it changes) */
+	unsigned int poll_ms, guard_ms;
+};
+
 /*
  * One per TCP connection: a call attempt while the handshake runs, then the
  * call's control channel; a detached call keeps its conn with fd -1.
@@ -67,6 +94,7 @@ struct conn {
 				       seen active (0: not yet) */
 	uint64_t rekey_ms[2];       /* monotonic ms of the last two generations
 				       installed, newest first (the in-flight bound) */
+	struct legstats_leg ls;     /* legstats.c: its OUT row, recoveries */
 	size_t rlen, wlen;
 	uint8_t rbuf[CALLS_CONN_BUF];
 	uint8_t wbuf[CALLS_CONN_BUF];
@@ -88,6 +116,7 @@ struct calls {
 	bool has_pool;
 	unsigned int attempts;
 	struct conn *conns;
+	struct legstats ls;           /* legstats.c: the dataplane's statistics */
 };
 
 /* ---- small helpers for every file ------------------------------------------- */
@@ -161,5 +190,14 @@ int channel_derive(struct conn *c);
 int channel_send(struct conn *c, const uint8_t *plain, size_t n);
 void channel_bye(struct conn *c, const char *why);
 bool channel_frame(struct calls *cm, struct conn *c, const uint8_t *f, size_t n);
+
+/* ---- legstats.c: the dataplane's counters, recovery from index reuse ---------- */
+
+int legstats_init(struct calls *cm, const struct calls_config *cfg, char *err, size_t errlen);
+void legstats_fini(struct calls *cm);
+/* best, or the next poll's time if sooner (monotonic ms; an active call only) */
+uint64_t legstats_wake(const struct calls *cm, uint64_t best);
+/* The periodic poll (calls_handle): O(active calls), no blocking I/O. */
+void legstats_poll(struct calls *cm);
 
 #endif /* CALLSEAL_CALLS_INTERNAL_H */

@@ -364,6 +364,7 @@ int calls_timeout_ms(const struct calls *cm)
 		else if (auto_rekey_due(cm, c) && auto_rekey_at(cm, c) < best)
 			best = auto_rekey_at(cm, c);
 	}
+	best = legstats_wake(cm, best);   /* the statistics poll (legstats.c) */
 	if (best == UINT64_MAX)
 		return -1;
 	return best <= t ? 0 : (int)(best - t > 60000 ? 60000 : best - t);
@@ -442,5 +443,6 @@ int calls_handle(struct calls *cm, const struct pollfd *fds, size_t n)
 				c->auto_ms += CALLS_REKEY_GAP_MS;
 		}
 	}
+	legstats_poll(cm);   /* the dataplane's counters: index reuse (legstats.c) */
 	return 0;
 }

@@ -110,6 +110,14 @@ void call_event(void *ctx, const struct calls_info *in)
 		dial_answer(c, in);
 }
 
+/* What the manager did by itself (an automatic recovery from index reuse,
+ * the dataplane's statistics appearing or going): logged. */
+void call_log(void *ctx, const char *line)
+{
+	(void)ctx;
+	logline("%s", line);
+}
+
 /* "up", "lost (why)", or "-" before the call is active. */
 static const char *control_channel(const struct calls_info *in)
 {
@@ -130,8 +138,62 @@ static int call_parse(struct ctl *c, int argc, const char *const argv[],
 	return dirspec_parse_call(c->cmd, argc, argv, d, msg, msglen);
 }
 
+/* The "no dataplane statistics" note of a leg without an area. */
+static const char *no_stats(const struct calls_leg_stats *st, char *buf, size_t n)
+{
+	snprintf(buf, n, "no dataplane statistics (is callseal-dataplane running on table "
+		 "%.*s?)", (int)sizeof(st->table) - 1, st->table[0] ? st->table : "?");
+	return buf;
+}
+
+/* One direction's counters as a JSON object, or null before its first packet. */
+static void dir_json(struct admin_out *o, const struct calls_dir_stats *d, bool out)
+{
+	char age[24];
+
+	if (!d->seen) {
+		admin_out_printf(o, "null");
+		return;
+	}
+	admin_out_printf(o, "{\"packets\": %" PRIu64 ", \"bytes\": %" PRIu64, d->packets,
+			 d->bytes);
+	if (out)
+		admin_out_printf(o, ", \"index_reuse\": %" PRIu64, d->index_reuse);
+	else
+		admin_out_printf(o, ", \"auth\": %" PRIu64 ", \"replay\": %" PRIu64, d->auth,
+				 d->replay);
+	admin_out_printf(o, ", \"key_exhausted\": %" PRIu64 ", \"other_drops\": %" PRIu64
+			 ", \"last_packet_age_ms\": %s}", d->key_exhausted, d->other_drops,
+			 age_ms(d->last_ns, age, sizeof(age)));
+}
+
+/* call show --json: "media" (the dataplane's counters of the leg; null when
+ * there are none, "media_note" says why) and "auto_rekeys". */
+static void stats_json(struct admin_out *o, const struct calls_info *in,
+		       const struct calls_leg_stats *st)
+{
+	char note[160];
+
+	admin_out_printf(o, ", \"media\": ");
+	if (in->state == CALLS_ACTIVE && st->dataplane) {
+		admin_out_printf(o, "{\"out\": ");
+		dir_json(o, &st->out, true);
+		admin_out_printf(o, ", \"in\": ");
+		dir_json(o, &st->in, false);
+		admin_out_printf(o, "}");
+	} else if (in->state == CALLS_ACTIVE) {
+		admin_out_printf(o, "null, \"media_note\": ");
+		json_str(o, no_stats(st, note, sizeof(note)));
+	} else {
+		admin_out_printf(o, "null");
+	}
+	admin_out_printf(o, ", \"auto_rekeys\": %" PRIu32, st->auto_rekeys);
+}
+
+/* One row of call list, or call show --json's object (st: its counters;
+ * NULL in call list). */
 static void call_print(struct admin_out *o, const struct calls_info *in, bool json,
-		       bool first)
+		       bool first, const struct calls_leg_stats *st)
 {
 	if (!json) {
 		admin_out_printf(o, "%-16s %-10s %-9s %-16s %-32s %-9s %-23s %s\n",
@@ -168,6 +230,8 @@ static void call_print(struct admin_out *o, const struct calls_info *in, bool js
 	admin_out_printf(o, ", \"generation\": %" PRIu32 ", \"next_from_index\": null"
 			 ", \"next_on_auth\": true, \"control_channel\": ", in->generation);
 	json_str(o, control_channel(in));
+	if (st)
+		stats_json(o, in, st);
 	admin_out_printf(o, "}");
 }
 
@@ -235,7 +299,7 @@ int cmd_call_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 	else
 		call_header(&c->out);
 	for (i = 0; i < r.n; i++)
-		call_print(&c->out, (const struct calls_info *)r.v + i, d.json, i == 0);
+		call_print(&c->out, (const struct calls_info *)r.v + i, d.json, i == 0, NULL);
 	list_end(c, d.json, r.n);
 	free(r.v);
 	msg[0] = '\0';
@@ -260,11 +324,55 @@ static void show_text(struct admin_out *o, const struct calls_info *in)
 			 control_channel(in));
 }
 
+/* `call show` text: one direction's counters. */
+static void dir_text(struct admin_out *o, const char *name, const struct calls_dir_stats *d,
+		     bool out)
+{
+	char age[24];
+
+	if (!d->seen) {
+		admin_out_printf(o, "media %s: no packets yet\n", name);
+		return;
+	}
+	admin_out_printf(o, "media %s: %" PRIu64 " packets, %" PRIu64 " bytes, ", name,
+			 d->packets, d->bytes);
+	if (d->last_ns)
+		admin_out_printf(o, "last packet %s ms ago; dropped: ",
+				 age_ms(d->last_ns, age, sizeof(age)));
+	else
+		admin_out_printf(o, "none sent on yet; dropped: ");
+	if (out)
+		admin_out_printf(o, "index_reuse %" PRIu64, d->index_reuse);
+	else
+		admin_out_printf(o, "auth %" PRIu64 ", replay %" PRIu64, d->auth, d->replay);
+	admin_out_printf(o, ", key_exhausted %" PRIu64 ", other %" PRIu64 "\n",
+			 d->key_exhausted, d->other_drops);
+}
+
+/* `call show` text: the leg's live counters and its automatic rekeys. */
+static void stats_text(struct admin_out *o, const struct calls_info *in,
+		       const struct calls_leg_stats *st)
+{
+	char note[160];
+
+	if (in->state != CALLS_ACTIVE) {
+		admin_out_printf(o, "media: -\n");
+	} else if (!st->dataplane) {
+		admin_out_printf(o, "media: %s\n", no_stats(st, note, sizeof(note)));
+	} else {
+		dir_text(o, "out", &st->out, true);
+		dir_text(o, "in", &st->in, false);
+	}
+	admin_out_printf(o, "auto rekeys: %" PRIu32 " (index reuse recovered)\n",
+			 st->auto_rekeys);
+}
+
 int cmd_call_show(struct ctl *c, int argc, const char *const argv[], char *msg,
 		  size_t msglen)
 {
 	struct dirspec_call d;
 	struct calls_info legs[2];
+	struct calls_leg_stats st[2];
 	int rc, n = 0, k;
 
 	rc = call_parse(c, argc, argv, &d, msg, msglen);
@@ -280,6 +388,9 @@ int cmd_call_show(struct ctl *c, int argc, const char *const argv[], char *msg,
 		snprintf(msg, msglen, "no call %s (call list shows the calls)", d.id);
 		return -ENOENT;
 	}
+	for (k = 0; k < n; k++)
+		if (calls_leg_stats(c->calls, d.id, legs[k].role, &st[k]) < 0)
+			memset(&st[k], 0, sizeof(st[k]));
 	if (d.json) {
 		/* one leg: the object; both: an array of the two */
 		if (n == 2)
@@ -287,7 +398,7 @@ int cmd_call_show(struct ctl *c, int argc, const char *const argv[], char *msg,
 		for (k = 0; k < n; k++) {
 			if (k)
 				admin_out_printf(&c->out, ", ");
-			call_print(&c->out, &legs[k], true, true);
+			call_print(&c->out, &legs[k], true, true, &st[k]);
 		}
 		admin_out_printf(&c->out, n == 2 ? "]\n" : "\n");
 	} else {
@@ -295,6 +406,7 @@ int cmd_call_show(struct ctl *c, int argc, const char *const argv[], char *msg,
 			if (k)
 				admin_out_printf(&c->out, "\n");
 			show_text(&c->out, &legs[k]);
+			stats_text(&c->out, &legs[k], &st[k]);
 		}
 	}
 	msg[0] = '\0';

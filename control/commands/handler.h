@@ -114,6 +114,7 @@ const char *fingerprint(const uint8_t pk[STORE_PUBLIC_KEY_BYTES], char buf[FINGE
 const char *key_b64(const uint8_t pk[STORE_PUBLIC_KEY_BYTES], char buf[KEY_B64_STR]);
 const char *unix_time(int64_t s, char buf[KEYSPEC_TIME_STR]);
 void json_str(struct admin_out *o, const char *s);
+const char *age_ms(uint64_t then_ns, char *buf, size_t n);
 void json_change(struct ctl *c, const char *command, const char *key, const char *value,
 		 char *msg);
 void log_change(struct ctl *c, const char *msg);
@@ -146,5 +147,7 @@ HANDLER(cmd_status); HANDLER(cmd_help);
 
 /* The call manager's event (call.c): logged; a waiting dial is answered. */
 void call_event(void *ctx, const struct calls_info *in);
+/* What the call manager does by itself (call.c): logged. */
+void call_log(void *ctx, const char *line);
 
 #endif /* CALLSEAL_HANDLER_H */

@@ -4,10 +4,12 @@
  * base64, times, JSON strings and change objects, log lines of changes, list rows.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <stdarg.h>
 
@@ -51,6 +53,23 @@ const char *key_b64(const uint8_t pk[STORE_PUBLIC_KEY_BYTES], char buf[KEY_B64_S
 const char *unix_time(int64_t s, char buf[KEYSPEC_TIME_STR])
 {
 	return keyspec_format_time(s > 0 ? (uint64_t)s * 1000000000u : 0, buf);
+}
+
+/* Milliseconds from then_ns (CLOCK_REALTIME) to now as text, "0" for a
+ * time ahead (clocks), "null" for 0 (never): a packet's age in call show. */
+const char *age_ms(uint64_t then_ns, char *buf, size_t n)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	if (then_ns == 0) {
+		snprintf(buf, n, "null");
+		return buf;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	snprintf(buf, n, "%" PRIu64, now > then_ns ? (now - then_ns) / 1000000u : 0);
+	return buf;
 }
 
 /* A JSON string; everything outside printable ASCII, '"' and '\\' escaped. */

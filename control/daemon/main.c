@@ -514,6 +514,7 @@ int main(int argc, char **argv)
 			.media_pool = c->media_pool, .tofu = c->tofu,
 			.recorder_public_key = c->has_recorder ? c->recorder : NULL,
 			.rekey_interval_s = rekey_interval_s,
+			.stats_table = c->table_name, .log = call_log,   /* index reuse */
 			.event = call_event, .event_ctx = c,
 		};
 		struct calls_resume_report rr;

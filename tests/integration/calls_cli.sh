@@ -14,15 +14,15 @@
 # table's. Control restarts (SIGTERM and kill -9): the active call goes on,
 # the restarted daemon takes it over detached, and it can be ended after.
 #
-# usage: calls_cli.sh CONTROL CALLSEALCTL KEYTABLE_DUMP RECORDER_OPEN
+# usage: calls_cli.sh CONTROL CALLSEALCTL KEYTABLE_DUMP RECORDER_OPEN DPSTATS_WRITER
 . "$(dirname "$0")/lib.sh"
 
-CONTROL=$1 CTL=$2 DUMP=$3 RECOPEN=$4
+CONTROL=$1 CTL=$2 DUMP=$3 RECOPEN=$4 DPW=$5
 require_cmd python3
 
 TA="cca$$x$RANDOM" TB="ccb$$x$RANDOM" TT="cct$$x$RANDOM"
 SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
-trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB" "/dev/shm/callseal.$TT"' EXIT
+trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB" "/dev/shm/callseal.$TT" "/dev/shm/callseal.$TA.stats"' EXIT
 
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 a() { "$CTL" --admin "$SA" "$@"; }
@@ -109,6 +109,23 @@ for F in $FEATURES; do
     "call $F is refused in e2ee on both sides, with the one message" ||
     sed 's/^/#   /' "$TEST_TMP/f.err"
 done
+# the dataplane's counters in call show (docs/operations.md): none without
+# its statistics area; then callseal-dpstats-writer plays the dataplane
+a call show "$ID" >"$TEST_TMP/show0" 2>&1
+tap_is "$(grep -c "^media: no dataplane statistics (is callseal-dataplane running on table $TA?)\$" "$TEST_TMP/show0") $(grep -c '^auto rekeys: 0 ' "$TEST_TMP/show0")" \
+  "1 1" "call show without a dataplane: no statistics, 0 automatic rekeys" || sed 's/^/#   /' "$TEST_TMP/show0"
+tap_is "$(a call show "$ID" --json | jq_ '"%s|%s|%s" % (d["media"], d["media_note"], d["auto_rekeys"])')" \
+  "None|no dataplane statistics (is callseal-dataplane running on table $TA?)|0" "call show --json without a dataplane"
+"$DPW" "$TA" 127.0.0.1:21500 4 >"$TEST_TMP/dpw" 2>&1 &
+DPW_PID=$!
+wait_until 5 grep -q '^ready$' "$TEST_TMP/dpw"
+a call show "$ID" >"$TEST_TMP/show1" 2>&1
+tap_is "$(grep -cE '^media out: 100 packets, 17200 bytes, last packet [0-9]+ ms ago; dropped: index_reuse 0, key_exhausted 0, other 0$' "$TEST_TMP/show1") $(grep -cE '^media in: 90 packets, 15480 bytes, last packet [0-9]+ ms ago; dropped: auth 0, replay 2, key_exhausted 0, other 0$' "$TEST_TMP/show1")" \
+  "1 1" "call show: the leg's counters out and in" || sed 's/^/#   /' "$TEST_TMP/show1" "$TEST_TMP/dpw"
+tap_is "$(a call show "$ID" --json | jq_ '(d["media"]["out"]["packets"], d["media"]["out"]["bytes"], d["media"]["out"]["index_reuse"], d["media"]["in"]["packets"], d["media"]["in"]["replay"], d["media"]["in"]["auth"], d["media"]["out"]["last_packet_age_ms"] >= 0, d["auto_rekeys"])')" \
+  "(100, 17200, 0, 90, 2, 0, True, 0)" "call show --json: the counters, last packet age, automatic rekeys"
+tap_is "$(b call show "$ID" | grep -c '^media: no dataplane statistics')" 1 "the callee's table has no dataplane: its own line"
+wait "$DPW_PID"
 a call rekey "$ID" >"$TEST_TMP/rekey" 2>&1
 tap_result $? "call rekey" || sed 's/^/#   /' "$TEST_TMP/rekey"
 tap_is "$(cat "$TEST_TMP/rekey")" \

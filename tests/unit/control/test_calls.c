@@ -255,6 +255,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_self_call_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_sites, setup_one_tenant, teardown),
 		cmocka_unit_test_setup_teardown(test_two_sites_impostor, setup_one_tenant, teardown),
+		cmocka_unit_test_setup_teardown(test_reuse_recovery, setup_stats, teardown),
+		cmocka_unit_test_setup_teardown(test_leg_stats, setup_stats, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,6 +43,8 @@ struct side {
 	struct calls *cm;
 	struct calls_info ev[16];   /* the last 16 events (a ring) */
 	unsigned int n_ev;          /* events in all */
+	char log[16][CALLS_ERR_MAX];  /* the last 16 log lines (a ring) */
+	unsigned int n_log;         /* log lines in all */
 };
 
 struct fixture {
@@ -64,6 +66,10 @@ int setup(void **state);
 int setup_tofu(void **state);
 int setup_short(void **state);
 int setup_auto_rekey(void **state);
+#define STATS_POLL_MS  50u      /* setup_stats: calls_config.stats_poll_ms */
+#define STATS_GUARD_MS 1000u    /* setup_stats: calls_config.reuse_guard_ms */
+int setup_stats(void **state);
+bool logged(const struct side *s, const char *text);
 int teardown(void **state);
 
 /* test_calls_fixture.c: driving and checks */
@@ -101,5 +107,9 @@ void test_self_call_standard(void **state);
 void test_self_call_resume(void **state);
 void test_two_sites(void **state);
 void test_two_sites_impostor(void **state);
+
+/* test_calls_legstats.c: the dataplane's counters, recovery from index reuse */
+void test_reuse_recovery(void **state);
+void test_leg_stats(void **state);
 
 #endif

@@ -50,6 +50,29 @@ static int side_open(struct side *s, const char *tenant)
 
 /* calls_config.rekey_interval_s for the managers the next set-up starts */
 static unsigned int fixture_rekey_interval_s;
+/* the dataplane's statistics (legstats.c) for the managers the next set-up
+ * starts: each reads its own table's area; 0 = off */
+static unsigned int fixture_stats_poll_ms, fixture_reuse_guard_ms;
+
+/* The manager's log lines: the last one and how many. */
+static void on_log(void *ctx, const char *line)
+{
+	struct side *s = ctx;
+
+	snprintf(s->log[s->n_log++ % (sizeof(s->log) / sizeof(s->log[0]))],
+		 sizeof(s->log[0]), "%s", line);
+}
+
+/* Whether one of the last log lines of s contains text. */
+bool logged(const struct side *s, const char *text)
+{
+	unsigned int n = sizeof(s->log) / sizeof(s->log[0]);
+
+	for (unsigned int i = 0; i < n && i < s->n_log; i++)
+		if (strstr(s->log[(s->n_log - 1 - i) % n], text))
+			return true;
+	return false;
+}
 
 int side_start(struct fixture *f, struct side *s, bool tofu, unsigned int timeout_ms,
 	       unsigned int max_attempts)
@@ -59,7 +82,9 @@ int side_start(struct fixture *f, struct side *s, bool tofu, unsigned int timeou
 		.timeout_ms = timeout_ms, .media_pool = POOL, .tofu = tofu,
 		.max_attempts = max_attempts, .recorder_public_key = f->rec_pk,
 		.rekey_interval_s = fixture_rekey_interval_s,
-		.event = on_event, .event_ctx = s,
+		.stats_table = fixture_stats_poll_ms ? s->table_name : NULL,
+		.stats_poll_ms = fixture_stats_poll_ms, .reuse_guard_ms = fixture_reuse_guard_ms,
+		.event = on_event, .log = on_log, .event_ctx = s,
 	};
 
 	if (calls_create(&s->cm, &cfg, err, sizeof(err)) != 0) {
@@ -171,6 +196,19 @@ int setup_auto_rekey(void **state)
 	fixture_rekey_interval_s = 1;
 	rc = setup_common(state, false, 0, 0, "fabrikam");
 	fixture_rekey_interval_s = 0;
+	return rc;
+}
+
+/* The standard set-up with the dataplane's statistics read every 50 ms and
+ * a storm guard of STATS_GUARD_MS (test_calls_legstats.c). */
+int setup_stats(void **state)
+{
+	int rc;
+
+	fixture_stats_poll_ms = STATS_POLL_MS;
+	fixture_reuse_guard_ms = STATS_GUARD_MS;
+	rc = setup_common(state, false, 3000, 0, "fabrikam");
+	fixture_stats_poll_ms = fixture_reuse_guard_ms = 0;
 	return rc;
 }
 

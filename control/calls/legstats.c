@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * legstats.c - each call's live counters from the dataplane's statistics
+ * area (include/callseal/dpstats.h), and the automatic recovery from index
+ * reuse (docs/calls.md, "Index reuse").
+ *
+ * The area /dev/shm/callseal.<table>.stats is attached read-only when it
+ * appears (tried again at every poll while it is absent; logged once when
+ * it appears, is replaced or goes) and attached again when dpstats_stale()
+ * says its dataplane has gone or been replaced. A leg's row is found by its
+ * key-table entry: the entry's key and its created_ns (the instance this
+ * call installed; a replace keeps it, so a row counts across rekeys).
+ *
+ * Every stats_poll_ms while a call is active (calls_timeout_ms() wakes the
+ * daemon's loop for it, calls_handle() runs it), each active leg's OUT row
+ * is read: O(active calls), memory reads and one stat(2) of the area, no
+ * blocking I/O. If its index_reuse rose since the last reading, the sending
+ * application reused indexes (it restarted with the same SSRC and lower
+ * sequence numbers) and its packets are being refused: the call is rekeyed
+ * as `call rekey` does (calls_rekey); the new OUT key starts each stream
+ * with a fresh window. A reading is compared only with one of the same area,
+ * the same entry instance and a counter that did not go down; anything else
+ * (the first reading, a restarted dataplane, a row reassigned) is a new
+ * baseline, never an increase. The storm guard: at most one recovery per
+ * call within guard_ms; a rise within it (typically the packets refused
+ * until the peer's acknowledgement replaced our OUT entry) is taken into the
+ * baseline, and a rise after it (the application still reusing) recovers
+ * again. -EBUSY (two rekeys in flight) leaves the baseline: the next poll
+ * tries again.
+ *
+ * No key bytes are kept: every key-table entry copy is wiped at once.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "callseal/dpstats.h"
+#include "errbuf.h"
+#include "calls_internal.h"
+
+__attribute__((format(printf, 2, 3)))
+static void say(const struct calls *cm, const char *fmt, ...)
+{
+	char line[CALLS_ERR_MAX];
+	va_list ap;
+
+	if (!cm->cfg.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	cm->cfg.log(cm->cfg.event_ctx, line);
+}
+
+int legstats_init(struct calls *cm, const struct calls_config *cfg, char *err, size_t errlen)
+{
+	struct legstats *ls = &cm->ls;
+	size_t n = cfg->stats_table ? strlen(cfg->stats_table) : 0;
+
+	ls->area = NULL;
+	ls->last_rc = -ENOENT;        /* absent at start: nothing to say */
+	ls->poll_ms = cfg->stats_poll_ms ? cfg->stats_poll_ms : CALLS_STATS_POLL_MS;
+	ls->guard_ms = cfg->reuse_guard_ms ? cfg->reuse_guard_ms : CALLS_REUSE_GUARD_MS;
+	if (n >= sizeof(ls->table)) {
+		errbuf_set(err, errlen, "statistics: key table name longer than %zu characters",
+			   sizeof(ls->table) - 1);
+		return -EINVAL;
+	}
+	memcpy(ls->table, cfg->stats_table ? cfg->stats_table : "", n + 1);
+	return 0;
+}
+
+void legstats_fini(struct calls *cm)
+{
+	dpstats_detach(cm->ls.area);
+	cm->ls.area = NULL;
+}
+
+/* The area attached and current, if the dataplane has one. */
+static void refresh(struct calls *cm)
+{
+	struct legstats *ls = &cm->ls;
+	char err[CALLS_ERR_MAX];
+	bool gone = false;
+	int rc;
+
+	if (ls->table[0] == '\0' || (ls->area && !dpstats_stale(ls->area)))
+		return;
+	if (ls->area) {
+		/* its dataplane stopped or was replaced: the new one counts from 0 */
+		dpstats_detach(ls->area);
+		ls->area = NULL;
+		gone = true;
+	}
+	err[0] = '\0';
+	rc = dpstats_attach(&ls->area, ls->table, err, sizeof(err));
+	if (rc == 0) {
+		ls->epoch++;
+		say(cm, "dataplane statistics of table %s %s (callseal-dataplane pid %u)%s",
+		    ls->table, gone ? "replaced" : "attached", dpstats_header(ls->area)->pid,
+		    gone ? ": its counters start again from zero" : "");
+	} else if (gone) {
+		say(cm, "dataplane statistics of table %s gone (callseal-dataplane stopped?): "
+		    "no per-call counters and no recovery from index reuse until it is back",
+		    ls->table);
+	} else if (rc != ls->last_rc && rc != -ENOENT) {
+		say(cm, "dataplane statistics of table %s: %s", ls->table, err);
+	}
+	ls->last_rc = rc;
+}
+
+/* The entry instance (key, created_ns) of a leg's direction: 0, -ENOENT or
+ * -EBUSY. The copy's key bytes are wiped at once. */
+static int entry_instance(const struct calls *cm, const struct conn *c, unsigned int dir,
+			  struct keytable_key *k, uint64_t *created_ns)
+{
+	struct keytable_entry e;
+	int rc;
+
+	addr_table_key(&c->local_media, dir, k);
+	rc = keytable_get(cm->cfg.table, k, &e, NULL);
+	*created_ns = rc == 0 ? e.created_ns : 0;
+	keytable_wipe(&e, sizeof(e));
+	return rc;
+}
+
+static void dir_read(const struct calls *cm, const struct conn *c, unsigned int dir,
+		     struct calls_dir_stats *out)
+{
+	struct keytable_key k;
+	struct dpstats_flow f;
+	uint64_t created;
+
+	memset(out, 0, sizeof(*out));
+	if (entry_instance(cm, c, dir, &k, &created) < 0 ||
+	    dpstats_read_flow(cm->ls.area, &k, created, &f) < 0)
+		return;                                  /* no packets yet */
+	out->seen = true;
+	out->packets = f.packets;
+	out->bytes = f.bytes;
+	out->auth = f.auth;
+	out->replay = f.replay;
+	out->index_reuse = f.index_reuse;
+	out->key_exhausted = f.key_exhausted;
+	out->other_drops = f.other_drops;
+	out->last_ns = f.last_ns;
+}
+
+int calls_leg_stats(struct calls *cm, const char *id, enum callproto_role role,
+		    struct calls_leg_stats *out)
+{
+	const struct conn *c;
+
+	memset(out, 0, sizeof(*out));
+	if (!cm || !id || !(c = conn_find_leg(cm, id, role)))
+		return -ENOENT;
+	memcpy(out->table, cm->ls.table, sizeof(out->table));
+	out->auto_rekeys = c->ls.auto_rekeys;
+	refresh(cm);
+	out->dataplane = cm->ls.area != NULL;
+	if (out->dataplane && c->active) {
+		dir_read(cm, c, KEYTABLE_DIR_OUT, &out->out);
+		dir_read(cm, c, KEYTABLE_DIR_IN, &out->in);
+	}
+	return 0;
+}
+
+static bool any_active(const struct calls *cm)
+{
+	for (const struct conn *c = cm->conns; c; c = c->next)
+		if (c->active)
+			return true;
+	return false;
+}
+
+uint64_t legstats_wake(const struct calls *cm, uint64_t best)
+{
+	if (cm->ls.table[0] == '\0' || cm->ls.next_ms >= best || !any_active(cm))
+		return best;
+	return cm->ls.next_ms;
+}
+
+/* Read c's OUT row: a rise of index_reuse since the last reading marks the
+ * call due for a recovery rekey (unless the storm guard holds). */
+static void look(struct calls *cm, struct conn *c, uint64_t t)
+{
+	struct legstats_leg *l = &c->ls;
+	struct keytable_key k;
+	struct dpstats_flow f;
+	uint64_t created, reuse;
+	int rc;
+
+	rc = entry_instance(cm, c, KEYTABLE_DIR_OUT, &k, &created);
+	if (rc == -EBUSY)
+		return;                        /* being written: the next poll */
+	if (rc < 0) {
+		l->base_ok = false;
+		return;
+	}
+	reuse = dpstats_read_flow(cm->ls.area, &k, created, &f) == 0 ? f.index_reuse : 0;
+	if (!l->base_ok || l->base_epoch != cm->ls.epoch || l->base_created_ns != created ||
+	    reuse < l->base_reuse) {
+		/* the first reading, a new area (a restarted dataplane), another
+		 * entry instance, or a counter that went down: a reset, a new
+		 * baseline, never an increase */
+		l->base_ok = true;
+		l->base_epoch = cm->ls.epoch;
+		l->base_created_ns = created;
+		l->base_reuse = reuse;
+		return;
+	}
+	if (reuse == l->base_reuse)
+		return;
+	if (l->recover_ms != 0 && t - l->recover_ms < cm->ls.guard_ms) {
+		l->base_reuse = reuse;         /* the storm guard: taken, not acted on */
+		return;
+	}
+	if (c->info.detached || !c->confirmed || c->fd < 0) {
+		if (!l->said_detached)
+			say(cm, "call %s: the application reused RTP/RTCP indexes on its outbound "
+			    "stream (%" PRIu64 " packets refused as index_reuse), but the call "
+			    "has no control channel to rekey over: end it and dial again",
+			    c->info.id, reuse - l->base_reuse);
+		l->said_detached = true;
+		l->base_reuse = reuse;
+		return;
+	}
+	l->due = true;
+	l->now_reuse = reuse;
+}
+
+/* Rekey c's call as `call rekey` does. May free c (a failed rekey ends the
+ * call) and, for a call with both legs here, its other leg. */
+static void recover(struct calls *cm, struct conn *c, uint64_t t)
+{
+	char id[CALLS_ID_LEN + 1], err[CALLS_ERR_MAX];
+	enum callproto_role role = c->info.role;
+	uint64_t reuse = c->ls.now_reuse, rise = reuse - c->ls.base_reuse;
+	struct conn *o;
+	int rc;
+
+	memcpy(id, c->info.id, sizeof(id));
+	say(cm, "call %s: the application reused RTP/RTCP indexes on its outbound stream "
+	    "(%" PRIu64 " packets refused as index_reuse): rekeying", id, rise);
+	err[0] = '\0';
+	rc = calls_rekey(cm, id, 0, err, sizeof(err));
+	if (rc == -EBUSY) {
+		/* the baseline stays: the next poll sees the rise and tries again */
+		say(cm, "call %s: two rekeys are already in flight: the recovery is tried "
+		    "again at the next poll", id);
+		return;
+	}
+	if (!(c = conn_find_leg(cm, id, role)))
+		return;                        /* the failed rekey ended the call (logged) */
+	c->ls.base_reuse = reuse;
+	if (rc < 0) {
+		say(cm, "call %s: the automatic rekey failed: %s", id, err);
+		return;
+	}
+	c->ls.recover_ms = t;
+	c->ls.auto_rekeys++;
+	/* the rekey moved the whole call: a call with both legs here guards both */
+	o = conn_find_leg(cm, id, role == CALLPROTO_ROLE_INITIATOR ? CALLPROTO_ROLE_RESPONDER
+								   : CALLPROTO_ROLE_INITIATOR);
+	if (o) {
+		o->ls.recover_ms = t;
+		if (o->ls.due) {                   /* recovered by this rekey too */
+			o->ls.due = false;
+			o->ls.base_reuse = o->ls.now_reuse;
+		}
+	}
+	say(cm, "call %s: rekeyed to generation %" PRIu32 " by itself for index reuse "
+	    "(%" PRIu32 " automatic rekey%s of this leg)", id, c->info.generation,
+	    c->ls.auto_rekeys, c->ls.auto_rekeys == 1 ? "" : "s");
+}
+
+void legstats_poll(struct calls *cm)
+{
+	struct legstats *ls = &cm->ls;
+	uint64_t t = now_ms();
+	struct conn *c;
+
+	if (ls->table[0] == '\0' || t < ls->next_ms || !any_active(cm))
+		return;
+	ls->next_ms = t + ls->poll_ms;
+	refresh(cm);
+	if (!ls->area)
+		return;
+	for (c = cm->conns; c; c = c->next)
+		if (c->active)
+			look(cm, c, t);
+	/* rekeys last: one may end a call and free legs; the list is walked
+	 * again from its head after each (due is cleared first: this ends) */
+	for (c = cm->conns; c;) {
+		if (!c->ls.due) {
+			c = c->next;
+			continue;
+		}
+		c->ls.due = false;
+		recover(cm, c, t);
+		c = cm->conns;
+	}
+}

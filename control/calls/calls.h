@@ -164,6 +164,7 @@ uint16_t calls_listen_port(const struct calls *cm);
  * (docs/calls.md, "Bounds"). */
 struct calls_stats {
 	unsigned int incoming;        /* incoming handshakes, caller not authenticated */
+	unsigned int incoming_peak;   /* the most at once */
 	unsigned int dials;           /* own dials in progress (connect + handshake) */
 	unsigned int max_incoming, max_per_source, max_dials, idle_ms;
 	uint64_t refused_source;      /* closed at accept: its source had max_per_source */

@@ -507,7 +507,8 @@ static bool accept_one(struct calls *cm)
 	c->idle_deadline = now_ms() + cm->idle_ms;
 	c->in_counted = true;
 	q_append(&cm->inq, c);
-	cm->incoming++;
+	if (++cm->incoming > cm->stats.incoming_peak)
+		cm->stats.incoming_peak = cm->incoming;
 	return true;
 }
 
@@ -639,12 +640,15 @@ int calls_handle(struct calls *cm, const struct pollfd *fds, size_t n)
 	for (int k = 0; listener && k < 16 && accept_one(cm); k++)
 		;
 	t = now_ms();
-	/* silent ones first: the queue is in accept order, so in deadline order */
+	/* silent ones first: the queue is in accept order, so in deadline order.
+	 * Each is an event and a log line like any failed attempt: at most
+	 * max_attempts per idle_ms, as evictions make none */
 	for (c = cm->inq.head; c && t >= c->idle_deadline; c = nx) {
 		nx = c->in_next;
 		if (c->idle) {
 			cm->stats.idle_closed++;
-			conn_free(cm, c);   /* sent nothing: no call id, nothing stored */
+			conn_fail(cm, c, CALLPROTO_CODE_TIMEOUT, "timed out after %u ms (the peer "
+				  "sent nothing)", cm->idle_ms);
 		}
 	}
 	for (c = cm->conns; c; c = nx) {

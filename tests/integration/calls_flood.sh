@@ -9,7 +9,8 @@
 #     set up (e2ee), one dialled at the same time as the flood and three
 #     after it; B never holds more incoming handshakes than its bound (64), its
 #     status counts the refusals (per source) and the evictions (idle), and
-#     its resident memory (VmRSS) grows by less than 8 MiB.
+#     its resident memory (VmRSS) grows by less than 8 MiB (32 MiB in a
+#     sanitizer build).
 #  2. 20 connections from 127.0.0.77 that each send one octet (not idle, so
 #     not evicted): 16 are held (the per-source bound), the other 4 are
 #     closed at once, counted; a call from alice (127.0.0.1) still sets up.
@@ -95,7 +96,13 @@ tap_check "B counts refusals per source (${RS:-?}) and evictions of idle ones ($
 b status | grep '^calls:' | sed 's/^/# B: /'
 RSS1=$(rss_kib "$PIDB")
 tap_diag "B VmRSS: $RSS0 KiB before, $RSS1 KiB with the flood held ($((RSS1 - RSS0)) KiB more)"
-tap_check "B's resident memory grows by less than 8 MiB" test "$((RSS1 - RSS0))" -lt 8192
+# 8 MiB; 32 MiB for a sanitizer build (AddressSanitizer keeps freed memory in
+# its quarantine, so each connection accepted and closed leaves its bytes
+# resident for a while). Without the bounds the plain build grew 31 MiB.
+RSS_MAX=8192
+grep -q __asan_init "$CONTROL" 2>/dev/null && RSS_MAX=32768
+tap_check "B's resident memory grows by less than $((RSS_MAX / 1024)) MiB" \
+  test "$((RSS1 - RSS0))" -lt "$RSS_MAX"
 touch "$TEST_TMP/flood.stop"
 wait_pid "$FLOODPID" 10
 

@@ -74,8 +74,11 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 
 	if (!cm || !from_user || !to || !id)
 		return -EINVAL;
-	if (cm->attempts >= cm->cfg.max_attempts) {
-		errbuf_set(err, errlen, "too many call attempts in progress (%u)", cm->cfg.max_attempts);
+	if (cm->dials >= cm->cfg.max_attempts) {
+		/* our own budget: incoming handshakes count against another */
+		cm->stats.refused_dials++;
+		errbuf_set(err, errlen, "too many outgoing call attempts in progress (%u)",
+			   cm->cfg.max_attempts);
 		return -EAGAIN;
 	}
 	if ((rc = store_peer_id_parse(to, NULL, NULL, serr, sizeof(serr))) < 0) {
@@ -117,7 +120,7 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 		return -ENOMEM;
 	c->fd = -1;
 	if (local_media ? media_parse(local_media, &c->local_media) < 0
-			: (!cm->has_pool || media_pool_take(cm, &c->local_media) < 0)) {
+			: (!cm->has_pool || media_pool_take(cm, c) < 0)) {
 		errbuf_set(err, errlen, local_media ? "--local-media: expected IP:port with a real "
 			 "address (not 0.0.0.0 or ::)" : cm->has_pool ?
 			 "media address pool exhausted" :
@@ -137,6 +140,7 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 		rc = -EADDRINUSE;
 		goto out;
 	}
+	media_hold(cm, c);   /* a pool port given as --local-media is used too */
 	if (remote_media && media_parse(remote_media, &c->want_remote) < 0) {
 		errbuf_set(err, errlen, "--remote-media: expected IP:port with a real address "
 		       "(not 0.0.0.0 or ::)");
@@ -204,10 +208,15 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 
 		conn_pump(c, &ovf);   /* HELLO, NOISE1: sent once connected */
 	}
+	if ((rc = conn_link(cm, c)) < 0) {
+		errbuf_set(err, errlen, "out of memory");
+		goto out;
+	}
 	memcpy(id, c->info.id, CALLS_ID_LEN + 1);
-	c->next = cm->conns;
-	cm->conns = c;
-	cm->attempts++;
+	c->dial_counted = true;
+	cm->dials++;
+	if (c->local_peer)
+		conn_self_dial(cm, c);
 	rc = 0;
 out:
 	if (priv)
@@ -217,10 +226,7 @@ out:
 			(void)store_call_end_leg(cm->cfg.store, c->info.id, STORE_ROLE_INITIATOR,
 						 STORE_CALL_FAILED, err ? err : "dial failed", serr,
 						 sizeof(serr));
-		callproto_destroy(c->cp);
-		if (c->fd >= 0)
-			close(c->fd);
-		free(c);
+		conn_free(cm, c);   /* not linked: frees what it holds */
 	}
 	return rc;
 }
@@ -428,6 +434,13 @@ int calls_create(struct calls **out, const struct calls_config *cfg, char *err, 
 		cm->cfg.timeout_ms = CALLS_DEFAULT_TIMEOUT_MS;
 	if (!cm->cfg.max_attempts)
 		cm->cfg.max_attempts = CALLS_DEFAULT_MAX_ATTEMPTS;
+	cm->max_per_source = cfg->max_per_source ? cfg->max_per_source
+						 : CALLS_DEFAULT_MAX_PER_SOURCE;
+	if (cm->max_per_source > cm->cfg.max_attempts)
+		cm->max_per_source = cm->cfg.max_attempts;
+	cm->idle_ms = cfg->idle_ms ? cfg->idle_ms : CALLS_DEFAULT_IDLE_MS;
+	if (cm->idle_ms > cm->cfg.timeout_ms)
+		cm->idle_ms = cm->cfg.timeout_ms;
 	if (cfg->recorder_public_key) {
 		memcpy(cm->recorder, cfg->recorder_public_key, sizeof(cm->recorder));
 		cm->has_recorder = true;
@@ -443,6 +456,11 @@ int calls_create(struct calls **out, const struct calls_config *cfg, char *err, 
 		(void)media_pool_parse(cfg->media_pool, &cm->pool_addr, &cm->pool_hi);
 		cm->pool_lo = cm->pool_addr.port;
 		cm->has_pool = true;
+		if (media_pool_init(cm) < 0) {
+			errbuf_set(err, errlen, "out of memory for the media pool");
+			free(cm);
+			return -ENOMEM;
+		}
 	}
 	if (cfg->listen) {
 		(void)addr_parse(cfg->listen, &a, true);
@@ -451,13 +469,15 @@ int calls_create(struct calls **out, const struct calls_config *cfg, char *err, 
 		sl = addr_sockaddr(&a, &ss);
 		if (cm->lfd < 0 ||
 		    setsockopt(cm->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-		    bind(cm->lfd, (struct sockaddr *)&ss, sl) < 0 || listen(cm->lfd, 64) < 0 ||
+		    bind(cm->lfd, (struct sockaddr *)&ss, sl) < 0 ||
+		    listen(cm->lfd, CALLS_LISTEN_BACKLOG) < 0 ||
 		    getsockname(cm->lfd, (struct sockaddr *)&ss, &sl) < 0) {
 			int e = errno;
 
 			errbuf_set(err, errlen, "listen on %s: %s", cfg->listen, strerror(e));
 			if (cm->lfd >= 0)
 				close(cm->lfd);
+			media_pool_free(cm);
 			free(cm);
 			return -e;
 		}
@@ -490,6 +510,20 @@ uint16_t calls_listen_port(const struct calls *cm)
 	return cm ? cm->lport : 0;
 }
 
+/* The manager itself, once its connections are gone. */
+static void free_manager(struct calls *cm)
+{
+	if (cm->lfd >= 0)
+		close(cm->lfd);
+	if (cm->spare_fd >= 0)
+		close(cm->spare_fd);
+	media_pool_free(cm);
+	free(cm->fdmap);
+	legstats_fini(cm);
+	sodium_memzero(cm, sizeof(*cm));
+	free(cm);
+}
+
 void calls_destroy(struct calls *cm)
 {
 	if (!cm)
@@ -506,13 +540,7 @@ void calls_destroy(struct calls *cm)
 			conn_fail(cm, c, CALLPROTO_CODE_DECLINED, "call manager shut down");
 		}
 	}
-	if (cm->lfd >= 0)
-		close(cm->lfd);
-	if (cm->spare_fd >= 0)
-		close(cm->spare_fd);
-	legstats_fini(cm);
-	sodium_memzero(cm, sizeof(*cm));
-	free(cm);
+	free_manager(cm);
 }
 
 void calls_release(struct calls *cm)
@@ -528,20 +556,7 @@ void calls_release(struct calls *cm)
 			continue;
 		}
 		/* keys and the store record stay: calls_resume() takes them over */
-		callproto_destroy(c->cp);
-		if (c->ctl)
-			secmem_free(c->ctl);
-		if (c->fd >= 0)
-			close(c->fd);
-		conn_unlink(cm, c);
-		sodium_memzero(c, sizeof(*c));
-		free(c);
+		conn_free(cm, c);
 	}
-	if (cm->lfd >= 0)
-		close(cm->lfd);
-	if (cm->spare_fd >= 0)
-		close(cm->spare_fd);
-	legstats_fini(cm);
-	sodium_memzero(cm, sizeof(*cm));
-	free(cm);
+	free_manager(cm);
 }

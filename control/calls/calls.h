@@ -36,7 +36,16 @@
 #define CALLS_ERR_MAX           512u
 #define CALLS_REASON_MAX        POLICY_CALL_REASON_MAX
 #define CALLS_DEFAULT_TIMEOUT_MS 10000u
+/* Bounds on what is in progress (docs/calls.md, "Bounds"): incoming
+ * handshakes whose caller is not authenticated yet, in total and per source
+ * (an IPv4 address, an IPv6 /64), and this side's own dials, each a budget
+ * of its own. An incoming connection that has sent nothing within the idle
+ * time is closed (earlier than the handshake deadline). */
 #define CALLS_DEFAULT_MAX_ATTEMPTS 64u
+#define CALLS_DEFAULT_MAX_PER_SOURCE 16u
+#define CALLS_DEFAULT_IDLE_MS   2000u
+/* The listening socket's accept queue (the kernel caps it at somaxconn). */
+#define CALLS_LISTEN_BACKLOG    512
 /* Most octets buffered per connection and direction: every callseal/1 frame
  * fits in CALLPROTO_OUT_MAX; a longer one ends the attempt. */
 #define CALLS_CONN_BUF          (2u * CALLPROTO_OUT_MAX)
@@ -105,7 +114,13 @@ struct calls_config {
 	/* Callee media addresses: "IP:LO-HI" (ports); NULL = this side answers no call. */
 	const char *media_pool;
 	bool tofu;                    /* trust on first use of unknown peer keys */
-	unsigned int max_attempts;    /* concurrent attempts (both roles); 0 = default */
+	/* Each of two budgets: incoming handshakes not yet authenticated (in
+	 * total), and this side's own dials in progress; 0 = default. */
+	unsigned int max_attempts;
+	unsigned int max_per_source;  /* incoming handshakes per source; 0 = default,
+				       * at most max_attempts */
+	unsigned int idle_ms;         /* an incoming connection silent this long is
+				       * closed; 0 = default, at most timeout_ms */
 	/* X25519 public key of the authorised compliance recorder
 	 * (crypto_box); NULL = "keys" is refused in every call. */
 	const uint8_t *recorder_public_key;
@@ -160,6 +175,22 @@ struct calls_resume_report {
 int calls_resume(struct calls *cm, struct calls_resume_report *rep, char *err, size_t errlen);
 /* The bound listening port (0 without a listener). */
 uint16_t calls_listen_port(const struct calls *cm);
+
+/* What the bounds hold now and what they turned away since calls_create
+ * (docs/calls.md, "Bounds"). */
+struct calls_stats {
+	unsigned int incoming;        /* incoming handshakes, caller not authenticated */
+	unsigned int incoming_peak;   /* the most at once */
+	unsigned int dials;           /* own dials in progress (connect + handshake) */
+	unsigned int max_incoming, max_per_source, max_dials, idle_ms;
+	uint64_t refused_source;      /* closed at accept: its source had max_per_source */
+	uint64_t refused_full;        /* closed at accept: max_incoming, none idle */
+	uint64_t evicted_idle;        /* the oldest idle one, closed for a new one */
+	uint64_t idle_closed;         /* sent nothing within idle_ms */
+	uint64_t refused_other;       /* closed at accept: out of descriptors or memory */
+	uint64_t refused_dials;       /* calls_dial -EAGAIN: max_dials in progress */
+};
+void calls_stats(const struct calls *cm, struct calls_stats *out);
 
 /* ---- poll integration ----------------------------------------------------- */
 /* Fill fds[0..cap) with the manager's descriptors; returns how many

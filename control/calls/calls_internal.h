@@ -65,7 +65,18 @@ struct legstats {
  * call's control channel; a detached call keeps its conn with fd -1.
  */
 struct conn {
-	struct conn *next;
+	struct conn *next, *prev;   /* struct calls.conns (prev: O(1) unlink) */
+	/* incoming, not yet authenticated: on struct calls.inq, oldest first,
+	 * and counted in calls.incoming (docs/calls.md, "Bounds") */
+	struct conn *in_next, *in_prev;
+	bool in_counted;
+	bool idle;                  /* incoming, and not one octet received yet */
+	bool dial_counted;          /* our own dial, counted in calls.dials */
+	bool own_leg;               /* callee leg of our own dial to our own listener
+				     * (a call within the tenant): counted as that dial */
+	bool on_selfq;              /* caller of a call within the tenant whose callee
+				     * leg is not accepted yet: on calls.selfq */
+	bool pool_port;             /* local_media is a media pool port held in the pool map */
 	int fd;
 	bool connecting;            /* caller: connect() in progress */
 	bool active;                /* keys installed */
@@ -81,6 +92,10 @@ struct conn {
 				     * the user's own, from the users table */
 	struct callproto *cp;
 	uint64_t deadline;          /* monotonic ms; attempts only */
+	uint64_t idle_deadline;     /* incoming: closed at this time if still idle */
+	struct callproto_addr from; /* callee: the connection's source address; caller
+				     * of a call within the tenant: its socket's own
+				     * address (how the callee leg is recognised) */
 	struct callproto_addr local_media, want_remote;
 	char src[STORE_ADDR_MAX];   /* callee: where the connection came from */
 	char why[CALLS_REASON_MAX]; /* our own reason for a failure, if any */
@@ -100,6 +115,11 @@ struct conn {
 	uint8_t wbuf[CALLS_CONN_BUF];
 };
 
+/* A list through conn.in_next / in_prev (a connection is on one at most). */
+struct conn_queue {
+	struct conn *head, *tail;
+};
+
 /* The manager (calls.h's struct calls). */
 struct calls {
 	struct calls_config cfg;
@@ -114,10 +134,31 @@ struct calls {
 	struct callproto_addr pool_addr;
 	uint16_t pool_lo, pool_hi;
 	bool has_pool;
-	unsigned int attempts;
+	/* the pool map (media.c): a state per port (POOL_*), a two-level bitmap
+	 * of the available ports, and the ports found with a table stream of
+	 * their own (a static key) */
+	uint8_t *pool_state;
+	uint64_t *pool_avail, *pool_summary;
+	uint16_t *pool_blocked;
+	uint32_t n_blocked;
+	/* bounds (docs/calls.md, "Bounds"): incoming handshakes before the
+	 * caller is authenticated, and this side's own dials, apart */
+	unsigned int max_per_source, idle_ms;
+	unsigned int incoming, dials;
+	struct conn_queue inq;        /* counted incoming connections, oldest first */
+	struct conn_queue selfq;      /* own dials to the own listener, leg not seen */
+	struct calls_stats stats;     /* the counters (incoming, dials filled in on read) */
 	struct conn *conns;
 	struct legstats ls;           /* legstats.c: the dataplane's statistics */
+	/* descriptor -> connection (calls_handle's O(1) look-up): fdmap[fd] is the
+	 * connection on fd, or NULL; grown as descriptors grow */
+	struct conn **fdmap;
+	size_t fdmap_cap;
 };
+
+/* pool map states (bits) */
+#define POOL_USED    1u   /* a connection of this manager receives media there */
+#define POOL_BLOCKED 2u   /* on pool_blocked: a table stream was there when last tried */
 
 /* ---- small helpers for every file ------------------------------------------- */
 
@@ -160,13 +201,20 @@ int media_parse(const char *s, struct callproto_addr *a);
 int media_pool_parse(const char *s, struct callproto_addr *a, uint16_t *hi);
 const struct conn *media_user(const struct calls *cm, const struct callproto_addr *a);
 bool media_in_table(const struct calls *cm, const struct callproto_addr *a);
-int media_pool_take(const struct calls *cm, struct callproto_addr *out);
+int media_pool_init(struct calls *cm);
+void media_pool_free(struct calls *cm);
+int media_pool_take(struct calls *cm, struct conn *c);
+void media_hold(struct calls *cm, struct conn *c);
+void media_release(struct calls *cm, struct conn *c);
 
 /* ---- conn.c: connections ------------------------------------------------------ */
 
 struct conn *conn_find(const struct calls *cm, const char *id);
 struct conn *conn_find_leg(const struct calls *cm, const char *id, enum callproto_role role);
-void conn_unlink(struct calls *cm, struct conn *c);
+int conn_link(struct calls *cm, struct conn *c);
+void conn_settled(struct calls *cm, struct conn *c);
+void conn_free(struct calls *cm, struct conn *c);
+void conn_self_dial(struct calls *cm, struct conn *c);
 void conn_queue(struct conn *c, const uint8_t *p, size_t n, bool *overflow);
 void conn_pump(struct conn *c, bool *overflow);
 int conn_flush(struct conn *c);

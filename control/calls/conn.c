@@ -8,8 +8,11 @@
  * handshake runs they go to callproto (handshake.c decides on them), after
  * set-up to the control channel (channel.c).
  *
- * Known cost, left for a later issue: calls_handle() finds each ready
- * descriptor's connection by walking the list (by_fd), O(fds x calls).
+ * Costs per wake-up: a ready descriptor's connection is found in O(1)
+ * (calls.fdmap, indexed by descriptor); a connection is linked and unlinked
+ * in O(1); the deadline walk is O(calls). Accepting costs O(max_attempts) at
+ * most (the per-source count walks the incoming handshakes, which are
+ * bounded): docs/calls.md, "Bounds".
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,13 +51,118 @@ struct conn *conn_find(const struct calls *cm, const char *id)
 	return c ? c : conn_find_leg(cm, id, CALLPROTO_ROLE_RESPONDER);
 }
 
-void conn_unlink(struct calls *cm, struct conn *c)
+/* ---- lists and the descriptor map ------------------------------------------------ */
+
+static void q_append(struct conn_queue *q, struct conn *c)
 {
-	for (struct conn **pp = &cm->conns; *pp; pp = &(*pp)->next)
-		if (*pp == c) {
-			*pp = c->next;
-			return;
-		}
+	c->in_next = NULL;
+	c->in_prev = q->tail;
+	if (q->tail)
+		q->tail->in_next = c;
+	else
+		q->head = c;
+	q->tail = c;
+}
+
+static void q_remove(struct conn_queue *q, struct conn *c)
+{
+	if (c->in_prev)
+		c->in_prev->in_next = c->in_next;
+	else
+		q->head = c->in_next;
+	if (c->in_next)
+		c->in_next->in_prev = c->in_prev;
+	else
+		q->tail = c->in_prev;
+	c->in_next = c->in_prev = NULL;
+}
+
+/* fdmap[fd] = c, the map grown to cover fd: 0 or -ENOMEM. */
+static int fdmap_set(struct calls *cm, int fd, struct conn *c)
+{
+	if ((size_t)fd >= cm->fdmap_cap) {
+		size_t cap = cm->fdmap_cap ? cm->fdmap_cap : 64;
+		struct conn **m;
+
+		while (cap <= (size_t)fd)
+			cap *= 2;
+		m = realloc(cm->fdmap, cap * sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		memset(m + cm->fdmap_cap, 0, (cap - cm->fdmap_cap) * sizeof(*m));
+		cm->fdmap = m;
+		cm->fdmap_cap = cap;
+	}
+	cm->fdmap[fd] = c;
+	return 0;
+}
+
+static void close_fd(struct calls *cm, struct conn *c)
+{
+	if (c->fd < 0)
+		return;
+	if ((size_t)c->fd < cm->fdmap_cap)
+		cm->fdmap[c->fd] = NULL;
+	close(c->fd);
+	c->fd = -1;
+}
+
+/* c joins the manager's connections (and, with a descriptor, the map):
+ * 0, or -ENOMEM and c is not linked. */
+int conn_link(struct calls *cm, struct conn *c)
+{
+	if (c->fd >= 0 && fdmap_set(cm, c->fd, c) < 0)
+		return -ENOMEM;
+	c->prev = NULL;
+	c->next = cm->conns;
+	if (cm->conns)
+		cm->conns->prev = c;
+	cm->conns = c;
+	return 0;
+}
+
+/* c no longer counts against a bound: its handshake is over (the keys are
+ * in: the caller authenticated; or c ends). Idempotent. */
+void conn_settled(struct calls *cm, struct conn *c)
+{
+	if (c->in_counted) {
+		q_remove(&cm->inq, c);
+		c->in_counted = false;
+		c->idle = false;
+		cm->incoming--;
+	}
+	if (c->on_selfq) {
+		q_remove(&cm->selfq, c);
+		c->on_selfq = false;
+	}
+	if (c->dial_counted) {
+		c->dial_counted = false;
+		cm->dials--;
+	}
+}
+
+/* Everything c holds is given back (secrets wiped, pool port, bounds,
+ * descriptor) and c is freed; no event, no store (conn_finish does those
+ * first). The keys in the table are not touched. */
+void conn_free(struct calls *cm, struct conn *c)
+{
+	callproto_destroy(c->cp);
+	c->cp = NULL;
+	if (c->ctl) {
+		secmem_free(c->ctl);  /* wipes */
+		c->ctl = NULL;
+	}
+	conn_settled(cm, c);
+	media_release(cm, c);
+	close_fd(cm, c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (cm->conns == c)
+		cm->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	sodium_memzero(c, sizeof(*c));
+	free(c);
 }
 
 void conn_queue(struct conn *c, const uint8_t *p, size_t n, bool *overflow)
@@ -124,8 +232,6 @@ void conn_finish(struct calls *cm, struct conn *c, enum calls_state state, const
 		secmem_free(c->ctl);  /* wipes */
 		c->ctl = NULL;
 	}
-	if (!c->active && cm->attempts)
-		cm->attempts--;
 	copy_text(c->info.reason, sizeof(c->info.reason), reason);
 	c->info.state = state;
 	if (c->stored)
@@ -134,11 +240,7 @@ void conn_finish(struct calls *cm, struct conn *c, enum calls_state state, const
 					 c->info.reason, err, sizeof(err));
 	if (cm->cfg.event)
 		cm->cfg.event(cm->cfg.event_ctx, &c->info);
-	if (c->fd >= 0)
-		close(c->fd);
-	conn_unlink(cm, c);
-	sodium_memzero(c, sizeof(*c));
-	free(c);
+	conn_free(cm, c);
 }
 
 /* The attempt fails: our reason if we set one, else callproto's. */
@@ -169,9 +271,7 @@ static void detach(struct calls *cm, struct conn *c, const char *why)
 		secmem_free(c->ctl);   /* wipes */
 		c->ctl = NULL;
 	}
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
+	close_fd(cm, c);
 	c->rlen = c->wlen = 0;
 	sodium_memzero(c->rbuf, sizeof(c->rbuf));
 	c->info.detached = true;
@@ -224,6 +324,7 @@ static bool readable(struct calls *cm, struct conn *c)
 			return false;
 		}
 		c->rlen += (size_t)r;
+		c->idle = false;   /* it spoke: no longer evictable or idle-closed */
 		while (c->rlen >= CALLPROTO_FRAME_HDR) {
 			need = callproto_frame_need(c->rbuf, c->rlen);
 			if (need == 0 || need > CALLPROTO_OUT_MAX) {
@@ -267,12 +368,76 @@ static bool readable(struct calls *cm, struct conn *c)
 	}
 }
 
-static void accept_one(struct calls *cm)
+static void addr_of_sockaddr(const struct sockaddr_storage *ss, struct callproto_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET6) {
+		a->family = 6;
+		memcpy(a->addr, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+		a->port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	} else {
+		a->family = 4;
+		memcpy(a->addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		a->port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	}
+}
+
+/* The same source for the per-source bound: an IPv4 address (an IPv4-mapped
+ * IPv6 address is one), an IPv6 /64 (what one host is given). */
+static bool same_source(const struct callproto_addr *a, const struct callproto_addr *b)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (a->family != b->family)
+		return false;
+	if (a->family == 4 || memcmp(a->addr, mapped, sizeof(mapped)) == 0)
+		return memcmp(a->addr, b->addr, 16) == 0;
+	return memcmp(a->addr, b->addr, 8) == 0;
+}
+
+/* Incoming handshakes from a's source now: a walk of the incoming queue,
+ * which holds max_attempts at most. */
+static unsigned int source_count(const struct calls *cm, const struct callproto_addr *a)
+{
+	unsigned int n = 0;
+
+	for (const struct conn *x = cm->inq.head; x; x = x->in_next)
+		n += same_source(&x->from, a);
+	return n;
+}
+
+/* Our own dial to our own listener that the connection from a is (its
+ * callee leg), or NULL: a walk of the self-dials, max_attempts at most. */
+static struct conn *own_dial(const struct calls *cm, const struct callproto_addr *a)
+{
+	for (struct conn *x = cm->selfq.head; x; x = x->in_next)
+		if (addr_eq(&x->from, a))
+			return x;
+	return NULL;
+}
+
+/* The oldest incoming connection that has sent nothing, or NULL. */
+static struct conn *oldest_idle(const struct calls *cm)
+{
+	for (struct conn *x = cm->inq.head; x; x = x->in_next)
+		if (x->idle)
+			return x;
+	return NULL;
+}
+
+/*
+ * One connection from the accept queue, under the bounds (docs/calls.md,
+ * "Bounds"): its source at max_per_source: closed at once; max_attempts
+ * incoming handshakes: the oldest idle one is closed for it, or, none
+ * idle, it is closed. The callee leg of our own dial is that dial's and
+ * counts against neither. Returns false when the queue is empty.
+ */
+static bool accept_one(struct calls *cm)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	struct callproto_addr a;
-	struct conn *c;
+	struct conn *c, *own, *old;
 	int fd;
 
 	if (cm->spare_fd < 0)           /* given up earlier and not got back */
@@ -286,40 +451,90 @@ static void accept_one(struct calls *cm)
 			 * sees it closed), keep the spare again. */
 			close(cm->spare_fd);
 			fd = accept(cm->lfd, NULL, NULL);
-			if (fd >= 0)
+			if (fd >= 0) {
 				close(fd);
+				cm->stats.refused_other++;
+			}
 			cm->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		}
-		return;
+		return false;
 	}
-	if (cm->attempts >= cm->cfg.max_attempts) {
-		close(fd);   /* bounded: the caller sees the connection closed */
-		return;
+	addr_of_sockaddr(&ss, &a);
+	own = own_dial(cm, &a);
+	if (!own && source_count(cm, &a) >= cm->max_per_source) {
+		cm->stats.refused_source++;
+		close(fd);   /* the caller sees the connection closed */
+		return true;
+	}
+	if (!own && cm->incoming >= cm->cfg.max_attempts) {
+		if (!(old = oldest_idle(cm))) {
+			cm->stats.refused_full++;
+			close(fd);
+			return true;
+		}
+		cm->stats.evicted_idle++;
+		conn_free(cm, old);   /* sent nothing: no call id, nothing stored */
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c || callproto_responder_create(&c->cp, NULL) < 0) {
 		free(c);
 		close(fd);
-		return;
+		cm->stats.refused_other++;
+		return true;
 	}
-	memset(&a, 0, sizeof(a));
-	if (ss.ss_family == AF_INET6) {
-		a.family = 6;
-		memcpy(a.addr, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
-		a.port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	} else {
-		a.family = 4;
-		memcpy(a.addr, &((struct sockaddr_in *)&ss)->sin_addr, 4);
-		a.port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	}
+	c->from = a;
 	addr_format(&a, c->src, sizeof(c->src));
 	c->fd = fd;
 	c->info.role = CALLPROTO_ROLE_RESPONDER;
 	c->info.state = CALLS_HANDSHAKE;
 	c->deadline = now_ms() + cm->cfg.timeout_ms;
-	c->next = cm->conns;
-	cm->conns = c;
-	cm->attempts++;
+	if (conn_link(cm, c) < 0) {
+		c->fd = -1;
+		callproto_destroy(c->cp);
+		free(c);
+		close(fd);
+		cm->stats.refused_other++;
+		return true;
+	}
+	if (own) {
+		/* our own dial's other leg: bounded by that dial */
+		c->own_leg = true;
+		q_remove(&cm->selfq, own);
+		own->on_selfq = false;
+		return true;
+	}
+	c->idle = true;
+	c->idle_deadline = now_ms() + cm->idle_ms;
+	c->in_counted = true;
+	q_append(&cm->inq, c);
+	if (++cm->incoming > cm->stats.incoming_peak)
+		cm->stats.incoming_peak = cm->incoming;
+	return true;
+}
+
+/* Our dial c (connect() issued) goes to our own listener: its source
+ * address is noted so that the callee leg is recognised at accept. */
+void conn_self_dial(struct calls *cm, struct conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;   /* then the leg is an incoming handshake like another */
+	addr_of_sockaddr(&ss, &c->from);
+	c->on_selfq = true;
+	q_append(&cm->selfq, c);
+}
+
+void calls_stats(const struct calls *cm, struct calls_stats *out)
+{
+	*out = cm->stats;
+	out->incoming = cm->incoming;
+	out->dials = cm->dials;
+	out->max_incoming = cm->cfg.max_attempts;
+	out->max_dials = cm->cfg.max_attempts;
+	out->max_per_source = cm->max_per_source;
+	out->idle_ms = cm->idle_ms;
 }
 
 int calls_pollfds(const struct calls *cm, struct pollfd *fds, size_t cap)
@@ -359,8 +574,10 @@ int calls_timeout_ms(const struct calls *cm)
 	uint64_t t = now_ms(), best = UINT64_MAX;
 
 	for (const struct conn *c = cm->conns; c; c = c->next) {
-		if ((!c->active || !c->confirmed) && c->deadline < best)
-			best = c->deadline;
+		uint64_t d = c->idle ? c->idle_deadline : c->deadline;
+
+		if ((!c->active || !c->confirmed) && d < best)
+			best = d;
 		else if (auto_rekey_due(cm, c) && auto_rekey_at(cm, c) < best)
 			best = auto_rekey_at(cm, c);
 	}
@@ -370,25 +587,24 @@ int calls_timeout_ms(const struct calls *cm)
 	return best <= t ? 0 : (int)(best - t > 60000 ? 60000 : best - t);
 }
 
-static struct conn *by_fd(struct calls *cm, int fd)
+/* The connection on fd, or NULL (another's descriptor, or one closed in
+ * this round: its revents are stale). */
+static struct conn *by_fd(const struct calls *cm, int fd)
 {
-	for (struct conn *c = cm->conns; c; c = c->next)
-		if (c->fd == fd && fd >= 0)
-			return c;
-	return NULL;
+	return fd >= 0 && (size_t)fd < cm->fdmap_cap ? cm->fdmap[fd] : NULL;
 }
 
 int calls_handle(struct calls *cm, const struct pollfd *fds, size_t n)
 {
 	struct conn *c, *nx;
+	bool listener = false;
 	uint64_t t;
 
 	for (size_t i = 0; i < n; i++) {
 		if (!fds[i].revents)
 			continue;
 		if (fds[i].fd == cm->lfd && cm->lfd >= 0) {
-			for (int k = 0; k < 16; k++)
-				accept_one(cm);
+			listener = true;   /* after the connections: see below */
 			continue;
 		}
 		if (!(c = by_fd(cm, fds[i].fd)))
@@ -418,7 +634,24 @@ int calls_handle(struct calls *cm, const struct pollfd *fds, size_t n)
 		if (fds[i].revents & POLLOUT)
 			(void)handshake_progress(cm, c);
 	}
+	/* accepted last: a caller whose first octets came in this round has
+	 * been read (it is no longer idle) before a new connection may evict
+	 * an idle one; and no new descriptor takes a closed one's number while
+	 * fds[] still names it */
+	for (int k = 0; listener && k < 16 && accept_one(cm); k++)
+		;
 	t = now_ms();
+	/* silent ones first: the queue is in accept order, so in deadline order.
+	 * Each is an event and a log line like any failed attempt: at most
+	 * max_attempts per idle_ms, as evictions make none */
+	for (c = cm->inq.head; c && t >= c->idle_deadline; c = nx) {
+		nx = c->in_next;
+		if (c->idle) {
+			cm->stats.idle_closed++;
+			conn_fail(cm, c, CALLPROTO_CODE_TIMEOUT, "timed out after %u ms (the peer "
+				  "sent nothing)", cm->idle_ms);
+		}
+	}
 	for (c = cm->conns; c; c = nx) {
 		nx = c->next;
 		if (!c->active && t >= c->deadline)

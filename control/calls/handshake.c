@@ -148,7 +148,7 @@ static bool answer(struct calls *cm, struct conn *c)
 			  "answered here");
 		return false;
 	}
-	if (media_pool_take(cm, &c->local_media) < 0) {
+	if (media_pool_take(cm, c) < 0) {
 		conn_fail(cm, c, CALLPROTO_CODE_DECLINED, "media address pool exhausted");
 		return false;
 	}
@@ -350,8 +350,7 @@ static bool activate(struct calls *cm, struct conn *c)
 		c->confirmed = true;
 		(void)channel_send(c, ready, sizeof(ready));
 	}
-	if (cm->attempts)
-		cm->attempts--;
+	conn_settled(cm, c);   /* authenticated: no longer a handshake in progress */
 	c->info.state = CALLS_ACTIVE;
 	if (cm->cfg.event)
 		cm->cfg.event(cm->cfg.event_ctx, &c->info);

@@ -83,9 +83,8 @@ static int resume_one(struct calls *cm, const struct store_call *sc)
 	c->info.detached = true;
 	copy_text(c->info.detached_why, sizeof(c->info.detached_why),
 		  "callseal-control restarted");
-	c->next = cm->conns;
-	cm->conns = c;
-	return 0;
+	media_hold(cm, c);
+	return conn_link(cm, c);   /* no descriptor: cannot fail */
 }
 
 /* A resumed leg of call id owns the table entry keyed k (both legs of a call

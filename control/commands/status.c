@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * status.c - the status and help commands of callseal-control: the table's
- * state, and every row of the command table (commands.c).
+ * state and the call manager's bounds, and every row of the command table
+ * (commands.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -44,6 +45,21 @@ int cmd_status(struct ctl *c, int argc, const char *const argv[], char *msg,
 			 c->admin_stats.accepted, c->admin_stats.refused_full,
 			 c->admin_stats.refused_uid, c->admin_stats.timed_out,
 			 c->admin_stats.bad_request, c->admin_stats.left);
+	if (c->calls != NULL) {
+		struct calls_stats st;
+
+		/* the handshake bounds (docs/calls.md, "Bounds") */
+		calls_stats(c->calls, &st);
+		admin_out_printf(&c->out,
+				 "calls: handshakes in %u (peak %u, limit %u, %u per source, idle %u ms), "
+				 "dials %u (limit %u); refused: per source %" PRIu64 ", full %"
+				 PRIu64 ", other %" PRIu64 ", dials %" PRIu64 "; evicted idle %"
+				 PRIu64 ", idle closed %" PRIu64 "\n",
+				 st.incoming, st.incoming_peak, st.max_incoming, st.max_per_source, st.idle_ms,
+				 st.dials, st.max_dials, st.refused_source, st.refused_full,
+				 st.refused_other, st.refused_dials, st.evicted_idle,
+				 st.idle_closed);
+	}
 	msg[0] = '\0';
 	return 0;
 }

@@ -50,13 +50,19 @@ struct side {
 struct fixture {
 	struct side a, b;   /* contoso (alice), fabrikam (bob) */
 	uint8_t rec_pk[crypto_box_PUBLICKEYBYTES], rec_sk[crypto_box_SECRETKEYBYTES];
-	int raw[8];         /* test-owned sockets */
+	int raw[64];        /* test-owned sockets */
 	unsigned int n_raw;
 };
 
 typedef void (*step_fn)(struct fixture *f);
 
-/* test_calls_fixture.c: the two sides and the fixture */
+/* test_calls_fixture.c: the two sides and the fixture; the knobs below are
+ * read by the next set-up (0 / NULL: table capacity 64, POOL, the default
+ * per-source bound) */
+extern unsigned int fixture_capacity, fixture_max_per_source;
+extern const char *fixture_pool;
+int setup_common(void **state, bool tofu, unsigned int timeout_ms, unsigned int max,
+		 const char *tenant_b);
 int side_start(struct fixture *f, struct side *s, bool tofu, unsigned int timeout_ms,
 	       unsigned int max_attempts);
 void user_pub(struct side *s, const char *user, uint8_t pk[32]);
@@ -92,6 +98,17 @@ void test_stall_timeout(void **state);
 void test_bounded_attempts(void **state);
 void test_garbage(void **state);
 void test_modified_bytes(void **state);
+
+/* test_calls_bounds.c: handshake bounds (per source, in total, idle), the
+ * dial budget, many calls at once */
+int raw_connect_from(struct fixture *f, const char *src, uint16_t port);
+bool wait_closed(struct fixture *f, int fd, unsigned int ms);
+int setup_bounds(void **state);
+int setup_many(void **state);
+int teardown_many(void **state);
+void test_per_source(void **state);
+void test_dial_budget(void **state);
+void test_many_calls(void **state);
 
 /* test_calls_lifecycle.c: rekey, list and destroy, restart */
 void test_rekey(void **state);

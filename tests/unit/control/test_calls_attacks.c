@@ -57,34 +57,71 @@ void test_stall_timeout(void **state)
 	assert_non_null(strstr(last(&f->a)->reason, "timed out"));
 	assert_int_equal(calls_timeout_ms(f->a.cm), -1);
 
-	/* a caller that connects to bob and says nothing */
-	raw_connect(f, calls_listen_port(f->b.cm));
+	/* a connection to bob that says nothing: closed at the idle time
+	 * (min(idle_ms, timeout_ms) = 300 ms here), counted, with its reason */
+	struct calls_stats st;
+	int fd = raw_connect(f, calls_listen_port(f->b.cm));
+
+	t0 = ms_now();
+	assert_true(wait_closed(f, fd, 3000));
+	assert_true(ms_now() - t0 >= 290);
+	calls_stats(f->b.cm, &st);
+	assert_int_equal(st.idle_closed, 1);
+	assert_int_equal(st.incoming, 0);
 	drive(f, &f->b.n_ev, 1, 3000, NULL);
 	assert_int_equal(last(&f->b)->state, CALLS_FAILED);
-	assert_non_null(strstr(last(&f->b)->reason, "timed out"));
+	assert_non_null(strstr(last(&f->b)->reason, "timed out after 300 ms (the peer sent nothing)"));
+
+	/* half a HELLO, then nothing: an attempt that stalls, failed at the
+	 * handshake deadline with its reason */
+	static const uint8_t half[] = { 0, 40, 0x01, 1, 2 };
+
+	fd = raw_connect(f, calls_listen_port(f->b.cm));
+	assert_int_equal(send(fd, half, sizeof(half), 0), (ssize_t)sizeof(half));
+	drive(f, &f->b.n_ev, 2, 3000, NULL);
+	assert_int_equal(last(&f->b)->state, CALLS_FAILED);
+	assert_non_null(strstr(last(&f->b)->reason, "did not complete the handshake"));
 	assert_int_equal(table_count(&f->b), 0);
+	calls_stats(f->b.cm, &st);
+	assert_int_equal(st.idle_closed, 1);
 }
 
 void test_bounded_attempts(void **state)
 {
 	struct fixture *f = *state;
-	char b;
-	int fds[3];
+	struct calls_stats st;
+	uint16_t port = calls_listen_port(f->b.cm);
+	int fds[4];
 
-	/* max_attempts 2: the third connection is closed at once */
-	for (int i = 0; i < 3; i++) {
-		fds[i] = raw_connect(f, calls_listen_port(f->b.cm));
-		drive(f, NULL, 0, 50, NULL);
-	}
-	assert_int_equal(recv(fds[2], &b, 1, 0), 0);
-	struct calls_info info;
-	unsigned int n = 0;
-
-	(void)info;
+	/* max_attempts 2, four sources (the per-source bound is not what is
+	 * tried here). Two idle connections fill the incoming handshakes; a
+	 * third evicts the oldest idle one, at once */
+	fds[0] = raw_connect_from(f, "127.0.0.2", port);
+	drive(f, NULL, 0, 20, NULL);
+	fds[1] = raw_connect_from(f, "127.0.0.3", port);
+	drive(f, NULL, 0, 20, NULL);
+	fds[2] = raw_connect_from(f, "127.0.0.4", port);
+	assert_true(wait_closed(f, fds[0], 3000));
+	calls_stats(f->b.cm, &st);
+	assert_int_equal(st.evicted_idle, 1);
+	assert_int_equal(st.incoming, 2);
+	/* the two left speak (one octet of a frame): no longer idle, so a
+	 * fourth connection finds none to evict and is closed itself */
+	assert_int_equal(send(fds[1], "\0", 1, 0), 1);
+	assert_int_equal(send(fds[2], "\0", 1, 0), 1);
+	fds[3] = raw_connect_from(f, "127.0.0.5", port);
+	assert_true(wait_closed(f, fds[3], 3000));
+	calls_stats(f->b.cm, &st);
+	assert_int_equal(st.refused_full, 1);
+	assert_int_equal(st.evicted_idle, 1);
+	assert_int_equal(st.incoming, 2);
+	/* the two that spoke fail at the handshake deadline, with an event each */
 	drive(f, &f->b.n_ev, 2, 3000, NULL);
+	assert_int_equal(f->b.n_ev, 2);
 	for (unsigned int i = 0; i < f->b.n_ev; i++)
-		n += f->b.ev[i].state == CALLS_FAILED;
-	assert_int_equal(n, 2);
+		assert_int_equal(f->b.ev[i].state, CALLS_FAILED);
+	calls_stats(f->b.cm, &st);
+	assert_int_equal(st.incoming, 0);
 }
 
 void test_garbage(void **state)

@@ -11,6 +11,10 @@ static char err[CALLS_ERR_MAX];
 
 static unsigned int seq;
 
+/* for the set-ups that need more (test_calls_bounds.c): 0 / NULL = the usual */
+unsigned int fixture_capacity, fixture_max_per_source;
+const char *fixture_pool;
+
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
@@ -41,7 +45,8 @@ static int side_open(struct side *s, const char *tenant)
 	}
 	snprintf(s->table_name, sizeof(s->table_name), "test-calls-%d-%u-%s", (int)getpid(),
 		 seq++, tenant);
-	if (keytable_create(&s->kt, s->table_name, 64, e, sizeof(e)) != 0) {
+	if (keytable_create(&s->kt, s->table_name, fixture_capacity ? fixture_capacity : 64,
+			    e, sizeof(e)) != 0) {
 		fprintf(stderr, "keytable_create: %s\n", e);
 		return -1;
 	}
@@ -79,8 +84,9 @@ int side_start(struct fixture *f, struct side *s, bool tofu, unsigned int timeou
 {
 	struct calls_config cfg = {
 		.table = s->kt, .store = s->st, .tenant = s->tenant, .listen = "127.0.0.1:0",
-		.timeout_ms = timeout_ms, .media_pool = POOL, .tofu = tofu,
-		.max_attempts = max_attempts, .recorder_public_key = f->rec_pk,
+		.timeout_ms = timeout_ms, .media_pool = fixture_pool ? fixture_pool : POOL,
+		.tofu = tofu, .max_attempts = max_attempts,
+		.max_per_source = fixture_max_per_source, .recorder_public_key = f->rec_pk,
 		.rekey_interval_s = fixture_rekey_interval_s,
 		.stats_table = fixture_stats_poll_ms ? s->table_name : NULL,
 		.stats_poll_ms = fixture_stats_poll_ms, .reuse_guard_ms = fixture_reuse_guard_ms,
@@ -138,8 +144,8 @@ const char *addr_of(uint16_t port)
 
 /* Standard set-up: alice@contoso and bob@fabrikam know each other, pinned;
  * one tenant (two sites): bob is bob@contoso at the second manager. */
-static int setup_common(void **state, bool tofu, unsigned int timeout_ms, unsigned int max,
-			const char *tenant_b)
+int setup_common(void **state, bool tofu, unsigned int timeout_ms, unsigned int max,
+		 const char *tenant_b)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	uint8_t pa[32], pb[32];

@@ -382,6 +382,7 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	uint64_t idx = stream_estimate(s, get_be16(p->data + 2));
 	if (unlikely(idx > CSRTP_INDEX_MAX))
 		return CSRTP_ERR_KEY_EXHAUSTED;
+	p->index = idx;       /* the estimate, also when refused (see redo_rtp) */
 	/* s. 3.3.2: cheap replay check now; the window moves after the tag.
 	 * Older than the window, or seen: a replay, unless a pending key
 	 * verifies it (a sender that started over under its new key). */
@@ -548,14 +549,51 @@ static inline void key_from_lower(struct csrtp_stream *s, uint64_t index)
 		s->key_from = index;
 }
 
+/*
+ * RFC 3711 s. 3.3.1 takes packets one at a time: each is estimated from the
+ * highest index authenticated before it. A pass estimates all of its packets
+ * from the stream as it was at the start of the pass, so a packet after a
+ * jump of more than 2^15 in the same pass (the last packets before a
+ * sequence number wrap and the first after it, following a long gap) was
+ * estimated from the wrong side of the jump, and refused, where the sender
+ * (which estimates one packet after the other) and a receiver given the
+ * packets one per burst take it. A packet refused as forged or replayed whose
+ * estimate is different now that the pass has moved its stream's top, or
+ * that follows such a packet of its stream, is taken out (its decryption
+ * undone: CTR is its own inverse under the same key and IV) and tried again
+ * in the next pass, from the new estimate. Only authenticated packets move
+ * the top, so a forged one never decides the estimate of another; *budget
+ * bounds the passes. again[0..*na) are the streams with a packet taken out.
+ */
+static bool redo_rtp(struct csrtp_pkt *p, unsigned *budget,
+		     const struct csrtp_stream **again, unsigned *na)
+{
+	struct csrtp_stream *s = p->stream;
+	unsigned i;
+
+	if (likely(p->status != CSRTP_ERR_AUTH && p->status != CSRTP_ERR_REPLAY) ||
+	    s == NULL || !s->rtp.started || *budget == 0)
+		return false;
+	for (i = 0; i < *na && again[i] != s; i++)
+		;
+	if (i == *na) {
+		if (stream_estimate(s, get_be16(p->data + 2)) == p->index)
+			return false;
+		again[(*na)++] = s;
+	}
+	--*budget;
+	return true;
+}
+
 unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, unsigned n)
 {
 	struct slot *ptrs[CSRTP_BURST_MAX];
-	uint16_t todo[CSRTP_BURST_MAX], later[CSRTP_BURST_MAX];
+	uint16_t todo[CSRTP_BURST_MAX], later[CSRTP_BURST_MAX], done[CSRTP_BURST_MAX];
+	uint8_t in_slot[CSRTP_BURST_MAX];
 	unsigned ok = 0;
 
 	for (unsigned base = 0; base < n; base += CSRTP_BURST_MAX) {
-		unsigned cnt = chunk_len(n, base), nt = cnt;
+		unsigned cnt = chunk_len(n, base), nt = cnt, budget = 2 * cnt;
 
 		for (unsigned i = 0; i < cnt; i++)
 			todo[i] = (uint16_t)i;
@@ -564,7 +602,7 @@ unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, u
 		 * are estimated from it (RFC 3711 s. 3.3.1); if it fails, the next
 		 * one is tried on its own. */
 		while (nt > 0) {
-			unsigned m = 0, nl = 0;
+			unsigned m = 0, nl = 0, nd = 0;
 			uint32_t pass = ++e->pass;
 
 			for (unsigned t = 0; t < nt; t++) {
@@ -578,6 +616,8 @@ unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, u
 					s->pass = pass;
 				}
 				p->status = (uint8_t)prepare_rtp_unprotect(p, &e->slot[m]);
+				in_slot[todo[t]] = p->status == CSRTP_OK;
+				done[nd++] = todo[t];
 				if (p->status == CSRTP_OK)
 					m++;
 			}
@@ -621,6 +661,24 @@ unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, u
 				p->len = body;
 				ok++;
 			}
+			/* refused from an estimate this pass has changed: again
+			 * (redo_rtp), in order, after the undoing of its decryption */
+			const struct csrtp_stream *again[CSRTP_BURST_MAX];
+			unsigned nu = 0, na = 0;
+			for (unsigned j = 0; j < nd; j++) {
+				struct csrtp_pkt *p = &pkts[base + done[j]];
+
+				if (!redo_rtp(p, &budget, again, &na))
+					continue;
+				if (in_slot[done[j]]) {
+					for (unsigned i = 0; i < m; i++)
+						if (e->slot[i].pkt == p && !e->slot[i].failed)
+							ptrs[nu++] = &e->slot[i];
+				}
+				later[nl++] = done[j];
+			}
+			if (unlikely(nu > 0))
+				run_slots(e, ptrs, nu, 1);
 			memcpy(todo, later, nl * sizeof(todo[0]));
 			nt = nl;
 		}

@@ -691,6 +691,48 @@ static void test_duplicate_in_batch(void **state)
 	csrtp_key_wipe(&k);
 }
 
+/* A burst that jumps by more than 2^15 (fuzz_srtp's finding): the receiver
+ * estimates each packet from the ones authenticated before it, as the sender
+ * did, and takes all four in one burst (seq 1, 0xfffd, 2 after the wrap,
+ * 0x8001); a forged copy of the last is still refused. */
+static void test_burst_jump_estimate(void **state)
+{
+	static const uint16_t seqs[] = { 1, 0xfffd, 2, 0x8001 };
+	static const uint64_t want[] = { 1, 0xfffd, 0x10002, 0x18001 };
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	struct csrtp_stream tx, rx;
+	uint8_t b[5][BUF], orig[4][BUF];
+	struct csrtp_pkt p[5];
+	uint32_t len[4];
+
+	make_key(e, &k, 16, 21);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx, &k, 0, 0), 0);
+	for (int i = 0; i < 4; i++) {
+		len[i] = make_rtp(b[i], seqs[i], 7, 0, -1, 40);
+		memcpy(orig[i], b[i], len[i]);
+		p[i] = pkt(b[i], len[i], &tx);
+	}
+	assert_int_equal(csrtp_protect_burst(e, p, 4), 4);
+	memcpy(b[4], b[3], p[3].len);
+	b[4][20] ^= 1;                            /* a forged copy */
+	p[4] = pkt(b[4], p[3].len, &rx);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(p[i].index, want[i]);
+		p[i] = pkt(b[i], p[i].len, &rx);
+	}
+	assert_int_equal(csrtp_unprotect_burst(e, p, 5), 4);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(p[i].status, CSRTP_OK);
+		assert_int_equal(p[i].index, want[i]);
+		assert_int_equal(p[i].len, len[i]);
+		assert_memory_equal(b[i], orig[i], len[i]);
+	}
+	assert_int_not_equal(p[4].status, CSRTP_OK);
+	csrtp_key_wipe(&k);
+}
+
 /* ---- rekeying (RFC 3711 <From,To>) -------------------------------------- */
 
 static void test_rekey_from_index(void **state)
@@ -927,6 +969,7 @@ int main(void)
 		cmocka_unit_test(test_key_exhaustion),
 		cmocka_unit_test(test_mixed_batch),
 		cmocka_unit_test(test_duplicate_in_batch),
+		cmocka_unit_test(test_burst_jump_estimate),
 		cmocka_unit_test(test_rekey_from_index),
 		cmocka_unit_test(test_len_cap_overflow),
 		cmocka_unit_test(test_window_size_limits),

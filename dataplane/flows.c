@@ -43,6 +43,7 @@ struct flow {
 					  first packet that verifies under it */
 	struct keytable_master cur_m;  /* what cur was expanded from */
 	struct keytable_master next_m; /* what next was expanded from */
+	uint64_t created_ns;           /* the entry instance applied (its created_ns) */
 } __attribute__((aligned(64)));
 _Static_assert(offsetof(struct flow, row_bytes) < 64, "a flow's hot fields in one line");
 
@@ -323,6 +324,7 @@ static int flow_apply(struct flows *f, struct flow *fl, const struct keytable_en
 	}
 	fl->state = FLOW_LIVE;
 	fl->generation = en->generation;
+	fl->created_ns = en->created_ns;
 	return FLOWS_OK;
 dead:
 	flow_kill(f, fl);
@@ -583,6 +585,13 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 				fl->key = lk[j];
 				fl->state = FLOW_DEAD;   /* flow_apply brings it up */
 			}
+			/* deleted and added again since we last looked (a call
+			 * ended, the next one got the port before a packet of
+			 * either): another instance, so start over as if the
+			 * deletion had been seen, or the old instance's streams
+			 * would never turn stale and fill the stream table */
+			if (found && fl->state == FLOW_LIVE && fl->created_ns != en[j].created_ns)
+				flow_kill(f, fl);
 			if (fl->state != FLOW_LIVE || fl->generation != en[j].generation)
 				flow_apply(f, fl, &en[j]);
 			fl->changes = changes;

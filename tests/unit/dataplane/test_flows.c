@@ -209,6 +209,41 @@ static void test_delete_and_readd(void **state)
 	destroy(x);
 }
 
+/* Deleted and added again with no packet in between (a call ends and the next
+ * call gets the same media port, scripts/soak): another instance of the entry,
+ * so the flow starts over as if it had seen the deletion: the new key even at
+ * the same generation, fresh streams, and the old instance's streams stale,
+ * their places taken when the stream table is full. */
+static void test_readd_between_packets(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 2);
+	struct keytable_key k;
+	struct flows_stats st;
+	uint8_t why;
+
+	keytable_key_ipv4(&k, addr4, 5004, KEYTABLE_DIR_OUT);
+	add(x, &k, 7);
+	struct csrtp_stream *s = resolve1(x, &k, 1, &why);
+	assert_true(roundtrip(x, s, 500, 7, 0));
+	assert_non_null(resolve1(x, &k, 2, &why));    /* the stream table is full */
+	assert_int_equal(keytable_delete(x->w, &k), 0);
+	add(x, &k, 9);                                /* generation 1 again */
+
+	s = resolve1(x, &k, 3, &why);                 /* a new SSRC: a stale place */
+	assert_non_null(s);
+	assert_int_equal(why, FLOWS_OK);
+	assert_true(roundtrip(x, s, 500, 9, 0));      /* the new key, not the old */
+	s = resolve1(x, &k, 1, &why);                 /* the old SSRC: fresh window */
+	assert_non_null(s);
+	assert_false(s->rtp.started);
+	assert_true(roundtrip(x, s, 500, 9, 0));
+	flows_get_stats(x->f, &st);
+	assert_int_equal(st.flows, 1);
+	assert_int_equal(st.streams, 2);
+	destroy(x);
+}
+
 /* Replace: the new key at once, the stream's index state kept. */
 static void test_replace_keeps_index(void **state)
 {
@@ -602,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_key_leaves_no_state),
 		cmocka_unit_test(test_resolve_and_encrypt),
 		cmocka_unit_test(test_delete_and_readd),
+		cmocka_unit_test(test_readd_between_packets),
 		cmocka_unit_test(test_replace_keeps_index),
 		cmocka_unit_test(test_schedule_next_key),
 		cmocka_unit_test(test_on_auth_and_advance),

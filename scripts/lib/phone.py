@@ -6,6 +6,7 @@ one port), and checks everything it receives.
 usage: phone.py --name NAME --bind IP:PORT --peer IP:PORT --ssrc X --peer-ssrc Y
                 --seed S --peer-seed T --start-at EPOCH --duration S
                 [--rate PPS] [--linger S] [--report FILE]
+                [--ready FILE --wait-for PEER_FILE]
 
 Sends, from --start-at (wall clock, so that both phones begin together) for
 --duration seconds, --rate RTP packets per second (160-byte payloads, payload
@@ -22,6 +23,12 @@ After the last send it keeps receiving for --linger seconds (the peer's last
 packets are still on their way; closing early would make the kernel answer them
 with ICMP port unreachable).
 
+--ready FILE is created once the socket is bound; with --wait-for PEER_FILE
+(the peer phone's --ready) the phone sends nothing until that file exists (at
+most 30 s, else it exits 1), then starts at --start-at or at once if that has
+passed: no packet reaches a peer that is not listening yet, however late a
+loaded machine started either phone (scripts/soak).
+
 Prints (and writes to --report) one JSON object:
   {"name", "ssrc", "sent_rtp", "sent_rtcp", "first_seq", "last_seq",
    "rx_rtp", "rx_rtcp", "rx_bad" (wrong payload, SSRC, version or length),
@@ -37,6 +44,7 @@ the CNAME, for the demo's eavesdropper check.
 import argparse
 import hashlib
 import json
+import os
 import random
 import select
 import socket
@@ -94,6 +102,8 @@ def main():
     ap.add_argument('--report')
     ap.add_argument('--plaintexts')
     ap.add_argument('--seq-start', type=int, help='first sequence number (default: random)')
+    ap.add_argument('--ready', help='create this file once the socket is bound')
+    ap.add_argument('--wait-for', help="send nothing until this file (the peer's --ready) exists")
     a = ap.parse_args()
 
     cname = a.name.encode()
@@ -107,6 +117,8 @@ def main():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     s.bind(a.bind)
+    if a.ready:
+        open(a.ready, 'w').close()
     s.setblocking(False)
     plain = open(a.plaintexts, 'w') if a.plaintexts else None
     if plain:
@@ -121,6 +133,14 @@ def main():
     interval = 1.0 / a.rate
     n_total = int(round(a.duration * a.rate))
     t_start = a.start_at
+    if a.wait_for:
+        give_up = time.time() + 30.0
+        while not os.path.exists(a.wait_for):
+            if time.time() > give_up:
+                print('phone.py: %s did not appear within 30 s' % a.wait_for, file=sys.stderr)
+                return 1
+            time.sleep(0.01)
+        t_start = max(t_start, time.time())
     t_end_send = t_start + n_total * interval
     t_stop = t_end_send + a.linger
     next_rtcp = t_start + 1.0

@@ -12,7 +12,8 @@
 #   sites_tools            the programs (DP CONTROL CTL FWD DUMP PHONE), root
 #   sites_init NAME        names for this run (NAME: demo, soak), $T, the traps
 #   sites_start [COPY]     the link (a pcap copy of it in COPY, if given), both
-#                          control daemons and both dataplanes, the taps set up
+#                          control daemons and both dataplanes (with the options
+#                          in the array DP_OPTS, if any), the taps set up
 #   ...                    the caller's work (ctl, jget, tel, media_ok, ...)
 #   cleanup; sites_leftovers   everything made is gone? ("" if so)
 # cleanup also runs on exit and on Ctrl-C.
@@ -97,6 +98,7 @@ sites_init() {
   OTHER=([contoso]=fabrikam [fabrikam]=contoso)
   LPORT=()
   PID=()
+  DP_OPTS=()
   IFACE=phone0
   KEEP_TMP=${CALLSEAL_KEEP_TMP:-0}
   CLEANED=0
@@ -222,7 +224,7 @@ sites_start() {
       --file-prefix="${PFX[$s]}" -l "$lcore" \
       --vdev "net_tap0,iface=$IFACE" \
       --vdev "net_memif0,role=client,socket=${MEMIF[$s]},socket-abstract=no" \
-      -- --table "${TABLE[$s]}" --inside 0 --outside 1 --idle-sleep 100
+      -- --table "${TABLE[$s]}" --inside 0 --outside 1 --idle-sleep 100 ${DP_OPTS[@]+"${DP_OPTS[@]}"}
     lcore=$(( (lcore + 1) % 2 ))
   done
   for s in "${SITES[@]}"; do

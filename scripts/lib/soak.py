@@ -217,22 +217,20 @@ def media(cid, kind, d, rng, n):
         with lock:
             st.media_bad.append((cid, "both", ["no report"]))
         return done
+    bad = [(dirn, f) for dirn, f in (("alice -> " + callee, media_fails(reports[0], reports[1])),
+                                      (callee + " -> alice", media_fails(reports[1], reports[0])))
+           if f]
     with lock:
         st.media_calls += 1
-        for i, s in enumerate(SITES):
-            st.sent[s][0] += reports[i]["sent_rtp"]
-            st.sent[s][1] += reports[i]["sent_rtcp"]
+        for i, site in enumerate(SITES):
+            st.sent[site][0] += reports[i]["sent_rtp"]
+            st.sent[site][1] += reports[i]["sent_rtcp"]
             st.late_ms = max(st.late_ms, reports[i]["send_late_ms"])
-            st.media_calls_at[s] += 1
+            st.media_calls_at[site] += 1
         st.streams += 2
-        for (i, j), dirn in (((0, 1), "alice -> " + callee), ((1, 0), callee + " -> alice")):
-            f = media_fails(reports[i], reports[j])
-            if f:
-                st.media_bad.append((cid, dirn, f))
-    for (i, j), dirn in (((0, 1), "alice -> " + callee), ((1, 0), callee + " -> alice")):
-        f = media_fails(reports[i], reports[j])
-        if f:
-            say("   ! call %s %s: %s" % (cid, dirn, "; ".join(f)))
+        st.media_bad += [(cid, dirn, f) for dirn, f in bad]
+    for dirn, f in bad:
+        say("   ! call %s %s: %s" % (cid, dirn, "; ".join(f)))
     for r in rep:
         for f in (r, r + ".log", r + ".ready"):
             try:
@@ -258,10 +256,10 @@ def one_call(rng, n):
         st.kinds[kind] += 1
     rekeys = 0
     try:
-        nlegs = 2
-        ok = wait_until(lambda: (lambda ls: len(ls) == nlegs and
-                                 all(x.get("state") == "active" for x in ls))(call_legs(cid, kind)), 15)
-        if not ok:
+        def all_active():
+            ls = call_legs(cid, kind)      # two legs: one per site, or both in contoso
+            return len(ls) == 2 and all(x.get("state") == "active" for x in ls)
+        if not wait_until(all_active, 15):
             error(cid, "%s call: not active on every leg within 15 s: %s" % (
                 kind, [(x.get("role"), x.get("state")) for x in call_legs(cid, kind)]))
             return
@@ -280,7 +278,7 @@ def one_call(rng, n):
 
         def gens():
             return sorted({x.get("generation") for x in call_legs(cid, kind)})
-        if wait_until(lambda: gens() == [want], 5) is not True and gens() != [want]:
+        if not wait_until(lambda: gens() == [want], 5):
             error(cid, "%s call: generations %s on the legs after %d rekeys, want %d" % (
                 kind, gens(), rekeys, want))
     finally:
@@ -296,7 +294,7 @@ def one_call(rng, n):
             st.active -= 1
 
 
-stop_at = time.time() + cfg["seconds"]
+stop_at = None     # set by main()
 
 
 def slot(i):
@@ -340,7 +338,8 @@ def keys(site):
         return None
 
 
-PROCS = [("control", s) for s in SITES] + [("dataplane", s) for s in SITES]
+PROCS = ([("control", s, "control_pid") for s in SITES] +
+         [("dataplane", s, "dp_pid") for s in SITES])
 
 
 def sample(t0):
@@ -348,8 +347,8 @@ def sample(t0):
         s = dict(elapsed=round(time.time() - t0, 1), up=st.up, ended=st.ended, active=st.active)
     s["keys"] = {x: keys(x) for x in SITES}
     s["dp"] = {x: dpstats(x) for x in SITES}
-    s["rss"] = {"%s-%s" % p: vmrss(cfg["sites"][p[1]]["%s_pid" % ("control" if p[0] == "control" else "dp")])
-                for p in PROCS}
+    s["rss"] = {"%s-%s" % (what, site): vmrss(cfg["sites"][site][pid])
+                for what, site, pid in PROCS}
     return s
 
 
@@ -380,7 +379,9 @@ def sample_line(s, label=None):
 
 
 def main():
+    global stop_at
     t0 = time.time()
+    stop_at = t0 + cfg["seconds"]
     samples_f = open(cfg["samples"], "a") if cfg["samples"] else None
     threads = [threading.Thread(target=slot, args=(i,), daemon=True) for i in range(cfg["calls"])]
     for t in threads:

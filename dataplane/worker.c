@@ -187,7 +187,9 @@ uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 			break;
 		}
 		case CLASSIFY_FRAGMENT:
-			if (cfg->fragments_pass)
+			/* never the first fragment of media: without it the
+			 * datagram cannot be reassembled */
+			if (cfg->fragments_pass && !r->media_frag)
 				verdict[i] = V_SEND;
 			else
 				drops[DP_DROP_FRAGMENT]++;

@@ -128,8 +128,25 @@ static inline enum dp_drop drop_reason(enum csrtp_status st)
 	}
 }
 
+static uint16_t process_burst(struct dp_lcore *lc, int from_port,
+			      struct rte_mbuf **pkts, uint16_t n, struct rte_mbuf **out);
+
+/* Any n: DP_BURST at a time (the per-burst arrays below hold DP_BURST), so
+ * that every mbuf is sent or freed. */
 uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 			  struct rte_mbuf **pkts, uint16_t n, struct rte_mbuf **out)
+{
+	uint16_t nout = 0;
+	for (uint32_t i = 0; i < n; i += DP_BURST) {
+		uint16_t c = (uint16_t)(n - i < DP_BURST ? n - i : DP_BURST);
+		nout = (uint16_t)(nout + process_burst(lc, from_port, pkts + i, c, out + nout));
+	}
+	return nout;
+}
+
+/* One burst of n <= DP_BURST. */
+static uint16_t process_burst(struct dp_lcore *lc, int from_port,
+			      struct rte_mbuf **pkts, uint16_t n, struct rte_mbuf **out)
 {
 	const struct dp_config *cfg = lc->cfg;
 	const int outbound = from_port == DP_PORT_INSIDE;
@@ -150,9 +167,6 @@ uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 	unsigned nm = 0;
 	uint64_t drops[DP_DROP_MAX] = { 0 };
 	uint64_t passed = 0, crypted = 0;
-
-	if (n > DP_BURST)
-		n = DP_BURST;
 
 	/* 1. classify */
 	for (uint16_t i = 0; i < n; i++) {

@@ -3,7 +3,8 @@
  * dp_process_burst (dataplane/worker.c, compiled in unchanged) with more
  * packets than DP_BURST: every mbuf is sent or freed (issue 14: the rest
  * used to be neither), in arrival order, and those past DP_BURST are really
- * processed (encrypted, classified, dropped). Needs DPDK's EAL for the mbuf
+ * processed (encrypted, classified, dropped); and --fragments pass never
+ * passes the first fragment of media. Needs DPDK's EAL for the mbuf
  * pool: --no-huge --no-pci -m 256 and a file prefix of its own; no port.
  */
 #include <setjmp.h>
@@ -179,10 +180,43 @@ static void test_burst_sizes(void **state)
 		one_call(sizes[i]);
 }
 
+/* --fragments pass: a later fragment passes, the first fragment of UDP on a
+ * media port never does (docs/dataplane.md, "Fragments"). */
+static void test_fragments_pass(void **state)
+{
+	(void)state;
+	struct rte_mbuf *pkts[3], *out[3];
+	unsigned avail = rte_mempool_avail_count(pool);
+	assert_int_equal(rte_pktmbuf_alloc_bulk(pool, pkts, 3), 0);
+	for (int i = 0; i < 3; i++) {
+		uint8_t *d = rte_pktmbuf_mtod(pkts[i], uint8_t *);
+		uint16_t len = frame(d, F_NO_KEY, 7);
+		if (i == 0)
+			d[14 + 6] = 0x20;                       /* MF, offset 0: first */
+		else if (i == 1)
+			d[14 + 7] = 0x03;                       /* offset 24: later */
+		else {
+			d[14 + 6] = 0x20;                       /* first, off the media ports */
+			d[34] = 0x23; d[35] = 0x28;             /* source port 9000 */
+		}
+		pkts[i]->data_len = pkts[i]->pkt_len = len;
+	}
+	struct rte_mbuf *later = pkts[1], *other = pkts[2];
+	cfg.fragments_pass = true;
+	uint16_t nout = dp_process_burst(&lc, DP_PORT_INSIDE, pkts, 3, out);
+	cfg.fragments_pass = false;
+	assert_int_equal(nout, 2);
+	assert_ptr_equal(out[0], later);
+	assert_ptr_equal(out[1], other);
+	rte_pktmbuf_free_bulk(out, nout);
+	assert_int_equal(rte_mempool_avail_count(pool), avail);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_burst_sizes),
+		cmocka_unit_test(test_fragments_pass),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

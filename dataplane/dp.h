@@ -103,7 +103,8 @@ int dp_lcore_init(struct dp_lcore *lc, const struct dp_config *cfg,
 void dp_lcore_fini(struct dp_lcore *lc);
 /* Classify, look up, protect (from the inside) or unprotect (from the
  * outside), fix headers. Writes the mbufs to send, in their arrival order,
- * to out[] and returns how many; frees and counts the rest. */
+ * to out[] (room for n) and returns how many; frees and counts the rest.
+ * Any n: more than DP_BURST are processed DP_BURST at a time. */
 uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 			  struct rte_mbuf **pkts, uint16_t n, struct rte_mbuf **out);
 int dp_worker_main(void *arg);

@@ -211,8 +211,25 @@ static inline void occupancy(struct dp_lcore *lc)
 	}
 }
 
+static uint16_t process_burst(struct dp_lcore *lc, int from_port,
+			      struct rte_mbuf **pkts, uint16_t n, struct rte_mbuf **out);
+
+/* Any n: DP_BURST at a time (the per-burst arrays below hold DP_BURST), so
+ * that every mbuf is sent or freed. */
 uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 			  struct rte_mbuf **pkts, uint16_t n, struct rte_mbuf **out)
+{
+	uint16_t nout = 0;
+	for (uint32_t i = 0; i < n; i += DP_BURST) {
+		uint16_t c = (uint16_t)(n - i < DP_BURST ? n - i : DP_BURST);
+		nout = (uint16_t)(nout + process_burst(lc, from_port, pkts + i, c, out + nout));
+	}
+	return nout;
+}
+
+/* One burst of n <= DP_BURST. */
+static uint16_t process_burst(struct dp_lcore *lc, int from_port,
+			      struct rte_mbuf **pkts, uint16_t n, struct rte_mbuf **out)
 {
 	const struct dp_config *cfg = lc->cfg;
 	const int outbound = from_port == DP_PORT_INSIDE;
@@ -236,8 +253,6 @@ uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 	uint64_t drops[DP_DROP_MAX] = { 0 };
 	uint64_t passed = 0, crypted = 0;
 
-	if (n > DP_BURST)
-		n = DP_BURST;
 	/* the burst's time: its flows' last_ns, the worker's last_rx_ns */
 	const uint64_t now_ns = clock_now_ns(&lc->clock);
 	DP_STAT_SET(&lc->stats->last_rx_ns, now_ns);
@@ -275,7 +290,9 @@ uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 			break;
 		}
 		case CLASSIFY_FRAGMENT:
-			if (cfg->fragments_pass)
+			/* never the first fragment of media: without it the
+			 * datagram cannot be reassembled */
+			if (cfg->fragments_pass && !r->media_frag)
 				verdict[i] = V_SEND;
 			else
 				drops[DP_DROP_FRAGMENT]++;

@@ -81,6 +81,7 @@ struct dp_lcore {
 	struct dpstats_worker *stats;
 	struct dp_clock clock;
 	uint64_t occ_flows, occ_streams;   /* occupancy last stored in *stats */
+	uint64_t occ_tentative, occ_evictions;
 	struct dpstats_worker own_stats;
 } __rte_cache_aligned;
 

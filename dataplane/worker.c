@@ -95,6 +95,9 @@ int dp_lcore_init(struct dp_lcore *lc, const struct dp_config *cfg,
 		lc->engine = NULL;
 		return -ENOMEM;
 	}
+	struct flows_stats fs;
+	flows_get_stats(lc->flows, &fs);
+	DP_STAT_SET(&lc->stats->max_tentative, fs.max_tentative);
 	return 0;
 }
 
@@ -208,6 +211,12 @@ static inline void occupancy(struct dp_lcore *lc)
 		lc->occ_streams = fs.streams;
 		DP_STAT_SET(&lc->stats->flows, fs.flows);
 		DP_STAT_SET(&lc->stats->streams, fs.streams);
+	}
+	if (unlikely(fs.tentative != lc->occ_tentative || fs.evictions != lc->occ_evictions)) {
+		lc->occ_tentative = fs.tentative;
+		lc->occ_evictions = fs.evictions;
+		DP_STAT_SET(&lc->stats->tentative, fs.tentative);
+		DP_STAT_SET(&lc->stats->evictions, fs.evictions);
 	}
 }
 
@@ -381,7 +390,12 @@ static uint16_t process_burst(struct dp_lcore *lc, int from_port,
 				run_pkts = run_bytes = 0;
 			}
 			if (unlikely(cp->status != CSRTP_OK)) {
-				drops[drop_reason((enum csrtp_status)cp->status)]++;
+				enum dp_drop d = drop_reason((enum csrtp_status)cp->status);
+				/* a tag failure on a stream nothing verified on: a
+				 * forged SSRC (flows.h, tentative streams) */
+				if (d == DP_DROP_AUTH && !flows_stream_verified(cp->stream))
+					d = DP_DROP_UNVERIFIED;
+				drops[d]++;
 				if (run != NULL)
 					row_drop(run, (enum csrtp_status)cp->status);
 				verdict[i] = V_DROP;

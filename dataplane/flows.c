@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include "flows.h"
+#include "hygiene.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -123,6 +124,10 @@ struct flows *flows_create(struct csrtp_engine *e, const struct keytable *t,
 		flows_destroy(f);
 		return NULL;
 	}
+	/* expanded keys and the masters they came from: locked as touched (a
+	 * refusal is counted; callseal-dataplane warns once) */
+	(void)hygiene_lock(f->flow, ((size_t)f->flow_mask + 1) * sizeof(*f->flow));
+	(void)hygiene_lock(f->pool, (size_t)f->pool_size * sizeof(*f->pool));
 	for (uint32_t i = 0; i < f->pool_size; i++)
 		f->pool_free[i] = i;
 	f->pool_n = f->pool_size;

@@ -64,6 +64,11 @@ struct flows {
 	uint32_t *pool_free;
 	uint32_t pool_size, pool_n, pool_head;
 	uint64_t lookups, expansions;
+	/* flows_sweep: the table's change counter of the last complete pass,
+	 * and the pass under way (next slot, counter it started at) */
+	uint64_t swept, sweep_from;
+	uint32_t sweep_pos;
+	bool sweeping, sweep_busy;
 };
 
 static uint32_t pow2_at_least(uint64_t n)
@@ -584,6 +589,61 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 		}
 		out[i] = &s->cs;
 	}
+}
+
+/* ---- sweep --------------------------------------------------------------- */
+
+unsigned flows_sweep(struct flows *f)
+{
+	struct keytable_key lk[KEYTABLE_BULK_MAX];
+	struct keytable_ref refs[KEYTABLE_BULK_MAX];
+	uint8_t st[KEYTABLE_BULK_MAX];
+	uint32_t idx[KEYTABLE_BULK_MAX];
+	unsigned nl = 0, dropped = 0;
+	uint32_t end;
+
+	if (!f->sweeping) {
+		uint64_t changes = keytable_changes(f->t);
+
+		if (likely(changes == f->swept))
+			return 0;
+		if (f->n_flows == 0) {          /* nothing to drop */
+			f->swept = changes;
+			return 0;
+		}
+		f->sweeping = true;
+		f->sweep_busy = false;
+		f->sweep_from = changes;
+		f->sweep_pos = 0;
+	}
+	/* the live flows among the next slots, at most one bulk look-up */
+	end = f->sweep_pos + FLOWS_SWEEP_SLOTS;
+	if (end > f->flow_mask + 1 || end < f->sweep_pos)
+		end = f->flow_mask + 1;
+	while (f->sweep_pos < end && nl < KEYTABLE_BULK_MAX) {
+		if (f->flow[f->sweep_pos].state == FLOW_LIVE) {
+			idx[nl] = f->sweep_pos;
+			lk[nl++] = f->flow[f->sweep_pos].key;
+		}
+		f->sweep_pos++;
+	}
+	/* references only: no key bytes are copied out of the table */
+	if (nl > 0 && keytable_lookup_bulk_ref(f->t, lk, nl, refs, st) >= 0) {
+		for (unsigned j = 0; j < nl; j++) {
+			if (st[j] == KEYTABLE_NOT_FOUND) {
+				flow_kill(f, &f->flow[idx[j]]);
+				dropped++;
+			} else if (st[j] == KEYTABLE_BUSY) {
+				f->sweep_busy = true;   /* mid-change: another pass */
+			}
+		}
+	}
+	if (f->sweep_pos > f->flow_mask) {
+		f->sweeping = false;
+		if (!f->sweep_busy)
+			f->swept = f->sweep_from;
+	}
+	return dropped;
 }
 
 void flows_get_stats(const struct flows *f, struct flows_stats *s)

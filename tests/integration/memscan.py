@@ -8,8 +8,9 @@ SECRETS: the "secret LOCAL/DIR cur|next NAME HEX" lines of
 callseal-keytable-dump --show-keys (other lines are ignored). --only keeps
 the secrets of those NAMEs (master_key, master_salt, srtp_key, ...).
 
-TARGET: pid:N reads every readable mapping of process N through
-/proc/N/mem (as root this works on a non-dumpable process too: no gdb, no
+TARGET: pid:N reads every readable mapping of process N that has pages in
+memory or swap (/proc/N/smaps; over 1 TiB: a sanitizer's shadow, skipped)
+through /proc/N/mem (as root this works on a non-dumpable process too: no gdb, no
 core file, the process is not stopped); a file is read whole; a directory
 is walked (--exclude PATH skips that path and what is below it).
 
@@ -89,17 +90,34 @@ def scan_stream(read, size, secrets, hits, target, region):
     return total
 
 
+HUGE = 1 << 40     # a readable mapping this large is a reservation (a
+                   # sanitizer's shadow memory), not data: passed over
+
+
+def regions_of(pid):
+    """(lo, hi, perms, name, resident_or_swapped) from /proc/PID/smaps."""
+    out, cur = [], None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            w = line.split()
+            if "-" in w[0] and not w[0].endswith(":"):
+                lo, hi = (int(x, 16) for x in w[0].split("-"))
+                cur = [lo, hi, w[1], " ".join(w[5:]) or "[anon]", False]
+                out.append(cur)
+            elif cur is not None and w[0] in ("Rss:", "Swap:") and int(w[1]) > 0:
+                cur[4] = True
+    return out
+
+
 def scan_pid(pid, secrets, hits):
+    """Every readable mapping with pages in memory or in swap (one with none
+    holds only zeros)."""
     regions, total = 0, 0
-    with open("/proc/%d/maps" % pid) as f:
-        maps = f.read().splitlines()
     fd = os.open("/proc/%d/mem" % pid, os.O_RDONLY)
     try:
-        for line in maps:
-            w = line.split(None, 5)
-            lo, hi = (int(x, 16) for x in w[0].split("-"))
-            name = w[5] if len(w) > 5 else "[anon]"
-            if "r" not in w[1] or name in ("[vsyscall]", "[vvar]", "[vvar_vclock]"):
+        for lo, hi, perms, name, used in regions_of(pid):
+            if ("r" not in perms or not used or hi - lo >= HUGE or
+                    name in ("[vsyscall]", "[vvar]", "[vvar_vclock]")):
                 continue
             regions += 1
 

@@ -62,6 +62,7 @@ struct dp_config {
 	const char *stats_json; /* write final stats here */
 	uint32_t max_flows, max_streams, window;
 	bool tx_cksum_offload[2]; /* port can do IPv4 + UDP checksums */
+	bool dumpable;          /* --dumpable: leave PR_SET_DUMPABLE on */
 };
 
 /* One worker lcore: one queue pair on each port. Owned by that lcore alone. */

@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "flows.h"
+#include "hygiene.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -103,6 +104,11 @@ struct flows {
 	struct stream *tpool;
 	uint32_t tent_max, tent_hand, n_tent;
 	uint64_t evictions, commits, visits;
+	/* flows_sweep: the table's change counter of the last complete pass,
+	 * and the pass under way (next slot, counter it started at) */
+	uint64_t swept, sweep_from;
+	uint32_t sweep_pos;
+	bool sweeping, sweep_busy;
 };
 
 static uint32_t pow2_at_least(uint64_t n)
@@ -204,6 +210,10 @@ struct flows *flows_create(struct csrtp_engine *e, const struct keytable *t,
 		flows_destroy(f);
 		return NULL;
 	}
+	/* expanded keys and the masters they came from: locked as touched (a
+	 * refusal is counted; callseal-dataplane warns once) */
+	(void)hygiene_lock(f->flow, ((size_t)f->flow_mask + 1) * sizeof(*f->flow));
+	(void)hygiene_lock(f->pool, (size_t)f->pool_size * sizeof(*f->pool));
 	for (uint32_t i = 0; i < f->pool_size; i++)
 		f->pool_free[i] = i;
 	f->pool_n = f->pool_size;
@@ -840,6 +850,61 @@ void flows_row_add(struct flows *f, struct dpstats_flow *row, uint64_t pkts,
 	__atomic_store_n(&row->packets, fl->row_packets, __ATOMIC_RELAXED);
 	__atomic_store_n(&row->bytes, fl->row_bytes, __ATOMIC_RELAXED);
 	__atomic_store_n(&row->last_ns, now_ns, __ATOMIC_RELAXED);
+}
+
+/* ---- sweep --------------------------------------------------------------- */
+
+unsigned flows_sweep(struct flows *f)
+{
+	struct keytable_key lk[KEYTABLE_BULK_MAX];
+	struct keytable_ref refs[KEYTABLE_BULK_MAX];
+	uint8_t st[KEYTABLE_BULK_MAX];
+	uint32_t idx[KEYTABLE_BULK_MAX];
+	unsigned nl = 0, dropped = 0;
+	uint32_t end;
+
+	if (!f->sweeping) {
+		uint64_t changes = keytable_changes(f->t);
+
+		if (likely(changes == f->swept))
+			return 0;
+		if (f->n_flows == 0) {          /* nothing to drop */
+			f->swept = changes;
+			return 0;
+		}
+		f->sweeping = true;
+		f->sweep_busy = false;
+		f->sweep_from = changes;
+		f->sweep_pos = 0;
+	}
+	/* the live flows among the next slots, at most one bulk look-up */
+	end = f->sweep_pos + FLOWS_SWEEP_SLOTS;
+	if (end > f->flow_mask + 1 || end < f->sweep_pos)
+		end = f->flow_mask + 1;
+	while (f->sweep_pos < end && nl < KEYTABLE_BULK_MAX) {
+		if (f->flow[f->sweep_pos].state == FLOW_LIVE) {
+			idx[nl] = f->sweep_pos;
+			lk[nl++] = f->flow[f->sweep_pos].key;
+		}
+		f->sweep_pos++;
+	}
+	/* references only: no key bytes are copied out of the table */
+	if (nl > 0 && keytable_lookup_bulk_ref(f->t, lk, nl, refs, st) >= 0) {
+		for (unsigned j = 0; j < nl; j++) {
+			if (st[j] == KEYTABLE_NOT_FOUND) {
+				flow_kill(f, &f->flow[idx[j]]);
+				dropped++;
+			} else if (st[j] == KEYTABLE_BUSY) {
+				f->sweep_busy = true;   /* mid-change: another pass */
+			}
+		}
+	}
+	if (f->sweep_pos > f->flow_mask) {
+		f->sweeping = false;
+		if (!f->sweep_busy)
+			f->swept = f->sweep_from;
+	}
+	return dropped;
 }
 
 void flows_get_stats(const struct flows *f, struct flows_stats *s)

@@ -130,6 +130,17 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 void flows_row_add(struct flows *f, struct dpstats_flow *row, uint64_t pkts,
 		   uint64_t bytes, uint64_t now_ns);
 
+/*
+ * Drop the flows whose key-table entry is gone (a call ended, a key was
+ * deleted) without waiting for a packet of theirs, wiping their keys and the
+ * master keys they were expanded from. After each change of the table one
+ * pass over the flow table, at most FLOWS_SWEEP_SLOTS slots per call (call
+ * it once per poll: a call costs one load while the table is unchanged).
+ * Returns the flows dropped by this call.
+ */
+#define FLOWS_SWEEP_SLOTS 256
+unsigned flows_sweep(struct flows *f);
+
 void flows_get_stats(const struct flows *f, struct flows_stats *s);
 
 #endif /* CALLSEAL_FLOWS_H */

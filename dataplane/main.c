@@ -17,6 +17,7 @@
 #include <rte_mempool.h>
 
 #include "dp.h"
+#include "hygiene.h"
 
 #define NB_RXD 1024
 #define NB_TXD 1024
@@ -53,6 +54,8 @@ static const char usage_text[] =
 "  --max-flows N         key-table entries in use at once per worker (default 65536)\n"
 "  --max-streams N       SSRCs per worker (default 131072)\n"
 "  --replay-window N     SRTP/SRTCP replay window, 64-1024 packets (default 128)\n"
+"  --dumpable            stay dumpable (debugging: core files, ptrace by the\n"
+"                        same user); default non-dumpable, as keys are in memory\n"
 "  --help                this text\n"
 "\n"
 "example (two pcap ports, no NIC, no hugepages):\n"
@@ -97,7 +100,8 @@ static long parse_num(const char *s, long lo, long hi)
 static int parse_args(int argc, char **argv, struct dp_config *c)
 {
 	enum { O_TABLE = 256, O_INSIDE, O_OUTSIDE, O_QUEUES, O_MEDIA, O_OTHER, O_FRAG,
-	       O_IDLE, O_SLEEP, O_JSON, O_FLOWS, O_STREAMS, O_WINDOW, O_HELP };
+	       O_IDLE, O_SLEEP, O_JSON, O_FLOWS, O_STREAMS, O_WINDOW, O_DUMPABLE,
+	       O_HELP };
 	static const struct option opts[] = {
 		{ "table", required_argument, NULL, O_TABLE },
 		{ "inside", required_argument, NULL, O_INSIDE },
@@ -112,6 +116,7 @@ static int parse_args(int argc, char **argv, struct dp_config *c)
 		{ "max-flows", required_argument, NULL, O_FLOWS },
 		{ "max-streams", required_argument, NULL, O_STREAMS },
 		{ "replay-window", required_argument, NULL, O_WINDOW },
+		{ "dumpable", no_argument, NULL, O_DUMPABLE },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -210,6 +215,9 @@ static int parse_args(int argc, char **argv, struct dp_config *c)
 				return -1;
 			}
 			c->window = (uint32_t)v;
+			break;
+		case O_DUMPABLE:
+			c->dumpable = true;
 			break;
 		case O_HELP:
 			fputs(usage_text, stdout);
@@ -323,6 +331,8 @@ int main(int argc, char **argv)
 	argv[0] = "callseal-dataplane";
 	if (parse_args(argc, argv, &cfg) != 0)
 		rte_exit(EXIT_FAILURE, "bad options\n");
+	if ((ret = hygiene_dumpable(cfg.dumpable)) != 0)
+		rte_exit(EXIT_FAILURE, "prctl(PR_SET_DUMPABLE): %s\n", strerror(-ret));
 	if (cfg.port[DP_PORT_INSIDE] == cfg.port[DP_PORT_OUTSIDE])
 		rte_exit(EXIT_FAILURE, "--inside and --outside must be different ports\n");
 	if (rte_lcore_count() < cfg.queues)
@@ -368,6 +378,10 @@ int main(int argc, char **argv)
 			break;
 		lcore = rte_get_next_lcore(lcore, 1, 0);
 	}
+	if (hygiene_lock_refused(&ret))
+		fprintf(stderr, "callseal-dataplane: warning: cannot lock the key memory "
+			"(%s): keys may reach swap; run as root or raise RLIMIT_MEMLOCK\n",
+			strerror(ret));
 	const char *failed = NULL;
 	if (csrtp_selftest(lcs[0].engine, &failed) != 0)
 		rte_exit(EXIT_FAILURE, "SRTP engine self-test failed at %s\n", failed);

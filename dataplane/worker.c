@@ -481,6 +481,7 @@ int dp_worker_main(void *arg)
 	while (!dp_force_quit) {
 		uint16_t got = pump(lc, DP_PORT_INSIDE);
 		got += pump(lc, DP_PORT_OUTSIDE);
+		flows_sweep(lc->flows);   /* ended calls' keys wiped without a packet */
 		/* --idle-sleep: back off after an empty poll of every port, as DPDK's
 		 * power-aware examples do, so that a shared core is not burnt
 		 * spinning; the next poll comes at most US microseconds later. */

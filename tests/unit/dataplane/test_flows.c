@@ -227,6 +227,48 @@ static void test_delete_and_readd(void **state)
 	destroy(x);
 }
 
+/* flows_sweep: a deleted entry's flow is dropped without a packet of its
+ * own, its expanded key wiped; other flows keep theirs. */
+static void test_sweep_drops_deleted(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 16);
+	struct keytable_key k1, k2;
+	struct flows_stats st;
+	static const uint8_t zero[sizeof(struct csrtp_key)];
+	unsigned dropped = 0;
+	uint8_t why;
+
+	keytable_key_ipv4(&k1, addr4, 5004, KEYTABLE_DIR_OUT);
+	keytable_key_ipv4(&k2, addr4, 5006, KEYTABLE_DIR_OUT);
+	add(x, &k1, 7);
+	add(x, &k2, 9);
+	struct csrtp_stream *a = resolve1(x, &k1, 1, &why);
+	struct csrtp_stream *b = resolve1(x, &k2, 1, &why);
+	assert_non_null(a);
+	assert_non_null(b);
+	const struct csrtp_key *ka = a->key;
+	for (int i = 0; i < 1000; i++)                 /* a pass over the table */
+		dropped += flows_sweep(x->f);
+	assert_int_equal(dropped, 0);                  /* both entries stand */
+	assert_int_equal(keytable_delete(x->w, &k1), 0);
+	for (int i = 0; i < 1000; i++)
+		dropped += flows_sweep(x->f);
+	assert_int_equal(dropped, 1);
+	flows_get_stats(x->f, &st);
+	assert_int_equal(st.flows, 1);
+	assert_memory_equal(ka, zero, sizeof(zero));   /* wiped, no packet needed */
+	assert_true(roundtrip(x, b, 10, 9, 0));        /* the other flow goes on */
+	assert_null(resolve1(x, &k1, 1, &why));
+	assert_int_equal(why, FLOWS_NO_KEY);
+	flows_get_stats(x->f, &st);
+	uint64_t lookups = st.lookups;
+	assert_int_equal(flows_sweep(x->f), 0);        /* unchanged: nothing to do */
+	flows_get_stats(x->f, &st);
+	assert_int_equal(st.lookups, lookups);
+	destroy(x);
+}
+
 /* Replace: the new key at once, the stream's index state kept. */
 static void test_replace_keeps_index(void **state)
 {
@@ -847,6 +889,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_key_leaves_no_state),
 		cmocka_unit_test(test_resolve_and_encrypt),
 		cmocka_unit_test(test_delete_and_readd),
+		cmocka_unit_test(test_sweep_drops_deleted),
 		cmocka_unit_test(test_replace_keeps_index),
 		cmocka_unit_test(test_schedule_next_key),
 		cmocka_unit_test(test_on_auth_and_advance),

@@ -1,4 +1,4 @@
-# e2ee_call.sh - sourced by rekey_live.sh and rekey_wan.sh (after lib.sh): two
+# e2ee_call.sh - sourced by rekey_live.sh, rekey_wan.sh and index_reuse.sh (after lib.sh): two
 # callseal-control daemons, alice@contoso and bob@fabrikam, pinned peers of each
 # other, a policy allowing E2EE at both and E2EE on for both, and one e2ee call
 # from alice (media 10.200.0.1:5004) to bob (media pool 10.200.0.2:40000).
@@ -38,4 +38,32 @@ e2ee_call() {
   tap_result $? "$1" || sed 's/^/#   /' "$TEST_TMP/dial"
   ID=$(sed -n 's/^call id: //p' "$TEST_TMP/dial")
   wait_until 5 bash -c "'$CTL' --admin '$SB' call show '$ID' >/dev/null 2>&1"
+}
+
+# memif_dataplanes: the call's two dataplanes joined by net_memif (four TAP
+# checks). Bob's (table TB) is the memif server and writes what it decrypts to
+# $TEST_TMP/plain_out.pcap (its inside port reads an empty pcap); alice's
+# (table TA) runs in network namespace NS with a net_tap inside port IFACE,
+# whose application side is 10.200.0.1 (ns_tap_up). Needs DATAPLANE, NS,
+# IFACE, MEMIF; sets RX_PID, TX_PID; exit JSONs $TEST_TMP/rx.json, tx.json.
+memif_dataplanes() {
+  local eal
+  python3 -c 'import struct,sys; open(sys.argv[1],"wb").write(struct.pack("<IHHiIII",0xa1b2c3d4,2,4,0,0,65535,1))' "$TEST_TMP/empty.pcap"
+  read -ra eal <<<"$(eal_args rx)"
+  spawn rx "$DATAPLANE" "${eal[@]}" -l 0 \
+    --vdev "net_pcap0,rx_pcap=$TEST_TMP/empty.pcap,tx_pcap=$TEST_TMP/plain_out.pcap" \
+    --vdev "net_memif0,role=server,socket=$MEMIF,socket-abstract=no" \
+    -- --table "$TB" --stats-json "$TEST_TMP/rx.json"
+  RX_PID=$SPAWN_PID
+  wait_for_socket "$MEMIF" 20 "$RX_PID"
+  tap_result $? "bob's dataplane listens on memif" || tap_bail "$(tail -5 "$TEST_TMP/rx.log")"
+  read -ra eal <<<"$(eal_args tx)"
+  spawn tx ip netns exec "$NS" "$DATAPLANE" "${eal[@]}" -l 1 \
+    --vdev "net_tap0,iface=$IFACE" \
+    --vdev "net_memif1,role=client,socket=$MEMIF,socket-abstract=no" \
+    -- --table "$TA" --inside 0 --outside 1 --stats-json "$TEST_TMP/tx.json"
+  TX_PID=$SPAWN_PID
+  wait_until 20 grep -q "^callseal-dataplane: inside port" "$TEST_TMP/tx.log"
+  tap_result $? "alice's dataplane started with a tap inside port" || tap_bail "$(tail -5 "$TEST_TMP/tx.log")"
+  tap_check "the application's side of the tap: 10.200.0.1 in the namespace" ns_tap_up "$NS" "$IFACE"
 }

@@ -18,6 +18,9 @@
 #define IPPROTO_UDP_    17
 #define IPPROTO_FRAG_   44
 #define IPPROTO_AH_     51
+#define IPPROTO_ICMP_   1
+#define IPPROTO_ICMPV6_ 58
+#define ICMP_HLEN       8
 #define IPV4_HLEN       20
 #define IPV6_HLEN       40
 #define UDP_HLEN        8
@@ -116,6 +119,62 @@ static int demux_payload(const uint8_t *p, uint32_t len)
 	return CLASSIFY_OTHER;    /* ZRTP, TURN channels, anything else */
 }
 
+static int media_port(const struct classify_cfg *cfg, uint16_t port)
+{
+	return port >= cfg->media_lo && port <= cfg->media_hi;
+}
+
+/*
+ * An ICMP error (RFC 792: destination unreachable 3, source quench 4,
+ * redirect 5, time exceeded 11, parameter problem 12) or ICMPv6 error (RFC
+ * 4443: 1-4) quotes the datagram that caused it, as much as fits (RFC 1812
+ * s. 4.3.2.3; Linux quotes up to 576 bytes). From the inside, that datagram
+ * is one the dataplane decrypted for a local application - a port
+ * unreachable from a phone not listening yet quotes plaintext RTP - so an
+ * error quoting UDP to or from a media port is CLASSIFY_ICMP_MEDIA, and so is
+ * a quote whose headers cannot be walked (fail closed). A quote too short to
+ * hold the UDP ports holds no payload: OTHER.
+ */
+static int icmp_quote(const struct classify_cfg *cfg, const uint8_t *d, uint32_t l4,
+		      uint32_t ip_end, int v6)
+{
+	uint32_t q = l4 + ICMP_HLEN, ql4;
+	struct walk w = { 0, 1, 0 };
+	int proto;
+
+	if (l4 + ICMP_HLEN > ip_end)
+		return CLASSIFY_OTHER;                  /* not even its header */
+	uint8_t type = d[l4];
+	if (v6 ? !(type >= 1 && type <= 4) :
+		 !(type == 3 || type == 4 || type == 5 || type == 11 || type == 12))
+		return CLASSIFY_OTHER;                  /* echo, ND, ...: no quote */
+	if (!v6) {
+		if (q + IPV4_HLEN > ip_end)
+			return CLASSIFY_OTHER;
+		if ((d[q] >> 4) != 4 || 4u * (d[q] & 0x0f) < IPV4_HLEN)
+			return CLASSIFY_ICMP_MEDIA;
+		if (get_be16(d + q + 6) & 0x1fff)
+			return CLASSIFY_OTHER;          /* a later fragment: no ports */
+		ql4 = q + 4u * (d[q] & 0x0f);
+		proto = d[q + 9];
+		if (proto == IPPROTO_AH_)
+			proto = walk_headers(d, &ql4, ip_end, (uint8_t)proto, 0, &w);
+	} else {
+		if (q + IPV6_HLEN > ip_end)
+			return CLASSIFY_OTHER;
+		if ((d[q] >> 4) != 6)
+			return CLASSIFY_ICMP_MEDIA;
+		ql4 = q + IPV6_HLEN;
+		proto = walk_headers(d, &ql4, ip_end, d[q + 6], 1, &w);
+	}
+	if (proto < 0 && ql4 + 4 <= ip_end)
+		return CLASSIFY_ICMP_MEDIA;             /* a chain cut or too long */
+	if (proto != IPPROTO_UDP_ || (w.frag && !w.first) || ql4 + 4 > ip_end)
+		return CLASSIFY_OTHER;
+	return media_port(cfg, get_be16(d + ql4)) || media_port(cfg, get_be16(d + ql4 + 2)) ?
+	       CLASSIFY_ICMP_MEDIA : CLASSIFY_OTHER;
+}
+
 int classify_frame(const struct classify_cfg *cfg, enum classify_dir dir,
 		   const uint8_t *d, uint32_t len, struct classify_result *r)
 {
@@ -177,7 +236,11 @@ int classify_frame(const struct classify_cfg *cfg, enum classify_dir dir,
 		return r->kind;
 	}
 	if (proto != IPPROTO_UDP_) {
-		r->kind = CLASSIFY_OTHER;               /* TCP, ICMP, ESP, ... */
+		/* TCP, ICMP, ESP, ...; an outbound ICMP error quoting media: not */
+		r->kind = CLASSIFY_OTHER;
+		if (dir == CLASSIFY_OUTBOUND &&
+		    proto == (r->ipv6 ? IPPROTO_ICMPV6_ : IPPROTO_ICMP_))
+			r->kind = (uint8_t)icmp_quote(cfg, d, l4, ip_end, r->ipv6);
 		return r->kind;
 	}
 
@@ -187,7 +250,7 @@ int classify_frame(const struct classify_cfg *cfg, enum classify_dir dir,
 		return r->kind;
 	uint32_t ulen = get_be16(d + l4 + 4);
 	uint16_t port = get_be16(d + l4 + (dir == CLASSIFY_OUTBOUND ? 0 : 2));
-	int media = port >= cfg->media_lo && port <= cfg->media_hi;
+	int media = media_port(cfg, port);
 	if (w.frag) {
 		r->kind = CLASSIFY_FRAGMENT;
 		r->media_frag = (uint8_t)media;
@@ -219,7 +282,7 @@ const char *classify_kind_str(enum classify_kind k)
 		[CLASSIFY_OTHER] = "other",       [CLASSIFY_RTP] = "rtp",
 		[CLASSIFY_RTCP] = "rtcp",         [CLASSIFY_STUN] = "stun",
 		[CLASSIFY_DTLS] = "dtls",         [CLASSIFY_FRAGMENT] = "fragment",
-		[CLASSIFY_MALFORMED] = "malformed",
+		[CLASSIFY_MALFORMED] = "malformed", [CLASSIFY_ICMP_MEDIA] = "icmp_media",
 	};
 	return (unsigned)k < CLASSIFY_KIND_MAX ? names[k] : "unknown";
 }

@@ -26,6 +26,8 @@ enum classify_kind {
 				  lengths or headers that do not add up, an
 				  IPv6 chain not walked, IP in an encapsulation
 				  not opened (QinQ, MPLS, PPPoE, LLC/SNAP) */
+	CLASSIFY_ICMP_MEDIA,   /* outbound ICMP/ICMPv6 error quoting UDP of a media
+				  port: it carries media bytes (dropped) */
 	CLASSIFY_KIND_MAX
 };
 

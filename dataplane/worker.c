@@ -309,6 +309,9 @@ static uint16_t process_burst(struct dp_lcore *lc, int from_port,
 		case CLASSIFY_MALFORMED:
 			drops[DP_DROP_MALFORMED]++;
 			break;
+		case CLASSIFY_ICMP_MEDIA:         /* whatever --other says */
+			drops[DP_DROP_ICMP_MEDIA]++;
+			break;
 		default:                          /* other, STUN, DTLS */
 			if (cfg->other_pass)
 				verdict[i] = V_SEND;

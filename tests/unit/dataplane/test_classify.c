@@ -625,6 +625,92 @@ static void test_first_fragments(void **state)
 	}
 }
 
+/* An ICMP (v6: ICMPv6) message of type at f, quoting qlen bytes of q (an IP
+ * datagram, as a host quotes the one that caused an error). */
+static uint32_t icmp_frame(uint8_t *f, int v6, uint8_t type, const uint8_t *q, uint32_t qlen)
+{
+	uint32_t n = 12, pl = 8 + qlen;
+
+	memset(f, 0, 12);
+	if (!v6) {
+		f[n++] = 0x08; f[n++] = 0x00;
+		f[n++] = 0x45; f[n++] = 0;
+		f[n++] = (uint8_t)((20 + pl) >> 8); f[n++] = (uint8_t)(20 + pl);
+		f[n++] = 0; f[n++] = 1; f[n++] = 0; f[n++] = 0;
+		f[n++] = 64; f[n++] = 1; f[n++] = 0; f[n++] = 0;   /* ICMP */
+		for (int i = 0; i < 8; i++) f[n++] = (uint8_t)(10 + i);
+	} else {
+		f[n++] = 0x86; f[n++] = 0xdd;
+		f[n++] = 0x60; f[n++] = 0; f[n++] = 0; f[n++] = 0;
+		f[n++] = (uint8_t)(pl >> 8); f[n++] = (uint8_t)pl;
+		f[n++] = 58; f[n++] = 64;                           /* ICMPv6 */
+		for (int i = 0; i < 32; i++) f[n++] = (uint8_t)(0x20 + i);
+	}
+	f[n++] = type; f[n++] = v6 ? 4 : 3;                         /* code: port unreachable */
+	memset(f + n, 0, 6); n += 6;
+	memcpy(f + n, q, qlen);
+	return n + qlen;
+}
+
+/* An error from the inside quoting a datagram of a media port carries the
+ * datagram's bytes - plaintext the dataplane decrypted: dropped, whatever
+ * the rest of the quote; from the outside (it quotes SRTP) and for other
+ * ports or messages, other traffic. */
+static void test_icmp_quoting_media(void **state)
+{
+	(void)state;
+	uint8_t in[256], f[512];
+	struct classify_result r;
+
+	for (int v6 = 0; v6 <= 1; v6++) {
+		/* the datagram a phone did not take: to its media port 15000 */
+		struct fopt o = { .ipv6 = v6, .sport = 40000, .dport = 15000,
+				  .payload = rtp, .plen = sizeof(rtp) };
+		uint32_t qn = build(in, &o) - 14;           /* without Ethernet */
+		const uint8_t *q = in + 14;
+		uint8_t err = v6 ? 1 : 3, echo = v6 ? 128 : 8;
+		uint32_t hdr = v6 ? 40u : 20u;
+
+		uint32_t n = icmp_frame(f, v6, err, q, qn);
+		assert_int_equal(classify_copy(f, n, CLASSIFY_OUTBOUND, &r), CLASSIFY_ICMP_MEDIA);
+		assert_int_equal(classify_copy(f, n, CLASSIFY_INBOUND, &r), CLASSIFY_OTHER);
+		/* the quote cut right after the ports: still the port's */
+		n = icmp_frame(f, v6, err, q, hdr + 4);
+		assert_int_equal(classify_copy(f, n, CLASSIFY_OUTBOUND, &r), CLASSIFY_ICMP_MEDIA);
+		/* too short for the ports: no payload quoted */
+		n = icmp_frame(f, v6, err, q, hdr + 2);
+		assert_int_equal(classify_copy(f, n, CLASSIFY_OUTBOUND, &r), CLASSIFY_OTHER);
+		/* every error type quotes; an echo does not */
+		const uint8_t v4_errs[] = { 3, 4, 5, 11, 12 }, v6_errs[] = { 1, 2, 3, 4 };
+		for (unsigned i = 0; i < (v6 ? sizeof(v6_errs) : sizeof(v4_errs)); i++) {
+			n = icmp_frame(f, v6, v6 ? v6_errs[i] : v4_errs[i], q, qn);
+			assert_int_equal(classify_copy(f, n, CLASSIFY_OUTBOUND, &r),
+					 CLASSIFY_ICMP_MEDIA);
+		}
+		n = icmp_frame(f, v6, echo, q, qn);
+		assert_int_equal(classify_copy(f, n, CLASSIFY_OUTBOUND, &r), CLASSIFY_OTHER);
+		/* the source port counts too (a datagram the host sent) */
+		o.sport = 15000;
+		o.dport = 53;
+		qn = build(in, &o) - 14;
+		n = icmp_frame(f, v6, err, q, qn);
+		assert_int_equal(classify_copy(f, n, CLASSIFY_OUTBOUND, &r), CLASSIFY_ICMP_MEDIA);
+		/* neither port a media port: other */
+		o.sport = 53;
+		qn = build(in, &o) - 14;
+		n = icmp_frame(f, v6, err, q, qn);
+		assert_int_equal(classify_copy(f, n, CLASSIFY_OUTBOUND, &r), CLASSIFY_OTHER);
+		/* a quote whose IP version is wrong cannot be read: fail closed */
+		o.sport = 40000;
+		o.dport = 15000;
+		qn = build(in, &o) - 14;
+		in[14] = (uint8_t)((in[14] & 0x0f) | (v6 ? 0x40 : 0x60));
+		n = icmp_frame(f, v6, err, q, qn);
+		assert_int_equal(classify_copy(f, n, CLASSIFY_OUTBOUND, &r), CLASSIFY_ICMP_MEDIA);
+	}
+	assert_string_equal(classify_kind_str(CLASSIFY_ICMP_MEDIA), "icmp_media");
+}
+
 static void test_kind_names(void **state)
 {
 	(void)state;
@@ -648,6 +734,7 @@ int main(void)
 		cmocka_unit_test(test_udp_length_rules),
 		cmocka_unit_test(test_ah),
 		cmocka_unit_test(test_first_fragments),
+		cmocka_unit_test(test_icmp_quoting_media),
 		cmocka_unit_test(test_kind_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,8 +4,15 @@ sends and receives RTP and RTCP through an ordinary UDP socket (rtcp-mux: both o
 one port), and checks everything it receives.
 
 usage: phone.py --name NAME --bind IP:PORT --peer IP:PORT --ssrc X --peer-ssrc Y
-                --seed S --peer-seed T --start-at EPOCH --duration S
-                [--rate PPS] [--linger S] [--report FILE]
+                --seed S --peer-seed T (--start-at EPOCH | --start-file FILE)
+                --duration S [--rate PPS] [--linger S] [--report FILE]
+                [--ready FILE]
+
+--ready FILE is written once the socket is bound; --start-file FILE is waited
+for (at most a minute) and holds the start time: so that a caller can start
+both phones, wait until both listen, and only then set the time (a phone
+that is not listening yet when its peer's first packets arrive would lose
+them and answer with ICMP port unreachable).
 
 Sends, from --start-at (wall clock, so that both phones begin together) for
 --duration seconds, --rate RTP packets per second (160-byte payloads, payload
@@ -37,6 +44,7 @@ the CNAME, for the demo's eavesdropper check.
 import argparse
 import hashlib
 import json
+import os
 import random
 import select
 import socket
@@ -87,7 +95,9 @@ def main():
     ap.add_argument('--seed', type=int, required=True)
     ap.add_argument('--peer-seed', type=int, required=True)
     ap.add_argument('--peer-name', default='')
-    ap.add_argument('--start-at', type=float, required=True)
+    ap.add_argument('--start-at', type=float)
+    ap.add_argument('--start-file')
+    ap.add_argument('--ready')
     ap.add_argument('--duration', type=float, required=True)
     ap.add_argument('--rate', type=float, default=50.0)
     ap.add_argument('--linger', type=float, default=1.0)
@@ -95,6 +105,8 @@ def main():
     ap.add_argument('--plaintexts')
     ap.add_argument('--seq-start', type=int, help='first sequence number (default: random)')
     a = ap.parse_args()
+    if (a.start_at is None) == (a.start_file is None):
+        ap.error('give one of --start-at and --start-file')
 
     cname = a.name.encode()
     peer_cname = a.peer_name.encode()
@@ -108,6 +120,16 @@ def main():
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     s.bind(a.bind)
     s.setblocking(False)
+    if a.ready:
+        open(a.ready, 'w').close()
+    if a.start_file:
+        deadline = time.time() + 60
+        while not os.path.exists(a.start_file):
+            if time.time() > deadline:
+                sys.exit('phone.py: no start time in %s after a minute' % a.start_file)
+            time.sleep(0.01)
+        with open(a.start_file) as f:
+            a.start_at = float(f.read())
     plain = open(a.plaintexts, 'w') if a.plaintexts else None
     if plain:
         plain.write('cname %s\n' % cname.hex())

@@ -385,6 +385,9 @@ int main(int argc, char **argv)
 	       cfg.tx_cksum_offload[1] ? "offload" : "software");
 	fflush(stdout);
 	dp_stats_telemetry_register(lcs, nl);
+	if (dp_quiesce_create(nl) != 0)
+		rte_exit(EXIT_FAILURE, "out of memory for the workers' quiescent states: "
+			 "raise EAL -m\n");
 
 	for (unsigned i = 1; i < nl; i++)
 		rte_eal_remote_launch(dp_worker_main, &lcs[i], lcs[i].lcore_id);
@@ -400,6 +403,7 @@ int main(int argc, char **argv)
 		rte_eth_dev_stop(cfg.port[r]);
 		rte_eth_dev_close(cfg.port[r]);
 	}
+	dp_quiesce_destroy();
 	for (unsigned i = 0; i < nl; i++) {
 		dp_lcore_fini(&lcs[i]);
 		/* telemetry may still ask: it reads a copy from now on */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_alarm.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -297,6 +298,64 @@ static void wait_links(const struct dp_config *c)
 		"anyway (packets to a down link count as tx_full)\n");
 }
 
+/*
+ * At exit the ports are stopped and closed in the EAL interrupt thread (an
+ * alarm callback), after the workers have returned: the memif PMD handles
+ * its peer's disconnect in that thread (memif_disconnect frees and unmaps the
+ * regions) with no lock against rte_eth_dev_stop() from another thread, so a
+ * peer that stops at the same time as we do would free them twice. In that
+ * thread the two come one after the other.
+ *
+ * rte_eal_cleanup() only once that thread has settled: closing a memif port
+ * unregisters its control channel, which makes the interrupt thread rebuild
+ * its list of sources, and that list still holds the PMD's listener (closed
+ * without being unregistered) whose handle lies in DPDK memory. Rebuilt after
+ * rte_eal_cleanup() has unmapped that memory, it faults. A second alarm,
+ * 10 ms later, runs after that rebuild (the thread handles its wake-up pipe
+ * before the timer that fires later) and lets main go on.
+ */
+static bool ports_closed;
+
+static void intr_settled(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&ports_closed, true, __ATOMIC_RELEASE);
+}
+
+static void ports_close(void *arg)
+{
+	const struct dp_config *c = arg;
+
+	for (int r = 0; r < 2; r++) {
+		rte_eth_dev_stop(c->port[r]);
+		rte_eth_dev_close(c->port[r]);
+	}
+	if (rte_eal_alarm_set(10000, intr_settled, NULL) != 0)
+		intr_settled(NULL);
+}
+
+static void ports_shutdown(const struct dp_config *c)
+{
+	int ret = rte_eal_alarm_set(1, ports_close, (void *)(uintptr_t)c);
+
+	if (ret != 0) {
+		fprintf(stderr, "callseal-dataplane: no alarm (%s): closing the ports "
+			"from the main thread\n", strerror(-ret));
+		for (int r = 0; r < 2; r++) {
+			rte_eth_dev_stop(c->port[r]);
+			rte_eth_dev_close(c->port[r]);
+		}
+		return;
+	}
+	for (int ms = 0; ms < 5000; ms++) {
+		if (__atomic_load_n(&ports_closed, __ATOMIC_ACQUIRE))
+			return;
+		rte_delay_us_sleep(1000);
+	}
+	fprintf(stderr, "callseal-dataplane: the EAL interrupt thread did not close "
+		"the ports within 5 s; exiting without\n");
+}
+
 int main(int argc, char **argv)
 {
 	static struct dp_config cfg;
@@ -399,10 +458,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "callseal-dataplane: cannot write %s: %s\n", cfg.stats_json,
 			strerror(-ret));
 
-	for (int r = 0; r < 2; r++) {
-		rte_eth_dev_stop(cfg.port[r]);
-		rte_eth_dev_close(cfg.port[r]);
-	}
+	/* the workers have returned (and are offline): now the ports */
+	ports_shutdown(&cfg);
 	dp_quiesce_destroy();
 	for (unsigned i = 0; i < nl; i++) {
 		dp_lcore_fini(&lcs[i]);

@@ -18,6 +18,7 @@
 
 #include <rte_common.h>
 #include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
 
 #include "classify.h"
 #include "csrtp.h"
@@ -111,6 +112,17 @@ uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 			  struct rte_mbuf **pkts, uint16_t n, struct rte_mbuf **out);
 int dp_worker_main(void *arg);
 extern volatile bool dp_force_quit;
+/* The workers' quiescent-state variable (thread id = queue), NULL when there
+ * is none (benchmarks): each worker is online while it polls and reports at
+ * the top of its loop, outside any burst (quiesce.c says why). */
+extern struct rte_rcu_qsbr *dp_qsbr;
+
+/* quiesce.c (callseal-dataplane only) */
+/* Make dp_qsbr for workers 0..workers-1: from then on a munmap() from the EAL
+ * interrupt thread (a memif peer gone) waits until no worker is inside a
+ * burst. 0 or -ENOMEM. */
+int dp_quiesce_create(unsigned workers);
+void dp_quiesce_destroy(void);
 
 /* stats.c */
 void dp_stats_sum(struct dpstats_worker *sum, const struct dp_lcore *lcs, unsigned n);

@@ -26,6 +26,7 @@
 #include "dp.h"
 
 volatile bool dp_force_quit;
+struct rte_rcu_qsbr *dp_qsbr;
 
 /* Per-packet verdicts while a burst is processed. */
 enum { V_SEND = 0, V_DROP, V_MEDIA };
@@ -478,10 +479,16 @@ int dp_worker_main(void *arg)
 	const uint64_t hz = rte_get_tsc_hz();
 	const uint64_t idle = (uint64_t)cfg->idle_exit_ms * hz / 1000;
 	uint64_t next_check = 0;
+	struct rte_rcu_qsbr *qs = __atomic_load_n(&dp_qsbr, __ATOMIC_ACQUIRE);
 
 	if (idle)
 		__atomic_store_n(&last_rx_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
+	if (qs != NULL)
+		rte_rcu_qsbr_thread_online(qs, lc->queue);
 	while (!dp_force_quit) {
+		/* quiescent: outside any burst (a port's peer may go now) */
+		if (qs != NULL)
+			rte_rcu_qsbr_quiescent(qs, lc->queue);
 		uint16_t got = pump(lc, DP_PORT_INSIDE);
 		got += pump(lc, DP_PORT_OUTSIDE);
 		flows_sweep(lc->flows);   /* ended calls' keys wiped without a packet */
@@ -502,5 +509,7 @@ int dp_worker_main(void *arg)
 				dp_force_quit = true;
 		}
 	}
+	if (qs != NULL)
+		rte_rcu_qsbr_thread_offline(qs, lc->queue);
 	return 0;
 }

@@ -5,7 +5,7 @@ one port), and checks everything it receives.
 
 usage: phone.py --name NAME --bind IP:PORT --peer IP:PORT --ssrc X --peer-ssrc Y
                 --seed S --peer-seed T --start-at EPOCH --duration S
-                [--rate PPS] [--linger S] [--report FILE]
+                [--rate PPS] [--linger S] [--report FILE] [--stop-file PATH]
 
 Sends, from --start-at (wall clock, so that both phones begin together) for
 --duration seconds, --rate RTP packets per second (160-byte payloads, payload
@@ -22,6 +22,12 @@ After the last send it keeps receiving for --linger seconds (the peer's last
 packets are still on their way; closing early would make the kernel answer them
 with ICMP port unreachable).
 
+--stop-file PATH: stop sending as soon as PATH exists (checked before each
+send and at least every 50 ms), as if --duration had ended then; --duration is
+then the longest it sends. A test that must keep media flowing while it does
+something that takes an unknown time (tests/integration/control_kill.sh) gives
+both phones one file and creates it when it is done.
+
 Prints (and writes to --report) one JSON object:
   {"name", "ssrc", "sent_rtp", "sent_rtcp", "first_seq", "last_seq",
    "rx_rtp", "rx_rtcp", "rx_bad" (wrong payload, SSRC, version or length),
@@ -37,6 +43,7 @@ the CNAME, for the demo's eavesdropper check.
 import argparse
 import hashlib
 import json
+import os
 import random
 import select
 import socket
@@ -93,6 +100,7 @@ def main():
     ap.add_argument('--linger', type=float, default=1.0)
     ap.add_argument('--report')
     ap.add_argument('--plaintexts')
+    ap.add_argument('--stop-file')
     ap.add_argument('--seq-start', type=int, help='first sequence number (default: random)')
     a = ap.parse_args()
 
@@ -179,6 +187,10 @@ def main():
         now = time.time()
         if now >= t_stop:
             break
+        if a.stop_file and i < n_total and os.path.exists(a.stop_file):
+            n_total = i                  # the last send was the last packet
+            t_stop = now + a.linger
+            continue
         if i < n_total and now >= t_start + i * interval:
             late = (now - (t_start + i * interval)) * 1000
             r['send_late_ms'] = max(r['send_late_ms'], late)

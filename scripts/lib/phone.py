@@ -6,7 +6,7 @@ one port), and checks everything it receives.
 usage: phone.py --name NAME --bind IP:PORT --peer IP:PORT --ssrc X --peer-ssrc Y
                 --seed S --peer-seed T (--start-at EPOCH | --start-file FILE)
                 --duration S [--rate PPS] [--linger S] [--report FILE]
-                [--ready FILE]
+                [--ready FILE] [--stop-file PATH]
 
 --ready FILE is written once the socket is bound; --start-file FILE is waited
 for (at most a minute) and holds the start time: so that a caller can start
@@ -28,6 +28,12 @@ gets byte for byte, and counts duplicates, reordering and what never came.
 After the last send it keeps receiving for --linger seconds (the peer's last
 packets are still on their way; closing early would make the kernel answer them
 with ICMP port unreachable).
+
+--stop-file PATH: stop sending as soon as PATH exists (checked before each
+send and at least every 50 ms), as if --duration had ended then; --duration is
+then the longest it sends. A test that must keep media flowing while it does
+something that takes an unknown time (tests/integration/control_kill.sh) gives
+both phones one file and creates it when it is done.
 
 Prints (and writes to --report) one JSON object:
   {"name", "ssrc", "sent_rtp", "sent_rtcp", "first_seq", "last_seq",
@@ -103,6 +109,7 @@ def main():
     ap.add_argument('--linger', type=float, default=1.0)
     ap.add_argument('--report')
     ap.add_argument('--plaintexts')
+    ap.add_argument('--stop-file')
     ap.add_argument('--seq-start', type=int, help='first sequence number (default: random)')
     a = ap.parse_args()
     if (a.start_at is None) == (a.start_file is None):
@@ -201,6 +208,10 @@ def main():
         now = time.time()
         if now >= t_stop:
             break
+        if a.stop_file and i < n_total and os.path.exists(a.stop_file):
+            n_total = i                  # the last send was the last packet
+            t_stop = now + a.linger
+            continue
         if i < n_total and now >= t_start + i * interval:
             late = (now - (t_start + i * interval)) * 1000
             r['send_late_ms'] = max(r['send_late_ms'], late)

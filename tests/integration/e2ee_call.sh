@@ -8,18 +8,44 @@
 # e2ee_call DESCRIPTION: starts both daemons, sets them up and dials (three TAP
 # checks; the dial's one is named DESCRIPTION); sets PA, PB (listen ports) and
 # ID (the call id), and waits until bob's daemon shows the call.
+# B_MEDIA_POOL (default 10.200.0.2:40000-40000, one call) is bob's media pool;
+# CTL_CAPACITY (default 16) both tables' capacity.
+#
+# phone_net NS IFACE MY-IP MY-MAC PEER-IP PEER-MAC: the phone's side of a
+# dataplane's net_tap inside port in network namespace NS (rekey_wan.sh,
+# control_kill.sh: a phone at each site).
+#
+# ctl_a_start NAME: (re)starts alice's daemon as spawn NAME, on PA if it is set
+# (a restart: same table, state, admin socket and port); sets A_PID.
 
 a() { "$CTL" --admin "$SA" "$@"; }
 b() { "$CTL" --admin "$SB" "$@"; }
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
+phone_net() {
+  local x=(ip netns exec "$1")
+  "${x[@]}" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1" &&
+    "${x[@]}" ip link set lo up &&
+    "${x[@]}" ip link set "$2" down &&
+    "${x[@]}" ip link set "$2" address "$4" &&
+    "${x[@]}" ip addr add "$3/24" dev "$2" &&
+    "${x[@]}" ip link set "$2" up &&
+    "${x[@]}" ip neigh replace "$5" lladdr "$6" dev "$2" nud permanent
+}
+
+ctl_a_start() {
+  spawn_listen "$1" PA 10 "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" \
+    --capacity "${CTL_CAPACITY:-16}" --tenant contoso --listen "127.0.0.1:@PORT@" \
+    --handshake-timeout 5000 || return 1
+  A_PID=$SPAWN_PID
+}
+
 e2ee_call() {
   local ka kb
-  spawn_listen ctl_a PA 10 "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" \
-    --capacity 16 --tenant contoso --listen "127.0.0.1:@PORT@" --handshake-timeout 5000
+  ctl_a_start ctl_a
   spawn_listen ctl_b PB 10 "$CONTROL" --table "$TB" --state "$TEST_TMP/sb" --admin "$SB" \
-    --capacity 16 --tenant fabrikam --listen "127.0.0.1:@PORT@" \
-    --media-pool 10.200.0.2:40000-40000 --handshake-timeout 5000
+    --capacity "${CTL_CAPACITY:-16}" --tenant fabrikam --listen "127.0.0.1:@PORT@" \
+    --media-pool "${B_MEDIA_POOL:-10.200.0.2:40000-40000}" --handshake-timeout 5000
   wait_until 10 a status >/dev/null 2>&1 && wait_until 10 b status >/dev/null 2>&1
   tap_result $? "both daemons start" ||
     tap_bail "daemons did not start: $(tail -3 "$TEST_TMP/ctl_a.log") $(tail -3 "$TEST_TMP/ctl_b.log")"

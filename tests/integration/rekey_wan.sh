@@ -70,17 +70,6 @@ wait_until 20 grep -q "^callseal-dataplane: inside port" "$TEST_TMP/dp_a.log" &&
   wait_until 20 grep -q "^callseal-dataplane: inside port" "$TEST_TMP/dp_b.log"
 tap_result $? "both dataplanes started: tap inside, memif outside to the link" ||
   tap_bail "$(tail -3 "$TEST_TMP/dp_a.log") $(tail -3 "$TEST_TMP/dp_b.log")"
-# the phone's side of a tap: NS IFACE MY-IP MY-MAC PEER-IP PEER-MAC
-phone_net() {
-  local x=(ip netns exec "$1")
-  "${x[@]}" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1" &&
-    "${x[@]}" ip link set lo up &&
-    "${x[@]}" ip link set "$2" down &&
-    "${x[@]}" ip link set "$2" address "$4" &&
-    "${x[@]}" ip addr add "$3/24" dev "$2" &&
-    "${x[@]}" ip link set "$2" up &&
-    "${x[@]}" ip neigh replace "$5" lladdr "$6" dev "$2" nud permanent
-}
 tap_check "the phones' networks: 10.200.0.1 (alice) and 10.200.0.2 (bob), one in each namespace" bash -c \
   "$(declare -f phone_net); phone_net $NSA $IFA 10.200.0.1 02:00:00:00:00:01 10.200.0.2 02:00:00:00:00:02 &&
    phone_net $NSB $IFB 10.200.0.2 02:00:00:00:00:02 10.200.0.1 02:00:00:00:00:01"

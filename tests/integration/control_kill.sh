@@ -86,20 +86,24 @@ tap_check "the phones' networks: 10.200.0.1 (alice) and 10.200.0.2 (bob), one in
 SSRC_A=0x$(printf '%08x' $(( (RANDOM << 16 | RANDOM) | 1 )))
 SSRC_B=0x$(printf '%08x' $(( (RANDOM << 16 | RANDOM) | 2 )))
 STOP="$TEST_TMP/media.stop"
-# both phones must have bound their sockets by START (python starts slowly on
-# a loaded machine: a packet to a port not bound yet is lost)
-START=$(( $(_lib_now_us) / 1000 + 2500 ))    # ms, wall clock
 # phone SIDE NS BIND PEER SSRC PEER-SSRC SEED PEER-SEED NAME PEER-NAME
 phone() {
   spawn "phone_$1" ip netns exec "$2" python3 "$PHONE" --name "$9" --peer-name "${10}" \
     --bind "$3" --peer "$4" --ssrc "$5" --peer-ssrc "$6" --seed "$7" --peer-seed "$8" \
-    --start-at "$((START / 1000)).$(printf '%03d' $((START % 1000)))" --duration "$MAX_MEDIA" \
+    --start-file "$TEST_TMP/start" --ready "$TEST_TMP/phone_$1.ready" --duration "$MAX_MEDIA" \
     --rate "$RATE" --linger 2.0 --stop-file "$STOP" --report "$TEST_TMP/phone_$1.json"
 }
 phone a "$NSA" 10.200.0.1:5004 10.200.0.2:40000 "$SSRC_A" "$SSRC_B" 31 42 alice@contoso bob@fabrikam
 PHA=$SPAWN_PID
 phone b "$NSB" 10.200.0.2:40000 10.200.0.1:5004 "$SSRC_B" "$SSRC_A" 42 31 bob@fabrikam alice@contoso
 PHB=$SPAWN_PID
+# both phones listen before either sends (python starts slowly on a loaded
+# machine: a packet to a port not bound yet is lost)
+wait_until 30 test -e "$TEST_TMP/phone_a.ready" -a -e "$TEST_TMP/phone_b.ready" ||
+  tap_bail "the phones did not start"
+START=$(( $(_lib_now_us) / 1000 + 300 ))    # ms, wall clock
+echo "$((START / 1000)).$(printf '%03d' $((START % 1000)))" >"$TEST_TMP/start.tmp" &&
+  mv "$TEST_TMP/start.tmp" "$TEST_TMP/start"
 echo "# media: $RATE RTP packets/s each way (SSRC $SSRC_A alice -> bob, $SSRC_B bob -> alice) until the rounds are done"
 ms() { echo $(( $(_lib_now_us) / 1000 - START )); }   # since the media started
 

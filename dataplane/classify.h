@@ -3,10 +3,12 @@
  * classify.h - parse a frame and say what it is, for the dataplane's
  * "classify, then batch" step. No DPDK: works on (data, len).
  *
- * Ethernet with at most one 802.1Q tag, IPv4 (with options) or IPv6 (walking
- * hop-by-hop, routing and destination-options headers), UDP; then the UDP
- * payload is demultiplexed by its first byte (RFC 7983) and RTP is told from
- * RTCP by the second (RFC 5761 s. 4).
+ * Ethernet with at most one 802.1Q tag, IPv4 (with options, AH) or IPv6
+ * (walking up to 8 extension headers), UDP; then the UDP payload is
+ * demultiplexed by its first byte (RFC 7983) and RTP is told from RTCP by the
+ * second (RFC 5761 s. 4). It fails closed: what could be media and cannot be
+ * parsed to its end is MALFORMED, never OTHER (docs/dataplane.md lists what is
+ * accepted and what is not).
  */
 #ifndef CALLSEAL_CLASSIFY_H
 #define CALLSEAL_CLASSIFY_H
@@ -14,13 +16,18 @@
 #include <stdint.h>
 
 enum classify_kind {
-	CLASSIFY_OTHER = 0,    /* not UDP, or UDP that is not media: pass */
+	CLASSIFY_OTHER = 0,    /* not IP, not UDP, or UDP off the media ports: pass */
 	CLASSIFY_RTP,          /* RTP or SRTP on a media port */
 	CLASSIFY_RTCP,         /* RTCP or SRTCP on a media port */
 	CLASSIFY_STUN,         /* RFC 7983: first byte 0-3 */
 	CLASSIFY_DTLS,         /* RFC 7983: first byte 20-63 */
-	CLASSIFY_FRAGMENT,     /* an IPv4 or IPv6 fragment */
-	CLASSIFY_MALFORMED,    /* lengths or headers that do not add up */
+	CLASSIFY_FRAGMENT,     /* an IPv4 or IPv6 fragment (see media_frag) */
+	CLASSIFY_MALFORMED,    /* could be media, cannot be parsed to its end:
+				  lengths or headers that do not add up, an
+				  IPv6 chain not walked, IP in an encapsulation
+				  not opened (QinQ, MPLS, PPPoE, LLC/SNAP) */
+	CLASSIFY_ICMP_MEDIA,   /* outbound ICMP/ICMPv6 error quoting UDP of a media
+				  port: it carries media bytes (dropped) */
 	CLASSIFY_KIND_MAX
 };
 
@@ -43,6 +50,8 @@ struct classify_result {
 	uint16_t payload_len;  /* from the UDP length field */
 	uint16_t local_port;   /* host order */
 	uint16_t local_addr_off; /* the local address (4 or 16 bytes) in the frame */
+	uint8_t media_frag;    /* FRAGMENT: the first fragment of UDP on a media
+				  port (dropped even with --fragments pass) */
 };
 
 /*

@@ -18,6 +18,7 @@
 
 #include <rte_common.h>
 #include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
 
 #include "classify.h"
 #include "csrtp.h"
@@ -62,6 +63,7 @@ struct dp_config {
 	const char *stats_json; /* write final stats here */
 	uint32_t max_flows, max_streams, window;
 	bool tx_cksum_offload[2]; /* port can do IPv4 + UDP checksums */
+	bool dumpable;          /* --dumpable: leave PR_SET_DUMPABLE on */
 };
 
 /* One worker lcore: one queue pair on each port. Owned by that lcore alone. */
@@ -81,6 +83,7 @@ struct dp_lcore {
 	struct dpstats_worker *stats;
 	struct dp_clock clock;
 	uint64_t occ_flows, occ_streams;   /* occupancy last stored in *stats */
+	uint64_t occ_tentative, occ_evictions;
 	struct dpstats_worker own_stats;
 } __rte_cache_aligned;
 
@@ -103,11 +106,23 @@ int dp_lcore_init(struct dp_lcore *lc, const struct dp_config *cfg,
 void dp_lcore_fini(struct dp_lcore *lc);
 /* Classify, look up, protect (from the inside) or unprotect (from the
  * outside), fix headers. Writes the mbufs to send, in their arrival order,
- * to out[] and returns how many; frees and counts the rest. */
+ * to out[] (room for n) and returns how many; frees and counts the rest.
+ * Any n: more than DP_BURST are processed DP_BURST at a time. */
 uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 			  struct rte_mbuf **pkts, uint16_t n, struct rte_mbuf **out);
 int dp_worker_main(void *arg);
 extern volatile bool dp_force_quit;
+/* The workers' quiescent-state variable (thread id = queue), NULL when there
+ * is none (benchmarks): each worker is online while it polls and reports at
+ * the top of its loop, outside any burst (quiesce.c says why). */
+extern struct rte_rcu_qsbr *dp_qsbr;
+
+/* quiesce.c (callseal-dataplane only) */
+/* Make dp_qsbr for workers 0..workers-1: from then on a munmap() from the EAL
+ * interrupt thread (a memif peer gone) waits until no worker is inside a
+ * burst. 0 or -ENOMEM. */
+int dp_quiesce_create(unsigned workers);
+void dp_quiesce_destroy(void);
 
 /* stats.c */
 void dp_stats_sum(struct dpstats_worker *sum, const struct dp_lcore *lcs, unsigned n);

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 
 #include "flows.h"
+#include "hygiene.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -17,6 +19,13 @@
 #define PROBE_MAX 256
 /* The statistics area's readers find a flow row by this same probe. */
 _Static_assert(PROBE_MAX == DPSTATS_PROBE_MAX, "the flow rows' probe is the flows' probe");
+/* Pool slots looked at for one new tentative stream: past the streams the
+ * look-up's own packets hold (KEYTABLE_BULK_MAX), the first one not held is
+ * taken unless it verified and cannot be committed (no room). */
+#define TENT_TRIES (2 * KEYTABLE_BULK_MAX + 2)
+#define FLOW_TENT FLOWS_FLOW_TENTATIVE
+_Static_assert(FLOW_TENT >= KEYTABLE_BULK_MAX, "a new SSRC finds a tentative slot no packet "
+	       "of its look-up holds");
 
 enum { FLOW_EMPTY = 0, FLOW_LIVE, FLOW_DEAD };
 
@@ -44,6 +53,16 @@ struct flow {
 	struct keytable_master cur_m;  /* what cur was expanded from */
 	struct keytable_master next_m; /* what next was expanded from */
 	uint64_t created_ns;           /* the entry instance applied (its created_ns) */
+	/* its streams, all freed by flow_kill (so no stale stream is left
+	 * for a sweep to find), and not touched by the new-slot memset:
+	 * committed ones, a list through stream.fnext (index + 1; 0 ends), and
+	 * tentative ones (SSRC, pool index + 1; 0 free) */
+	uint32_t shead;
+	uint32_t n_committed;
+	uint16_t tn;                   /* tentative streams */
+	uint8_t thand;                 /* round robin over tslot when full */
+	uint32_t tssrc[FLOWS_FLOW_TENTATIVE];
+	uint16_t tslot[FLOWS_FLOW_TENTATIVE];
 } __attribute__((aligned(64)));
 _Static_assert(offsetof(struct flow, row_bytes) < 64, "a flow's hot fields in one line");
 
@@ -53,6 +72,10 @@ struct stream {
 	uint32_t incarnation;          /* the flow's, when set up */
 	uint64_t generation;           /* the flow's generation applied to cs */
 	uint32_t cur_serial;           /* the flow's cur_serial applied to cs */
+	uint32_t epoch;                /* tentative: the last look-up that
+					  handed it out (flows.epoch) */
+	uint8_t tpos;                  /* tentative: its index in tslot */
+	uint32_t fnext;                /* committed: the flow's next, index + 1 */
 	struct csrtp_stream cs;
 };
 
@@ -74,6 +97,19 @@ struct flows {
 	uint32_t *pool_free;
 	uint32_t pool_size, pool_n, pool_head;
 	uint64_t lookups, expansions;
+	/* the stream table's hash key (per lcore, from getrandom) */
+	uint64_t hk0, hk1;
+	uint32_t flow_streams;         /* committed streams per flow */
+	uint32_t epoch;                /* +1 per flows_resolve */
+	/* tentative streams: a pool recycled round robin (oldest first) */
+	struct stream *tpool;
+	uint32_t tent_max, tent_hand, n_tent;
+	uint64_t evictions, commits, visits;
+	/* flows_sweep: the table's change counter of the last complete pass,
+	 * and the pass under way (next slot, counter it started at) */
+	uint64_t swept, sweep_from;
+	uint32_t sweep_pos;
+	bool sweeping, sweep_busy;
 };
 
 static uint32_t pow2_at_least(uint64_t n)
@@ -89,8 +125,20 @@ uint32_t flows_table_rows(const struct flows_cfg *cfg)
 	return pow2_at_least(2ull * cfg->max_flows);
 }
 
+/* Stream table slots: twice max_streams, and room for the tentative pool
+ * (1/16 of it) in the load; at least 1024. */
+static uint32_t stream_table_slots(const struct flows_cfg *cfg)
+{
+	uint32_t n = pow2_at_least(2ull * cfg->max_streams);
+
+	return n < 1024 ? 1024 : n;
+}
+
 struct flow;
+struct stream;
 static void flow_kill(struct flows *f, struct flow *fl);
+static void tent_free(struct flows *f, struct stream *t);
+static void stream_tomb(struct flows *f, struct stream *c);
 
 /* The big tables: anonymous mappings, zeroed, asking for transparent huge
  * pages (with many streams their accesses are random: 4 KiB pages would miss
@@ -118,7 +166,9 @@ struct flows *flows_create(struct csrtp_engine *e, const struct keytable *t,
 
 	if (cfg->max_flows == 0 || cfg->max_streams == 0 ||
 	    cfg->max_flows > (1u << 24) || cfg->max_streams > (1u << 26) ||
-	    cfg->window > CSRTP_REPLAY_WINDOW_MAX)
+	    cfg->window > CSRTP_REPLAY_WINDOW_MAX ||
+	    (cfg->max_tentative != 0 && (cfg->max_tentative < 2 * KEYTABLE_BULK_MAX ||
+					 cfg->max_tentative > UINT16_MAX)))
 		return NULL;
 	f = calloc(1, sizeof(*f));
 	if (f == NULL)
@@ -128,7 +178,27 @@ struct flows *flows_create(struct csrtp_engine *e, const struct keytable *t,
 	f->cfg = *cfg;
 	f->flow_mask = flows_table_rows(cfg) - 1;
 	f->rows = rows;
-	f->stream_mask = pow2_at_least(2ull * cfg->max_streams) - 1;
+	f->stream_mask = stream_table_slots(cfg) - 1;
+	f->tent_max = cfg->max_tentative;
+	if (f->tent_max == 0) {
+		f->tent_max = (f->stream_mask + 1) / 16;
+		f->tent_max = f->tent_max < 64 ? 64 : f->tent_max > 4096 ? 4096 : f->tent_max;
+	}
+	f->flow_streams = cfg->max_flow_streams ? cfg->max_flow_streams :
+			  FLOWS_FLOW_STREAMS_DEFAULT;
+	if (f->flow_streams > cfg->max_streams)
+		f->flow_streams = cfg->max_streams;
+	f->epoch = 1;
+	/* the stream table's key: who sends SSRCs cannot aim them at one
+	 * probe sequence without knowing it */
+	uint64_t hk[2];
+	if (getrandom(hk, sizeof(hk), 0) != (ssize_t)sizeof(hk)) {
+		free(f);
+		return NULL;
+	}
+	f->hk0 = hk[0];
+	f->hk1 = hk[1] | 1;
+	explicit_bzero(hk, sizeof(hk));
 	/* up to three keys per flow (previous, current, next), plus one being
 	 * expanded; the pool is a mapping touched only where used */
 	f->pool_size = 3 * cfg->max_flows + 8;
@@ -136,10 +206,15 @@ struct flows *flows_create(struct csrtp_engine *e, const struct keytable *t,
 	f->stream = table_alloc(((size_t)f->stream_mask + 1) * sizeof(*f->stream));
 	f->pool = table_alloc((size_t)f->pool_size * sizeof(*f->pool));
 	f->pool_free = calloc(f->pool_size, sizeof(*f->pool_free));
-	if (!f->flow || !f->stream || !f->pool || !f->pool_free) {
+	f->tpool = table_alloc((size_t)f->tent_max * sizeof(*f->tpool));
+	if (!f->flow || !f->stream || !f->pool || !f->pool_free || !f->tpool) {
 		flows_destroy(f);
 		return NULL;
 	}
+	/* expanded keys and the masters they came from: locked as touched (a
+	 * refusal is counted; callseal-dataplane warns once) */
+	(void)hygiene_lock(f->flow, ((size_t)f->flow_mask + 1) * sizeof(*f->flow));
+	(void)hygiene_lock(f->pool, (size_t)f->pool_size * sizeof(*f->pool));
 	for (uint32_t i = 0; i < f->pool_size; i++)
 		f->pool_free[i] = i;
 	f->pool_n = f->pool_size;
@@ -159,6 +234,7 @@ void flows_destroy(struct flows *f)
 	table_free(f->pool, (size_t)f->pool_size * sizeof(*f->pool));
 	table_free(f->flow, ((size_t)f->flow_mask + 1) * sizeof(*f->flow));
 	table_free(f->stream, ((size_t)f->stream_mask + 1) * sizeof(*f->stream));
+	table_free(f->tpool, (size_t)f->tent_max * sizeof(*f->tpool));
 	free(f->pool_free);
 	free(f);
 }
@@ -243,6 +319,19 @@ static inline uint32_t flow_find(struct flows *f, const struct keytable_key *k, 
 
 static void flow_kill(struct flows *f, struct flow *fl)
 {
+	/* its streams go with it: work bounded by its max_flow_streams, done
+	 * when its key-table entry goes (the control's doing, never a packet's) */
+	for (uint32_t j = 0; fl->tn > 0 && j < FLOW_TENT; j++)
+		if (fl->tslot[j] != 0)
+			tent_free(f, &f->tpool[fl->tslot[j] - 1]);
+	for (uint32_t i = fl->shead; i != 0;) {
+		struct stream *c = &f->stream[i - 1];
+
+		i = c->fnext;
+		stream_tomb(f, c);
+	}
+	fl->shead = 0;
+	fl->n_committed = 0;
 	key_free(f, &fl->prev);
 	key_free(f, &fl->cur);
 	key_free(f, &fl->next);
@@ -333,53 +422,191 @@ dead:
 
 /* ---- streams ------------------------------------------------------------- */
 
-static inline uint32_t stream_hash(uint32_t flow, uint32_t ssrc)
+/* The stream table's hash of (flow slot + 1, SSRC), keyed per lcore: the
+ * SSRC is the sender's choice (anyone's, for a forged packet), so the probe
+ * sequence it lands on must not be predictable. A 64x64->128-bit multiply by
+ * a random odd constant of the key-xored input, folded (wyhash's "mum"): one
+ * multiply, as cheap as the unkeyed Fibonacci hash it replaces, and a blind
+ * attacker cannot make SSRCs collide (SipHash would guard even against one
+ * who sees timings, at ~20 ns a packet; nothing here leaks the slot but the
+ * probe length, and probes are bounded). */
+static inline uint32_t stream_hash(const struct flows *f, uint32_t flow, uint32_t ssrc)
 {
-	uint64_t h = ((uint64_t)flow << 32 | ssrc) * UINT64_C(0x9e3779b97f4a7c15);
-	return (uint32_t)(h >> 32);
+	unsigned __int128 p = (unsigned __int128)(((uint64_t)flow << 32 | ssrc) ^ f->hk0) * f->hk1;
+
+	return (uint32_t)((uint64_t)p ^ (uint64_t)(p >> 64));
 }
 
 #define STREAM_TOMB UINT32_MAX    /* stream.flow of a reclaimed slot */
 
-/* A stream whose flow has started over (deleted, re-added, slot reused). */
-static inline bool stream_stale(const struct flows *f, const struct stream *c)
+/* A committed stream's slot becomes a tombstone (reused by a new stream
+ * whose probe meets it; a probe goes on past it). */
+static void stream_tomb(struct flows *f, struct stream *c)
 {
-	return c->flow != 0 && c->flow != STREAM_TOMB &&
-	       c->incarnation != f->flow[c->flow - 1].incarnation;
-}
-
-/* Turn every stale stream into a tombstone: called when the table is full. */
-static void stream_sweep(struct flows *f)
-{
-	for (uint32_t i = 0; i <= f->stream_mask; i++) {
-		struct stream *c = &f->stream[i];
-		if (stream_stale(f, c)) {
-			explicit_bzero(&c->cs, sizeof(c->cs));
-			c->flow = STREAM_TOMB;
-			f->n_streams--;
-		}
-	}
+	explicit_bzero(&c->cs, sizeof(c->cs));
+	c->flow = STREAM_TOMB;
+	c->fnext = 0;
+	f->n_streams--;
 }
 
 static struct stream *stream_find(struct flows *f, uint32_t tag, uint32_t ssrc,
 				  struct stream **reuse)
 {
-	uint32_t i = stream_hash(tag, ssrc) & f->stream_mask;   /* prefetched by caller */
+	uint32_t i = stream_hash(f, tag, ssrc) & f->stream_mask;   /* prefetched by caller */
+	uint32_t n;
+	struct stream *st = NULL;
 
 	*reuse = NULL;
-	for (uint32_t n = 0; n <= f->stream_mask && n < PROBE_MAX; n++, i = (i + 1) & f->stream_mask) {
+	for (n = 0; n <= f->stream_mask && n < PROBE_MAX; n++, i = (i + 1) & f->stream_mask) {
 		struct stream *c = &f->stream[i];
-		if (c->flow == tag && c->ssrc == ssrc)
-			return c;
+		if (c->flow == tag && c->ssrc == ssrc) {
+			st = c;
+			break;
+		}
 		if (c->flow == 0) {
 			if (*reuse == NULL)
 				*reuse = c;
-			return NULL;
+			break;
 		}
-		if (*reuse == NULL && (c->flow == STREAM_TOMB || stream_stale(f, c)))
+		if (*reuse == NULL && c->flow == STREAM_TOMB)
 			*reuse = c;
 	}
-	return NULL;
+	f->visits += n + 1;
+	return st;
+}
+
+/* ---- tentative streams ---------------------------------------------------- */
+
+/* Tentative stream t leaves the pool and its flow's set, its state wiped. */
+static void tent_free(struct flows *f, struct stream *t)
+{
+	struct flow *fl = &f->flow[t->flow - 1];
+
+	fl->tslot[t->tpos] = 0;
+	fl->tn--;
+	f->n_tent--;
+	explicit_bzero(&t->cs, sizeof(t->cs));
+	t->flow = 0;
+}
+
+/* Commit tentative stream t, which has verified: its state moves into the
+ * stream table (at reuse, stream_find's answer for it, if known). NULL: no
+ * room (the table or the flow at its limit, or no slot within the probe);
+ * t stays tentative. */
+static struct stream *tent_commit(struct flows *f, struct stream *t, struct stream *reuse)
+{
+	struct flow *fl = &f->flow[t->flow - 1];
+
+	if (reuse == NULL && stream_find(f, t->flow, t->ssrc, &reuse) != NULL)
+		return NULL;            /* cannot be: one stream per (flow, SSRC) */
+	if (reuse == NULL || fl->n_committed >= f->flow_streams ||
+	    f->n_streams >= f->cfg.max_streams)
+		return NULL;
+	f->n_streams++;
+	reuse->flow = t->flow;
+	reuse->ssrc = t->ssrc;
+	reuse->incarnation = t->incarnation;
+	reuse->generation = t->generation;
+	reuse->cur_serial = t->cur_serial;
+	reuse->cs = t->cs;
+	reuse->fnext = fl->shead;
+	fl->shead = (uint32_t)(reuse - f->stream) + 1;
+	fl->n_committed++;
+	f->commits++;
+	tent_free(f, t);
+	return reuse;
+}
+
+/* Make tentative stream t's slot free for a new one: committed if it has
+ * verified, dropped (evicted) if not. false: it stays, because a packet of
+ * this look-up holds it, or it verified and there is no room to commit it
+ * (it is never dropped: its replay window is all that refuses replays). */
+static bool tent_reclaim(struct flows *f, struct stream *t)
+{
+	if (t->epoch == f->epoch)
+		return false;
+	if (flows_stream_verified(&t->cs))
+		return tent_commit(f, t, NULL) != NULL;
+	tent_free(f, t);
+	f->evictions++;
+	return true;
+}
+
+/* A tentative stream for a new SSRC of flow fl: a free place in the flow's
+ * set and the pool's next slot; the pool is recycled round robin, so the
+ * slot taken is the one filled longest ago. A flow whose set is full
+ * recycles its own, round robin. NULL: none could be freed in a bounded
+ * number of tries (all held by this look-up's packets or verified and
+ * uncommittable). */
+static struct stream *tent_alloc(struct flows *f, struct flow *fl, uint32_t tag, uint32_t ssrc)
+{
+	struct stream *t = NULL;
+	uint32_t pos = 0, n = 0;
+
+	if (fl->tn < FLOW_TENT) {
+		while (fl->tslot[pos] != 0)
+			pos++;
+		for (; n < TENT_TRIES && t == NULL; n++) {
+			struct stream *c = &f->tpool[f->tent_hand];
+
+			f->tent_hand = f->tent_hand + 1 == f->tent_max ? 0 : f->tent_hand + 1;
+			if (c->flow == 0 || tent_reclaim(f, c))
+				t = c;
+		}
+	} else {
+		for (; n < FLOW_TENT && t == NULL; n++) {
+			uint32_t j = fl->thand;
+			struct stream *c = &f->tpool[fl->tslot[j] - 1];
+
+			fl->thand = (uint8_t)((j + 1) % FLOW_TENT);
+			if (tent_reclaim(f, c)) {
+				t = c;
+				pos = j;
+			}
+		}
+	}
+	f->visits += n;
+	if (t == NULL)
+		return NULL;
+	fl->tssrc[pos] = ssrc;
+	fl->tslot[pos] = (uint16_t)(t - f->tpool + 1);
+	fl->tn++;
+	f->n_tent++;
+	t->flow = tag;
+	t->ssrc = ssrc;
+	t->tpos = (uint8_t)pos;
+	t->epoch = f->epoch;
+	return t;
+}
+
+/* The stream of an SSRC that has no committed one (reuse: stream_find's
+ * answer): its tentative stream, committed now if it has verified and no
+ * packet of this look-up holds it, or a new tentative stream. */
+static struct stream *tent_get(struct flows *f, struct flow *fl, uint32_t tag, uint32_t ssrc,
+			       struct stream *reuse, int *why)
+{
+	for (uint32_t j = 0; fl->tn > 0 && j < FLOW_TENT; j++) {
+		if (fl->tslot[j] == 0 || fl->tssrc[j] != ssrc)
+			continue;
+		struct stream *t = &f->tpool[fl->tslot[j] - 1], *c;
+
+		if (t->epoch != f->epoch && flows_stream_verified(&t->cs) &&
+		    (c = tent_commit(f, t, reuse)) != NULL)
+			return c;
+		t->epoch = f->epoch;
+		return t;
+	}
+	/* a new SSRC: only where it could be committed (fail closed: a full
+	 * table refuses new SSRCs, as before there were tentative streams) */
+	struct stream *t = NULL;
+	if (fl->n_committed < f->flow_streams && f->n_streams < f->cfg.max_streams)
+		t = tent_alloc(f, fl, tag, ssrc);
+	if (t == NULL) {
+		*why = FLOWS_FULL;
+		return NULL;
+	}
+	t->incarnation = fl->incarnation - 1;   /* force set-up */
+	return t;
 }
 
 static inline bool flow_holds(const struct flow *fl, const struct csrtp_key *k)
@@ -444,26 +671,8 @@ static struct stream *stream_get(struct flows *f, uint32_t fi, uint32_t ssrc, in
 	struct stream *reuse;
 	struct stream *st = stream_find(f, tag, ssrc, &reuse);
 
-	if (unlikely(st == NULL)) {
-		/* a new SSRC: an empty slot or a tombstone counts against
-		 * max_streams, a stale stream's slot is taken over as it is */
-		bool counted = reuse != NULL && stream_stale(f, reuse);
-		if (!counted && f->n_streams >= f->cfg.max_streams) {
-			stream_sweep(f);
-			st = stream_find(f, tag, ssrc, &reuse);
-			counted = false;
-		}
-		if (reuse == NULL || (!counted && f->n_streams >= f->cfg.max_streams)) {
-			*why = FLOWS_FULL;
-			return NULL;
-		}
-		st = reuse;
-		if (!counted)
-			f->n_streams++;
-		st->flow = tag;
-		st->ssrc = ssrc;
-		st->incarnation = fl->incarnation - 1;   /* force set-up */
-	}
+	if (unlikely(st == NULL) && (st = tent_get(f, fl, tag, ssrc, reuse, why)) == NULL)
+		return NULL;
 	if (unlikely(st->incarnation != fl->incarnation)) {
 		/* new SSRC, or its flow's keys started over: fresh ROC and window */
 		if (csrtp_stream_init(&st->cs, fl->cur, f->cfg.window, f->cfg.stream_flags)) {
@@ -516,6 +725,7 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 
 	if (n > KEYTABLE_BULK_MAX)
 		n = KEYTABLE_BULK_MAX;
+	f->epoch++;                 /* streams handed out before are free to go */
 
 	/* 0. hash every key and prefetch its flow slot, so that the misses of
 	 * a burst over many flows overlap */
@@ -604,7 +814,7 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 	/* 3. each packet's stream: prefetch their slots first */
 	for (unsigned i = 0; i < n; i++) {
 		if (why[i] == FLOWS_OK && fidx[i] != UINT32_MAX)
-			__builtin_prefetch(&f->stream[stream_hash(fidx[i] + 1, ssrcs[i]) &
+			__builtin_prefetch(&f->stream[stream_hash(f, fidx[i] + 1, ssrcs[i]) &
 						      f->stream_mask]);
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -651,6 +861,61 @@ void flows_row_add(struct flows *f, struct dpstats_flow *row, uint64_t pkts,
 	__atomic_store_n(&row->last_ns, now_ns, __ATOMIC_RELAXED);
 }
 
+/* ---- sweep --------------------------------------------------------------- */
+
+unsigned flows_sweep(struct flows *f)
+{
+	struct keytable_key lk[KEYTABLE_BULK_MAX];
+	struct keytable_ref refs[KEYTABLE_BULK_MAX];
+	uint8_t st[KEYTABLE_BULK_MAX];
+	uint32_t idx[KEYTABLE_BULK_MAX];
+	unsigned nl = 0, dropped = 0;
+	uint32_t end;
+
+	if (!f->sweeping) {
+		uint64_t changes = keytable_changes(f->t);
+
+		if (likely(changes == f->swept))
+			return 0;
+		if (f->n_flows == 0) {          /* nothing to drop */
+			f->swept = changes;
+			return 0;
+		}
+		f->sweeping = true;
+		f->sweep_busy = false;
+		f->sweep_from = changes;
+		f->sweep_pos = 0;
+	}
+	/* the live flows among the next slots, at most one bulk look-up */
+	end = f->sweep_pos + FLOWS_SWEEP_SLOTS;
+	if (end > f->flow_mask + 1 || end < f->sweep_pos)
+		end = f->flow_mask + 1;
+	while (f->sweep_pos < end && nl < KEYTABLE_BULK_MAX) {
+		if (f->flow[f->sweep_pos].state == FLOW_LIVE) {
+			idx[nl] = f->sweep_pos;
+			lk[nl++] = f->flow[f->sweep_pos].key;
+		}
+		f->sweep_pos++;
+	}
+	/* references only: no key bytes are copied out of the table */
+	if (nl > 0 && keytable_lookup_bulk_ref(f->t, lk, nl, refs, st) >= 0) {
+		for (unsigned j = 0; j < nl; j++) {
+			if (st[j] == KEYTABLE_NOT_FOUND) {
+				flow_kill(f, &f->flow[idx[j]]);
+				dropped++;
+			} else if (st[j] == KEYTABLE_BUSY) {
+				f->sweep_busy = true;   /* mid-change: another pass */
+			}
+		}
+	}
+	if (f->sweep_pos > f->flow_mask) {
+		f->sweeping = false;
+		if (!f->sweep_busy)
+			f->swept = f->sweep_from;
+	}
+	return dropped;
+}
+
 void flows_get_stats(const struct flows *f, struct flows_stats *s)
 {
 	s->lookups = f->lookups;
@@ -659,4 +924,9 @@ void flows_get_stats(const struct flows *f, struct flows_stats *s)
 	s->streams = f->n_streams;
 	s->max_flows = f->cfg.max_flows;
 	s->max_streams = f->cfg.max_streams;
+	s->tentative = f->n_tent;
+	s->max_tentative = f->tent_max;
+	s->evictions = f->evictions;
+	s->commits = f->commits;
+	s->visits = f->visits;
 }

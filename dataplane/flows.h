@@ -20,6 +20,15 @@
  * stream until a packet verifies under it; a next key with a from-index
  * applies at that index (RFC 3711 <From,To>). A flow holds up to three
  * expanded keys (previous, current, next), so rekeying loses nothing.
+ *
+ * Hostile input (docs/dataplane.md "Hostile input"): a stream is tentative
+ * until csrtp has let a packet of it through (unprotect verified one, or
+ * protect sealed one); only then is it committed to the stream table, which
+ * max_streams bounds. Tentative streams live in a small per-lcore pool, at
+ * most FLOWS_FLOW_TENTATIVE per flow, and are recycled oldest first while
+ * nothing has verified under them, so forged SSRCs cost each packet bounded
+ * work and hold no permanent slot. The stream table's hash is keyed with a
+ * per-lcore random key.
  * No DPDK in here.
  */
 #ifndef CALLSEAL_FLOWS_H
@@ -35,13 +44,24 @@
 enum flows_why {
 	FLOWS_OK = 0,
 	FLOWS_NO_KEY,        /* no key-table entry (or it is being changed) */
-	FLOWS_FULL,          /* flow/stream table or key pool full */
+	FLOWS_FULL,          /* flow/stream table or key pool full, the flow
+				at max_flow_streams, or no tentative slot */
 	FLOWS_BAD_KEY,       /* the entry's profile or key is unusable */
 };
 
+/* Tentative streams per flow: at least one look-up's packets, so that a
+ * new SSRC always finds a slot that no other packet of its burst holds. */
+#define FLOWS_FLOW_TENTATIVE     32u
+/* Committed streams per flow unless configured (flows_cfg.max_flow_streams). */
+#define FLOWS_FLOW_STREAMS_DEFAULT 1024u
+
 struct flows_cfg {
 	uint32_t max_flows;     /* key-table entries used at once by this lcore */
-	uint32_t max_streams;   /* SSRCs tracked at once by this lcore */
+	uint32_t max_streams;   /* committed SSRC streams at once by this lcore */
+	uint32_t max_flow_streams; /* committed streams per flow (0: the default,
+				      FLOWS_FLOW_STREAMS_DEFAULT, at most max_streams) */
+	uint32_t max_tentative; /* tentative streams per lcore (0: 1/16 of the
+				   stream table, 64-4096); 64-65535 */
 	unsigned window;        /* replay window, packets (0: default 128) */
 	uint32_t stream_flags;  /* CSRTP_F_* for every stream */
 };
@@ -50,10 +70,26 @@ struct flows_stats {
 	uint64_t lookups;        /* keys looked up in the shared table */
 	uint64_t expansions;     /* master keys expanded */
 	uint64_t flows;          /* flows in use */
-	uint64_t streams;        /* streams in use */
+	uint64_t streams;        /* committed streams in use */
 	uint64_t max_flows;      /* the configured limits */
 	uint64_t max_streams;
+	uint64_t tentative;      /* tentative streams in use */
+	uint64_t max_tentative;  /* the pool's size */
+	uint64_t evictions;      /* tentative streams dropped unverified */
+	uint64_t commits;        /* tentative streams committed */
+	uint64_t visits;         /* stream slots visited (probes, sweeps,
+				    recycling): work, for the tests */
 };
+
+/* A packet of the stream has got through csrtp: unprotect verified it, or
+ * protect sealed it (csrtp moves a window only for such a packet; a sender's
+ * rekey keeps resume, its SRTCP its index). A stream that fails this has
+ * never authenticated anything: its tag failures are forged or misdirected
+ * packets (the worker counts them as "unverified", not "auth"). */
+static inline int flows_stream_verified(const struct csrtp_stream *cs)
+{
+	return cs->rtp.started | cs->rtcp.started | cs->resume | (cs->srtcp_next != 0);
+}
 
 struct flows;
 
@@ -72,7 +108,9 @@ void flows_destroy(struct flows *f);
 /*
  * Find the stream of each of n (<= KEYTABLE_BULK_MAX) media packets, given the
  * key-table key of its flow and its SSRC. out[i] is the stream, or NULL with
- * the reason in why[i]. Streams are created on first sight.
+ * the reason in why[i]. A new SSRC gets a tentative stream (committed
+ * once a packet of it has got through csrtp: flows_stream_verified); every
+ * stream handed out stays valid until the next call.
  *
  * rows_out (NULL: not wanted): the flow row each packet counts into, NULL
  * where there is none (no rows, or no live flow for its key); it is set
@@ -91,6 +129,17 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
  * the packet path does not load from the shared mapping. */
 void flows_row_add(struct flows *f, struct dpstats_flow *row, uint64_t pkts,
 		   uint64_t bytes, uint64_t now_ns);
+
+/*
+ * Drop the flows whose key-table entry is gone (a call ended, a key was
+ * deleted) without waiting for a packet of theirs, wiping their keys and the
+ * master keys they were expanded from. After each change of the table one
+ * pass over the flow table, at most FLOWS_SWEEP_SLOTS slots per call (call
+ * it once per poll: a call costs one load while the table is unchanged).
+ * Returns the flows dropped by this call.
+ */
+#define FLOWS_SWEEP_SLOTS 256
+unsigned flows_sweep(struct flows *f);
 
 void flows_get_stats(const struct flows *f, struct flows_stats *s);
 

@@ -3,20 +3,28 @@
  * callseal-dataplane: EAL, options, ports, the key table, lcore launch and
  * the exit report. The packet path is in worker.c.
  */
+/* rte_intr_instance_alloc(), rte_intr_type_set(), rte_intr_fd_set(): the
+ * way into the EAL interrupt thread at exit; experimental in DPDK 22.11 */
+#define ALLOW_EXPERIMENTAL_API
+
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_ethdev.h>
+#include <rte_interrupts.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
 #include "dp.h"
+#include "hygiene.h"
 
 #define NB_RXD 1024
 #define NB_TXD 1024
@@ -53,6 +61,8 @@ static const char usage_text[] =
 "  --max-flows N         key-table entries in use at once per worker (default 65536)\n"
 "  --max-streams N       SSRCs per worker (default 131072)\n"
 "  --replay-window N     SRTP/SRTCP replay window, 64-1024 packets (default 128)\n"
+"  --dumpable            stay dumpable (debugging: core files, ptrace by the\n"
+"                        same user); default non-dumpable, as keys are in memory\n"
 "  --help                this text\n"
 "\n"
 "example (two pcap ports, no NIC, no hugepages):\n"
@@ -97,7 +107,8 @@ static long parse_num(const char *s, long lo, long hi)
 static int parse_args(int argc, char **argv, struct dp_config *c)
 {
 	enum { O_TABLE = 256, O_INSIDE, O_OUTSIDE, O_QUEUES, O_MEDIA, O_OTHER, O_FRAG,
-	       O_IDLE, O_SLEEP, O_JSON, O_FLOWS, O_STREAMS, O_WINDOW, O_HELP };
+	       O_IDLE, O_SLEEP, O_JSON, O_FLOWS, O_STREAMS, O_WINDOW, O_DUMPABLE,
+	       O_HELP };
 	static const struct option opts[] = {
 		{ "table", required_argument, NULL, O_TABLE },
 		{ "inside", required_argument, NULL, O_INSIDE },
@@ -112,6 +123,7 @@ static int parse_args(int argc, char **argv, struct dp_config *c)
 		{ "max-flows", required_argument, NULL, O_FLOWS },
 		{ "max-streams", required_argument, NULL, O_STREAMS },
 		{ "replay-window", required_argument, NULL, O_WINDOW },
+		{ "dumpable", no_argument, NULL, O_DUMPABLE },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -211,6 +223,9 @@ static int parse_args(int argc, char **argv, struct dp_config *c)
 			}
 			c->window = (uint32_t)v;
 			break;
+		case O_DUMPABLE:
+			c->dumpable = true;
+			break;
 		case O_HELP:
 			fputs(usage_text, stdout);
 			exit(0);
@@ -297,6 +312,100 @@ static void wait_links(const struct dp_config *c)
 		"anyway (packets to a down link count as tx_full)\n");
 }
 
+/*
+ * At exit the ports are stopped and closed in the EAL interrupt thread, after
+ * the workers have returned: the memif PMD handles its peer's disconnect in
+ * that thread (memif_disconnect frees and unmaps the regions) with no lock
+ * against rte_eth_dev_stop() from another thread, so a peer that stops at the
+ * same time as we do would free them twice. In that thread the two come one
+ * after the other.
+ *
+ * The way in is an eventfd registered as an interrupt source at start (its
+ * handle in malloc memory, never unregistered), not an EAL alarm: every
+ * (un)registration makes the interrupt thread rebuild its list of sources,
+ * and that list keeps the memif PMD's listener (a server port is closed
+ * without unregistering it) with a handle in DPDK memory. Rebuilt after
+ * rte_eal_cleanup() has unmapped that memory, it faults in rte_intr_fd_get();
+ * rte_eal_cleanup() unregisters the alarm source if any alarm was ever set.
+ * Closing the ports unregisters their control channels (a rebuild too), so a
+ * second, empty call follows: it runs after that rebuild (the thread reads its
+ * wake-up pipe, written first, before our eventfd) and only then does main go
+ * on to rte_eal_cleanup().
+ */
+static struct rte_intr_handle *intr_call_handle;
+static int intr_call_fd = -1;
+static void (*intr_call_fn)(const struct dp_config *);
+static bool intr_call_done;
+
+static void intr_call_cb(void *arg)
+{
+	uint64_t v;
+
+	if (read(intr_call_fd, &v, sizeof(v)) != sizeof(v))
+		return;
+	if (intr_call_fn != NULL)
+		intr_call_fn(arg);
+	__atomic_store_n(&intr_call_done, true, __ATOMIC_RELEASE);
+}
+
+static void intr_call_init(const struct dp_config *c)
+{
+	struct rte_intr_handle *h = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	if (h == NULL || fd < 0 || rte_intr_type_set(h, RTE_INTR_HANDLE_EXT) != 0 ||
+	    rte_intr_fd_set(h, fd) != 0 ||
+	    rte_intr_callback_register(h, intr_call_cb, (void *)(uintptr_t)c) != 0) {
+		fprintf(stderr, "callseal-dataplane: no way into the EAL interrupt thread: "
+			"the ports will be closed from the main thread at exit\n");
+		if (fd >= 0)
+			close(fd);
+		rte_intr_instance_free(h);
+		return;
+	}
+	intr_call_handle = h;
+	intr_call_fd = fd;
+}
+
+/* Run fn (NULL: nothing) in the interrupt thread; -1 if that did not happen
+ * within 5 s. */
+static int intr_call(void (*fn)(const struct dp_config *))
+{
+	uint64_t one = 1;
+
+	if (intr_call_handle == NULL)
+		return -1;
+	intr_call_fn = fn;
+	__atomic_store_n(&intr_call_done, false, __ATOMIC_RELEASE);
+	if (write(intr_call_fd, &one, sizeof(one)) != sizeof(one))
+		return -1;
+	for (int ms = 0; ms < 5000; ms++) {
+		if (__atomic_load_n(&intr_call_done, __ATOMIC_ACQUIRE))
+			return 0;
+		rte_delay_us_sleep(1000);
+	}
+	return -1;
+}
+
+static void ports_close(const struct dp_config *c)
+{
+	for (int r = 0; r < 2; r++) {
+		rte_eth_dev_stop(c->port[r]);
+		rte_eth_dev_close(c->port[r]);
+	}
+}
+
+static void ports_shutdown(const struct dp_config *c)
+{
+	if (intr_call_handle == NULL) {
+		ports_close(c);
+		return;
+	}
+	if (intr_call(ports_close) != 0 || intr_call(NULL) != 0)
+		fprintf(stderr, "callseal-dataplane: the EAL interrupt thread did not "
+			"close the ports within 5 s; exiting without\n");
+}
+
 int main(int argc, char **argv)
 {
 	static struct dp_config cfg;
@@ -323,6 +432,8 @@ int main(int argc, char **argv)
 	argv[0] = "callseal-dataplane";
 	if (parse_args(argc, argv, &cfg) != 0)
 		rte_exit(EXIT_FAILURE, "bad options\n");
+	if ((ret = hygiene_dumpable(cfg.dumpable)) != 0)
+		rte_exit(EXIT_FAILURE, "prctl(PR_SET_DUMPABLE): %s\n", strerror(-ret));
 	if (cfg.port[DP_PORT_INSIDE] == cfg.port[DP_PORT_OUTSIDE])
 		rte_exit(EXIT_FAILURE, "--inside and --outside must be different ports\n");
 	if (rte_lcore_count() < cfg.queues)
@@ -354,6 +465,7 @@ int main(int argc, char **argv)
 	port_init(&cfg, DP_PORT_INSIDE, pool);
 	port_init(&cfg, DP_PORT_OUTSIDE, pool);
 	wait_links(&cfg);
+	intr_call_init(&cfg);
 
 	/* one worker per queue pair: the main lcore first, then the others */
 	lcore = rte_get_main_lcore();
@@ -368,6 +480,10 @@ int main(int argc, char **argv)
 			break;
 		lcore = rte_get_next_lcore(lcore, 1, 0);
 	}
+	if (hygiene_lock_refused(&ret))
+		fprintf(stderr, "callseal-dataplane: warning: cannot lock the key memory "
+			"(%s): keys may reach swap; run as root or raise RLIMIT_MEMLOCK\n",
+			strerror(ret));
 	const char *failed = NULL;
 	if (csrtp_selftest(lcs[0].engine, &failed) != 0)
 		rte_exit(EXIT_FAILURE, "SRTP engine self-test failed at %s\n", failed);
@@ -385,6 +501,9 @@ int main(int argc, char **argv)
 	       cfg.tx_cksum_offload[1] ? "offload" : "software");
 	fflush(stdout);
 	dp_stats_telemetry_register(lcs, nl);
+	if (dp_quiesce_create(nl) != 0)
+		rte_exit(EXIT_FAILURE, "out of memory for the workers' quiescent states: "
+			 "raise EAL -m\n");
 
 	for (unsigned i = 1; i < nl; i++)
 		rte_eal_remote_launch(dp_worker_main, &lcs[i], lcs[i].lcore_id);
@@ -396,10 +515,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "callseal-dataplane: cannot write %s: %s\n", cfg.stats_json,
 			strerror(-ret));
 
-	for (int r = 0; r < 2; r++) {
-		rte_eth_dev_stop(cfg.port[r]);
-		rte_eth_dev_close(cfg.port[r]);
-	}
+	/* the workers have returned (and are offline): now the ports */
+	ports_shutdown(&cfg);
+	dp_quiesce_destroy();
 	for (unsigned i = 0; i < nl; i++) {
 		dp_lcore_fini(&lcs[i]);
 		/* telemetry may still ask: it reads a copy from now on */

@@ -26,6 +26,7 @@
 #include "dp.h"
 
 volatile bool dp_force_quit;
+struct rte_rcu_qsbr *dp_qsbr;
 
 /* Per-packet verdicts while a burst is processed. */
 enum { V_SEND = 0, V_DROP, V_MEDIA };
@@ -95,6 +96,9 @@ int dp_lcore_init(struct dp_lcore *lc, const struct dp_config *cfg,
 		lc->engine = NULL;
 		return -ENOMEM;
 	}
+	struct flows_stats fs;
+	flows_get_stats(lc->flows, &fs);
+	DP_STAT_SET(&lc->stats->max_tentative, fs.max_tentative);
 	return 0;
 }
 
@@ -209,10 +213,33 @@ static inline void occupancy(struct dp_lcore *lc)
 		DP_STAT_SET(&lc->stats->flows, fs.flows);
 		DP_STAT_SET(&lc->stats->streams, fs.streams);
 	}
+	if (unlikely(fs.tentative != lc->occ_tentative || fs.evictions != lc->occ_evictions)) {
+		lc->occ_tentative = fs.tentative;
+		lc->occ_evictions = fs.evictions;
+		DP_STAT_SET(&lc->stats->tentative, fs.tentative);
+		DP_STAT_SET(&lc->stats->evictions, fs.evictions);
+	}
 }
 
+static uint16_t process_burst(struct dp_lcore *lc, int from_port,
+			      struct rte_mbuf **pkts, uint16_t n, struct rte_mbuf **out);
+
+/* Any n: DP_BURST at a time (the per-burst arrays below hold DP_BURST), so
+ * that every mbuf is sent or freed. */
 uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 			  struct rte_mbuf **pkts, uint16_t n, struct rte_mbuf **out)
+{
+	uint16_t nout = 0;
+	for (uint32_t i = 0; i < n; i += DP_BURST) {
+		uint16_t c = (uint16_t)(n - i < DP_BURST ? n - i : DP_BURST);
+		nout = (uint16_t)(nout + process_burst(lc, from_port, pkts + i, c, out + nout));
+	}
+	return nout;
+}
+
+/* One burst of n <= DP_BURST. */
+static uint16_t process_burst(struct dp_lcore *lc, int from_port,
+			      struct rte_mbuf **pkts, uint16_t n, struct rte_mbuf **out)
 {
 	const struct dp_config *cfg = lc->cfg;
 	const int outbound = from_port == DP_PORT_INSIDE;
@@ -236,8 +263,6 @@ uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 	uint64_t drops[DP_DROP_MAX] = { 0 };
 	uint64_t passed = 0, crypted = 0;
 
-	if (n > DP_BURST)
-		n = DP_BURST;
 	/* the burst's time: its flows' last_ns, the worker's last_rx_ns */
 	const uint64_t now_ns = clock_now_ns(&lc->clock);
 	DP_STAT_SET(&lc->stats->last_rx_ns, now_ns);
@@ -275,13 +300,18 @@ uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 			break;
 		}
 		case CLASSIFY_FRAGMENT:
-			if (cfg->fragments_pass)
+			/* never the first fragment of media: without it the
+			 * datagram cannot be reassembled */
+			if (cfg->fragments_pass && !r->media_frag)
 				verdict[i] = V_SEND;
 			else
 				drops[DP_DROP_FRAGMENT]++;
 			break;
 		case CLASSIFY_MALFORMED:
 			drops[DP_DROP_MALFORMED]++;
+			break;
+		case CLASSIFY_ICMP_MEDIA:         /* whatever --other says */
+			drops[DP_DROP_ICMP_MEDIA]++;
 			break;
 		default:                          /* other, STUN, DTLS */
 			if (cfg->other_pass)
@@ -364,7 +394,12 @@ uint16_t dp_process_burst(struct dp_lcore *lc, int from_port,
 				run_pkts = run_bytes = 0;
 			}
 			if (unlikely(cp->status != CSRTP_OK)) {
-				drops[drop_reason((enum csrtp_status)cp->status)]++;
+				enum dp_drop d = drop_reason((enum csrtp_status)cp->status);
+				/* a tag failure on a stream nothing verified on: a
+				 * forged SSRC (flows.h, tentative streams) */
+				if (d == DP_DROP_AUTH && !flows_stream_verified(cp->stream))
+					d = DP_DROP_UNVERIFIED;
+				drops[d]++;
 				if (run != NULL)
 					row_drop(run, (enum csrtp_status)cp->status);
 				verdict[i] = V_DROP;
@@ -444,12 +479,19 @@ int dp_worker_main(void *arg)
 	const uint64_t hz = rte_get_tsc_hz();
 	const uint64_t idle = (uint64_t)cfg->idle_exit_ms * hz / 1000;
 	uint64_t next_check = 0;
+	struct rte_rcu_qsbr *qs = __atomic_load_n(&dp_qsbr, __ATOMIC_ACQUIRE);
 
 	if (idle)
 		__atomic_store_n(&last_rx_tsc, rte_rdtsc(), __ATOMIC_RELAXED);
+	if (qs != NULL)
+		rte_rcu_qsbr_thread_online(qs, lc->queue);
 	while (!dp_force_quit) {
+		/* quiescent: outside any burst (a port's peer may go now) */
+		if (qs != NULL)
+			rte_rcu_qsbr_quiescent(qs, lc->queue);
 		uint16_t got = pump(lc, DP_PORT_INSIDE);
 		got += pump(lc, DP_PORT_OUTSIDE);
+		flows_sweep(lc->flows);   /* ended calls' keys wiped without a packet */
 		/* --idle-sleep: back off after an empty poll of every port, as DPDK's
 		 * power-aware examples do, so that a shared core is not burnt
 		 * spinning; the next poll comes at most US microseconds later. */
@@ -467,5 +509,7 @@ int dp_worker_main(void *arg)
 				dp_force_quit = true;
 		}
 	}
+	if (qs != NULL)
+		rte_rcu_qsbr_thread_offline(qs, lc->queue);
 	return 0;
 }

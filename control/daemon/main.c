@@ -40,6 +40,7 @@
 #include "admin.h"
 #include "calls.h"
 #include "dirspec.h"
+#include "hygiene.h"
 #include "keyspec.h"
 #include "callseal/keytable.h"
 #include "store.h"
@@ -67,7 +68,7 @@ static void usage(FILE *f)
 "                        [--capacity N] [--listen ADDR:PORT [--media-pool IP:LO-HI]\n"
 "                        [--handshake-timeout MS] [--rekey-interval S]\n"
 "                        [--trust-on-first-use]\n"
-"                        [--recorder-key BASE64] [--end-calls-on-exit]]\n"
+"                        [--recorder-key BASE64] [--end-calls-on-exit]] [--dumpable]\n"
 "\n"
 "The callseal control daemon. It is the single writer of the shared-memory key\n"
 "table /dev/shm/callseal.NAME that callseal-dataplane reads, and serves the\n"
@@ -109,6 +110,8 @@ static void usage(FILE *f)
 "  --end-calls-on-exit  on SIGINT/SIGTERM end every call (END to the peers,\n"
 "                   keys deleted). Default: active calls go on (keys stay in\n"
 "                   the table) and the next run takes them over, detached.\n"
+"  --dumpable       stay dumpable (debugging: core files, ptrace by the same\n"
+"                   user). Default: non-dumpable (PR_SET_DUMPABLE 0), no core.\n"
 "  --help           this text\n"
 "\n"
 "Logs go to stderr: start-up, one line per admin change (never key bytes).\n"
@@ -333,6 +336,7 @@ int main(int argc, char **argv)
 		{ "trust-on-first-use", no_argument, NULL, 'u' },
 		{ "recorder-key", required_argument, NULL, 'r' },
 		{ "end-calls-on-exit", no_argument, NULL, 'E' },
+		{ "dumpable", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -342,7 +346,7 @@ int main(int argc, char **argv)
 	char err[KEYSPEC_ERR_MAX];
 	struct rlimit nocore = { 0, 0 }, nofile;
 	uint64_t cap = DEFAULT_CAPACITY;
-	bool cap_given = false, created = false, stale = false;
+	bool cap_given = false, created = false, stale = false, dumpable = false;
 	sigset_t sigs;
 	size_t rlen = 0;
 	int opt, rc, status = 1;
@@ -416,6 +420,9 @@ int main(int argc, char **argv)
 		case 'E':
 			c->end_calls_on_exit = true;
 			break;
+		case 'D':
+			dumpable = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -444,8 +451,13 @@ int main(int argc, char **argv)
 		logline("command '%s' has no handler in this build", admin_server_complete());
 		return 1;
 	}
-	/* keys must not end up in a core file */
-	setrlimit(RLIMIT_CORE, &nocore);
+	/* keys must not end up in a core file, nor be read by ptrace */
+	if (!dumpable)
+		setrlimit(RLIMIT_CORE, &nocore);
+	if ((rc = hygiene_dumpable(dumpable)) < 0) {
+		logline("prctl(PR_SET_DUMPABLE): %s", strerror(-rc));
+		return 1;
+	}
 	/* every call with a control channel holds a descriptor: take what the
 	 * hard limit allows (often 1,024 soft against 524,288 hard) */
 	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {

@@ -46,7 +46,7 @@
 /* "CSDPSTAT" read as a little-endian uint64_t */
 #define DPSTATS_MAGIC         UINT64_C(0x5441545350445343)
 /* Bump on ANY change to the header, the worker block, the row or the names. */
-#define DPSTATS_ABI_VERSION   1u
+#define DPSTATS_ABI_VERSION   3u
 #define DPSTATS_HEADER_SIZE   4096u
 #define DPSTATS_WORKER_SIZE   1024u
 #define DPSTATS_FLOW_SIZE     128u
@@ -72,7 +72,9 @@
 	X(CHAINED,       chained,       "media in a chained (multi-segment) mbuf") \
 	X(KEY_EXHAUSTED, key_exhausted, "SRTP/SRTCP index limit of the key reached") \
 	X(TABLE_FULL,    table_full,    "the worker's flow or stream table is full") \
-	X(INDEX_REUSE,   index_reuse,   "outbound index already protected under the stream's key")
+	X(INDEX_REUSE,   index_reuse,   "outbound index already protected under the stream's key") \
+	X(UNVERIFIED,    unverified,    "tag did not verify on an SSRC nothing has verified on yet (forged)") \
+	X(ICMP_MEDIA,    icmp_media,    "outbound ICMP error quoting a media datagram (plaintext media)")
 
 enum dpstats_drop {
 #define DPSTATS_DROP_ENUM(id, name, help) DPSTATS_DROP_##id,
@@ -106,10 +108,14 @@ struct dpstats_worker {
 	uint64_t drop[DPSTATS_DROP_SLOTS]; /* 128 */
 	/* line 6: occupancy, set (not added) by the worker */
 	uint64_t flows;          /* 384: flows in use */
-	uint64_t streams;        /* 392: SSRC streams in use */
+	uint64_t streams;        /* 392: committed SSRC streams in use */
 	uint64_t max_flows;      /* 400 */
 	uint64_t max_streams;    /* 408 */
-	uint64_t reserved3[4];   /* 416 */
+	uint64_t tentative;      /* 416: tentative streams in use (ABI 2) */
+	uint64_t max_tentative;  /* 424: the tentative pool's size (ABI 2) */
+	uint64_t evictions;      /* 432: tentative streams dropped unverified,
+				    a count (ABI 2) */
+	uint64_t reserved3;      /* 440 */
 	uint8_t  pad[DPSTATS_WORKER_SIZE - 448];
 } __attribute__((aligned(64)));
 
@@ -158,6 +164,7 @@ _Static_assert(sizeof(struct dpstats_header) == DPSTATS_HEADER_SIZE, "header siz
 _Static_assert(offsetof(struct dpstats_worker, rx) == 64, "rx offset");
 _Static_assert(offsetof(struct dpstats_worker, drop) == 128, "drop offset");
 _Static_assert(offsetof(struct dpstats_worker, flows) == 384, "flows offset");
+_Static_assert(offsetof(struct dpstats_worker, tentative) == 416, "tentative offset");
 _Static_assert(offsetof(struct dpstats_flow, packets) == 64, "packets offset");
 
 /* ---- API (lib/dpstats; no DPDK) -------------------------------------------- */

@@ -493,7 +493,10 @@ static void retry_slots(struct csrtp_engine *e, struct slot **retry, unsigned r,
 /*
  * A packet of index verified under sl->key, which is not the stream's current
  * key. Under a pending key: that key is current From index (the first packet
- * seen under it; a fresh window if the packet was older than the window).
+ * seen under it; a fresh window if the packet was older than the window, seen,
+ * or at or below its top though unseen: a sender that goes on sends every
+ * packet of a newer key above all of an older key's, so such a packet is one
+ * that started over, and the indexes after it were seen under the old key).
  * Under the current key's predecessor: fine below From, refused at or past it
  * (RFC 3711 <From,To>). Under the current key below From (it was tried there
  * after failing under the old one): From moves down to it.
@@ -516,7 +519,7 @@ static bool key_switch(struct csrtp_stream *s, const struct slot *sl, uint64_t i
 		else if (s->prev_key != NULL)
 			older = s->prev_key;
 		left = k == s->pending[0] ? s->pending[1] : NULL;
-		if (sl->fresh) {
+		if (sl->fresh || (s->rtp.started && index <= s->rtp.top)) {
 			/* the sender started over under k: a new window at index;
 			 * the old keys cannot be told apart any more, drop them */
 			s->rtp.started = 0;

@@ -4,9 +4,15 @@ sends and receives RTP and RTCP through an ordinary UDP socket (rtcp-mux: both o
 one port), and checks everything it receives.
 
 usage: phone.py --name NAME --bind IP:PORT --peer IP:PORT --ssrc X --peer-ssrc Y
-                --seed S --peer-seed T --start-at EPOCH --duration S
-                [--rate PPS] [--linger S] [--report FILE]
-                [--ready FILE --wait-for PEER_FILE]
+                --seed S --peer-seed T (--start-at EPOCH | --start-file FILE)
+                --duration S [--rate PPS] [--linger S] [--report FILE]
+                [--ready FILE] [--wait-for PEER_FILE] [--stop-file PATH]
+
+--ready FILE is written once the socket is bound; --start-file FILE is waited
+for (at most a minute) and holds the start time: so that a caller can start
+both phones, wait until both listen, and only then set the time (a phone
+that is not listening yet when its peer's first packets arrive would lose
+them and answer with ICMP port unreachable).
 
 Sends, from --start-at (wall clock, so that both phones begin together) for
 --duration seconds, --rate RTP packets per second (160-byte payloads, payload
@@ -23,11 +29,16 @@ After the last send it keeps receiving for --linger seconds (the peer's last
 packets are still on their way; closing early would make the kernel answer them
 with ICMP port unreachable).
 
---ready FILE is created once the socket is bound; with --wait-for PEER_FILE
-(the peer phone's --ready) the phone sends nothing until that file exists (at
-most 30 s, else it exits 1), then starts at --start-at or at once if that has
-passed: no packet reaches a peer that is not listening yet, however late a
-loaded machine started either phone (scripts/soak).
+--wait-for PEER_FILE (the peer phone's --ready): send nothing until that file
+exists (at most 30 s, else exit 1), then start at --start-at or at once if
+that has passed: the two phones wait for each other with no caller between
+them (scripts/soak).
+
+--stop-file PATH: stop sending as soon as PATH exists (checked before each
+send and at least every 50 ms), as if --duration had ended then; --duration is
+then the longest it sends. A test that must keep media flowing while it does
+something that takes an unknown time (tests/integration/control_kill.sh) gives
+both phones one file and creates it when it is done.
 
 Prints (and writes to --report) one JSON object:
   {"name", "ssrc", "sent_rtp", "sent_rtcp", "first_seq", "last_seq",
@@ -95,16 +106,20 @@ def main():
     ap.add_argument('--seed', type=int, required=True)
     ap.add_argument('--peer-seed', type=int, required=True)
     ap.add_argument('--peer-name', default='')
-    ap.add_argument('--start-at', type=float, required=True)
+    ap.add_argument('--start-at', type=float)
+    ap.add_argument('--start-file')
+    ap.add_argument('--ready')
+    ap.add_argument('--wait-for')
     ap.add_argument('--duration', type=float, required=True)
     ap.add_argument('--rate', type=float, default=50.0)
     ap.add_argument('--linger', type=float, default=1.0)
     ap.add_argument('--report')
     ap.add_argument('--plaintexts')
+    ap.add_argument('--stop-file')
     ap.add_argument('--seq-start', type=int, help='first sequence number (default: random)')
-    ap.add_argument('--ready', help='create this file once the socket is bound')
-    ap.add_argument('--wait-for', help="send nothing until this file (the peer's --ready) exists")
     a = ap.parse_args()
+    if (a.start_at is None) == (a.start_file is None):
+        ap.error('give one of --start-at and --start-file')
 
     cname = a.name.encode()
     peer_cname = a.peer_name.encode()
@@ -117,9 +132,17 @@ def main():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
     s.bind(a.bind)
+    s.setblocking(False)
     if a.ready:
         open(a.ready, 'w').close()
-    s.setblocking(False)
+    if a.start_file:
+        deadline = time.time() + 60
+        while not os.path.exists(a.start_file):
+            if time.time() > deadline:
+                sys.exit('phone.py: no start time in %s after a minute' % a.start_file)
+            time.sleep(0.01)
+        with open(a.start_file) as f:
+            a.start_at = float(f.read())
     plain = open(a.plaintexts, 'w') if a.plaintexts else None
     if plain:
         plain.write('cname %s\n' % cname.hex())
@@ -199,6 +222,10 @@ def main():
         now = time.time()
         if now >= t_stop:
             break
+        if a.stop_file and i < n_total and os.path.exists(a.stop_file):
+            n_total = i                  # the last send was the last packet
+            t_stop = now + a.linger
+            continue
         if i < n_total and now >= t_start + i * interval:
             late = (now - (t_start + i * interval)) * 1000
             r['send_late_ms'] = max(r['send_late_ms'], late)

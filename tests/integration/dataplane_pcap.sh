@@ -10,7 +10,9 @@
 # port is decrypted by libsrtp2 (callseal-srtpcheck) and must equal the input.
 # The reverse direction likewise, with tampered and replayed packets that must
 # be dropped and counted exactly. tshark must parse every output packet as
-# valid IP/UDP with correct checksums.
+# valid IP/UDP with correct checksums. Frames the classifier cannot parse
+# (tools/pcap/badframes.py) mixed into media both ways never leave, each is
+# counted, and the media among them is all delivered (issue 14).
 . "$(dirname "$0")/lib.sh"
 
 DATAPLANE=$1 CONTROL=$2 CTL=$3 RTPGEN=$4 SRTPCHECK=$5
@@ -189,6 +191,72 @@ tap_is "$(stat unk dropped.other)" "$(( $(json_get "$gu" stun) + $(json_get "$gu
   "--other drop: every non-media frame dropped and counted"
 tap_is "$(tshark -r "$TEST_TMP/unk.to_net.pcap" 2>/dev/null | wc -l)" 0 \
   "unknown stream: nothing leaves, above all no plaintext"
+
+# ---- fail closed: what the classifier cannot parse never leaves (issue 14) ---
+# tools/pcap/badframes.py spreads frames that must be dropped (an IPv6 chain
+# one header longer than walked - the frame that leaked -, every cut through
+# the headers, bad IP and UDP lengths, wrong IP versions, QinQ/MPLS/PPPoE/SNAP
+# and AH around media, random bytes, RTP the SRTP step refuses, fragments;
+# inbound also SRTP with random bodies) through valid media of both families,
+# all aimed at keyed ports, both ways in one run. Nothing of them may leave
+# either port (srtpcheck: no unexpected frame), each is counted under its
+# reason exactly, and every valid frame is delivered.
+BADFRAMES="$(dirname "$0")/../tools/pcap/badframes.py"
+tap_check "malformed: keys for an IPv4 and an IPv6 port, both directions" bash -c "
+  for l in 192.0.2.1:5040 '[2001:db8::1]:5042'; do for d in out in; do
+    '$CTL' --admin '$SOCK' key add --local \"\$l\" --direction \$d --profile AEAD_AES_128_GCM --inline '$KEY128' || exit 1
+  done; done"
+mal_gen() {  # NAME LOCAL REMOTE DIRECTION [rtpgen options]
+  local name=$1 local=$2 remote=$3 dir=$4
+  shift 4
+  "$RTPGEN" --local "$local" --remote "$remote" --direction "$dir" --ssrcs 2 --packets 150 \
+    --rtcp-every 9 --csrcs --ext --padding --payload 0-1200 "$@" >"$TEST_TMP/$name.json"
+}
+mal_gen mo4 192.0.2.1:5040 198.51.100.7:40040 out --mix --seed 41 --out "$TEST_TMP/mo4.pcap"
+mal_gen mo6 '[2001:db8::1]:5042' '[2001:db8::99]:40042' out --vlan 9 --seed 42 --out "$TEST_TMP/mo6.pcap"
+mal_gen mi4 192.0.2.1:5040 198.51.100.7:40040 in --mix --seed 43 --profile AEAD_AES_128_GCM \
+  --inline "$KEY128" --out "$TEST_TMP/mi4.pcap" --plain-out "$TEST_TMP/mi4.plain.pcap"
+mal_gen mi6 '[2001:db8::1]:5042' '[2001:db8::99]:40042' in --seed 44 --profile AEAD_AES_128_GCM \
+  --inline "$KEY128" --out "$TEST_TMP/mi6.pcap" --plain-out "$TEST_TMP/mi6.plain.pcap"
+python3 "$BADFRAMES" --direction out --local4 192.0.2.1:5040 --local6 '[2001:db8::1]:5042' \
+  --merge "$TEST_TMP/mo4.pcap" --merge "$TEST_TMP/mo6.pcap" --out "$TEST_TMP/mal.inside.pcap" \
+  --expect "$TEST_TMP/mo4.pcap" --expect "$TEST_TMP/mo6.pcap" \
+  --expect-out "$TEST_TMP/mal.expect_net.pcap" --seed 45 >"$TEST_TMP/mal_out.json"
+python3 "$BADFRAMES" --direction in --local4 192.0.2.1:5040 --local6 '[2001:db8::1]:5042' \
+  --merge "$TEST_TMP/mi4.pcap" --merge "$TEST_TMP/mi6.pcap" --out "$TEST_TMP/mal.outside.pcap" \
+  --expect "$TEST_TMP/mi4.plain.pcap" --expect "$TEST_TMP/mi6.plain.pcap" \
+  --expect-out "$TEST_TMP/mal.expect_app.pcap" --seed 46 >"$TEST_TMP/mal_in.json"
+bo=$(cat "$TEST_TMP/mal_out.json") bi=$(cat "$TEST_TMP/mal_in.json")
+run_dp mal "$TEST_TMP/mal.inside.pcap" "$TEST_TMP/mal.outside.pcap"
+tap_is "$?" 0 "malformed: dataplane ran and exited cleanly"
+tap_include "$SRTPCHECK" --tap --mode decrypt --profile AEAD_AES_128_GCM --inline "$KEY128" \
+  --expect "$TEST_TMP/mal.expect_net.pcap" --got "$TEST_TMP/mal.to_net.pcap"
+tap_include "$SRTPCHECK" --tap --mode plain \
+  --expect "$TEST_TMP/mal.expect_app.pcap" --got "$TEST_TMP/mal.to_app.pcap"
+sum_of() {  # KEY FILE...: the sum of KEY over rtpgen's / badframes.py's JSON lines
+  local key=$1 t=0 f
+  shift
+  for f in "$@"; do t=$(( t + $(json_get "$(cat "$f")" "$key") )); done
+  echo "$t"
+}
+tap_is "$(tshark -r "$TEST_TMP/mal.to_net.pcap" 2>/dev/null | wc -l)" \
+  "$(sum_of frames "$TEST_TMP/mo4.json" "$TEST_TMP/mo6.json")" \
+  "malformed: the outside port sent the valid frames and nothing else"
+tap_is "$(tshark -r "$TEST_TMP/mal.to_app.pcap" 2>/dev/null | wc -l)" \
+  "$(tshark -r "$TEST_TMP/mal.expect_app.pcap" 2>/dev/null | wc -l)" \
+  "malformed: the inside port sent the valid frames and nothing else"
+tap_is "$(stat mal dropped.malformed)" "$(( $(json_get "$bo" malformed) + $(json_get "$bi" malformed) ))" \
+  "malformed: every frame that cannot be parsed counted as malformed, both ways ($(json_get "$bo" malformed) out, $(json_get "$bi" malformed) in)"
+tap_is "$(stat mal dropped.fragment)" "$(( $(json_get "$bo" fragment) + $(json_get "$bi" fragment) ))" \
+  "malformed: every fragment of media counted as fragment"
+tap_is "$(( $(stat mal dropped.auth) + $(stat mal dropped.unverified) ))" "$(json_get "$bi" auth)" \
+  "malformed: SRTP with random bodies counted as auth (a verified stream's SSRC) or unverified (a new SSRC)"
+tap_is "$(stat mal encrypted)" "$(( $(sum_of rtp "$TEST_TMP/mo4.json" "$TEST_TMP/mo6.json") + $(sum_of rtcp "$TEST_TMP/mo4.json" "$TEST_TMP/mo6.json") ))" \
+  "malformed: every valid outbound RTP/RTCP among them encrypted"
+tap_is "$(stat mal decrypted)" "$(( $(sum_of rtp "$TEST_TMP/mi4.json" "$TEST_TMP/mi6.json") + $(sum_of rtcp "$TEST_TMP/mi4.json" "$TEST_TMP/mi6.json") ))" \
+  "malformed: every valid inbound SRTP/SRTCP among them decrypted"
+tap_is "$(stat mal dropped.no_stream),$(stat mal dropped.replay),$(stat mal dropped.other)" "0,0,0" \
+  "malformed: no other drop reason"
 
 # ---- the media port range ------------------------------------------------------
 run_dp range "$TEST_TMP/unk.pcap" "$TEST_TMP/empty.pcap" --media-ports 7000-8000

@@ -1,4 +1,4 @@
-# e2ee_call.sh - sourced by rekey_live.sh and rekey_wan.sh (after lib.sh): two
+# e2ee_call.sh - sourced by rekey_live.sh, rekey_wan.sh and index_reuse.sh (after lib.sh): two
 # callseal-control daemons, alice@contoso and bob@fabrikam, pinned peers of each
 # other, a policy allowing E2EE at both and E2EE on for both, and one e2ee call
 # from alice (media 10.200.0.1:5004) to bob (media pool 10.200.0.2:40000).
@@ -8,18 +8,44 @@
 # e2ee_call DESCRIPTION: starts both daemons, sets them up and dials (three TAP
 # checks; the dial's one is named DESCRIPTION); sets PA, PB (listen ports) and
 # ID (the call id), and waits until bob's daemon shows the call.
+# B_MEDIA_POOL (default 10.200.0.2:40000-40000, one call) is bob's media pool;
+# CTL_CAPACITY (default 16) both tables' capacity.
+#
+# phone_net NS IFACE MY-IP MY-MAC PEER-IP PEER-MAC: the phone's side of a
+# dataplane's net_tap inside port in network namespace NS (rekey_wan.sh,
+# control_kill.sh: a phone at each site).
+#
+# ctl_a_start NAME: (re)starts alice's daemon as spawn NAME, on PA if it is set
+# (a restart: same table, state, admin socket and port); sets A_PID.
 
 a() { "$CTL" --admin "$SA" "$@"; }
 b() { "$CTL" --admin "$SB" "$@"; }
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
+phone_net() {
+  local x=(ip netns exec "$1")
+  "${x[@]}" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1" &&
+    "${x[@]}" ip link set lo up &&
+    "${x[@]}" ip link set "$2" down &&
+    "${x[@]}" ip link set "$2" address "$4" &&
+    "${x[@]}" ip addr add "$3/24" dev "$2" &&
+    "${x[@]}" ip link set "$2" up &&
+    "${x[@]}" ip neigh replace "$5" lladdr "$6" dev "$2" nud permanent
+}
+
+ctl_a_start() {
+  spawn_listen "$1" PA 10 "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" \
+    --capacity "${CTL_CAPACITY:-16}" --tenant contoso --listen "127.0.0.1:@PORT@" \
+    --handshake-timeout 5000 || return 1
+  A_PID=$SPAWN_PID
+}
+
 e2ee_call() {
   local ka kb
-  spawn_listen ctl_a PA 10 "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" \
-    --capacity 16 --tenant contoso --listen "127.0.0.1:@PORT@" --handshake-timeout 5000
+  ctl_a_start ctl_a
   spawn_listen ctl_b PB 10 "$CONTROL" --table "$TB" --state "$TEST_TMP/sb" --admin "$SB" \
-    --capacity 16 --tenant fabrikam --listen "127.0.0.1:@PORT@" \
-    --media-pool 10.200.0.2:40000-40000 --handshake-timeout 5000
+    --capacity "${CTL_CAPACITY:-16}" --tenant fabrikam --listen "127.0.0.1:@PORT@" \
+    --media-pool "${B_MEDIA_POOL:-10.200.0.2:40000-40000}" --handshake-timeout 5000
   wait_until 10 a status >/dev/null 2>&1 && wait_until 10 b status >/dev/null 2>&1
   tap_result $? "both daemons start" ||
     tap_bail "daemons did not start: $(tail -3 "$TEST_TMP/ctl_a.log") $(tail -3 "$TEST_TMP/ctl_b.log")"
@@ -38,4 +64,32 @@ e2ee_call() {
   tap_result $? "$1" || sed 's/^/#   /' "$TEST_TMP/dial"
   ID=$(sed -n 's/^call id: //p' "$TEST_TMP/dial")
   wait_until 5 bash -c "'$CTL' --admin '$SB' call show '$ID' >/dev/null 2>&1"
+}
+
+# memif_dataplanes: the call's two dataplanes joined by net_memif (four TAP
+# checks). Bob's (table TB) is the memif server and writes what it decrypts to
+# $TEST_TMP/plain_out.pcap (its inside port reads an empty pcap); alice's
+# (table TA) runs in network namespace NS with a net_tap inside port IFACE,
+# whose application side is 10.200.0.1 (ns_tap_up). Needs DATAPLANE, NS,
+# IFACE, MEMIF; sets RX_PID, TX_PID; exit JSONs $TEST_TMP/rx.json, tx.json.
+memif_dataplanes() {
+  local eal
+  python3 -c 'import struct,sys; open(sys.argv[1],"wb").write(struct.pack("<IHHiIII",0xa1b2c3d4,2,4,0,0,65535,1))' "$TEST_TMP/empty.pcap"
+  read -ra eal <<<"$(eal_args rx)"
+  spawn rx "$DATAPLANE" "${eal[@]}" -l 0 \
+    --vdev "net_pcap0,rx_pcap=$TEST_TMP/empty.pcap,tx_pcap=$TEST_TMP/plain_out.pcap" \
+    --vdev "net_memif0,role=server,socket=$MEMIF,socket-abstract=no" \
+    -- --table "$TB" --stats-json "$TEST_TMP/rx.json"
+  RX_PID=$SPAWN_PID
+  wait_for_socket "$MEMIF" 20 "$RX_PID"
+  tap_result $? "bob's dataplane listens on memif" || tap_bail "$(tail -5 "$TEST_TMP/rx.log")"
+  read -ra eal <<<"$(eal_args tx)"
+  spawn tx ip netns exec "$NS" "$DATAPLANE" "${eal[@]}" -l 1 \
+    --vdev "net_tap0,iface=$IFACE" \
+    --vdev "net_memif1,role=client,socket=$MEMIF,socket-abstract=no" \
+    -- --table "$TA" --inside 0 --outside 1 --stats-json "$TEST_TMP/tx.json"
+  TX_PID=$SPAWN_PID
+  wait_until 20 grep -q "^callseal-dataplane: inside port" "$TEST_TMP/tx.log"
+  tap_result $? "alice's dataplane started with a tap inside port" || tap_bail "$(tail -5 "$TEST_TMP/tx.log")"
+  tap_check "the application's side of the tap: 10.200.0.1 in the namespace" ns_tap_up "$NS" "$IFACE"
 }

@@ -35,24 +35,7 @@ trap '_lib_cleanup; ip netns del "$NS" 2>/dev/null; rm -f "/dev/shm/callseal.$TA
 e2ee_call "call dial alice -> bob@fabrikam, media 10.200.0.1:5004 -> 10.200.0.2:40000"
 
 # ---- two dataplanes over memif ------------------------------------------------------
-python3 -c 'import struct,sys; open(sys.argv[1],"wb").write(struct.pack("<IHHiIII",0xa1b2c3d4,2,4,0,0,65535,1))' "$TEST_TMP/empty.pcap"
-read -ra eal <<<"$(eal_args rx)"
-spawn rx "$DATAPLANE" "${eal[@]}" -l 0 \
-  --vdev "net_pcap0,rx_pcap=$TEST_TMP/empty.pcap,tx_pcap=$TEST_TMP/plain_out.pcap" \
-  --vdev "net_memif0,role=server,socket=$MEMIF,socket-abstract=no" \
-  -- --table "$TB" --stats-json "$TEST_TMP/rx.json"
-RX_PID=$SPAWN_PID
-wait_for_socket "$MEMIF" 20 "$RX_PID"
-tap_result $? "bob's dataplane listens on memif" || tap_bail "$(tail -5 "$TEST_TMP/rx.log")"
-read -ra eal <<<"$(eal_args tx)"
-spawn tx ip netns exec "$NS" "$DATAPLANE" "${eal[@]}" -l 1 \
-  --vdev "net_tap0,iface=$IFACE" \
-  --vdev "net_memif1,role=client,socket=$MEMIF,socket-abstract=no" \
-  -- --table "$TA" --inside 0 --outside 1 --stats-json "$TEST_TMP/tx.json"
-TX_PID=$SPAWN_PID
-wait_until 20 grep -q "^callseal-dataplane: inside port" "$TEST_TMP/tx.log"
-tap_result $? "alice's dataplane started with a tap inside port" || tap_bail "$(tail -5 "$TEST_TMP/tx.log")"
-tap_check "the application's side of the tap: 10.200.0.1 in the namespace" ns_tap_up "$NS" "$IFACE"
+memif_dataplanes
 
 # ---- media, and rekeys while it flows -------------------------------------------------
 N=5000                                  # packets in all, 2 SSRCs, one every 1.5 ms

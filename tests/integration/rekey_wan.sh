@@ -70,17 +70,6 @@ wait_until 20 grep -q "^callseal-dataplane: inside port" "$TEST_TMP/dp_a.log" &&
   wait_until 20 grep -q "^callseal-dataplane: inside port" "$TEST_TMP/dp_b.log"
 tap_result $? "both dataplanes started: tap inside, memif outside to the link" ||
   tap_bail "$(tail -3 "$TEST_TMP/dp_a.log") $(tail -3 "$TEST_TMP/dp_b.log")"
-# the phone's side of a tap: NS IFACE MY-IP MY-MAC PEER-IP PEER-MAC
-phone_net() {
-  local x=(ip netns exec "$1")
-  "${x[@]}" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1" &&
-    "${x[@]}" ip link set lo up &&
-    "${x[@]}" ip link set "$2" down &&
-    "${x[@]}" ip link set "$2" address "$4" &&
-    "${x[@]}" ip addr add "$3/24" dev "$2" &&
-    "${x[@]}" ip link set "$2" up &&
-    "${x[@]}" ip neigh replace "$5" lladdr "$6" dev "$2" nud permanent
-}
 tap_check "the phones' networks: 10.200.0.1 (alice) and 10.200.0.2 (bob), one in each namespace" bash -c \
   "$(declare -f phone_net); phone_net $NSA $IFA 10.200.0.1 02:00:00:00:00:01 10.200.0.2 02:00:00:00:00:02 &&
    phone_net $NSB $IFB 10.200.0.2 02:00:00:00:00:02 10.200.0.1 02:00:00:00:00:01"
@@ -122,18 +111,23 @@ SEQ_A=$(( 32768 - 400 - RANDOM % 600 ))   # crosses 2^15 in its first 1,000 pack
 SEQ_B=$(( 65536 - 200 - RANDOM % 1000 ))  # wraps: ROC 1
 SSRC_A=0x$(printf '%08x' $(( (RANDOM << 16 | RANDOM) | 1 )))
 SSRC_B=0x$(printf '%08x' $(( (RANDOM << 16 | RANDOM) | 2 )))
-START=$(python3 -c "import time; print(time.time() + 0.8)")
 # phone SIDE NS BIND PEER SSRC PEER-SSRC SEED PEER-SEED SEQ NAME PEER-NAME
 phone() {
   spawn "phone_$1" ip netns exec "$2" python3 "$PHONE" --name "${10}" --peer-name "${11}" \
     --bind "$3" --peer "$4" --ssrc "$5" --peer-ssrc "$6" --seed "$7" --peer-seed "$8" \
-    --seq-start "$9" --start-at "$START" --duration "$DURATION" --rate "$RATE" --linger 1.0 \
-    --report "$TEST_TMP/phone_$1.json"
+    --seq-start "$9" --start-file "$TEST_TMP/start" --ready "$TEST_TMP/phone_$1.ready" \
+    --duration "$DURATION" --rate "$RATE" --linger 1.0 --report "$TEST_TMP/phone_$1.json"
 }
 phone a "$NSA" 10.200.0.1:5004 10.200.0.2:40000 "$SSRC_A" "$SSRC_B" 11 22 "$SEQ_A" alice@contoso bob@fabrikam
 PHA=$SPAWN_PID
 phone b "$NSB" 10.200.0.2:40000 10.200.0.1:5004 "$SSRC_B" "$SSRC_A" 22 11 "$SEQ_B" bob@fabrikam alice@contoso
 PHB=$SPAWN_PID
+# both phones listen before either sends (a phone still starting on a loaded
+# machine would lose the first packets)
+wait_until 30 test -e "$TEST_TMP/phone_a.ready" -a -e "$TEST_TMP/phone_b.ready" ||
+  tap_bail "the phones did not start"
+START=$(python3 -c "import time; print(time.time() + 0.3)")
+echo "$START" >"$TEST_TMP/start.tmp" && mv "$TEST_TMP/start.tmp" "$TEST_TMP/start"
 echo "# alice -> bob: SSRC $SSRC_A from seq $SEQ_A; bob -> alice: SSRC $SSRC_B from seq $SEQ_B; $RATE packets/s each way for $DURATION s"
 rekey() { "$CTL" --admin "$1" call rekey "$ID" >>"$TEST_TMP/rekey_$2.log" 2>&1; }
 gen() { "$CTL" --admin "$1" call show "$ID" --json | jq_ 'd["generation"]'; }

@@ -80,6 +80,9 @@ static void add_worker(struct dpstats_worker *sum, const struct dpstats_worker *
 	sum->streams += w->streams;
 	sum->max_flows += w->max_flows;
 	sum->max_streams += w->max_streams;
+	sum->tentative += w->tentative;
+	sum->max_tentative += w->max_tentative;
+	sum->evictions += w->evictions;
 }
 
 /* One worker's (or the total's) counters: JSON members or text fields. */
@@ -92,6 +95,8 @@ static void print_counters(const struct dpstats_worker *w, unsigned int drops, b
 		{ "passed", w->passed }, { "last_rx_ns", w->last_rx_ns },
 		{ "flows", w->flows }, { "streams", w->streams },
 		{ "max_flows", w->max_flows }, { "max_streams", w->max_streams },
+		{ "tentative", w->tentative }, { "max_tentative", w->max_tentative },
+		{ "evictions", w->evictions },
 	};
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)

@@ -24,22 +24,14 @@
 
 #include "callseal/dpstats.h"
 #include "callseal/keytable.h"
-
-static uint64_t real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "../unit/dpstats/dpstats_place.h"
 
 /* The row of key on worker 0, where the flows' probe places it, assigned to
  * the entry's instance. NULL without the entry. */
 static struct dpstats_flow *row(struct dpstats *s, struct keytable *t, const uint8_t ip[4],
 				uint16_t port, unsigned int dir)
 {
-	uint32_t rows = dpstats_header(s)->rows, i;
-	struct dpstats_flow *r = dpstats_flows(s, 0);
+	struct dpstats_flow *r;
 	struct keytable_entry e;
 	struct keytable_key k;
 	uint64_t created;
@@ -49,11 +41,9 @@ static struct dpstats_flow *row(struct dpstats *s, struct keytable *t, const uin
 		return NULL;
 	created = e.created_ns;
 	keytable_wipe(&e, sizeof(e));
-	i = (uint32_t)keytable_hash(&k) & (rows - 1);
-	while (r[i].seq != 0 && memcmp(&r[i].key, &k, sizeof(k)) != 0)
-		i = (i + 1) & (rows - 1);
-	dpstats_flow_assign(&r[i], &k, created, real_ns());
-	return &r[i];
+	r = dpstats_place(s, 0, &k);
+	dpstats_flow_assign(r, &k, created, dpstats_place_now_ns());
+	return r;
 }
 
 int main(int argc, char **argv)
@@ -92,11 +82,11 @@ int main(int argc, char **argv)
 	}
 	o->packets = 100;
 	o->bytes = 17200;
-	o->last_ns = real_ns();
+	o->last_ns = dpstats_place_now_ns();
 	in->packets = 90;
 	in->bytes = 15480;
 	in->replay = 2;
-	in->last_ns = real_ns();
+	in->last_ns = dpstats_place_now_ns();
 	printf("ready\n");
 	fflush(stdout);
 	for (unsigned int i = 0; i < secs; i++) {

@@ -13,15 +13,30 @@
  * hash order). A first line "# count=N capacity=C writer_pid=P" precedes
  * them. Exit status 0, or 1 with a message if the table cannot be read.
  *
- * usage: callseal-keytable-dump NAME
+ * --show-keys (tests only: tests/integration/key_hygiene.sh looks for these
+ * bytes in the processes' memory once a call has ended) also prints, after
+ * each entry's line, the secrets of its current key and of its next key if
+ * one is scheduled, one per line:
+ *
+ *   secret LOCAL/DIR cur|next NAME HEX
+ *
+ * NAME: master_key, master_salt, and the SRTP session keys derived from them
+ * (RFC 3711 s. 4.3 KDF, RFC 7714 s. 11 labels): srtp_key, srtp_salt,
+ * srtcp_key, srtcp_salt. callsealctl has no such option: no program of the
+ * product prints key bytes.
+ *
+ * usage: callseal-keytable-dump [--show-keys] NAME
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "csrtp.h"
+#include "csrtp_kdf.h"
 #include "keyspec.h"
 #include "callseal/keytable.h"
 
@@ -40,6 +55,66 @@ static void hash_master(const struct keytable_master *m, char hex[2 * crypto_has
 	sodium_memzero(buf, sizeof(buf));
 }
 
+static int add_line(char ***lines, size_t *n, size_t *cap, char *line)
+{
+	if (*n == *cap) {
+		char **nl = realloc(*lines, (*cap ? *cap * 2 : 64) * sizeof(**lines));
+
+		if (nl == NULL) {
+			free(line);
+			return -1;
+		}
+		*lines = nl;
+		*cap = *cap ? *cap * 2 : 64;
+	}
+	(*lines)[(*n)++] = line;
+	return 0;
+}
+
+/* "secret LOCAL/DIR which NAME HEX" lines for master m and its session keys. */
+static int add_secrets(IMB_MGR *mgr, const char *where, const char *which,
+		       const struct keytable_master *m, char ***lines, size_t *n, size_t *cap)
+{
+	static const struct { const char *name; int label; int salt; } d[] = {
+		{ "srtp_key", CSRTP_KDF_RTP_ENCRYPTION, 0 },
+		{ "srtp_salt", CSRTP_KDF_RTP_SALT, 1 },
+		{ "srtcp_key", CSRTP_KDF_RTCP_ENCRYPTION, 0 },
+		{ "srtcp_salt", CSRTP_KDF_RTCP_SALT, 1 },
+	};
+	uint8_t salt[CSRTP_KDF_SALT_LEN] = { 0 }, out[KEYTABLE_MASTER_KEY_MAX];
+	char hex[2 * KEYTABLE_MASTER_KEY_MAX + 1];
+	size_t klen = m->key_len <= KEYTABLE_MASTER_KEY_MAX ? m->key_len : 0;
+	int rc = 0;
+
+	memcpy(salt, m->salt, KEYTABLE_MASTER_SALT_BYTES);
+	for (int i = -2; i < 4 && rc == 0; i++) {
+		const char *name = i == -2 ? "master_key" : i == -1 ? "master_salt" : d[i].name;
+		size_t len = i == -2 ? klen : (i == -1 || d[i].salt) ?
+			     KEYTABLE_MASTER_SALT_BYTES : klen;
+		char *line = malloc(LINE_MAX_BYTES);
+
+		if (i == -2)
+			memcpy(out, m->key, len);
+		else if (i == -1)
+			memcpy(out, m->salt, len);
+		else if (csrtp_kdf_derive(mgr, m->key, klen, salt, (uint8_t)d[i].label, out,
+					  len) != 0)
+			rc = -1;
+		if (line == NULL || rc != 0) {
+			free(line);
+			rc = -1;
+			break;
+		}
+		sodium_bin2hex(hex, sizeof(hex), out, len);
+		snprintf(line, LINE_MAX_BYTES, "secret %s %s %s %s", where, which, name, hex);
+		rc = add_line(lines, n, cap, line);
+	}
+	sodium_memzero(out, sizeof(out));
+	sodium_memzero(salt, sizeof(salt));
+	sodium_memzero(hex, sizeof(hex));
+	return rc;
+}
+
 static int cmp_lines(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -56,16 +131,28 @@ int main(int argc, char **argv)
 	char **lines = NULL;
 	size_t n = 0, cap = 0, i;
 	uint32_t cursor = 0;
+	struct csrtp_engine *eng = NULL;
+	bool show = argc == 3 && strcmp(argv[1], "--show-keys") == 0;
 	int rc, status = 1;
 
+	if (show) {
+		argv++;
+		argc--;
+	}
 	if (argc != 2 || strcmp(argv[1], "--help") == 0) {
-		fprintf(argc == 2 ? stdout : stderr, "usage: callseal-keytable-dump NAME\n"
+		fprintf(argc == 2 ? stdout : stderr, "usage: callseal-keytable-dump "
+			"[--show-keys] NAME\n"
 			"Print each entry of /dev/shm/callseal.NAME (attached read-only) with\n"
-			"a SHA-256 of its master key || salt instead of the key.\n");
+			"a SHA-256 of its master key || salt instead of the key.\n"
+			"--show-keys (tests only): also the key bytes, master and session.\n");
 		return argc == 2 ? 0 : 2;
 	}
 	if (sodium_init() < 0)
 		return 1;
+	if (show && (eng = csrtp_engine_create(IMB_ARCH_NONE)) == NULL) {
+		fprintf(stderr, "callseal-keytable-dump: no AES-NI: cannot derive session keys\n");
+		return 1;
+	}
 	if (keytable_attach_reader(&t, argv[1], err, sizeof(err)) < 0) {
 		fprintf(stderr, "callseal-keytable-dump: %s\n", err);
 		return 1;
@@ -94,18 +181,16 @@ int main(int argc, char **argv)
 			 keyspec_format_key(&e.key, kb), keyspec_profile_name(e.cur.profile),
 			 keyspec_mode_name(e.mode), e.generation, cb[0] ? cb : "-", cur, from,
 			 nxt);
-		keytable_wipe(&e, sizeof(e));
-		if (n == cap) {
-			char **nl = realloc(lines, (cap ? cap * 2 : 64) * sizeof(*lines));
-
-			if (nl == NULL) {
-				free(line);
-				goto out;
-			}
-			lines = nl;
-			cap = cap ? cap * 2 : 64;
+		if (add_line(&lines, &n, &cap, line) < 0 ||
+		    (show && (add_secrets(csrtp_engine_mgr(eng), kb, "cur", &e.cur, &lines, &n,
+					  &cap) < 0 ||
+			      ((e.flags & KEYTABLE_F_NEXT) &&
+			       add_secrets(csrtp_engine_mgr(eng), kb, "next", &e.next, &lines,
+					   &n, &cap) < 0)))) {
+			keytable_wipe(&e, sizeof(e));
+			goto out;
 		}
-		lines[n++] = line;
+		keytable_wipe(&e, sizeof(e));
 	}
 	keytable_wipe(&e, sizeof(e));
 	if (rc < 0) {
@@ -122,9 +207,12 @@ int main(int argc, char **argv)
 		printf("%s\n", lines[i]);
 	status = 0;
 out:
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		sodium_memzero(lines[i], LINE_MAX_BYTES);
 		free(lines[i]);
+	}
 	free(lines);
+	csrtp_engine_destroy(eng);
 	keytable_detach(t);
 	return status;
 }

@@ -4,34 +4,14 @@
  * reuse (control/calls/legstats.c, docs/calls.md "Index reuse"). The test is
  * the dataplane here: it creates the statistics area of a side's key table
  * (dpstats_create, as its only writer) and places the call's rows exactly
- * where the dataplane's flow probe would (tests/unit/dpstats/test_dpstats.c,
- * place()), then moves the counters and drives both managers.
+ * where the dataplane's flow probe would (tests/unit/dpstats/dpstats_place.h), then moves the counters and drives both managers.
  */
 #include "test_calls.h"
 
 #include "callseal/dpstats.h"
+#include "../dpstats/dpstats_place.h"
 
 static char err[CALLS_ERR_MAX];
-
-static uint64_t real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* The row the flows' probe gives key on worker w (as flows.c places it). */
-static struct dpstats_flow *place(struct dpstats *s, unsigned int w, const struct keytable_key *k)
-{
-	uint32_t rows = dpstats_header(s)->rows;
-	uint32_t i = (uint32_t)keytable_hash(k) & (rows - 1);
-	struct dpstats_flow *r = dpstats_flows(s, w);
-
-	while (r[i].seq != 0 && memcmp(&r[i].key, k, sizeof(*k)) != 0)
-		i = (i + 1) & (rows - 1);
-	return &r[i];
-}
 
 /* The dataplane's row for side s's entry (addr, dir): assigned to the
  * entry instance (its created_ns), as a worker does when it first applies it. */
@@ -44,8 +24,8 @@ static struct dpstats_flow *row_for(struct side *s, struct dpstats *w, const cha
 
 	entry(s, addr, dir, &e, 0);
 	k = e.key;
-	r = place(w, 0, &k);
-	dpstats_flow_assign(r, &k, e.created_ns, real_ns());
+	r = dpstats_place(w, 0, &k);
+	dpstats_flow_assign(r, &k, e.created_ns, dpstats_place_now_ns());
 	keytable_wipe(&e, sizeof(e));
 	return r;
 }
@@ -254,9 +234,9 @@ void test_leg_stats(void **state)
 	/* a row of the same key for another entry instance (an earlier call on
 	 * the port) is not this call's */
 	struct keytable_key k2 = o->key;
-	struct dpstats_flow *other = place(w, 1, &k2);
+	struct dpstats_flow *other = dpstats_place(w, 1, &k2);
 
-	dpstats_flow_assign(other, &k2, o->entry_created_ns - 1, real_ns());
+	dpstats_flow_assign(other, &k2, o->entry_created_ns - 1, dpstats_place_now_ns());
 	other->packets = 999;
 	assert_int_equal(calls_leg_stats(f->b.cm, id, CALLPROTO_ROLE_RESPONDER, &st), 0);
 	assert_true(st.out.seen);

@@ -43,7 +43,7 @@ static void master(struct keytable_master *m, uint8_t seed, int aes256)
 					     aes256 ? 32 : 16, salt), 0);
 }
 
-static struct fx *make_x(uint32_t max_flows, uint32_t max_streams, bool with_rows)
+static struct fx *make_cfg(const struct flows_cfg *cfg, bool with_rows)
 {
 	struct fx *x = calloc(1, sizeof(*x));
 	char err[KEYTABLE_ERR_MAX];
@@ -54,7 +54,7 @@ static struct fx *make_x(uint32_t max_flows, uint32_t max_streams, bool with_row
 	assert_int_equal(keytable_attach_reader(&x->r, x->name, err, sizeof(err)), 0);
 	x->e = csrtp_engine_create(IMB_ARCH_NONE);
 	assert_non_null(x->e);
-	struct flows_cfg c = { .max_flows = max_flows, .max_streams = max_streams };
+	struct flows_cfg c = *cfg;
 	struct dpstats_flow *rows = NULL;
 	if (with_rows) {
 		assert_int_equal(dpstats_create(&x->area, x->name, 1, flows_table_rows(&c), err,
@@ -65,6 +65,12 @@ static struct fx *make_x(uint32_t max_flows, uint32_t max_streams, bool with_row
 	x->f = flows_create(x->e, x->r, &c, rows);
 	assert_non_null(x->f);
 	return x;
+}
+
+static struct fx *make_x(uint32_t max_flows, uint32_t max_streams, bool with_rows)
+{
+	struct flows_cfg c = { .max_flows = max_flows, .max_streams = max_streams };
+	return make_cfg(&c, with_rows);
 }
 
 static struct fx *make(uint32_t max_flows, uint32_t max_streams)
@@ -174,7 +180,8 @@ static void test_resolve_and_encrypt(void **state)
 	flows_get_stats(x->f, &st);
 	assert_int_equal(st.expansions, 1);
 	assert_int_equal(st.flows, 1);
-	assert_int_equal(st.streams, 2);
+	assert_int_equal(st.streams, 0);              /* nothing got through yet */
+	assert_int_equal(st.tentative, 2);
 	uint64_t lookups = st.lookups;
 	resolve1(x, &k, 0x1111, &why);                /* table unchanged: no look-up */
 	flows_get_stats(x->f, &st);
@@ -182,6 +189,17 @@ static void test_resolve_and_encrypt(void **state)
 
 	assert_true(roundtrip(x, a, 10, 7, 0));
 	assert_false(roundtrip(x, a, 11, 8, 0));      /* another master: fails */
+	/* a packet protected: committed at its next look-up, state kept */
+	struct csrtp_stream *c = resolve1(x, &k, 0x1111, &why);
+	assert_non_null(c);
+	assert_ptr_not_equal(c, a);
+	assert_true(c->rtp.started);
+	assert_int_equal(c->rtp.top, 11);
+	flows_get_stats(x->f, &st);
+	assert_int_equal(st.streams, 1);
+	assert_int_equal(st.tentative, 1);
+	assert_int_equal(st.commits, 1);
+	assert_ptr_equal(resolve1(x, &k, 0x1111, &why), c);
 	destroy(x);
 }
 
@@ -212,8 +230,8 @@ static void test_delete_and_readd(void **state)
 /* Deleted and added again with no packet in between (a call ends and the next
  * call gets the same media port, scripts/soak): another instance of the entry,
  * so the flow starts over as if it had seen the deletion: the new key even at
- * the same generation, fresh streams, and the old instance's streams stale,
- * their places taken when the stream table is full. */
+ * the same generation, fresh streams, and the old instance's streams freed
+ * with the flow. */
 static void test_readd_between_packets(void **state)
 {
 	(void)state;
@@ -226,21 +244,74 @@ static void test_readd_between_packets(void **state)
 	add(x, &k, 7);
 	struct csrtp_stream *s = resolve1(x, &k, 1, &why);
 	assert_true(roundtrip(x, s, 500, 7, 0));
-	assert_non_null(resolve1(x, &k, 2, &why));    /* the stream table is full */
+	s = resolve1(x, &k, 2, &why);
+	assert_true(roundtrip(x, s, 600, 7, 0));
+	assert_non_null(resolve1(x, &k, 1, &why));    /* both verified: committed */
+	assert_non_null(resolve1(x, &k, 2, &why));
+	flows_get_stats(x->f, &st);
+	assert_int_equal(st.streams, 2);              /* the stream table is full */
 	assert_int_equal(keytable_delete(x->w, &k), 0);
 	add(x, &k, 9);                                /* generation 1 again */
 
-	s = resolve1(x, &k, 3, &why);                 /* a new SSRC: a stale place */
+	s = resolve1(x, &k, 3, &why);                 /* the next call's SSRC */
 	assert_non_null(s);
 	assert_int_equal(why, FLOWS_OK);
+	flows_get_stats(x->f, &st);
+	assert_int_equal(st.streams, 0);              /* the old call's went */
 	assert_true(roundtrip(x, s, 500, 9, 0));      /* the new key, not the old */
 	s = resolve1(x, &k, 1, &why);                 /* the old SSRC: fresh window */
 	assert_non_null(s);
 	assert_false(s->rtp.started);
 	assert_true(roundtrip(x, s, 500, 9, 0));
+	/* both verified: committed at their next look-up, and they fit in the
+	 * table of 2 because the old instance's streams went with its flow */
+	assert_non_null(resolve1(x, &k, 3, &why));
+	assert_non_null(resolve1(x, &k, 1, &why));
 	flows_get_stats(x->f, &st);
 	assert_int_equal(st.flows, 1);
 	assert_int_equal(st.streams, 2);
+	destroy(x);
+}
+
+/* flows_sweep: a deleted entry's flow is dropped without a packet of its
+ * own, its expanded key wiped; other flows keep theirs. */
+static void test_sweep_drops_deleted(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 16);
+	struct keytable_key k1, k2;
+	struct flows_stats st;
+	static const uint8_t zero[sizeof(struct csrtp_key)];
+	unsigned dropped = 0;
+	uint8_t why;
+
+	keytable_key_ipv4(&k1, addr4, 5004, KEYTABLE_DIR_OUT);
+	keytable_key_ipv4(&k2, addr4, 5006, KEYTABLE_DIR_OUT);
+	add(x, &k1, 7);
+	add(x, &k2, 9);
+	struct csrtp_stream *a = resolve1(x, &k1, 1, &why);
+	struct csrtp_stream *b = resolve1(x, &k2, 1, &why);
+	assert_non_null(a);
+	assert_non_null(b);
+	const struct csrtp_key *ka = a->key;
+	for (int i = 0; i < 1000; i++)                 /* a pass over the table */
+		dropped += flows_sweep(x->f);
+	assert_int_equal(dropped, 0);                  /* both entries stand */
+	assert_int_equal(keytable_delete(x->w, &k1), 0);
+	for (int i = 0; i < 1000; i++)
+		dropped += flows_sweep(x->f);
+	assert_int_equal(dropped, 1);
+	flows_get_stats(x->f, &st);
+	assert_int_equal(st.flows, 1);
+	assert_memory_equal(ka, zero, sizeof(zero));   /* wiped, no packet needed */
+	assert_true(roundtrip(x, b, 10, 9, 0));        /* the other flow goes on */
+	assert_null(resolve1(x, &k1, 1, &why));
+	assert_int_equal(why, FLOWS_NO_KEY);
+	flows_get_stats(x->f, &st);
+	uint64_t lookups = st.lookups;
+	assert_int_equal(flows_sweep(x->f), 0);        /* unchanged: nothing to do */
+	flows_get_stats(x->f, &st);
+	assert_int_equal(st.lookups, lookups);
 	destroy(x);
 }
 
@@ -464,32 +535,259 @@ static void test_wildcard_and_ipv6(void **state)
 	destroy(x);
 }
 
+/* An outbound stream that has protected a packet, committed by its next
+ * look-up: the stream, or NULL (why) if there was no room. */
+static struct csrtp_stream *commit_out(struct fx *x, const struct keytable_key *k,
+				       uint32_t ssrc, uint8_t seed, uint8_t *why)
+{
+	struct csrtp_stream *s = resolve1(x, k, ssrc, why);
+	if (s == NULL)
+		return NULL;
+	assert_true(roundtrip(x, s, 1, seed, 0));
+	return resolve1(x, k, ssrc, why);
+}
+
 static void test_tables_full(void **state)
 {
 	(void)state;
 	struct fx *x = make(2, 3);
 	struct keytable_key k[3];
+	struct flows_stats st;
 	uint8_t why;
 
 	for (int i = 0; i < 3; i++) {
 		keytable_key_ipv4(&k[i], addr4, (uint16_t)(7000 + i), KEYTABLE_DIR_OUT);
 		add(x, &k[i], (uint8_t)i);
 	}
-	assert_non_null(resolve1(x, &k[0], 1, &why));
-	assert_non_null(resolve1(x, &k[1], 1, &why));
+	assert_non_null(commit_out(x, &k[0], 1, 0, &why));
+	assert_non_null(commit_out(x, &k[1], 1, 1, &why));
 	assert_null(resolve1(x, &k[2], 1, &why));
 	assert_int_equal(why, FLOWS_FULL);
-	assert_non_null(resolve1(x, &k[0], 2, &why));
+	assert_non_null(commit_out(x, &k[0], 2, 0, &why));
+	flows_get_stats(x->f, &st);
+	assert_int_equal(st.streams, 3);
+	assert_int_equal(st.tentative, 0);
 	assert_null(resolve1(x, &k[0], 3, &why));     /* 4th stream */
 	assert_int_equal(why, FLOWS_FULL);
-	/* a deleted flow frees its place, and its streams', for another */
+	/* a deleted flow frees its place, and its streams', for another, at
+	 * once (flow_kill frees its streams: no sweep) */
 	assert_int_equal(keytable_delete(x->w, &k[1]), 0);
 	assert_null(resolve1(x, &k[1], 1, &why));
-	assert_non_null(resolve1(x, &k[2], 9, &why));
-	struct flows_stats st;
+	flows_get_stats(x->f, &st);
+	assert_int_equal(st.streams, 2);
+	assert_non_null(commit_out(x, &k[2], 9, 2, &why));
 	flows_get_stats(x->f, &st);
 	assert_int_equal(st.flows, 2);
 	assert_int_equal(st.streams, 3);
+	destroy(x);
+}
+
+/* max_flow_streams: one flow cannot take the whole table. */
+static void test_flow_stream_limit(void **state)
+{
+	(void)state;
+	struct flows_cfg c = { .max_flows = 4, .max_streams = 16, .max_flow_streams = 4 };
+	struct fx *x = make_cfg(&c, false);
+	struct keytable_key k[2];
+	struct flows_stats st;
+	uint8_t why;
+
+	for (int i = 0; i < 2; i++) {
+		keytable_key_ipv4(&k[i], addr4, (uint16_t)(7100 + i), KEYTABLE_DIR_OUT);
+		add(x, &k[i], (uint8_t)i);
+	}
+	for (uint32_t ssrc = 1; ssrc <= 4; ssrc++)
+		assert_non_null(commit_out(x, &k[0], ssrc, 0, &why));
+	assert_null(resolve1(x, &k[0], 5, &why));
+	assert_int_equal(why, FLOWS_FULL);
+	assert_non_null(commit_out(x, &k[1], 5, 1, &why));   /* another flow: room */
+	flows_get_stats(x->f, &st);
+	assert_int_equal(st.streams, 5);
+	destroy(x);
+}
+
+static uint64_t xs_state = 0x9e3779b97f4a7c15u;
+static uint32_t xs(void)
+{
+	xs_state ^= xs_state << 13;
+	xs_state ^= xs_state >> 7;
+	xs_state ^= xs_state << 17;
+	return (uint32_t)xs_state;
+}
+
+/* A sender of one SSRC under master seed, independent of the flows. */
+struct sender {
+	struct csrtp_key key;
+	struct csrtp_stream tx;
+	uint32_t ssrc;
+	uint16_t seq;
+};
+
+static void sender_init(struct fx *x, struct sender *snd, uint8_t seed, uint32_t ssrc)
+{
+	struct keytable_master m;
+
+	master(&m, seed, 0);
+	assert_int_equal(csrtp_key_init(x->e, &snd->key, CSRTP_PROFILE_AEAD_AES_128_GCM, m.key,
+					16, m.salt), 0);
+	assert_int_equal(csrtp_stream_init(&snd->tx, &snd->key, 0, 0), 0);
+	snd->ssrc = ssrc;
+	snd->seq = 1000;
+}
+
+/* One RTP packet: from snd (protected, 60 bytes + tag) or, snd NULL, forged
+ * (a random SSRC and random bytes where the tag goes). */
+static uint32_t make_pkt(struct fx *x, uint8_t buf[128], struct sender *snd)
+{
+	uint32_t ssrc = snd ? snd->ssrc : xs();
+	uint16_t seq = snd ? snd->seq++ : (uint16_t)xs();
+
+	memset(buf, 0, 128);
+	buf[0] = 0x80;
+	buf[1] = 96;
+	buf[2] = (uint8_t)(seq >> 8);
+	buf[3] = (uint8_t)seq;
+	for (int i = 0; i < 4; i++)
+		buf[8 + i] = (uint8_t)(ssrc >> (24 - 8 * i));
+	if (snd == NULL) {
+		for (int i = 12; i < 76; i++)
+			buf[i] = (uint8_t)xs();
+		return 76;
+	}
+	struct csrtp_pkt p = { .data = buf, .len = 60, .cap = 128, .stream = &snd->tx };
+	assert_int_equal(csrtp_protect_burst(x->e, &p, 1), 1);
+	return p.len;
+}
+
+/*
+ * Issue 14: a flood of forged SRTP with random SSRCs, 4x max_streams, on a
+ * keyed inbound flow, in bursts as the worker sees them (flows_resolve, then
+ * csrtp_unprotect_burst). Throughout: an established stream keeps working;
+ * a new SSRC whose packets arrive inside the flood bursts is accepted from
+ * its first packet; no forged SSRC is committed; tentative streams stay
+ * within their bounds; each burst's work (stream slots visited) is bounded,
+ * far below the table (no whole-table sweep). After it: new SSRCs of the
+ * same flow and of another are accepted.
+ */
+static void test_forged_flood(void **state)
+{
+	(void)state;
+	const uint32_t max_streams = 1024;
+	struct fx *x = make(4, max_streams);
+	struct keytable_key k, k2, kb[KEYTABLE_BULK_MAX];
+	struct flows_stats st;
+	struct sender a, c;
+	uint8_t buf[KEYTABLE_BULK_MAX][128];
+	struct csrtp_pkt p[KEYTABLE_BULK_MAX];
+	struct csrtp_stream *out[KEYTABLE_BULK_MAX];
+	uint32_t ssrc[KEYTABLE_BULK_MAX];
+	uint8_t why[KEYTABLE_BULK_MAX];
+	uint64_t visits_max = 0;
+	unsigned c_ok = 0, c_sent = 0, forged = 0;
+	uint8_t c_first[128];
+	uint32_t c_first_len = 0;
+
+	keytable_key_ipv4(&k, addr4, 5010, KEYTABLE_DIR_IN);
+	keytable_key_ipv4(&k2, addr4, 5012, KEYTABLE_DIR_IN);
+	add(x, &k, 7);
+	add(x, &k2, 9);
+	for (int i = 0; i < (int)KEYTABLE_BULK_MAX; i++)
+		kb[i] = k;
+	/* the established stream: committed before the flood */
+	sender_init(x, &a, 7, 0xaaaa0001);
+	sender_init(x, &c, 7, 0xcccc0003);
+	for (int i = 0; i < 3; i++) {
+		uint32_t len = make_pkt(x, buf[0], &a);
+		struct csrtp_stream *s = resolve1(x, &k, a.ssrc, why);
+		assert_non_null(s);
+		p[0] = (struct csrtp_pkt){ .data = buf[0], .len = len, .cap = 128, .stream = s };
+		assert_int_equal(csrtp_unprotect_burst(x->e, p, 1), 1);
+	}
+	flows_get_stats(x->f, &st);
+	assert_int_equal(st.streams, 1);
+
+	const unsigned bursts = 4 * max_streams / KEYTABLE_BULK_MAX;
+	for (unsigned b = 0; b < bursts; b++) {
+		/* from burst 16 on, a packet of the new SSRC c in most bursts: its
+		 * first at the end of a burst (every slot before it taken by
+		 * forged SSRCs), none in the next (a whole burst of new forged
+		 * SSRCs recycles every tentative slot of the flow), then its
+		 * first packet again (a replay: its state must have been kept);
+		 * and one of a every 8 bursts */
+		int cpos = b == 16 ? 31 : b == 17 ? -1 : b == 18 ? 0 :
+			   b > 18 && b % 4 != 3 ? (int)(xs() % 32) : -1;
+		int apos = b % 8 == 5 ? (cpos == 7 ? 8 : 7) : -1;
+		for (int i = 0; i < (int)KEYTABLE_BULK_MAX; i++) {
+			struct sender *snd = i == cpos ? &c : i == apos ? &a : NULL;
+			uint32_t len;
+			if (b == 18 && i == cpos) {
+				memcpy(buf[i], c_first, sizeof(c_first));
+				len = c_first_len;
+			} else {
+				len = make_pkt(x, buf[i], snd);
+			}
+			if (b == 16 && i == cpos) {
+				memcpy(c_first, buf[i], sizeof(c_first));
+				c_first_len = len;
+			}
+			ssrc[i] = (uint32_t)buf[i][8] << 24 | (uint32_t)buf[i][9] << 16 |
+				  (uint32_t)buf[i][10] << 8 | buf[i][11];
+			p[i] = (struct csrtp_pkt){ .data = buf[i], .len = len, .cap = 128 };
+		}
+		flows_get_stats(x->f, &st);
+		uint64_t v0 = st.visits;
+		flows_resolve(x->f, kb, ssrc, KEYTABLE_BULK_MAX, out, why, NULL, 0);
+		flows_get_stats(x->f, &st);
+		if (st.visits - v0 > visits_max)
+			visits_max = st.visits - v0;
+		for (int i = 0; i < (int)KEYTABLE_BULK_MAX; i++) {
+			assert_non_null(out[i]);        /* every packet got a stream */
+			p[i].stream = out[i];
+		}
+		csrtp_unprotect_burst(x->e, p, KEYTABLE_BULK_MAX);
+		for (int i = 0; i < (int)KEYTABLE_BULK_MAX; i++) {
+			if (i == apos) {
+				assert_int_equal(p[i].status, CSRTP_OK);
+			} else if (b == 18 && i == cpos) {
+				assert_int_equal(p[i].status, CSRTP_ERR_REPLAY);
+			} else if (i == cpos) {
+				c_sent++;
+				c_ok += p[i].status == CSRTP_OK;
+			} else {
+				assert_int_equal(p[i].status, CSRTP_ERR_AUTH);
+				assert_false(flows_stream_verified(out[i]));
+				forged++;
+			}
+		}
+		/* occupancy: nothing forged is committed, tentative streams
+		 * within the flow's and the pool's bounds */
+		assert_true(st.streams <= 2);
+		assert_true(st.tentative <= FLOWS_FLOW_TENTATIVE + 1);
+		assert_true(st.tentative <= st.max_tentative);
+	}
+	assert_int_equal(c_ok, c_sent);                 /* every packet of c */
+	assert_true(c_sent > bursts / 2);
+	flows_get_stats(x->f, &st);
+	assert_int_equal(st.streams, 2);                /* a and c */
+	assert_true(forged > 3 * max_streams);
+	assert_true(st.evictions >= forged - FLOWS_FLOW_TENTATIVE);
+	/* per-packet work: a whole-table sweep would visit 2 x max_streams
+	 * slots for one packet; a burst of 32 stays within 8 per packet */
+	assert_true(visits_max <= 8 * KEYTABLE_BULK_MAX);
+
+	/* after the flood: new SSRCs of the flow and of another flow */
+	for (uint16_t seq = 1; seq <= 5; seq++) {
+		assert_true(deliver(x, &k, 0xbbbb0002, seq, 7, 0));
+		assert_true(deliver(x, &k2, 0xdddd0004, seq, 9, 0));
+	}
+	uint32_t len = make_pkt(x, buf[0], &a);
+	struct csrtp_stream *s = resolve1(x, &k, a.ssrc, why);
+	p[0] = (struct csrtp_pkt){ .data = buf[0], .len = len, .cap = 128, .stream = s };
+	assert_int_equal(csrtp_unprotect_burst(x->e, p, 1), 1);
+	flows_get_stats(x->f, &st);
+	assert_int_equal(st.streams, 4);
+	csrtp_key_wipe(&a.key);
+	csrtp_key_wipe(&c.key);
 	destroy(x);
 }
 
@@ -638,6 +936,7 @@ int main(void)
 		cmocka_unit_test(test_resolve_and_encrypt),
 		cmocka_unit_test(test_delete_and_readd),
 		cmocka_unit_test(test_readd_between_packets),
+		cmocka_unit_test(test_sweep_drops_deleted),
 		cmocka_unit_test(test_replace_keeps_index),
 		cmocka_unit_test(test_schedule_next_key),
 		cmocka_unit_test(test_on_auth_and_advance),
@@ -645,6 +944,8 @@ int main(void)
 		cmocka_unit_test(test_sender_switches_at_next_packet),
 		cmocka_unit_test(test_wildcard_and_ipv6),
 		cmocka_unit_test(test_tables_full),
+		cmocka_unit_test(test_flow_stream_limit),
+		cmocka_unit_test(test_forged_flood),
 		cmocka_unit_test(test_burst),
 		cmocka_unit_test(test_stats_rows),
 	};

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "callseal/dpstats.h"
+#include "dpstats_place.h"
 
 struct fx {
 	char table[48];
@@ -53,18 +54,6 @@ static void key4(struct keytable_key *k, uint8_t last, uint16_t port, unsigned i
 	const uint8_t a[4] = { 10, 0, 0, last };
 
 	keytable_key_ipv4(k, a, port, dir);
-}
-
-/* The row the flows' probe gives key on worker w (as flows.c places it). */
-static struct dpstats_flow *place(struct dpstats *s, unsigned int w, const struct keytable_key *k)
-{
-	uint32_t rows = dpstats_header(s)->rows;
-	uint32_t i = (uint32_t)keytable_hash(k) & (rows - 1);
-	struct dpstats_flow *r = dpstats_flows(s, w);
-
-	while (r[i].seq != 0 && memcmp(&r[i].key, k, sizeof(*k)) != 0)
-		i = (i + 1) & (rows - 1);
-	return &r[i];
 }
 
 static void test_names(void **state)
@@ -226,14 +215,14 @@ static void test_flow_rows(void **state)
 	assert_int_equal(dpstats_read_flow(r, &a, 0, &out), -ENOENT);
 
 	/* the same entry on both workers: summed */
-	a0 = place(w, 0, &a);
+	a0 = dpstats_place(w, 0, &a);
 	dpstats_flow_assign(a0, &a, 1000, 5000);
 	a0->packets = 10; a0->bytes = 1720; a0->index_reuse = 2; a0->last_ns = 7000;
 	a0->generation = 3;
-	a1 = place(w, 1, &a);
+	a1 = dpstats_place(w, 1, &a);
 	dpstats_flow_assign(a1, &a, 1000, 4000);
 	a1->packets = 5; a1->auth = 1; a1->last_ns = 6000; a1->generation = 4;
-	b0 = place(w, 0, &b);
+	b0 = dpstats_place(w, 0, &b);
 	dpstats_flow_assign(b0, &b, 1000, 5000);
 	b0->packets = 1;
 
@@ -277,7 +266,7 @@ static void test_probe(void **state)
 	assert_int_equal(dpstats_attach(&r, f->table, f->err, sizeof(f->err)), 0);
 	for (unsigned int i = 0; i < 16; i++) {
 		key4(&k[i], (uint8_t)i, 6000, KEYTABLE_DIR_IN);
-		struct dpstats_flow *row = place(w, 0, &k[i]);
+		struct dpstats_flow *row = dpstats_place(w, 0, &k[i]);
 		dpstats_flow_assign(row, &k[i], 1, 1);
 		row->packets = 100 + i;
 	}

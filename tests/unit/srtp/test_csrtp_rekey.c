@@ -284,11 +284,12 @@ static void test_old_key_past_from_refused(void **state)
 }
 
 /* A sender whose application started over with lower sequence numbers:
- * index_reuse until its key changes; then a fresh window under the new key,
- * on both sides, and the packets get through once each. */
-static void test_index_reuse_recovered_by_rekey(void **state)
+ * packets 0..199 are seq 40000..40199, then seq restart, restart + 1, ...;
+ * index_reuse until its key changes (at packet 210); then a fresh window
+ * under the new key, on both sides, and the packets get through once each.
+ * lost: a packet the receiver never gets (-1: none). */
+static void index_reuse_case(struct csrtp_engine *e, uint16_t restart, int lost)
 {
-	struct csrtp_engine *e = *state;
 	struct csrtp_key k0, k1;
 	struct csrtp_stream tx, rx;
 	static uint8_t b[300][PKT_CAP];
@@ -299,8 +300,7 @@ static void test_index_reuse_recovered_by_rekey(void **state)
 	assert_int_equal(csrtp_stream_init(&tx, &k0, 0, 0), 0);
 	assert_int_equal(csrtp_stream_init(&rx, &k0, 0, 0), 0);
 	for (unsigned i = 0; i < 300; i++) {
-		/* 0..199: seq 40000..40199; the application restarts: 30000.. */
-		uint16_t seq = (uint16_t)(i < 200 ? 40000 + i : 30000 + i - 200);
+		uint16_t seq = (uint16_t)(i < 200 ? 40000 + i : restart + i - 200);
 		if (i == 210)
 			csrtp_stream_sender_rekey(&tx, &k1);
 		struct csrtp_pkt p = { .data = b[i], .len = rtp(b[i], seq, 5, i), .cap = PKT_CAP,
@@ -315,6 +315,8 @@ static void test_index_reuse_recovered_by_rekey(void **state)
 		assert_int_equal(ok, 1);
 		len[i] = p.len;
 	}
+	if (lost >= 0)
+		len[lost] = 0;
 	csrtp_stream_pending(&rx, &k1, NULL);
 	for (unsigned i = 0; i < 300; i++) {
 		if (len[i] == 0)
@@ -327,6 +329,24 @@ static void test_index_reuse_recovered_by_rekey(void **state)
 	assert_null(rx.prev_key);
 	csrtp_key_wipe(&k0);
 	csrtp_key_wipe(&k1);
+}
+
+/* The restart at 30000: its first packet under the new key is older than the
+ * receiver's window. */
+static void test_index_reuse_recovered_by_rekey(void **state)
+{
+	index_reuse_case(*state, 30000, -1);
+}
+
+/* The receiver lost seq 40150 of the first run, inside its window, and the
+ * restart at 40140 sends that index first under the new key (packet 210):
+ * unseen, so not a replay, yet at or below the top. A start over all the same
+ * (a sender that goes on never sends a newer key's packet below an older
+ * key's): a fresh window, or the restarted packets after it, whose indexes
+ * the window saw under the old key, would be refused as replays. */
+static void test_index_reuse_restart_at_a_lost_index(void **state)
+{
+	index_reuse_case(*state, 40140, 150);
 }
 
 /* SRTCP: a pending key verifies SRTCP too, without switching SRTP. */
@@ -362,6 +382,7 @@ const struct CMUnitTest csrtp_rekey_tests[] = {
 	cmocka_unit_test(test_three_keys_crossing),
 	cmocka_unit_test(test_old_key_past_from_refused),
 	cmocka_unit_test(test_index_reuse_recovered_by_rekey),
+	cmocka_unit_test(test_index_reuse_restart_at_a_lost_index),
 	cmocka_unit_test(test_rtcp_under_pending_key),
 };
 const size_t csrtp_rekey_ntests = sizeof(csrtp_rekey_tests) / sizeof(csrtp_rekey_tests[0]);

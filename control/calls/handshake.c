@@ -149,8 +149,20 @@ static bool answer(struct calls *cm, struct conn *c)
 		return false;
 	}
 	if (media_pool_take(cm, c) < 0) {
-		conn_fail(cm, c, CALLPROTO_CODE_DECLINED, "media address pool exhausted");
+		conn_fail(cm, c, CALLPROTO_CODE_BUSY, "media address pool exhausted");
 		return false;
+	}
+	{
+		struct keytable_info ti;
+
+		/* a call's two entries must fit: refuse now (BUSY), before the
+		 * handshake goes on, rather than abort it at the install */
+		keytable_info(cm->cfg.table, &ti);
+		if (ti.count + 2 > ti.capacity) {
+			conn_fail(cm, c, CALLPROTO_CODE_BUSY, "the key table is full (%u of %u "
+				  "entries): no room for another call", ti.count, ti.capacity);
+			return false;
+		}
 	}
 	addr_format(&c->local_media, c->info.local_media, sizeof(c->info.local_media));
 	priv = secmem_alloc(STORE_PRIVATE_KEY_BYTES + STORE_PUBLIC_KEY_BYTES);
@@ -327,8 +339,10 @@ static bool activate(struct calls *cm, struct conn *c)
 	callproto_result_wipe(r);
 	secmem_free(r);
 	if (rc < 0) {
-		/* callproto is DONE (abort refuses): tell the peer ourselves */
-		static const uint8_t abort_frame[4] = { 0, 2, FRAME_ABORT, CALLPROTO_CODE_INTERNAL };
+		/* callproto is DONE (abort refuses): tell the peer ourselves; a
+		 * table that filled since answer() checked it is BUSY too */
+		const uint8_t abort_frame[4] = { 0, 2, FRAME_ABORT,
+			rc == -ENOSPC ? CALLPROTO_CODE_BUSY : CALLPROTO_CODE_INTERNAL };
 		bool ovf = false;
 
 		if (c->info.role == CALLPROTO_ROLE_RESPONDER) {

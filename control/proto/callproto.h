@@ -120,6 +120,8 @@ enum callproto_code {
 	CALLPROTO_CODE_DECLINED = 8,            /* the callee's side declines */
 	CALLPROTO_CODE_TIMEOUT = 9,             /* the sender gave up waiting */
 	CALLPROTO_CODE_INTERNAL = 10,           /* local error (memory, RNG) */
+	CALLPROTO_CODE_BUSY = 11,               /* no room for another call (key
+						   table or media pool full) */
 	CALLPROTO_CODE_MAX
 };
 

@@ -31,6 +31,7 @@ static const char *const code_text[CALLPROTO_CODE_MAX] = {
 	[CALLPROTO_CODE_DECLINED]           = "declined",
 	[CALLPROTO_CODE_TIMEOUT]            = "timed out",
 	[CALLPROTO_CODE_INTERNAL]           = "internal error",
+	[CALLPROTO_CODE_BUSY]               = "no room for another call",
 };
 
 const char *msg_name(unsigned int type)

@@ -9,7 +9,8 @@
 # checks; the dial's one is named DESCRIPTION); sets PA, PB (listen ports) and
 # ID (the call id), and waits until bob's daemon shows the call.
 # B_MEDIA_POOL (default 10.200.0.2:40000-40000, one call) is bob's media pool;
-# CTL_CAPACITY (default 16) both tables' capacity.
+# CTL_CAPACITY (default 16) both tables' capacity; CTL_CAPACITY_B, if set,
+# bob's.
 #
 # phone_net NS IFACE MY-IP MY-MAC PEER-IP PEER-MAC: the phone's side of a
 # dataplane's net_tap inside port in network namespace NS (rekey_wan.sh,
@@ -44,7 +45,7 @@ e2ee_call() {
   local ka kb
   ctl_a_start ctl_a
   spawn_listen ctl_b PB 10 "$CONTROL" --table "$TB" --state "$TEST_TMP/sb" --admin "$SB" \
-    --capacity "${CTL_CAPACITY:-16}" --tenant fabrikam --listen "127.0.0.1:@PORT@" \
+    --capacity "${CTL_CAPACITY_B:-${CTL_CAPACITY:-16}}" --tenant fabrikam --listen "127.0.0.1:@PORT@" \
     --media-pool "${B_MEDIA_POOL:-10.200.0.2:40000-40000}" --handshake-timeout 5000
   wait_until 10 a status >/dev/null 2>&1 && wait_until 10 b status >/dev/null 2>&1
   tap_result $? "both daemons start" ||

@@ -193,8 +193,10 @@ st() { python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["total"]; pri
 for s in a b; do
   echo "# dataplane $s: encrypted $(st "$TEST_TMP/dp_$s.json" 't["encrypted"]'), decrypted $(st "$TEST_TMP/dp_$s.json" 't["decrypted"]'), dropped $(st "$TEST_TMP/dp_$s.json" 'json.dumps(t["dropped"])')"
 done
-tap_is "$(st "$TEST_TMP/dp_a.json" 'sum(t["dropped"].values())') $(st "$TEST_TMP/dp_b.json" 'sum(t["dropped"].values())')" "0 0" \
-  "neither dataplane dropped a packet (every drop reason 0: no tag failure, replay, missing key, index reuse)"
+# tx_full is the ports' (a tap whose reader lagged on a loaded machine): a
+# media packet lost to it would be missing at a phone, checked above
+tap_is "$(st "$TEST_TMP/dp_a.json" 'sum(v for k, v in t["dropped"].items() if k != "tx_full")') $(st "$TEST_TMP/dp_b.json" 'sum(v for k, v in t["dropped"].items() if k != "tx_full")')" "0 0" \
+  "neither dataplane dropped a packet for a crypto or parse reason (every drop reason but tx_full 0: no tag failure, replay, missing key, index reuse)"
 sent() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["sent_rtp"] + r["sent_rtcp"])' "$1"; }
 tap_is "$(st "$TEST_TMP/dp_a.json" 't["encrypted"], t["decrypted"]') $(st "$TEST_TMP/dp_b.json" 't["encrypted"], t["decrypted"]')" \
   "($(sent "$TEST_TMP/phone_a.json"), $(sent "$TEST_TMP/phone_b.json")) ($(sent "$TEST_TMP/phone_b.json"), $(sent "$TEST_TMP/phone_a.json"))" \

@@ -19,6 +19,22 @@
 # ctl_a_start NAME: (re)starts alice's daemon as spawn NAME, on PA if it is set
 # (a restart: same table, state, admin socket and port); sets A_PID.
 
+# memif_sites PREFIX: what a two-site test over memif names and makes: NS and
+# IFACE (alice's namespace and tap), TA and TB (the key tables), SA and SB (the
+# admin sockets), MEMIF (the link's socket); the namespace itself, and the
+# EXIT trap that removes them. Skips the whole test where net_tap or network
+# namespaces cannot run.
+memif_sites() {
+  require_cmd ip python3
+  [ -c /dev/net/tun ] || tap_skip_all "no /dev/net/tun: net_tap cannot run here"
+  NS="$1$$" IFACE="${1}t$$"
+  TA="${1}a$$x$RANDOM" TB="${1}b$$x$RANDOM"
+  SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
+  MEMIF="$TEST_TMP/memif.sock"
+  ip netns add "$NS" 2>/dev/null || tap_skip_all "cannot create a network namespace (not root?)"
+  trap '_lib_cleanup; ip netns del "$NS" 2>/dev/null; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
+}
+
 a() { "$CTL" --admin "$SA" "$@"; }
 b() { "$CTL" --admin "$SB" "$@"; }
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }

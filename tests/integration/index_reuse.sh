@@ -32,17 +32,8 @@
 
 DATAPLANE=$1 CONTROL=$2 CTL=$3 SRTPCHECK=$4
 HERE=$(cd "$(dirname "$0")" && pwd)
-require_cmd ip python3
-[ -c /dev/net/tun ] || tap_skip_all "no /dev/net/tun: net_tap cannot run here"
-
-NS="ir$$"
-IFACE="irt$$"
-TA="ira$$x$RANDOM" TB="irb$$x$RANDOM"
-SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
-MEMIF="$TEST_TMP/memif.sock"
-ip netns add "$NS" 2>/dev/null || tap_skip_all "cannot create a network namespace (not root?)"
-trap '_lib_cleanup; ip netns del "$NS" 2>/dev/null; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
 . "$HERE/e2ee_call.sh"
+memif_sites ir
 
 # ---- the call, two dataplanes over memif ---------------------------------------------
 e2ee_call "call dial alice -> bob@fabrikam, media 10.200.0.1:5004 -> 10.200.0.2:40000"

@@ -75,9 +75,7 @@ wait_until 20 grep -q "^callseal-dataplane: inside port" "$TEST_TMP/dp_a.log" &&
   wait_until 20 grep -q "^callseal-dataplane: inside port" "$TEST_TMP/dp_b.log"
 tap_result $? "both dataplanes started: tap inside, joined by memif" ||
   tap_bail "$(tail -3 "$TEST_TMP/dp_a.log") $(tail -3 "$TEST_TMP/dp_b.log")"
-tap_check "the phones' networks: 10.200.0.1 (alice) and 10.200.0.2 (bob), one in each namespace" bash -c \
-  "$(declare -f phone_net); phone_net $NSA $IFA 10.200.0.1 02:00:00:00:00:01 10.200.0.2 02:00:00:00:00:02 &&
-   phone_net $NSB $IFB 10.200.0.2 02:00:00:00:00:02 10.200.0.1 02:00:00:00:00:01"
+phone_nets
 
 # ---- media both ways for the whole test -----------------------------------------------------
 # The phones send until the rounds are done (STOP appears: --stop-file), at

@@ -49,6 +49,13 @@ phone_net() {
     "${x[@]}" ip link set "$2" up &&
     "${x[@]}" ip neigh replace "$5" lladdr "$6" dev "$2" nud permanent
 }
+# phone_nets: alice's phone network (10.200.0.1 in NSA behind IFA) and bob's
+# (10.200.0.2 in NSB behind IFB), each pointing at the other (one TAP check)
+phone_nets() {
+  tap_check "the phones' networks: 10.200.0.1 (alice) and 10.200.0.2 (bob), one in each namespace" bash -c \
+    "$(declare -f phone_net); phone_net $NSA $IFA 10.200.0.1 02:00:00:00:00:01 10.200.0.2 02:00:00:00:00:02 &&
+     phone_net $NSB $IFB 10.200.0.2 02:00:00:00:00:02 10.200.0.1 02:00:00:00:00:01"
+}
 
 ctl_a_start() {
   spawn_listen "$1" PA 10 "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" \

@@ -253,6 +253,36 @@ void csrtp_stream_sender_rekey(struct csrtp_stream *s, const struct csrtp_key *k
 void csrtp_stream_pending(struct csrtp_stream *s, const struct csrtp_key *a,
 			 const struct csrtp_key *b);
 
+/*
+ * A stream's indexes, kept outside its process so that a restarted process
+ * goes on where the dead one stopped (the dataplane stores them before a
+ * packet leaves: docs/dataplane.md "Restarts"). No key material.
+ *  - CSRTP_RESUME_RTP: rtp is the highest SRTP index protected (sender) or
+ *    accepted (receiver); restored, everything up to it counts as seen: the
+ *    sender never protects an index at or below it again under the stream's
+ *    key and goes on with its ROC; the receiver refuses each as a replay.
+ *  - CSRTP_RESUME_REKEYED (sender): rtp is resume_top, the index the window
+ *    that is fresh under a new key estimates its first packet from.
+ *  - CSRTP_RESUME_RTCP_RX: rtcp is the highest SRTCP index accepted (all at or
+ *    below it refused); CSRTP_RESUME_RTCP_TX: rtcp is the next SRTCP index.
+ */
+#define CSRTP_RESUME_RTP      1u
+#define CSRTP_RESUME_REKEYED  2u
+#define CSRTP_RESUME_RTCP_RX  4u
+#define CSRTP_RESUME_RTCP_TX  8u
+struct csrtp_resume {
+	uint64_t rtp;
+	uint32_t rtcp;
+	uint32_t flags;        /* CSRTP_RESUME_* */
+};
+
+/* What s has used so far (flags 0: nothing). */
+void csrtp_stream_save(const struct csrtp_stream *s, struct csrtp_resume *r);
+/* Put a freshly initialised stream (csrtp_stream_init, keys set) where r
+ * says its earlier incarnation stopped. -EINVAL for an index out of range
+ * (the stream is left as it was). */
+int csrtp_stream_restore(struct csrtp_stream *s, const struct csrtp_resume *r);
+
 /* ROC for the stream (the high 32 bits of the highest index). */
 uint32_t csrtp_stream_roc(const struct csrtp_stream *s);
 

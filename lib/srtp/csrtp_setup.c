@@ -228,6 +228,52 @@ void csrtp_stream_sender_rekey(struct csrtp_stream *s, const struct csrtp_key *k
 	s->key_from = 0;
 }
 
+void csrtp_stream_save(const struct csrtp_stream *s, struct csrtp_resume *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (s->rtp.started) {
+		r->rtp = s->rtp.top;
+		r->flags |= CSRTP_RESUME_RTP;
+	} else if (s->resume) {
+		r->rtp = s->resume_top;
+		r->flags |= CSRTP_RESUME_REKEYED;
+	}
+	if (s->rtcp.started) {
+		r->rtcp = (uint32_t)s->rtcp.top;
+		r->flags |= CSRTP_RESUME_RTCP_RX;
+	} else if (s->srtcp_next != 0) {
+		r->rtcp = s->srtcp_next;
+		r->flags |= CSRTP_RESUME_RTCP_TX;
+	}
+}
+
+/* Every index up to top seen (RFC 3711 s. 3.3.2: refused as replays). */
+static void window_fill(struct csrtp_window *w, uint64_t top)
+{
+	w->top = top;
+	w->started = 1;
+	memset(w->bits, 0xff, (size_t)(w->size >> 6) * sizeof(w->bits[0]));
+}
+
+int csrtp_stream_restore(struct csrtp_stream *s, const struct csrtp_resume *r)
+{
+	if (((r->flags & (CSRTP_RESUME_RTP | CSRTP_RESUME_REKEYED)) && r->rtp > CSRTP_INDEX_MAX) ||
+	    ((r->flags & (CSRTP_RESUME_RTCP_RX | CSRTP_RESUME_RTCP_TX)) &&
+	     r->rtcp > CSRTP_RTCP_INDEX_MAX + (uint64_t)!!(r->flags & CSRTP_RESUME_RTCP_TX)))
+		return -EINVAL;
+	if (r->flags & CSRTP_RESUME_RTP) {
+		window_fill(&s->rtp, r->rtp);
+	} else if (r->flags & CSRTP_RESUME_REKEYED) {
+		s->resume_top = r->rtp;
+		s->resume = 1;
+	}
+	if (r->flags & CSRTP_RESUME_RTCP_RX)
+		window_fill(&s->rtcp, r->rtcp);
+	else if (r->flags & CSRTP_RESUME_RTCP_TX)
+		s->srtcp_next = r->rtcp;
+	return 0;
+}
+
 void csrtp_stream_pending(struct csrtp_stream *s, const struct csrtp_key *a,
 			 const struct csrtp_key *b)
 {

@@ -23,6 +23,7 @@
 #include "classify.h"
 #include "csrtp.h"
 #include "flows.h"
+#include "resume.h"
 #include "callseal/dpstats.h"
 #include "callseal/keytable.h"
 
@@ -103,6 +104,10 @@ uint32_t dp_flow_rows(const struct dp_config *cfg);
 int dp_lcore_init(struct dp_lcore *lc, const struct dp_config *cfg,
 		  const struct keytable *t, unsigned lcore_id, uint16_t queue,
 		  struct dpstats_worker *block, struct dpstats_flow *rows);
+/* Restarts (resume.h): the stream-state rows per worker for cfg, and the
+ * lcore's rows with what the last dataplane left (before its first burst). */
+uint32_t dp_resume_rows(const struct dp_config *cfg);
+void dp_lcore_resume(struct dp_lcore *lc, struct resume *r, struct resume_row *rows);
 void dp_lcore_fini(struct dp_lcore *lc);
 /* Classify, look up, protect (from the inside) or unprotect (from the
  * outside), fix headers. Writes the mbufs to send, in their arrival order,

@@ -10,6 +10,7 @@
 
 #include "flows.h"
 #include "hygiene.h"
+#include "resume.h"
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -75,6 +76,7 @@ struct stream {
 	uint32_t epoch;                /* tentative: the last look-up that
 					  handed it out (flows.epoch) */
 	uint8_t tpos;                  /* tentative: its index in tslot */
+	uint8_t row_ok;                /* its resume row names it (flows_persist) */
 	uint32_t fnext;                /* committed: the flow's next, index + 1 */
 	struct csrtp_stream cs;
 };
@@ -89,6 +91,10 @@ struct flows {
 	struct stream *stream;
 	struct dpstats_flow *rows;     /* the statistics area's rows: row i
 					  mirrors flow slot i; NULL for none */
+	struct resume *resume;         /* indexes carried over a restart */
+	struct resume_row *srows;      /* resume rows: committed stream slot i
+					  is row i, tentative pool slot j row
+					  stream_mask + 1 + j; NULL for none */
 	struct csrtp_key *pool;        /* expanded keys */
 	/* free pool indices, a FIFO ring: a freed key's slot is taken again
 	 * only after every other free slot, so that a stream still pointing at
@@ -132,6 +138,22 @@ static uint32_t stream_table_slots(const struct flows_cfg *cfg)
 	uint32_t n = pow2_at_least(2ull * cfg->max_streams);
 
 	return n < 1024 ? 1024 : n;
+}
+
+static uint32_t tent_slots(const struct flows_cfg *cfg)
+{
+	uint32_t n = cfg->max_tentative;
+
+	if (n == 0) {
+		n = stream_table_slots(cfg) / 16;
+		n = n < 64 ? 64 : n > 4096 ? 4096 : n;
+	}
+	return n;
+}
+
+uint32_t flows_resume_rows(const struct flows_cfg *cfg)
+{
+	return stream_table_slots(cfg) + tent_slots(cfg);
 }
 
 struct flow;
@@ -179,11 +201,7 @@ struct flows *flows_create(struct csrtp_engine *e, const struct keytable *t,
 	f->flow_mask = flows_table_rows(cfg) - 1;
 	f->rows = rows;
 	f->stream_mask = stream_table_slots(cfg) - 1;
-	f->tent_max = cfg->max_tentative;
-	if (f->tent_max == 0) {
-		f->tent_max = (f->stream_mask + 1) / 16;
-		f->tent_max = f->tent_max < 64 ? 64 : f->tent_max > 4096 ? 4096 : f->tent_max;
-	}
+	f->tent_max = tent_slots(cfg);
 	f->flow_streams = cfg->max_flow_streams ? cfg->max_flow_streams :
 			  FLOWS_FLOW_STREAMS_DEFAULT;
 	if (f->flow_streams > cfg->max_streams)
@@ -220,6 +238,12 @@ struct flows *flows_create(struct csrtp_engine *e, const struct keytable *t,
 	f->pool_n = f->pool_size;
 	f->pool_head = 0;
 	return f;
+}
+
+void flows_set_resume(struct flows *f, struct resume *r, struct resume_row *rows)
+{
+	f->resume = r;
+	f->srows = rows;
 }
 
 void flows_destroy(struct flows *f)
@@ -509,6 +533,7 @@ static struct stream *tent_commit(struct flows *f, struct stream *t, struct stre
 	reuse->generation = t->generation;
 	reuse->cur_serial = t->cur_serial;
 	reuse->cs = t->cs;
+	reuse->row_ok = 0;             /* another slot: another row */
 	reuse->fnext = fl->shead;
 	fl->shead = (uint32_t)(reuse - f->stream) + 1;
 	fl->n_committed++;
@@ -682,12 +707,49 @@ static struct stream *stream_get(struct flows *f, uint32_t fi, uint32_t ssrc, in
 		st->incarnation = fl->incarnation;
 		st->generation = 0;
 		st->cur_serial = fl->cur_serial;
+		st->row_ok = 0;
+		/* a stream a dead dataplane used: where it stopped (resume.h) */
+		struct csrtp_resume rs;
+		if (unlikely(f->resume != NULL) &&
+		    resume_take(f->resume, &fl->key, fl->created_ns, ssrc, &rs))
+			(void)csrtp_stream_restore(&st->cs, &rs);
 	}
 	if (unlikely(st->generation != fl->generation)) {
 		stream_follow(fl, st);
 		st->generation = fl->generation;
 	}
 	return st;
+}
+
+/* ---- resume rows -------------------------------------------------------------- */
+
+static void persist_one(struct flows *f, const struct csrtp_stream *cs)
+{
+	struct stream *st = (struct stream *)(void *)((char *)(uintptr_t)cs -
+						      offsetof(struct stream, cs));
+	size_t i = st >= f->stream && st <= &f->stream[f->stream_mask]
+		   ? (size_t)(st - f->stream)
+		   : (size_t)f->stream_mask + 1 + (size_t)(st - f->tpool);
+	const struct flow *fl = &f->flow[st->flow - 1];
+	struct csrtp_resume rs;
+
+	csrtp_stream_save(cs, &rs);
+	resume_row_store(&f->srows[i], !st->row_ok, &fl->key, fl->created_ns, st->ssrc, &rs);
+	st->row_ok = 1;
+}
+
+void flows_persist(struct flows *f, const struct csrtp_pkt pkts[], unsigned n)
+{
+	const struct csrtp_stream *last = NULL;
+
+	if (f->srows == NULL)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		if (pkts[i].stream == last || pkts[i].stream == NULL)
+			continue;
+		last = pkts[i].stream;
+		persist_one(f, last);
+	}
 }
 
 /* ---- statistics rows -------------------------------------------------------- */

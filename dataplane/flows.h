@@ -106,6 +106,23 @@ struct flows *flows_create(struct csrtp_engine *e, const struct keytable *t,
 void flows_destroy(struct flows *f);
 
 /*
+ * Restarts (dataplane/resume.h). rows: this lcore's resume rows,
+ * flows_resume_rows(cfg) of them (stream slot i mirrored by row i); r: what a
+ * dead dataplane left, each new stream restored from it (resume_take) before
+ * its first packet. Either may be NULL. Call before the first flows_resolve.
+ */
+struct resume;
+struct resume_row;
+uint32_t flows_resume_rows(const struct flows_cfg *cfg);
+void flows_set_resume(struct flows *f, struct resume *r, struct resume_row *rows);
+/*
+ * Store the indexes of the streams of pkts (after their crypto, before they
+ * are sent: whatever reaches the wire is in the rows when the process dies).
+ * Consecutive packets of one stream cost one store. Nothing without rows.
+ */
+void flows_persist(struct flows *f, const struct csrtp_pkt pkts[], unsigned n);
+
+/*
  * Find the stream of each of n (<= KEYTABLE_BULK_MAX) media packets, given the
  * key-table key of its flow and its SSRC. out[i] is the stream, or NULL with
  * the reason in why[i]. A new SSRC gets a tentative stream (committed

@@ -25,6 +25,7 @@
 
 #include "dp.h"
 #include "hygiene.h"
+#include "resume.h"
 
 #define NB_RXD 1024
 #define NB_TXD 1024
@@ -80,6 +81,8 @@ static const char usage_text[] =
 /* The statistics area: removed on every exit (the normal end, rte_exit()
  * through atexit, SIGINT/SIGTERM/SIGHUP through the normal end). */
 static struct dpstats *stats_area;
+/* The streams' indexes across restarts (resume.h): never removed. */
+static struct resume *resume;
 
 static void stats_area_remove(void)
 {
@@ -456,6 +459,19 @@ int main(int argc, char **argv)
 		rte_exit(EXIT_FAILURE, "%s\n", err);
 	atexit(stats_area_remove);
 
+	/* the streams' indexes the last dataplane on this table left: each
+	 * stream goes on where it stopped (resume.h; the object stays) */
+	struct resume_report rrep;
+	ret = resume_open(&resume, cfg.table, table, cfg.queues, dp_resume_rows(&cfg), &rrep,
+			  err, sizeof(err));
+	if (ret != 0)
+		rte_exit(EXIT_FAILURE, "%s\n", err);
+	if (rrep.had_old)
+		printf("callseal-dataplane: resuming %llu stream(s) where the last dataplane "
+		       "on table %s stopped (%llu of keys since deleted dropped)\n",
+		       (unsigned long long)rrep.carried, cfg.table,
+		       (unsigned long long)rrep.dropped);
+
 	unsigned nb_mbufs = 2u * cfg.queues * (NB_RXD + NB_TXD) +
 			    rte_lcore_count() * (MBUF_CACHE + 2 * DP_BURST) + 1024;
 	struct rte_mempool *pool = rte_pktmbuf_pool_create("callseal_mbufs", nb_mbufs,
@@ -476,6 +492,7 @@ int main(int argc, char **argv)
 			rte_exit(EXIT_FAILURE, "lcore %u: %s\n", lcore, ret == -ENOTSUP ?
 				 "this CPU has no AES-NI: intel-ipsec-mb cannot run" :
 				 "out of memory for the flow tables: lower --max-flows/--max-streams");
+		dp_lcore_resume(&lcs[nl], resume, resume_rows(resume, nl));
 		if (++nl == cfg.queues)
 			break;
 		lcore = rte_get_next_lcore(lcore, 1, 0);
@@ -525,6 +542,7 @@ int main(int argc, char **argv)
 		__atomic_store_n(&lcs[i].stats, &lcs[i].own_stats, __ATOMIC_RELEASE);
 	}
 	stats_area_remove();
+	resume_close(resume);
 	keytable_detach(table);
 	rte_eal_cleanup();
 	return 0;

@@ -8,7 +8,8 @@
  * reason, never logged. Counters go into this worker's block of the
  * statistics area (include/callseal/dpstats.h): totals, occupancy, and per
  * flow (one row per key-table entry instance) what got through and why the
- * rest did not, counted after the crypto.
+ * rest did not, counted after the crypto. Each stream's indexes are stored in
+ * its resume row before its packets are sent (resume.h: restarts).
  */
 #include <errno.h>
 #include <string.h>
@@ -100,6 +101,19 @@ int dp_lcore_init(struct dp_lcore *lc, const struct dp_config *cfg,
 	flows_get_stats(lc->flows, &fs);
 	DP_STAT_SET(&lc->stats->max_tentative, fs.max_tentative);
 	return 0;
+}
+
+uint32_t dp_resume_rows(const struct dp_config *cfg)
+{
+	struct flows_cfg fc;
+
+	flows_cfg_of(cfg, &fc);
+	return flows_resume_rows(&fc);
+}
+
+void dp_lcore_resume(struct dp_lcore *lc, struct resume *r, struct resume_row *rows)
+{
+	flows_set_resume(lc->flows, r, rows);
 }
 
 void dp_lcore_fini(struct dp_lcore *lc)
@@ -413,6 +427,11 @@ static uint16_t process_burst(struct dp_lcore *lc, int from_port,
 		}
 	}
 	row_add(lc->flows, run, run_pkts, run_bytes, now_ns);
+
+	/* 5b. the streams' indexes, stored before any of it is sent: a
+	 * dataplane killed now leaves what reached the wire (resume.h) */
+	flows_persist(lc->flows, batch[0], nb[0]);
+	flows_persist(lc->flows, batch[1], nb[1]);
 
 	/* 6. what goes out, in arrival order; free the rest */
 	uint16_t nout = 0;

@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -528,6 +529,18 @@ static struct worker *worker_create(unsigned idx, unsigned lcore, const char *tn
 	if ((ret = dp_lcore_init(&w->lc, &w->cfg[ENC], t, lcore, 0, dpstats_worker(stats_area, idx),
 				 dpstats_flows(stats_area, idx))) != 0)
 		die("dp_lcore_init: %s", strerror(-ret));
+	/* the streams' resume rows, as callseal-dataplane gives them (there a
+	 * shared mapping of /dev/shm; the same cost to the worker) */
+	size_t rbytes = (size_t)dp_resume_rows(&w->cfg[ENC]) * sizeof(struct resume_row);
+	void *rrows = mmap(NULL, rbytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			   -1, 0);
+	if (rrows == MAP_FAILED)
+		die("resume rows: %s", strerror(errno));
+	/* CALLSEAL_BENCH_NO_RESUME=1: without them, to measure what they cost
+	 * (alternate runs: docs/benchmarks.md) */
+	const char *nr = getenv("CALLSEAL_BENCH_NO_RESUME");
+	if (nr == NULL || strcmp(nr, "1") != 0)
+		dp_lcore_resume(&w->lc, NULL, rrows);
 	w->gen = csrtp_engine_create(IMB_ARCH_NONE);
 	if (w->gen == NULL)
 		die("intel-ipsec-mb has no usable architecture on this CPU");

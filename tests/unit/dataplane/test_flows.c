@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "flows.h"
+#include "resume.h"
 
 struct fx {
 	struct keytable *w;           /* the writer's handle */
@@ -117,6 +119,24 @@ static struct csrtp_stream *resolve_row(struct fx *x, const struct keytable_key 
 	return s;
 }
 
+/* 1 if SRTP packet buf (len bytes, room for 128) verifies under a receiver
+ * keyed independently from master seed, at ROC roc. */
+static int indep_verify(struct fx *x, uint8_t *buf, uint32_t len, uint8_t seed, uint32_t roc)
+{
+	struct keytable_master m;
+	struct csrtp_key k;
+	struct csrtp_stream rx;
+	master(&m, seed, 0);
+	assert_int_equal(csrtp_key_init(x->e, &k, CSRTP_PROFILE_AEAD_AES_128_GCM, m.key, 16,
+					m.salt), 0);
+	assert_int_equal(csrtp_stream_init(&rx, &k, 0, 0), 0);
+	rx.roc_init = roc;
+	struct csrtp_pkt q = { .data = buf, .len = len, .cap = 128, .stream = &rx };
+	int ok = csrtp_unprotect_burst(x->e, &q, 1) == 1;
+	csrtp_key_wipe(&k);
+	return ok;
+}
+
 /* An RTP packet protected through stream s, unprotected with a stream keyed
  * independently from master seed: 1 if it verifies. */
 static int roundtrip(struct fx *x, struct csrtp_stream *s, uint16_t seq, uint8_t seed,
@@ -127,18 +147,7 @@ static int roundtrip(struct fx *x, struct csrtp_stream *s, uint16_t seq, uint8_t
 	struct csrtp_pkt p = { .data = buf, .len = 60, .cap = sizeof(buf), .stream = s };
 	if (csrtp_protect_burst(x->e, &p, 1) != 1)
 		return 0;
-	struct keytable_master m;
-	struct csrtp_key k;
-	struct csrtp_stream rx;
-	master(&m, seed, 0);
-	assert_int_equal(csrtp_key_init(x->e, &k, CSRTP_PROFILE_AEAD_AES_128_GCM, m.key, 16,
-					m.salt), 0);
-	assert_int_equal(csrtp_stream_init(&rx, &k, 0, 0), 0);
-	rx.roc_init = roc;
-	struct csrtp_pkt q = { .data = buf, .len = p.len, .cap = sizeof(buf), .stream = &rx };
-	int ok = csrtp_unprotect_burst(x->e, &q, 1) == 1;
-	csrtp_key_wipe(&k);
-	return ok;
+	return indep_verify(x, buf, p.len, seed, roc);
 }
 
 static void test_unknown_key_leaves_no_state(void **state)
@@ -929,6 +938,203 @@ static void test_stats_rows(void **state)
 	destroy(x);
 }
 
+/* ---- restarts (resume.h) ------------------------------------------------------ */
+
+static void resume_path(const struct fx *x, char *path, size_t n)
+{
+	snprintf(path, n, "/dev/shm/callseal.%s" RESUME_SUFFIX, x->name);
+}
+
+/* Open the resume object for x's table as a starting dataplane does and give
+ * f its rows. */
+static struct resume *resume_start(struct fx *x, struct flows *f, const struct flows_cfg *c,
+				   struct resume_report *rep)
+{
+	struct resume *r;
+	char err[512];
+
+	assert_int_equal(resume_open(&r, x->name, x->r, 1, flows_resume_rows(c), rep, err,
+				     sizeof(err)), 0);
+	flows_set_resume(f, r, resume_rows(r, 0));
+	return r;
+}
+
+/* Protect RTP seq through s and store its indexes as the worker does before
+ * sending (flows_persist); the status. The packet, if protected, verifies
+ * under an independent receiver at ROC roc (asserted). */
+static int seal(struct fx *x, struct flows *f, struct csrtp_stream *s, uint16_t seq,
+		uint8_t seed, uint32_t roc)
+{
+	uint8_t buf[128] = { 0x80, 96, (uint8_t)(seq >> 8), (uint8_t)seq, 0, 0, 0, 1,
+			     0xde, 0xad, 0xbe, 0xef };
+	struct csrtp_pkt p = { .data = buf, .len = 60, .cap = sizeof(buf), .stream = s };
+	csrtp_protect_burst(x->e, &p, 1);
+	flows_persist(f, &p, 1);
+	if (p.status != CSRTP_OK)
+		return p.status;
+	assert_true(indep_verify(x, buf, p.len, seed, roc));
+	return CSRTP_OK;
+}
+
+/* An independent sender's SRTP packets of ssrc, seq from..from+n-1 at ROC 0. */
+static void srtp_packets(struct fx *x, uint8_t seed, uint32_t ssrc, uint16_t from, unsigned n,
+			 uint8_t buf[][128], uint32_t len[])
+{
+	struct keytable_master m;
+	struct csrtp_key key;
+	struct csrtp_stream tx;
+
+	master(&m, seed, 0);
+	assert_int_equal(csrtp_key_init(x->e, &key, CSRTP_PROFILE_AEAD_AES_128_GCM, m.key, 16,
+					m.salt), 0);
+	assert_int_equal(csrtp_stream_init(&tx, &key, 0, 0), 0);
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t seq = (uint16_t)(from + i);
+		uint8_t h[12] = { 0x80, 96, (uint8_t)(seq >> 8), (uint8_t)seq, 0, 0, 0, 1,
+				  (uint8_t)(ssrc >> 24), (uint8_t)(ssrc >> 16),
+				  (uint8_t)(ssrc >> 8), (uint8_t)ssrc };
+		memset(buf[i], 0x5a, 128);
+		memcpy(buf[i], h, sizeof(h));
+		struct csrtp_pkt p = { .data = buf[i], .len = 60, .cap = 128, .stream = &tx };
+		assert_int_equal(csrtp_protect_burst(x->e, &p, 1), 1);
+		len[i] = p.len;
+	}
+	csrtp_key_wipe(&key);
+}
+
+/* Unprotect a copy of packet buf through the flows' stream of ssrc on k,
+ * storing its indexes (flows_persist); the status. */
+static int accept_copy(struct fx *x, struct flows *f, const struct keytable_key *k,
+		       uint32_t ssrc, const uint8_t *buf, uint32_t len)
+{
+	uint8_t copy[128];
+	struct csrtp_stream *s;
+	uint8_t why;
+
+	memcpy(copy, buf, sizeof(copy));
+	flows_resolve(f, k, &ssrc, 1, &s, &why, NULL, 0);
+	assert_non_null(s);
+	struct csrtp_pkt p = { .data = copy, .len = len, .cap = sizeof(copy), .stream = s };
+	csrtp_unprotect_burst(x->e, &p, 1);
+	flows_persist(f, &p, 1);
+	return p.status;
+}
+
+/*
+ * kill -9 and start again: a dataplane's flows store each stream's indexes
+ * (resume rows); the next one, opened on what they left, goes on where they
+ * stopped. The sender, past a 2^16 wrap, goes on at ROC 1 (an independent
+ * receiver at ROC 1 verifies) and refuses an index it protected before; the
+ * receiver refuses a replay of a packet accepted before the restart (a fresh
+ * stream, without the resume, accepts it: shown too) and accepts the next.
+ * An entry deleted and added again is not resumed; a stream not seen since a
+ * start is carried to the next; a damaged object is refused, with what to do,
+ * and left as it was.
+ */
+static void test_restart(void **state)
+{
+	(void)state;
+	struct flows_cfg c = { .max_flows = 16, .max_streams = 64 };
+	struct fx *x = make_cfg(&c, false);
+	struct keytable_key kout, kin;
+	struct resume_report rep;
+	char path[128], err[512];
+	uint8_t pk[12][128], why;
+	uint32_t len[12];
+	const uint32_t s_out = 0x1111, s_in = 0x2222;
+
+	resume_path(x, path, sizeof(path));
+	unlink(path);
+	keytable_key_ipv4(&kout, addr4, 5004, KEYTABLE_DIR_OUT);
+	keytable_key_ipv4(&kin, addr4, 5006, KEYTABLE_DIR_IN);
+	add(x, &kout, 40);
+	add(x, &kin, 41);
+
+	/* the first dataplane: nothing to resume */
+	struct resume *r = resume_start(x, x->f, &c, &rep);
+	assert_false(rep.had_old);
+	assert_int_equal(rep.carried, 0);
+	struct csrtp_stream *s = resolve1(x, &kout, s_out, &why);
+	assert_non_null(s);
+	for (uint32_t i = 0; i < 12; i++)            /* 65530 ... 65535, 0 ... 5 */
+		assert_int_equal(seal(x, x->f, s, (uint16_t)(65530 + i), 40, i < 6 ? 0 : 1),
+				 CSRTP_OK);
+	srtp_packets(x, 41, s_in, 100, 12, pk, len);
+	for (unsigned i = 0; i < 11; i++)            /* 100 ... 110 accepted */
+		assert_int_equal(accept_copy(x, x->f, &kin, s_in, pk[i], len[i]), CSRTP_OK);
+
+	/* killed: nothing more runs in it; its rows are all that is left */
+	resume_close(r);
+	struct flows *f2 = flows_create(x->e, x->r, &c, NULL);
+	assert_non_null(f2);
+	r = resume_start(x, f2, &c, &rep);
+	assert_true(rep.had_old);
+	assert_int_equal(rep.carried, 2);
+	assert_int_equal(rep.dropped, 0);
+	uint32_t ssrc = s_out;
+	flows_resolve(f2, &kout, &ssrc, 1, &s, &why, NULL, 0);
+	assert_non_null(s);
+	assert_int_equal(csrtp_stream_roc(s), 1);
+	assert_int_equal(seal(x, f2, s, 6, 40, 1), CSRTP_OK);       /* ROC 1 goes on */
+	assert_int_equal(seal(x, f2, s, 5, 40, 1), CSRTP_ERR_INDEX_REUSE);
+	assert_int_equal(seal(x, f2, s, 65535, 40, 0), CSRTP_ERR_INDEX_REUSE);
+	assert_int_equal(accept_copy(x, f2, &kin, s_in, pk[5], len[5]), CSRTP_ERR_REPLAY);
+	assert_int_equal(accept_copy(x, f2, &kin, s_in, pk[10], len[10]), CSRTP_ERR_REPLAY);
+	assert_int_equal(accept_copy(x, f2, &kin, s_in, pk[11], len[11]), CSRTP_OK);
+
+	/* what the resume prevents: a fresh stream accepts the replay */
+	struct flows *bare = flows_create(x->e, x->r, &c, NULL);
+	assert_non_null(bare);
+	assert_int_equal(accept_copy(x, bare, &kin, s_in, pk[5], len[5]), CSRTP_OK);
+	flows_destroy(bare);
+
+	/* the inbound entry deleted and added again (a new call on the port):
+	 * its stream is not resumed; the outbound one, seen since, goes on */
+	resume_close(r);
+	flows_destroy(f2);
+	assert_int_equal(keytable_delete(x->w, &kin), 0);
+	add(x, &kin, 41);
+	struct flows *f3 = flows_create(x->e, x->r, &c, NULL);
+	assert_non_null(f3);
+	r = resume_start(x, f3, &c, &rep);
+	assert_int_equal(rep.carried, 1);
+	assert_int_equal(rep.dropped, 1);
+	assert_int_equal(accept_copy(x, f3, &kin, s_in, pk[5], len[5]), CSRTP_OK);
+
+	/* a start that sees the outbound stream no more carries it on */
+	resume_close(r);
+	flows_destroy(f3);
+	struct flows *f4 = flows_create(x->e, x->r, &c, NULL);
+	assert_non_null(f4);
+	r = resume_start(x, f4, &c, &rep);
+	assert_int_equal(rep.carried, 2);            /* kout's, carried; kin's, new */
+	ssrc = s_out;
+	flows_resolve(f4, &kout, &ssrc, 1, &s, &why, NULL, 0);
+	assert_non_null(s);
+	assert_int_equal(seal(x, f4, s, 6, 40, 1), CSRTP_ERR_INDEX_REUSE);
+	assert_int_equal(seal(x, f4, s, 7, 40, 1), CSRTP_OK);
+	resume_close(r);
+	flows_destroy(f4);
+
+	/* damaged: refused with what to do, left as it was */
+	FILE *fp = fopen(path, "r+");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 8, SEEK_SET), 0);
+	assert_int_equal(fputc(99, fp), 99);           /* the version */
+	fclose(fp);
+	struct stat st0, st1;
+	assert_int_equal(stat(path, &st0), 0);
+	assert_int_equal(resume_open(&r, x->name, x->r, 1, flows_resume_rows(&c), &rep, err,
+				     sizeof(err)), -EPROTO);
+	assert_null(r);
+	assert_non_null(strstr(err, "another version"));
+	assert_non_null(strstr(err, "remove"));
+	assert_int_equal(stat(path, &st1), 0);
+	assert_true(st0.st_ino == st1.st_ino && st0.st_mtime == st1.st_mtime);
+	unlink(path);
+	destroy(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -948,6 +1154,7 @@ int main(void)
 		cmocka_unit_test(test_forged_flood),
 		cmocka_unit_test(test_burst),
 		cmocka_unit_test(test_stats_rows),
+		cmocka_unit_test(test_restart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -218,6 +218,16 @@ def main():
             else:
                 rx_ext_max = ext
 
+    def send(pkt):
+        """False if the kernel refused it (the site's interface is gone: its
+        dataplane restarts): counted in send_errors, not as sent."""
+        try:
+            s.sendto(pkt, a.peer)
+            return True
+        except OSError:
+            r['send_errors'] = r.get('send_errors', 0) + 1
+            return False
+
     while True:
         now = time.time()
         if now >= t_stop:
@@ -232,7 +242,9 @@ def main():
             seq = (seq0 + i) & 0xffff
             pl = payload(a.seed, a.ssrc, seq)
             pkt = struct.pack('!BBHII', 0x80, 0, seq, (ts0 + 160 * i) & 0xffffffff, a.ssrc) + pl
-            s.sendto(pkt, a.peer)
+            if not send(pkt):
+                i += 1
+                continue
             if plain:
                 plain.write(pl.hex() + '\n')
             r['sent_rtp'] += 1
@@ -243,8 +255,8 @@ def main():
             i += 1
             continue
         if i < n_total and now >= next_rtcp:
-            s.sendto(rtcp_compound(a.ssrc, cname, now, ts0 + 160 * i, r['sent_rtp'], octets), a.peer)
-            r['sent_rtcp'] += 1
+            if send(rtcp_compound(a.ssrc, cname, now, ts0 + 160 * i, r['sent_rtp'], octets)):
+                r['sent_rtcp'] += 1
             next_rtcp += 1.0
             continue
         receive()

@@ -40,39 +40,19 @@ ROUNDS=3
 WINDOW=3                  # churn calls up at once before the oldest is ended
 RATE=100                  # RTP packets per second, each way
 MAX_MEDIA=90              # seconds of media at most (the phones stop once the rounds are done)
-require_cmd ip python3
-[ -c /dev/net/tun ] || tap_skip_all "no /dev/net/tun: net_tap cannot run here"
-
-NSA="cka$$" NSB="ckb$$"
-IFA="ckta$$" IFB="cktb$$"
-TA="cka$$x$RANDOM" TB="ckb$$x$RANDOM"
-SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
-MEMIF="$TEST_TMP/memif.sock"
-ip netns add "$NSA" 2>/dev/null || tap_skip_all "cannot create a network namespace (not root?)"
-ip netns add "$NSB" 2>/dev/null || { ip netns del "$NSA"; tap_skip_all "cannot create a second network namespace"; }
-trap '_lib_cleanup; ip netns del "$NSA" 2>/dev/null; ip netns del "$NSB" 2>/dev/null; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
 B_MEDIA_POOL=10.200.0.2:40000-40063 CTL_CAPACITY=128
 . "$HERE/e2ee_call.sh"
+tap_sites ck
 
 # ---- the established call, two sites ----------------------------------------------------
 e2ee_call "call dial alice -> bob@fabrikam, media 10.200.0.1:5004 <-> 10.200.0.2:40000"
 APID=$A_PID
-# site SIDE NS IFACE TABLE ROLE LCORE
-site() {
-  local eal_
-  read -ra eal_ <<<"$(eal_args "dp$1")"
-  spawn "dp_$1" ip netns exec "$2" "$DATAPLANE" "${eal_[@]}" -l "$6" \
-    --vdev "net_tap0,iface=$3" \
-    --vdev "net_memif0,role=$5,socket=$MEMIF,socket-abstract=no" \
-    -- --table "$4" --inside 0 --outside 1 --idle-sleep 100 --stats-json "$TEST_TMP/dp_$1.json"
-}
-site b "$NSB" "$IFB" "$TB" server 1
+tap_site b "$NSB" "$IFB" "$TB" "role=server,socket=$MEMIF" 1
 DPB=$SPAWN_PID
 wait_for_socket "$MEMIF" 20 "$DPB"
-site a "$NSA" "$IFA" "$TA" client 0
+tap_site a "$NSA" "$IFA" "$TA" "role=client,socket=$MEMIF" 0
 DPA=$SPAWN_PID
-wait_until 20 grep -q "^callseal-dataplane: inside port" "$TEST_TMP/dp_a.log" &&
-  wait_until 20 grep -q "^callseal-dataplane: inside port" "$TEST_TMP/dp_b.log"
+tap_site_up a && tap_site_up b
 tap_result $? "both dataplanes started: tap inside, joined by memif" ||
   tap_bail "$(tail -3 "$TEST_TMP/dp_a.log") $(tail -3 "$TEST_TMP/dp_b.log")"
 phone_nets
@@ -84,24 +64,13 @@ phone_nets
 SSRC_A=0x$(printf '%08x' $(( (RANDOM << 16 | RANDOM) | 1 )))
 SSRC_B=0x$(printf '%08x' $(( (RANDOM << 16 | RANDOM) | 2 )))
 STOP="$TEST_TMP/media.stop"
-# phone SIDE NS BIND PEER SSRC PEER-SSRC SEED PEER-SEED NAME PEER-NAME
-phone() {
-  spawn "phone_$1" ip netns exec "$2" python3 "$PHONE" --name "$9" --peer-name "${10}" \
-    --bind "$3" --peer "$4" --ssrc "$5" --peer-ssrc "$6" --seed "$7" --peer-seed "$8" \
-    --start-file "$TEST_TMP/start" --ready "$TEST_TMP/phone_$1.ready" --duration "$MAX_MEDIA" \
-    --rate "$RATE" --linger 2.0 --stop-file "$STOP" --report "$TEST_TMP/phone_$1.json"
-}
-phone a "$NSA" 10.200.0.1:5004 10.200.0.2:40000 "$SSRC_A" "$SSRC_B" 31 42 alice@contoso bob@fabrikam
+media=(--duration "$MAX_MEDIA" --rate "$RATE" --linger 2.0 --stop-file "$STOP")
+tap_phone a "$NSA" 10.200.0.1:5004 10.200.0.2:40000 "$SSRC_A" "$SSRC_B" 31 42 alice@contoso bob@fabrikam "${media[@]}"
 PHA=$SPAWN_PID
-phone b "$NSB" 10.200.0.2:40000 10.200.0.1:5004 "$SSRC_B" "$SSRC_A" 42 31 bob@fabrikam alice@contoso
+tap_phone b "$NSB" 10.200.0.2:40000 10.200.0.1:5004 "$SSRC_B" "$SSRC_A" 42 31 bob@fabrikam alice@contoso "${media[@]}"
 PHB=$SPAWN_PID
-# both phones listen before either sends (python starts slowly on a loaded
-# machine: a packet to a port not bound yet is lost)
-wait_until 30 test -e "$TEST_TMP/phone_a.ready" -a -e "$TEST_TMP/phone_b.ready" ||
-  tap_bail "the phones did not start"
-START=$(( $(_lib_now_us) / 1000 + 300 ))    # ms, wall clock
-echo "$((START / 1000)).$(printf '%03d' $((START % 1000)))" >"$TEST_TMP/start.tmp" &&
-  mv "$TEST_TMP/start.tmp" "$TEST_TMP/start"
+phones_go
+START=$(python3 -c "print(int($START * 1000))")    # ms, wall clock
 echo "# media: $RATE RTP packets/s each way (SSRC $SSRC_A alice -> bob, $SSRC_B bob -> alice) until the rounds are done"
 ms() { echo $(( $(_lib_now_us) / 1000 - START )); }   # since the media started
 

@@ -16,6 +16,10 @@
 # dataplane's net_tap inside port in network namespace NS (rekey_wan.sh,
 # control_kill.sh: a phone at each site).
 #
+# tap_sites, wire_link, tap_site, tap_site_up, tap_phone, phones_go, sites_stop: two sites
+# with a phone each (rekey_wan.sh, control_kill.sh, dataplane_restart.sh),
+# described where they are defined; st: a dataplane's exit totals.
+#
 # ctl_a_start NAME: (re)starts alice's daemon as spawn NAME, on PA if it is set
 # (a restart: same table, state, admin socket and port); sets A_PID.
 
@@ -32,7 +36,7 @@ memif_sites() {
   SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
   MEMIF="$TEST_TMP/memif.sock"
   ip netns add "$NS" 2>/dev/null || tap_skip_all "cannot create a network namespace (not root?)"
-  trap '_lib_cleanup; ip netns del "$NS" 2>/dev/null; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
+  trap '_lib_cleanup; ip netns del "$NS" 2>/dev/null; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TA.resume" "/dev/shm/callseal.$TB" "/dev/shm/callseal.$TB.resume"' EXIT
 }
 
 a() { "$CTL" --admin "$SA" "$@"; }
@@ -55,6 +59,91 @@ phone_nets() {
   tap_check "the phones' networks: 10.200.0.1 (alice) and 10.200.0.2 (bob), one in each namespace" bash -c \
     "$(declare -f phone_net); phone_net $NSA $IFA 10.200.0.1 02:00:00:00:00:01 10.200.0.2 02:00:00:00:00:02 &&
      phone_net $NSB $IFB 10.200.0.2 02:00:00:00:00:02 10.200.0.1 02:00:00:00:00:01"
+}
+
+# tap_sites PREFIX: what a two-site test with a phone at each site names and
+# makes: NSA, NSB and IFA, IFB (each site's namespace and net_tap), TA, TB, SA,
+# SB as memif_sites, MA and MB (a link's two memif sockets), MEMIF (one memif
+# socket joining the sites directly); both namespaces and the EXIT trap that
+# removes them and the tables' files. Skips the whole test where net_tap or
+# network namespaces cannot run.
+tap_sites() {
+  require_cmd ip python3
+  [ -c /dev/net/tun ] || tap_skip_all "no /dev/net/tun: net_tap cannot run here"
+  NSA="${1}a$$" NSB="${1}b$$" IFA="${1}ta$$" IFB="${1}tb$$"
+  TA="${1}a$$x$RANDOM" TB="${1}b$$x$RANDOM"
+  SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
+  MA="$TEST_TMP/wire-a.sock" MB="$TEST_TMP/wire-b.sock" MEMIF="$TEST_TMP/memif.sock"
+  ip netns add "$NSA" 2>/dev/null || tap_skip_all "cannot create a network namespace (not root?)"
+  ip netns add "$NSB" 2>/dev/null || { ip netns del "$NSA"; tap_skip_all "cannot create a second network namespace"; }
+  trap '_lib_cleanup; ip netns del "$NSA" 2>/dev/null; ip netns del "$NSB" 2>/dev/null; rm -f /dev/shm/callseal."$TA"{,.stats,.resume} /dev/shm/callseal."$TB"{,.stats,.resume}' EXIT
+}
+
+# wire_link ARGS...: callseal-pcapfwd (PCAPFWD) between the memif sockets MA
+# and MB with ARGS after its "--" (one TAP check); sets WIRE_PID.
+wire_link() {
+  local eal_
+  read -ra eal_ <<<"$(eal_args wire)"
+  spawn wire "$PCAPFWD" "${eal_[@]}" -l 0 \
+    --vdev "net_memif0,role=server,socket=$MA,socket-abstract=no" \
+    --vdev "net_memif1,role=server,socket=$MB,socket-abstract=no" \
+    -- --idle-ms 0 --max-ms 0 --idle-sleep 100 "$@"
+  WIRE_PID=$SPAWN_PID
+  echo "# the link: callseal-pcapfwd -- $*"
+  wait_for_socket "$MA" 20 "$WIRE_PID" && wait_for_socket "$MB" 20 "$WIRE_PID"
+  tap_result $? "the link: callseal-pcapfwd between two memif sockets" ||
+    tap_bail "$(tail -5 "$TEST_TMP/wire.log")"
+}
+
+# tap_site NAME NS IFACE TABLE MEMIF LCORE: a dataplane (DATAPLANE) in NS, its
+# inside port net_tap IFACE, its outside port net_memif0 with MEMIF's options
+# (role=...,socket=...); log dp_NAME.log, exit JSON dp_NAME.json; sets
+# SPAWN_PID. tap_site_up NAME: waits for its start line.
+tap_site() {
+  local eal_
+  read -ra eal_ <<<"$(eal_args "dp${1%[0-9]}")"
+  spawn "dp_$1" ip netns exec "$2" "$DATAPLANE" "${eal_[@]}" -l "$6" \
+    --vdev "net_tap0,iface=$3" \
+    --vdev "net_memif0,$5,socket-abstract=no" \
+    -- --table "$4" --inside 0 --outside 1 --idle-sleep 100 --stats-json "$TEST_TMP/dp_$1.json"
+}
+tap_site_up() { wait_until 20 grep -q "^callseal-dataplane: inside port" "$TEST_TMP/dp_$1.log"; }
+
+# tap_phone SIDE NS BIND PEER SSRC PEER-SSRC SEED PEER-SEED NAME PEER-NAME
+# ARGS...: scripts/lib/phone.py in NS (PHONE), started by phones_go; its
+# report phone_SIDE.json; ARGS are more of its options. Sets SPAWN_PID.
+tap_phone() {
+  local side=$1 ns=$2
+  spawn "phone_$side" ip netns exec "$ns" python3 "$PHONE" --name "$9" --peer-name "${10}" \
+    --bind "$3" --peer "$4" --ssrc "$5" --peer-ssrc "$6" --seed "$7" --peer-seed "$8" \
+    --start-file "$TEST_TMP/start" --ready "$TEST_TMP/phone_$side.ready" \
+    --report "$TEST_TMP/phone_$side.json" "${@:11}"
+}
+# phones_go: once both phones listen (a phone still starting on a loaded
+# machine would lose the first packets), both start 0.3 s from now; sets
+# START (epoch seconds, fractional).
+phones_go() {
+  wait_until 30 test -e "$TEST_TMP/phone_a.ready" -a -e "$TEST_TMP/phone_b.ready" ||
+    tap_bail "the phones did not start"
+  START=$(python3 -c "import time; print(time.time() + 0.3)")
+  echo "$START" >"$TEST_TMP/start.tmp" && mv "$TEST_TMP/start.tmp" "$TEST_TMP/start"
+}
+
+# st JSON EXPR: EXPR (Python) over a dataplane's exit JSON's totals, t.
+st() { python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["total"]; print(eval(sys.argv[2]))' "$@"; }
+
+# sites_stop NAME...: stops DPA, DPB and the link (WIRE_PID) (one TAP check),
+# then prints the totals of each dataplane NAME (dp_NAME.json).
+sites_stop() {
+  local sa sb sw s j
+  stop_proc "$DPA" 5; sa=$?
+  stop_proc "$DPB" 5; sb=$?
+  stop_proc "$WIRE_PID" 5; sw=$?
+  tap_is "$sa $sb $sw" "0 0 0" "both dataplanes and the link stop cleanly"
+  for s in "$@"; do
+    j="$TEST_TMP/dp_$s.json"
+    echo "# dataplane $s: encrypted $(st "$j" 't["encrypted"]'), decrypted $(st "$j" 't["decrypted"]'), dropped $(st "$j" 'json.dumps({k: v for k, v in t["dropped"].items() if v})')"
+  done
 }
 
 ctl_a_start() {

@@ -151,7 +151,6 @@ stop_proc "$TX_PID" 5
 tap_is "$?" 0 "alice's dataplane stops cleanly"
 stop_proc "$RX_PID" 5
 tap_is "$?" 0 "bob's dataplane stops cleanly"
-st() { python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["total"]; print(eval(sys.argv[2]))' "$@"; }
 tap_is "$(st "$TEST_TMP/tx.json" '"%d %d" % (t["dropped"]["index_reuse"], t["encrypted"])')" "$K $D" \
   "alice's dataplane's exit JSON: dropped.index_reuse $K (> 0), encrypted $D"
 tap_is "$(st "$TEST_TMP/rx.json" '"%d %d %d %d" % (t["decrypted"], t["dropped"]["auth"], t["dropped"]["replay"], t["dropped"]["no_stream"])')" \

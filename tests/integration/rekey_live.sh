@@ -75,7 +75,6 @@ tap_is "$?" 0 "bob's dataplane stops cleanly"
 # ---- every packet once, byte for byte ---------------------------------------------------
 tap_include "$SRTPCHECK" --tap --mode plain --media-only --expect "$TEST_TMP/expect.pcap" \
   --got "$TEST_TMP/plain_out.pcap"
-st() { python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["total"]; print(eval(sys.argv[2]))' "$@"; }
 ENC=$(st "$TEST_TMP/tx.json" 't["encrypted"]')
 DEC=$(st "$TEST_TMP/rx.json" 't["decrypted"]')
 DROPS=$(st "$TEST_TMP/rx.json" '"%d %d %d" % (t["dropped"]["auth"], t["dropped"]["replay"], t["dropped"]["no_stream"])')

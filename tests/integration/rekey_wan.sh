@@ -27,47 +27,19 @@ PHONE=$HERE/../../scripts/lib/phone.py
 DELAY_MS=25
 RATE=250                  # RTP packets per second, each way (4 ms apart)
 DURATION=6.5              # seconds of media
-require_cmd ip python3
-[ -c /dev/net/tun ] || tap_skip_all "no /dev/net/tun: net_tap cannot run here"
-
-NSA="rwa$$" NSB="rwb$$"
-IFA="rwta$$" IFB="rwtb$$"
-TA="rwa$$x$RANDOM" TB="rwb$$x$RANDOM"
-SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
-MA="$TEST_TMP/wire-a.sock" MB="$TEST_TMP/wire-b.sock"
-ip netns add "$NSA" 2>/dev/null || tap_skip_all "cannot create a network namespace (not root?)"
-ip netns add "$NSB" 2>/dev/null || { ip netns del "$NSA"; tap_skip_all "cannot create a second network namespace"; }
-trap '_lib_cleanup; ip netns del "$NSA" 2>/dev/null; ip netns del "$NSB" 2>/dev/null; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
 . "$HERE/e2ee_call.sh"
+tap_sites rw
 
 # ---- the call -------------------------------------------------------------------
 e2ee_call "call dial alice -> bob@fabrikam, media 10.200.0.1:5004 <-> 10.200.0.2:40000"
 
 # ---- the long link and two sites -----------------------------------------------------
-read -ra eal <<<"$(eal_args wire)"
-spawn wire "$PCAPFWD" "${eal[@]}" -l 0 \
-  --vdev "net_memif0,role=server,socket=$MA,socket-abstract=no" \
-  --vdev "net_memif1,role=server,socket=$MB,socket-abstract=no" \
-  -- --idle-ms 0 --max-ms 0 --idle-sleep 100 --delay-ms "$DELAY_MS"
-WIRE_PID=$SPAWN_PID
-wait_for_socket "$MA" 20 "$WIRE_PID" && wait_for_socket "$MB" 20 "$WIRE_PID"
-tap_result $? "the link: callseal-pcapfwd --delay-ms $DELAY_MS between two memif sockets" ||
-  tap_bail "$(tail -5 "$TEST_TMP/wire.log")"
-# site SIDE NS IFACE TABLE MEMIF LCORE
-site() {
-  local eal_
-  read -ra eal_ <<<"$(eal_args "dp$1")"
-  spawn "dp_$1" ip netns exec "$2" "$DATAPLANE" "${eal_[@]}" -l "$6" \
-    --vdev "net_tap0,iface=$3" \
-    --vdev "net_memif0,role=client,socket=$5,socket-abstract=no" \
-    -- --table "$4" --inside 0 --outside 1 --idle-sleep 100 --stats-json "$TEST_TMP/dp_$1.json"
-}
-site a "$NSA" "$IFA" "$TA" "$MA" 0
+wire_link --delay-ms "$DELAY_MS"
+tap_site a "$NSA" "$IFA" "$TA" "role=client,socket=$MA" 0
 DPA=$SPAWN_PID
-site b "$NSB" "$IFB" "$TB" "$MB" 1
+tap_site b "$NSB" "$IFB" "$TB" "role=client,socket=$MB" 1
 DPB=$SPAWN_PID
-wait_until 20 grep -q "^callseal-dataplane: inside port" "$TEST_TMP/dp_a.log" &&
-  wait_until 20 grep -q "^callseal-dataplane: inside port" "$TEST_TMP/dp_b.log"
+tap_site_up a && tap_site_up b
 tap_result $? "both dataplanes started: tap inside, memif outside to the link" ||
   tap_bail "$(tail -3 "$TEST_TMP/dp_a.log") $(tail -3 "$TEST_TMP/dp_b.log")"
 phone_nets
@@ -109,23 +81,14 @@ SEQ_A=$(( 32768 - 400 - RANDOM % 600 ))   # crosses 2^15 in its first 1,000 pack
 SEQ_B=$(( 65536 - 200 - RANDOM % 1000 ))  # wraps: ROC 1
 SSRC_A=0x$(printf '%08x' $(( (RANDOM << 16 | RANDOM) | 1 )))
 SSRC_B=0x$(printf '%08x' $(( (RANDOM << 16 | RANDOM) | 2 )))
-# phone SIDE NS BIND PEER SSRC PEER-SSRC SEED PEER-SEED SEQ NAME PEER-NAME
-phone() {
-  spawn "phone_$1" ip netns exec "$2" python3 "$PHONE" --name "${10}" --peer-name "${11}" \
-    --bind "$3" --peer "$4" --ssrc "$5" --peer-ssrc "$6" --seed "$7" --peer-seed "$8" \
-    --seq-start "$9" --start-file "$TEST_TMP/start" --ready "$TEST_TMP/phone_$1.ready" \
-    --duration "$DURATION" --rate "$RATE" --linger 1.0 --report "$TEST_TMP/phone_$1.json"
-}
-phone a "$NSA" 10.200.0.1:5004 10.200.0.2:40000 "$SSRC_A" "$SSRC_B" 11 22 "$SEQ_A" alice@contoso bob@fabrikam
+media=(--duration "$DURATION" --rate "$RATE" --linger 1.0)
+tap_phone a "$NSA" 10.200.0.1:5004 10.200.0.2:40000 "$SSRC_A" "$SSRC_B" 11 22 alice@contoso bob@fabrikam \
+  --seq-start "$SEQ_A" "${media[@]}"
 PHA=$SPAWN_PID
-phone b "$NSB" 10.200.0.2:40000 10.200.0.1:5004 "$SSRC_B" "$SSRC_A" 22 11 "$SEQ_B" bob@fabrikam alice@contoso
+tap_phone b "$NSB" 10.200.0.2:40000 10.200.0.1:5004 "$SSRC_B" "$SSRC_A" 22 11 bob@fabrikam alice@contoso \
+  --seq-start "$SEQ_B" "${media[@]}"
 PHB=$SPAWN_PID
-# both phones listen before either sends (a phone still starting on a loaded
-# machine would lose the first packets)
-wait_until 30 test -e "$TEST_TMP/phone_a.ready" -a -e "$TEST_TMP/phone_b.ready" ||
-  tap_bail "the phones did not start"
-START=$(python3 -c "import time; print(time.time() + 0.3)")
-echo "$START" >"$TEST_TMP/start.tmp" && mv "$TEST_TMP/start.tmp" "$TEST_TMP/start"
+phones_go
 echo "# alice -> bob: SSRC $SSRC_A from seq $SEQ_A; bob -> alice: SSRC $SSRC_B from seq $SEQ_B; $RATE packets/s each way for $DURATION s"
 rekey() { "$CTL" --admin "$1" call rekey "$ID" >>"$TEST_TMP/rekey_$2.log" 2>&1; }
 gen() { "$CTL" --admin "$1" call show "$ID" --json | jq_ 'd["generation"]'; }
@@ -183,14 +146,7 @@ media_ok "$TEST_TMP/phone_b.json" "$TEST_TMP/phone_a.json" >"$TEST_TMP/ba" 2>&1
 tap_result $? "bob -> alice: every RTP packet and RTCP compound received once, in order, byte for byte"
 cat "$TEST_TMP/ba"
 
-stop_proc "$DPA" 5; sa=$?
-stop_proc "$DPB" 5; sb=$?
-stop_proc "$WIRE_PID" 5; sw=$?
-tap_is "$sa $sb $sw" "0 0 0" "both dataplanes and the link stop cleanly"
-st() { python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["total"]; print(eval(sys.argv[2]))' "$@"; }
-for s in a b; do
-  echo "# dataplane $s: encrypted $(st "$TEST_TMP/dp_$s.json" 't["encrypted"]'), decrypted $(st "$TEST_TMP/dp_$s.json" 't["decrypted"]'), dropped $(st "$TEST_TMP/dp_$s.json" 'json.dumps(t["dropped"])')"
-done
+sites_stop a b
 # tx_full is the ports' (a tap whose reader lagged on a loaded machine): a
 # media packet lost to it would be missing at a phone, checked above
 tap_is "$(st "$TEST_TMP/dp_a.json" 'sum(v for k, v in t["dropped"].items() if k != "tx_full")') $(st "$TEST_TMP/dp_b.json" 'sum(v for k, v in t["dropped"].items() if k != "tx_full")')" "0 0" \

@@ -30,7 +30,7 @@ T=$(mktemp -d /tmp/callseal-demo.XXXXXX)
 TABLE="demo$$"
 cleanup() {
   [ -n "${CPID:-}" ] && kill "$CPID" 2>/dev/null && wait "$CPID" 2>/dev/null
-  rm -f "/dev/shm/callseal.$TABLE"
+  rm -f "/dev/shm/callseal.$TABLE" "/dev/shm/callseal.$TABLE.resume"
   rm -rf "$T" "/var/run/dpdk/demo$$"
 }
 trap cleanup EXIT

@@ -138,7 +138,7 @@ cleanup() {
     for p in $(ip netns pids "${NS[$s]}" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
     ip netns del "${NS[$s]}" 2>/dev/null
     # the statistics area goes with its dataplane, unless that one was killed
-    rm -f "/dev/shm/callseal.${TABLE[$s]}" "/dev/shm/callseal.${TABLE[$s]}.stats"
+    rm -f "/dev/shm/callseal.${TABLE[$s]}" "/dev/shm/callseal.${TABLE[$s]}.resume" "/dev/shm/callseal.${TABLE[$s]}.stats"
   done
   rm -rf "/var/run/dpdk/${PFX[wire]%w}"?
   if [ "$KEEP_TMP" = 1 ]; then say "files kept in $T"; else rm -rf "$T"; fi
@@ -150,6 +150,7 @@ sites_leftovers() {
     ip netns list | grep -qw "${NS[$s]}" && left+=" netns ${NS[$s]}"
     [ -e "/dev/shm/callseal.${TABLE[$s]}" ] && left+=" /dev/shm/callseal.${TABLE[$s]}"
     [ -e "/dev/shm/callseal.${TABLE[$s]}.stats" ] && left+=" /dev/shm/callseal.${TABLE[$s]}.stats"
+    [ -e "/dev/shm/callseal.${TABLE[$s]}.resume" ] && left+=" /dev/shm/callseal.${TABLE[$s]}.resume"
   done
   for d in "/var/run/dpdk/${PFX[wire]%w}"?; do [ -e "$d" ] && left+=" $d"; done
   [ -e "$T" ] && left+=" $T"

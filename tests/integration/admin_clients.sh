@@ -28,7 +28,7 @@ DRIVE="$HERE/adminclients.py"
 require_cmd python3
 TA="adma$$x$RANDOM" TB="admb$$x$RANDOM"
 SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
-trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
+trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TA.resume" "/dev/shm/callseal.$TB" "/dev/shm/callseal.$TB.resume"' EXIT
 . "$HERE/e2ee_call.sh"
 
 LIMIT_S=1.0          # "answered at once", on a loaded 2-core machine

@@ -57,7 +57,7 @@ require_cmd python3
 HT=1500   # --handshake-timeout, ms
 
 TABLES=()
-cleanup_tables() { local t; for t in "${TABLES[@]}"; do rm -f "/dev/shm/callseal.$t"; done; }
+cleanup_tables() { local t; for t in "${TABLES[@]}"; do rm -f "/dev/shm/callseal.$t" "/dev/shm/callseal.$t.resume"; done; }
 trap '_lib_cleanup; cleanup_tables' EXIT
 
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }

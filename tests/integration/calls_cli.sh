@@ -22,7 +22,7 @@ require_cmd python3
 
 TA="cca$$x$RANDOM" TB="ccb$$x$RANDOM" TT="cct$$x$RANDOM"
 SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
-trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB" "/dev/shm/callseal.$TT" "/dev/shm/callseal.$TA.stats"' EXIT
+trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TA.resume" "/dev/shm/callseal.$TB" "/dev/shm/callseal.$TB.resume" "/dev/shm/callseal.$TT" "/dev/shm/callseal.$TT.resume" "/dev/shm/callseal.$TA.stats"' EXIT
 
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 a() { "$CTL" --admin "$SA" "$@"; }

@@ -29,7 +29,7 @@ fi
 [ "$(ulimit -n)" -ge 2100 ] || tap_skip_all "ulimit -n is $(ulimit -n), 2,100 descriptors needed"
 
 TA="cfa$$x$RANDOM" TB="cfb$$x$RANDOM"
-trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
+trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TA.resume" "/dev/shm/callseal.$TB" "/dev/shm/callseal.$TB.resume"' EXIT
 SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
 a() { "$CTL" --admin "$SA" "$@"; }
 b() { "$CTL" --admin "$SB" "$@"; }

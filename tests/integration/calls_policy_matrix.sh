@@ -43,7 +43,7 @@ require_cmd python3
 
 TA="cpma$$x$RANDOM" TB="cpmb$$x$RANDOM"
 SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
-trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
+trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TA.resume" "/dev/shm/callseal.$TB" "/dev/shm/callseal.$TB.resume"' EXIT
 
 a() { "$CTL" --admin "$SA" "$@"; }
 b() { "$CTL" --admin "$SB" "$@"; }

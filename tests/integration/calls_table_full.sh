@@ -15,7 +15,7 @@ require_cmd python3
 
 TA="cfa$$x$RANDOM" TB="cfb$$x$RANDOM"
 SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
-trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
+trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TA.resume" "/dev/shm/callseal.$TB" "/dev/shm/callseal.$TB.resume"' EXIT
 . "$(dirname "$0")/e2ee_call.sh"
 
 count() { "$DUMP" "$1" | grep -vc '^#'; }

@@ -22,7 +22,7 @@ require_cmd python3
 
 TA="cta$$x$RANDOM" TB="ctb$$x$RANDOM"
 SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
-trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
+trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TA.resume" "/dev/shm/callseal.$TB" "/dev/shm/callseal.$TB.resume"' EXIT
 
 # at TABLE ADDR DIR: the key digest of the entry at ADDR, direction DIR
 at() {

@@ -23,7 +23,7 @@ require_cmd python3
 
 TA="cma$$x$RANDOM" TB="cmb$$x$RANDOM"
 SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
-trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB"' EXIT
+trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TA.resume" "/dev/shm/callseal.$TB" "/dev/shm/callseal.$TB.resume"' EXIT
 
 . "$(dirname "$0")/tenant_sites.sh"
 start_sites 192.0.2.1:25000-25099 192.0.2.2:26000-26099

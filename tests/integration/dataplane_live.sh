@@ -23,7 +23,7 @@ TABLE="l$$"
 SOCK="$TEST_TMP/admin.sock"
 KEY=$(python3 -c 'import base64;print(base64.b64encode(bytes(range(7,35))).decode())')
 ip netns add "$NS" 2>/dev/null || tap_skip_all "cannot create a network namespace (not root?)"
-trap '_lib_cleanup; ip netns del "$NS" 2>/dev/null; rm -f "/dev/shm/callseal.$TABLE"' EXIT
+trap '_lib_cleanup; ip netns del "$NS" 2>/dev/null; rm -f "/dev/shm/callseal.$TABLE" "/dev/shm/callseal.$TABLE.resume"' EXIT
 nsx() { ip netns exec "$NS" "$@"; }
 
 spawn control "$CONTROL" --table "$TABLE" --state "$TEST_TMP/state" --admin "$SOCK"

@@ -24,7 +24,7 @@ TABLE="m$$" TABLE_RX="mr$$"
 SOCK="$TEST_TMP/admin.sock" SOCK_RX="$TEST_TMP/admin_rx.sock"
 MEMIF="$TEST_TMP/memif.sock"
 KEY=$(python3 -c 'import base64;print(base64.b64encode(bytes(range(100,144))).decode())')
-trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TABLE" "/dev/shm/callseal.$TABLE_RX"' EXIT
+trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TABLE" "/dev/shm/callseal.$TABLE.resume" "/dev/shm/callseal.$TABLE_RX" "/dev/shm/callseal.$TABLE_RX.resume"' EXIT
 
 spawn control "$CONTROL" --table "$TABLE" --state "$TEST_TMP/state" --admin "$SOCK"
 CONTROL_PID=$SPAWN_PID

@@ -23,7 +23,7 @@ KEY256=$(python3 -c 'import base64;print(base64.b64encode(bytes(range(50,94))).d
 TABLE="t$$"
 SOCK="$TEST_TMP/admin.sock"
 
-cleanup_table() { rm -f "/dev/shm/callseal.$TABLE"; }
+cleanup_table() { rm -f "/dev/shm/callseal.$TABLE" "/dev/shm/callseal.$TABLE.resume"; }
 trap '_lib_cleanup; cleanup_table' EXIT
 
 spawn control "$CONTROL" --table "$TABLE" --state "$TEST_TMP/state" --admin "$SOCK"

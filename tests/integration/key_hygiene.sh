@@ -39,7 +39,7 @@ KH_GID=4242
 SECRETS="$TEST_TMP/secret/keys"      # never scanned itself
 mkdir -m 700 "$TEST_TMP/secret"
 ip netns add "$NS" 2>/dev/null || tap_skip_all "cannot create a network namespace"
-trap '_lib_cleanup; ip netns del "$NS" 2>/dev/null; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TB" "/dev/shm/callseal.$TA.stats" "/dev/shm/callseal.$TB.stats"' EXIT
+trap '_lib_cleanup; ip netns del "$NS" 2>/dev/null; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TA.resume" "/dev/shm/callseal.$TB" "/dev/shm/callseal.$TB.resume" "/dev/shm/callseal.$TA.stats" "/dev/shm/callseal.$TB.stats"' EXIT
 
 # the daemons run as uid 0, gid KH_GID (see above)
 asgid() { setpriv --regid="$KH_GID" --keep-groups "$@"; }

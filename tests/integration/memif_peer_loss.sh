@@ -24,7 +24,7 @@ DATAPLANE=$1 CONTROL=$2 FWD=$3 RTPGEN=$4 DUMP=$5
 require_cmd python3
 
 TABLE="pl$$" SOCK="$TEST_TMP/admin.sock" MEMIF="$TEST_TMP/memif.sock"
-trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TABLE"' EXIT
+trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TABLE" "/dev/shm/callseal.$TABLE.resume"' EXIT
 
 spawn control "$CONTROL" --table "$TABLE" --state "$TEST_TMP/state" --admin "$SOCK"
 CONTROL_PID=$SPAWN_PID

@@ -19,7 +19,7 @@ SOCK="$TEST_TMP/admin.sock"
 STATE="$TEST_TMP/state"
 OUT="$TEST_TMP/outputs"     # every output of callsealctl, for the key search
 mkdir -p "$OUT"
-trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TABLE"' EXIT
+trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TABLE" "/dev/shm/callseal.$TABLE.resume"' EXIT
 
 n_out=0
 # ctl ARGS...: run callsealctl, keep a copy of stdout+stderr for the key search

@@ -21,7 +21,7 @@ TABLE="ctl$$x$RANDOM"
 TABLE2="${TABLE}b"
 SOCK="$TEST_TMP/admin.sock"
 STATE="$TEST_TMP/state"
-trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TABLE" "/dev/shm/callseal.$TABLE2"' EXIT
+trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TABLE" "/dev/shm/callseal.$TABLE.resume" "/dev/shm/callseal.$TABLE2" "/dev/shm/callseal.$TABLE2.resume"' EXIT
 
 key() { head -c "$1" /dev/urandom | base64 -w0; }
 sha() { printf '%s' "$1" | base64 -d | sha256sum | cut -d' ' -f1; }

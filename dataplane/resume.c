@@ -200,9 +200,9 @@ static int load_old(const char *path, struct loaded *l, struct resume_report *re
 	if (why != NULL) {
 		errbuf_set(err, errlen, "%s: %s. The streams of the keys in the table cannot "
 			   "be resumed (their indexes would start again at 0 and could be "
-			   "protected twice): end or rekey every call that used them (or "
-			   "`key rekey` static keys), then remove %s and start again",
-			   path, why, path);
+			   "protected twice): end every call on the table and replace its "
+			   "static keys (key del, key add with new keys, on both sides), then "
+			   "remove %s and start again", path, why, path);
 		rc = -EPROTO;
 		goto out;
 	}

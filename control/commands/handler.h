@@ -73,6 +73,7 @@ struct ctl {
 	const char *call_listen;
 	const char *media_pool;
 	unsigned int handshake_timeout_ms;
+	unsigned int max_handshakes, max_per_source, handshake_idle_ms; /* 0: defaults */
 	bool tofu;
 	bool end_calls_on_exit;
 	bool has_recorder;

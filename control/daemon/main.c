@@ -67,6 +67,8 @@ static void usage(FILE *f)
 "usage: " PROG " --table NAME --state DIR --admin SOCKET [--tenant NAME]\n"
 "                        [--capacity N] [--listen ADDR:PORT [--media-pool IP:LO-HI]\n"
 "                        [--handshake-timeout MS] [--rekey-interval S]\n"
+"                        [--max-handshakes N] [--max-handshakes-per-source N]\n"
+"                        [--handshake-idle MS]\n"
 "                        [--trust-on-first-use]\n"
 "                        [--recorder-key BASE64] [--end-calls-on-exit]] [--dumpable]\n"
 "\n"
@@ -100,6 +102,14 @@ static void usage(FILE *f)
 "  --media-pool IP:LO-HI  media addresses this side receives calls on (and\n"
 "                   dials from without --local-media); default " DEFAULT_MEDIA_POOL "\n"
 "  --handshake-timeout MS  per call attempt, start to keys (default 10000)\n"
+"  --max-handshakes N  incoming handshakes not yet authenticated held at once,\n"
+"                   and (a second budget) this side's dials in progress\n"
+"                   (1..4096, default %u)\n"
+"  --max-handshakes-per-source N  of those, from one source address (1..4096,\n"
+"                   at most --max-handshakes, default %u): raise it for a\n"
+"                   peer site that dials many calls at once\n"
+"  --handshake-idle MS  an incoming connection silent this long is closed\n"
+"                   (100..600000, at most --handshake-timeout, default %u)\n"
 "  --rekey-interval S  rekey an active call after S seconds without a new key\n"
 "                   (either side's); 0 = never (default 3600, at most 604800)\n"
 "  --trust-on-first-use  accept and record an unknown peer key (else refused)\n"
@@ -125,7 +135,8 @@ static void usage(FILE *f)
 "  " PROG " --table main --state /var/lib/callseal --admin /run/callseal/admin.sock \\\n"
 "      --tenant contoso\n"
 "  callsealctl --admin /run/callseal/admin.sock key list\n",
-		KEYTABLE_CAPACITY_MAX, DEFAULT_CAPACITY);
+		KEYTABLE_CAPACITY_MAX, DEFAULT_CAPACITY, CALLS_DEFAULT_MAX_ATTEMPTS,
+		CALLS_DEFAULT_MAX_PER_SOURCE, CALLS_DEFAULT_IDLE_MS);
 }
 
 __attribute__((format(printf, 1, 2), noreturn))
@@ -333,6 +344,9 @@ int main(int argc, char **argv)
 		{ "media-pool", required_argument, NULL, 'm' },
 		{ "handshake-timeout", required_argument, NULL, 'T' },
 		{ "rekey-interval", required_argument, NULL, 'R' },
+		{ "max-handshakes", required_argument, NULL, 'H' },
+		{ "max-handshakes-per-source", required_argument, NULL, 'P' },
+		{ "handshake-idle", required_argument, NULL, 'I' },
 		{ "trust-on-first-use", no_argument, NULL, 'u' },
 		{ "recorder-key", required_argument, NULL, 'r' },
 		{ "end-calls-on-exit", no_argument, NULL, 'E' },
@@ -405,6 +419,22 @@ int main(int argc, char **argv)
 			rekey_interval_s = (unsigned int)s;
 			break;
 		}
+		case 'H':
+		case 'P':
+		case 'I': {
+			const char *name = opt == 'H' ? "--max-handshakes" :
+					   opt == 'P' ? "--max-handshakes-per-source" :
+							"--handshake-idle";
+			uint64_t v;
+
+			if (keyspec_parse_uint(optarg, opt == 'I' ? 100 : 1,
+					       opt == 'I' ? 600000 : 4096, &v, name, err,
+					       sizeof(err)) < 0)
+				bad_usage("%s", err);
+			*(opt == 'H' ? &c->max_handshakes : opt == 'P' ? &c->max_per_source :
+				       &c->handshake_idle_ms) = (unsigned int)v;
+			break;
+		}
 		case 'u':
 			c->tofu = true;
 			break;
@@ -446,6 +476,18 @@ int main(int argc, char **argv)
 		c->media_pool = DEFAULT_MEDIA_POOL;
 	if (c->handshake_timeout_ms == 0)
 		c->handshake_timeout_ms = CALLS_DEFAULT_TIMEOUT_MS;
+	if ((c->max_handshakes || c->max_per_source || c->handshake_idle_ms) &&
+	    c->call_listen == NULL)
+		bad_usage("--max-handshakes, --max-handshakes-per-source and --handshake-idle "
+			  "need --listen");
+	if (c->max_per_source > (c->max_handshakes ? c->max_handshakes
+						   : CALLS_DEFAULT_MAX_ATTEMPTS))
+		bad_usage("--max-handshakes-per-source %u is more than --max-handshakes %u",
+			  c->max_per_source, c->max_handshakes ? c->max_handshakes
+							       : CALLS_DEFAULT_MAX_ATTEMPTS);
+	if (c->handshake_idle_ms > c->handshake_timeout_ms)
+		bad_usage("--handshake-idle %u is longer than --handshake-timeout %u",
+			  c->handshake_idle_ms, c->handshake_timeout_ms);
 
 	if (admin_server_complete() != NULL) {
 		logline("command '%s' has no handler in this build", admin_server_complete());
@@ -523,6 +565,8 @@ int main(int argc, char **argv)
 		struct calls_config cc = {
 			.table = c->table, .store = c->store, .tenant = store_tenant(c->store),
 			.listen = c->call_listen, .timeout_ms = c->handshake_timeout_ms,
+			.max_attempts = c->max_handshakes, .max_per_source = c->max_per_source,
+			.idle_ms = c->handshake_idle_ms,
 			.media_pool = c->media_pool, .tofu = c->tofu,
 			.recorder_public_key = c->has_recorder ? c->recorder : NULL,
 			.rekey_interval_s = rekey_interval_s,

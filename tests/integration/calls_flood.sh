@@ -14,6 +14,10 @@
 #  2. 20 connections from 127.0.0.77 that each send one octet (not idle, so
 #     not evicted): 16 are held (the per-source bound), the other 4 are
 #     closed at once, counted; a call from alice (127.0.0.1) still sets up.
+#  3. the bounds as options: a third daemon C with --max-handshakes 8
+#     --max-handshakes-per-source 3 --handshake-idle 1500 reports them in its
+#     status and holds 3 of 10 connections that speak from one address; a
+#     per-source bound above the total is refused at start.
 # B must still run at the end and exit 0 on SIGTERM.
 #
 # usage: calls_flood.sh CONTROL CALLSEALCTL
@@ -122,6 +126,34 @@ dial
 tap_result $? "a call from another address (alice's daemon) still sets up, e2ee"
 touch "$TEST_TMP/speak.stop"
 wait_pid "$SPEAKPID" 10
+
+# ---- 3. the bounds as options ------------------------------------------------------
+"$CONTROL" --table "c$TB" --state "$TEST_TMP/sc" --admin "$TEST_TMP/c.sock" --tenant t \
+  --listen 127.0.0.1:0 --max-handshakes 8 --max-handshakes-per-source 9 >"$TEST_TMP/bad.out" 2>&1
+tap_is "$? $(grep -c 'max-handshakes-per-source 9 is more than --max-handshakes 8' "$TEST_TMP/bad.out")" \
+  "2 1" "a per-source bound above the total is refused at start (exit 2, says which)"
+TC="cfc$$x$RANDOM" SC="$TEST_TMP/c.sock"
+spawn_listen ctl_c PC 10 "$CONTROL" --table "$TC" --state "$TEST_TMP/sc" --admin "$SC" \
+  --capacity 64 --tenant northwind --listen "127.0.0.1:@PORT@" --handshake-timeout 5000 \
+  --max-handshakes 8 --max-handshakes-per-source 3 --handshake-idle 1500
+PIDC=$SPAWN_PID
+c() { "$CTL" --admin "$SC" "$@"; }
+wait_until 10 c status >/dev/null 2>&1
+c status | grep '^calls:' | sed 's/^/# C: /'
+tap_is "$(c status | sed -n 's/^calls: handshakes in [0-9]* (peak [0-9]*, \(limit [0-9]*, [0-9]* per source, idle [0-9]* ms\)).*/\1/p')" \
+  "limit 8, 3 per source, idle 1500 ms" \
+  "--max-handshakes 8 --max-handshakes-per-source 3 --handshake-idle 1500 are the bounds in force"
+spawn speak_c python3 "$FLOOD" "$PC" --from 127.0.0.88:10 --speak --expect-closed 7 \
+  --report "$TEST_TMP/speak_c" --hold-until "$TEST_TMP/speak_c.stop"
+SPEAKC=$SPAWN_PID
+wait_for_file "$TEST_TMP/speak_c" 30 "$SPEAKC"
+read -r _ opened _ failed _ closed <"$TEST_TMP/speak_c" 2>/dev/null
+tap_is "${opened:-?} ${closed:-?} $(c status | sed -n 's/^calls: .*refused: per source \([0-9]*\).*/\1/p')" "10 7 7" \
+  "10 connections that speak from one address: C holds 3, closes and counts 7"
+touch "$TEST_TMP/speak_c.stop"
+wait_pid "$SPEAKC" 10
+stop_proc "$PIDC" 5
+rm -f "/dev/shm/callseal.$TC"
 
 kill -0 "$PIDB" 2>/dev/null
 tap_result $? "B still runs"

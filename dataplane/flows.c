@@ -727,7 +727,9 @@ static void persist_one(struct flows *f, const struct csrtp_stream *cs)
 {
 	struct stream *st = (struct stream *)(void *)((char *)(uintptr_t)cs -
 						      offsetof(struct stream, cs));
-	size_t i = st >= f->stream && st <= &f->stream[f->stream_mask]
+	/* a committed slot (row i) or a tentative one (after them) */
+	uintptr_t p = (uintptr_t)st, base = (uintptr_t)f->stream;
+	size_t i = p - base < ((size_t)f->stream_mask + 1) * sizeof(*st)
 		   ? (size_t)(st - f->stream)
 		   : (size_t)f->stream_mask + 1 + (size_t)(st - f->tpool);
 	const struct flow *fl = &f->flow[st->flow - 1];

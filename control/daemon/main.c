@@ -36,12 +36,15 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "admin.h"
+#include "callseal_version.h"
 #include "calls.h"
 #include "dirspec.h"
 #include "hygiene.h"
 #include "keyspec.h"
+#include "callseal/dpstats.h"
 #include "callseal/keytable.h"
 #include "store.h"
 
@@ -123,6 +126,9 @@ static void usage(FILE *f)
 "  --dumpable       stay dumpable (debugging: core files, ptrace by the same\n"
 "                   user). Default: non-dumpable (PR_SET_DUMPABLE 0), no core.\n"
 "  --help           this text\n"
+"  --version        one line: the version, the ABIs of the key table, the\n"
+"                   statistics area it reads and the admin protocol, libsodium\n"
+"                   and SQLite\n"
 "\n"
 "Logs go to stderr: start-up, one line per admin change (never key bytes).\n"
 "SIGINT or SIGTERM: stop serving, remove the socket, detach from the table; the\n"
@@ -352,6 +358,7 @@ int main(int argc, char **argv)
 		{ "end-calls-on-exit", no_argument, NULL, 'E' },
 		{ "dumpable", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct ctl ctl;
@@ -456,6 +463,17 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V': {
+			char extra[160];
+
+			snprintf(extra, sizeof(extra), "key-table ABI %u, statistics ABI %u, "
+				 "admin protocol %u, libsodium %s, SQLite %s",
+				 (unsigned int)KEYTABLE_ABI_VERSION,
+				 (unsigned int)DPSTATS_ABI_VERSION, (unsigned int)ADMIN_PROTO_VERSION,
+				 sodium_version_string(), sqlite3_libversion());
+			callseal_version_print(stdout, PROG, extra);
+			return 0;
+		}
 		case ':':
 			bad_usage("%s needs a value", argv[optind - 1]);
 		default:

@@ -46,6 +46,7 @@
 #include "keyspec.h"
 #include "callseal/dpstats.h"
 #include "callseal/keytable.h"
+#include "sdnotify.h"
 #include "store.h"
 
 #include "admin_server.h"
@@ -136,6 +137,8 @@ static void usage(FILE *f)
 "finds them, takes over the active calls, and removes entries of calls that\n"
 "ended or failed meanwhile). Exit status 0 after a signal, 1 if it cannot start, 2 on bad\n"
 "options.\n"
+"Started by systemd (Type=notify), it reports READY=1 once the socket accepts\n"
+"connections, i.e. once the table exists (scripts/systemd/).\n"
 "\n"
 "example:\n"
 "  " PROG " --table main --state /var/lib/callseal --admin /run/callseal/admin.sock \\\n"
@@ -623,8 +626,13 @@ int main(int argc, char **argv)
 	logline("pid %d serving admin socket %s (protocol %u, at most %u clients at once) "
 		"for table callseal.%s", (int)getpid(), c->admin_path, ADMIN_PROTO_VERSION,
 		ADMIN_CLIENTS_MAX, c->table_name);
+	/* systemd (Type=notify): ready now, the table made and the socket
+	 * accepting; units ordered after this one may start */
+	if ((rc = sdnotify("READY=1")) < 0)
+		logline("cannot notify the service manager ($NOTIFY_SOCKET): %s", strerror(-rc));
 
 	status = run(c) < 0 ? 1 : 0;
+	(void)sdnotify("STOPPING=1");
 out:
 	if (c->calls != NULL && c->end_calls_on_exit)
 		calls_destroy(c->calls);   /* ends every call: entries deleted */

@@ -23,6 +23,9 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <rte_version.h>
+
+#include "callseal_version.h"
 #include "dp.h"
 #include "hygiene.h"
 #include "resume.h"
@@ -65,6 +68,9 @@ static const char usage_text[] =
 "  --dumpable            stay dumpable (debugging: core files, ptrace by the\n"
 "                        same user); default non-dumpable, as keys are in memory\n"
 "  --help                this text\n"
+"  --version             one line: the version, the ABIs of the key table, the\n"
+"                        statistics area and the resume object, intel-ipsec-mb\n"
+"                        and DPDK; like --help it needs no EAL environment\n"
 "\n"
 "example (two pcap ports, no NIC, no hugepages):\n"
 "  callseal-dataplane --no-huge --no-pci -m 256 --file-prefix dp1 -l 0 \\\n"
@@ -418,12 +424,24 @@ int main(int argc, char **argv)
 	unsigned nl = 0, lcore;
 	int ret;
 
-	/* --help before EAL, so that it works without a DPDK environment */
-	for (int i = 1; i < argc; i++)
+	/* --help and --version before EAL, so that they work without a DPDK
+	 * environment (no hugepages, no ports) and without "--" */
+	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage_text, stdout);
 			return 0;
 		}
+		if (strcmp(argv[i], "--version") == 0) {
+			char extra[128];
+
+			snprintf(extra, sizeof(extra), "key-table ABI %u, statistics ABI %u, "
+				 "resume format %u, intel-ipsec-mb %s, %s",
+				 (unsigned)KEYTABLE_ABI_VERSION, (unsigned)DPSTATS_ABI_VERSION,
+				 (unsigned)RESUME_VERSION, imb_get_version_str(), rte_version());
+			callseal_version_print(stdout, "callseal-dataplane", extra);
+			return 0;
+		}
+	}
 
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0)

@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "admin.h"
+#include "callseal_version.h"
 #include "commands.h"
 #include "keyspec.h"
 
@@ -99,6 +100,7 @@ static void usage(FILE *f)
 "                      changes an object {\"command\", the name, \"message\"},\n"
 "                      call dial the call (id, mode, reason, security code, media)\n"
 "  --help              this text; after a command, that command's help only\n"
+"  --version           one line: the version, the admin protocol, libsodium\n"
 "\n"
 "Exit status: 0 done; 1 the daemon refused (the message says why; nothing\n"
 "changed); 2 bad command line (nothing was sent); 3 cannot reach the daemon.\n"
@@ -250,6 +252,13 @@ int main(int argc, char **argv)
 			admin = argv[i] + 8;
 		} else if (strcmp(argv[i], "--admin") == 0) {
 			fail(EXIT_USAGE, "--admin needs a value (see --help)");
+		} else if (strcmp(argv[i], "--version") == 0) {
+			char extra[96];
+
+			snprintf(extra, sizeof(extra), "admin protocol %u, libsodium %s",
+				 (unsigned int)ADMIN_PROTO_VERSION, sodium_version_string());
+			callseal_version_print(stdout, PROG, extra);
+			return 0;
 		} else {
 			/* a command option before the command, or a typo */
 			fail(EXIT_USAGE, "unknown option '%.32s' before the command (see --help)",

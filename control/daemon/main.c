@@ -36,13 +36,17 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "admin.h"
+#include "callseal_version.h"
 #include "calls.h"
 #include "dirspec.h"
 #include "hygiene.h"
 #include "keyspec.h"
+#include "callseal/dpstats.h"
 #include "callseal/keytable.h"
+#include "sdnotify.h"
 #include "store.h"
 
 #include "admin_server.h"
@@ -123,6 +127,9 @@ static void usage(FILE *f)
 "  --dumpable       stay dumpable (debugging: core files, ptrace by the same\n"
 "                   user). Default: non-dumpable (PR_SET_DUMPABLE 0), no core.\n"
 "  --help           this text\n"
+"  --version        one line: the version, the ABIs of the key table, the\n"
+"                   statistics area it reads and the admin protocol, libsodium\n"
+"                   and SQLite\n"
 "\n"
 "Logs go to stderr: start-up, one line per admin change (never key bytes).\n"
 "SIGINT or SIGTERM: stop serving, remove the socket, detach from the table; the\n"
@@ -130,6 +137,8 @@ static void usage(FILE *f)
 "finds them, takes over the active calls, and removes entries of calls that\n"
 "ended or failed meanwhile). Exit status 0 after a signal, 1 if it cannot start, 2 on bad\n"
 "options.\n"
+"Started by systemd (Type=notify), it reports READY=1 once the socket accepts\n"
+"connections, i.e. once the table exists (scripts/systemd/).\n"
 "\n"
 "example:\n"
 "  " PROG " --table main --state /var/lib/callseal --admin /run/callseal/admin.sock \\\n"
@@ -352,6 +361,7 @@ int main(int argc, char **argv)
 		{ "end-calls-on-exit", no_argument, NULL, 'E' },
 		{ "dumpable", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct ctl ctl;
@@ -456,6 +466,17 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V': {
+			char extra[160];
+
+			snprintf(extra, sizeof(extra), "key-table ABI %u, statistics ABI %u, "
+				 "admin protocol %u, libsodium %s, SQLite %s",
+				 (unsigned int)KEYTABLE_ABI_VERSION,
+				 (unsigned int)DPSTATS_ABI_VERSION, (unsigned int)ADMIN_PROTO_VERSION,
+				 sodium_version_string(), sqlite3_libversion());
+			callseal_version_print(stdout, PROG, extra);
+			return 0;
+		}
 		case ':':
 			bad_usage("%s needs a value", argv[optind - 1]);
 		default:
@@ -605,8 +626,13 @@ int main(int argc, char **argv)
 	logline("pid %d serving admin socket %s (protocol %u, at most %u clients at once) "
 		"for table callseal.%s", (int)getpid(), c->admin_path, ADMIN_PROTO_VERSION,
 		ADMIN_CLIENTS_MAX, c->table_name);
+	/* systemd (Type=notify): ready now, the table made and the socket
+	 * accepting; units ordered after this one may start */
+	if ((rc = sdnotify("READY=1")) < 0)
+		logline("cannot notify the service manager ($NOTIFY_SOCKET): %s", strerror(-rc));
 
 	status = run(c) < 0 ? 1 : 0;
+	(void)sdnotify("STOPPING=1");
 out:
 	if (c->calls != NULL && c->end_calls_on_exit)
 		calls_destroy(c->calls);   /* ends every call: entries deleted */

@@ -3,13 +3,17 @@
  * intel-ipsec-mb architecture this CPU supports. Exit 0 when all pass. */
 #include <stdio.h>
 
+#include "callseal_version.h"
 #include "csrtp.h"
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const IMB_ARCH archs[] = { IMB_ARCH_NONE, IMB_ARCH_SSE, IMB_ARCH_AVX,
 					  IMB_ARCH_AVX2, IMB_ARCH_AVX512 };
 	int failures = 0;
+
+	if (callseal_version_arg(argc, argv, "callseal-srtp-selftest"))
+		return 0;
 
 	printf("callseal SRTP engine self-test (intel-ipsec-mb %s)\n", imb_get_version_str());
 	for (size_t i = 0; i < sizeof(archs) / sizeof(archs[0]); i++) {

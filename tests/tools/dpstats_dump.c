@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callseal_version.h"
 #include "callseal/dpstats.h"
 
 static void usage(void)
@@ -144,6 +145,9 @@ int main(int argc, char **argv)
 	const char *table = NULL;
 	bool json = false, want_flow = false;
 	int rc, frc = -ENOENT;
+
+	if (callseal_version_arg(argc, argv, "callseal-dpstats-dump"))
+		return 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {

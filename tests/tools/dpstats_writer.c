@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "callseal_version.h"
 #include "callseal/dpstats.h"
 #include "callseal/keytable.h"
 #include "../unit/dpstats/dpstats_place.h"
@@ -55,6 +56,9 @@ int main(int argc, char **argv)
 	unsigned int port, secs, after = 0;
 	unsigned long long reuse = 0;
 	uint8_t ip[4];
+
+	if (callseal_version_arg(argc, argv, "callseal-dpstats-writer"))
+		return 0;
 
 	if ((argc != 4 && argc != 6) || sscanf(argv[2], "%63[0-9.]:%u", host, &port) != 2 ||
 	    inet_pton(AF_INET, host, ip) != 1 || port > 65535 ||

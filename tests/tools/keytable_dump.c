@@ -35,6 +35,7 @@
 
 #include <sodium.h>
 
+#include "callseal_version.h"
 #include "csrtp.h"
 #include "csrtp_kdf.h"
 #include "keyspec.h"
@@ -134,6 +135,9 @@ int main(int argc, char **argv)
 	struct csrtp_engine *eng = NULL;
 	bool show = argc == 3 && strcmp(argv[1], "--show-keys") == 0;
 	int rc, status = 1;
+
+	if (callseal_version_arg(argc, argv, "callseal-keytable-dump"))
+		return 0;
 
 	if (show) {
 		argv++;

@@ -27,6 +27,7 @@
 
 #include <sodium.h>
 
+#include "callseal_version.h"
 #include "calls.h"
 #include "callseal/keytable.h"
 
@@ -141,6 +142,8 @@ out:
 
 int main(int argc, char **argv)
 {
+	if (callseal_version_arg(argc, argv, "callseal-recorder-open"))
+		return 0;
 	if (sodium_init() < 0)
 		return 1;
 	if (argc == 3 && strcmp(argv[1], "--keygen") == 0)

@@ -44,6 +44,8 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include "callseal_version.h"
+
 #define BURST      32
 #define NB_MBUF    8191
 #define RING_SIZE  1024
@@ -143,6 +145,8 @@ int main(int argc, char **argv)
 	struct rte_mbuf *b[BURST];
 	int n, c;
 
+	if (callseal_version_arg(argc, argv, "callseal-pcapfwd"))
+		return 0;
 	/* --help after "--": no EAL needed for that */
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--")) {

@@ -29,6 +29,7 @@
 #include <sodium.h>
 #include <srtp2/srtp.h>
 
+#include "callseal_version.h"
 #include "ptool.h"
 
 #define MAX_SSRCS          64
@@ -853,6 +854,9 @@ static void close_dump(pcap_dumper_t *d, const char *path)
 
 int main(int argc, char **argv)
 {
+	if (callseal_version_arg(argc, argv, "callseal-rtpgen"))
+		return 0;
+
 	struct gen *g = calloc(1, sizeof(*g));
 	if (!g)
 		die("out of memory");

@@ -40,6 +40,7 @@
 #include <sodium.h>
 #include <srtp2/srtp.h>
 
+#include "callseal_version.h"
 #include "ptool.h"
 
 #define LOOKAHEAD   100000   /* entries of a queue scanned per frame */
@@ -870,6 +871,9 @@ int main(int argc, char **argv)
 	struct keyring kr = { 0 };
 	int srtp_up = 0;
 	int rc = EXIT_USAGE;
+
+	if (callseal_version_arg(argc, argv, "callseal-srtpcheck"))
+		return 0;
 
 	parse_args(argc, argv);
 	if (sodium_init() < 0) {

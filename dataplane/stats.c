@@ -110,11 +110,15 @@ static void tel_fill(struct rte_tel_data *d, const struct dpstats_worker *s)
 	rte_tel_data_add_dict_u64(d, "encrypted", s->encrypted);
 	rte_tel_data_add_dict_u64(d, "decrypted", s->decrypted);
 	rte_tel_data_add_dict_u64(d, "passed", s->passed);
-	for (int i = 0; i < DP_DROP_MAX; i++) {
-		char name[40];
-		snprintf(name, sizeof(name), "drop_%s", dp_drop_name((enum dp_drop)i));
-		rte_tel_data_add_dict_u64(d, name, s->drop[i]);
-	}
+	/* "dropped": {reason: n}, the exit JSON's object and names */
+	struct rte_tel_data *dropped = rte_tel_data_alloc();
+	if (dropped == NULL)
+		return;
+	rte_tel_data_start_dict(dropped);
+	for (int i = 0; i < DP_DROP_MAX; i++)
+		rte_tel_data_add_dict_u64(dropped, dp_drop_name((enum dp_drop)i), s->drop[i]);
+	if (rte_tel_data_add_dict_container(d, "dropped", dropped, 0) != 0)
+		rte_tel_data_free(dropped);
 }
 
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)

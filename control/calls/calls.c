@@ -451,7 +451,7 @@ int calls_create(struct calls **out, const struct calls_config *cfg, char *err, 
 		free(cm);
 		return -EINVAL;
 	}
-	cm->cfg.stats_table = NULL;   /* copied: cm->ls.table */
+	cm->cfg.stats_table = NULL;   /* copied: cm->ls.f.table */
 	if (cfg->media_pool) {
 		(void)media_pool_parse(cfg->media_pool, &cm->pool_addr, &cm->pool_hi);
 		cm->pool_lo = cm->pool_addr.port;

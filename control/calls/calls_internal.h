@@ -35,14 +35,14 @@
 
 /* ---- legstats.c: the dataplane's counters of a call (docs/calls.md "Index reuse") */
 
-struct dpstats;
+#include "callseal/dpstats.h"
 
 /* Per leg (struct conn): what the last poll read of the leg's OUT row. */
 struct legstats_leg {
 	bool base_ok;               /* base_* hold a reading (else the next one is) */
 	bool due;                   /* a recovery rekey is to be asked this poll */
 	bool said_detached;         /* "cannot rekey: detached" logged once */
-	uint64_t base_epoch;        /* legstats.epoch of the area it came from */
+	uint64_t base_epoch;        /* legstats.f.epoch of the area it came from */
 	uint64_t base_created_ns;   /* the OUT entry instance it counted */
 	uint64_t base_reuse;        /* that row's index_reuse */
 	uint64_t now_reuse;         /* due: this poll's index_reuse */
@@ -52,11 +52,10 @@ struct legstats_leg {
 
 /* Per manager (struct calls): the statistics area, attached lazily. */
 struct legstats {
-	struct dpstats *area;       /* read-only mapping; NULL: none (yet) */
-	char table[KEYTABLE_NAME_MAX]; /* calls_config.stats_table; "" = off */
-	uint64_t epoch;             /* +1 at every attach: a new area counts from 0 */
+	struct dpstats_follow f;    /* the area of calls_config.stats_table ("" = off):
+				     * f.area NULL while none; f.epoch +1 at every
+				     * attach (a new area counts from 0) */
 	uint64_t next_ms;           /* monotonic ms of the next poll */
-	int last_rc;                /* the last attach result (logged when it changes) */
 	unsigned int poll_ms, guard_ms;
 };
 

@@ -4,10 +4,11 @@
  * area (include/callseal/dpstats.h), and the automatic recovery from index
  * reuse (docs/calls.md, "Index reuse").
  *
- * The area /dev/shm/callseal.<table>.stats is attached read-only when it
- * appears (tried again at every poll while it is absent; logged once when
- * it appears, is replaced or goes) and attached again when dpstats_stale()
- * says its dataplane has gone or been replaced. A leg's row is found by its
+ * The area /dev/shm/callseal.<table>.stats is followed with lib/dpstats'
+ * dpstats_follow(): attached read-only when it appears (tried again at every
+ * poll while it is absent; logged once when it appears, is replaced or goes)
+ * and attached again when dpstats_stale() says its dataplane has gone or
+ * been replaced. A leg's row is found by its
  * key-table entry: the entry's key and its created_ns (the instance this
  * call installed; a replace keeps it, so a row counts across rekeys).
  *
@@ -57,58 +58,47 @@ static void say(const struct calls *cm, const char *fmt, ...)
 int legstats_init(struct calls *cm, const struct calls_config *cfg, char *err, size_t errlen)
 {
 	struct legstats *ls = &cm->ls;
-	size_t n = cfg->stats_table ? strlen(cfg->stats_table) : 0;
 
-	ls->area = NULL;
-	ls->last_rc = -ENOENT;        /* absent at start: nothing to say */
 	ls->poll_ms = cfg->stats_poll_ms ? cfg->stats_poll_ms : CALLS_STATS_POLL_MS;
 	ls->guard_ms = cfg->reuse_guard_ms ? cfg->reuse_guard_ms : CALLS_REUSE_GUARD_MS;
-	if (n >= sizeof(ls->table)) {
-		errbuf_set(err, errlen, "statistics: key table name longer than %zu characters",
-			   sizeof(ls->table) - 1);
-		return -EINVAL;
-	}
-	memcpy(ls->table, cfg->stats_table ? cfg->stats_table : "", n + 1);
-	return 0;
+	return dpstats_follow_init(&ls->f, cfg->stats_table, err, errlen);
 }
 
 void legstats_fini(struct calls *cm)
 {
-	dpstats_detach(cm->ls.area);
-	cm->ls.area = NULL;
+	dpstats_follow_fini(&cm->ls.f);
 }
 
-/* The area attached and current, if the dataplane has one. */
+/* The area attached and current, if the dataplane has one (dpstats_follow);
+ * what changed is logged. */
 static void refresh(struct calls *cm)
 {
-	struct legstats *ls = &cm->ls;
+	struct dpstats_follow *f = &cm->ls.f;
 	char err[CALLS_ERR_MAX];
-	bool gone = false;
-	int rc;
 
-	if (ls->table[0] == '\0' || (ls->area && !dpstats_stale(ls->area)))
-		return;
-	if (ls->area) {
-		/* its dataplane stopped or was replaced: the new one counts from 0 */
-		dpstats_detach(ls->area);
-		ls->area = NULL;
-		gone = true;
-	}
-	err[0] = '\0';
-	rc = dpstats_attach(&ls->area, ls->table, err, sizeof(err));
-	if (rc == 0) {
-		ls->epoch++;
+	enum dpstats_follow_event ev = dpstats_follow(f, err, sizeof(err));
+
+	switch (ev) {
+	case DPSTATS_FOLLOW_ATTACHED:
+	case DPSTATS_FOLLOW_REPLACED: {
+		bool replaced = ev == DPSTATS_FOLLOW_REPLACED;
+
 		say(cm, "dataplane statistics of table %s %s (callseal-dataplane pid %u)%s",
-		    ls->table, gone ? "replaced" : "attached", dpstats_header(ls->area)->pid,
-		    gone ? ": its counters start again from zero" : "");
-	} else if (gone) {
+		    f->table, replaced ? "replaced" : "attached", dpstats_header(f->area)->pid,
+		    replaced ? ": its counters start again from zero" : "");
+		break;
+	}
+	case DPSTATS_FOLLOW_GONE:
 		say(cm, "dataplane statistics of table %s gone (callseal-dataplane stopped?): "
 		    "no per-call counters and no recovery from index reuse until it is back",
-		    ls->table);
-	} else if (rc != ls->last_rc && rc != -ENOENT) {
-		say(cm, "dataplane statistics of table %s: %s", ls->table, err);
+		    f->table);
+		break;
+	case DPSTATS_FOLLOW_FAILED:
+		say(cm, "dataplane statistics of table %s: %s", f->table, err);
+		break;
+	case DPSTATS_FOLLOW_QUIET:
+		break;
 	}
-	ls->last_rc = rc;
 }
 
 /* The entry instance (key, created_ns) of a leg's direction: 0, -ENOENT or
@@ -135,7 +125,7 @@ static void dir_read(const struct calls *cm, const struct conn *c, unsigned int 
 
 	memset(out, 0, sizeof(*out));
 	if (entry_instance(cm, c, dir, &k, &created) < 0 ||
-	    dpstats_read_flow(cm->ls.area, &k, created, &f) < 0)
+	    dpstats_read_flow(cm->ls.f.area, &k, created, &f) < 0)
 		return;                                  /* no packets yet */
 	out->seen = true;
 	out->packets = f.packets;
@@ -156,10 +146,10 @@ int calls_leg_stats(struct calls *cm, const char *id, enum callproto_role role,
 	memset(out, 0, sizeof(*out));
 	if (!cm || !id || !(c = conn_find_leg(cm, id, role)))
 		return -ENOENT;
-	memcpy(out->table, cm->ls.table, sizeof(out->table));
+	memcpy(out->table, cm->ls.f.table, sizeof(out->table));
 	out->auto_rekeys = c->ls.auto_rekeys;
 	refresh(cm);
-	out->dataplane = cm->ls.area != NULL;
+	out->dataplane = cm->ls.f.area != NULL;
 	if (out->dataplane && c->active) {
 		dir_read(cm, c, KEYTABLE_DIR_OUT, &out->out);
 		dir_read(cm, c, KEYTABLE_DIR_IN, &out->in);
@@ -177,7 +167,7 @@ static bool any_active(const struct calls *cm)
 
 uint64_t legstats_wake(const struct calls *cm, uint64_t best)
 {
-	if (cm->ls.table[0] == '\0' || cm->ls.next_ms >= best || !any_active(cm))
+	if (cm->ls.f.table[0] == '\0' || cm->ls.next_ms >= best || !any_active(cm))
 		return best;
 	return cm->ls.next_ms;
 }
@@ -199,14 +189,14 @@ static void look(struct calls *cm, struct conn *c, uint64_t t)
 		l->base_ok = false;
 		return;
 	}
-	reuse = dpstats_read_flow(cm->ls.area, &k, created, &f) == 0 ? f.index_reuse : 0;
-	if (!l->base_ok || l->base_epoch != cm->ls.epoch || l->base_created_ns != created ||
+	reuse = dpstats_read_flow(cm->ls.f.area, &k, created, &f) == 0 ? f.index_reuse : 0;
+	if (!l->base_ok || l->base_epoch != cm->ls.f.epoch || l->base_created_ns != created ||
 	    reuse < l->base_reuse) {
 		/* the first reading, a new area (a restarted dataplane), another
 		 * entry instance, or a counter that went down: a reset, a new
 		 * baseline, never an increase */
 		l->base_ok = true;
-		l->base_epoch = cm->ls.epoch;
+		l->base_epoch = cm->ls.f.epoch;
 		l->base_created_ns = created;
 		l->base_reuse = reuse;
 		return;
@@ -282,11 +272,11 @@ void legstats_poll(struct calls *cm)
 	uint64_t t = now_ms();
 	struct conn *c;
 
-	if (ls->table[0] == '\0' || t < ls->next_ms || !any_active(cm))
+	if (ls->f.table[0] == '\0' || t < ls->next_ms || !any_active(cm))
 		return;
 	ls->next_ms = t + ls->poll_ms;
 	refresh(cm);
-	if (!ls->area)
+	if (!ls->f.area)
 		return;
 	for (c = cm->conns; c; c = c->next)
 		if (c->active)

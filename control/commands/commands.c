@@ -42,6 +42,11 @@ enum { C_JSON = 1u << 0, C_FROM = 1u << 1, C_TO = 1u << 2, C_LOCAL = 1u << 3,
 
 static const struct opts_spec no_opts[] = { { NULL, 0 } };
 
+static const struct opts_spec stats_opts[] = {
+	{ "json", 0 }, { "prometheus", 0 }, { NULL, 0 },
+};
+enum { S_JSON = 1u << 0, S_PROMETHEUS = 1u << 1 };
+
 /* ---- the parsers, as callsealctl's check -------------------------------- */
 
 static int check_key(enum command_id id, int argc, const char *const argv[], char *err,
@@ -78,6 +83,22 @@ static int check_none(enum command_id id, int argc, const char *const argv[], ch
 	struct opts_parsed p;
 
 	return commands_opts(id, argc, argv, &p, err, errlen);
+}
+
+/* stats: --json or --prometheus, not both */
+static int check_stats(enum command_id id, int argc, const char *const argv[], char *err,
+		       size_t errlen)
+{
+	struct opts_parsed p;
+	int rc;
+
+	if ((rc = commands_opts(id, argc, argv, &p, err, errlen)) < 0)
+		return rc;
+	if ((p.seen & (S_JSON | S_PROMETHEUS)) == (S_JSON | S_PROMETHEUS)) {
+		errbuf_set(err, errlen, "%s: --json or --prometheus, not both", commands_name(id));
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* ---- the table ----------------------------------------------------------- */
@@ -224,6 +245,14 @@ const struct command_row commands_table[CMD_COUNT] = {
 
 	[CMD_STATUS] = { "status", "status", "The table's size, fill, writer and generation.",
 	  .opts = { no_opts, 0, 0, 0, 0 }, .check = check_none },
+	[CMD_STATS] = { "stats", "stats [--json|--prometheus]",
+	  "The dataplane's live counters, from the statistics area of the daemon's\n"
+	  "table: packets by port role, encrypted, decrypted, passed, drops by\n"
+	  "reason, flows and streams in use, in total and per worker, and the rates\n"
+	  "since the reading before (at least 1 s before). --prometheus: the\n"
+	  "Prometheus text format (callseal_dataplane_up 0 when no dataplane runs).\n"
+	  "Refused when the table has no running callseal-dataplane.",
+	  .opts = { stats_opts, S_JSON | S_PROMETHEUS, 0, 0, 0 }, .check = check_stats },
 	[CMD_HELP] = { "help", "help", "The commands this daemon knows.",
 	  .opts = { no_opts, 0, 0, 0, 0 }, .check = check_none },
 };

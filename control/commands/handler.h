@@ -43,6 +43,7 @@ struct admin_stats {
 	unsigned int dials;      /* dials waiting, or their answer being sent */
 };
 struct admin_clients;            /* admin_server.c */
+struct ctl_stats;                /* stats.c */
 
 /* Everything that may hold key bytes while a request is served: one
  * sodium_malloc'd block (mlocked, guard pages, not in core dumps), wiped
@@ -65,6 +66,7 @@ struct ctl {
 				   * queued for its client (never key bytes) */
 	struct admin_clients *clients;   /* admin_server.c: each connected client */
 	struct admin_stats admin_stats;
+	struct ctl_stats *stats;  /* stats.c: the dataplane's statistics area */
 	ino_t admin_ino;
 	int listen_fd;
 	int sig_fd;
@@ -144,7 +146,12 @@ HANDLER(cmd_policy_unassign); HANDLER(cmd_peer_add); HANDLER(cmd_peer_set);
 HANDLER(cmd_peer_list);
 HANDLER(cmd_call_dial); HANDLER(cmd_call_list); HANDLER(cmd_call_show);
 HANDLER(cmd_call_end); HANDLER(cmd_call_rekey); HANDLER(cmd_call_feature);
-HANDLER(cmd_status); HANDLER(cmd_help);
+HANDLER(cmd_status); HANDLER(cmd_stats); HANDLER(cmd_help);
+
+/* ---- stats.c: the dataplane's statistics area of the daemon's table ---- */
+/* Follow the area of c->table_name (none yet is fine). 0, -EINVAL, -ENOMEM. */
+int stats_create(struct ctl *c, char *err, size_t errlen);
+void stats_destroy(struct ctl *c);
 
 /* The call manager's event (call.c): logged; a waiting dial is answered. */
 void call_event(void *ctx, const struct calls_info *in);

@@ -47,7 +47,7 @@ static const command_fn handlers[] = {
 #define FEATURE_HANDLER(id, verb, name, standard) [CMD_CALL_##id] = cmd_call_feature,
 	POLICY_MEDIA_FEATURES(FEATURE_HANDLER)
 #undef FEATURE_HANDLER
-	[CMD_STATUS] = cmd_status, [CMD_HELP] = cmd_help,
+	[CMD_STATUS] = cmd_status, [CMD_STATS] = cmd_stats, [CMD_HELP] = cmd_help,
 };
 /* a row added at the table's end without a handler fails here; one added
  * in the middle is found by admin_server_complete() at start-up */

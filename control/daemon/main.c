@@ -84,6 +84,8 @@ static void usage(FILE *f)
 "                   64). Created if absent; otherwise attached as its only\n"
 "                   writer (recovering an operation a killed writer left half\n"
 "                   done). A table that another daemon writes is refused.\n"
+"                   `callsealctl stats` reads the counters of the table's\n"
+"                   callseal-dataplane (/dev/shm/callseal.NAME.stats).\n"
 "  --state DIR      state directory (created mode 0700 if absent; an existing one\n"
 "                   must be a directory of this user that group and others\n"
 "                   cannot access). With --tenant it holds the store\n"
@@ -582,6 +584,11 @@ int main(int argc, char **argv)
 		logline("out of memory for the admin clients");
 		goto out;
 	}
+	rc = stats_create(c, err, sizeof(err));
+	if (rc < 0) {
+		logline("%s", rc == -ENOMEM ? "out of memory for the statistics" : err);
+		goto out;
+	}
 	if (c->call_listen != NULL) {
 		struct calls_config cc = {
 			.table = c->table, .store = c->store, .tenant = store_tenant(c->store),
@@ -639,6 +646,7 @@ out:
 	else if (c->calls != NULL)
 		calls_release(c->calls);   /* active calls go on; the next run resumes them */
 	admin_server_destroy(c);
+	stats_destroy(c);
 	if (c->listen_fd >= 0) {
 		close(c->listen_fd);
 		admin_unlink_own(c->admin_path, c->admin_ino);

@@ -84,9 +84,50 @@ enum dpstats_drop {
 };
 _Static_assert(DPSTATS_DROP_COUNT <= DPSTATS_DROP_SLOTS, "drop reasons fit the layout");
 
-/* port roles: index of rx[] and tx[] */
+/* port roles: index of rx[] and tx[]; dpstats_port_name() names them */
 #define DPSTATS_INSIDE  0u
 #define DPSTATS_OUTSIDE 1u
+#define DPSTATS_PORTS   2u
+
+/*
+ * A worker block's counters and gauges (the drops apart: DPSTATS_DROPS), by
+ * the names every reader shows: THE list. The exit JSON, telemetry and
+ * callsealctl stats name a member by its name, a per-port pair (PORTS: an
+ * array indexed by port role) as name_<port> ("rx_inside"); Prometheus as
+ * callseal_dataplane_<prom>, "_total" appended to a COUNTER, a pair with the
+ * label port="<port>". X(member, PORTS|ONE, COUNTER|GAUGE, prom, help).
+ * A COUNTER only grows while the dataplane runs; a GAUGE is set.
+ */
+#define DPSTATS_COUNTERS(X) \
+	X(rx,            PORTS, COUNTER, packets_received,      "frames received, by port role") \
+	X(tx,            PORTS, COUNTER, packets_sent,          "frames sent, by port role") \
+	X(encrypted,     ONE,   COUNTER, encrypted,             "RTP -> SRTP and RTCP -> SRTCP") \
+	X(decrypted,     ONE,   COUNTER, decrypted,             "SRTP -> RTP and SRTCP -> RTCP") \
+	X(passed,        ONE,   COUNTER, passed,                "non-media forwarded unchanged") \
+	X(flows,         ONE,   GAUGE,   flows,                 "flows (key-table entries) in use") \
+	X(max_flows,     ONE,   GAUGE,   flows_max,             "flows a worker holds at most (--max-flows)") \
+	X(streams,       ONE,   GAUGE,   streams,               "committed SSRC streams in use") \
+	X(max_streams,   ONE,   GAUGE,   streams_max,           "committed streams a worker holds at most (--max-streams)") \
+	X(tentative,     ONE,   GAUGE,   tentative_streams,     "tentative SSRC streams in use (no packet verified on them yet)") \
+	X(max_tentative, ONE,   GAUGE,   tentative_streams_max, "the size of a worker's tentative pool") \
+	X(evictions,     ONE,   COUNTER, tentative_evictions,   "tentative streams recycled before any packet verified (forged or misdirected SSRCs)")
+
+enum dpstats_counter_id {
+#define DPSTATS_COUNTER_ENUM(member, ports, kind, prom, help) DPSTATS_COUNTER_##member,
+	DPSTATS_COUNTERS(DPSTATS_COUNTER_ENUM)
+#undef DPSTATS_COUNTER_ENUM
+	DPSTATS_COUNTER_COUNT
+};
+
+/* One row of DPSTATS_COUNTERS, to walk at run time (dpstats_counters[]). */
+struct dpstats_counter {
+	const char *name;        /* "rx", "encrypted" */
+	const char *prom;        /* "packets_received" */
+	const char *help;
+	uint16_t offset;         /* of the member in struct dpstats_worker */
+	uint8_t ports;           /* DPSTATS_PORTS (an array by port role) or 1 */
+	bool counter;            /* COUNTER (else GAUGE) */
+};
 
 /* One worker's totals: one lcore writes them. 1024 bytes, 64-byte aligned. */
 struct dpstats_worker {
@@ -174,6 +215,20 @@ struct dpstats;   /* opaque: one mapping, writer or reader */
 /* The name of drop reason d ("auth", ...) or "unknown"; its help text. */
 const char *dpstats_drop_name(unsigned int d);
 const char *dpstats_drop_help(unsigned int d);
+/* "inside", "outside" (DPSTATS_INSIDE, DPSTATS_OUTSIDE), or "unknown". */
+const char *dpstats_port_name(unsigned int p);
+/* DPSTATS_COUNTERS, in its order: DPSTATS_COUNTER_COUNT rows. */
+extern const struct dpstats_counter dpstats_counters[DPSTATS_COUNTER_COUNT];
+/* Counter c of a worker block (port: its role, for a per-port pair). */
+static inline uint64_t dpstats_value(const struct dpstats_worker *w,
+				     const struct dpstats_counter *c, unsigned int port)
+{
+	return ((const uint64_t *)(const void *)((const char *)w + c->offset))[port];
+}
+/* Add w's counters, gauges and drops (the first drops of them) into sum;
+ * sum's last_rx_ns is the latest. A total over workers. */
+void dpstats_add(struct dpstats_worker *sum, const struct dpstats_worker *w,
+		 unsigned int drops);
 
 /* Writer (the dataplane): create /dev/shm/callseal.<table>.stats for workers
  * blocks of rows flow rows each (rows a power of 2), replacing one whose
@@ -211,5 +266,36 @@ int dpstats_read_worker(const struct dpstats *s, unsigned int w, struct dpstats_
  * worker has a row for it (no packet yet). */
 int dpstats_read_flow(const struct dpstats *s, const struct keytable_key *key,
 		      uint64_t entry_created_ns, struct dpstats_flow *out);
+/* Reader: 1 while the dataplane that made this area runs (it holds the
+ * area's lock), 0 when it has died (its counters are frozen) or the area was
+ * replaced or removed; -errno if it cannot be told. A stat, an open and an
+ * fcntl of /dev/shm: no waiting. */
+int dpstats_writer_alive(const struct dpstats *s);
+
+/*
+ * Reader: one table's area followed across dataplane restarts. dpstats_follow()
+ * attaches when the area appears and again when dpstats_stale() says it was
+ * replaced or removed (a new area counts from 0: epoch tells readings of two
+ * areas apart), and says what changed, for the caller's log.
+ */
+struct dpstats_follow {
+	struct dpstats *area;              /* attached and current; NULL: none */
+	uint64_t epoch;                    /* +1 at every attach */
+	int last_rc;                       /* the last attach's result */
+	char table[KEYTABLE_NAME_MAX];     /* "" = follow nothing */
+};
+enum dpstats_follow_event {
+	DPSTATS_FOLLOW_QUIET,      /* nothing new: still attached, or still absent */
+	DPSTATS_FOLLOW_ATTACHED,   /* attached (none before) */
+	DPSTATS_FOLLOW_REPLACED,   /* the area was replaced: attached to the new one */
+	DPSTATS_FOLLOW_GONE,       /* the area went and none is there now */
+	DPSTATS_FOLLOW_FAILED,     /* attaching failed for a new reason (not its
+				    * absence): err says why */
+};
+/* table NULL or "": follow nothing. -EINVAL (err says why) for a name too long. */
+int dpstats_follow_init(struct dpstats_follow *f, const char *table, char *err,
+			size_t errlen);
+enum dpstats_follow_event dpstats_follow(struct dpstats_follow *f, char *err, size_t errlen);
+void dpstats_follow_fini(struct dpstats_follow *f);
 
 #endif /* CALLSEAL_DPSTATS_H */

@@ -55,6 +55,51 @@ const char *dpstats_drop_help(unsigned int d)
 	return d < DPSTATS_DROP_COUNT ? drop_helps[d] : "unknown";
 }
 
+const char *dpstats_port_name(unsigned int p)
+{
+	static const char *const names[DPSTATS_PORTS] = {
+		[DPSTATS_INSIDE] = "inside", [DPSTATS_OUTSIDE] = "outside",
+	};
+
+	return p < DPSTATS_PORTS ? names[p] : "unknown";
+}
+
+#define COUNTER_ROW(member, n, kind, prom_name, help_text) \
+	[DPSTATS_COUNTER_##member] = { .name = #member, .prom = #prom_name, .help = help_text, \
+		.offset = offsetof(struct dpstats_worker, member), \
+		.ports = sizeof(((struct dpstats_worker *)0)->member) / sizeof(uint64_t), \
+		.counter = DPSTATS_KIND_##kind },
+#define DPSTATS_KIND_COUNTER true
+#define DPSTATS_KIND_GAUGE   false
+const struct dpstats_counter dpstats_counters[DPSTATS_COUNTER_COUNT] = {
+	DPSTATS_COUNTERS(COUNTER_ROW)
+};
+#undef COUNTER_ROW
+/* PORTS rows are arrays by port role, ONE rows single values */
+#define PORTS_CHECK(member, n, kind, prom, help) \
+	_Static_assert(sizeof(((struct dpstats_worker *)0)->member) / sizeof(uint64_t) == \
+		       DPSTATS_SIZE_##n, #member " matches its PORTS/ONE");
+#define DPSTATS_SIZE_PORTS DPSTATS_PORTS
+#define DPSTATS_SIZE_ONE   1
+DPSTATS_COUNTERS(PORTS_CHECK)
+#undef PORTS_CHECK
+
+void dpstats_add(struct dpstats_worker *sum, const struct dpstats_worker *w,
+		 unsigned int drops)
+{
+	for (unsigned int i = 0; i < DPSTATS_COUNTER_COUNT; i++) {
+		const struct dpstats_counter *c = &dpstats_counters[i];
+		uint64_t *dst = (uint64_t *)(void *)((char *)sum + c->offset);
+
+		for (unsigned int p = 0; p < c->ports; p++)
+			dst[p] += dpstats_value(w, c, p);
+	}
+	for (unsigned int d = 0; d < drops && d < DPSTATS_DROP_SLOTS; d++)
+		sum->drop[d] += w->drop[d];
+	if (w->last_rx_ns > sum->last_rx_ns)
+		sum->last_rx_ns = w->last_rx_ns;
+}
+
 static uint64_t area_bytes(uint32_t workers, uint32_t rows)
 {
 	return DPSTATS_HEADER_SIZE +
@@ -462,4 +507,74 @@ int dpstats_read_flow(const struct dpstats *s, const struct keytable_key *key,
 		}
 	}
 	return out->seq > 0 ? 0 : -ENOENT;
+}
+
+int dpstats_writer_alive(const struct dpstats *s)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1 };
+	struct stat st;
+	int fd, rc;
+
+	fd = open(s->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st) != 0)
+		rc = -errno;
+	else if (st.st_ino != s->ino || st.st_dev != s->dev)
+		rc = 0;                          /* another area now: not ours */
+	else if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
+		rc = -errno;
+	else
+		rc = fl.l_type != F_UNLCK;       /* the writer holds byte 0 */
+	close(fd);
+	return rc;
+}
+
+/* ---- following a table's area ------------------------------------------------ */
+
+int dpstats_follow_init(struct dpstats_follow *f, const char *table, char *err,
+			size_t errlen)
+{
+	size_t n = table != NULL ? strlen(table) : 0;
+
+	memset(f, 0, sizeof(*f));
+	f->last_rc = -ENOENT;                 /* absent at start: nothing to say */
+	if (n >= sizeof(f->table)) {
+		errbuf_set(err, errlen, "statistics: key table name longer than %zu characters",
+			   sizeof(f->table) - 1);
+		return -EINVAL;
+	}
+	memcpy(f->table, n ? table : "", n + 1);
+	return 0;
+}
+
+enum dpstats_follow_event dpstats_follow(struct dpstats_follow *f, char *err, size_t errlen)
+{
+	bool gone = false;
+	int rc, last = f->last_rc;
+
+	if (f->table[0] == '\0' || (f->area && !dpstats_stale(f->area)))
+		return DPSTATS_FOLLOW_QUIET;
+	if (f->area) {
+		/* its dataplane stopped or was replaced: the new one counts from 0 */
+		dpstats_detach(f->area);
+		f->area = NULL;
+		gone = true;
+	}
+	if (errlen)
+		err[0] = '\0';
+	rc = f->last_rc = dpstats_attach(&f->area, f->table, err, errlen);
+	if (rc == 0) {
+		f->epoch++;
+		return gone ? DPSTATS_FOLLOW_REPLACED : DPSTATS_FOLLOW_ATTACHED;
+	}
+	if (gone)
+		return DPSTATS_FOLLOW_GONE;
+	return rc != last && rc != -ENOENT ? DPSTATS_FOLLOW_FAILED : DPSTATS_FOLLOW_QUIET;
+}
+
+void dpstats_follow_fini(struct dpstats_follow *f)
+{
+	dpstats_detach(f->area);
+	f->area = NULL;
 }

@@ -54,7 +54,7 @@ tap_check "an application sends 400 RTP packets from a UDP socket" nsx python3 "
 # live counters over DPDK telemetry while it runs
 PREFIX=$(printf '%s\n' "${eal[@]}" | sed -n 's/^--file-prefix=//p')
 TELSOCK="$(dpdk_runtime_dir "$PREFIX")/dpdk_telemetry.v2"
-# tel KEY: one counter of /callseal/stats, read live
+# tel KEY: one member of /callseal/stats, read live (JSON)
 tel() {
   python3 - "$TELSOCK" "$1" <<'EOF'
 import json, socket, sys
@@ -62,7 +62,7 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(sys.argv[1])
 s.recv(4096)                                   # the greeting
 s.send(b"/callseal/stats")
-print(json.loads(s.recv(65536))["/callseal/stats"][sys.argv[2]])
+print(json.dumps(json.loads(s.recv(65536))["/callseal/stats"][sys.argv[2]]))
 EOF
 }
 # tel_atleast KEY N: that counter has reached N
@@ -70,6 +70,9 @@ tel_atleast() { local v; v=$(tel "$1" 2>/dev/null) && [ "${v:-0}" -ge "$2" ]; }
 wait_for 10 tel_atleast encrypted 400
 TEL=$(tel encrypted)
 tap_is "$TEL" 400 "telemetry /callseal/stats reports the 400 encrypted packets live"
+# one naming: telemetry's "dropped" object has the exit JSON's reasons (checked
+# against the exit JSON below)
+TEL_DROPPED=$(tel dropped | python3 -c 'import json, sys; print(" ".join(json.load(sys.stdin)))')
 
 # ---- 2. delete the key while media flows ------------------------------------
 spawn sender ip netns exec "$NS" python3 "$HERE/rtpsend.py" --src 10.200.0.1:5004 --dst 10.200.0.2:40000 \
@@ -148,6 +151,9 @@ tap_result $? "no packet of the deleted stream left later than 10 ms after the d
 [ "${an_late_sent:-0}" -gt 0 ] && [ "${an_no_stream:-0}" -ge "${an_late_sent:-0}" ] &&
   tap_ok "every packet sent 10 ms after the delete or later was dropped as no_stream ($an_no_stream >= $an_late_sent)" ||
   tap_not_ok "packets after the delete dropped as no_stream" "no_stream=$an_no_stream late_sent=$an_late_sent"
+tap_is "$TEL_DROPPED" \
+  "$(python3 -c 'import json, sys; print(" ".join(json.load(open(sys.argv[1]))["total"]["dropped"]))' "$TEST_TMP/stats.json")" \
+  "telemetry's dropped object names the reasons as the exit JSON does" || tap_diag "telemetry: $TEL_DROPPED"
 
 stop_proc "$CONTROL_PID" 5
 tap_done

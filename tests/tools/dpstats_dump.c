@@ -64,28 +64,6 @@ static int parse_key(const char *addr, const char *port, const char *dir,
 	return 0;
 }
 
-static void add_worker(struct dpstats_worker *sum, const struct dpstats_worker *w)
-{
-	for (int p = 0; p < 2; p++) {
-		sum->rx[p] += w->rx[p];
-		sum->tx[p] += w->tx[p];
-	}
-	sum->encrypted += w->encrypted;
-	sum->decrypted += w->decrypted;
-	sum->passed += w->passed;
-	for (unsigned int d = 0; d < DPSTATS_DROP_SLOTS; d++)
-		sum->drop[d] += w->drop[d];
-	if (w->last_rx_ns > sum->last_rx_ns)
-		sum->last_rx_ns = w->last_rx_ns;
-	sum->flows += w->flows;
-	sum->streams += w->streams;
-	sum->max_flows += w->max_flows;
-	sum->max_streams += w->max_streams;
-	sum->tentative += w->tentative;
-	sum->max_tentative += w->max_tentative;
-	sum->evictions += w->evictions;
-}
-
 /* One worker's (or the total's) counters: JSON members or text fields. */
 static void print_counters(const struct dpstats_worker *w, unsigned int drops, bool json)
 {
@@ -193,7 +171,7 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < h->workers; i++) {
 		if (dpstats_read_worker(s, i, &w) != 0)
 			continue;
-		add_worker(&sum, &w);
+		dpstats_add(&sum, &w, DPSTATS_DROP_SLOTS);
 		if (json)
 			printf("%s{\"worker\": %u, \"lcore\": %u, \"queue\": %u, ", i ? ", " : "", i,
 			       w.lcore_id, w.queue);

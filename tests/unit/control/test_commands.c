@@ -94,7 +94,7 @@ static void find_by_words(void **state)
 	argv[0] = "frob";
 	assert_int_equal(commands_find(1, argv, &skip, err, sizeof(err)), -1);
 	assert_string_equal(err, "unknown command 'frob' (commands: key, group, user, policy, "
-			    "peer, call, status, help)");
+			    "peer, call, status, stats, help)");
 	argv[0] = "key";
 	argv[1] = "drop";
 	assert_int_equal(commands_find(2, argv, &skip, err, sizeof(err)), -1);

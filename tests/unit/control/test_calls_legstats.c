@@ -35,7 +35,7 @@ static uint32_t generation(struct side *s, const char *id)
 	struct calls_info in;
 
 	assert_int_equal(calls_show(s->cm, id, &in), 0);
-	return in.generation;
+	return chain_gen(&in);
 }
 
 /* Drive until both sides are at generation g with both OUT entries

@@ -208,6 +208,32 @@ static void stats_json(struct admin_out *o, const struct calls_info *in,
 	admin_out_printf(o, ", \"auto_rekeys\": %" PRIu32, st->auto_rekeys);
 }
 
+/* The keys a live leg and an ended one share, in call show --json's order. */
+struct row_view {
+	const char *id, *role, *state, *local_user, *peer, *mode, *reason, *profile,
+		   *security_code, *local_media, *remote_media;
+};
+
+static void row_json(struct admin_out *o, bool first, const struct row_view *v)
+{
+	const char *const keys[] = { "local_user", "peer", NULL, "reason", "profile",
+				     "security_code", "local_media", "remote_media" };
+	const char *const vals[] = { v->local_user, v->peer, NULL, v->reason, v->profile,
+				     v->security_code, v->local_media, v->remote_media };
+
+	admin_out_printf(o, "%s{\"id\": ", first ? "" : ",\n  ");
+	json_str(o, v->id);
+	admin_out_printf(o, ", \"role\": \"%s\", \"state\": \"%s\"", v->role, v->state);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (!keys[i]) {
+			admin_out_printf(o, ", \"mode\": \"%s\"", v->mode);
+			continue;
+		}
+		admin_out_printf(o, ", \"%s\": ", keys[i]);
+		json_str(o, vals[i]);
+	}
+}
+
 /* One row of call list, or call show --json's object (st: its counters;
  * NULL in call list). */
 static void call_print(struct admin_out *o, const struct calls_info *in, bool json,
@@ -226,24 +252,10 @@ static void call_print(struct admin_out *o, const struct calls_info *in, bool js
 				 in->reason[0] ? in->reason : "-");
 		return;
 	}
-	admin_out_printf(o, "%s{\"id\": ", first ? "" : ",\n  ");
-	json_str(o, in->id);
-	admin_out_printf(o, ", \"role\": \"%s\", \"state\": \"%s\", \"local_user\": ",
-			 in->role == CALLPROTO_ROLE_INITIATOR ? "caller" : "callee",
-			 call_state_name(in->state));
-	json_str(o, in->local_user);
-	admin_out_printf(o, ", \"peer\": ");
-	json_str(o, in->peer);
-	admin_out_printf(o, ", \"mode\": \"%s\", \"reason\": ", call_mode_name(in->mode));
-	json_str(o, in->reason);
-	admin_out_printf(o, ", \"profile\": ");
-	json_str(o, in->profile);
-	admin_out_printf(o, ", \"security_code\": ");
-	json_str(o, in->security_code);
-	admin_out_printf(o, ", \"local_media\": ");
-	json_str(o, in->local_media);
-	admin_out_printf(o, ", \"remote_media\": ");
-	json_str(o, in->remote_media);
+	row_json(o, first, &(const struct row_view){ in->id,
+		 in->role == CALLPROTO_ROLE_INITIATOR ? "caller" : "callee",
+		 call_state_name(in->state), in->local_user, in->peer, call_mode_name(in->mode),
+		 in->reason, in->profile, in->security_code, in->local_media, in->remote_media });
 	/* generation: the key table's, of the leg's two entries, as key list
 	 * shows them; rekeys: the call's. A call's next keys never wait for a
 	 * from-index: each sender uses them from its next packet, each receiver
@@ -306,7 +318,7 @@ static const char *duration_text(const struct store_call *h, char *buf, size_t n
 	if (d < 0)
 		snprintf(buf, n, "-");
 	else
-		snprintf(buf, n, "%" PRId64 ".%03d s", d / 1000, (int)(d % 1000));
+		snprintf(buf, n, "%" PRId64 ".%03ds", d / 1000, (int)(d % 1000));
 	return buf;
 }
 
@@ -347,23 +359,10 @@ static void hist_json(struct admin_out *o, const struct store_call *h, bool firs
 	int64_t d = duration_ms(h);
 
 	code_groups(h, code);
-	admin_out_printf(o, "%s{\"id\": ", first ? "" : ",\n  ");
-	json_str(o, h->id);
-	admin_out_printf(o, ", \"role\": \"%s\", \"state\": \"%s\", \"local_user\": ",
-			 store_role(h->role), store_call_state_name(h->state));
-	json_str(o, h->local_user);
-	admin_out_printf(o, ", \"peer\": ");
-	json_str(o, h->remote);
-	admin_out_printf(o, ", \"mode\": \"%s\", \"reason\": ", store_call_mode_name(h->mode));
-	json_str(o, h->reason);
-	admin_out_printf(o, ", \"profile\": ");
-	json_str(o, h->profile);
-	admin_out_printf(o, ", \"security_code\": ");
-	json_str(o, code);
-	admin_out_printf(o, ", \"local_media\": ");
-	json_str(o, h->local_media);
-	admin_out_printf(o, ", \"remote_media\": ");
-	json_str(o, h->remote_media);
+	row_json(o, first, &(const struct row_view){ h->id, store_role(h->role),
+		 store_call_state_name(h->state), h->local_user, h->remote,
+		 store_call_mode_name(h->mode), h->reason, h->profile, code, h->local_media,
+		 h->remote_media });
 	admin_out_printf(o, ", \"created\": ");
 	json_str(o, unix_time(h->created, t1));
 	admin_out_printf(o, ", \"start\": ");
@@ -478,7 +477,8 @@ static int list_ended(struct ctl *c, bool json, char *msg, size_t msglen)
 					 "%-16s %s\n", h->id, store_role(h->role),
 					 store_call_state_name(h->state), h->local_user, h->remote,
 					 store_call_mode_name(h->mode), ms_time(h->ended_ms, t),
-					 duration_text(h, dur, sizeof(dur)), ender_text(h->ended_by),
+					 duration_text(h, dur, sizeof(dur)),
+					 h->ended_by ? store_call_ender_name(h->ended_by) : "-",
 					 h->end_reason[0] ? h->end_reason : "-");
 	}
 	list_end(c, json, r.n);

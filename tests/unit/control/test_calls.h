@@ -134,7 +134,13 @@ void test_self_call_resume(void **state);
 void test_two_sites(void **state);
 void test_two_sites_impostor(void **state);
 
-/* test_calls_legstats.c: the dataplane's counters, recovery from index reuse */
+/* test_calls_legstats.c: the dataplane's counters, recovery from index reuse;
+ * row_for: the dataplane's row of side s's entry (addr, dir), assigned to its
+ * entry instance as a worker does */
+struct dpstats;
+struct dpstats_flow;
+struct dpstats_flow *row_for(struct side *s, struct dpstats *w, const char *addr,
+			     unsigned int dir);
 void test_reuse_recovery(void **state);
 void test_leg_stats(void **state);
 

@@ -9,7 +9,6 @@
 #include "test_calls.h"
 
 #include "callseal/dpstats.h"
-#include "../dpstats/dpstats_place.h"
 
 static char err[CALLS_ERR_MAX];
 
@@ -59,22 +58,6 @@ static void digits(const char *grouped, char out[STORE_SECURITY_CODE_LEN + 1])
 		if (grouped[i] != ' ')
 			out[o++] = grouped[i];
 	out[o] = '\0';
-}
-
-/* The dataplane's row of side s's entry (addr, dir), as a worker assigns it. */
-static struct dpstats_flow *row_for(struct side *s, struct dpstats *w, const char *addr,
-				    unsigned int dir)
-{
-	struct keytable_entry e;
-	struct dpstats_flow *r;
-	struct keytable_key k;
-
-	entry(s, addr, dir, &e, 0);
-	k = e.key;
-	r = dpstats_place(w, 0, &k);
-	dpstats_flow_assign(r, &k, e.created_ns, dpstats_place_now_ns());
-	keytable_wipe(&e, sizeof(e));
-	return r;
 }
 
 /* A call ended by each side in turn: both stores keep both legs, with who

@@ -222,10 +222,13 @@ out:
 	if (priv)
 		secmem_free(priv);
 	if (rc < 0 && c) {
+		static const struct store_call_final by_daemon = {
+			.ended_by = STORE_ENDER_DAEMON };
+
 		if (c->stored)
-			(void)store_call_end_leg(cm->cfg.store, c->info.id, STORE_ROLE_INITIATOR,
-						 STORE_CALL_FAILED, err ? err : "dial failed", serr,
-						 sizeof(serr));
+			(void)store_call_finish_leg(cm->cfg.store, c->info.id, STORE_ROLE_INITIATOR,
+						    STORE_CALL_FAILED, err ? err : "dial failed",
+						    &by_daemon, serr, sizeof(serr));
 		conn_free(cm, c);   /* not linked: frees what it holds */
 	}
 	return rc;
@@ -236,6 +239,7 @@ static void end_leg(struct calls *cm, struct conn *c)
 {
 	static const char bye[] = "\x01hung up";
 
+	c->ender = STORE_ENDER_LOCAL;
 	if (!c->active) {
 		conn_fail(cm, c, CALLPROTO_CODE_DECLINED, "cancelled locally");
 		return;
@@ -265,6 +269,30 @@ int calls_end(struct calls *cm, const char *id, char *err, size_t errlen)
 	return 0;
 }
 
+/* A leg as the commands show it: its rekeys (generation 1 of the chain is
+ * the control channel's: SRTP keys are 0, then 2, 3, ...) and the key
+ * table's generations of its two entries, read by reference (no key copied). */
+static void leg_info(const struct calls *cm, const struct conn *c, struct calls_info *out)
+{
+	struct keytable_key k[2];
+	struct keytable_ref ref[2];
+	uint8_t st[2];
+
+	*out = c->info;
+	out->rekeys = c->gen <= CTRL_GENERATION ? 0 : c->gen - CTRL_GENERATION;
+	out->generation_out = out->generation_in = 0;
+	if (!c->installed_out && !c->installed_in)
+		return;
+	addr_table_key(&c->local_media, KEYTABLE_DIR_OUT, &k[0]);
+	addr_table_key(&c->local_media, KEYTABLE_DIR_IN, &k[1]);
+	if (keytable_lookup_bulk_ref(cm->cfg.table, k, 2, ref, st) < 0)
+		return;
+	if (c->installed_out && st[0] == KEYTABLE_FOUND)
+		out->generation_out = ref[0].generation;
+	if (c->installed_in && st[1] == KEYTABLE_FOUND)
+		out->generation_in = ref[1].generation;
+}
+
 int calls_show_leg(const struct calls *cm, const char *id, enum callproto_role role,
 		   struct calls_info *out)
 {
@@ -272,8 +300,7 @@ int calls_show_leg(const struct calls *cm, const char *id, enum callproto_role r
 
 	if (!c)
 		return -ENOENT;
-	*out = c->info;
-	out->generation = c->gen <= CTRL_GENERATION ? 0 : c->gen;
+	leg_info(cm, c, out);
 	return 0;
 }
 
@@ -283,9 +310,7 @@ int calls_show(const struct calls *cm, const char *id, struct calls_info *out)
 
 	if (!c)
 		return -ENOENT;
-	*out = c->info;
-	/* generation 1 belongs to the control channel: SRTP counts 0, 2, 3, ... */
-	out->generation = c->gen <= CTRL_GENERATION ? 0 : c->gen;
+	leg_info(cm, c, out);
 	return 0;
 }
 
@@ -295,8 +320,7 @@ int calls_list(const struct calls *cm, calls_list_fn fn, void *arg)
 	int rc;
 
 	for (const struct conn *c = cm->conns; c; c = c->next) {
-		info = c->info;
-		info.generation = c->gen <= CTRL_GENERATION ? 0 : c->gen;
+		leg_info(cm, c, &info);
 		if ((rc = fn(&info, arg)) != 0)
 			return rc;
 	}
@@ -452,6 +476,7 @@ int calls_create(struct calls **out, const struct calls_config *cfg, char *err, 
 		return -EINVAL;
 	}
 	cm->cfg.stats_table = NULL;   /* copied: cm->ls.f.table */
+	history_init(cm, cfg->history_s);
 	if (cfg->media_pool) {
 		(void)media_pool_parse(cfg->media_pool, &cm->pool_addr, &cm->pool_hi);
 		cm->pool_lo = cm->pool_addr.port;
@@ -531,6 +556,7 @@ void calls_destroy(struct calls *cm)
 	while (cm->conns) {
 		struct conn *c = cm->conns;
 
+		c->ender = STORE_ENDER_DAEMON;
 		if (c->active) {
 			static const char bye[] = "\x01the peer's call manager shut down";
 

@@ -57,6 +57,14 @@
  * for index reuse per call within CALLS_REUSE_GUARD_MS (the storm guard). */
 #define CALLS_STATS_POLL_MS     1000u
 #define CALLS_REUSE_GUARD_MS    10000u
+/* The call history (docs/calls.md "Call history"): ended and failed legs
+ * stay in the store this long (calls_config.history_s), then the manager
+ * forgets them, at most CALLS_PRUNE_BATCH per round of its loop. */
+#define CALLS_DEFAULT_HISTORY_S 604800u      /* 7 days */
+#define CALLS_HISTORY_NONE      0xffffffffu  /* history_s: keep none */
+#define CALLS_PRUNE_BATCH       256u
+#define CALLS_PRUNE_GAP_MS      10u          /* between two full batches */
+#define CALLS_PRUNE_RETRY_MS    60000u       /* after a store error */
 /* Recorder blob ("keys"): crypto_box_seal of CALLS_KEYS_PLAIN octets. */
 #define CALLS_KEYS_PLAIN        (CALLS_ID_LEN + 2u * 52u)
 #define CALLS_KEYS_SEALED       (CALLS_KEYS_PLAIN + 48u) /* + crypto_box_SEALBYTES */
@@ -88,7 +96,12 @@ struct calls_info {
 	char security_code[CALLPROTO_SECURITY_CODE_LEN + 1]; /* groups of five */
 	char local_media[STORE_ADDR_MAX];
 	char remote_media[STORE_ADDR_MAX];
-	uint32_t generation;                       /* SRTP key generation (0 = first) */
+	/* How many times the call moved to new SRTP keys (call rekey, the
+	 * automatic rekeys; 0 = the handshake's keys): the same on both sides. */
+	uint32_t rekeys;
+	/* The key table's generation of the leg's OUT and IN entries, as `key
+	 * list` shows it (0: no entry): docs/calls.md, "Generations". */
+	uint64_t generation_out, generation_in;
 	uint64_t next_from_index;                  /* always 0: a call's next keys apply
 						      on auth (docs/calls.md "Rekey") */
 	/* ACTIVE without a control connection (the peer's daemon or this one
@@ -134,6 +147,9 @@ struct calls_config {
 	 * NULL = no statistics, no automatic recovery. */
 	const char *stats_table;
 	unsigned int stats_poll_ms;   /* 0 = CALLS_STATS_POLL_MS */
+	/* Ended and failed legs stay in the store this many seconds (the call
+	 * history); 0 = CALLS_DEFAULT_HISTORY_S, CALLS_HISTORY_NONE = keep none. */
+	unsigned int history_s;
 	unsigned int reuse_guard_ms;  /* 0 = CALLS_REUSE_GUARD_MS */
 	calls_event_fn event;
 	calls_log_fn log;             /* what the manager does by itself; NULL = silent */

@@ -109,6 +109,8 @@ struct conn {
 	uint64_t rekey_ms[2];       /* monotonic ms of the last two generations
 				       installed, newest first (the in-flight bound) */
 	struct legstats_leg ls;     /* legstats.c: its OUT row, recoveries */
+	enum store_call_ender ender; /* who ends it, set before conn_finish
+				      * (NONE: this daemon by itself) */
 	size_t rlen, wlen;
 	uint8_t rbuf[CALLS_CONN_BUF];
 	uint8_t wbuf[CALLS_CONN_BUF];
@@ -149,6 +151,10 @@ struct calls {
 	struct calls_stats stats;     /* the counters (incoming, dials filled in on read) */
 	struct conn *conns;
 	struct legstats ls;           /* legstats.c: the dataplane's statistics */
+	/* history.c: the retention of ended legs in the store */
+	uint64_t keep_ms;             /* how long (0: keep none) */
+	uint64_t prune_ms;            /* monotonic ms of the next prune; UINT64_MAX: none due */
+	int prune_rc;                 /* the last prune's result (logged when it changes) */
 	/* descriptor -> connection (calls_handle's O(1) look-up): fdmap[fd] is the
 	 * connection on fd, or NULL; grown as descriptors grow */
 	struct conn **fdmap;
@@ -246,5 +252,19 @@ void legstats_fini(struct calls *cm);
 uint64_t legstats_wake(const struct calls *cm, uint64_t best);
 /* The periodic poll (calls_handle): O(active calls), no blocking I/O. */
 void legstats_poll(struct calls *cm);
+/* A leg's counters as its keys are deleted (conn_finish), for the store:
+ * fin->media is UNKNOWN for a leg without entries, NONE without an area. */
+void legstats_final(struct calls *cm, const struct conn *c, struct store_call_final *fin);
+__attribute__((format(printf, 2, 3)))
+void legstats_say(const struct calls *cm, const char *fmt, ...);
+
+/* ---- history.c: the retention of ended legs (docs/calls.md "Call history") --- */
+
+void history_init(struct calls *cm, unsigned int history_s);
+/* A leg was recorded ended or failed just now. */
+void history_ended(struct calls *cm);
+uint64_t history_wake(const struct calls *cm, uint64_t best);
+/* One bounded prune when due (calls_handle): at most CALLS_PRUNE_BATCH legs. */
+void history_prune(struct calls *cm);
 
 #endif /* CALLSEAL_CALLS_INTERNAL_H */

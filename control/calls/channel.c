@@ -148,7 +148,6 @@ static int install_gen(struct calls *cm, struct conn *c, uint32_t g, bool in, bo
 	callproto_keys_wipe(&k);
 	if (rc == 0 && in) {
 		c->gen = g;
-		c->info.generation = g;
 		c->info.next_from_index = 0;
 		c->rekey_ms[1] = c->rekey_ms[0];
 		c->rekey_ms[0] = c->auto_ms = now_ms();
@@ -180,6 +179,7 @@ bool channel_frame(struct calls *cm, struct conn *c, const uint8_t *f, size_t n)
 
 	if (n >= 4 && f[2] == FRAME_ABORT) {
 		/* the initiator lost our CONFIRM (docs/handshake.md, last message) */
+		c->ender = STORE_ENDER_PEER;
 		conn_finish(cm, c, CALLS_ENDED, "the peer aborted after setup (unauthenticated): "
 			    "call ended");
 		return false;
@@ -210,6 +210,7 @@ bool channel_frame(struct calls *cm, struct conn *c, const uint8_t *f, size_t n)
 	if (plen >= 1 && plain[0] == CTRL_END) {
 		plain[plen] = '\0';
 		errbuf_set(why, sizeof(why), "ended by the peer: %s", (const char *)plain + 1);
+		c->ender = STORE_ENDER_PEER;
 		conn_finish(cm, c, CALLS_ENDED, why);
 		return false;
 	}

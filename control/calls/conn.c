@@ -221,10 +221,15 @@ static void delete_entries(struct calls *cm, struct conn *c)
 void conn_finish(struct calls *cm, struct conn *c, enum calls_state state, const char *reason)
 {
 	char err[STORE_ERR_MAX];
+	struct store_call_final fin;
 	bool ovf = false;
 
 	conn_pump(c, &ovf);                /* a last ABORT / CONFIRM reject, if any */
 	(void)conn_flush(c);
+	/* the dataplane's last counters of the leg: its rows are found by the
+	 * entries, read before they go (docs/calls.md, "Call history") */
+	if (c->stored)
+		legstats_final(cm, c, &fin);
 	delete_entries(cm, c);
 	callproto_destroy(c->cp);
 	c->cp = NULL;
@@ -234,10 +239,13 @@ void conn_finish(struct calls *cm, struct conn *c, enum calls_state state, const
 	}
 	copy_text(c->info.reason, sizeof(c->info.reason), reason);
 	c->info.state = state;
-	if (c->stored)
-		(void)store_call_end_leg(cm->cfg.store, c->info.id, conn_store_role(c),
-					 state == CALLS_ENDED ? STORE_CALL_ENDED : STORE_CALL_FAILED,
-					 c->info.reason, err, sizeof(err));
+	if (c->stored) {
+		fin.ended_by = c->ender ? c->ender : STORE_ENDER_DAEMON;
+		if (store_call_finish_leg(cm->cfg.store, c->info.id, conn_store_role(c),
+					  state == CALLS_ENDED ? STORE_CALL_ENDED : STORE_CALL_FAILED,
+					  c->info.reason, &fin, err, sizeof(err)) == 0)
+			history_ended(cm);
+	}
 	if (cm->cfg.event)
 		cm->cfg.event(cm->cfg.event_ctx, &c->info);
 	conn_free(cm, c);
@@ -292,6 +300,7 @@ void conn_lost(struct calls *cm, struct conn *c, const char *why)
 		return;
 	}
 	errbuf_set(r, sizeof(r), "%s before the caller confirmed the call; call ended", why);
+	c->ender = STORE_ENDER_PEER;
 	conn_finish(cm, c, CALLS_ENDED, r);
 }
 
@@ -307,6 +316,7 @@ static bool readable(struct calls *cm, struct conn *c)
 		if (r < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return true;
+			c->ender = STORE_ENDER_PEER;   /* its connection, at least */
 			if (c->active)
 				conn_lost(cm, c, "the control connection broke");
 			else
@@ -315,6 +325,7 @@ static bool readable(struct calls *cm, struct conn *c)
 			return false;
 		}
 		if (r == 0) {
+			c->ender = STORE_ENDER_PEER;
 			if (c->active)
 				conn_lost(cm, c, "the peer closed the control connection");
 			else
@@ -357,9 +368,11 @@ static bool readable(struct calls *cm, struct conn *c)
 					return false;
 				continue;
 			}
-			if (callproto_consume(c->cp, c->rbuf, need) < 0) {
-				/* the status is FAILED now: handshake_progress() reports it */
-			}
+			int crc = callproto_consume(c->cp, c->rbuf, need);
+
+			/* the status is FAILED now: handshake_progress() reports it */
+			if (crc == -ECONNABORTED || crc == -ECONNREFUSED)
+				c->ender = STORE_ENDER_PEER;   /* its ABORT or reject */
 			memmove(c->rbuf, c->rbuf + need, c->rlen - need);
 			c->rlen -= need;
 			if (!handshake_progress(cm, c))
@@ -582,6 +595,7 @@ int calls_timeout_ms(const struct calls *cm)
 			best = auto_rekey_at(cm, c);
 	}
 	best = legstats_wake(cm, best);   /* the statistics poll (legstats.c) */
+	best = history_wake(cm, best);    /* the history's retention (history.c) */
 	if (best == UINT64_MAX)
 		return -1;
 	return best <= t ? 0 : (int)(best - t > 60000 ? 60000 : best - t);
@@ -677,5 +691,6 @@ int calls_handle(struct calls *cm, const struct pollfd *fds, size_t n)
 		}
 	}
 	legstats_poll(cm);   /* the dataplane's counters: index reuse (legstats.c) */
+	history_prune(cm);   /* ended calls past the retention (history.c) */
 	return 0;
 }

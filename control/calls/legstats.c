@@ -41,8 +41,7 @@
 #include "errbuf.h"
 #include "calls_internal.h"
 
-__attribute__((format(printf, 2, 3)))
-static void say(const struct calls *cm, const char *fmt, ...)
+void legstats_say(const struct calls *cm, const char *fmt, ...)
 {
 	char line[CALLS_ERR_MAX];
 	va_list ap;
@@ -83,18 +82,18 @@ static void refresh(struct calls *cm)
 	case DPSTATS_FOLLOW_REPLACED: {
 		bool replaced = ev == DPSTATS_FOLLOW_REPLACED;
 
-		say(cm, "dataplane statistics of table %s %s (callseal-dataplane pid %u)%s",
+		legstats_say(cm, "dataplane statistics of table %s %s (callseal-dataplane pid %u)%s",
 		    f->table, replaced ? "replaced" : "attached", dpstats_header(f->area)->pid,
 		    replaced ? ": its counters start again from zero" : "");
 		break;
 	}
 	case DPSTATS_FOLLOW_GONE:
-		say(cm, "dataplane statistics of table %s gone (callseal-dataplane stopped?): "
+		legstats_say(cm, "dataplane statistics of table %s gone (callseal-dataplane stopped?): "
 		    "no per-call counters and no recovery from index reuse until it is back",
 		    f->table);
 		break;
 	case DPSTATS_FOLLOW_FAILED:
-		say(cm, "dataplane statistics of table %s: %s", f->table, err);
+		legstats_say(cm, "dataplane statistics of table %s: %s", f->table, err);
 		break;
 	case DPSTATS_FOLLOW_QUIET:
 		break;
@@ -136,6 +135,41 @@ static void dir_read(const struct calls *cm, const struct conn *c, unsigned int 
 	out->key_exhausted = f.key_exhausted;
 	out->other_drops = f.other_drops;
 	out->last_ns = f.last_ns;
+}
+
+static void dir_final(const struct calls_dir_stats *d, struct store_call_dir *o)
+{
+	o->seen = d->seen;
+	o->packets = (int64_t)d->packets;
+	o->bytes = (int64_t)d->bytes;
+	o->auth = (int64_t)d->auth;
+	o->replay = (int64_t)d->replay;
+	o->index_reuse = (int64_t)d->index_reuse;
+	o->key_exhausted = (int64_t)d->key_exhausted;
+	o->other_drops = (int64_t)d->other_drops;
+}
+
+void legstats_final(struct calls *cm, const struct conn *c, struct store_call_final *fin)
+{
+	struct calls_dir_stats d;
+
+	memset(fin, 0, sizeof(*fin));
+	if (!c->installed_out && !c->installed_in)
+		return;                                  /* never had keys */
+	refresh(cm);
+	if (!cm->ls.f.area) {
+		fin->media = STORE_MEDIA_NONE;
+		return;
+	}
+	fin->media = STORE_MEDIA_READ;
+	if (c->installed_out) {
+		dir_read(cm, c, KEYTABLE_DIR_OUT, &d);
+		dir_final(&d, &fin->out);
+	}
+	if (c->installed_in) {
+		dir_read(cm, c, KEYTABLE_DIR_IN, &d);
+		dir_final(&d, &fin->in);
+	}
 }
 
 int calls_leg_stats(struct calls *cm, const char *id, enum callproto_role role,
@@ -209,7 +243,7 @@ static void look(struct calls *cm, struct conn *c, uint64_t t)
 	}
 	if (c->info.detached || !c->confirmed || c->fd < 0) {
 		if (!l->said_detached)
-			say(cm, "call %s: the application reused RTP/RTCP indexes on its outbound "
+			legstats_say(cm, "call %s: the application reused RTP/RTCP indexes on its outbound "
 			    "stream (%" PRIu64 " packets refused as index_reuse), but the call "
 			    "has no control channel to rekey over: end it and dial again",
 			    c->info.id, reuse - l->base_reuse);
@@ -232,13 +266,13 @@ static void recover(struct calls *cm, struct conn *c, uint64_t t)
 	int rc;
 
 	memcpy(id, c->info.id, sizeof(id));
-	say(cm, "call %s: the application reused RTP/RTCP indexes on its outbound stream "
+	legstats_say(cm, "call %s: the application reused RTP/RTCP indexes on its outbound stream "
 	    "(%" PRIu64 " packets refused as index_reuse): rekeying", id, rise);
 	err[0] = '\0';
 	rc = calls_rekey(cm, id, 0, err, sizeof(err));
 	if (rc == -EBUSY) {
 		/* the baseline stays: the next poll sees the rise and tries again */
-		say(cm, "call %s: two rekeys are already in flight: the recovery is tried "
+		legstats_say(cm, "call %s: two rekeys are already in flight: the recovery is tried "
 		    "again at the next poll", id);
 		return;
 	}
@@ -246,7 +280,7 @@ static void recover(struct calls *cm, struct conn *c, uint64_t t)
 		return;                        /* the failed rekey ended the call (logged) */
 	c->ls.base_reuse = reuse;
 	if (rc < 0) {
-		say(cm, "call %s: the automatic rekey failed: %s", id, err);
+		legstats_say(cm, "call %s: the automatic rekey failed: %s", id, err);
 		return;
 	}
 	c->ls.recover_ms = t;
@@ -261,9 +295,9 @@ static void recover(struct calls *cm, struct conn *c, uint64_t t)
 			o->ls.base_reuse = o->ls.now_reuse;
 		}
 	}
-	say(cm, "call %s: rekeyed to generation %" PRIu32 " by itself for index reuse "
-	    "(%" PRIu32 " automatic rekey%s of this leg)", id, c->info.generation,
-	    c->ls.auto_rekeys, c->ls.auto_rekeys == 1 ? "" : "s");
+	legstats_say(cm, "call %s: rekeyed by itself for index reuse (rekey %" PRIu32 " of the "
+		     "call, %" PRIu32 " automatic rekey%s of this leg)", id, c->info.rekeys,
+		     c->ls.auto_rekeys, c->ls.auto_rekeys == 1 ? "" : "s");
 }
 
 void legstats_poll(struct calls *cm)

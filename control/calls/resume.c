@@ -105,6 +105,7 @@ static bool entry_owned(const struct calls *cm, const char *id, const struct key
 
 int calls_resume(struct calls *cm, struct calls_resume_report *rep, char *err, size_t errlen)
 {
+	static const struct store_call_final by_daemon = { .ended_by = STORE_ENDER_DAEMON };
 	struct live_calls l = { 0 };
 	struct keytable_key *drop = NULL;
 	struct keytable_entry e;
@@ -134,8 +135,8 @@ int calls_resume(struct calls *cm, struct calls_resume_report *rep, char *err, s
 				goto out;
 			why = "its key table entries were gone after a restart";
 		}
-		(void)store_call_end_leg(cm->cfg.store, l.v[i].id, l.v[i].role, STORE_CALL_FAILED,
-					 why, serr, sizeof(serr));
+		(void)store_call_finish_leg(cm->cfg.store, l.v[i].id, l.v[i].role,
+					    STORE_CALL_FAILED, why, &by_daemon, serr, sizeof(serr));
 		rep->failed++;
 	}
 	/* entries naming a call the store knows and no call here has: left by a

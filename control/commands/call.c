@@ -118,6 +118,24 @@ void call_log(void *ctx, const char *line)
 	logline("%s", line);
 }
 
+/* The STATE column of call list: a call whose control channel is lost is
+ * "active (detached)". */
+static const char *list_state(const struct calls_info *in)
+{
+	return in->state == CALLS_ACTIVE && in->detached ? "active (detached)"
+							 : call_state_name(in->state);
+}
+
+/* A key table generation as JSON: null for no entry. */
+static const char *gen_json(uint64_t g, char *buf, size_t n)
+{
+	if (g == 0)
+		snprintf(buf, n, "null");
+	else
+		snprintf(buf, n, "%" PRIu64, g);
+	return buf;
+}
+
 /* "up", "lost (why)", or "-" before the call is active. */
 static const char *control_channel(const struct calls_info *in)
 {
@@ -190,49 +208,320 @@ static void stats_json(struct admin_out *o, const struct calls_info *in,
 	admin_out_printf(o, ", \"auto_rekeys\": %" PRIu32, st->auto_rekeys);
 }
 
+/* The keys a live leg and an ended one share, in call show --json's order. */
+struct row_view {
+	const char *id, *role, *state, *local_user, *peer, *mode, *reason, *profile,
+		   *security_code, *local_media, *remote_media;
+};
+
+static void row_json(struct admin_out *o, bool first, const struct row_view *v)
+{
+	const char *const keys[] = { "local_user", "peer", NULL, "reason", "profile",
+				     "security_code", "local_media", "remote_media" };
+	const char *const vals[] = { v->local_user, v->peer, NULL, v->reason, v->profile,
+				     v->security_code, v->local_media, v->remote_media };
+
+	admin_out_printf(o, "%s{\"id\": ", first ? "" : ",\n  ");
+	json_str(o, v->id);
+	admin_out_printf(o, ", \"role\": \"%s\", \"state\": \"%s\"", v->role, v->state);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (!keys[i]) {
+			admin_out_printf(o, ", \"mode\": \"%s\"", v->mode);
+			continue;
+		}
+		admin_out_printf(o, ", \"%s\": ", keys[i]);
+		json_str(o, vals[i]);
+	}
+}
+
 /* One row of call list, or call show --json's object (st: its counters;
  * NULL in call list). */
 static void call_print(struct admin_out *o, const struct calls_info *in, bool json,
 		       bool first, const struct calls_leg_stats *st)
 {
+	char go[24], gi[24];
+
 	if (!json) {
-		admin_out_printf(o, "%-16s %-10s %-9s %-16s %-32s %-9s %-23s %s\n",
+		admin_out_printf(o, "%-16s %-10s %-17s %-16s %-32s %-9s %-23s %s\n",
 				 in->id[0] ? in->id : "-",
 				 in->role == CALLPROTO_ROLE_INITIATOR ? "caller" : "callee",
-				 call_state_name(in->state),
+				 list_state(in),
 				 in->local_user[0] ? in->local_user : "-",
 				 in->peer[0] ? in->peer : "-", call_mode_name(in->mode),
 				 in->security_code[0] ? in->security_code : "-",
 				 in->reason[0] ? in->reason : "-");
 		return;
 	}
-	admin_out_printf(o, "%s{\"id\": ", first ? "" : ",\n  ");
-	json_str(o, in->id);
-	admin_out_printf(o, ", \"role\": \"%s\", \"state\": \"%s\", \"local_user\": ",
-			 in->role == CALLPROTO_ROLE_INITIATOR ? "caller" : "callee",
-			 call_state_name(in->state));
-	json_str(o, in->local_user);
-	admin_out_printf(o, ", \"peer\": ");
-	json_str(o, in->peer);
-	admin_out_printf(o, ", \"mode\": \"%s\", \"reason\": ", call_mode_name(in->mode));
-	json_str(o, in->reason);
-	admin_out_printf(o, ", \"profile\": ");
-	json_str(o, in->profile);
-	admin_out_printf(o, ", \"security_code\": ");
-	json_str(o, in->security_code);
-	admin_out_printf(o, ", \"local_media\": ");
-	json_str(o, in->local_media);
-	admin_out_printf(o, ", \"remote_media\": ");
-	json_str(o, in->remote_media);
-	/* a call's next keys never wait for a from-index: each sender uses them
-	 * from its next packet, each receiver from the first packet that
-	 * authenticates under them (docs/calls.md "Rekey") */
-	admin_out_printf(o, ", \"generation\": %" PRIu32 ", \"next_from_index\": null"
-			 ", \"next_on_auth\": true, \"control_channel\": ", in->generation);
+	row_json(o, first, &(const struct row_view){ in->id,
+		 in->role == CALLPROTO_ROLE_INITIATOR ? "caller" : "callee",
+		 call_state_name(in->state), in->local_user, in->peer, call_mode_name(in->mode),
+		 in->reason, in->profile, in->security_code, in->local_media, in->remote_media });
+	/* generation: the key table's, of the leg's two entries, as key list
+	 * shows them; rekeys: the call's. A call's next keys never wait for a
+	 * from-index: each sender uses them from its next packet, each receiver
+	 * from the first packet that authenticates under them (docs/calls.md) */
+	admin_out_printf(o, ", \"generation\": {\"out\": %s, \"in\": %s}, \"rekeys\": %" PRIu32
+			 ", \"next_from_index\": null, \"next_on_auth\": true, \"detached\": %s"
+			 ", \"control_channel\": ", gen_json(in->generation_out, go, sizeof(go)),
+			 gen_json(in->generation_in, gi, sizeof(gi)), in->rekeys,
+			 in->state == CALLS_ACTIVE && in->detached ? "true" : "false");
 	json_str(o, control_channel(in));
 	if (st)
 		stats_json(o, in, st);
 	admin_out_printf(o, "}");
+}
+
+/* ---- the call history (docs/calls.md "Call history"): ended and failed legs
+ * from the store ---- */
+
+#define CALL_HISTORY_LIST_MAX 1000u   /* call list --ended: the latest legs */
+
+static const char *store_role(enum store_call_role r)
+{
+	return r == STORE_ROLE_INITIATOR ? "caller" : "callee";
+}
+
+/* Who ended it, as call show and list say it. */
+static const char *ender_text(enum store_call_ender e)
+{
+	switch (e) {
+	case STORE_ENDER_LOCAL: return "local (call end)";
+	case STORE_ENDER_PEER: return "peer";
+	case STORE_ENDER_DAEMON: return "daemon";
+	case STORE_ENDER_NONE: break;
+	}
+	return "-";
+}
+
+/* unix ms as the time call show prints, "-" for 0. */
+static const char *ms_time(int64_t ms, char buf[KEYSPEC_TIME_STR])
+{
+	if (ms <= 0) {
+		snprintf(buf, KEYSPEC_TIME_STR, "-");
+		return buf;
+	}
+	return keyspec_format_time((uint64_t)ms * 1000000u, buf);
+}
+
+/* The call's duration in ms, from its keys to its end; -1: it never had keys. */
+static int64_t duration_ms(const struct store_call *h)
+{
+	if (h->active_ms <= 0 || h->ended_ms <= 0)
+		return -1;
+	return h->ended_ms > h->active_ms ? h->ended_ms - h->active_ms : 0;
+}
+
+static const char *duration_text(const struct store_call *h, char *buf, size_t n)
+{
+	int64_t d = duration_ms(h);
+
+	if (d < 0)
+		snprintf(buf, n, "-");
+	else
+		snprintf(buf, n, "%" PRId64 ".%03ds", d / 1000, (int)(d % 1000));
+	return buf;
+}
+
+static void code_groups(const struct store_call *h, char out[CALLPROTO_SECURITY_CODE_LEN + 1])
+{
+	calls_code_groups(h->security_code, out);
+}
+
+static void hist_dir_json(struct admin_out *o, const struct store_call_dir *d, bool out)
+{
+	if (!d->seen) {
+		admin_out_printf(o, "null");
+		return;
+	}
+	admin_out_printf(o, "{\"packets\": %" PRId64 ", \"bytes\": %" PRId64, d->packets, d->bytes);
+	if (out)
+		admin_out_printf(o, ", \"index_reuse\": %" PRId64, d->index_reuse);
+	else
+		admin_out_printf(o, ", \"auth\": %" PRId64 ", \"replay\": %" PRId64, d->auth,
+				 d->replay);
+	admin_out_printf(o, ", \"key_exhausted\": %" PRId64 ", \"other_drops\": %" PRId64 "}",
+			 d->key_exhausted, d->other_drops);
+}
+
+/* Why a history record has no counters. */
+static const char *hist_media_note(const struct store_call *h)
+{
+	return h->media == STORE_MEDIA_NONE ? "no dataplane statistics when the call ended"
+	       : h->active_ms <= 0 ? "the call never had keys"
+	       : "not recorded (ended before this version)";
+}
+
+/* One ended or failed leg as JSON (call list --ended, call show). Never key
+ * material: the store holds none. */
+static void hist_json(struct admin_out *o, const struct store_call *h, bool first)
+{
+	char code[CALLPROTO_SECURITY_CODE_LEN + 1], t1[KEYSPEC_TIME_STR], t2[KEYSPEC_TIME_STR];
+	int64_t d = duration_ms(h);
+
+	code_groups(h, code);
+	row_json(o, first, &(const struct row_view){ h->id, store_role(h->role),
+		 store_call_state_name(h->state), h->local_user, h->remote,
+		 store_call_mode_name(h->mode), h->reason, h->profile, code, h->local_media,
+		 h->remote_media });
+	admin_out_printf(o, ", \"created\": ");
+	json_str(o, unix_time(h->created, t1));
+	admin_out_printf(o, ", \"start\": ");
+	if (h->active_ms > 0)
+		json_str(o, ms_time(h->active_ms, t1));
+	else
+		admin_out_printf(o, "null");
+	admin_out_printf(o, ", \"end\": ");
+	json_str(o, ms_time(h->ended_ms, t2));
+	admin_out_printf(o, ", \"start_ms\": %" PRId64 ", \"end_ms\": %" PRId64 ", \"duration_ms\": ",
+			 h->active_ms, h->ended_ms);
+	if (d < 0)
+		admin_out_printf(o, "null");
+	else
+		admin_out_printf(o, "%" PRId64, d);
+	admin_out_printf(o, ", \"ended_by\": ");
+	if (h->ended_by == STORE_ENDER_NONE)
+		admin_out_printf(o, "null");
+	else
+		json_str(o, store_call_ender_name(h->ended_by));
+	admin_out_printf(o, ", \"end_reason\": ");
+	json_str(o, h->end_reason);
+	admin_out_printf(o, ", \"media\": ");
+	if (h->media == STORE_MEDIA_READ) {
+		admin_out_printf(o, "{\"out\": ");
+		hist_dir_json(o, &h->out, true);
+		admin_out_printf(o, ", \"in\": ");
+		hist_dir_json(o, &h->in, false);
+		admin_out_printf(o, "}");
+	} else {
+		admin_out_printf(o, "null, \"media_note\": ");
+		json_str(o, hist_media_note(h));
+	}
+	admin_out_printf(o, "}");
+}
+
+static void hist_dir_text(struct admin_out *o, const char *name, const struct store_call_dir *d,
+			  bool out)
+{
+	if (!d->seen) {
+		admin_out_printf(o, "media %s: no packets\n", name);
+		return;
+	}
+	admin_out_printf(o, "media %s: %" PRId64 " packets, %" PRId64 " bytes; dropped: ", name,
+			 d->packets, d->bytes);
+	if (out)
+		admin_out_printf(o, "index_reuse %" PRId64, d->index_reuse);
+	else
+		admin_out_printf(o, "auth %" PRId64 ", replay %" PRId64, d->auth, d->replay);
+	admin_out_printf(o, ", key_exhausted %" PRId64 ", other %" PRId64 "\n", d->key_exhausted,
+			 d->other_drops);
+}
+
+/* `call show` of an ended or failed leg. */
+static void hist_text(struct admin_out *o, const struct store_call *h)
+{
+	char code[CALLPROTO_SECURITY_CODE_LEN + 1], t1[KEYSPEC_TIME_STR], t2[KEYSPEC_TIME_STR];
+	char dur[32];
+
+	code_groups(h, code);
+	admin_out_printf(o,
+			 "call id: %s\nrole: %s\nstate: %s\nuser: %s\npeer: %s\n"
+			 "mode: %s\nreason: %s\nprofile: %s\nsecurity code: %s\n"
+			 "local media: %s\nremote media: %s\nstart: %s\nend: %s\nduration: %s\n"
+			 "ended by: %s\nend reason: %s\n",
+			 h->id, store_role(h->role), store_call_state_name(h->state), h->local_user,
+			 h->remote, store_call_mode_name(h->mode), h->reason[0] ? h->reason : "-",
+			 h->profile[0] ? h->profile : "-", code[0] ? code : "-",
+			 h->local_media[0] ? h->local_media : "-",
+			 h->remote_media[0] ? h->remote_media : "-", ms_time(h->active_ms, t1),
+			 ms_time(h->ended_ms, t2), duration_text(h, dur, sizeof(dur)),
+			 ender_text(h->ended_by), h->end_reason[0] ? h->end_reason : "-");
+	if (h->media == STORE_MEDIA_READ) {
+		hist_dir_text(o, "out", &h->out, true);
+		hist_dir_text(o, "in", &h->in, false);
+	} else {
+		admin_out_printf(o, "media: %s\n", hist_media_note(h));
+	}
+}
+
+static int push_hist(const struct store_call *h, void *arg)
+{
+	return rows_push(arg, h);
+}
+
+/* call list --ended: the latest ended and failed legs. */
+static int list_ended(struct ctl *c, bool json, char *msg, size_t msglen)
+{
+	struct rows r = { .size = sizeof(struct store_call) };
+	char t[KEYSPEC_TIME_STR], dur[32];
+	size_t i;
+	int rc;
+
+	rc = store_call_list_final(c->store, CALL_HISTORY_LIST_MAX, push_hist, &r, msg, msglen);
+	if (rc < 0) {
+		free(r.v);
+		return list_failed(rc, "the call history", msg, msglen);
+	}
+	if (json)
+		admin_out_printf(&c->out, "[%s", r.n ? "\n  " : "");
+	else
+		admin_out_printf(&c->out, "%-16s %-6s %-6s %-16s %-32s %-8s %-24s %-12s %-16s %s\n",
+				 "CALL-ID", "ROLE", "STATE", "USER", "PEER", "MODE", "END",
+				 "DURATION", "ENDED-BY", "END-REASON");
+	for (i = 0; i < r.n; i++) {
+		const struct store_call *h = (const struct store_call *)r.v + i;
+
+		if (json)
+			hist_json(&c->out, h, i == 0);
+		else
+			admin_out_printf(&c->out, "%-16s %-6s %-6s %-16s %-32s %-8s %-24s %-12s "
+					 "%-16s %s\n", h->id, store_role(h->role),
+					 store_call_state_name(h->state), h->local_user, h->remote,
+					 store_call_mode_name(h->mode), ms_time(h->ended_ms, t),
+					 duration_text(h, dur, sizeof(dur)),
+					 h->ended_by ? store_call_ender_name(h->ended_by) : "-",
+					 h->end_reason[0] ? h->end_reason : "-");
+	}
+	list_end(c, json, r.n);
+	if (r.n == CALL_HISTORY_LIST_MAX)
+		snprintf(msg, msglen, "the %u latest ended calls shown", CALL_HISTORY_LIST_MAX);
+	else
+		msg[0] = '\0';
+	free(r.v);
+	return 0;
+}
+
+/* call show of a call that is not live here: its legs in the history. */
+static int show_ended(struct ctl *c, const struct dirspec_call *d, char *msg, size_t msglen)
+{
+	struct store_call h[2];
+	char serr[STORE_ERR_MAX];
+	int n = 0, k;
+
+	if (store_call_get_leg(c->store, d->id, STORE_ROLE_INITIATOR, &h[n], serr,
+			       sizeof(serr)) == 0)
+		n++;
+	if (store_call_get_leg(c->store, d->id, STORE_ROLE_RESPONDER, &h[n], serr,
+			       sizeof(serr)) == 0)
+		n++;
+	if (n == 0) {
+		snprintf(msg, msglen, "no call %s (call list shows the calls, call list --ended "
+			 "the history)", d->id);
+		return -ENOENT;
+	}
+	if (n == 2 && d->json)
+		admin_out_printf(&c->out, "[");
+	for (k = 0; k < n; k++) {
+		if (k)
+			admin_out_printf(&c->out, d->json ? ", " : "\n");
+		if (d->json)
+			hist_json(&c->out, &h[k], true);
+		else
+			hist_text(&c->out, &h[k]);
+	}
+	if (d->json)
+		admin_out_printf(&c->out, n == 2 ? "]\n" : "\n");
+	msg[0] = '\0';
+	return 0;
 }
 
 int cmd_call_dial(struct ctl *c, int argc, const char *const argv[], char *msg,
@@ -273,7 +562,7 @@ static int push_call(const struct calls_info *in, void *arg)
 
 static void call_header(struct admin_out *o)
 {
-	admin_out_printf(o, "%-16s %-10s %-9s %-16s %-32s %-9s %-23s %s\n", "CALL-ID", "ROLE",
+	admin_out_printf(o, "%-16s %-10s %-17s %-16s %-32s %-9s %-23s %s\n", "CALL-ID", "ROLE",
 			 "STATE", "USER", "PEER", "MODE", "SECURITY-CODE", "REASON");
 }
 
@@ -288,6 +577,8 @@ int cmd_call_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 	rc = call_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
 		return rc;
+	if (d.ended)
+		return list_ended(c, d.json, msg, msglen);
 	rc = calls_list(c->calls, push_call, &r);
 	if (rc < 0) {
 		free(r.v);
@@ -306,22 +597,33 @@ int cmd_call_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 	return 0;
 }
 
+static const char *gen_text(uint64_t g, char *buf, size_t n)
+{
+	snprintf(buf, n, "%" PRIu64, g);
+	return buf;
+}
+
 /* `call show` text form of one leg. */
 static void show_text(struct admin_out *o, const struct calls_info *in)
 {
+	char go[24], gi[24];
+
 	admin_out_printf(o,
 			 "call id: %s\nrole: %s\nstate: %s\nuser: %s\npeer: %s\n"
 			 "mode: %s\nreason: %s\nprofile: %s\nsecurity code: %s\n"
-			 "local media: %s\nremote media: %s\ngeneration: %" PRIu32 "\n"
-			 "control channel: %s\n",
+			 "local media: %s\nremote media: %s\n"
+			 "generation: out %s, in %s (the key table's, as key list shows them)\n"
+			 "rekeys: %" PRIu32 "\ncontrol channel: %s\n",
 			 in->id, in->role == CALLPROTO_ROLE_INITIATOR ? "caller" : "callee",
 			 call_state_name(in->state), in->local_user, in->peer,
 			 call_mode_name(in->mode), in->reason[0] ? in->reason : "-",
 			 in->profile[0] ? in->profile : "-",
 			 in->security_code[0] ? in->security_code : "-",
 			 in->local_media[0] ? in->local_media : "-",
-			 in->remote_media[0] ? in->remote_media : "-", in->generation,
-			 control_channel(in));
+			 in->remote_media[0] ? in->remote_media : "-",
+			 in->generation_out ? gen_text(in->generation_out, go, sizeof(go)) : "-",
+			 in->generation_in ? gen_text(in->generation_in, gi, sizeof(gi)) : "-",
+			 in->rekeys, control_channel(in));
 }
 
 /* `call show` text: one direction's counters. */
@@ -384,10 +686,8 @@ int cmd_call_show(struct ctl *c, int argc, const char *const argv[], char *msg,
 		n++;
 	if (calls_show_leg(c->calls, d.id, CALLPROTO_ROLE_RESPONDER, &legs[n]) == 0)
 		n++;
-	if (n == 0) {
-		snprintf(msg, msglen, "no call %s (call list shows the calls)", d.id);
-		return -ENOENT;
-	}
+	if (n == 0)
+		return show_ended(c, &d, msg, msglen);   /* ended or failed: the history */
 	for (k = 0; k < n; k++)
 		if (calls_leg_stats(c->calls, d.id, legs[k].role, &st[k]) < 0)
 			memset(&st[k], 0, sizeof(st[k]));
@@ -458,12 +758,12 @@ int cmd_call_rekey(struct ctl *c, int argc, const char *const argv[], char *msg,
 		return rc;
 	if (calls_show(c->calls, d.id, &in) < 0)
 		memset(&in, 0, sizeof(in));
-	snprintf(msg, msglen, "call rekey %s generation %" PRIu32 " (new keys on auth)",
-		 d.id, in.generation);
+	snprintf(msg, msglen, "call rekey %s (rekey %" PRIu32 ", new keys on auth)",
+		 d.id, in.rekeys);
 	log_change(c, msg);
-	snprintf(msg, msglen, "call %s: rekeyed to generation %" PRIu32 ": new keys from "
-		 "each sender's next packet once the peer holds them, the old keys kept "
-		 "for late packets", d.id, in.generation);
+	snprintf(msg, msglen, "call %s: rekeyed (rekey %" PRIu32 " of the call): new keys "
+		 "from each sender's next packet once the peer holds them, the old keys "
+		 "kept for late packets", d.id, in.rekeys);
 	if (d.json)
 		json_change(c, "call rekey", "call_id", d.id, msg);
 	return 0;

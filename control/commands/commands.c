@@ -35,10 +35,11 @@ enum { D_JSON = 1u << 0, D_GROUP = 1u << 1, D_E2EE = 1u << 2, D_TENANT = 1u << 3
 
 static const struct opts_spec call_opts[] = {
 	{ "json", 0 }, { "from", OPTS_VALUE }, { "to", OPTS_VALUE },
-	{ "local-media", OPTS_VALUE }, { "remote-media", OPTS_VALUE }, { NULL, 0 },
+	{ "local-media", OPTS_VALUE }, { "remote-media", OPTS_VALUE }, { "ended", 0 },
+	{ NULL, 0 },
 };
 enum { C_JSON = 1u << 0, C_FROM = 1u << 1, C_TO = 1u << 2, C_LOCAL = 1u << 3,
-       C_REMOTE = 1u << 4 };
+       C_REMOTE = 1u << 4, C_ENDED = 1u << 5 };
 
 static const struct opts_spec no_opts[] = { { NULL, 0 } };
 
@@ -224,10 +225,17 @@ const struct command_row commands_table[CMD_COUNT] = {
 	  "and why) and, for e2ee, the security code both parties compare.",
 	  CALL(C_FROM | C_TO | C_LOCAL | C_REMOTE, C_FROM | C_TO, 0),
 	  .flags = COMMAND_F_CALLS | CHANGES },
-	[CMD_CALL_LIST] = { "call list", "call list [--json]",
-	  "The calls of this daemon, both roles.", CALL(0, 0, 0), .flags = COMMAND_F_CALLS },
+	[CMD_CALL_LIST] = { "call list", "call list [--ended] [--json]",
+	  "The calls of this daemon, both roles; a call whose control channel is\n"
+	  "lost is `active (detached)`. --ended: the call history instead (ended\n"
+	  "and failed calls kept for the daemon's --call-history), latest first:\n"
+	  "start, duration, who ended it and why.",
+	  CALL(C_ENDED, 0, 0), .flags = COMMAND_F_CALLS },
 	[CMD_CALL_SHOW] = { "call show", "call show ID [--json]",
-	  "One call: mode, security code, media, key generation, control channel.",
+	  "One call: mode, security code, media, the key table generations of its\n"
+	  "entries, rekeys, control channel, the dataplane's counters. An ended or\n"
+	  "failed call (from the history): start, end, duration, who ended it and\n"
+	  "why, and its final counters.",
 	  CALL(0, 0, 1), .what = "ID", .flags = COMMAND_F_CALLS },
 	[CMD_CALL_END] = { "call end", "call end ID [--json]",
 	  "Hang up; both sides delete the call's keys.", CALL(0, 0, 1), .what = "ID",

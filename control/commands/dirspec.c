@@ -240,6 +240,7 @@ int dirspec_parse_call(enum command_id id, int argc, const char *const argv[],
 	if (commands_opts(id, argc, argv, &p, err, errlen) < 0)
 		return -EINVAL;
 	cmd->json = opts_has(&p, "json");
+	cmd->ended = opts_has(&p, "ended");
 	cmd->id = p.n_pos ? p.pos[0] : NULL;
 	cmd->from = opts_get(&p, "from");
 	cmd->to = opts_get(&p, "to");

@@ -72,7 +72,7 @@ int dirspec_parse_cmd(enum command_id id, int argc, const char *const argv[],
  * The call commands (the words after the command's two; docs/calls.md):
  *   call dial --from USER --to USER@TENANT [--local-media ADDR:PORT]
  *             [--remote-media ADDR:PORT]
- *   call list [--json]          call show ID [--json]
+ *   call list [--ended] [--json]   call show ID [--json]
  *   call end ID                 call rekey ID
  *   call record|transcribe|transfer|park|merge|add-participant|keys ID
  * Syntax only: names, addresses and ids are checked by the call manager.
@@ -85,6 +85,7 @@ struct dirspec_call {
 	const char *local_media;   /* dial, NULL if not given */
 	const char *remote_media;  /* dial, NULL if not given */
 	bool json;                 /* list, show */
+	bool ended;                /* list: the call history instead */
 };
 
 /* id: one of the call rows of the command table (CMD_CALL_*) */

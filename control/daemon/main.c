@@ -64,6 +64,11 @@
  * call is rekeyed (docs/calls.md, "Key limits"); 0 = never. */
 #define REKEY_INTERVAL_DEFAULT 3600u
 static unsigned int rekey_interval_s = REKEY_INTERVAL_DEFAULT;
+/* --call-history: seconds ended calls stay in the store (docs/calls.md,
+ * "Call history"); 0 = keep none. At most ten years. */
+#define CALL_HISTORY_MAX 315360000u
+static unsigned int call_history_s = CALLS_DEFAULT_HISTORY_S;
+static bool call_history_given;
 
 static void usage(FILE *f)
 {
@@ -72,7 +77,7 @@ static void usage(FILE *f)
 "                        [--capacity N] [--listen ADDR:PORT [--media-pool IP:LO-HI]\n"
 "                        [--handshake-timeout MS] [--rekey-interval S]\n"
 "                        [--max-handshakes N] [--max-handshakes-per-source N]\n"
-"                        [--handshake-idle MS]\n"
+"                        [--handshake-idle MS] [--call-history S]\n"
 "                        [--trust-on-first-use]\n"
 "                        [--recorder-key BASE64] [--end-calls-on-exit]] [--dumpable]\n"
 "\n"
@@ -118,6 +123,10 @@ static void usage(FILE *f)
 "                   (100..600000, at most --handshake-timeout, default %u)\n"
 "  --rekey-interval S  rekey an active call after S seconds without a new key\n"
 "                   (either side's); 0 = never (default 3600, at most 604800)\n"
+"  --call-history S  keep ended and failed calls (call list --ended, call show:\n"
+"                   start, end, who ended it and why, final counters; never\n"
+"                   keys) in the store for S seconds, then forget them; 0 =\n"
+"                   keep none (default %u = 7 days, at most %u)\n"
 "  --trust-on-first-use  accept and record an unknown peer key (else refused)\n"
 "  --recorder-key BASE64  X25519 public key of the authorised compliance\n"
 "                   recorder: `call keys ID` of a standard call prints the\n"
@@ -147,7 +156,8 @@ static void usage(FILE *f)
 "      --tenant contoso\n"
 "  callsealctl --admin /run/callseal/admin.sock key list\n",
 		KEYTABLE_CAPACITY_MAX, DEFAULT_CAPACITY, CALLS_DEFAULT_MAX_ATTEMPTS,
-		CALLS_DEFAULT_MAX_PER_SOURCE, CALLS_DEFAULT_IDLE_MS);
+		CALLS_DEFAULT_MAX_PER_SOURCE, CALLS_DEFAULT_IDLE_MS, CALLS_DEFAULT_HISTORY_S,
+		CALL_HISTORY_MAX);
 }
 
 __attribute__((format(printf, 1, 2), noreturn))
@@ -355,6 +365,7 @@ int main(int argc, char **argv)
 		{ "media-pool", required_argument, NULL, 'm' },
 		{ "handshake-timeout", required_argument, NULL, 'T' },
 		{ "rekey-interval", required_argument, NULL, 'R' },
+		{ "call-history", required_argument, NULL, 'Y' },
 		{ "max-handshakes", required_argument, NULL, 'H' },
 		{ "max-handshakes-per-source", required_argument, NULL, 'P' },
 		{ "handshake-idle", required_argument, NULL, 'I' },
@@ -431,6 +442,16 @@ int main(int argc, char **argv)
 			rekey_interval_s = (unsigned int)s;
 			break;
 		}
+		case 'Y': {
+			uint64_t s;
+
+			if (keyspec_parse_uint(optarg, 0, CALL_HISTORY_MAX, &s, "--call-history",
+					       err, sizeof(err)) < 0)
+				bad_usage("%s", err);
+			call_history_s = (unsigned int)s;
+			call_history_given = true;
+			break;
+		}
 		case 'H':
 		case 'P':
 		case 'I': {
@@ -503,6 +524,8 @@ int main(int argc, char **argv)
 	    c->call_listen == NULL)
 		bad_usage("--max-handshakes, --max-handshakes-per-source and --handshake-idle "
 			  "need --listen");
+	if (call_history_given && c->call_listen == NULL)
+		bad_usage("--call-history needs --listen (the history is of calls)");
 	if (c->max_per_source > (c->max_handshakes ? c->max_handshakes
 						   : CALLS_DEFAULT_MAX_ATTEMPTS))
 		bad_usage("--max-handshakes-per-source %u is more than --max-handshakes %u",
@@ -598,6 +621,7 @@ int main(int argc, char **argv)
 			.media_pool = c->media_pool, .tofu = c->tofu,
 			.recorder_public_key = c->has_recorder ? c->recorder : NULL,
 			.rekey_interval_s = rekey_interval_s,
+			.history_s = call_history_s ? call_history_s : CALLS_HISTORY_NONE,
 			.stats_table = c->table_name, .log = call_log,   /* index reuse */
 			.event = call_event, .event_ctx = c,
 		};
@@ -622,10 +646,11 @@ int main(int argc, char **argv)
 		if (getrlimit(RLIMIT_NOFILE, &nofile) != 0)
 			nofile.rlim_cur = 0;
 		logline("calls: listening on %s (port %u), media pool %s, handshake timeout "
-			"%u ms, rekey interval %u s, trust on first use %s, descriptor limit %llu "
-			"(one per call)",
+			"%u ms, rekey interval %u s, call history %u s, trust on first use %s, "
+			"descriptor limit %llu (one per call)",
 			c->call_listen, (unsigned int)calls_listen_port(c->calls), c->media_pool,
-			c->handshake_timeout_ms, rekey_interval_s, c->tofu ? "on" : "off",
+			c->handshake_timeout_ms, rekey_interval_s, call_history_s,
+			c->tofu ? "on" : "off",
 			(unsigned long long)nofile.rlim_cur);
 	}
 	if (stale)

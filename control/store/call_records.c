@@ -74,6 +74,34 @@ static int state_from_name(const char *s, enum store_call_state *c)
 	return -EIO;
 }
 
+static int ender_from_name(const char *s, enum store_call_ender *e)
+{
+	static const enum store_call_ender all[] = { STORE_ENDER_NONE, STORE_ENDER_LOCAL,
+						     STORE_ENDER_PEER, STORE_ENDER_DAEMON };
+
+	for (size_t i = 0; s && i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(s, store_call_ender_name(all[i])) == 0) {
+			*e = all[i];
+			return 0;
+		}
+	return -EIO;
+}
+
+/* The media column: "" (unknown), "none", "read". */
+static const char *const media_names[] = {
+	[STORE_MEDIA_UNKNOWN] = "", [STORE_MEDIA_NONE] = "none", [STORE_MEDIA_READ] = "read",
+};
+
+static int media_from_name(const char *s, enum store_call_media *m)
+{
+	for (size_t i = 0; s && i < sizeof(media_names) / sizeof(media_names[0]); i++)
+		if (strcmp(s, media_names[i]) == 0) {
+			*m = (enum store_call_media)i;
+			return 0;
+		}
+	return -EIO;
+}
+
 static bool state_final(enum store_call_state s)
 {
 	return s == STORE_CALL_ENDED || s == STORE_CALL_FAILED;
@@ -191,18 +219,49 @@ int store_call_add(struct store *st, const struct store_call *c, char *err, size
 	if (rc < 0)
 		goto out;
 	rc = store_run(st, err, errlen, "INSERT INTO calls (id, local_user, remote, role, mode, reason, "
-		       "profile, security_code, local_media, remote_media, state, created, ended) "
-		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0)",
-		       "sssssssssssi", c->id, c->local_user, c->remote, store_call_role_name(c->role),
-		       store_call_mode_name(c->mode), c->reason, c->profile, c->security_code,
-		       c->local_media, c->remote_media, store_call_state_name(c->state), store_now());
+		       "profile, security_code, local_media, remote_media, state, created, ended, "
+		       "active_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, "
+		       "CASE WHEN ?11 = 'active' THEN ?13 ELSE 0 END)",
+		       "sssssssssssii", c->id, c->local_user, c->remote,
+		       store_call_role_name(c->role), store_call_mode_name(c->mode), c->reason,
+		       c->profile, c->security_code, c->local_media, c->remote_media,
+		       store_call_state_name(c->state), store_now(), store_now_ms());
 out:
 	return store_finish(st, rc, err, errlen);
 }
 
 #define SQL_CALL_ROW \
 	"SELECT id, local_user, remote, role, mode, reason, profile, security_code, " \
-	"local_media, remote_media, state, created, ended FROM calls"
+	"local_media, remote_media, state, created, ended, end_reason, ended_by, active_ms, " \
+	"ended_ms, media, out_packets, out_bytes, out_index_reuse, out_key_exhausted, " \
+	"out_other_drops, in_packets, in_bytes, in_auth, in_replay, in_key_exhausted, " \
+	"in_other_drops FROM calls"
+#define COL_OUT 18   /* out_packets: the first counter */
+
+/* A counter column: its value, and whether it is NULL (never counted). */
+static int64_t col_count(sqlite3_stmt *s, int i, bool *null)
+{
+	*null = sqlite3_column_type(s, i) == SQLITE_NULL;
+	return *null ? 0 : sqlite3_column_int64(s, i);
+}
+
+static void dir_row(sqlite3_stmt *s, int i, bool out, struct store_call_dir *d)
+{
+	bool null;
+
+	d->packets = col_count(s, i, &null);
+	d->seen = !null;
+	d->bytes = col_count(s, i + 1, &null);
+	if (out) {
+		d->index_reuse = col_count(s, i + 2, &null);
+	} else {
+		d->auth = col_count(s, i + 2, &null);
+		d->replay = col_count(s, i + 3, &null);
+		i++;
+	}
+	d->key_exhausted = col_count(s, i + 3, &null);
+	d->other_drops = col_count(s, i + 4, &null);
+}
 
 static int call_row(sqlite3_stmt *s, void *rec)
 {
@@ -229,6 +288,17 @@ static int call_row(sqlite3_stmt *s, void *rec)
 		return -EIO;
 	c->created = sqlite3_column_int64(s, 11);
 	c->ended = sqlite3_column_int64(s, 12);
+	store_col_text(s, 13, c->end_reason, sizeof(c->end_reason));
+	store_col_text(s, 14, t, sizeof(t));
+	if (ender_from_name(t, &c->ended_by) < 0)
+		return -EIO;
+	c->active_ms = sqlite3_column_int64(s, 15);
+	c->ended_ms = sqlite3_column_int64(s, 16);
+	store_col_text(s, 17, t, sizeof(t));
+	if (media_from_name(t, &c->media) < 0)
+		return -EIO;
+	dir_row(s, COL_OUT, true, &c->out);
+	dir_row(s, COL_OUT + 5, false, &c->in);
 	return 0;
 }
 
@@ -289,18 +359,38 @@ int store_call_update(struct store *st, const struct store_call *c, char *err, s
 	}
 	rc = store_run(st, err, errlen, "UPDATE calls SET mode = ?2, reason = ?3, profile = ?4, "
 		       "security_code = ?5, local_media = ?6, remote_media = ?7, state = ?8, "
-		       "ended = ?9 WHERE id = ?1 AND role = ?10", "ssssssssis", c->id,
+		       "ended = ?9, ended_ms = CASE WHEN ?9 <> 0 THEN ?11 ELSE 0 END, "
+		       "end_reason = CASE WHEN ?9 <> 0 THEN ?3 ELSE '' END, active_ms = CASE WHEN "
+		       "?8 = 'active' AND active_ms = 0 THEN ?11 ELSE active_ms END "
+		       "WHERE id = ?1 AND role = ?10", "ssssssssisi", c->id,
 		       store_call_mode_name(c->mode), c->reason, c->profile, c->security_code,
 		       c->local_media, c->remote_media, store_call_state_name(c->state),
 		       state_final(c->state) ? store_now() : (int64_t)0,
-		       store_call_role_name(old.role));
+		       store_call_role_name(old.role), store_now_ms());
 out:
 	return store_finish(st, rc, err, errlen);
 }
 
-int store_call_end_leg(struct store *st, const char *id, enum store_call_role role,
-		       enum store_call_state state, const char *reason, char *err, size_t errlen)
+/* A counter to bind: -1 (NULL in the row: nullif) when never counted. */
+static int64_t dir_val(const struct store_call_final *f, bool out, int64_t v)
 {
+	return f && f->media == STORE_MEDIA_READ && (out ? f->out.seen : f->in.seen) ? v : -1;
+}
+
+#define SQL_FINISH "UPDATE calls SET state = ?2, end_reason = coalesce(?3, ''), ended = ?4, " \
+	"ended_ms = ?5, ended_by = ?6, media = ?7, out_packets = nullif(?8, -1), " \
+	"out_bytes = nullif(?9, -1), out_index_reuse = nullif(?10, -1), " \
+	"out_key_exhausted = nullif(?11, -1), out_other_drops = nullif(?12, -1), " \
+	"in_packets = nullif(?13, -1), in_bytes = nullif(?14, -1), in_auth = nullif(?15, -1), " \
+	"in_replay = nullif(?16, -1), in_key_exhausted = nullif(?17, -1), " \
+	"in_other_drops = nullif(?18, -1) WHERE id = ?1 AND (?19 IS NULL OR role = ?19) AND " \
+	"state IN ('setup', 'active')"
+
+int store_call_finish_leg(struct store *st, const char *id, enum store_call_role role,
+			  enum store_call_state state, const char *reason,
+			  const struct store_call_final *fin, char *err, size_t errlen)
+{
+	const struct store_call_dir *o = fin ? &fin->out : NULL, *i = fin ? &fin->in : NULL;
 	struct store_call c;
 	int rc;
 
@@ -316,41 +406,46 @@ int store_call_end_leg(struct store *st, const char *id, enum store_call_role ro
 		errbuf_set(err, errlen, "call reason: too long, or holds control characters");
 		return -EINVAL;
 	}
+	if (fin && (!store_call_ender_name(fin->ended_by) ||
+		    (unsigned int)fin->media >= sizeof(media_names) / sizeof(media_names[0]))) {
+		errbuf_set(err, errlen, "call end: who ended it, or its media state, is unknown");
+		return -EINVAL;
+	}
 	if ((rc = store_begin(st, err, errlen)) < 0)
 		return rc;
 	if ((rc = show_leg(st, id, role, &c, err, errlen)) < 0)
 		goto out;
-	if (!role) {
-		/* every leg of the call: already final only if none is live */
-		int64_t live = store_qint(st, err, errlen, "SELECT count(*) FROM calls WHERE id = ?1"
-					  " AND state IN ('setup', 'active')", "s", id);
-
-		if (live < 0) {
-			rc = (int)live;
-			goto out;
-		}
-		if (live == 0) {
-			errbuf_set(err, errlen, "call '%s' is already %s", id,
-				   store_call_state_name(c.state));
-			rc = -EALREADY;
-			goto out;
-		}
-		rc = store_run(st, err, errlen, "UPDATE calls SET state = ?2, reason = "
-			       "coalesce(?3, reason), ended = ?4 WHERE id = ?1 AND state IN "
-			       "('setup', 'active')", "sssi", id, store_call_state_name(state), reason,
-			       store_now());
-		goto out;
-	}
-	if (state_final(c.state)) {
+	/* role 0, every leg of the call: already final only if none is live */
+	rc = (int)store_qint(st, err, errlen, "SELECT count(*) FROM calls WHERE id = ?1 AND "
+			     "(?2 IS NULL OR role = ?2) AND state IN ('setup', 'active')", "ss", id,
+			     role ? store_call_role_name(role) : NULL);
+	if (rc == 0) {
 		errbuf_set(err, errlen, "call '%s' is already %s", id, store_call_state_name(c.state));
 		rc = -EALREADY;
-		goto out;
 	}
-	rc = store_run(st, err, errlen, "UPDATE calls SET state = ?2, reason = coalesce(?3, reason), "
-		       "ended = ?4 WHERE id = ?1 AND role = ?5", "sssis", id,
-		       store_call_state_name(state), reason, store_now(), store_call_role_name(role));
+	if (rc < 0)
+		goto out;
+	rc = store_run(st, err, errlen, SQL_FINISH, "sssiiss" "iiiii" "iiiiii" "s", id,
+		       store_call_state_name(state), reason, store_now(), store_now_ms(),
+		       store_call_ender_name(fin ? fin->ended_by : STORE_ENDER_NONE),
+		       media_names[fin ? fin->media : STORE_MEDIA_UNKNOWN],
+		       dir_val(fin, true, o ? o->packets : 0), dir_val(fin, true, o ? o->bytes : 0),
+		       dir_val(fin, true, o ? o->index_reuse : 0),
+		       dir_val(fin, true, o ? o->key_exhausted : 0),
+		       dir_val(fin, true, o ? o->other_drops : 0),
+		       dir_val(fin, false, i ? i->packets : 0), dir_val(fin, false, i ? i->bytes : 0),
+		       dir_val(fin, false, i ? i->auth : 0), dir_val(fin, false, i ? i->replay : 0),
+		       dir_val(fin, false, i ? i->key_exhausted : 0),
+		       dir_val(fin, false, i ? i->other_drops : 0),
+		       role ? store_call_role_name(role) : NULL);
 out:
 	return store_finish(st, rc, err, errlen);
+}
+
+int store_call_end_leg(struct store *st, const char *id, enum store_call_role role,
+		       enum store_call_state state, const char *reason, char *err, size_t errlen)
+{
+	return store_call_finish_leg(st, id, role, state, reason, NULL, err, errlen);
 }
 
 int store_call_end(struct store *st, const char *id, enum store_call_state state,
@@ -424,4 +519,49 @@ int store_call_del(struct store *st, const char *id, char *err, size_t errlen)
 	rc = store_run(st, err, errlen, "DELETE FROM calls WHERE id = ?1", "s", id);
 out:
 	return store_finish(st, rc, err, errlen);
+}
+
+int store_call_list_final(struct store *st, unsigned int max, store_call_fn fn, void *arg,
+			  char *err, size_t errlen)
+{
+	struct store_call c;
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!st || !fn)
+		return -EINVAL;
+	/* calls_final (a partial index) read backwards: max rows, no sort */
+	rc = store_qprep(st, &s, err, errlen, SQL_CALL_ROW " INDEXED BY calls_final WHERE state IN "
+			 "('ended', 'failed') ORDER BY ended_ms DESC LIMIT ?1", "i", (int64_t)max);
+	if (rc < 0)
+		return rc;
+	return store_list_recs(st, s, &call_kind, &c, (union rec_fn){ .call = fn }, arg, err, errlen);
+}
+
+int store_call_prune(struct store *st, int64_t before_ms, unsigned int max, int64_t *next_ms,
+		     char *err, size_t errlen)
+{
+	int64_t next;
+	int rc, n;
+
+	if (!st)
+		return -EINVAL;
+	if ((rc = store_begin(st, err, errlen)) < 0)
+		return rc;
+	/* at most max rows, found on calls_final (oldest end first); INDEXED BY:
+	 * a plan without the index is refused at prepare, never a table scan */
+	rc = store_run(st, err, errlen, "DELETE FROM calls WHERE rowid IN (SELECT rowid FROM calls "
+		       "INDEXED BY calls_final WHERE state IN ('ended', 'failed') AND ended_ms <= ?1 "
+		       "ORDER BY ended_ms LIMIT ?2)", "ii", before_ms, (int64_t)max);
+	n = rc;
+	if (rc >= 0) {
+		next = store_qint(st, err, errlen, "SELECT coalesce(min(ended_ms), 0) FROM calls "
+				  "INDEXED BY calls_final WHERE state IN ('ended', 'failed')", "");
+		if (next < 0)
+			rc = (int)next;
+		else if (next_ms)
+			*next_ms = next;
+	}
+	rc = store_finish(st, rc, err, errlen);
+	return rc < 0 ? rc : n;
 }

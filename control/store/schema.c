@@ -20,7 +20,7 @@
 
 /* ---- schema ---------------------------------------------------------------- */
 
-/* The calls table's columns after its id (versions 1 and 2). */
+/* The calls table's columns after its id (versions 1 and 2; 4 adds more). */
 #define CALLS_COLUMNS \
 	" local_user TEXT NOT NULL," \
 	" remote TEXT NOT NULL," \
@@ -125,9 +125,42 @@ static const char *const migrate_v3[] = {
 	NULL,
 };
 
+/*
+ * Version 4 (issue 15, call history): how a leg ended (end_reason, apart from
+ * the mode's reason; ended_by), when its keys went in and when it ended, in
+ * unix ms (its duration), and the dataplane's final counters of each
+ * direction (NULL: never counted; media says whether they were read). The
+ * retention prune walks calls_final by end time. Legs ended before: their
+ * reason, which an end used to overwrite, is their end reason too; their
+ * start is taken as their creation.
+ */
+#define CALLS_DIR_COLUMN(name) "ALTER TABLE calls ADD COLUMN " name " INTEGER"
+static const char *const migrate_v4[] = {
+	"ALTER TABLE calls ADD COLUMN end_reason TEXT NOT NULL DEFAULT ''",
+	"ALTER TABLE calls ADD COLUMN ended_by TEXT NOT NULL DEFAULT '' CHECK (ended_by IN "
+	"('', 'local', 'peer', 'daemon'))",
+	"ALTER TABLE calls ADD COLUMN active_ms INTEGER NOT NULL DEFAULT 0",
+	"ALTER TABLE calls ADD COLUMN ended_ms INTEGER NOT NULL DEFAULT 0",
+	"ALTER TABLE calls ADD COLUMN media TEXT NOT NULL DEFAULT '' CHECK (media IN "
+	"('', 'none', 'read'))",
+	CALLS_DIR_COLUMN("out_packets"), CALLS_DIR_COLUMN("out_bytes"),
+	CALLS_DIR_COLUMN("out_index_reuse"), CALLS_DIR_COLUMN("out_key_exhausted"),
+	CALLS_DIR_COLUMN("out_other_drops"),
+	CALLS_DIR_COLUMN("in_packets"), CALLS_DIR_COLUMN("in_bytes"),
+	CALLS_DIR_COLUMN("in_auth"), CALLS_DIR_COLUMN("in_replay"),
+	CALLS_DIR_COLUMN("in_key_exhausted"), CALLS_DIR_COLUMN("in_other_drops"),
+	"UPDATE calls SET end_reason = reason, ended_ms = ended * 1000 WHERE state IN "
+	"('ended', 'failed')",
+	"UPDATE calls SET active_ms = created * 1000 WHERE mode <> 'pending'",
+	"CREATE INDEX calls_final ON calls(ended_ms) WHERE state IN ('ended', 'failed')",
+	NULL,
+};
+#undef CALLS_DIR_COLUMN
+
 static const char *const *const migrations[] = {
 	migrate_v2,
 	migrate_v3,
+	migrate_v4,
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION - 1,

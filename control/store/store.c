@@ -212,6 +212,14 @@ int64_t store_now(void)
 	return (int64_t)time(NULL);
 }
 
+int64_t store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* 1 when a row exists, 0 when not, -errno. */
 int store_exists(struct store *st, const char *sql, const char *arg, char *err, size_t errlen)
 {

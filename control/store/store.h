@@ -46,7 +46,8 @@
 
 #include "policy.h"
 
-#define STORE_SCHEMA_VERSION     3   /* schema.c: 2 calls keyed (id, role); 3 compliance recording */
+#define STORE_SCHEMA_VERSION     4   /* schema.c: 2 calls keyed (id, role); 3 compliance
+				      * recording; 4 call history (end, counters) */
 #define STORE_DB_NAME            "callseal.db"
 #define STORE_LOCK_NAME          "lock"
 #define STORE_ERR_MAX            320u
@@ -87,6 +88,32 @@ enum store_call_state {
 	STORE_CALL_ACTIVE,        /* keys installed */
 	STORE_CALL_ENDED,         /* hung up (final) */
 	STORE_CALL_FAILED,        /* handshake or set-up failed (final) */
+};
+
+/* Who ended a call (schema version 4; docs/calls.md "Call history"). */
+enum store_call_ender {
+	STORE_ENDER_NONE = 0,     /* live, or ended before schema version 4 */
+	STORE_ENDER_LOCAL,        /* this side's operator (call end) */
+	STORE_ENDER_PEER,         /* the peer: its END, ABORT or refusal, its
+				   * connection closing before the call was confirmed */
+	STORE_ENDER_DAEMON,       /* this daemon by itself: a timeout, a fault, a full
+				   * key table, its exit or restart */
+};
+
+/* What the dataplane had counted on a call when its keys were deleted. */
+enum store_call_media {
+	STORE_MEDIA_UNKNOWN = 0,  /* never active, or ended before schema version 4 */
+	STORE_MEDIA_NONE,         /* no dataplane statistics when it ended */
+	STORE_MEDIA_READ,         /* store_call.out and .in hold the final counters */
+};
+
+/* One direction's final counters (the dataplane's, summed over its workers). */
+struct store_call_dir {
+	bool seen;                /* false: the dataplane never counted a packet */
+	int64_t packets, bytes;
+	int64_t auth, replay;     /* in: dropped */
+	int64_t index_reuse;      /* out: dropped */
+	int64_t key_exhausted, other_drops;
 };
 
 /* A user as listed or shown: never the private key. */
@@ -140,6 +167,20 @@ struct store_call {
 	enum store_call_state state;
 	int64_t created;
 	int64_t ended;                     /* 0 while not final */
+	/* schema version 4: the history of an ended call */
+	char end_reason[POLICY_CALL_REASON_MAX];  /* why it ended or failed ("" live) */
+	enum store_call_ender ended_by;
+	int64_t active_ms;                 /* unix ms its keys went in (0: never) */
+	int64_t ended_ms;                  /* unix ms it ended (0 while live) */
+	enum store_call_media media;
+	struct store_call_dir out, in;     /* media == STORE_MEDIA_READ */
+};
+
+/* How a leg ended (store_call_finish_leg). */
+struct store_call_final {
+	enum store_call_ender ended_by;
+	enum store_call_media media;
+	struct store_call_dir out, in;
 };
 
 /* A user's policy, resolved, with their intent (policy.h). */
@@ -184,6 +225,7 @@ const char *store_target_name(enum store_target t);        /* "tenant" ... */
 const char *store_call_role_name(enum store_call_role r);  /* "initiator" ... */
 const char *store_call_mode_name(enum store_call_mode m);  /* "pending" ... */
 const char *store_call_state_name(enum store_call_state s); /* "setup" ... */
+const char *store_call_ender_name(enum store_call_ender e); /* "" "local" "peer" "daemon" */
 
 /* ---- open / close -------------------------------------------------------- */
 /*
@@ -327,9 +369,14 @@ int store_call_update(struct store *st, const struct store_call *c, char *err, s
  * an id only: get reads the caller's leg first; end moves every live leg;
  * del forgets every leg (-EBUSY while one is live).
  */
-/* Move one leg (role 0: every live leg) to ENDED or FAILED with a reason. */
+/* Move one leg (role 0: every live leg) to ENDED or FAILED with a reason
+ * (end_reason; the mode's reason stays). */
 int store_call_end_leg(struct store *st, const char *id, enum store_call_role role,
 		       enum store_call_state state, const char *reason, char *err, size_t errlen);
+/* The same, with who ended it and the final counters (fin may be NULL). */
+int store_call_finish_leg(struct store *st, const char *id, enum store_call_role role,
+			  enum store_call_state state, const char *reason,
+			  const struct store_call_final *fin, char *err, size_t errlen);
 int store_call_get_leg(struct store *st, const char *id, enum store_call_role role,
 		       struct store_call *out, char *err, size_t errlen);
 /* Shorthand: move a call (every live leg) to ENDED or FAILED with a reason. */
@@ -342,5 +389,17 @@ int store_call_list(struct store *st, bool live_only, store_call_fn fn, void *ar
 		    char *err, size_t errlen);
 /* Forget a finished call (-EBUSY while it is live). */
 int store_call_del(struct store *st, const char *id, char *err, size_t errlen);
+/* Ended and failed legs, the latest ended first, at most max of them. */
+int store_call_list_final(struct store *st, unsigned int max, store_call_fn fn, void *arg,
+			  char *err, size_t errlen);
+/*
+ * The retention of the call history: forget at most max ended or failed legs
+ * that ended at or before unix ms before_ms, the oldest first (one short
+ * transaction on an index: bounded work, whatever the history holds). The
+ * number forgotten, or -errno; *next_ms (if not NULL) gets when the oldest
+ * final leg left ended (0: none left).
+ */
+int store_call_prune(struct store *st, int64_t before_ms, unsigned int max, int64_t *next_ms,
+		     char *err, size_t errlen);
 
 #endif /* CALLSEAL_STORE_H */

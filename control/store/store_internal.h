@@ -62,6 +62,7 @@ int store_begin(struct store *st, char *err, size_t errlen);
 /* Commit when rc >= 0, else roll back; returns rc (or the commit's error). */
 int store_finish(struct store *st, int rc, char *err, size_t errlen);
 int64_t store_now(void);
+int64_t store_now_ms(void);   /* unix milliseconds */
 
 /* ---- reading records (store.c) ------------------------------------------- */
 

@@ -324,3 +324,14 @@ const char *store_call_state_name(enum store_call_state s)
 	}
 	return NULL;
 }
+
+const char *store_call_ender_name(enum store_call_ender e)
+{
+	switch (e) {
+	case STORE_ENDER_NONE:   return "";
+	case STORE_ENDER_LOCAL:  return "local";
+	case STORE_ENDER_PEER:   return "peer";
+	case STORE_ENDER_DAEMON: return "daemon";
+	}
+	return NULL;
+}

@@ -129,12 +129,12 @@ wait "$DPW_PID"
 a call rekey "$ID" >"$TEST_TMP/rekey" 2>&1
 tap_result $? "call rekey" || sed 's/^/#   /' "$TEST_TMP/rekey"
 tap_is "$(cat "$TEST_TMP/rekey")" \
-  "call $ID: rekeyed to generation 2: new keys from each sender's next packet once the peer holds them, the old keys kept for late packets" \
+  "call $ID: rekeyed (rekey 1 of the call): new keys from each sender's next packet once the peer holds them, the old keys kept for late packets" \
   "call rekey says when the new keys apply (no from-index)"
-wait_until 5 bash -c "[ \"\$('$CTL' --admin '$SB' call show '$ID' --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"generation\"])')\" = 2 ]"
-tap_result $? "the rekey reaches bob (generation 2)"
-tap_is "$(a call show "$ID" --json | jq_ 'd["generation"], d["next_from_index"], d["next_on_auth"]' | tr '\n' ' ')" \
-  "2 None True " "call show --json: generation 2, next_from_index null, next_on_auth true"
+wait_until 5 bash -c "[ \"\$('$CTL' --admin '$SB' call show '$ID' --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"rekeys\"])')\" = 1 ]"
+tap_result $? "the rekey reaches bob (rekeys 1)"
+tap_is "$(a call show "$ID" --json | jq_ 'd["rekeys"], d["next_from_index"], d["next_on_auth"]' | tr '\n' ' ')" \
+  "1 None True " "call show --json: rekeys 1, next_from_index null, next_on_auth true"
 # a's IN entry holds bob's new key pending on auth; its OUT entry was replaced
 a key list >"$TEST_TMP/klist" 2>&1
 tap_is "$(awk '$2=="in"{print $6} $2=="out"{print $6}' "$TEST_TMP/klist" | sort | tr '\n' ' ') $(head -1 "$TEST_TMP/klist" | awk '{print $6}')" \

@@ -16,7 +16,7 @@
 # phones receive again after it (the last packet sent arrives), no packet twice
 # or altered; over the whole run neither dataplane fails a tag, sees a replay
 # or refuses an index (auth, replay, unverified, index_reuse all 0: the ROC
-# was recovered both ways); the call's generation is unchanged (no rekey did
+# was recovered both ways); the call's rekey count is unchanged (no rekey did
 # it); on the wire no ciphertext twice (the phones' payloads are a function of
 # SSRC and sequence number: one index protected twice under one key would put
 # two identical SRTP bodies on the wire).
@@ -59,13 +59,13 @@ PHB=$SPAWN_PID
 phones_go
 echo "# alice -> bob: SSRC $SSRC_A from seq $SEQ_A; bob -> alice: SSRC $SSRC_B from seq $SEQ_B; $RATE packets/s each way for $DURATION s"
 at() { sleep "$(python3 -c "import time; print(max(0, $START + $1 - time.time()))")"; }
-gen() { "$CTL" --admin "$1" call show "$ID" --json | jq_ 'd["generation"]'; }
+gen() { "$CTL" --admin "$1" call show "$ID" --json | jq_ 'd["rekeys"]'; }
 
 at "$KILL_AT"
 GEN0=$(gen "$SA")
 kill -9 "$DPA"
 wait "$DPA" 2>/dev/null
-echo "# $(date +%T.%N): alice's dataplane killed (SIGKILL) at generation $GEN0"
+echo "# $(date +%T.%N): alice's dataplane killed (SIGKILL) at rekey $GEN0"
 tap_site a2 "$NSA" "$IFA" "$TA" "role=client,socket=$MA" 0
 DPA=$SPAWN_PID
 tap_site_up a2 && bash -c "$(declare -f phone_net); phone_net $NSA $IFA 10.200.0.1 02:00:00:00:00:01 10.200.0.2 02:00:00:00:00:02"
@@ -78,7 +78,7 @@ tap_is "$N" 2 "the restarted dataplane resumes the call's two streams (alice's o
 wait_pid "$PHA" 30; pa=$?
 wait_pid "$PHB" 30; pb=$?
 tap_is "$pa $pb" "0 0" "both phones ran to the end"
-tap_is "$(gen "$SA") $(gen "$SB")" "$GEN0 $GEN0" "no rekey: both sides still at generation $GEN0"
+tap_is "$(gen "$SA") $(gen "$SB")" "$GEN0 $GEN0" "no rekey: both sides still at rekey $GEN0"
 
 report() {   # report SENDER RECEIVER: flows again after the restart, each packet once
   python3 - "$1" "$2" <<'EOF'

@@ -18,7 +18,7 @@
 #
 # Checked, each with a deadline: alice's dataplane counted index_reuse (call
 # show --json, then the exit JSON); alice's daemon logged the recovery and the
-# generation rose on both sides with no `call rekey`, one automatic rekey;
+# rekey count rose on both sides with no `call rekey`, one automatic rekey;
 # what bob's dataplane delivered is run 1 and then run 2 from its (k+1)-th
 # packet on, byte for byte, each once, in order, where k is the number alice's
 # dataplane refused (a tail, no gap: nothing the application sent after the
@@ -40,7 +40,7 @@ e2ee_call "call dial alice -> bob@fabrikam, media 10.200.0.1:5004 -> 10.200.0.2:
 memif_dataplanes
 
 # cs SOCK: call show --json on one side, as one line of numbers (-1: none yet):
-# generation auto_rekeys out.packets out.index_reuse in.packets in.auth in.replay
+# rekeys auto_rekeys out.packets out.index_reuse in.packets in.auth in.replay
 # (one callsealctl and one python per call: under load each costs a while)
 cs() {
   "$CTL" --admin "$1" call show "$ID" --json 2>/dev/null | python3 -c '
@@ -51,7 +51,7 @@ except ValueError:
     d = {}
 m = d.get("media") or {}
 o, i = m.get("out") or {}, m.get("in") or {}
-v = [d.get("generation"), d.get("auto_rekeys"), o.get("packets"), o.get("index_reuse"),
+v = [d.get("rekeys"), d.get("auto_rekeys"), o.get("packets"), o.get("index_reuse"),
      i.get("packets"), i.get("auth"), i.get("replay")]
 print(" ".join(str(-1 if x is None else x) for x in v))'
 }
@@ -109,7 +109,7 @@ wait_for 15 gt0 f "$SA" 4
 tap_result $? "the restart: alice's call show counts index_reuse > 0 on the OUT leg" ||
   tap_diag "call show: $("$CTL" --admin "$SA" call show "$ID" --json 2>&1)"
 
-# 2. alice's daemon recovers by itself: the log line, a new generation on both sides
+# 2. alice's daemon recovers by itself: the log line, a new rekey on both sides
 LINE_RE="^.*call $ID: the application reused RTP/RTCP indexes on its outbound stream \(([0-9]+) packets refused as index_reuse\): rekeying\$"
 wait_for 10 grep -qE "$LINE_RE" "$TEST_TMP/ctl_a.log"
 tap_result $? "alice's daemon logged the recovery: 'call $ID: the application reused ...: rekeying'" ||
@@ -120,11 +120,11 @@ rose() { local g; read -ra g <<<"$(gens)"; [ "${g[0]}" = "${g[1]}" ] && [ "${g[0
 wait_for 15 rose
 ROSE=$?
 G1=$(gens)
-tap_result $ROSE "the generation rose on both sides without a call rekey: $G0 -> $G1" ||
+tap_result $ROSE "the rekey count rose on both sides without a call rekey: $G0 -> $G1" ||
   tail -5 "$TEST_TMP/ctl_b.log" | sed 's/^/#   /'
-grep -qE "^.*call $ID: rekeyed to generation ${G1%% *} by itself for index reuse \(1 automatic rekey of this leg\)\$" \
+grep -qE "^.*call $ID: rekeyed by itself for index reuse \(rekey ${G1%% *} of the call, 1 automatic rekey of this leg\)\$" \
   "$TEST_TMP/ctl_a.log"
-tap_result $? "alice's daemon: 'rekeyed to generation ${G1%% *} by itself for index reuse (1 automatic rekey of this leg)'"
+tap_result $? "alice's daemon: 'rekeyed by itself for index reuse (rekey ${G1%% *} of the call, 1 automatic rekey of this leg)'"
 ! grep -h "call rekey $ID" "$TEST_TMP/ctl_a.log" "$TEST_TMP/ctl_b.log"
 tap_result $? "no operator 'call rekey' in either daemon's log"
 

@@ -260,6 +260,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_sites_impostor, setup_one_tenant, teardown),
 		cmocka_unit_test_setup_teardown(test_reuse_recovery, setup_stats, teardown),
 		cmocka_unit_test_setup_teardown(test_leg_stats, setup_stats, teardown),
+		cmocka_unit_test_setup_teardown(test_history_ends, setup_stats, teardown),
+		cmocka_unit_test_setup_teardown(test_history_failed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history_retention, setup_history_short,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_history_keep_none, setup_history_none,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_generations, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

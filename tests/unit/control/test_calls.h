@@ -35,6 +35,14 @@
 #define POOL        "127.0.0.1:50000-50009"
 #define BOB_MEDIA   "127.0.0.1:50000"   /* the first pool address */
 
+/* The rekey chain's generation of a leg's SRTP keys, as these tests count
+ * it (0, then 2, 3, ...: 1 is the control channel's): from calls_info.rekeys
+ * (0, 1, 2, ...), which is what the commands show. */
+static inline uint32_t chain_gen(const struct calls_info *i)
+{
+	return i->rekeys ? i->rekeys + 1 : 0;
+}
+
 struct side {
 	const char *tenant;
 	char root[64], dir[96], table_name[64];
@@ -61,6 +69,7 @@ typedef void (*step_fn)(struct fixture *f);
  * per-source bound) */
 extern unsigned int fixture_capacity, fixture_max_per_source;
 extern const char *fixture_pool;
+extern unsigned int fixture_history_s;
 int setup_common(void **state, bool tofu, unsigned int timeout_ms, unsigned int max,
 		 const char *tenant_b);
 int side_start(struct fixture *f, struct side *s, bool tofu, unsigned int timeout_ms,
@@ -125,8 +134,23 @@ void test_self_call_resume(void **state);
 void test_two_sites(void **state);
 void test_two_sites_impostor(void **state);
 
-/* test_calls_legstats.c: the dataplane's counters, recovery from index reuse */
+/* test_calls_legstats.c: the dataplane's counters, recovery from index reuse;
+ * row_for: the dataplane's row of side s's entry (addr, dir), assigned to its
+ * entry instance as a worker does */
+struct dpstats;
+struct dpstats_flow;
+struct dpstats_flow *row_for(struct side *s, struct dpstats *w, const char *addr,
+			     unsigned int dir);
 void test_reuse_recovery(void **state);
 void test_leg_stats(void **state);
+
+/* test_calls_history.c: the call history (ended calls in the store), generations */
+int setup_history_short(void **state);
+int setup_history_none(void **state);
+void test_history_ends(void **state);
+void test_history_failed(void **state);
+void test_history_retention(void **state);
+void test_history_keep_none(void **state);
+void test_generations(void **state);
 
 #endif

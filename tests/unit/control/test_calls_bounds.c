@@ -229,8 +229,8 @@ static int tally_fn(const struct calls_info *in, void *arg)
 
 	if (in->state == CALLS_ACTIVE && !in->detached) {
 		t->active++;
-		if (in->generation < t->min_gen)
-			t->min_gen = in->generation;
+		if (chain_gen(in) < t->min_gen)
+			t->min_gen = chain_gen(in);
 	} else {
 		t->other++;
 	}

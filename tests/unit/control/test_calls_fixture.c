@@ -53,6 +53,9 @@ static int side_open(struct side *s, const char *tenant)
 	return 0;
 }
 
+/* calls_config.history_s for the managers the next set-up starts (0: the
+ * default); set by a test's set-up, cleared by teardown */
+unsigned int fixture_history_s;
 /* calls_config.rekey_interval_s for the managers the next set-up starts */
 static unsigned int fixture_rekey_interval_s;
 /* the dataplane's statistics (legstats.c) for the managers the next set-up
@@ -90,7 +93,7 @@ int side_start(struct fixture *f, struct side *s, bool tofu, unsigned int timeou
 		.rekey_interval_s = fixture_rekey_interval_s,
 		.stats_table = fixture_stats_poll_ms ? s->table_name : NULL,
 		.stats_poll_ms = fixture_stats_poll_ms, .reuse_guard_ms = fixture_reuse_guard_ms,
-		.event = on_event, .log = on_log, .event_ctx = s,
+		.history_s = fixture_history_s, .event = on_event, .log = on_log, .event_ctx = s,
 	};
 
 	if (calls_create(&s->cm, &cfg, err, sizeof(err)) != 0) {

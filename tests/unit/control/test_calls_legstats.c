@@ -15,8 +15,8 @@ static char err[CALLS_ERR_MAX];
 
 /* The dataplane's row for side s's entry (addr, dir): assigned to the
  * entry instance (its created_ns), as a worker does when it first applies it. */
-static struct dpstats_flow *row_for(struct side *s, struct dpstats *w, const char *addr,
-				    unsigned int dir)
+struct dpstats_flow *row_for(struct side *s, struct dpstats *w, const char *addr,
+			     unsigned int dir)
 {
 	struct keytable_entry e;
 	struct dpstats_flow *r;
@@ -35,7 +35,7 @@ static uint32_t generation(struct side *s, const char *id)
 	struct calls_info in;
 
 	assert_int_equal(calls_show(s->cm, id, &in), 0);
-	return in.generation;
+	return chain_gen(&in);
 }
 
 /* Drive until both sides are at generation g with both OUT entries

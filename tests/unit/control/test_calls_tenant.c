@@ -134,14 +134,14 @@ static void check_rekeyed(struct fixture *f, const char *id, uint32_t g,
 		assert_int_equal(calls_show_leg(y->s->cm, id, y->role, &iy), 0);
 		entry(x->s, x->media, KEYTABLE_DIR_OUT, &xo, 0);
 		entry(y->s, y->media, KEYTABLE_DIR_OUT, &yo, 0);
-		done = ix.generation == g && iy.generation == g &&
+		done = chain_gen(&ix) == g && chain_gen(&iy) == g &&
 		       !master_eq(&xo.cur, &xo0.cur) && !master_eq(&yo.cur, &yo0.cur);
 		keytable_wipe(&xo, sizeof(xo));
 		keytable_wipe(&yo, sizeof(yo));
 	}
 	if (!done)
 		fail_msg("generation %u: legs at %u and %u, or an OUT entry not replaced", g,
-			 ix.generation, iy.generation);
+			 chain_gen(&ix), chain_gen(&iy));
 	entry(x->s, x->media, KEYTABLE_DIR_OUT, &xo, 0);
 	entry(x->s, x->media, KEYTABLE_DIR_IN, &xi, 0);
 	entry(y->s, y->media, KEYTABLE_DIR_OUT, &yo, 0);

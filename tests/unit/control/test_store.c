@@ -371,6 +371,88 @@ static void test_schema_migrate_v1(void **state)
 	assert_int_equal(store_open(f->dir, TENANT, 0, &f->st, err, sizeof(err)), 0);
 }
 
+/* A store of schema version 3 (issue 15: before the call history) opens and
+ * is migrated: an ended leg's reason becomes its end reason too, its times
+ * in ms come from its seconds, no counters; a live leg stays live; the
+ * history's index is made and the prune works on the old rows. */
+static void test_schema_migrate_v3(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX];
+	struct store_call c;
+	struct names l = { 0 };
+	int64_t next = -1;
+	sqlite3 *db;
+
+	add_user(f, "alice");
+	store_close(f->st);
+	f->st = NULL;
+	snprintf(path, sizeof(path), "%s/%s", f->dir, STORE_DB_NAME);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	/* back to version 3: its calls table (as version 2 made it), two legs */
+	assert_int_equal(sqlite3_exec(db,
+		"DROP TABLE calls;"
+		"CREATE TABLE calls (id TEXT NOT NULL, local_user TEXT NOT NULL,"
+		" remote TEXT NOT NULL,"
+		" role TEXT NOT NULL CHECK (role IN ('initiator', 'responder')),"
+		" mode TEXT NOT NULL CHECK (mode IN ('pending', 'e2ee', 'standard')),"
+		" reason TEXT NOT NULL, profile TEXT NOT NULL, security_code TEXT NOT NULL,"
+		" local_media TEXT NOT NULL, remote_media TEXT NOT NULL,"
+		" state TEXT NOT NULL CHECK (state IN ('setup', 'active', 'ended', 'failed')),"
+		" created INTEGER NOT NULL, ended INTEGER NOT NULL, PRIMARY KEY (id, role));"
+		"CREATE INDEX calls_state ON calls(state);"
+		"CREATE INDEX calls_user ON calls(local_user);"
+		"INSERT INTO calls VALUES ('0123456789abcdef', 'alice', 'bob@fabrikam',"
+		" 'initiator', 'e2ee', 'ended locally', 'AEAD_AES_256_GCM',"
+		" '01234567890123456789', '192.0.2.1:40000', '192.0.2.2:40000', 'ended', 10, 70);"
+		"INSERT INTO calls VALUES ('fedcba9876543210', 'alice', 'bob@fabrikam',"
+		" 'responder', 'standard', 'r', 'AEAD_AES_256_GCM', '', '192.0.2.1:40002',"
+		" '192.0.2.2:40002', 'active', 20, 0);"
+		"UPDATE schema_version SET version = 3;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_open(f->dir, TENANT, 0, &f->st, err, sizeof(err)), 0);
+	assert_int_equal(store_call_get(f->st, "0123456789abcdef", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.state, STORE_CALL_ENDED);
+	assert_string_equal(c.end_reason, "ended locally");
+	assert_string_equal(c.security_code, "01234567890123456789");
+	assert_int_equal(c.ended_by, STORE_ENDER_NONE);
+	assert_int_equal(c.media, STORE_MEDIA_UNKNOWN);
+	assert_int_equal(c.active_ms, 10000);
+	assert_int_equal(c.ended_ms, 70000);
+	assert_false(c.out.seen || c.in.seen);
+	assert_int_equal(store_call_get(f->st, "fedcba9876543210", &c, err, sizeof(err)), 0);
+	assert_int_equal(c.state, STORE_CALL_ACTIVE);
+	assert_int_equal(c.ended_ms, 0);
+	assert_string_equal(c.end_reason, "");
+	assert_int_equal(store_call_list_final(f->st, 10, collect_call, &l, err, sizeof(err)), 0);
+	assert_string_equal(l.buf, "0123456789abcdef:ended");
+	/* the live leg ends now, with counters; the old one is pruned first */
+	assert_int_equal(store_call_end(f->st, "fedcba9876543210", STORE_CALL_ENDED, "hung up",
+					err, sizeof(err)), 0);
+	assert_int_equal(store_call_prune(f->st, 70000, 64, &next, err, sizeof(err)), 1);
+	assert_true(next > 70000);
+	assert_int_equal(store_call_get(f->st, "0123456789abcdef", &c, err, sizeof(err)), -ENOENT);
+	store_close(f->st);
+	f->st = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	{
+		sqlite3_stmt *s;
+
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT version FROM "
+						    "schema_version), (SELECT count(*) FROM "
+						    "sqlite_master WHERE name = 'calls_final')",
+						    -1, &s, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(s, 0), STORE_SCHEMA_VERSION);
+		assert_int_equal(sqlite3_column_int(s, 1), 1);
+		sqlite3_finalize(s);
+	}
+	sqlite3_close(db);
+	assert_int_equal(store_open(f->dir, TENANT, 0, &f->st, err, sizeof(err)), 0);
+}
+
 static void test_persistence(void **state)
 {
 	struct fixture *f = *state;
@@ -486,6 +568,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_calls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call_legs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_call_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_migrate_v3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusal_changes_nothing, setup, teardown),
 	};

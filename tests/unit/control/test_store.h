@@ -83,5 +83,6 @@ void test_user_setting(void **state);
 void test_peers(void **state);
 void test_calls(void **state);
 void test_call_legs(void **state);
+void test_call_history(void **state);
 
-#endif
+#endif /* CALLSEAL_TEST_STORE_H */

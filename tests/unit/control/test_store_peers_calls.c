@@ -218,7 +218,11 @@ void test_calls(void **state)
 	assert_int_equal(store_call_update(f->st, &c, err, sizeof(err)), -EALREADY);
 	assert_int_equal(store_call_get(f->st, "call-1", &g, err, sizeof(err)), 0);
 	assert_int_equal(g.state, STORE_CALL_ENDED);
-	assert_string_equal(g.reason, "hung up");
+	/* the end's reason apart; the mode's reason stays (schema version 4) */
+	assert_string_equal(g.end_reason, "hung up");
+	assert_string_equal(g.reason, "both parties have turned on end-to-end encryption");
+	assert_int_equal(g.ended_by, STORE_ENDER_NONE);
+	assert_true(g.active_ms > 0 && g.ended_ms >= g.active_ms);
 	assert_true(g.ended >= g.created);
 	assert_string_equal(g.security_code, "01234567890123456789");  /* kept */
 	assert_int_equal(store_call_get(f->st, "call-2", &g, err, sizeof(err)), 0);
@@ -303,4 +307,93 @@ void test_call_legs(void **state)
 	assert_int_equal(store_call_del(f->st, "0123456789abcdef", err, sizeof(err)), 0);
 	assert_int_equal(store_call_get_leg(f->st, "0123456789abcdef", STORE_ROLE_RESPONDER, &g,
 					    err, sizeof(err)), -ENOENT);
+}
+
+/* Issue 15: an ended leg keeps who ended it, why, when, and the dataplane's
+ * final counters; the list of ended legs is newest first; the prune forgets
+ * at most its batch, the oldest first, never a live leg. */
+void test_call_history(void **state)
+{
+	struct fixture *f = *state;
+	struct store_call c, g;
+	struct store_call_final fin;
+	struct names l = { 0 };
+	int64_t next = -1;
+
+	add_user(f, "alice");
+	/* call-1: active, ended by the peer, with counters (in never counted) */
+	make_call(&c, "call-1", "alice");
+	c.mode = STORE_MODE_STANDARD;
+	c.state = STORE_CALL_ACTIVE;
+	snprintf(c.profile, sizeof(c.profile), "AEAD_AES_256_GCM");
+	snprintf(c.reason, sizeof(c.reason), "alice has not turned on end-to-end encryption");
+	assert_int_equal(store_call_add(f->st, &c, err, sizeof(err)), 0);
+	memset(&fin, 0, sizeof(fin));
+	fin.ended_by = STORE_ENDER_PEER;
+	fin.media = STORE_MEDIA_READ;
+	fin.out = (struct store_call_dir){ .seen = true, .packets = 400, .bytes = 64000,
+					   .index_reuse = 3, .key_exhausted = 0, .other_drops = 1 };
+	fin.ended_by = (enum store_call_ender)9;
+	assert_int_equal(store_call_finish_leg(f->st, "call-1", STORE_ROLE_INITIATOR,
+					       STORE_CALL_ENDED, "x", &fin, err, sizeof(err)),
+			 -EINVAL);
+	fin.ended_by = STORE_ENDER_PEER;
+	assert_int_equal(store_call_finish_leg(f->st, "call-1", STORE_ROLE_INITIATOR,
+					       STORE_CALL_ENDED, "ended by the peer: hung up",
+					       &fin, err, sizeof(err)), 0);
+	assert_int_equal(store_call_finish_leg(f->st, "call-1", STORE_ROLE_INITIATOR,
+					       STORE_CALL_ENDED, "again", &fin, err, sizeof(err)),
+			 -EALREADY);
+	assert_int_equal(store_call_get(f->st, "call-1", &g, err, sizeof(err)), 0);
+	assert_int_equal(g.state, STORE_CALL_ENDED);
+	assert_string_equal(g.end_reason, "ended by the peer: hung up");
+	assert_string_equal(g.reason, "alice has not turned on end-to-end encryption");
+	assert_int_equal(g.ended_by, STORE_ENDER_PEER);
+	assert_int_equal(g.media, STORE_MEDIA_READ);
+	assert_true(g.out.seen);
+	assert_int_equal(g.out.packets, 400);
+	assert_int_equal(g.out.bytes, 64000);
+	assert_int_equal(g.out.index_reuse, 3);
+	assert_int_equal(g.out.other_drops, 1);
+	assert_false(g.in.seen);
+	assert_int_equal(g.in.packets, 0);
+	assert_true(g.active_ms > 0 && g.ended_ms >= g.active_ms);
+
+	/* call-2: failed in its set-up, no dataplane statistics */
+	make_call(&c, "call-2", "alice");
+	assert_int_equal(store_call_add(f->st, &c, err, sizeof(err)), 0);
+	fin.ended_by = STORE_ENDER_DAEMON;
+	fin.media = STORE_MEDIA_NONE;
+	assert_int_equal(store_call_finish_leg(f->st, "call-2", 0, STORE_CALL_FAILED,
+					       "timed out after 5000 ms", &fin, err, sizeof(err)), 0);
+	assert_int_equal(store_call_get(f->st, "call-2", &g, err, sizeof(err)), 0);
+	assert_int_equal(g.state, STORE_CALL_FAILED);
+	assert_int_equal(g.ended_by, STORE_ENDER_DAEMON);
+	assert_int_equal(g.media, STORE_MEDIA_NONE);
+	assert_false(g.out.seen);
+	assert_int_equal(g.active_ms, 0);
+
+	/* call-3: live */
+	make_call(&c, "call-3", "alice");
+	assert_int_equal(store_call_add(f->st, &c, err, sizeof(err)), 0);
+
+	/* newest end first; the live one is not history */
+	assert_int_equal(store_call_list_final(f->st, 10, collect_call, &l, err, sizeof(err)), 0);
+	assert_true(strcmp(l.buf, "call-2:failed,call-1:ended") == 0 ||
+		    strcmp(l.buf, "call-1:ended,call-2:failed") == 0);  /* same ms */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_call_list_final(f->st, 1, collect_call, &l, err, sizeof(err)), 0);
+	assert_int_equal(l.n, 1);
+
+	/* prune: nothing ended before the start of time; then one at a time */
+	assert_int_equal(store_call_prune(f->st, 1, 1, &next, err, sizeof(err)), 0);
+	assert_true(next > 0);
+	assert_int_equal(store_call_prune(f->st, INT64_MAX, 1, &next, err, sizeof(err)), 1);
+	assert_true(next > 0);                         /* one final leg left */
+	assert_int_equal(store_call_prune(f->st, INT64_MAX, 64, &next, err, sizeof(err)), 1);
+	assert_int_equal(next, 0);
+	assert_int_equal(store_call_get(f->st, "call-1", &g, err, sizeof(err)), -ENOENT);
+	assert_int_equal(store_call_get(f->st, "call-2", &g, err, sizeof(err)), -ENOENT);
+	assert_int_equal(store_call_get(f->st, "call-3", &g, err, sizeof(err)), 0);
+	assert_int_equal(store_call_prune(f->st, INT64_MAX, 64, &next, err, sizeof(err)), 0);
 }

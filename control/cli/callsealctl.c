@@ -252,8 +252,15 @@ int main(int argc, char **argv)
 			fail(EXIT_USAGE, "--admin needs a value (see --help)");
 		} else {
 			/* a command option before the command, or a typo */
-			fail(EXIT_USAGE, "unknown option '%.32s' before the command (see --help)",
-			     argv[i]);
+			static const char *const global[] = { "admin", "help" };
+			size_t n = strcspn(argv[i] + 2, "=");
+			char sb[40];
+			const char *close = opts_closest(argv[i] + 2, n, global, 2);
+
+			fail(EXIT_USAGE, "unknown option --%s before the command%s%s%s (see --help)",
+			     opts_word_shown(argv[i] + 2, n, sb),
+			     close ? " (did you mean --" : ": command options go after the "
+			     "command's words", close ? close : "", close ? "?)" : "");
 		}
 	}
 	argc -= i;

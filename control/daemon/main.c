@@ -42,6 +42,7 @@
 #include "dirspec.h"
 #include "hygiene.h"
 #include "keyspec.h"
+#include "opts.h"
 #include "callseal/keytable.h"
 #include "store.h"
 
@@ -458,8 +459,18 @@ int main(int argc, char **argv)
 			return 0;
 		case ':':
 			bad_usage("%s needs a value", argv[optind - 1]);
-		default:
-			bad_usage("unknown option %s", argv[optind - 1]);
+		default: {
+			const char *a = argv[optind - 1], *close;
+			int dashes = a[0] != '-' ? 0 : a[1] == '-' ? 2 : 1;
+			size_t n = strcspn(a + dashes, "=");
+			char sb[40];
+
+			close = opts_closest_getopt(a + dashes, n, longopts);
+			bad_usage("unknown option %.*s%s%s%s%s", dashes, a,
+				  opts_word_shown(a + dashes, n, sb),
+				  close ? " (did you mean --" : "", close ? close : "",
+				  close ? "?)" : "");
+		}
 		}
 	}
 	if (optind < argc)

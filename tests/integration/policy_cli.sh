@@ -223,6 +223,13 @@ refuse 2 "a name that looks like a path" group add ..
 refuse 2 "policy add without a name names the name first" policy add --e2ee disabled
 tap_is "$(grep -c 'a policy name is required' "$TEST_TMP/r.err")" 1 "  ... (not --e2ee)"
 refuse 2 "unknown option" user list --colour
+# issue 15: the option as typed (it said "--?"), and the one meant
+refuse 2 "a mistyped option" user set alice --e2e on
+tap_is "$(cat "$TEST_TMP/r.err")" "callsealctl: user set: unknown option --e2e (did you mean --e2ee?)" \
+  "  ... is named as typed, with the option meant"
+refuse 2 "a command option before the command" --json user list
+tap_is "$(grep -c -- "unknown option --json before the command: command options go after" "$TEST_TMP/r.err")" 1 \
+  "  ... says where it goes"
 # the daemon checks again: a raw request skips the CLI's checks
 python3 - "$SOCK" >"$TEST_TMP/raw.out" 2>&1 <<'PY'
 import socket, struct, sys

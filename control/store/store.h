@@ -279,6 +279,11 @@ int store_assignment_list(struct store *st, store_assignment_fn fn, void *arg,
 			  char *err, size_t errlen);
 
 /* ---- peers --------------------------------------------------------------- */
+/* The refusal of a peer that is already on record (store_peer_add, and
+ * `peer add` before it asks for a key). */
+#define STORE_PEER_EXISTS_FMT "peer '%s' already exists (peer set changes its address " \
+	"or key; peer del removes it)"
+
 /*
  * A remote party "user@tenant" reached at address (host:port). public_key may
  * be NULL: it is then learnt on first use (store_peer_learn_key). pinned needs

@@ -217,6 +217,11 @@ refuse 2 "peer with a bad address" peer add gina@fabrikam --addr 192.0.2.7
 refuse 2 "peer with a short key" peer add gina@fabrikam --key AAAA --addr 192.0.2.7:7000
 refuse 1 "peer added twice" peer add dave@fabrikam --key "$(head -c 32 /dev/urandom | base64 -w0)" --addr 192.0.2.7:7001
 tap_is "$(grep -c "already exists" "$TEST_TMP/r.err")" 1 "  ... because it exists"
+# issue 15: without --key (on a daemon without --trust-on-first-use) it said
+# that --key is required
+refuse 1 "peer add of an existing peer without --key" peer add dave@fabrikam --addr 192.0.2.7:7001
+tap_is "$(cat "$TEST_TMP/r.err")" "callsealctl: peer 'dave@fabrikam' already exists (peer set \
+changes its address or key; peer del removes it)" "  ... says it exists, and how to change it"
 refuse 2 "unknown user command" user frob
 refuse 2 "a name that looks like an option" user add -x
 refuse 2 "a name that looks like a path" group add ..

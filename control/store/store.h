@@ -167,7 +167,9 @@ bool store_name_new_valid(const char *s);
 /* "user@tenant"; user and tenant (if wanted) written out, each a valid name. */
 int store_peer_id_parse(const char *s, char user[STORE_NAME_MAX + 1],
 			char tenant[STORE_NAME_MAX + 1], char *err, size_t errlen);
-/* host:port: a DNS name, a dotted IPv4 address, or [IPv6]; port 1..65535. */
+/* IP:port, numeric: a dotted IPv4 address or [IPv6]; port 1..65535. A host
+ * name is refused (nothing resolves names: the daemon's loop never waits for
+ * DNS); err says so, without echoing s. */
 int store_address_check(const char *s, char *err, size_t errlen);
 /* Numeric IP:port only: dotted IPv4, or [IPv6] in brackets, port
  * 0..65535 (callers refuse 0 where it is wrong). family 4 or 6; addr the

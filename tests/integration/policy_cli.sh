@@ -214,6 +214,14 @@ refuse 2 "policy assign with no target" policy assign open
 refuse 1 "policy unassign where there is none" policy unassign --user bob
 refuse 2 "peer without @" peer add dave --addr 192.0.2.7:7000
 refuse 2 "peer with a bad address" peer add gina@fabrikam --addr 192.0.2.7
+# issue 15: these were accepted, and a name failed only when dialled
+refuse 2 "peer with digits that are no IPv4 address" peer add gina@fabrikam --key "$PEERKEY" --addr 300.1.1.1:7102
+tap_is "$(cat "$TEST_TMP/r.err")" "callsealctl: peer add: --addr: not an IPv4 address (four numbers 0-255, e.g. 192.0.2.1:7443)" \
+  "  ... says so"
+refuse 2 "peer with a host name" peer add gina@fabrikam --key "$PEERKEY" --addr localhost:7102
+tap_is "$(grep -c -- "--addr: a host name; numeric addresses only" "$TEST_TMP/r.err")" 1 \
+  "  ... says numeric addresses only"
+refuse 2 "peer set to a host name" peer set dave@fabrikam --addr ctl.fabrikam.example:7443
 refuse 2 "peer with a short key" peer add gina@fabrikam --key AAAA --addr 192.0.2.7:7000
 refuse 1 "peer added twice" peer add dave@fabrikam --key "$(head -c 32 /dev/urandom | base64 -w0)" --addr 192.0.2.7:7001
 tap_is "$(grep -c "already exists" "$TEST_TMP/r.err")" 1 "  ... because it exists"
@@ -255,10 +263,12 @@ def req(*words):
     return st
 bad = [("user", "add", "a b"), ("policy", "add", "x", "--e2ee", "perhaps"),
        ("policy", "assign", "open", "--tenant", "--group", "sales"),
-       ("peer", "add", "x@y", "--addr", "nope"), ("group", "add", "../etc")]
+       ("peer", "add", "x@y", "--addr", "nope"), ("group", "add", "../etc"),
+       ("peer", "add", "x@y", "--addr", "localhost:7102"),
+       ("peer", "add", "x@y", "--addr", "300.1.1.1:7102")]
 print(" ".join(str(req(*b)) for b in bad))
 PY
-tap_is "$(cat "$TEST_TMP/raw.out")" "22 22 22 22 22" "the daemon refuses bad raw requests (EINVAL)"
+tap_is "$(cat "$TEST_TMP/raw.out")" "22 22 22 22 22 22 22" "the daemon refuses bad raw requests (EINVAL)"
 snapshot >"$TEST_TMP/after.json" 2>&1
 tap_check "nothing changed after the refusals" cmp "$TEST_TMP/before.json" "$TEST_TMP/after.json"
 

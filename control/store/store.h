@@ -8,7 +8,9 @@
  *
  * Files: <state_dir>/ is 0700 and <state_dir>/callseal.db 0600, both owned by
  * the caller's effective uid; anything else is refused at open. A lock file
- * (<state_dir>/lock, flock) keeps a second daemon off the same store.
+ * (<state_dir>/lock, flock) keeps a second daemon off the same store; its
+ * holder writes its pid there, and a second open is refused (-EBUSY) with "in
+ * use by pid N".
  *
  * Secrets: a user's private key is written once, at store_user_add(), and read
  * only by store_user_private_key(). No other function returns it, and no

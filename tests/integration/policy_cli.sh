@@ -301,6 +301,39 @@ timeout 10 "$CONTROL" --table "$TABLE" --state "$STATE" --admin "$SOCK" --tenant
 tap_is "$? $(grep -c "belongs to tenant 'contoso', not 'fabrikam'" "$TEST_TMP/mismatch.log")" \
   "1 1" "a store of another tenant is refused at start-up"
 
+# ---- start-up refusals (issue 15) ------------------------------------------------------------
+# a bad --table is a bad option: exit 2 before anything is created
+timeout 10 "$CONTROL" --table bad/name --state "$TEST_TMP/bt/state" --admin "$TEST_TMP/bt.sock" \
+  --tenant contoso >"$TEST_TMP/bt.log" 2>&1
+tap_is "$? $(wc -l <"$TEST_TMP/bt.log") $(grep -c -- '^callseal-control: --table: table name may use only' "$TEST_TMP/bt.log")" \
+  "2 1 1" "--table bad/name: exit 2, one line naming --table"
+tap_is "$(test -e "$TEST_TMP/bt" && echo left || echo none)" none "  ... and nothing created"
+timeout 10 "$CONTROL" --tabel "$TABLE" >"$TEST_TMP/bo.log" 2>&1
+tap_is "$? $(cat "$TEST_TMP/bo.log")" \
+  "2 callseal-control: unknown option --tabel (did you mean --table?) (see --help)" \
+  "a mistyped daemon option is named, with the one meant"
+start_daemon control3
+# the store in use: one message with the holder's pid
+timeout 10 "$CONTROL" --table "${TABLE}b" --state "$STATE" --admin "$TEST_TMP/b.sock" \
+  --tenant contoso >"$TEST_TMP/busy.log" 2>&1
+tap_is "$? $(wc -l <"$TEST_TMP/busy.log") $(cat "$TEST_TMP/busy.log")" \
+  "1 1 callseal-control: store in $STATE: in use by pid $DPID: another callseal-control uses it (stop that one first)" \
+  "a store in use: exit 1, one line naming the holder's pid"
+tap_is "$(test -e "/dev/shm/callseal.${TABLE}b" && echo left || echo none)" none "  ... and no table left"
+# a start that fails after creating its state directory removes it (only it)
+timeout 10 "$CONTROL" --table "$TABLE" --state "$TEST_TMP/fresh/state" --admin "$TEST_TMP/f.sock" \
+  --tenant contoso >"$TEST_TMP/fresh.log" 2>&1
+tap_is "$? $(grep -c "held by writer pid $DPID" "$TEST_TMP/fresh.log")" "1 1" \
+  "a second daemon on the table does not start (it created a state directory first)"
+tap_is "$(test -e "$TEST_TMP/fresh" && echo left || echo none)" none \
+  "  ... and removes the state directory it created (parents too)" || sed 's/^/#   /' "$TEST_TMP/fresh.log"
+mkdir -m 700 "$TEST_TMP/pre"
+timeout 10 "$CONTROL" --table "$TABLE" --state "$TEST_TMP/pre" --admin "$TEST_TMP/p.sock" \
+  --tenant contoso >"$TEST_TMP/pre.log" 2>&1
+tap_is "$? $(test -d "$TEST_TMP/pre" && echo kept) $(ls -A "$TEST_TMP/pre" | wc -l)" "1 kept 0" \
+  "  ... in a directory that was there: the store it created goes, the directory stays"
+stop_proc "$DPID"
+
 # ---- no private key anywhere ---------------------------------------------------------------
 python3 - "$STATE/callseal.db" "$OUT" "$TEST_TMP"/control*.log >"$TEST_TMP/keys.out" 2>&1 <<'PY'
 import base64, glob, sqlite3, sys

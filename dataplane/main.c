@@ -280,20 +280,12 @@ static int parse_args(int argc, char **argv, struct dp_config *c)
 			fprintf(stderr, "callseal-dataplane: %s needs a value (see --help)\n",
 				argv[optind - 1]);
 			return -1;
-		default: {
-			const char *w = argv[optind - 1], *close;
-			int dashes = w[0] != '-' ? 0 : w[1] == '-' ? 2 : 1;
-			size_t n = strcspn(w + dashes, "=");
-			char sb[40];
-
-			close = opts_closest_getopt(w + dashes, n, dp_options);
-			fprintf(stderr, "callseal-dataplane: unknown option %.*s%s%s%s%s (see "
-				"--help; EAL options go before --)\n", dashes, w,
-				opts_word_shown(w + dashes, n, sb),
-				close ? " (did you mean --" : "", close ? close : "",
-				close ? "?)" : "");
+		default:
+			fprintf(stderr, "callseal-dataplane: %s (see --help; EAL options go "
+				"before --)\n", opts_unknown_getopt(argv[optind - 1],
+								   dp_options, terr,
+								   sizeof(terr)));
 			return -1;
-		}
 		}
 	}
 	if (optind < argc) {

@@ -515,18 +515,9 @@ int main(int argc, char **argv)
 			return 0;
 		case ':':
 			bad_usage("%s needs a value", argv[optind - 1]);
-		default: {
-			const char *a = argv[optind - 1], *close;
-			int dashes = a[0] != '-' ? 0 : a[1] == '-' ? 2 : 1;
-			size_t n = strcspn(a + dashes, "=");
-			char sb[40];
-
-			close = opts_closest_getopt(a + dashes, n, longopts);
-			bad_usage("unknown option %.*s%s%s%s%s", dashes, a,
-				  opts_word_shown(a + dashes, n, sb),
-				  close ? " (did you mean --" : "", close ? close : "",
-				  close ? "?)" : "");
-		}
+		default:
+			bad_usage("%s", opts_unknown_getopt(argv[optind - 1], longopts, err,
+							    sizeof(err)));
 		}
 	}
 	if (optind < argc)

@@ -96,6 +96,20 @@ const char *opts_closest_getopt(const char *typed, size_t n, const struct option
 	return opts_closest(typed, n, names, k);
 }
 
+const char *opts_unknown_getopt(const char *word, const struct option *longopts,
+				char *buf, size_t len)
+{
+	int dashes = word[0] != '-' ? 0 : word[1] == '-' ? 2 : 1;
+	size_t n = strcspn(word + dashes, "=");
+	const char *close = opts_closest_getopt(word + dashes, n, longopts);
+	char sb[40];
+
+	snprintf(buf, len, "unknown option %.*s%s%s%s%s", dashes, word,
+		 opts_word_shown(word + dashes, n, sb), close ? " (did you mean --" : "",
+		 close ? close : "", close ? "?)" : "");
+	return buf;
+}
+
 static int find(const struct opts_spec *family, const char *name, size_t n)
 {
 	int i;

@@ -82,5 +82,10 @@ const char *opts_closest(const char *typed, size_t n, const char *const names[],
 			 size_t count);
 /* The same over a getopt_long table (up to its first 64 rows). */
 const char *opts_closest_getopt(const char *typed, size_t n, const struct option *longopts);
+/* "unknown option --tabel (did you mean --table?)" into buf, for word (as
+ * typed: "-x", "--name", "--name=value"; the value is never shown) that
+ * getopt_long did not know. */
+const char *opts_unknown_getopt(const char *word, const struct option *longopts,
+				char *buf, size_t len);
 
 #endif /* CALLSEAL_OPTS_H */

@@ -100,12 +100,35 @@ static void closest(void **state)
 	assert_null(opts_closest("e2e", 3, names, 0));
 }
 
+/* callseal-control's and callseal-dataplane's own options (getopt_long) */
+static void unknown_getopt(void **state)
+{
+	static const struct option longopts[] = {
+		{ "table", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char buf[128];
+
+	(void)state;
+	assert_string_equal(opts_unknown_getopt("--tabel", longopts, buf, sizeof(buf)),
+			    "unknown option --tabel (did you mean --table?)");
+	assert_string_equal(opts_unknown_getopt("--tabel=s3cret", longopts, buf, sizeof(buf)),
+			    "unknown option --tabel (did you mean --table?)");
+	assert_string_equal(opts_unknown_getopt("--bogus", longopts, buf, sizeof(buf)),
+			    "unknown option --bogus");
+	assert_string_equal(opts_unknown_getopt("-x", longopts, buf, sizeof(buf)),
+			    "unknown option -x");
+	assert_string_equal(opts_unknown_getopt("--k+y/", longopts, buf, sizeof(buf)),
+			    "unknown option --?");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(values_by_name),
 		cmocka_unit_test(refusals),
 		cmocka_unit_test(closest),
+		cmocka_unit_test(unknown_getopt),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_interrupts.h>
 #include <rte_lcore.h>
@@ -28,6 +31,7 @@
 #include "callseal_version.h"
 #include "dp.h"
 #include "hygiene.h"
+#include "opts.h"
 #include "resume.h"
 
 #define NB_RXD 1024
@@ -72,6 +76,10 @@ static const char usage_text[] =
 "                        statistics area and the resume object, intel-ipsec-mb\n"
 "                        and DPDK; like --help it needs no EAL environment\n"
 "\n"
+"Errors are one line saying what to do. Exit status: 0 after SIGINT, SIGTERM or\n"
+"--idle-exit; 1 if it cannot start; 2 on bad options (callseal options go\n"
+"after --, EAL options before it).\n"
+"\n"
 "example (two pcap ports, no NIC, no hugepages):\n"
 "  callseal-dataplane --no-huge --no-pci -m 256 --file-prefix dp1 -l 0 \\\n"
 "    --vdev 'net_pcap0,rx_pcap=rtp.pcap,tx_pcap=inside-out.pcap' \\\n"
@@ -84,7 +92,7 @@ static const char usage_text[] =
 "key-table entry; docs/dpstats.md), removed at exit. One dataplane per key\n"
 "table: a second one is refused with the first one's pid.\n";
 
-/* The statistics area: removed on every exit (the normal end, rte_exit()
+/* The statistics area: removed on every exit (the normal end, dp_fail()
  * through atexit, SIGINT/SIGTERM/SIGHUP through the normal end). */
 static struct dpstats *stats_area;
 /* The streams' indexes across restarts (resume.h): never removed. */
@@ -102,6 +110,34 @@ static void on_signal(int sig)
 	dp_force_quit = true;
 }
 
+/* exit statuses (as callseal-control's) */
+#define EXIT_START 1   /* could not start: the message says what to fix */
+#define EXIT_USAGE 2   /* bad options: nothing was started */
+
+static bool eal_up;    /* rte_eal_init() succeeded: cleanup on exit */
+
+/*
+ * One line "callseal-dataplane: WHAT" on stderr, then exit with status: the
+ * dataplane's own errors, instead of rte_exit()'s "EAL: Error - exiting with
+ * code" banner. Like rte_exit(), it releases the EAL first (once it is up);
+ * exit() then runs the atexit handlers (the statistics area).
+ */
+__attribute__((format(printf, 2, 3), noreturn))
+static void dp_fail(int status, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fflush(stdout);     /* EAL's usage, if it printed one, comes first */
+	fprintf(stderr, "callseal-dataplane: %s\n", line);
+	if (eal_up)
+		rte_eal_cleanup();
+	exit(status);
+}
+
 /* Parse an unsigned number in [lo, hi]; -1 on error. */
 static long parse_num(const char *s, long lo, long hi)
 {
@@ -113,29 +149,31 @@ static long parse_num(const char *s, long lo, long hi)
 	return v;
 }
 
+enum { O_TABLE = 256, O_INSIDE, O_OUTSIDE, O_QUEUES, O_MEDIA, O_OTHER, O_FRAG,
+       O_IDLE, O_SLEEP, O_JSON, O_FLOWS, O_STREAMS, O_WINDOW, O_DUMPABLE,
+       O_HELP };
+static const struct option dp_options[] = {
+	{ "table", required_argument, NULL, O_TABLE },
+	{ "inside", required_argument, NULL, O_INSIDE },
+	{ "outside", required_argument, NULL, O_OUTSIDE },
+	{ "queues", required_argument, NULL, O_QUEUES },
+	{ "media-ports", required_argument, NULL, O_MEDIA },
+	{ "other", required_argument, NULL, O_OTHER },
+	{ "fragments", required_argument, NULL, O_FRAG },
+	{ "idle-exit", required_argument, NULL, O_IDLE },
+	{ "idle-sleep", required_argument, NULL, O_SLEEP },
+	{ "stats-json", required_argument, NULL, O_JSON },
+	{ "max-flows", required_argument, NULL, O_FLOWS },
+	{ "max-streams", required_argument, NULL, O_STREAMS },
+	{ "replay-window", required_argument, NULL, O_WINDOW },
+	{ "dumpable", no_argument, NULL, O_DUMPABLE },
+	{ "help", no_argument, NULL, O_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Print what is wrong with the options (one line) and return -1. */
 static int parse_args(int argc, char **argv, struct dp_config *c)
 {
-	enum { O_TABLE = 256, O_INSIDE, O_OUTSIDE, O_QUEUES, O_MEDIA, O_OTHER, O_FRAG,
-	       O_IDLE, O_SLEEP, O_JSON, O_FLOWS, O_STREAMS, O_WINDOW, O_DUMPABLE,
-	       O_HELP };
-	static const struct option opts[] = {
-		{ "table", required_argument, NULL, O_TABLE },
-		{ "inside", required_argument, NULL, O_INSIDE },
-		{ "outside", required_argument, NULL, O_OUTSIDE },
-		{ "queues", required_argument, NULL, O_QUEUES },
-		{ "media-ports", required_argument, NULL, O_MEDIA },
-		{ "other", required_argument, NULL, O_OTHER },
-		{ "fragments", required_argument, NULL, O_FRAG },
-		{ "idle-exit", required_argument, NULL, O_IDLE },
-		{ "idle-sleep", required_argument, NULL, O_SLEEP },
-		{ "stats-json", required_argument, NULL, O_JSON },
-		{ "max-flows", required_argument, NULL, O_FLOWS },
-		{ "max-streams", required_argument, NULL, O_STREAMS },
-		{ "replay-window", required_argument, NULL, O_WINDOW },
-		{ "dumpable", no_argument, NULL, O_DUMPABLE },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
 	long v;
 	int o;
 
@@ -144,11 +182,17 @@ static int parse_args(int argc, char **argv, struct dp_config *c)
 		.media_lo = 1024, .media_hi = 65535, .other_pass = true,
 		.max_flows = 65536, .max_streams = 131072, .window = 128,
 	};
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	optind = 0;      /* glibc: start afresh */
+	opterr = 0;      /* our own messages */
+	while ((o = getopt_long(argc, argv, ":", dp_options, NULL)) != -1) {
 		const char *a = optarg;
+		char terr[128];
 		switch (o) {
 		case O_TABLE:
+			if (keytable_name_check(a, terr, sizeof(terr)) != 0) {
+				fprintf(stderr, "callseal-dataplane: --table: %s\n", terr);
+				return -1;
+			}
 			c->table = a;
 			break;
 		case O_INSIDE:
@@ -238,8 +282,15 @@ static int parse_args(int argc, char **argv, struct dp_config *c)
 		case O_HELP:
 			fputs(usage_text, stdout);
 			exit(0);
+		case ':':
+			fprintf(stderr, "callseal-dataplane: %s needs a value (see --help)\n",
+				argv[optind - 1]);
+			return -1;
 		default:
-			fprintf(stderr, "callseal-dataplane: see --help for the options\n");
+			fprintf(stderr, "callseal-dataplane: %s (see --help; EAL options go "
+				"before --)\n", opts_unknown_getopt(argv[optind - 1],
+								   dp_options, terr,
+								   sizeof(terr)));
 			return -1;
 		}
 	}
@@ -259,14 +310,14 @@ static void port_init(struct dp_config *c, int role, struct rte_mempool *pool)
 	int ret;
 
 	if (!rte_eth_dev_is_valid_port(port))
-		rte_exit(EXIT_FAILURE, "%s port %u does not exist (%u ports: add --vdev "
-			 "or bind a NIC)\n", role == DP_PORT_INSIDE ? "inside" : "outside",
+		dp_fail(EXIT_START, "%s port %u does not exist (%u ports: add --vdev "
+			 "or bind a NIC)", role == DP_PORT_INSIDE ? "inside" : "outside",
 			 port, rte_eth_dev_count_avail());
 	if ((ret = rte_eth_dev_info_get(port, &info)) != 0)
-		rte_exit(EXIT_FAILURE, "port %u: no device info: %s\n", port, strerror(-ret));
+		dp_fail(EXIT_START, "port %u: no device info: %s", port, strerror(-ret));
 	if (c->queues > info.max_rx_queues || c->queues > info.max_tx_queues)
-		rte_exit(EXIT_FAILURE, "port %u (%s) has at most %u rx / %u tx queues; "
-			 "lower --queues\n", port, info.driver_name, info.max_rx_queues,
+		dp_fail(EXIT_START, "port %u (%s) has at most %u rx / %u tx queues; "
+			 "lower --queues", port, info.driver_name, info.max_rx_queues,
 			 info.max_tx_queues);
 
 	memset(&conf, 0, sizeof(conf));
@@ -282,7 +333,7 @@ static void port_init(struct dp_config *c, int role, struct rte_mempool *pool)
 		c->tx_cksum_offload[role] = true;
 	}
 	if ((ret = rte_eth_dev_configure(port, c->queues, c->queues, &conf)) != 0)
-		rte_exit(EXIT_FAILURE, "port %u: configure: %s\n", port, strerror(-ret));
+		dp_fail(EXIT_START, "port %u: configure: %s", port, strerror(-ret));
 	uint16_t nrx = NB_RXD, ntx = NB_TXD;
 	rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);
 	for (uint16_t q = 0; q < c->queues; q++) {
@@ -291,13 +342,13 @@ static void port_init(struct dp_config *c, int role, struct rte_mempool *pool)
 						  NULL, pool)) != 0 ||
 		    (ret = rte_eth_tx_queue_setup(port, q, ntx, sock < 0 ? 0 : (unsigned)sock,
 						  NULL)) != 0)
-			rte_exit(EXIT_FAILURE, "port %u queue %u: %s\n", port, q, strerror(-ret));
+			dp_fail(EXIT_START, "port %u queue %u: %s", port, q, strerror(-ret));
 	}
 	/* a memif client cannot start until its server listens: retry a while */
 	for (int tries = 0; (ret = rte_eth_dev_start(port)) != 0 && tries < 100; tries++)
 		rte_delay_ms(100);
 	if (ret != 0)
-		rte_exit(EXIT_FAILURE, "port %u: start: %s\n", port, strerror(-ret));
+		dp_fail(EXIT_START, "port %u: start: %s", port, strerror(-ret));
 	rte_eth_promiscuous_enable(port);   /* a bump in the wire sees every frame */
 }
 
@@ -415,6 +466,27 @@ static void ports_shutdown(const struct dp_config *c)
 			"close the ports within 5 s; exiting without\n");
 }
 
+/*
+ * Our options before "--" (or with no "--" at all) would reach EAL, which
+ * prints its whole usage: say where they go instead, exit 2.
+ */
+static void check_separator(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		const char *a = argv[i];
+		size_t n = strcspn(a + 2, "=");
+
+		if (strncmp(a, "--", 2) != 0)
+			continue;
+		for (const struct option *o = dp_options; o->name != NULL; o++) {
+			if (strlen(o->name) == n && strncmp(a + 2, o->name, n) == 0)
+				dp_fail(EXIT_USAGE, "--%s is a callseal option: put callseal "
+					"options after --, as in callseal-dataplane [EAL options] "
+					"-- --%s ... (see --help)", o->name, o->name);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static struct dp_config cfg;
@@ -443,27 +515,42 @@ int main(int argc, char **argv)
 		}
 	}
 
-	ret = rte_eal_init(argc, argv);
-	if (ret < 0)
-		rte_exit(EXIT_FAILURE, "EAL initialisation failed: check the EAL options "
-			 "(no hugepages? add --no-huge -m 256; another process? add "
-			 "--file-prefix NAME)\n");
-	argc -= ret;
-	argv += ret;
-	argv[0] = "callseal-dataplane";
-	if (parse_args(argc, argv, &cfg) != 0)
-		rte_exit(EXIT_FAILURE, "bad options\n");
-	if ((ret = hygiene_dumpable(cfg.dumpable)) != 0)
-		rte_exit(EXIT_FAILURE, "prctl(PR_SET_DUMPABLE): %s\n", strerror(-ret));
+	/* our options, before EAL: a mistake costs no EAL start (or its usage) */
+	check_separator(argc, argv);
+	{
+		char *ours[argc + 1];
+		int n = 1, i = 1;
+
+		while (i < argc && strcmp(argv[i], "--") != 0)
+			i++;
+		ours[0] = "callseal-dataplane";
+		for (i++; i < argc; i++)
+			ours[n++] = argv[i];
+		ours[n] = NULL;
+		if (parse_args(n, ours, &cfg) != 0)
+			exit(EXIT_USAGE);
+	}
 	if (cfg.port[DP_PORT_INSIDE] == cfg.port[DP_PORT_OUTSIDE])
-		rte_exit(EXIT_FAILURE, "--inside and --outside must be different ports\n");
+		dp_fail(EXIT_USAGE, "--inside and --outside must be different ports");
+
+	ret = rte_eal_init(argc, argv);
+	if (ret < 0 && rte_errno == EINVAL)
+		dp_fail(EXIT_USAGE, "EAL refused its options (see its message; callseal "
+			"options go after --)");
+	if (ret < 0)
+		dp_fail(EXIT_START, "EAL initialisation failed: check the EAL options (no "
+			"hugepages? add --no-huge -m 256; another process? add --file-prefix "
+			"NAME)");
+	eal_up = true;
+	if ((ret = hygiene_dumpable(cfg.dumpable)) != 0)
+		dp_fail(EXIT_START, "prctl(PR_SET_DUMPABLE): %s", strerror(-ret));
 	if (rte_lcore_count() < cfg.queues)
-		rte_exit(EXIT_FAILURE, "--queues %u needs %u lcores, EAL gave %u: use -l 0-%u\n",
+		dp_fail(EXIT_START, "--queues %u needs %u lcores, EAL gave %u: use -l 0-%u",
 			 cfg.queues, cfg.queues, rte_lcore_count(), cfg.queues - 1);
 
 	if (keytable_attach_reader(&table, cfg.table, err, sizeof(err)) != 0)
-		rte_exit(EXIT_FAILURE, "key table: %s (start callseal-control --table %s "
-			 "first)\n", err, cfg.table);
+		dp_fail(EXIT_START, "key table: %s (start callseal-control --table %s "
+			 "first)", err, cfg.table);
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -474,7 +561,7 @@ int main(int argc, char **argv)
 	ret = dpstats_create(&stats_area, cfg.table, cfg.queues, dp_flow_rows(&cfg), err,
 			     sizeof(err));
 	if (ret != 0)
-		rte_exit(EXIT_FAILURE, "%s\n", err);
+		dp_fail(EXIT_START, "%s", err);
 	atexit(stats_area_remove);
 
 	/* the streams' indexes the last dataplane on this table left: each
@@ -483,7 +570,7 @@ int main(int argc, char **argv)
 	ret = resume_open(&resume, cfg.table, table, cfg.queues, dp_resume_rows(&cfg), &rrep,
 			  err, sizeof(err));
 	if (ret != 0)
-		rte_exit(EXIT_FAILURE, "%s\n", err);
+		dp_fail(EXIT_START, "%s", err);
 	if (rrep.had_old)
 		printf("callseal-dataplane: resuming %llu stream(s) where the last dataplane "
 		       "on table %s stopped (%llu of keys since deleted dropped)\n",
@@ -495,7 +582,7 @@ int main(int argc, char **argv)
 	struct rte_mempool *pool = rte_pktmbuf_pool_create("callseal_mbufs", nb_mbufs,
 		MBUF_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
 	if (pool == NULL)
-		rte_exit(EXIT_FAILURE, "cannot allocate %u mbufs: raise EAL -m\n", nb_mbufs);
+		dp_fail(EXIT_START, "cannot allocate %u mbufs: raise EAL -m", nb_mbufs);
 	port_init(&cfg, DP_PORT_INSIDE, pool);
 	port_init(&cfg, DP_PORT_OUTSIDE, pool);
 	wait_links(&cfg);
@@ -507,7 +594,7 @@ int main(int argc, char **argv)
 		if ((ret = dp_lcore_init(&lcs[nl], &cfg, table, lcore, (uint16_t)nl,
 					 dpstats_worker(stats_area, nl),
 					 dpstats_flows(stats_area, nl))) != 0)
-			rte_exit(EXIT_FAILURE, "lcore %u: %s\n", lcore, ret == -ENOTSUP ?
+			dp_fail(EXIT_START, "lcore %u: %s", lcore, ret == -ENOTSUP ?
 				 "this CPU has no AES-NI: intel-ipsec-mb cannot run" :
 				 "out of memory for the flow tables: lower --max-flows/--max-streams");
 		dp_lcore_resume(&lcs[nl], resume, resume_rows(resume, nl));
@@ -521,7 +608,7 @@ int main(int argc, char **argv)
 			strerror(ret));
 	const char *failed = NULL;
 	if (csrtp_selftest(lcs[0].engine, &failed) != 0)
-		rte_exit(EXIT_FAILURE, "SRTP engine self-test failed at %s\n", failed);
+		dp_fail(EXIT_START, "SRTP engine self-test failed at %s", failed);
 
 	printf("callseal-dataplane: inside port %u, outside port %u, %u queue(s), "
 	       "lcores", cfg.port[0], cfg.port[1], cfg.queues);
@@ -537,8 +624,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	dp_stats_telemetry_register(lcs, nl);
 	if (dp_quiesce_create(nl) != 0)
-		rte_exit(EXIT_FAILURE, "out of memory for the workers' quiescent states: "
-			 "raise EAL -m\n");
+		dp_fail(EXIT_START, "out of memory for the workers' quiescent states: "
+			 "raise EAL -m");
 
 	for (unsigned i = 1; i < nl; i++)
 		rte_eal_remote_launch(dp_worker_main, &lcs[i], lcs[i].lcore_id);

@@ -58,23 +58,40 @@ static void print_cmd_help(FILE *f, enum command_id id, const char *lead, int in
 	}
 }
 
-static void usage(FILE *f)
+/* Each row's help in the table's order; noun (NULL: all) keeps those whose
+ * first word it is. The features of a call: their synopses, then their one
+ * text. The number of rows (f NULL: counted only). */
+static size_t print_rows(FILE *f, const char *noun)
 {
-	size_t i;
+	size_t i, n = 0, len = noun ? strlen(noun) : 0;
 
-	fputs("usage: " PROG " --admin SOCKET COMMAND [OPTIONS]\n"
-	      "       " PROG " COMMAND --help      (that command only)\n"
-	      "\nTalks to callseal-control over its admin socket. Commands (users,\n"
-	      "policies and peers need the daemon's --tenant, calls its --listen;\n"
-	      "docs/operations.md, docs/policy.md, docs/calls.md):\n\n", f);
 	for (i = 0; i < CMD_COUNT; i++) {
+		const char *w = commands_table[i].words;
 		bool feature = commands_table[i].flags & COMMAND_F_FEATURE;
 		bool next_feature = i + 1 < CMD_COUNT &&
 				    (commands_table[i + 1].flags & COMMAND_F_FEATURE);
 
-		/* the features of a call: their synopses, then their one text */
-		print_cmd_help(f, (enum command_id)i, "  ", 6, !(feature && next_feature));
+		if (noun != NULL && (strncmp(w, noun, len) != 0 ||
+				     (w[len] != ' ' && w[len] != '\0')))
+			continue;
+		if (f != NULL)
+			print_cmd_help(f, (enum command_id)i, "  ", 6,
+				       !(feature && next_feature));
+		n++;
 	}
+	return n;
+}
+
+static void usage(FILE *f)
+{
+
+	fputs("usage: " PROG " --admin SOCKET COMMAND [OPTIONS]\n"
+	      "       " PROG " COMMAND --help      (that command only)\n"
+	      "       " PROG " NOUN --help         (its commands: " PROG " call --help)\n"
+	      "\nTalks to callseal-control over its admin socket. Commands (users,\n"
+	      "policies and peers need the daemon's --tenant, calls its --listen;\n"
+	      "docs/operations.md, docs/policy.md, docs/calls.md):\n\n", f);
+	print_rows(f, NULL);
 	fputs(
 "\n"
 "Options:\n"
@@ -241,6 +258,20 @@ int main(int argc, char **argv)
 					       "usage: " PROG " --admin SOCKET ", 2, true);
 				return 0;
 			}
+			/* after a noun ("call"): its commands */
+			if (cmd < i && print_rows(NULL, argv[cmd]) > 0) {
+				printf("usage: " PROG " --admin SOCKET %s COMMAND [OPTIONS]\n"
+				       "       " PROG " %s COMMAND --help\n\n", argv[cmd],
+				       argv[cmd]);
+				print_rows(stdout, argv[cmd]);
+				return 0;
+			}
+			if (cmd < i) {
+				commands_find(1, (const char *const *)argv + cmd, &skip, err,
+					      sizeof(err));
+				fprintf(stderr, PROG ": %s\n", err);
+				return EXIT_USAGE;
+			}
 			usage(stdout);
 			return 0;
 		}
@@ -264,8 +295,15 @@ int main(int argc, char **argv)
 			return 0;
 		} else {
 			/* a command option before the command, or a typo */
-			fail(EXIT_USAGE, "unknown option '%.32s' before the command (see --help)",
-			     argv[i]);
+			static const char *const global[] = { "admin", "help" };
+			size_t n = strcspn(argv[i] + 2, "=");
+			char sb[40];
+			const char *close = opts_closest(argv[i] + 2, n, global, 2);
+
+			fail(EXIT_USAGE, "unknown option --%s before the command%s%s%s (see --help)",
+			     opts_word_shown(argv[i] + 2, n, sb),
+			     close ? " (did you mean --" : ": command options go after the "
+			     "command's words", close ? close : "", close ? "?)" : "");
 		}
 	}
 	argc -= i;

@@ -200,14 +200,14 @@ const struct command_row commands_table[CMD_COUNT] = {
 	  "Remove the policy assigned there.", DIR(D_TARGETS, 0, NULL),
 	  .flags = STORE | CHANGES },
 	[CMD_PEER_ADD] = { "peer add",
-	  "peer add USER@TENANT [--key BASE64] --addr HOST:PORT [--json]",
+	  "peer add USER@TENANT [--key BASE64] --addr IP:PORT [--json]",
 	  "A remote party and its callseal-control's address; --key pins its\n"
 	  "X25519 public key (base64, 44 characters, as its `user show` prints it).\n"
 	  "Without --key (only on a --trust-on-first-use daemon) the first key\n"
 	  "seen is learnt and pinned.",
 	  DIR(D_KEY | D_ADDR, D_ADDR, "a peer (user@tenant)"), .flags = STORE | CHANGES },
 	[CMD_PEER_SET] = { "peer set",
-	  "peer set USER@TENANT [--key BASE64] [--addr HOST:PORT] [--json]",
+	  "peer set USER@TENANT [--key BASE64] [--addr IP:PORT] [--json]",
 	  "Correct a peer's address, or pin a key (replacing the one on record:\n"
 	  "after comparing fingerprints over a trusted channel).",
 	  DIR(D_KEY | D_ADDR, 0, "a peer (user@tenant)"), .flags = STORE | CHANGES },

@@ -592,11 +592,20 @@ int cmd_peer_add(struct ctl *c, int argc, const char *const argv[], char *msg,
 {
 	char lg[ADMIN_MSG_MAX];
 	char fb[FINGERPRINT_STR];
+	struct store_peer p;
 	struct dirspec_cmd d;
 	int rc;
 
 	rc = dir_parse(c, argc, argv, &d, msg, msglen);
 	if (rc < 0)
+		return rc;
+	/* an existing peer first: that, not a missing --key, is what is wrong */
+	rc = store_peer_show(c->store, d.name, &p, msg, msglen);
+	if (rc == 0) {
+		snprintf(msg, msglen, STORE_PEER_EXISTS_FMT, d.name);
+		return -EEXIST;
+	}
+	if (rc != -ENOENT)
 		return rc;
 	/* a key an administrator gives is pinned; without one it is learnt on
 	 * first use, which only a --trust-on-first-use daemon does */

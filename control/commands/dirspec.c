@@ -125,7 +125,7 @@ int dirspec_parse_cmd(enum command_id id, int argc, const char *const argv[],
 		}
 	}
 	if (id == CMD_PEER_SET && !opts_has(&p, "key") && !opts_has(&p, "addr")) {
-		errbuf_set(err, errlen, "%s: give --key BASE64, --addr HOST:PORT or both", on);
+		errbuf_set(err, errlen, "%s: give --key BASE64, --addr IP:PORT or both", on);
 		goto out;
 	}
 	if (id == CMD_USER_SET &&
@@ -187,9 +187,12 @@ int dirspec_parse_cmd(enum command_id id, int argc, const char *const argv[],
 		cmd->has_key = true;
 	}
 	if ((v = opts_get(&p, "addr")) != NULL) {
-		if (store_address_check(v, NULL, 0) < 0) {
-			errbuf_set(err, errlen, "%s: --addr must be HOST:PORT (a DNS name, "
-				   "dotted IPv4 or [IPv6]; port 1-65535)", on);
+		char why[STORE_ERR_MAX];
+
+		if (store_address_check(v, why, sizeof(why)) < 0) {
+			/* "address: a host name; ..." */
+			errbuf_set(err, errlen, "%s: --addr: %s", on,
+				   why + (strncmp(why, "address: ", 9) == 0 ? 9 : 0));
 			goto out;
 		}
 		cmd->addr = v;

@@ -54,8 +54,8 @@ struct dirspec_cmd {
  *   policy del NAME             policy list [--json]
  *   policy assign NAME --tenant|--group G|--user U
  *   policy unassign --tenant|--group G|--user U
- *   peer add USER@TENANT [--key BASE64] --addr HOST:PORT
- *   peer set USER@TENANT [--key BASE64] [--addr HOST:PORT]  (at least one)
+ *   peer add USER@TENANT [--key BASE64] --addr IP:PORT
+ *   peer set USER@TENANT [--key BASE64] [--addr IP:PORT]  (at least one)
  *   peer del USER@TENANT        peer list [--json]
  *   group del G                 user del U
  * (every command also takes --json)

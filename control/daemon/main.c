@@ -44,6 +44,7 @@
 #include "dirspec.h"
 #include "hygiene.h"
 #include "keyspec.h"
+#include "opts.h"
 #include "callseal/dpstats.h"
 #include "callseal/keytable.h"
 #include "sdnotify.h"
@@ -173,6 +174,16 @@ static void bad_usage(const char *fmt, ...)
 	exit(2);
 }
 
+/* What this run created, removed again if it does not start: the state
+ * directory's components (mkdir -p) at made[] (the length of each, in the
+ * order made) and the store's files. Nothing that was there before. */
+#define MADE_MAX 64u
+static struct {
+	size_t made[MADE_MAX];
+	unsigned int n_made;
+	bool db, lock;           /* the store's files did not exist before */
+} undo;
+
 /* mkdir -p with mode 0700; the last component must end up private. */
 static int state_dir(const char *dir, char *err, size_t errlen)
 {
@@ -189,7 +200,10 @@ static int state_dir(const char *dir, char *err, size_t errlen)
 		if (path[i] != '/' && path[i] != '\0')
 			continue;
 		path[i] = '\0';
-		if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		if (mkdir(path, 0700) == 0) {
+			if (undo.n_made < MADE_MAX)
+				undo.made[undo.n_made++] = i;
+		} else if (errno != EEXIST) {
 			snprintf(err, errlen, "cannot create state directory %s: %s", path,
 				 strerror(errno));
 			return -errno;
@@ -216,6 +230,46 @@ static int state_dir(const char *dir, char *err, size_t errlen)
 		return -EPERM;
 	}
 	return 0;
+}
+
+/* Whether DIR/name exists (as anything). */
+static bool state_has(const char *dir, const char *name)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return lstat(path, &st) == 0;
+}
+
+/* A start that failed: remove the store's files and the directories this run
+ * created (a directory someone else put something in meanwhile stays). */
+static void state_undo(const char *dir)
+{
+	char path[4096];
+	unsigned int k;
+	int top = -1;      /* the outermost directory removed */
+
+	if (undo.db) {
+		snprintf(path, sizeof(path), "%s/" STORE_DB_NAME, dir);
+		(void)unlink(path);
+		snprintf(path, sizeof(path), "%s/" STORE_DB_NAME "-journal", dir);
+		(void)unlink(path);
+	}
+	if (undo.lock) {
+		snprintf(path, sizeof(path), "%s/" STORE_LOCK_NAME, dir);
+		(void)unlink(path);
+	}
+	for (k = undo.n_made; k-- > 0; top = (int)k) {
+		snprintf(path, sizeof(path), "%.*s", (int)undo.made[k], dir);
+		if (rmdir(path) < 0)
+			break;
+	}
+	if (top >= 0)
+		logline("did not start: removed %.*s again (this run created it)",
+			(int)undo.made[top], dir);
+	else if (undo.db)
+		logline("did not start: removed the store this run created in %s", dir);
 }
 
 static void report_recovery(const char *name, const struct keytable_recovery *rec)
@@ -384,6 +438,7 @@ int main(int argc, char **argv)
 	struct rlimit nocore = { 0, 0 }, nofile;
 	uint64_t cap = DEFAULT_CAPACITY;
 	bool cap_given = false, created = false, stale = false, dumpable = false;
+	bool started = false;
 	sigset_t sigs;
 	size_t rlen = 0;
 	int opt, rc, status = 1;
@@ -394,6 +449,8 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 't':
+			if (keytable_name_check(optarg, err, sizeof(err)) < 0)
+				bad_usage("--table: %s", err);
 			c->table_name = optarg;
 			break;
 		case 's':
@@ -503,7 +560,8 @@ int main(int argc, char **argv)
 		case ':':
 			bad_usage("%s needs a value", argv[optind - 1]);
 		default:
-			bad_usage("unknown option %s", argv[optind - 1]);
+			bad_usage("%s", opts_unknown_getopt(argv[optind - 1], longopts, err,
+							    sizeof(err)));
 		}
 	}
 	if (optind < argc)
@@ -583,9 +641,17 @@ int main(int argc, char **argv)
 	if (c->tenant != NULL) {
 		char serr[STORE_ERR_MAX];
 
+		undo.db = !state_has(state, STORE_DB_NAME);
+		undo.lock = !state_has(state, STORE_LOCK_NAME);
 		rc = store_open(state, c->tenant, STORE_OPEN_CREATE, &c->store, serr,
 				sizeof(serr));
-		if (rc < 0) {
+		if (rc == -EBUSY) {
+			/* "in use by pid N": another daemon, which made the lock file */
+			undo.lock = undo.db = false;
+			logline("store in %s: %s: another callseal-control uses it (stop that "
+				"one first)", state, serr);
+			goto out;
+		} else if (rc < 0) {
 			logline("store in %s: %s", state, serr);
 			goto out;
 		}
@@ -663,6 +729,7 @@ int main(int argc, char **argv)
 	if ((rc = sdnotify("READY=1")) < 0)
 		logline("cannot notify the service manager ($NOTIFY_SOCKET): %s", strerror(-rc));
 
+	started = true;
 	status = run(c) < 0 ? 1 : 0;
 	(void)sdnotify("STOPPING=1");
 out:
@@ -689,6 +756,10 @@ out:
 				c->table_name, info.count);
 		}
 	}
+	/* a failed start leaves nothing it created: the files go while the
+	 * store's lock is still held */
+	if (!started && status != 0 && state != NULL)
+		state_undo(state);
 	if (c->store != NULL)
 		store_close(c->store);
 	if (c->sig_fd >= 0)

@@ -62,7 +62,7 @@ int store_peer_add(struct store *st, const char *id, const uint8_t *public_key,
 		return rc;
 	rc = store_exists(st, SQL_PEER_EXISTS, id, err, errlen);
 	if (rc > 0) {
-		errbuf_set(err, errlen, "peer '%s' already exists", id);
+		errbuf_set(err, errlen, STORE_PEER_EXISTS_FMT, id);
 		rc = -EEXIST;
 	}
 	if (rc >= 0)

@@ -364,6 +364,22 @@ static int check_owner_mode(const struct stat *sb, const char *what, const char 
 	return 0;
 }
 
+/* The pid the lock file's holder wrote, or 0 (none yet, or not a pid). */
+static long lock_holder(int fd)
+{
+	char buf[24];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	char *end;
+	long pid;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	errno = 0;
+	pid = strtol(buf, &end, 10);
+	return errno == 0 && end != buf && *end == '\n' && pid > 0 ? pid : 0;
+}
+
 int store_open(const char *state_dir, const char *tenant, unsigned int flags,
 	       struct store **out, char *err, size_t errlen)
 {
@@ -433,9 +449,28 @@ int store_open(const char *state_dir, const char *tenant, unsigned int flags,
 		goto fail;
 	}
 	if (flock(st->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		errbuf_set(err, errlen, "the store in %s is in use by another process", state_dir);
+		long holder;
+
+		if (errno != EWOULDBLOCK) {
+			rc = -errno;
+			errbuf_set(err, errlen, "cannot lock %s/%s: %s", state_dir,
+				   STORE_LOCK_NAME, strerror(errno));
+			goto fail;
+		}
+		rc = -EBUSY;
+		holder = lock_holder(st->lock_fd);
+		if (holder > 0)
+			errbuf_set(err, errlen, "in use by pid %ld", holder);
+		else
+			errbuf_set(err, errlen, "in use by another process");
 		goto fail;
+	}
+	/* the holder's pid, for the next one's message */
+	if (ftruncate(st->lock_fd, 0) == 0) {
+		char pid[24];
+		int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+
+		(void)!pwrite(st->lock_fd, pid, (size_t)n, 0);
 	}
 
 	/* The database file: ours, 0600, a regular file, not a symbolic link. */

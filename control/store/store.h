@@ -8,7 +8,9 @@
  *
  * Files: <state_dir>/ is 0700 and <state_dir>/callseal.db 0600, both owned by
  * the caller's effective uid; anything else is refused at open. A lock file
- * (<state_dir>/lock, flock) keeps a second daemon off the same store.
+ * (<state_dir>/lock, flock) keeps a second daemon off the same store; its
+ * holder writes its pid there, and a second open is refused (-EBUSY) with "in
+ * use by pid N".
  *
  * Secrets: a user's private key is written once, at store_user_add(), and read
  * only by store_user_private_key(). No other function returns it, and no
@@ -208,7 +210,9 @@ bool store_name_new_valid(const char *s);
 /* "user@tenant"; user and tenant (if wanted) written out, each a valid name. */
 int store_peer_id_parse(const char *s, char user[STORE_NAME_MAX + 1],
 			char tenant[STORE_NAME_MAX + 1], char *err, size_t errlen);
-/* host:port: a DNS name, a dotted IPv4 address, or [IPv6]; port 1..65535. */
+/* IP:port, numeric: a dotted IPv4 address or [IPv6]; port 1..65535. A host
+ * name is refused (nothing resolves names: the daemon's loop never waits for
+ * DNS); err says so, without echoing s. */
 int store_address_check(const char *s, char *err, size_t errlen);
 /* Numeric IP:port only: dotted IPv4, or [IPv6] in brackets, port
  * 0..65535 (callers refuse 0 where it is wrong). family 4 or 6; addr the
@@ -321,6 +325,11 @@ int store_assignment_list(struct store *st, store_assignment_fn fn, void *arg,
 			  char *err, size_t errlen);
 
 /* ---- peers --------------------------------------------------------------- */
+/* The refusal of a peer that is already on record (store_peer_add, and
+ * `peer add` before it asks for a key). */
+#define STORE_PEER_EXISTS_FMT "peer '%s' already exists (peer set changes its address " \
+	"or key; peer del removes it)"
+
 /*
  * A remote party "user@tenant" reached at address (host:port). public_key may
  * be NULL: it is then learnt on first use (store_peer_learn_key). pinned needs

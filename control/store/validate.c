@@ -249,9 +249,19 @@ int store_address_check(const char *s, char *err, size_t errlen)
 		errbuf_set(err, errlen, "address: an IPv6 address goes in brackets: [2001:db8::1]:5060");
 		return -EINVAL;
 	}
-	if (inet_pton(AF_INET, host, buf) == 1 || dns_name_valid(host, hl))
+	if (inet_pton(AF_INET, host, buf) == 1)
 		return 0;
-	errbuf_set(err, errlen, "address: the host is neither an IPv4 address nor a DNS name");
+	/* numeric only: a name would be resolved at dial time, and the daemon
+	 * never waits for DNS in its loop */
+	if (strspn(host, "0123456789.") == hl)
+		errbuf_set(err, errlen, "address: not an IPv4 address (four numbers 0-255, "
+			   "e.g. 192.0.2.1:7443)");
+	else if (dns_name_valid(host, hl))
+		errbuf_set(err, errlen, "address: a host name; numeric addresses only (callseal "
+			   "resolves no names): e.g. 192.0.2.1:7443 or [2001:db8::1]:7443");
+	else
+		errbuf_set(err, errlen, "address: expected a numeric IP address, e.g. "
+			   "192.0.2.1:7443 or [2001:db8::1]:7443");
 	return -EINVAL;
 }
 

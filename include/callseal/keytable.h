@@ -314,6 +314,11 @@ void keytable_wipe(void *p, size_t len);
 
 /* -- life cycle -- */
 
+/* Whether name may name a table: 1 to KEYTABLE_NAME_MAX of A-Z a-z 0-9 . _ -,
+ * not starting with '.'. 0, or -EINVAL with err saying what is wrong (for
+ * option checks, before anything is created). */
+int keytable_name_check(const char *name, char *err, size_t errlen);
+
 /* Create /dev/shm/callseal.<name> (mode 0600, must not exist) able to hold
  * capacity entries (1..KEYTABLE_CAPACITY_MAX), and attach as its writer.
  * -EINVAL bad name/capacity, -EEXIST, -ENOSPC (/dev/shm full), -errno. */

@@ -9,12 +9,15 @@
  * option is a positional argument (at most max_pos of them).
  *
  * Messages name the command ("key add: ...") and the option at fault, and
- * never echo a value or a word that is not a well-formed option name.
+ * never echo a value or a word that is not a well-formed option name. An
+ * unknown option gets "(did you mean --e2ee?)" when one the command takes is
+ * close to it, else the list of those it takes.
  * Values are fetched by name: opts_get(&p, "call-id").
  */
 #ifndef CALLSEAL_OPTS_H
 #define CALLSEAL_OPTS_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -66,7 +69,23 @@ int opts_parse(const struct opts_cmd *cmd, int argc, const char *const argv[],
 const char *opts_get(const struct opts_parsed *p, const char *name);
 bool opts_has(const struct opts_parsed *p, const char *name);
 
-/* An option name fit for a message: [a-z0-9-], 1 to 32 characters, else "?". */
+#define OPTS_NAME_SHOWN_MAX 32u
+
+/* A word fit for a message: 1 to 32 (OPTS_NAME_SHOWN_MAX) characters of
+ * A-Z a-z 0-9 - _, else "?" (never a key: those are longer, or hold + / =). */
 const char *opts_word_shown(const char *s, size_t n, char buf[40]);
+
+/* Of names (count of them; NULL ones skipped), the one closest to typed (its
+ * first n characters): at most 2 edits away, case aside, or starting with
+ * typed (4 or more characters); NULL if none is. For "did you mean --e2ee?". */
+const char *opts_closest(const char *typed, size_t n, const char *const names[],
+			 size_t count);
+/* The same over a getopt_long table (up to its first 64 rows). */
+const char *opts_closest_getopt(const char *typed, size_t n, const struct option *longopts);
+/* "unknown option --tabel (did you mean --table?)" into buf, for word (as
+ * typed: "-x", "--name", "--name=value"; the value is never shown) that
+ * getopt_long did not know. */
+const char *opts_unknown_getopt(const char *word, const struct option *longopts,
+				char *buf, size_t len);
 
 #endif /* CALLSEAL_OPTS_H */

@@ -20,7 +20,7 @@
 
 /* ---- names, owner, mode and header ----------------------------------------- */
 
-static int check_name(const char *name, char *err, size_t errlen)
+int keytable_name_check(const char *name, char *err, size_t errlen)
 {
 	size_t n;
 
@@ -48,7 +48,7 @@ static int check_name(const char *name, char *err, size_t errlen)
 static int table_path(const char *name, char path[sizeof(NAME_PREFIX) + KEYTABLE_NAME_MAX],
 		      char *err, size_t errlen)
 {
-	int rc = check_name(name, err, errlen);
+	int rc = keytable_name_check(name, err, errlen);
 
 	if (rc == 0)
 		snprintf(path, sizeof(NAME_PREFIX) + KEYTABLE_NAME_MAX, NAME_PREFIX "%s", name);

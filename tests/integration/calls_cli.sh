@@ -164,6 +164,18 @@ for F in $FEATURES; do
     "0 1" "call $F on a standard call is allowed and says what callseal does" ||
     echo "# $OUT"
 done
+# issue 15: `callsealctl call --help` is the call commands (it printed the whole help)
+"$CTL" call --help >"$TEST_TMP/callhelp.out" 2>&1; R=$?
+"$CTL" --help | grep '^  call ' >"$TEST_TMP/callrows.want"
+tap_is "$R $(grep '^  [a-z]' "$TEST_TMP/callhelp.out" | grep -vc '^  call ') \
+$(grep '^  call ' "$TEST_TMP/callhelp.out" | cmp - "$TEST_TMP/callrows.want" && echo same)" \
+  "0 0 same" "call --help: every call command's synopsis (as --help has them) and no other command" ||
+  sed 's/^/#   /' "$TEST_TMP/callhelp.out"
+tap_is "$(grep -c 'performed here' "$TEST_TMP/callhelp.out")" 1 "  ... with their help text"
+"$CTL" frob --help >"$TEST_TMP/frobhelp.out" 2>&1
+tap_is "$? $(cat "$TEST_TMP/frobhelp.out")" \
+  "2 callsealctl: unknown command 'frob' (commands: key, group, user, policy, peer, call, status, help)" \
+  "frob --help: an unknown command, nothing else"
 tap_is "$(a call record "$ID2")" "call $ID2: record: allowed on a standard call; callseal records \
 nothing itself: the compliance recorder gets the call's keys with \`call keys\`" \
   "call record on a standard call: nothing records here; the recorder gets the keys"

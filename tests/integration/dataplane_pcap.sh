@@ -263,23 +263,6 @@ run_dp range "$TEST_TMP/unk.pcap" "$TEST_TMP/empty.pcap" --media-ports 7000-8000
 tap_is "$(stat range dropped.no_stream)" 0 "--media-ports: RTP off the media ports is not media"
 tap_is "$(stat range passed)" "$(json_get "$gu" frames)" "--media-ports: ...and passes unchanged"
 
-# ---- bad options and a missing table are one-line errors ----------------------
-read -ra eal <<<"$(eal_args badopt)"
-tap_check_rc 1 "an unknown option is an error" "$DATAPLANE" "${eal[@]}" -l 0 \
-  --vdev "net_pcap0,rx_pcap=$TEST_TMP/empty.pcap,tx_pcap=$TEST_TMP/x0.pcap" \
-  --vdev "net_pcap1,rx_pcap=$TEST_TMP/empty.pcap,tx_pcap=$TEST_TMP/x1.pcap" -- --table "$TABLE" --bogus
-read -ra eal <<<"$(eal_args notable)"
-tap_check_rc 1 "a missing key table is an error" "$DATAPLANE" "${eal[@]}" -l 0 \
-  --vdev "net_pcap0,rx_pcap=$TEST_TMP/empty.pcap,tx_pcap=$TEST_TMP/x0.pcap" \
-  --vdev "net_pcap1,rx_pcap=$TEST_TMP/empty.pcap,tx_pcap=$TEST_TMP/x1.pcap" -- --table "nope$$"
-if grep -q "start callseal-control --table nope$$" "$TEST_TMP/last.out"; then
-  tap_ok "the missing-table error says what to do"
-else
-  tap_not_ok "the missing-table error says what to do" "$(tail -2 "$TEST_TMP/last.out")"
-fi
-tap_check "--help explains the options" "$DATAPLANE" --help
-grep -q -- "--media-ports LO-HI" "$TEST_TMP/last.out" && tap_ok "--help lists --media-ports" ||
-  tap_not_ok "--help lists --media-ports"
-
+# (bad options and start-up failures: dataplane_options.sh)
 stop_proc "$CONTROL_PID" 5
 tap_done

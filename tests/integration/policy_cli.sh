@@ -214,15 +214,35 @@ refuse 2 "policy assign with no target" policy assign open
 refuse 1 "policy unassign where there is none" policy unassign --user bob
 refuse 2 "peer without @" peer add dave --addr 192.0.2.7:7000
 refuse 2 "peer with a bad address" peer add gina@fabrikam --addr 192.0.2.7
+# issue 15: these were accepted, and a name failed only when dialled
+refuse 2 "peer with digits that are no IPv4 address" peer add gina@fabrikam --key "$PEERKEY" --addr 300.1.1.1:7102
+tap_is "$(cat "$TEST_TMP/r.err")" "callsealctl: peer add: --addr: not an IPv4 address (four numbers 0-255, e.g. 192.0.2.1:7443)" \
+  "  ... says so"
+refuse 2 "peer with a host name" peer add gina@fabrikam --key "$PEERKEY" --addr localhost:7102
+tap_is "$(grep -c -- "--addr: a host name; numeric addresses only" "$TEST_TMP/r.err")" 1 \
+  "  ... says numeric addresses only"
+refuse 2 "peer set to a host name" peer set dave@fabrikam --addr ctl.fabrikam.example:7443
 refuse 2 "peer with a short key" peer add gina@fabrikam --key AAAA --addr 192.0.2.7:7000
 refuse 1 "peer added twice" peer add dave@fabrikam --key "$(head -c 32 /dev/urandom | base64 -w0)" --addr 192.0.2.7:7001
 tap_is "$(grep -c "already exists" "$TEST_TMP/r.err")" 1 "  ... because it exists"
+# issue 15: without --key (on a daemon without --trust-on-first-use) it said
+# that --key is required
+refuse 1 "peer add of an existing peer without --key" peer add dave@fabrikam --addr 192.0.2.7:7001
+tap_is "$(cat "$TEST_TMP/r.err")" "callsealctl: peer 'dave@fabrikam' already exists (peer set \
+changes its address or key; peer del removes it)" "  ... says it exists, and how to change it"
 refuse 2 "unknown user command" user frob
 refuse 2 "a name that looks like an option" user add -x
 refuse 2 "a name that looks like a path" group add ..
 refuse 2 "policy add without a name names the name first" policy add --e2ee disabled
 tap_is "$(grep -c 'a policy name is required' "$TEST_TMP/r.err")" 1 "  ... (not --e2ee)"
 refuse 2 "unknown option" user list --colour
+# issue 15: the option as typed (it said "--?"), and the one meant
+refuse 2 "a mistyped option" user set alice --e2e on
+tap_is "$(cat "$TEST_TMP/r.err")" "callsealctl: user set: unknown option --e2e (did you mean --e2ee?)" \
+  "  ... is named as typed, with the option meant"
+refuse 2 "a command option before the command" --json user list
+tap_is "$(grep -c -- "unknown option --json before the command: command options go after" "$TEST_TMP/r.err")" 1 \
+  "  ... says where it goes"
 # the daemon checks again: a raw request skips the CLI's checks
 python3 - "$SOCK" >"$TEST_TMP/raw.out" 2>&1 <<'PY'
 import socket, struct, sys
@@ -243,10 +263,12 @@ def req(*words):
     return st
 bad = [("user", "add", "a b"), ("policy", "add", "x", "--e2ee", "perhaps"),
        ("policy", "assign", "open", "--tenant", "--group", "sales"),
-       ("peer", "add", "x@y", "--addr", "nope"), ("group", "add", "../etc")]
+       ("peer", "add", "x@y", "--addr", "nope"), ("group", "add", "../etc"),
+       ("peer", "add", "x@y", "--addr", "localhost:7102"),
+       ("peer", "add", "x@y", "--addr", "300.1.1.1:7102")]
 print(" ".join(str(req(*b)) for b in bad))
 PY
-tap_is "$(cat "$TEST_TMP/raw.out")" "22 22 22 22 22" "the daemon refuses bad raw requests (EINVAL)"
+tap_is "$(cat "$TEST_TMP/raw.out")" "22 22 22 22 22 22 22" "the daemon refuses bad raw requests (EINVAL)"
 snapshot >"$TEST_TMP/after.json" 2>&1
 tap_check "nothing changed after the refusals" cmp "$TEST_TMP/before.json" "$TEST_TMP/after.json"
 
@@ -278,6 +300,39 @@ timeout 10 "$CONTROL" --table "$TABLE" --state "$STATE" --admin "$SOCK" --tenant
   >"$TEST_TMP/mismatch.log" 2>&1
 tap_is "$? $(grep -c "belongs to tenant 'contoso', not 'fabrikam'" "$TEST_TMP/mismatch.log")" \
   "1 1" "a store of another tenant is refused at start-up"
+
+# ---- start-up refusals (issue 15) ------------------------------------------------------------
+# a bad --table is a bad option: exit 2 before anything is created
+timeout 10 "$CONTROL" --table bad/name --state "$TEST_TMP/bt/state" --admin "$TEST_TMP/bt.sock" \
+  --tenant contoso >"$TEST_TMP/bt.log" 2>&1
+tap_is "$? $(wc -l <"$TEST_TMP/bt.log") $(grep -c -- '^callseal-control: --table: table name may use only' "$TEST_TMP/bt.log")" \
+  "2 1 1" "--table bad/name: exit 2, one line naming --table"
+tap_is "$(test -e "$TEST_TMP/bt" && echo left || echo none)" none "  ... and nothing created"
+timeout 10 "$CONTROL" --tabel "$TABLE" >"$TEST_TMP/bo.log" 2>&1
+tap_is "$? $(cat "$TEST_TMP/bo.log")" \
+  "2 callseal-control: unknown option --tabel (did you mean --table?) (see --help)" \
+  "a mistyped daemon option is named, with the one meant"
+start_daemon control3
+# the store in use: one message with the holder's pid
+timeout 10 "$CONTROL" --table "${TABLE}b" --state "$STATE" --admin "$TEST_TMP/b.sock" \
+  --tenant contoso >"$TEST_TMP/busy.log" 2>&1
+tap_is "$? $(wc -l <"$TEST_TMP/busy.log") $(cat "$TEST_TMP/busy.log")" \
+  "1 1 callseal-control: store in $STATE: in use by pid $DPID: another callseal-control uses it (stop that one first)" \
+  "a store in use: exit 1, one line naming the holder's pid"
+tap_is "$(test -e "/dev/shm/callseal.${TABLE}b" && echo left || echo none)" none "  ... and no table left"
+# a start that fails after creating its state directory removes it (only it)
+timeout 10 "$CONTROL" --table "$TABLE" --state "$TEST_TMP/fresh/state" --admin "$TEST_TMP/f.sock" \
+  --tenant contoso >"$TEST_TMP/fresh.log" 2>&1
+tap_is "$? $(grep -c "held by writer pid $DPID" "$TEST_TMP/fresh.log")" "1 1" \
+  "a second daemon on the table does not start (it created a state directory first)"
+tap_is "$(test -e "$TEST_TMP/fresh" && echo left || echo none)" none \
+  "  ... and removes the state directory it created (parents too)" || sed 's/^/#   /' "$TEST_TMP/fresh.log"
+mkdir -m 700 "$TEST_TMP/pre"
+timeout 10 "$CONTROL" --table "$TABLE" --state "$TEST_TMP/pre" --admin "$TEST_TMP/p.sock" \
+  --tenant contoso >"$TEST_TMP/pre.log" 2>&1
+tap_is "$? $(test -d "$TEST_TMP/pre" && echo kept) $(ls -A "$TEST_TMP/pre" | wc -l)" "1 kept 0" \
+  "  ... in a directory that was there: the store it created goes, the directory stays"
+stop_proc "$DPID"
 
 # ---- no private key anywhere ---------------------------------------------------------------
 python3 - "$STATE/callseal.db" "$OUT" "$TEST_TMP"/control*.log >"$TEST_TMP/keys.out" 2>&1 <<'PY'

@@ -119,9 +119,28 @@ static void checks_parse(void **state)
 							     sizeof(err)), 0);
 	assert_int_equal(commands_table[CMD_USER_LIST].check(CMD_USER_LIST, 1, bad, err,
 							     sizeof(err)), -22);
-	assert_string_equal(err, "user list: unknown option --colour");
+	assert_string_equal(err, "user list: unknown option --colour (it takes --json)");
 	assert_int_equal(commands_table[CMD_STATUS].check(CMD_STATUS, 1, ok, err,
 							  sizeof(err)), -22);
+	/* issue 15: the option as typed, and the one meant */
+	{
+		static const char *const e2e[] = { "alice", "--e2e", "on" };
+		static const char *const upper[] = { "alice", "--E2EE=on" };
+		static const char *const dial[] = { "--form", "alice", "--to", "bob@f" };
+
+		assert_int_equal(commands_table[CMD_USER_SET].check(CMD_USER_SET, 3, e2e, err,
+								    sizeof(err)), -22);
+		assert_string_equal(err, "user set: unknown option --e2e (did you mean --e2ee?)");
+		assert_int_equal(commands_table[CMD_USER_SET].check(CMD_USER_SET, 2, upper, err,
+								    sizeof(err)), -22);
+		assert_string_equal(err, "user set: unknown option --E2EE (did you mean --e2ee?)");
+		assert_int_equal(commands_table[CMD_CALL_DIAL].check(CMD_CALL_DIAL, 4, dial, err,
+								     sizeof(err)), -22);
+		assert_string_equal(err, "call dial: unknown option --form (did you mean --from?)");
+		assert_int_equal(commands_table[CMD_STATUS].check(CMD_STATUS, 1, ok, err,
+								  sizeof(err)), -22);
+		assert_string_equal(err, "status: unknown option --json (it takes no options)");
+	}
 	assert_true(commands_takes_json(CMD_CALL_END));
 	assert_false(commands_takes_json(CMD_KEY_DEL));
 	assert_false(commands_takes_json(CMD_STATUS));

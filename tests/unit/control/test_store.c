@@ -19,8 +19,10 @@ static void test_validation(void **state)
 {
 	char u[STORE_NAME_MAX + 1], t[STORE_NAME_MAX + 1];
 	static const char *const good_addr[] = { "192.0.2.1:5060", "[2001:db8::1]:443",
-		"sip.example.com:5061", "localhost:1", "a-b.c:65535", "[::1]:9" };
-	static const char *const bad_addr[] = { "", "192.0.2.1", "192.0.2.1:0",
+		"[::1]:9", "255.255.255.255:65535" };
+	/* numeric only (issue 15): a host name, or digits that are no IPv4 address */
+	static const char *const bad_addr[] = { "sip.example.com:5061", "localhost:1",
+		"a-b.c:65535", "300.1.1.1:7102", "1.2.3:5", "1.2.3.4.5:5", "", "192.0.2.1", "192.0.2.1:0",
 		"192.0.2.1:65536", "2001:db8::1:443", "[2001:db8::1]", "[nothost]:5",
 		":5060", "host:", "host:-1", "host:5x", "-host:5", "host-:5", "a..b:5",
 		"ho st:5", "[2001:db8::1:5", "host:05" };
@@ -127,7 +129,9 @@ static void test_open_files_and_modes(void **state)
 
 		assert_int_equal(store_open(f->dir, TENANT, 0, &st2, err, sizeof(err)), -EBUSY);
 		assert_null(st2);
-		assert_non_null(strstr(err, "in use"));
+		/* one message, the holder's pid (issue 15; the daemon says where) */
+		snprintf(path, sizeof(path), "in use by pid %ld", (long)getpid());
+		assert_string_equal(err, path);
 	}
 	/* reopen: same tenant, or the recorded one */
 	reopen(f, TENANT);
@@ -477,7 +481,7 @@ static void test_persistence(void **state)
 	assign(f, STORE_TARGET_GROUP, "sales", "open");
 	assert_int_equal(store_user_set_e2ee(f->st, "alice", true, err, sizeof(err)), 0);
 	randombytes_buf(pk, sizeof(pk));
-	assert_int_equal(store_peer_add(f->st, "bob@fabrikam", pk, "peer.example:7000", true,
+	assert_int_equal(store_peer_add(f->st, "bob@fabrikam", pk, "203.0.113.7:7000", true,
 					err, sizeof(err)), 0);
 	make_call(&c, "call-9", "alice");
 	assert_int_equal(store_call_add(f->st, &c, err, sizeof(err)), 0);
@@ -515,7 +519,7 @@ static void test_persistence(void **state)
 	assert_int_equal(store_peer_show(f->st, "bob@fabrikam", &p, err, sizeof(err)), 0);
 	assert_memory_equal(p.public_key, pk, sizeof(pk));
 	assert_true(p.pinned);
-	assert_string_equal(p.address, "peer.example:7000");
+	assert_string_equal(p.address, "203.0.113.7:7000");
 	assert_int_equal(store_call_get(f->st, "call-9", &c, err, sizeof(err)), 0);
 	assert_int_equal(c.state, STORE_CALL_SETUP);
 	assert_string_equal(c.local_media, "192.0.2.1:40000");

@@ -18,24 +18,24 @@ void test_peers(void **state)
 	randombytes_buf(k1, sizeof(k1));
 	randombytes_buf(k2, sizeof(k2));
 
-	assert_int_equal(store_peer_add(f->st, "bob@fabrikam", k1, "peer.fabrikam.com:7000",
+	assert_int_equal(store_peer_add(f->st, "bob@fabrikam", k1, "203.0.113.5:7000",
 					true, err, sizeof(err)), 0);
 	assert_int_equal(store_peer_add(f->st, "dave@fabrikam", NULL, "198.51.100.7:7000",
 					false, err, sizeof(err)), 0);
-	assert_int_equal(store_peer_add(f->st, "bob@fabrikam", k2, "x.example:1", false, err,
+	assert_int_equal(store_peer_add(f->st, "bob@fabrikam", k2, "203.0.113.6:1", false, err,
 					sizeof(err)), -EEXIST);
 	/* refusals */
-	assert_int_equal(store_peer_add(f->st, "bob", k1, "h:1", false, err, sizeof(err)),
+	assert_int_equal(store_peer_add(f->st, "bob", k1, "192.0.2.1:1", false, err, sizeof(err)),
 			 -EINVAL);
-	assert_int_equal(store_peer_add(f->st, "b b@fabrikam", k1, "h:1", false, err,
+	assert_int_equal(store_peer_add(f->st, "b b@fabrikam", k1, "192.0.2.1:1", false, err,
 					sizeof(err)), -EINVAL);
 	assert_int_equal(store_peer_add(f->st, "eve@fabrikam", k1, "h", false, err,
 					sizeof(err)), -EINVAL);
 	assert_int_equal(store_peer_add(f->st, "eve@fabrikam", k1, NULL, false, err,
 					sizeof(err)), -EINVAL);
-	assert_int_equal(store_peer_add(f->st, "eve@fabrikam", zero, "h:1", false, err,
+	assert_int_equal(store_peer_add(f->st, "eve@fabrikam", zero, "192.0.2.1:1", false, err,
 					sizeof(err)), -EINVAL);
-	assert_int_equal(store_peer_add(f->st, "eve@fabrikam", NULL, "h:1", true, err,
+	assert_int_equal(store_peer_add(f->st, "eve@fabrikam", NULL, "192.0.2.1:1", true, err,
 					sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "only a known key can be pinned"));
 
@@ -43,7 +43,7 @@ void test_peers(void **state)
 	assert_true(p.has_key);
 	assert_true(p.pinned);
 	assert_memory_equal(p.public_key, k1, sizeof(k1));
-	assert_string_equal(p.address, "peer.fabrikam.com:7000");
+	assert_string_equal(p.address, "203.0.113.5:7000");
 	assert_int_equal(store_peer_show(f->st, "dave@fabrikam", &p, err, sizeof(err)), 0);
 	assert_false(p.has_key);
 	assert_false(p.pinned);
@@ -89,14 +89,14 @@ void test_peers(void **state)
 					sizeof(err)), -ENOENT);
 	assert_int_equal(store_peer_set(f->st, "dave@fabrikam", NULL, "bad", false, err,
 					sizeof(err)), -EINVAL);
-	assert_int_equal(store_peer_add(f->st, "erin@northwind", NULL, "h.example:9", false,
+	assert_int_equal(store_peer_add(f->st, "erin@northwind", NULL, "203.0.113.9:9", false,
 					err, sizeof(err)), 0);
 	assert_int_equal(store_peer_set(f->st, "erin@northwind", NULL, NULL, true, err,
 					sizeof(err)), -EINVAL);
 
 	assert_int_equal(store_peer_list(f->st, collect_peer, &l, err, sizeof(err)), 0);
-	assert_string_equal(l.buf, "bob@fabrikam:peer.fabrikam.com:7000:1:1,"
-			    "dave@fabrikam:[2001:db8::7]:7001:1:0,erin@northwind:h.example:9:0:0");
+	assert_string_equal(l.buf, "bob@fabrikam:203.0.113.5:7000:1:1,"
+			    "dave@fabrikam:[2001:db8::7]:7001:1:0,erin@northwind:203.0.113.9:9:0:0");
 
 	assert_int_equal(store_peer_del(f->st, "erin@northwind", err, sizeof(err)), 0);
 	assert_int_equal(store_peer_del(f->st, "erin@northwind", err, sizeof(err)), -ENOENT);

@@ -279,7 +279,7 @@ static void leg_info(const struct calls *cm, const struct conn *c, struct calls_
 	uint8_t st[2];
 
 	*out = c->info;
-	out->rekeys = c->gen <= CTRL_GENERATION ? 0 : c->gen - CTRL_GENERATION;
+	out->rekeys = conn_rekeys(c);
 	out->generation_out = out->generation_in = 0;
 	if (!c->installed_out && !c->installed_in)
 		return;

@@ -186,6 +186,13 @@ static inline void copy_text(char *dst, size_t cap, const char *src)
 }
 
 /* The store leg of a connection: a record is keyed by (call id, role). */
+/* The leg's rekeys: generation 1 of the chain is the control channel's, the
+ * SRTP keys are 0, then 2, 3, ... */
+static inline uint32_t conn_rekeys(const struct conn *c)
+{
+	return c->gen <= CTRL_GENERATION ? 0 : c->gen - CTRL_GENERATION;
+}
+
 static inline enum store_call_role conn_store_role(const struct conn *c)
 {
 	return c->info.role == CALLPROTO_ROLE_INITIATOR ? STORE_ROLE_INITIATOR

@@ -296,7 +296,8 @@ static void recover(struct calls *cm, struct conn *c, uint64_t t)
 		}
 	}
 	legstats_say(cm, "call %s: rekeyed by itself for index reuse (rekey %" PRIu32 " of the "
-		     "call, %" PRIu32 " automatic rekey%s of this leg)", id, c->info.rekeys,
+		     "call, %" PRIu32 " automatic rekey%s of this leg)", id,
+		     conn_rekeys(c),
 		     c->ls.auto_rekeys, c->ls.auto_rekeys == 1 ? "" : "s");
 }
 

@@ -59,6 +59,7 @@ struct dp_config {
 	uint16_t media_lo, media_hi;
 	bool other_pass;        /* --other pass|drop */
 	bool fragments_pass;    /* --fragments pass|drop */
+	bool rss_5tuple;        /* --rss-5tuple: RSS on both sides if one is not offered */
 	uint32_t idle_exit_ms;  /* 0: run until signalled */
 	uint32_t idle_sleep_us; /* sleep after an empty poll of all ports; 0: busy poll */
 	const char *stats_json; /* write final stats here */

@@ -53,7 +53,16 @@ static const char usage_text[] =
 "  --inside PORT         port id facing the local media application (default 0)\n"
 "  --outside PORT        port id facing the network (default 1)\n"
 "  --queues N            rx/tx queue pairs per port, RSS, one worker lcore per\n"
-"                        queue pair: give EAL at least N lcores (default 1)\n"
+"                        queue pair: give EAL at least N lcores (default 1).\n"
+"                        With N > 1 each port hashes on its local side only\n"
+"                        (the outside port on the destination address and\n"
+"                        port, the inside port on the source), so a stream\n"
+"                        stays on one worker whatever its remote address; a\n"
+"                        NIC that cannot is refused, unless --rss-5tuple\n"
+"  --rss-5tuple          with --queues N > 1 on a NIC that cannot hash on one\n"
+"                        side: hash the 5-tuple, accepting that a replayed\n"
+"                        packet with a changed source port may reach another\n"
+"                        worker and be accepted there once (docs/deployment.md)\n"
 "  --media-ports LO-HI   local UDP ports that carry media (default 1024-65535);\n"
 "                        RTP/RTCP (RFC 7983, RFC 5761) on them without a key is\n"
 "                        dropped as \"no stream\"\n"
@@ -151,7 +160,7 @@ static long parse_num(const char *s, long lo, long hi)
 
 enum { O_TABLE = 256, O_INSIDE, O_OUTSIDE, O_QUEUES, O_MEDIA, O_OTHER, O_FRAG,
        O_IDLE, O_SLEEP, O_JSON, O_FLOWS, O_STREAMS, O_WINDOW, O_DUMPABLE,
-       O_HELP };
+       O_RSS5, O_HELP };
 static const struct option dp_options[] = {
 	{ "table", required_argument, NULL, O_TABLE },
 	{ "inside", required_argument, NULL, O_INSIDE },
@@ -167,6 +176,7 @@ static const struct option dp_options[] = {
 	{ "max-streams", required_argument, NULL, O_STREAMS },
 	{ "replay-window", required_argument, NULL, O_WINDOW },
 	{ "dumpable", no_argument, NULL, O_DUMPABLE },
+	{ "rss-5tuple", no_argument, NULL, O_RSS5 },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -279,6 +289,9 @@ static int parse_args(int argc, char **argv, struct dp_config *c)
 		case O_DUMPABLE:
 			c->dumpable = true;
 			break;
+		case O_RSS5:
+			c->rss_5tuple = true;
+			break;
 		case O_HELP:
 			fputs(usage_text, stdout);
 			exit(0);
@@ -322,9 +335,31 @@ static void port_init(struct dp_config *c, int role, struct rte_mempool *pool)
 
 	memset(&conf, 0, sizeof(conf));
 	if (c->queues > 1) {
+		/* A stream's state (ROC, replay window) lives in one worker and is
+		 * found by the local address and port only, so every packet of it
+		 * must reach that worker whatever its remote address and port
+		 * (unauthenticated: a replay with another source port must not
+		 * meet a fresh window elsewhere). Hash on the local side: the
+		 * destination of what the outside port receives, the source of
+		 * what the inside port receives. */
+		const uint64_t types = RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP;
+		const uint64_t local = role == DP_PORT_OUTSIDE
+			? RTE_ETH_RSS_L3_DST_ONLY | RTE_ETH_RSS_L4_DST_ONLY
+			: RTE_ETH_RSS_L3_SRC_ONLY | RTE_ETH_RSS_L4_SRC_ONLY;
+		uint64_t hf = info.flow_type_rss_offloads & types;
+
+		if (hf != 0 && (info.flow_type_rss_offloads & local) == local)
+			hf |= local;
+		else if (hf != 0 && !c->rss_5tuple)
+			dp_fail(EXIT_START, "%s port %u (%s) cannot hash on its local address "
+				"and port only (RSS %s_ONLY): with --queues %u a stream could "
+				"reach two workers; use --queues 1, a NIC that can, or "
+				"--rss-5tuple to accept that (docs/deployment.md)",
+				role == DP_PORT_INSIDE ? "inside" : "outside", port,
+				info.driver_name, role == DP_PORT_OUTSIDE ? "L3/L4_DST" : "L3/L4_SRC",
+				c->queues);
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads &
-			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+		conf.rx_adv_conf.rss_conf.rss_hf = hf;
 	}
 	/* checksums in hardware when the port can do both IPv4 and UDP */
 	uint64_t want = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;

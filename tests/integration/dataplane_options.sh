@@ -9,10 +9,15 @@
 # environment; the last ones start EAL with tests' usual arguments (eal_args:
 # no hugepages, no PCI) and no port.
 #
-# usage: dataplane_options.sh DATAPLANE
+# Then --queues 2 on two net_null ports, which offer RSS on the 5-tuple but
+# not on one side only: refused (a stream could reach two workers: a replay
+# with another source port would meet a fresh window), and started with
+# --rss-5tuple, which accepts that.
+#
+# usage: dataplane_options.sh DATAPLANE CONTROL
 . "$(dirname "$0")/lib.sh"
 
-DATAPLANE=$1
+DATAPLANE=$1 CONTROL=$2
 
 # bad WANT_RC WANT_LINE DESC ARGS...: exit WANT_RC, and the output (stdout and
 # stderr) is exactly the one line WANT_LINE
@@ -61,5 +66,22 @@ tap_is "$? $(wc -l <"$TEST_TMP/notable.out") $(cat "$TEST_TMP/notable.out")" \
 (start callseal-control --table nope$$ first)" \
   "a missing key table: exit 1, one line saying what to do (no EAL banner)"
 tap_is "$(ls /dev/shm | grep -c "callseal.nope$$")" 0 "  ... and it leaves nothing in /dev/shm"
+
+# ---- --queues 2: RSS on the local side only, or --rss-5tuple --------------------
+T="rss$$x$RANDOM"
+trap '_lib_cleanup; rm -f /dev/shm/callseal."$T"{,.stats,.resume}' EXIT
+spawn ctl "$CONTROL" --table "$T" --state "$TEST_TMP/st" --admin "$TEST_TMP/a.sock"
+wait_for_socket "$TEST_TMP/a.sock" 10 "$SPAWN_PID" || tap_bail "callseal-control did not start"
+read -ra eal <<<"$(eal_args rss)"
+nulls=(-l 0-1 --vdev net_null0 --vdev net_null1)
+timeout 60 "$DATAPLANE" "${eal[@]}" "${nulls[@]}" -- --table "$T" --queues 2 \
+  >"$TEST_TMP/rss.out" 2>&1
+tap_is "$? $(grep -c '^callseal-dataplane: inside port 0 (net_null) cannot hash on its local address and port only (RSS L3/L4_SRC_ONLY): with --queues 2 a stream could reach two workers; use --queues 1, a NIC that can, or --rss-5tuple to accept that' "$TEST_TMP/rss.out")" \
+  "1 1" "--queues 2 on ports that cannot hash on their local side only: refused, saying what to do"
+spawn dp5 "$DATAPLANE" "${eal[@]}" "${nulls[@]}" -- --table "$T" --queues 2 --rss-5tuple --idle-sleep 100
+wait_until 20 grep -q "^callseal-dataplane: inside port 0, outside port 1, 2 queue(s)" "$TEST_TMP/dp5.log"
+tap_result $? "... and with --rss-5tuple it starts on two queues" || tail -3 "$TEST_TMP/dp5.log" | sed 's/^/#   /'
+stop_proc "$SPAWN_PID" 10
+tap_is "$?" 0 "  ... and stops cleanly"
 
 tap_done

@@ -152,6 +152,16 @@ HANDLER(cmd_status); HANDLER(cmd_stats); HANDLER(cmd_help);
 /* Follow the area of c->table_name (none yet is fine). 0, -EINVAL, -ENOMEM. */
 int stats_create(struct ctl *c, char *err, size_t errlen);
 void stats_destroy(struct ctl *c);
+/* Where stats output goes: write(ctx, s, n) for each piece of text. */
+struct stats_emit {
+	void (*write)(void *ctx, const char *s, size_t n);
+	void *ctx;
+};
+/* The Prometheus text format 0.0.4 of the area, read now (a reading for the
+ * rates too): `stats --prometheus` and --metrics (metrics.c). Always an
+ * answer (callseal_dataplane_up 0 alone without an area): 0, or -ENOMEM
+ * with nothing written. Never waits. */
+int stats_prometheus(struct ctl *c, const struct stats_emit *e);
 
 /* The call manager's event (call.c): logged; a waiting dial is answered. */
 void call_event(void *ctx, const struct calls_info *in);

@@ -16,7 +16,9 @@
  * starts over.
  *
  * Every name printed comes from DPSTATS_COUNTERS and DPSTATS_DROPS (the one
- * list of each) or from the table of this file's own gauges.
+ * list of each) or from the table of this file's own gauges. The Prometheus
+ * text has one generator, stats_prometheus(): `stats --prometheus` and the
+ * HTTP server of --metrics (control/daemon/metrics.c) both call it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -122,14 +124,8 @@ static int take(struct ctl_stats *st)
 
 /* ---- output ------------------------------------------------------------------ */
 
-/* Where the output goes (the admin reply). */
-struct emit {
-	void (*write)(void *ctx, const char *s, size_t n);
-	void *ctx;
-};
-
 __attribute__((format(printf, 2, 3)))
-static void out(const struct emit *e, const char *fmt, ...)
+static void out(const struct stats_emit *e, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -202,7 +198,7 @@ static double per_s(uint64_t a, uint64_t b, double secs)
 
 /* The rows [from, to) of DPSTATS_COUNTERS: "name value" (or, rates, the
  * counters' "name n.n/s"), sep between. */
-static void text_rows(const struct emit *e, const struct view *v, unsigned int from,
+static void text_rows(const struct stats_emit *e, const struct view *v, unsigned int from,
 		      unsigned int to, bool rates)
 {
 	const char *sep = "";
@@ -226,7 +222,7 @@ static void text_rows(const struct emit *e, const struct view *v, unsigned int f
 	}
 }
 
-static void text_view(const struct emit *e, const char *lead, const struct view *v,
+static void text_view(const struct stats_emit *e, const char *lead, const struct view *v,
 		      unsigned int drops)
 {
 	uint64_t n = dropped(&v->now, drops);
@@ -252,7 +248,7 @@ static void text_view(const struct emit *e, const char *lead, const struct view 
 }
 
 /* A JSON object's members of one view (no braces). */
-static void json_view(const struct emit *e, const struct view *v, unsigned int drops)
+static void json_view(const struct stats_emit *e, const struct view *v, unsigned int drops)
 {
 	char nb[64];
 
@@ -300,14 +296,14 @@ static const struct { const char *name, *help; } gauges[G_COUNT] = {
 		     "\"Statistics\" says what each means and what to do)"
 
 /* "# HELP" and "# TYPE" of a family; name gets its full name. */
-static void family(const struct emit *e, const char *base, bool counter, const char *help,
+static void family(const struct stats_emit *e, const char *base, bool counter, const char *help,
 		   char name[96])
 {
 	snprintf(name, 96, PROM_PREFIX "%s%s", base, counter ? "_total" : "");
 	out(e, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, counter ? "counter" : "gauge");
 }
 
-static void prometheus(const struct emit *e, const struct ctl_stats *st, bool up)
+static void prometheus(const struct stats_emit *e, const struct ctl_stats *st, bool up)
 {
 	const struct dpstats_header *h = st->f.area ? dpstats_header(st->f.area) : NULL;
 	unsigned int drops = h ? drops_of(h) : 0;
@@ -342,6 +338,17 @@ static void prometheus(const struct emit *e, const struct ctl_stats *st, bool up
 			    name, w, dpstats_drop_name(d), st->live[w].drop[d]);
 }
 
+int stats_prometheus(struct ctl *c, const struct stats_emit *e)
+{
+	struct ctl_stats *st = c->stats;
+	int rc = take(st);
+
+	if (rc == -ENOMEM)
+		return rc;
+	/* always an answer: up 0 without a running dataplane */
+	prometheus(e, st, rc == 0 && dpstats_writer_alive(st->f.area) == 1);
+	return 0;
+}
 
 /* ---- the command ---------------------------------------------------------------- */
 
@@ -350,7 +357,7 @@ static void to_reply(void *ctx, const char *s, size_t n)
 	admin_out_write(ctx, s, n);
 }
 
-static void text(const struct emit *e, const struct ctl_stats *st, int alive)
+static void text(const struct stats_emit *e, const struct ctl_stats *st, int alive)
 {
 	const struct dpstats_header *h = dpstats_header(st->f.area);
 	unsigned int drops = drops_of(h);
@@ -371,7 +378,7 @@ static void text(const struct emit *e, const struct ctl_stats *st, int alive)
 	}
 }
 
-static void json(const struct emit *e, const struct ctl_stats *st, int alive)
+static void json(const struct stats_emit *e, const struct ctl_stats *st, int alive)
 {
 	const struct dpstats_header *h = dpstats_header(st->f.area);
 	unsigned int drops = drops_of(h);
@@ -402,7 +409,7 @@ static void json(const struct emit *e, const struct ctl_stats *st, int alive)
 int cmd_stats(struct ctl *c, int argc, const char *const argv[], char *msg, size_t msglen)
 {
 	struct ctl_stats *st = c->stats;
-	const struct emit e = { to_reply, &c->out };
+	const struct stats_emit e = { to_reply, &c->out };
 	struct opts_parsed p;
 	int rc, alive;
 
@@ -411,16 +418,13 @@ int cmd_stats(struct ctl *c, int argc, const char *const argv[], char *msg, size
 	    (rc = commands_opts(c->cmd, argc, argv, &p, msg, msglen)) < 0)
 		return rc;
 	msg[0] = '\0';
-	rc = take(st);
+	rc = opts_has(&p, "prometheus") ? stats_prometheus(c, &e) : take(st);
 	if (rc == -ENOMEM) {
 		snprintf(msg, msglen, "stats: out of memory");
 		return rc;
 	}
-	if (opts_has(&p, "prometheus")) {
-		/* always an answer: up 0 without a running dataplane */
-		prometheus(&e, st, rc == 0 && dpstats_writer_alive(st->f.area) == 1);
+	if (opts_has(&p, "prometheus"))
 		return 0;
-	}
 	if (rc < 0) {
 		if (st->f.last_rc != -ENOENT && st->why[0] != '\0')
 			snprintf(msg, msglen, "no dataplane statistics for table %s: %s",

@@ -30,6 +30,8 @@
 #define ADMIN_CLIENTS_MAX 64u       /* admin clients being read or answered at
 				     * once (waiting dials apart): one more is
 				     * refused at accept */
+#define METRICS_CLIENTS_MAX 16u     /* --metrics: HTTP clients served at once
+				     * (metrics.c): one more gets 503 at accept */
 
 /* What the admin server counts (admin_server.c; `status` prints it). */
 struct admin_stats {
@@ -42,7 +44,18 @@ struct admin_stats {
 	unsigned int clients;    /* connected now, dials included */
 	unsigned int dials;      /* dials waiting, or their answer being sent */
 };
+/* What the --metrics HTTP server counts (metrics.c; `status` prints it). */
+struct metrics_stats {
+	uint64_t accepted;       /* clients taken in */
+	uint64_t answered;       /* 200 answers (/metrics and /) */
+	uint64_t refused_full;   /* answered 503 at accept: METRICS_CLIENTS_MAX already */
+	uint64_t timed_out;      /* closed at their deadline */
+	uint64_t bad_request;    /* answered 400, 404, 405 or 500 */
+	uint64_t left;           /* went away before their answer was sent */
+	unsigned int clients;    /* connected now */
+};
 struct admin_clients;            /* admin_server.c */
+struct metrics;                  /* metrics.c */
 struct ctl_stats;                /* stats.c */
 
 /* Everything that may hold key bytes while a request is served: one
@@ -67,6 +80,11 @@ struct ctl {
 	struct admin_clients *clients;   /* admin_server.c: each connected client */
 	struct admin_stats admin_stats;
 	struct ctl_stats *stats;  /* stats.c: the dataplane's statistics area */
+	/* --metrics: the HTTP server of the statistics (metrics.c); NULL: none */
+	const char *metrics_addr;
+	struct metrics *metrics;
+	struct metrics_stats metrics_stats;
+	char metrics_url[80];     /* "http://[v6]:port/metrics" */
 	ino_t admin_ino;
 	int listen_fd;
 	int sig_fd;

@@ -45,6 +45,15 @@ int cmd_status(struct ctl *c, int argc, const char *const argv[], char *msg,
 			 c->admin_stats.accepted, c->admin_stats.refused_full,
 			 c->admin_stats.refused_uid, c->admin_stats.timed_out,
 			 c->admin_stats.bad_request, c->admin_stats.left);
+	if (c->metrics_addr != NULL)
+		admin_out_printf(&c->out,
+				 "metrics %s: %u connected, at most %u at once; accepted %" PRIu64
+				 ", answered %" PRIu64 ", refused %" PRIu64 " at the bound, timed "
+				 "out %" PRIu64 ", errors %" PRIu64 ", left before their answer %"
+				 PRIu64 "\n", c->metrics_url, c->metrics_stats.clients, METRICS_CLIENTS_MAX,
+				 c->metrics_stats.accepted, c->metrics_stats.answered,
+				 c->metrics_stats.refused_full, c->metrics_stats.timed_out,
+				 c->metrics_stats.bad_request, c->metrics_stats.left);
 	if (c->calls != NULL) {
 		struct calls_stats st;
 

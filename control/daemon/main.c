@@ -52,12 +52,13 @@
 
 #include "admin_server.h"
 #include "handler.h"
+#include "metrics.h"
 
 #define DEFAULT_CAPACITY 262144u   /* 2^19 slots x 192 B = 96 MiB of /dev/shm */
 #define DEFAULT_MEDIA_POOL "127.0.0.1:20000-29999"
-/* the poll array's first size (signals, the admin server's entries, then
- * room for calls); it grows */
-#define POLL_FDS_MIN     (1u + ADMIN_POLL_MAX + 64u)
+/* the poll array's first size (signals, the admin server's entries, the
+ * metrics server's, then room for calls); it grows */
+#define POLL_FDS_MIN     (1u + ADMIN_POLL_MAX + METRICS_POLL_MAX + 64u)
 
 /* ---- start-up ---------------------------------------------------------------- */
 
@@ -80,7 +81,8 @@ static void usage(FILE *f)
 "                        [--max-handshakes N] [--max-handshakes-per-source N]\n"
 "                        [--handshake-idle MS] [--call-history S]\n"
 "                        [--trust-on-first-use]\n"
-"                        [--recorder-key BASE64] [--end-calls-on-exit]] [--dumpable]\n"
+"                        [--recorder-key BASE64] [--end-calls-on-exit]]\n"
+"                        [--metrics ADDR:PORT] [--dumpable]\n"
 "\n"
 "The callseal control daemon. It is the single writer of the shared-memory key\n"
 "table /dev/shm/callseal.NAME that callseal-dataplane reads, and serves the\n"
@@ -136,6 +138,13 @@ static void usage(FILE *f)
 "  --end-calls-on-exit  on SIGINT/SIGTERM end every call (END to the peers,\n"
 "                   keys deleted). Default: active calls go on (keys stay in\n"
 "                   the table) and the next run takes them over, detached.\n"
+"  --metrics ADDR:PORT  serve the dataplane's statistics over HTTP for a\n"
+"                   Prometheus scrape: GET http://ADDR:PORT/metrics answers what\n"
+"                   `callsealctl stats --prometheus` prints (numeric IPv4 or\n"
+"                   [IPv6]; port 0 picks a free one, the log names it). The\n"
+"                   statistics only: no calls, no keys. At most %u clients at\n"
+"                   once (one more: 503), %d ms for each exchange. Without it,\n"
+"                   no HTTP.\n"
 "  --dumpable       stay dumpable (debugging: core files, ptrace by the same\n"
 "                   user). Default: non-dumpable (PR_SET_DUMPABLE 0), no core.\n"
 "  --help           this text\n"
@@ -158,7 +167,7 @@ static void usage(FILE *f)
 "  callsealctl --admin /run/callseal/admin.sock key list\n",
 		KEYTABLE_CAPACITY_MAX, DEFAULT_CAPACITY, CALLS_DEFAULT_MAX_ATTEMPTS,
 		CALLS_DEFAULT_MAX_PER_SOURCE, CALLS_DEFAULT_IDLE_MS, CALLS_DEFAULT_HISTORY_S,
-		CALL_HISTORY_MAX);
+		CALL_HISTORY_MAX, METRICS_CLIENTS_MAX, METRICS_TIMEOUT_MS);
 }
 
 __attribute__((format(printf, 1, 2), noreturn))
@@ -362,14 +371,16 @@ static int run(struct ctl *c)
 	}
 	for (;;) {
 		struct pollfd *p;
-		size_t na;
+		size_t na, nm;
 		int n = 0, timeout = -1, admin_timeout = -1;
 
-		/* [0] signals, [1, 1 + na) the admin socket and its clients, then
+		/* [0] signals, [1, 1 + na) the admin socket and its clients,
+		 * [1 + na, 1 + na + nm) the metrics socket and its clients, then
 		 * the calls (the array may move when it grows: its content stays) */
 		na = admin_server_pollfds(c, c->fds + 1, &admin_timeout);
+		nm = metrics_pollfds(c, c->fds + 1 + na, &admin_timeout);
 		if (c->calls != NULL) {
-			n = fill_call_fds(c, 1 + na);
+			n = fill_call_fds(c, 1 + na + nm);
 			if (n < 0) {
 				if (!oom_said)
 					logline("calls: out of memory for %zu descriptors; "
@@ -386,7 +397,7 @@ static int run(struct ctl *c)
 			timeout = admin_timeout;
 		p = c->fds;
 		p[0] = (struct pollfd){ .fd = c->sig_fd, .events = POLLIN };
-		if (poll(p, (nfds_t)(1 + na + (size_t)n), timeout) < 0) {
+		if (poll(p, (nfds_t)(1 + na + nm + (size_t)n), timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = -errno;
@@ -394,7 +405,7 @@ static int run(struct ctl *c)
 			break;
 		}
 		if (c->calls != NULL)
-			calls_handle(c->calls, p + 1 + na, (size_t)n);
+			calls_handle(c->calls, p + 1 + na + nm, (size_t)n);
 		if (p[0].revents & POLLIN) {
 			if (read(c->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				logline("stopping on %s", si.ssi_signo == SIGINT ? "SIGINT" :
@@ -403,6 +414,7 @@ static int run(struct ctl *c)
 			}
 		}
 		admin_server_handle(c, p + 1, na);
+		metrics_handle(c, p + 1 + na, nm);
 	}
 	return rc;
 }
@@ -426,6 +438,7 @@ int main(int argc, char **argv)
 		{ "trust-on-first-use", no_argument, NULL, 'u' },
 		{ "recorder-key", required_argument, NULL, 'r' },
 		{ "end-calls-on-exit", no_argument, NULL, 'E' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "dumpable", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -539,6 +552,11 @@ int main(int argc, char **argv)
 			break;
 		case 'E':
 			c->end_calls_on_exit = true;
+			break;
+		case 'M':
+			if (metrics_check(optarg, err, sizeof(err)) < 0)
+				bad_usage("%s", err);
+			c->metrics_addr = optarg;
 			break;
 		case 'D':
 			dumpable = true;
@@ -678,6 +696,15 @@ int main(int argc, char **argv)
 		logline("%s", rc == -ENOMEM ? "out of memory for the statistics" : err);
 		goto out;
 	}
+	if (c->metrics_addr != NULL) {
+		rc = metrics_create(c, err, sizeof(err));
+		if (rc < 0) {
+			logline("%s", err);
+			goto out;
+		}
+		logline("metrics: serving %s (the dataplane's statistics; at most %u clients "
+			"at once)", c->metrics_url, METRICS_CLIENTS_MAX);
+	}
 	if (c->call_listen != NULL) {
 		struct calls_config cc = {
 			.table = c->table, .store = c->store, .tenant = store_tenant(c->store),
@@ -738,6 +765,7 @@ out:
 	else if (c->calls != NULL)
 		calls_release(c->calls);   /* active calls go on; the next run resumes them */
 	admin_server_destroy(c);
+	metrics_destroy(c);
 	stats_destroy(c);
 	if (c->listen_fd >= 0) {
 		close(c->listen_fd);

@@ -491,11 +491,14 @@ static void log_trouble(struct ctl *c, int64_t now)
 
 	if ((m->refused_unlogged == 0 && m->timed_out_unlogged == 0) || now - m->logged < 1000)
 		return;
-	logline("metrics: refused %" PRIu64 " client(s) at the bound (at most %u at once), "
-		"closed %" PRIu64 " at their %d ms deadline (so far %" PRIu64 " refused, %"
-		PRIu64 " timed out)", m->refused_unlogged, METRICS_CLIENTS_MAX,
-		m->timed_out_unlogged, METRICS_TIMEOUT_MS, c->metrics_stats.refused_full,
-		c->metrics_stats.timed_out);
+	if (m->refused_unlogged != 0)
+		logline("metrics: refused %" PRIu64 " client(s) at the bound, %u at once (%"
+			PRIu64 " so far)", m->refused_unlogged, METRICS_CLIENTS_MAX,
+			c->metrics_stats.refused_full);
+	if (m->timed_out_unlogged != 0)
+		logline("metrics: closed %" PRIu64 " client(s) at their %d ms deadline (%"
+			PRIu64 " so far)", m->timed_out_unlogged, METRICS_TIMEOUT_MS,
+			c->metrics_stats.timed_out);
 	m->refused_unlogged = m->timed_out_unlogged = 0;
 	m->logged = now;
 }

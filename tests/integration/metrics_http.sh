@@ -137,7 +137,7 @@ E=$(kv eof_after "$(cat "$TEST_TMP/trickle.out")")
 tap_is "$(awk -v e="$E" -v m="$TIMEOUT_S" 'BEGIN {print (e >= m - 0.5 && e <= m + 1.5)}')" \
   1 "the trickling client is closed at its ${TIMEOUT_S} s deadline too (after $E s, $(kv sent "$(cat "$TEST_TMP/trickle.out")") bytes sent)" ||
   sed 's/^/#   /' "$TEST_TMP/trickle.out"
-wait_for 3 grep -q 'metrics: .* closed [0-9]* at their 5000 ms deadline' "$TEST_TMP/control.log"
+wait_for 3 grep -q 'metrics: closed [0-9]* client(s) at their 5000 ms deadline' "$TEST_TMP/control.log"
 tap_result $? "the timeouts are logged"
 tap_is "$(mstatus | sed -n 's/.*timed out \([0-9]*\),.*/\1/p')" 2 "status counts them (timed out 2)" ||
   mstatus | sed 's/^/#   /'

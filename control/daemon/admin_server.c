@@ -25,6 +25,7 @@
 #include "admin.h"
 
 #include "admin_server.h"
+#include "slot_table.h"
 
 /* Each row of the command table (commands.c) and its handler. */
 static const command_fn handlers[] = {
@@ -104,7 +105,6 @@ struct client {
 	bool changed;            /* its command changed state */
 	pid_t pid;
 	uid_t uid;
-	unsigned int live_pos;   /* its index in live[] */
 	int64_t deadline;        /* admin_now_ms(): closed (or, a dial, answered) then */
 	int64_t reply_end;       /* the whole reply's limit */
 	struct admin_reader rd;  /* the request as far as it came */
@@ -113,13 +113,11 @@ struct client {
 
 #define SLOTS (ADMIN_CLIENTS_MAX + DIALS_MAX)
 _Static_assert(ADMIN_POLL_MAX == 1 + SLOTS, "a poll entry for every slot");
+_Static_assert(SLOTS <= SLOT_TABLE_MAX, "the slot table holds every client");
 
 struct admin_clients {
 	struct client cl[SLOTS];
-	unsigned int live[SLOTS];        /* slots in use, in no order */
-	unsigned int n_live;
-	unsigned int free_slot[SLOTS];   /* a stack of the others */
-	unsigned int n_free;
+	struct slot_table slots;         /* which of cl[] are in use */
 	/* the slot of each poll entry admin_server_pollfds() filled (entry 0
 	 * is the listening socket) */
 	unsigned int poll_slot[ADMIN_POLL_MAX];
@@ -139,9 +137,8 @@ int admin_server_create(struct ctl *c)
 	for (i = 0; i < SLOTS; i++) {
 		a->cl[i].fd = -1;
 		admin_queue_init(&a->cl[i].q, &a->budget);
-		a->free_slot[i] = SLOTS - 1 - i;
 	}
-	a->n_free = SLOTS;
+	slot_table_init(&a->slots, SLOTS);
 	a->budget.max = ADMIN_REPLY_TOTAL_MAX;
 	a->refused_logged = INT64_MIN / 2;
 	c->clients = a;
@@ -153,7 +150,7 @@ int admin_server_create(struct ctl *c)
 static void client_close(struct ctl *c, struct client *cl)
 {
 	struct admin_clients *a = c->clients;
-	unsigned int i, slot = (unsigned int)(cl - a->cl), last;
+	unsigned int i, slot = (unsigned int)(cl - a->cl);
 
 	if (cl->state == CL_DIAL)
 		for (i = 0; i < DIALS_MAX; i++)
@@ -165,10 +162,7 @@ static void client_close(struct ctl *c, struct client *cl)
 	if (cl->dial)
 		c->admin_stats.dials--;
 	c->admin_stats.clients--;
-	last = a->live[--a->n_live];
-	a->live[cl->live_pos] = last;
-	a->cl[last].live_pos = cl->live_pos;
-	a->free_slot[a->n_free++] = slot;
+	slot_table_give(&a->slots, slot);
 	cl->fd = -1;
 	cl->state = CL_FREE;
 }
@@ -179,8 +173,8 @@ void admin_server_destroy(struct ctl *c)
 
 	if (a == NULL)
 		return;
-	while (a->n_live > 0)
-		client_close(c, &a->cl[a->live[0]]);
+	while (a->slots.n_live > 0)
+		client_close(c, &a->cl[a->slots.live[0]]);
 	free(a);
 	c->clients = NULL;
 }
@@ -389,7 +383,7 @@ static void accept_clients(struct ctl *c, int64_t now)
 			continue;
 		}
 		if (c->admin_stats.clients - c->admin_stats.dials >= ADMIN_CLIENTS_MAX ||
-		    a->n_free == 0) {
+		    a->slots.n_free == 0) {
 			char msg[128];
 
 			c->admin_stats.refused_full++;
@@ -400,7 +394,7 @@ static void accept_clients(struct ctl *c, int64_t now)
 			admin_server_close(fd);
 			continue;
 		}
-		slot = a->free_slot[--a->n_free];
+		slot = slot_table_take(&a->slots);
 		cl = &a->cl[slot];
 		cl->fd = fd;
 		cl->state = CL_READ;
@@ -409,8 +403,6 @@ static void accept_clients(struct ctl *c, int64_t now)
 		cl->pid = cred.pid;
 		cl->uid = cred.uid;
 		cl->deadline = now + ADMIN_TIMEOUT_MS;
-		cl->live_pos = a->n_live;
-		a->live[a->n_live++] = slot;
 		c->admin_stats.clients++;
 		c->admin_stats.accepted++;
 	}
@@ -431,8 +423,8 @@ size_t admin_server_pollfds(struct ctl *c, struct pollfd *fds, int *timeout_ms)
 		next = a->paused_until;
 	}
 	log_refused(c, now, false);
-	for (i = 0; i < a->n_live;) {
-		cl = &a->cl[a->live[i]];
+	for (i = 0; i < a->slots.n_live;) {
+		cl = &a->cl[a->slots.live[i]];
 		if (cl->state == CL_DIAL && cl->q.ended)   /* answered (call.c) */
 			start_reply(c, cl, now, ADMIN_TIMEOUT_MS);
 		else if (cl->deadline <= now)
@@ -441,7 +433,7 @@ size_t admin_server_pollfds(struct ctl *c, struct pollfd *fds, int *timeout_ms)
 			continue;                 /* live[i] is another client now */
 		fds[n] = (struct pollfd){ .fd = cl->fd, .events = cl->state == CL_READ ? POLLIN :
 					  cl->state == CL_WRITE ? POLLOUT : 0 };
-		a->poll_slot[n++] = a->live[i];
+		a->poll_slot[n++] = a->slots.live[i];
 		if (cl->deadline < next)
 			next = cl->deadline;
 		i++;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "slot_table.h"
 #include "handler.h"
 
 #include "metrics.h"
@@ -48,7 +49,6 @@ enum client_state {
 struct client {
 	int fd;
 	enum client_state state;
-	unsigned int live_pos;    /* its index in live[] */
 	int64_t deadline;         /* admin_now_ms(): closed then */
 	size_t got;               /* bytes of req */
 	char req[METRICS_REQUEST_MAX];
@@ -59,13 +59,12 @@ struct client {
 	bool cut;                 /* the body outgrew METRICS_REPLY_MAX (or memory) */
 };
 
+_Static_assert(METRICS_CLIENTS_MAX <= SLOT_TABLE_MAX, "the slot table holds every client");
+
 struct metrics {
 	int listen_fd;
 	struct client cl[METRICS_CLIENTS_MAX];
-	unsigned int live[METRICS_CLIENTS_MAX];        /* slots in use, in no order */
-	unsigned int n_live;
-	unsigned int free_slot[METRICS_CLIENTS_MAX];   /* a stack of the others */
-	unsigned int n_free;
+	struct slot_table slots;         /* which of cl[] are in use */
 	/* the slot of each poll entry metrics_pollfds() filled (entry 0 is the
 	 * listening socket) */
 	unsigned int poll_slot[METRICS_POLL_MAX];
@@ -169,11 +168,9 @@ int metrics_create(struct ctl *c, char *err, size_t errlen)
 			 strerror(errno));
 		goto out;
 	}
-	for (i = 0; i < METRICS_CLIENTS_MAX; i++) {
+	for (i = 0; i < METRICS_CLIENTS_MAX; i++)
 		m->cl[i].fd = -1;
-		m->free_slot[i] = METRICS_CLIENTS_MAX - 1 - i;
-	}
-	m->n_free = METRICS_CLIENTS_MAX;
+	slot_table_init(&m->slots, METRICS_CLIENTS_MAX);
 	m->listen_fd = fd;
 	m->logged = INT64_MIN / 2;
 	format_url(fd, c->metrics_url, sizeof(c->metrics_url));
@@ -194,17 +191,14 @@ out:
 static void client_close(struct ctl *c, struct client *cl)
 {
 	struct metrics *m = c->metrics;
-	unsigned int slot = (unsigned int)(cl - m->cl), last;
+	unsigned int slot = (unsigned int)(cl - m->cl);
 
 	admin_server_close(cl->fd);   /* what it sent and we did not read goes */
 	free(cl->out);
 	cl->out = NULL;
 	cl->off = cl->len = cl->cap = 0;
 	c->metrics_stats.clients--;
-	last = m->live[--m->n_live];
-	m->live[cl->live_pos] = last;
-	m->cl[last].live_pos = cl->live_pos;
-	m->free_slot[m->n_free++] = slot;
+	slot_table_give(&m->slots, slot);
 	cl->fd = -1;
 	cl->state = MC_FREE;
 }
@@ -215,8 +209,8 @@ void metrics_destroy(struct ctl *c)
 
 	if (m == NULL)
 		return;
-	while (m->n_live > 0)
-		client_close(c, &m->cl[m->live[0]]);
+	while (m->slots.n_live > 0)
+		client_close(c, &m->cl[m->slots.live[0]]);
 	close(m->listen_fd);
 	free(m);
 	c->metrics = NULL;
@@ -522,7 +516,7 @@ static void accept_clients(struct ctl *c, int64_t now)
 			}
 			return;
 		}
-		if (m->n_free == 0) {
+		if (m->slots.n_free == 0) {
 			/* a fresh socket's buffer takes the short answer */
 			(void)send(fd, BUSY_RESPONSE, sizeof(BUSY_RESPONSE) - 1,
 				   MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -531,14 +525,12 @@ static void accept_clients(struct ctl *c, int64_t now)
 			m->refused_unlogged++;
 			continue;
 		}
-		slot = m->free_slot[--m->n_free];
+		slot = slot_table_take(&m->slots);
 		cl = &m->cl[slot];
 		cl->fd = fd;
 		cl->state = MC_READ;
 		cl->got = 0;
 		cl->deadline = now + METRICS_TIMEOUT_MS;
-		cl->live_pos = m->n_live;
-		m->live[m->n_live++] = slot;
 		c->metrics_stats.clients++;
 		c->metrics_stats.accepted++;
 	}
@@ -560,8 +552,8 @@ size_t metrics_pollfds(struct ctl *c, struct pollfd *fds, int *timeout_ms)
 		fds[0].fd = -1;
 		next = m->paused_until;
 	}
-	for (i = 0; i < m->n_live;) {
-		cl = &m->cl[m->live[i]];
+	for (i = 0; i < m->slots.n_live;) {
+		cl = &m->cl[m->slots.live[i]];
 		if (cl->deadline <= now) {
 			c->metrics_stats.timed_out++;
 			m->timed_out_unlogged++;
@@ -570,7 +562,7 @@ size_t metrics_pollfds(struct ctl *c, struct pollfd *fds, int *timeout_ms)
 		}
 		fds[n] = (struct pollfd){ .fd = cl->fd,
 					  .events = cl->state == MC_READ ? POLLIN : POLLOUT };
-		m->poll_slot[n++] = m->live[i];
+		m->poll_slot[n++] = m->slots.live[i];
 		if (cl->deadline < next)
 			next = cl->deadline;
 		i++;

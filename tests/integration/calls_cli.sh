@@ -174,7 +174,7 @@ $(grep '^  call ' "$TEST_TMP/callhelp.out" | cmp - "$TEST_TMP/callrows.want" && 
 tap_is "$(grep -c 'performed here' "$TEST_TMP/callhelp.out")" 1 "  ... with their help text"
 "$CTL" frob --help >"$TEST_TMP/frobhelp.out" 2>&1
 tap_is "$? $(cat "$TEST_TMP/frobhelp.out")" \
-  "2 callsealctl: unknown command 'frob' (commands: key, group, user, policy, peer, call, status, help)" \
+  "2 callsealctl: unknown command 'frob' (commands: key, group, user, policy, peer, call, status, stats, help)" \
   "frob --help: an unknown command, nothing else"
 tap_is "$(a call record "$ID2")" "call $ID2: record: allowed on a standard call; callseal records \
 nothing itself: the compliance recorder gets the call's keys with \`call keys\`" \

@@ -388,6 +388,8 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	 * verifies it (a sender that started over under its new key). */
 	const struct csrtp_key *k;
 	sl->fresh = 0;
+	if (unlikely(s->floored) && idx <= s->floor)
+		return CSRTP_ERR_REPLAY;     /* accepted before a restart (restore) */
 	if (unlikely(!csrtp_window_check(&s->rtp, idx))) {
 		if (likely(s->pending[0] == NULL) || !key_usable(s->pending[0]))
 			return CSRTP_ERR_REPLAY;

@@ -181,6 +181,10 @@ struct csrtp_stream {
 	 * that verifies makes its key current From that packet's index. */
 	const struct csrtp_key *pending[CSRTP_PENDING_MAX];
 	uint64_t key_from;               /* RFC 3711 <From,To>: first index of key */
+	uint64_t floor;                  /* receiver restored (csrtp_stream_restore):
+					  * no SRTP index at or below it is accepted
+					  * again, under any key (the keys the dead
+					  * process had switched to are not known) */
 	uint64_t resume_top;             /* sender after csrtp_stream_sender_rekey():
 					  * the index the fresh window estimates
 					  * its first packet from */
@@ -191,6 +195,7 @@ struct csrtp_stream {
 					  * packet: the engine pass that holds
 					  * its one packet under test */
 	uint8_t resume;                  /* resume_top is valid */
+	uint8_t floored;                 /* receiver, restored: floor is valid */
 	uint8_t skipped;                 /* receiver: pending[0] is an older key
 					  * (one the sender went through to a
 					  * newer one, or the one before
@@ -260,7 +265,10 @@ void csrtp_stream_pending(struct csrtp_stream *s, const struct csrtp_key *a,
  *  - CSRTP_RESUME_RTP: rtp is the highest SRTP index protected (sender) or
  *    accepted (receiver); restored, everything up to it counts as seen: the
  *    sender never protects an index at or below it again under the stream's
- *    key and goes on with its ROC; the receiver refuses each as a replay.
+ *    key and goes on with its ROC; the receiver refuses each as a replay,
+ *    under any key, also a pending one (the stream's floor: which key the dead
+ *    process had switched to is not saved, so a pending key's "sender started
+ *    over" switch must not reopen indexes at or below it).
  *  - CSRTP_RESUME_REKEYED (sender): rtp is resume_top, the index the window
  *    that is fresh under a new key estimates its first packet from.
  *  - CSRTP_RESUME_RTCP_RX: rtcp is the highest SRTCP index accepted (all at or

@@ -263,6 +263,8 @@ int csrtp_stream_restore(struct csrtp_stream *s, const struct csrtp_resume *r)
 		return -EINVAL;
 	if (r->flags & CSRTP_RESUME_RTP) {
 		window_fill(&s->rtp, r->rtp);
+		s->floor = r->rtp;
+		s->floored = 1;
 	} else if (r->flags & CSRTP_RESUME_REKEYED) {
 		s->resume_top = r->rtp;
 		s->resume = 1;

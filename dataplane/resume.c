@@ -7,6 +7,7 @@
 #include "resume.h"
 #include "errbuf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@ struct carried {
 	uint64_t created_ns;
 	uint32_t ssrc;
 	uint8_t taken;             /* handed out (resume_take) */
+	uint32_t lineage;          /* resume_row.lineage */
 	struct csrtp_resume st;
 };
 
@@ -62,16 +64,36 @@ static int cmp_carried(const void *a, const void *b)
 	return cmp_id(&x->key, x->created_ns, x->ssrc, &y->key, y->created_ns, y->ssrc);
 }
 
-/* Two saved states of one stream: the one that went further (indexes only
- * grow while an entry instance lives; where two disagree, the higher is the
- * safe one: it refuses more, never re-uses). */
-static void merge(struct csrtp_resume *a, const struct csrtp_resume *b)
+/* Two saved states of one stream: the one that went further. A later lineage
+ * (more sender rekeys) supersedes: its window may have started below the
+ * earlier one's top (an application that reused indexes, under the new key).
+ * Within one lineage a window (RTP) comes after the rekey's resume point
+ * (REKEYED) and indexes only grow; where two still disagree, the higher is
+ * the safe one: it refuses more, never re-uses. */
+static void merge(struct carried *ca, const struct carried *cb)
 {
 	const uint32_t rtp = CSRTP_RESUME_RTP | CSRTP_RESUME_REKEYED;
 	const uint32_t rtcp = CSRTP_RESUME_RTCP_RX | CSRTP_RESUME_RTCP_TX;
+	struct csrtp_resume *a = &ca->st;
+	const struct csrtp_resume *b = &cb->st;
 
-	if ((b->flags & rtp) && (!(a->flags & rtp) || b->rtp > a->rtp ||
-				 (b->rtp == a->rtp && (b->flags & CSRTP_RESUME_RTP)))) {
+	if (cb->lineage != ca->lineage) {
+		if (cb->lineage > ca->lineage) {
+			uint32_t keep = a->flags & rtcp, was = a->rtcp;
+
+			*a = *b;
+			ca->lineage = cb->lineage;
+			/* the SRTCP index is the stream's, not the key's: it only grows */
+			if (keep && (!(a->flags & rtcp) || was > a->rtcp)) {
+				a->rtcp = was;
+				a->flags = (a->flags & ~rtcp) | keep;
+			}
+		}
+		return;
+	}
+	bool b_window = b->flags & CSRTP_RESUME_RTP, a_window = a->flags & CSRTP_RESUME_RTP;
+	if ((b->flags & rtp) && (!(a->flags & rtp) || (b_window && !a_window) ||
+				 (b_window == a_window && b->rtp > a->rtp))) {
 		a->rtp = b->rtp;
 		a->flags = (a->flags & ~rtp) | (b->flags & rtp);
 	}
@@ -109,9 +131,16 @@ static int add_row(struct loaded *l, const struct resume_row *row)
 	if (s1 == 0 || (s1 & 1))
 		return 0;                  /* never used, or its writer died assigning it */
 	memcpy(&r, row, sizeof(r));
-	if (r.flags == 0 || (r.flags & ~(CSRTP_RESUME_RTP | CSRTP_RESUME_REKEYED |
-					 CSRTP_RESUME_RTCP_RX | CSRTP_RESUME_RTCP_TX)))
-		return 0;                  /* nothing used yet (or not ours to read) */
+	if (r.flags == 0)
+		return 0;                  /* nothing used yet */
+	/* what csrtp_stream_restore would refuse is damage: the whole object
+	 * is refused (the stream must not start again at 0) */
+	struct csrtp_stream probe;
+	struct csrtp_resume st = { .rtp = r.rtp, .rtcp = r.rtcp, .flags = r.flags };
+	if ((r.flags & ~(CSRTP_RESUME_RTP | CSRTP_RESUME_REKEYED | CSRTP_RESUME_RTCP_RX |
+			 CSRTP_RESUME_RTCP_TX)) ||
+	    csrtp_stream_init(&probe, NULL, 0, 0) != 0 || csrtp_stream_restore(&probe, &st) != 0)
+		return -EPROTO;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 1024;
 		struct carried *c = realloc(l->c, cap * sizeof(*c));
@@ -122,10 +151,30 @@ static int add_row(struct loaded *l, const struct resume_row *row)
 		l->cap = cap;
 	}
 	l->c[l->n++] = (struct carried){
-		.key = r.key, .created_ns = r.created_ns, .ssrc = r.ssrc,
+		.key = r.key, .created_ns = r.created_ns, .ssrc = r.ssrc, .lineage = r.lineage,
 		.st = { .rtp = r.rtp, .rtcp = r.rtcp, .flags = r.flags },
 	};
 	return 0;
+}
+
+/* Is the entry instance a stream's flow used (its key, exact or the port's
+ * wildcard, as the flows look it up; its created_ns) gone from the table?
+ * A slot being written (-EBUSY) is not gone: when in doubt a row is kept. */
+static bool entry_gone(const struct keytable *t, const struct keytable_key *k,
+		       uint64_t created_ns)
+{
+	struct keytable_entry e;
+	struct keytable_key any;
+	int rc = keytable_get(t, k, &e, NULL);
+
+	if (rc == -ENOENT && k->family != KEYTABLE_FAMILY_ANY) {
+		keytable_key_any(&any, k->port, k->dir);
+		rc = keytable_get(t, &any, &e, NULL);
+	}
+	bool gone = rc == -ENOENT || (rc == 0 && e.created_ns != created_ns);
+
+	keytable_wipe(&e, sizeof(e));
+	return gone;
 }
 
 /* Sort, merge duplicates, keep what the table still holds (the entry
@@ -139,7 +188,7 @@ static void settle(struct loaded *l, const struct keytable *t, struct resume_rep
 	qsort(l->c, l->n, sizeof(*l->c), cmp_carried);
 	for (size_t i = 0; i < l->n; i++) {
 		if (o > 0 && cmp_carried(&l->c[o - 1], &l->c[i]) == 0) {
-			merge(&l->c[o - 1].st, &l->c[i].st);
+			merge(&l->c[o - 1], &l->c[i]);
 			continue;
 		}
 		l->c[o++] = l->c[i];
@@ -147,17 +196,22 @@ static void settle(struct loaded *l, const struct keytable *t, struct resume_rep
 	l->n = o;
 	o = 0;
 	for (size_t i = 0; i < l->n; i++) {
-		struct keytable_entry e;
-		bool live = keytable_get(t, &l->c[i].key, &e, NULL) == 0 &&
-			    e.created_ns == l->c[i].created_ns;
-
-		keytable_wipe(&e, sizeof(e));
-		if (live)
-			l->c[o++] = l->c[i];
-		else
+		if (entry_gone(t, &l->c[i].key, l->c[i].created_ns))
 			rep->dropped++;
+		else
+			l->c[o++] = l->c[i];
 	}
 	l->n = o;
+}
+
+/* An old object that cannot be read: what to do (nothing is replaced). */
+static void refuse(char *err, size_t errlen, const char *path, const char *why)
+{
+	errbuf_set(err, errlen, "%s: %s. The streams of the keys in the table cannot be "
+		   "resumed (their indexes would start again at 0 and could be protected "
+		   "twice): end every call on the table and replace its static keys (key "
+		   "del, key add with new keys, on both sides), then remove %s and start "
+		   "again", path, why, path);
 }
 
 static int load_old(const char *path, struct loaded *l, struct resume_report *rep,
@@ -198,11 +252,7 @@ static int load_old(const char *path, struct loaded *l, struct resume_report *re
 			why = "cannot be mapped";
 	}
 	if (why != NULL) {
-		errbuf_set(err, errlen, "%s: %s. The streams of the keys in the table cannot "
-			   "be resumed (their indexes would start again at 0 and could be "
-			   "protected twice): end every call on the table and replace its "
-			   "static keys (key del, key add with new keys, on both sides), then "
-			   "remove %s and start again", path, why, path);
+		refuse(err, errlen, path, why);
 		rc = -EPROTO;
 		goto out;
 	}
@@ -211,6 +261,10 @@ static int load_old(const char *path, struct loaded *l, struct resume_report *re
 
 	for (uint64_t i = 0; i < total && rc == 0; i++)
 		rc = add_row(l, &rows[i]);
+	if (rc == -EPROTO) {
+		refuse(err, errlen, path, "a row holds an index out of range: damaged");
+		goto out;
+	}
 	rep->found = l->n;
 out:
 	if (base != MAP_FAILED)
@@ -229,6 +283,24 @@ static uint64_t realtime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Temporary objects a dataplane killed while making one left behind (this
+ * one holds the table's statistics lock: no other is making one now). */
+static void remove_tmps(const char *table)
+{
+	char prefix[PATH_LEN];
+	struct dirent *d;
+	DIR *dir = opendir("/dev/shm");
+	size_t n;
+
+	if (dir == NULL)
+		return;
+	n = (size_t)snprintf(prefix, sizeof(prefix), "callseal.%s" RESUME_SUFFIX ".tmp", table);
+	while ((d = readdir(dir)) != NULL)
+		if (strncmp(d->d_name, prefix, n) == 0)
+			(void)unlinkat(dirfd(dir), d->d_name, 0);
+	closedir(dir);
+}
+
 static int create_new(struct resume *r, const char *path, const char *table,
 		      char *err, size_t errlen)
 {
@@ -238,14 +310,17 @@ static int create_new(struct resume *r, const char *path, const char *table,
 
 	if ((rc = make_path(tmp, table, ".tmp", err, errlen)) < 0)
 		return rc;
+	remove_tmps(table);
 	snprintf(tmp + strlen(tmp), sizeof(tmp) - strlen(tmp), "%u",
 		 (unsigned)getpid() % 100000000u);
 	(void)unlink(tmp);
 	r->bytes = (size_t)object_bytes(r->workers, r->rows, r->n);
 	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || ftruncate(fd, (off_t)r->bytes) != 0 ||
-	    (r->base = mmap(NULL, r->bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) ==
-	    MAP_FAILED) {
+	/* 0600 whatever the umask (the next start refuses any other mode);
+	 * populated now, so that no worker takes a page fault for a row */
+	if (fd < 0 || fchmod(fd, 0600) != 0 || ftruncate(fd, (off_t)r->bytes) != 0 ||
+	    (r->base = mmap(NULL, r->bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+			    fd, 0)) == MAP_FAILED) {
 		rc = -errno;
 		errbuf_set(err, errlen, "resume: cannot create %s (%zu bytes): %s", tmp,
 			   r->bytes, strerror(errno));
@@ -268,6 +343,7 @@ static int create_new(struct resume *r, const char *path, const char *table,
 			.seq = 2, .key = r->c[i].key, .created_ns = r->c[i].created_ns,
 			.ssrc = r->c[i].ssrc, .flags = r->c[i].st.flags,
 			.rtp = r->c[i].st.rtp, .rtcp = r->c[i].st.rtcp,
+			.lineage = r->c[i].lineage,
 		};
 	}
 	__atomic_store_n(&h->magic, RESUME_MAGIC, __ATOMIC_RELEASE);
@@ -341,7 +417,7 @@ struct resume_row *resume_rows(struct resume *r, unsigned int w)
 }
 
 bool resume_take(struct resume *r, const struct keytable_key *key, uint64_t created_ns,
-		 uint32_t ssrc, struct csrtp_resume *out)
+		 uint32_t ssrc, struct csrtp_resume *out, uint32_t *lineage)
 {
 	size_t lo = 0, hi;
 
@@ -357,6 +433,7 @@ bool resume_take(struct resume *r, const struct keytable_key *key, uint64_t crea
 			if (__atomic_exchange_n(&r->c[mid].taken, 1, __ATOMIC_ACQ_REL))
 				return false;   /* another stream took it */
 			*out = r->c[mid].st;
+			*lineage = r->c[mid].lineage;
 			return true;
 		}
 		if (d < 0)

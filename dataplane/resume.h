@@ -21,8 +21,9 @@
  * stored after its packets' crypto and before they are sent (flows_persist),
  * so every index that reached the wire is in the object. At start
  * (resume_open, the statistics area's lock held: the only dataplane on the
- * table) the old object's rows are merged per (key, entry created_ns, SSRC),
- * the highest index winning, those whose key-table entry instance is gone are
+ * table) the old object's rows are merged per (key, entry created_ns, SSRC)
+ * (the latest lineage wins; within one, a window's top over a rekey's resume
+ * point, then the highest index), those whose key-table entry instance is gone are
  * dropped, and the rest become the new object's carried rows and the map a
  * new stream is restored from (resume_take) once. The old object is replaced
  * atomically (rename), so a dataplane killed again at any point leaves a
@@ -42,7 +43,7 @@
 
 /* "CSRESUME" read as a little-endian uint64_t */
 #define RESUME_MAGIC        UINT64_C(0x454d555345525343)
-#define RESUME_VERSION      1u
+#define RESUME_VERSION      2u    /* 2: lineage */
 #define RESUME_HEADER_SIZE  4096u
 #define RESUME_ROW_SIZE     64u
 #define RESUME_SUFFIX       ".resume"
@@ -56,7 +57,10 @@ struct resume_row {
 	uint32_t flags;            /* 44: csrtp_resume.flags */
 	uint64_t rtp;              /* 48: csrtp_resume.rtp */
 	uint32_t rtcp;             /* 56: csrtp_resume.rtcp */
-	uint32_t reserved;         /* 60 */
+	uint32_t lineage;          /* 60: the stream's sender rekeys so far: a
+				      later lineage supersedes an earlier one
+				      whatever its indexes (a sender rekey may
+				      start its window lower) */
 };
 _Static_assert(sizeof(struct resume_row) == RESUME_ROW_SIZE, "resume row size");
 
@@ -105,13 +109,14 @@ struct resume_row *resume_rows(struct resume *r, unsigned int w);
  * filled, or false. r may be NULL.
  */
 bool resume_take(struct resume *r, const struct keytable_key *key, uint64_t created_ns,
-		 uint32_t ssrc, struct csrtp_resume *out);
+		 uint32_t ssrc, struct csrtp_resume *out, uint32_t *lineage);
 
 /* Store stream state st into row (the writer: its lcore). The identity is
  * written under the row's seqlock when assign is true. */
 static inline void resume_row_store(struct resume_row *row, bool assign,
 				    const struct keytable_key *key, uint64_t created_ns,
-				    uint32_t ssrc, const struct csrtp_resume *st)
+				    uint32_t ssrc, const struct csrtp_resume *st,
+				    uint32_t lineage)
 {
 	uint64_t seq = 0;
 
@@ -124,6 +129,7 @@ static inline void resume_row_store(struct resume_row *row, bool assign,
 		row->ssrc = ssrc;
 	}
 	/* values before the flags that say they are there */
+	__atomic_store_n(&row->lineage, lineage, __ATOMIC_RELAXED);
 	__atomic_store_n(&row->rtp, st->rtp, __ATOMIC_RELAXED);
 	__atomic_store_n(&row->rtcp, st->rtcp, __ATOMIC_RELAXED);
 	__atomic_store_n(&row->flags, st->flags, __ATOMIC_RELEASE);

@@ -77,6 +77,7 @@ struct stream {
 					  handed it out (flows.epoch) */
 	uint8_t tpos;                  /* tentative: its index in tslot */
 	uint8_t row_ok;                /* its resume row names it (flows_persist) */
+	uint32_t lineage;              /* sender rekeys of the stream (resume.h) */
 	uint32_t fnext;                /* committed: the flow's next, index + 1 */
 	struct csrtp_stream cs;
 };
@@ -161,6 +162,7 @@ struct stream;
 static void flow_kill(struct flows *f, struct flow *fl);
 static void tent_free(struct flows *f, struct stream *t);
 static void stream_tomb(struct flows *f, struct stream *c);
+static void persist_one(struct flows *f, const struct csrtp_stream *cs);
 
 /* The big tables: anonymous mappings, zeroed, asking for transparent huge
  * pages (with many streams their accesses are random: 4 KiB pages would miss
@@ -533,12 +535,17 @@ static struct stream *tent_commit(struct flows *f, struct stream *t, struct stre
 	reuse->generation = t->generation;
 	reuse->cur_serial = t->cur_serial;
 	reuse->cs = t->cs;
+	reuse->lineage = t->lineage;
 	reuse->row_ok = 0;             /* another slot: another row */
 	reuse->fnext = fl->shead;
 	fl->shead = (uint32_t)(reuse - f->stream) + 1;
 	fl->n_committed++;
 	f->commits++;
 	tent_free(f, t);
+	/* its row moves with it now: its tentative slot's row may be taken by
+	 * the next new SSRC before this stream sends again */
+	if (f->srows != NULL)
+		persist_one(f, &reuse->cs);
 	return reuse;
 }
 
@@ -657,15 +664,19 @@ static void stream_follow(const struct flow *fl, struct stream *st)
 	bool out = fl->key.dir == KEYTABLE_DIR_OUT;
 
 	if (fl->next != NULL && !fl->on_auth) {
-		if (out && st->cur_serial != fl->cur_serial)
+		if (out && st->cur_serial != fl->cur_serial) {
 			csrtp_stream_sender_rekey(cs, fl->cur);
+			st->lineage++;
+		}
 		cs->key = fl->cur;
 		cs->prev_key = NULL;
 		csrtp_stream_pending(cs, NULL, NULL);
 		csrtp_stream_rekey(cs, fl->next, fl->next_from);
 	} else if (out) {
-		if (st->cur_serial != fl->cur_serial || cs->key != fl->cur)
+		if (st->cur_serial != fl->cur_serial || cs->key != fl->cur) {
 			csrtp_stream_sender_rekey(cs, fl->cur);
+			st->lineage++;
+		}
 	} else {
 		const struct csrtp_key *a = NULL, *b = NULL;
 		const struct csrtp_key *nx = fl->on_auth ? fl->next : NULL;
@@ -708,10 +719,12 @@ static struct stream *stream_get(struct flows *f, uint32_t fi, uint32_t ssrc, in
 		st->generation = 0;
 		st->cur_serial = fl->cur_serial;
 		st->row_ok = 0;
-		/* a stream a dead dataplane used: where it stopped (resume.h) */
+		st->lineage = 0;
+		/* a stream a dead dataplane used: where it stopped (resume.h;
+		 * rows are checked at load: restore cannot refuse them) */
 		struct csrtp_resume rs;
 		if (unlikely(f->resume != NULL) &&
-		    resume_take(f->resume, &fl->key, fl->created_ns, ssrc, &rs))
+		    resume_take(f->resume, &fl->key, fl->created_ns, ssrc, &rs, &st->lineage))
 			(void)csrtp_stream_restore(&st->cs, &rs);
 	}
 	if (unlikely(st->generation != fl->generation)) {
@@ -732,12 +745,18 @@ static void persist_one(struct flows *f, const struct csrtp_stream *cs)
 	size_t i = p - base < ((size_t)f->stream_mask + 1) * sizeof(*st)
 		   ? (size_t)(st - f->stream)
 		   : (size_t)f->stream_mask + 1 + (size_t)(st - f->tpool);
-	const struct flow *fl = &f->flow[st->flow - 1];
 	struct csrtp_resume rs;
 
 	csrtp_stream_save(cs, &rs);
-	resume_row_store(&f->srows[i], !st->row_ok, &fl->key, fl->created_ns, st->ssrc, &rs);
-	st->row_ok = 1;
+	if (likely(st->row_ok)) {
+		resume_row_store(&f->srows[i], false, NULL, 0, 0, &rs, st->lineage);
+	} else {
+		const struct flow *fl = &f->flow[st->flow - 1];
+
+		resume_row_store(&f->srows[i], true, &fl->key, fl->created_ns, st->ssrc, &rs,
+				 st->lineage);
+		st->row_ok = 1;
+	}
 }
 
 void flows_persist(struct flows *f, const struct csrtp_pkt pkts[], unsigned n)
@@ -750,7 +769,10 @@ void flows_persist(struct flows *f, const struct csrtp_pkt pkts[], unsigned n)
 		if (pkts[i].stream == last || pkts[i].stream == NULL)
 			continue;
 		last = pkts[i].stream;
-		persist_one(f, last);
+		/* a stream nothing has verified on (forged SSRCs) has used no
+		 * index: it takes no row */
+		if (flows_stream_verified(last))
+			persist_one(f, last);
 	}
 }
 

@@ -358,6 +358,11 @@ static void port_init(struct dp_config *c, int role, struct rte_mempool *pool)
 				role == DP_PORT_INSIDE ? "inside" : "outside", port,
 				info.driver_name, role == DP_PORT_OUTSIDE ? "L3/L4_DST" : "L3/L4_SRC",
 				c->queues);
+		if (hf == 0)
+			printf("callseal-dataplane: %s port %u (%s) offers no RSS: every packet "
+			       "arrives on queue 0 (the other %u workers idle on it)\n",
+			       role == DP_PORT_INSIDE ? "inside" : "outside", port,
+			       info.driver_name, c->queues - 1);
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = hf;
 	}

@@ -19,7 +19,11 @@
 # was recovered both ways); the call's rekey count is unchanged (no rekey did
 # it); on the wire no ciphertext twice (the phones' payloads are a function of
 # SSRC and sequence number: one index protected twice under one key would put
-# two identical SRTP bodies on the wire).
+# two identical SRTP bodies on the wire). The last check is a second line of
+# defence only: a dataplane that restarted its streams at ROC 0 here would send
+# sequence numbers its ROC 0 never carried (the streams wrapped 0.5 s in), so
+# what catches it is the peer's tag failures (with the restore taken out, bob's
+# dataplane counted 482). test_flows test_restart checks the index refusals.
 #
 # usage: dataplane_restart.sh DATAPLANE CONTROL CALLSEALCTL PCAPFWD
 . "$(dirname "$0")/lib.sh"

@@ -1135,6 +1135,131 @@ static void test_restart(void **state)
 	destroy(x);
 }
 
+/* Restart once more: close r and f, open a new flows and resume on what they
+ * left. */
+static struct flows *restart(struct fx *x, struct flows *f, struct resume **r,
+			     const struct flows_cfg *c, struct resume_report *rep)
+{
+	resume_close(*r);
+	if (f != x->f)
+		flows_destroy(f);
+	struct flows *n = flows_create(x->e, x->r, c, NULL);
+	assert_non_null(n);
+	*r = resume_start(x, n, c, rep);
+	return n;
+}
+
+/*
+ * The resume's hard cases (review of the first version, each seen to fail
+ * before its fix):
+ *  - a receiver that had switched to its pending (on-auth) key before the
+ *    restart: which key it was on is not saved, and the restored stream is on
+ *    the entry's current key with the next one pending; a replayed packet
+ *    under that next key, at an index accepted before, must not get through
+ *    the pending key's "sender started over" switch (the stream's floor);
+ *  - a sender rekeyed (key replaced) that then protected lower indexes under
+ *    its new key (an application that reused them): the rows of the later
+ *    lineage win over the carried resume point of the earlier restart, so
+ *    those indexes are not protected again after the next restart;
+ *  - a stream on a wildcard entry (any local address on the port) is
+ *    resumed, not dropped as gone.
+ */
+static void test_restart_rekeys(void **state)
+{
+	(void)state;
+	struct flows_cfg c = { .max_flows = 16, .max_streams = 64 };
+	struct fx *x = make_cfg(&c, false);
+	struct keytable_key kin, kout, kany, kexact;
+	struct keytable_master m;
+	struct resume_report rep;
+	char path[128];
+	uint8_t k1[12][128], k2[12][128], why;
+	uint32_t l1[12], l2[12], ssrc;
+	const uint32_t s_in = 0x3333, s_out = 0x4444, s_any = 0x5555;
+	struct csrtp_stream *s;
+
+	resume_path(x, path, sizeof(path));
+	unlink(path);
+	keytable_key_ipv4(&kin, addr4, 5006, KEYTABLE_DIR_IN);
+	keytable_key_ipv4(&kout, addr4, 5004, KEYTABLE_DIR_OUT);
+	keytable_key_any(&kany, 5008, KEYTABLE_DIR_OUT);
+	keytable_key_ipv4(&kexact, addr4, 5008, KEYTABLE_DIR_OUT);
+	add(x, &kin, 50);
+	add(x, &kout, 60);
+	add(x, &kany, 70);
+	struct resume *r = resume_start(x, x->f, &c, &rep);
+
+	/* the receiver: K1 (seed 50) for 100..104, then the sender moves to
+	 * K2 (seed 51, on auth) for 105..110: the stream switches */
+	master(&m, 51, 0);
+	assert_int_equal(keytable_schedule(x->w, &kin, &m, KEYTABLE_FROM_ON_AUTH, NULL), 0);
+	srtp_packets(x, 50, s_in, 100, 12, k1, l1);
+	srtp_packets(x, 51, s_in, 100, 12, k2, l2);
+	for (unsigned i = 0; i < 5; i++)
+		assert_int_equal(accept_copy(x, x->f, &kin, s_in, k1[i], l1[i]), CSRTP_OK);
+	for (unsigned i = 5; i < 11; i++)
+		assert_int_equal(accept_copy(x, x->f, &kin, s_in, k2[i], l2[i]), CSRTP_OK);
+
+	/* the sender: 1000 ... 1009 under K3 (seed 60), then its key replaced
+	 * by K4 (seed 61): a new lineage, its window fresh (resume point 1009) */
+	ssrc = s_out;
+	flows_resolve(x->f, &kout, &ssrc, 1, &s, &why, NULL, 0);
+	for (uint16_t q = 1000; q < 1010; q++)
+		assert_int_equal(seal(x, x->f, s, q, 60, 0), CSRTP_OK);
+	master(&m, 61, 0);
+	assert_int_equal(keytable_replace(x->w, &kout, &m, NULL), 0);
+	flows_resolve(x->f, &kout, &ssrc, 1, &s, &why, NULL, 0);
+	/* a burst whose one packet failed (too short) is stored too: the
+	 * stream's resume point under K4, nothing protected under it yet */
+	uint8_t runt[8] = { 0x80 };
+	struct csrtp_pkt bad = { .data = runt, .len = sizeof(runt), .cap = sizeof(runt), .stream = s };
+	csrtp_protect_burst(x->e, &bad, 1);
+	assert_int_not_equal(bad.status, CSRTP_OK);
+	flows_persist(x->f, &bad, 1);
+
+	/* the wildcard entry's stream, found by the packet's own address */
+	ssrc = s_any;
+	flows_resolve(x->f, &kexact, &ssrc, 1, &s, &why, NULL, 0);
+	assert_non_null(s);
+	for (uint16_t q = 65534; q != 2; q++)        /* 65534, 65535, 0, 1 */
+		assert_int_equal(seal(x, x->f, s, q, 70, q >= 65534 ? 0 : 1), CSRTP_OK);
+
+	/* restart 1 */
+	struct flows *f = restart(x, x->f, &r, &c, &rep);
+	assert_int_equal(rep.carried, 3);
+	assert_int_equal(rep.dropped, 0);             /* the wildcard's stream too */
+	/* a replay of a K2 packet accepted before: refused, not a switch */
+	assert_int_equal(accept_copy(x, f, &kin, s_in, k2[7], l2[7]), CSRTP_ERR_REPLAY);
+	assert_int_equal(accept_copy(x, f, &kin, s_in, k2[10], l2[10]), CSRTP_ERR_REPLAY);
+	assert_int_equal(accept_copy(x, f, &kin, s_in, k2[11], l2[11]), CSRTP_OK);
+	assert_int_equal(accept_copy(x, f, &kin, s_in, k2[11], l2[11]), CSRTP_ERR_REPLAY);
+	/* the wildcard's stream goes on at ROC 1 */
+	ssrc = s_any;
+	flows_resolve(f, &kexact, &ssrc, 1, &s, &why, NULL, 0);
+	assert_non_null(s);
+	assert_int_equal(seal(x, f, s, 1, 70, 1), CSRTP_ERR_INDEX_REUSE);
+	assert_int_equal(seal(x, f, s, 2, 70, 1), CSRTP_OK);
+	/* the sender under K4: the application goes back to 5 ... 20 (its
+	 * indexes were never used under K4) */
+	ssrc = s_out;
+	flows_resolve(f, &kout, &ssrc, 1, &s, &why, NULL, 0);
+	for (uint16_t q = 5; q <= 20; q++)
+		assert_int_equal(seal(x, f, s, q, 61, 0), CSRTP_OK);
+
+	/* restart 2: the window under K4 (top 20) beats the carried resume
+	 * point 1009 of the same lineage: 5 ... 20 are not protected again */
+	f = restart(x, f, &r, &c, &rep);
+	ssrc = s_out;
+	flows_resolve(f, &kout, &ssrc, 1, &s, &why, NULL, 0);
+	assert_int_equal(seal(x, f, s, 5, 61, 0), CSRTP_ERR_INDEX_REUSE);
+	assert_int_equal(seal(x, f, s, 20, 61, 0), CSRTP_ERR_INDEX_REUSE);
+	assert_int_equal(seal(x, f, s, 21, 61, 0), CSRTP_OK);
+	resume_close(r);
+	flows_destroy(f);
+	unlink(path);
+	destroy(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1155,6 +1280,7 @@ int main(void)
 		cmocka_unit_test(test_burst),
 		cmocka_unit_test(test_stats_rows),
 		cmocka_unit_test(test_restart),
+		cmocka_unit_test(test_restart_rekeys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

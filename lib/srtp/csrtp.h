@@ -23,7 +23,8 @@
  * Burst calls protect or unprotect n packets in place and return how many
  * succeeded; each packet gets its own status. Up to CSRTP_BURST_MAX packets are
  * classified and prepared first, then their AES-GCM runs as one batch (see
- * enum csrtp_api), then results are checked. A batch is never abandoned halfway.
+ * enum csrtp_api) and their AES-CM + HMAC-SHA1 as one batch of jobs, then
+ * results are checked. A batch is never abandoned halfway.
  *
  * Threading: an engine and the streams it touches belong to one thread.
  * A key may be shared read-only by many engines once initialised.

@@ -353,7 +353,10 @@ static inline void fill_cm_job(IMB_JOB *job, struct slot *sl, int encrypt)
 
 /* Run AES-CM slots[0..m) through the job API: submit every job, then flush.
  * HMAC-SHA1 runs in multi-buffer lanes, so jobs come back as lanes fill
- * (SUBMIT may hand back an earlier job, or none); user_data names the slot. */
+ * (SUBMIT may hand back an earlier job, or none); user_data names the slot.
+ * NOCHECK: pass 1 validated every length, and a job with nothing to encrypt
+ * is IMB_CIPHER_NULL (CTR refuses 0 bytes). The checked submit cost ~50
+ * cycles per 160-byte packet (bench_csrtp: engine/raw jobs 1.31x -> 1.17x). */
 static void run_slots_cm(struct csrtp_engine *e, struct slot **slots, unsigned m,
 			 int encrypt)
 {
@@ -363,7 +366,7 @@ static void run_slots_cm(struct csrtp_engine *e, struct slot **slots, unsigned m
 	for (unsigned i = 0; i < m; i++) {
 		slots[i]->failed = 1;          /* until its job comes back completed */
 		fill_cm_job(IMB_GET_NEXT_JOB(mgr), slots[i], encrypt);
-		if ((job = IMB_SUBMIT_JOB(mgr)) != NULL)
+		if ((job = IMB_SUBMIT_JOB_NOCHECK(mgr)) != NULL)
 			mark_done(job);
 	}
 	while ((job = IMB_FLUSH_JOB(mgr)) != NULL)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * csrtp.h - the SRTP/SRTCP AES-GCM engine (RFC 7714) on intel-ipsec-mb.
+ * csrtp.h - the SRTP/SRTCP engine on intel-ipsec-mb: AES-GCM (RFC 7714) and
+ * AES-CM with HMAC-SHA1 (RFC 3711, profiles of RFC 4568 / RFC 5764).
  *
  * The engine works on plain buffers (no DPDK) so that it can be unit-tested,
  * fuzzed and benchmarked alone; the DPDK dataplane hands it mbuf data.
@@ -22,7 +23,8 @@
  * Burst calls protect or unprotect n packets in place and return how many
  * succeeded; each packet gets its own status. Up to CSRTP_BURST_MAX packets are
  * classified and prepared first, then their AES-GCM runs as one batch (see
- * enum csrtp_api), then results are checked. A batch is never abandoned halfway.
+ * enum csrtp_api) and their AES-CM + HMAC-SHA1 as one batch of jobs, then
+ * results are checked. A batch is never abandoned halfway.
  *
  * Threading: an engine and the streams it touches belong to one thread.
  * A key may be shared read-only by many engines once initialised.
@@ -35,7 +37,13 @@
 
 #include <intel-ipsec-mb.h>
 
-#define CSRTP_TAG_LEN          16  /* RFC 7714 section 14.2: 16-octet tag */
+#define CSRTP_TAG_LEN          16  /* RFC 7714 section 14.2: 16-octet tag (the
+				      * longest tag of any profile) */
+#define CSRTP_CM_SALT_LEN      14  /* AES-CM master and session salt: 112 bits
+				      * (RFC 3711 s. 8.2; RFC 4568 s. 6.2.1) */
+#define CSRTP_CM_AUTH_KEY_LEN  20  /* HMAC-SHA1 session key (RFC 3711 s. 8.2) */
+#define CSRTP_CM_RTCP_TAG_LEN  10  /* SRTCP: always 80 bits (RFC 3711 s. 5.2) */
+#define CSRTP_MAX_SALT_LEN     CSRTP_CM_SALT_LEN
 #define CSRTP_IV_LEN           12  /* RFC 7714 sections 8.1, 9.1 */
 #define CSRTP_SALT_LEN         12  /* session salt and master salt, RFC 7714 s. 11 */
 #define CSRTP_MAX_KEY_LEN      32
@@ -52,9 +60,13 @@
 #define CSRTP_INDEX_MAX   ((UINT64_C(1) << 48) - 1)   /* RFC 3711 s. 3.2.1 */
 #define CSRTP_RTCP_INDEX_MAX  UINT32_C(0x7fffffff)        /* RFC 3711 s. 3.4 */
 
-/* Profiles carry their DTLS-SRTP protection profile numbers (RFC 7714 s. 14.2). */
+/* Profiles carry their DTLS-SRTP protection profile numbers (RFC 5764 s. 4.1.2,
+ * RFC 7714 s. 14.2, the IANA registry). */
 enum csrtp_profile {
 	CSRTP_PROFILE_NONE             = 0,
+	/* AES-CM + HMAC-SHA1 (RFC 3711): SRTP tag 80 or 32 bits, SRTCP 80 */
+	CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_80 = 0x0001,
+	CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_32 = 0x0002,
 	CSRTP_PROFILE_AEAD_AES_128_GCM = 0x0007,
 	CSRTP_PROFILE_AEAD_AES_256_GCM = 0x0008,
 };
@@ -111,16 +123,39 @@ void csrtp_engine_set_api(struct csrtp_engine *e, enum csrtp_api api);
 
 /* ---- keys --------------------------------------------------------------- */
 
+/* AES-CM + HMAC-SHA1 session keys, expanded once (RFC 3711 s. 4.1.1, 4.2.1). */
+struct csrtp_cm_keys {
+	uint8_t rtp_enc[16 * 11] __attribute__((aligned(16)));  /* AES-128 round keys */
+	uint8_t rtcp_enc[16 * 11] __attribute__((aligned(16)));
+	/* SHA-1 states after one block of (auth key XOR ipad / opad): HMAC
+	 * precomputed per key, as intel-ipsec-mb's HMAC jobs take it */
+	uint8_t rtp_ipad[32] __attribute__((aligned(16)));
+	uint8_t rtp_opad[32] __attribute__((aligned(16)));
+	uint8_t rtcp_ipad[32] __attribute__((aligned(16)));
+	uint8_t rtcp_opad[32] __attribute__((aligned(16)));
+	uint8_t rtp_salt[CSRTP_CM_SALT_LEN];
+	uint8_t rtcp_salt[CSRTP_CM_SALT_LEN];
+	uint8_t rtp_tag_len;           /* 10 or 4; SRTCP always 10 */
+};
+
 struct csrtp_key {
 	/* line 0: what every packet reads besides the key schedule */
-	uint8_t rtp_salt[CSRTP_SALT_LEN];
-	uint8_t rtcp_salt[CSRTP_SALT_LEN];
+	uint8_t rtp_salt[CSRTP_SALT_LEN];  /* GCM */
+	uint8_t rtcp_salt[CSRTP_SALT_LEN]; /* GCM */
 	uint16_t profile;              /* enum csrtp_profile */
 	uint8_t key_len;               /* 16 or 32 */
-	/* expanded SRTP and SRTCP session keys; the header aligns gcm_key_data
-	 * only when LINUX is defined, so align them here */
-	struct gcm_key_data rtp_key __attribute__((aligned(64)));
-	struct gcm_key_data rtcp_key __attribute__((aligned(64)));
+	uint8_t cm;                    /* AES-CM + HMAC-SHA1: the cm member holds
+					* the keys, salts and tag length */
+	union {
+		/* AES-GCM: expanded SRTP and SRTCP session keys; the header
+		 * aligns gcm_key_data only when LINUX is defined, so align
+		 * them here */
+		struct {
+			struct gcm_key_data rtp_key __attribute__((aligned(64)));
+			struct gcm_key_data rtcp_key __attribute__((aligned(64)));
+		};
+		struct csrtp_cm_keys cm_keys __attribute__((aligned(64)));
+	};
 } __attribute__((aligned(64)));
 
 /* Warm the cache lines an SRTP packet reads from k (salt, round keys, GHASH
@@ -135,6 +170,10 @@ static inline void csrtp_key_prefetch(const struct csrtp_key *k)
 
 /* Key length for a profile, 0 if the profile is unknown. */
 size_t csrtp_profile_key_len(enum csrtp_profile p);
+/* Master salt length for a profile: 12 (GCM), 14 (AES-CM); 0 if unknown. */
+size_t csrtp_profile_salt_len(enum csrtp_profile p);
+/* SRTP auth tag length on the wire: 16 (GCM), 10 or 4 (HMAC-SHA1); 0 if unknown. */
+size_t csrtp_profile_tag_len(enum csrtp_profile p);
 /* "AEAD_AES_128_GCM" ...; NULL if unknown. */
 const char *csrtp_profile_name(enum csrtp_profile p);
 /* Parse a profile name; CSRTP_PROFILE_NONE if unknown. */
@@ -143,6 +182,7 @@ enum csrtp_profile csrtp_profile_from_name(const char *name);
 /*
  * Derive and expand session keys from a master key and 12-octet master salt
  * (RFC 3711 s. 4.3 with the AES-CM PRF, key derivation rate 0; RFC 7714 s. 11).
+ * The GCM profiles' form: an AES-CM profile (14-octet salt) is refused here.
  * Returns 0, or -EINVAL for an unknown profile or wrong key length.
  */
 __attribute__((warn_unused_result))
@@ -150,7 +190,20 @@ int csrtp_key_init(struct csrtp_engine *e, struct csrtp_key *k, enum csrtp_profi
 		  const uint8_t *master_key, size_t master_key_len,
 		  const uint8_t master_salt[CSRTP_SALT_LEN]);
 
-/* Install session keys directly (RFC 7714's vectors give session keys). */
+/*
+ * The same for any profile, with the master salt's length:
+ * csrtp_profile_salt_len(p), i.e. 12 octets for GCM, 14 for AES-CM (whose
+ * derivation also gives the HMAC-SHA1 keys, labels 0x01 and 0x04, and whose
+ * HMAC ipad/opad hashes are computed here, once). Returns 0, or -EINVAL for
+ * an unknown profile or a wrong key or salt length.
+ */
+__attribute__((warn_unused_result))
+int csrtp_key_init_salt(struct csrtp_engine *e, struct csrtp_key *k, enum csrtp_profile p,
+		       const uint8_t *master_key, size_t master_key_len,
+		       const uint8_t *master_salt, size_t master_salt_len);
+
+/* Install session keys directly (RFC 7714's vectors give session keys).
+ * GCM profiles only (-EINVAL for AES-CM). */
 __attribute__((warn_unused_result))
 int csrtp_key_init_session(struct csrtp_engine *e, struct csrtp_key *k,
 			  enum csrtp_profile p,
@@ -306,9 +359,12 @@ struct csrtp_pkt {
 };
 
 /*
- * Protect: RTP -> SRTP (appends the 16-octet tag, RFC 7714 s. 8.2).
- * Unprotect: SRTP -> RTP (removes it). SRTCP likewise (tag and E||index word,
- * RFC 7714 s. 9). Returns the number of packets with status CSRTP_OK.
+ * Protect: RTP -> SRTP (appends the 16-octet tag, RFC 7714 s. 8.2; AES-CM:
+ * the 10- or 4-octet tag, RFC 3711 s. 3.1, with 4 octets of room at least
+ * for the ROC the MAC covers). Unprotect: SRTP -> RTP (removes it). SRTCP
+ * likewise (GCM: tag then E||index word, RFC 7714 s. 9; AES-CM: E||index
+ * word then 10-octet tag, RFC 3711 s. 3.4). A burst may mix profiles.
+ * Returns the number of packets with status CSRTP_OK.
  * On any failure the packet's bytes are unspecified and it must be dropped.
  */
 unsigned csrtp_protect_burst(struct csrtp_engine *e, struct csrtp_pkt *p, unsigned n);

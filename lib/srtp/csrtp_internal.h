@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * csrtp_internal.h - what the engine's two files share (private to lib/srtp):
- * the per-packet slot of a burst and the engine that owns the intel-ipsec-mb
+ * the per-packet slot of a burst (AES-GCM or AES-CM + HMAC-SHA1) and the engine that owns the intel-ipsec-mb
  * manager and the slots. csrtp.c runs the bursts; csrtp_setup.c creates the
  * engine, keys and streams they use.
  */
@@ -33,6 +33,14 @@ struct slot {
 	uint32_t word;                /* SRTCP E||index */
 	uint8_t rtcp;                 /* SRTCP: use the SRTCP session key */
 	uint8_t failed;               /* the job did not complete */
+	/* AES-CM + HMAC-SHA1 (RFC 3711) */
+	uint8_t cm;                   /* the key is AES-CM: an HMAC-SHA1 job */
+	uint8_t tlen;                 /* tag length on the wire */
+	uint32_t hlen;                /* bytes the MAC covers from the start,
+				       * the ROC / E||index word (sl->word) last */
+	uint8_t *rtag_at;             /* SRTP unprotect: where the received tag
+				       * was (the ROC goes there for the MAC,
+				       * the tag goes back after the job) */
 };
 
 struct csrtp_engine {

@@ -2,8 +2,9 @@
 /*
  * csrtp_selftest.c - known-answer self-test, run at start-up by the dataplane
  * and by callseal-srtp-selftest: a few RFC 7714 section 16/17 packets in both
- * directions and the RFC 3711 B.3 key derivation. (The full vector sets run in
- * tests/.)
+ * directions, the RFC 3711 B.3 key derivation, and one AES_CM_128_HMAC_SHA1_80
+ * SRTP packet from its master key (libsrtp's srtp_validate). (The full vector
+ * sets run in tests/.)
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -56,42 +57,72 @@ static size_t unhex(const char *s, uint8_t *out, size_t cap)
 	return n;
 }
 
-/* Protect plain and expect prot; unprotect prot and expect plain. */
-static int run_kat(struct csrtp_engine *e, const struct kat *t)
+/* Under k: protect plain and expect prot; unprotect prot and expect plain. */
+static int round_trip(struct csrtp_engine *e, const struct csrtp_key *k, int rtcp,
+		      uint32_t flags, uint32_t srtcp_index, const char *plain_hex,
+		      const char *prot_hex)
 {
-	uint8_t key[CSRTP_MAX_KEY_LEN], salt[CSRTP_SALT_LEN];
 	uint8_t plain[128], prot[160], buf[160];
-	struct csrtp_key k;
 	struct csrtp_stream tx, rx;
-	int ret = -EIO;
 
-	size_t kl = unhex(t->key, key, sizeof(key));
-	unhex(SALT, salt, sizeof(salt));
-	size_t pl = unhex(t->plain, plain, sizeof(plain));
-	size_t cl = unhex(t->prot, prot, sizeof(prot));
-	enum csrtp_profile prof = kl == 16 ? CSRTP_PROFILE_AEAD_AES_128_GCM :
-					    CSRTP_PROFILE_AEAD_AES_256_GCM;
-
-	if (csrtp_key_init_session(e, &k, prof, key, salt, key, salt, kl) != 0 ||
-	    csrtp_stream_init(&tx, &k, 0, t->flags) != 0 ||
-	    csrtp_stream_init(&rx, &k, 0, t->flags) != 0)
-		goto out;
-	tx.srtcp_next = t->srtcp_index;
+	size_t pl = unhex(plain_hex, plain, sizeof(plain));
+	size_t cl = unhex(prot_hex, prot, sizeof(prot));
+	if (csrtp_stream_init(&tx, k, 0, flags) != 0 || csrtp_stream_init(&rx, k, 0, flags) != 0)
+		return -EIO;
+	tx.srtcp_next = srtcp_index;
 
 	memcpy(buf, plain, pl);
 	struct csrtp_pkt p = { .data = buf, .len = (uint32_t)pl, .cap = sizeof(buf),
 			      .stream = &tx };
-	unsigned ok = t->rtcp ? csrtp_rtcp_protect_burst(e, &p, 1) : csrtp_protect_burst(e, &p, 1);
+	unsigned ok = rtcp ? csrtp_rtcp_protect_burst(e, &p, 1) : csrtp_protect_burst(e, &p, 1);
 	if (ok != 1 || p.len != cl || memcmp(buf, prot, cl) != 0)
-		goto out;
+		return -EIO;
 
 	p = (struct csrtp_pkt){ .data = buf, .len = (uint32_t)cl, .cap = sizeof(buf),
 			       .stream = &rx };
-	ok = t->rtcp ? csrtp_rtcp_unprotect_burst(e, &p, 1) : csrtp_unprotect_burst(e, &p, 1);
+	ok = rtcp ? csrtp_rtcp_unprotect_burst(e, &p, 1) : csrtp_unprotect_burst(e, &p, 1);
 	if (ok != 1 || p.len != pl || memcmp(buf, plain, pl) != 0)
-		goto out;
-	ret = 0;
-out:
+		return -EIO;
+	return 0;
+}
+
+/* An RFC 7714 vector: session keys given. */
+static int run_kat(struct csrtp_engine *e, const struct kat *t)
+{
+	uint8_t key[CSRTP_MAX_KEY_LEN], salt[CSRTP_SALT_LEN];
+	struct csrtp_key k;
+	int ret = -EIO;
+
+	size_t kl = unhex(t->key, key, sizeof(key));
+	unhex(SALT, salt, sizeof(salt));
+	enum csrtp_profile prof = kl == 16 ? CSRTP_PROFILE_AEAD_AES_128_GCM :
+					    CSRTP_PROFILE_AEAD_AES_256_GCM;
+	if (csrtp_key_init_session(e, &k, prof, key, salt, key, salt, kl) == 0)
+		ret = round_trip(e, &k, t->rtcp, t->flags, t->srtcp_index, t->plain, t->prot);
+	csrtp_key_wipe(&k);
+	explicit_bzero(key, sizeof(key));
+	return ret;
+}
+
+/* libsrtp test/srtp_driver.c srtp_validate(): master key and salt of RFC 3711
+ * B.3, one RTP packet, AES_CM_128_HMAC_SHA1_80 (HMAC over packet || ROC). */
+#define CM_KEY   "e1f97a0d3e018be0d64fa32c06de4139"
+#define CM_SALT  "0ec675ad498afeebb6960b3aabe6"
+#define CM_PLAIN "800f1234decafbadcafebabeabababababababababababababababab"
+#define CM_PROT  "800f1234decafbadcafebabe4e55dc4ce79978d88ca4d215949d2402b78d6acc" \
+		 "99ea179b8dbb"
+
+static int run_cm_kat(struct csrtp_engine *e)
+{
+	uint8_t key[16], salt[CSRTP_CM_SALT_LEN];
+	struct csrtp_key k;
+	int ret = -EIO;
+
+	unhex(CM_KEY, key, sizeof(key));
+	unhex(CM_SALT, salt, sizeof(salt));
+	if (csrtp_key_init_salt(e, &k, CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_80, key, sizeof(key),
+			       salt, sizeof(salt)) == 0)
+		ret = round_trip(e, &k, 0, 0, 0, CM_PLAIN, CM_PROT);
 	csrtp_key_wipe(&k);
 	explicit_bzero(key, sizeof(key));
 	return ret;
@@ -114,6 +145,10 @@ int csrtp_selftest(struct csrtp_engine *e, const char **failed)
 			*failed = kats[i].name;
 			return -EIO;
 		}
+	}
+	if (run_cm_kat(e) != 0) {
+		*failed = "libsrtp srtp_validate AES_CM_128_HMAC_SHA1_80";
+		return -EIO;
 	}
 	*failed = NULL;
 	return 0;

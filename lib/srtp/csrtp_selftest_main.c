@@ -25,7 +25,7 @@ int main(int argc, char **argv)
 		}
 		const char *failed = NULL;
 		int ret = csrtp_selftest(e, &failed);
-		printf("  %s%-8s RFC 7714 16.1.1 16.2.1 17.1 17.4, RFC 3711 B.3: %s%s\n",
+		printf("  %s%-8s RFC 7714 16.1.1 16.2.1 17.1 17.4, RFC 3711 B.3, AES-CM/HMAC-SHA1: %s%s\n",
 		       i == 0 ? "auto=" : "", csrtp_engine_arch_name(e),
 		       ret == 0 ? "pass" : "FAIL at ", ret == 0 ? "" : failed);
 		failures += ret != 0;

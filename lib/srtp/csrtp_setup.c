@@ -95,33 +95,127 @@ static const struct {
 	enum csrtp_profile id;
 	const char *name;
 	size_t key_len;
+	size_t salt_len;
+	size_t tag_len;               /* SRTP */
 } profiles[] = {
-	{ .id = CSRTP_PROFILE_AEAD_AES_128_GCM, .name = "AEAD_AES_128_GCM", .key_len = 16 },
-	{ .id = CSRTP_PROFILE_AEAD_AES_256_GCM, .name = "AEAD_AES_256_GCM", .key_len = 32 },
+	{ .id = CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_80, .name = "AES_CM_128_HMAC_SHA1_80",
+	  .key_len = 16, .salt_len = CSRTP_CM_SALT_LEN, .tag_len = 10 },
+	{ .id = CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_32, .name = "AES_CM_128_HMAC_SHA1_32",
+	  .key_len = 16, .salt_len = CSRTP_CM_SALT_LEN, .tag_len = 4 },
+	{ .id = CSRTP_PROFILE_AEAD_AES_128_GCM, .name = "AEAD_AES_128_GCM", .key_len = 16,
+	  .salt_len = CSRTP_SALT_LEN, .tag_len = CSRTP_TAG_LEN },
+	{ .id = CSRTP_PROFILE_AEAD_AES_256_GCM, .name = "AEAD_AES_256_GCM", .key_len = 32,
+	  .salt_len = CSRTP_SALT_LEN, .tag_len = CSRTP_TAG_LEN },
 };
+#define NPROFILES (sizeof(profiles) / sizeof(profiles[0]))
+
+static size_t profile_index(enum csrtp_profile p)
+{
+	size_t i = 0;
+	while (i < NPROFILES && profiles[i].id != p)
+		i++;
+	return i;
+}
 
 size_t csrtp_profile_key_len(enum csrtp_profile p)
 {
-	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
-		if (profiles[i].id == p)
-			return profiles[i].key_len;
-	return 0;
+	size_t i = profile_index(p);
+	return i < NPROFILES ? profiles[i].key_len : 0;
+}
+
+size_t csrtp_profile_salt_len(enum csrtp_profile p)
+{
+	size_t i = profile_index(p);
+	return i < NPROFILES ? profiles[i].salt_len : 0;
+}
+
+size_t csrtp_profile_tag_len(enum csrtp_profile p)
+{
+	size_t i = profile_index(p);
+	return i < NPROFILES ? profiles[i].tag_len : 0;
 }
 
 const char *csrtp_profile_name(enum csrtp_profile p)
 {
-	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
-		if (profiles[i].id == p)
-			return profiles[i].name;
-	return NULL;
+	size_t i = profile_index(p);
+	return i < NPROFILES ? profiles[i].name : NULL;
 }
 
 enum csrtp_profile csrtp_profile_from_name(const char *name)
 {
-	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+	for (size_t i = 0; i < NPROFILES; i++)
 		if (strcmp(profiles[i].name, name) == 0)
 			return profiles[i].id;
 	return CSRTP_PROFILE_NONE;
+}
+
+static bool profile_is_cm(enum csrtp_profile p)
+{
+	return p == CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_80 ||
+	       p == CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_32;
+}
+
+/* RFC 2104: the SHA-1 states after the first block of K XOR ipad and of
+ * K XOR opad, which intel-ipsec-mb's HMAC jobs start from. */
+static void hmac_sha1_pads(IMB_MGR *mgr, const uint8_t key[CSRTP_CM_AUTH_KEY_LEN],
+			   uint8_t ipad[32], uint8_t opad[32])
+{
+	uint8_t blk[64];
+
+	memset(blk, 0x36, sizeof(blk));
+	for (size_t i = 0; i < CSRTP_CM_AUTH_KEY_LEN; i++)
+		blk[i] ^= key[i];
+	IMB_SHA1_ONE_BLOCK(mgr, blk, ipad);
+	memset(blk, 0x5c, sizeof(blk));
+	for (size_t i = 0; i < CSRTP_CM_AUTH_KEY_LEN; i++)
+		blk[i] ^= key[i];
+	IMB_SHA1_ONE_BLOCK(mgr, blk, opad);
+	explicit_bzero(blk, sizeof(blk));
+}
+
+/* RFC 3711 s. 4.3: one half's three AES-CM session values from the master key
+ * (labels first, first + 1, first + 2: cipher key, auth key, salt), expanded. */
+static int cm_derive(IMB_MGR *mgr, const uint8_t *mk, size_t kl,
+		     const uint8_t salt[CSRTP_KDF_SALT_LEN], uint8_t first, uint8_t *enc,
+		     uint8_t *ipad, uint8_t *opad, uint8_t session_salt[CSRTP_CM_SALT_LEN])
+{
+	uint8_t ck[16], ak[CSRTP_CM_AUTH_KEY_LEN], dec[16 * 11] __attribute__((aligned(16)));
+	int ret;
+
+	if ((ret = csrtp_kdf_derive(mgr, mk, kl, salt, first, ck, kl)) == 0 &&
+	    (ret = csrtp_kdf_derive(mgr, mk, kl, salt, (uint8_t)(first + 1), ak,
+				    sizeof(ak))) == 0 &&
+	    (ret = csrtp_kdf_derive(mgr, mk, kl, salt, (uint8_t)(first + 2), session_salt,
+				    CSRTP_CM_SALT_LEN)) == 0) {
+		IMB_AES_KEYEXP_128(mgr, ck, enc, dec);
+		hmac_sha1_pads(mgr, ak, ipad, opad);
+	}
+	explicit_bzero(ck, sizeof(ck));
+	explicit_bzero(ak, sizeof(ak));
+	explicit_bzero(dec, sizeof(dec));
+	return ret;
+}
+
+/* The AES-CM key: SRTP (labels 0x00-0x02) and SRTCP (0x03-0x05) halves. */
+static int cm_key_init(struct csrtp_engine *e, struct csrtp_key *k, enum csrtp_profile p,
+		       const uint8_t *mk, size_t kl, const uint8_t salt[CSRTP_KDF_SALT_LEN])
+{
+	struct csrtp_cm_keys *c = &k->cm_keys;
+	int ret;
+
+	memset(k, 0, sizeof(*k));
+	if ((ret = cm_derive(e->mgr, mk, kl, salt, CSRTP_KDF_RTP_ENCRYPTION, c->rtp_enc,
+			     c->rtp_ipad, c->rtp_opad, c->rtp_salt)) ||
+	    (ret = cm_derive(e->mgr, mk, kl, salt, CSRTP_KDF_RTCP_ENCRYPTION, c->rtcp_enc,
+			     c->rtcp_ipad, c->rtcp_opad, c->rtcp_salt))) {
+		explicit_bzero(k, sizeof(*k));
+		return ret;
+	}
+	c->rtp_tag_len = (uint8_t)csrtp_profile_tag_len(p);
+	k->profile = (uint16_t)p;
+	k->key_len = (uint8_t)kl;
+	k->cm = 1;
+	return 0;
 }
 
 int csrtp_key_init_session(struct csrtp_engine *e, struct csrtp_key *k,
@@ -130,7 +224,7 @@ int csrtp_key_init_session(struct csrtp_engine *e, struct csrtp_key *k,
 			  const uint8_t *rtcp_key, const uint8_t rtcp_salt[CSRTP_SALT_LEN],
 			  size_t key_len)
 {
-	if (key_len == 0 || csrtp_profile_key_len(p) != key_len)
+	if (key_len == 0 || csrtp_profile_key_len(p) != key_len || profile_is_cm(p))
 		return -EINVAL;
 
 	memset(k, 0, sizeof(*k));
@@ -153,17 +247,30 @@ int csrtp_key_init(struct csrtp_engine *e, struct csrtp_key *k, enum csrtp_profi
 		  const uint8_t *master_key, size_t master_key_len,
 		  const uint8_t master_salt[CSRTP_SALT_LEN])
 {
+	return csrtp_key_init_salt(e, k, p, master_key, master_key_len, master_salt,
+				  CSRTP_SALT_LEN);
+}
+
+int csrtp_key_init_salt(struct csrtp_engine *e, struct csrtp_key *k, enum csrtp_profile p,
+		       const uint8_t *master_key, size_t master_key_len,
+		       const uint8_t *master_salt, size_t master_salt_len)
+{
 	uint8_t salt[CSRTP_KDF_SALT_LEN] = { 0 };
 	uint8_t rtp_k[CSRTP_MAX_KEY_LEN], rtcp_k[CSRTP_MAX_KEY_LEN];
 	uint8_t rtp_s[CSRTP_SALT_LEN], rtcp_s[CSRTP_SALT_LEN];
 	int ret = -EINVAL;
 
-	if (master_key_len == 0 || csrtp_profile_key_len(p) != master_key_len)
+	if (master_key_len == 0 || csrtp_profile_key_len(p) != master_key_len ||
+	    csrtp_profile_salt_len(p) != master_salt_len)
 		goto out;
 
 	/* RFC 7714 s. 11: 96-bit master salt, used as the leftmost 96 bits of
-	 * the 112-bit PRF input (two zero octets follow). */
-	memcpy(salt, master_salt, CSRTP_SALT_LEN);
+	 * the 112-bit PRF input (two zero octets follow); RFC 3711: 112 bits. */
+	memcpy(salt, master_salt, master_salt_len);
+	if (profile_is_cm(p)) {
+		ret = cm_key_init(e, k, p, master_key, master_key_len, salt);
+		goto out;
+	}
 	IMB_MGR *mgr = e->mgr;
 	if ((ret = csrtp_kdf_derive(mgr, master_key, master_key_len, salt,
 				   CSRTP_KDF_RTP_ENCRYPTION, rtp_k, master_key_len)) ||

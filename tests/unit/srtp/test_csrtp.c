@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "csrtp.h"
+#include "csrtp_kdf.h"
 #include "vectors.h"
 #include "test_csrtp_rekey.h"
 
@@ -179,8 +180,8 @@ static void test_selftest(void **state)
 
 /* ---- tampering ---------------------------------------------------------- */
 
-/* What a receiver must say when bit b of the packet is flipped. */
-static int expect_rtp_flip(const uint8_t *orig, uint32_t len, uint32_t bit)
+/* What a receiver must say when bit b of the packet (tag of tl octets) is flipped. */
+static int expect_rtp_flip_tl(const uint8_t *orig, uint32_t len, uint32_t bit, uint32_t tl)
 {
 	uint8_t tmp[BUF];
 	memcpy(tmp, orig, len);
@@ -188,7 +189,7 @@ static int expect_rtp_flip(const uint8_t *orig, uint32_t len, uint32_t bit)
 	if ((tmp[0] >> 6) != 2)
 		return CSRTP_ERR_MALFORMED;
 	/* header parse with the changed CC / X / extension length */
-	uint32_t body = len - CSRTP_TAG_LEN;
+	uint32_t body = len - tl;
 	uint32_t h = 12 + 4u * (tmp[0] & 15);
 	if (tmp[0] & 0x10) {
 		if (h + 4 > body)
@@ -198,6 +199,11 @@ static int expect_rtp_flip(const uint8_t *orig, uint32_t len, uint32_t bit)
 	if (h > body)
 		return CSRTP_ERR_MALFORMED;
 	return CSRTP_ERR_AUTH;
+}
+
+static int expect_rtp_flip(const uint8_t *orig, uint32_t len, uint32_t bit)
+{
+	return expect_rtp_flip_tl(orig, len, bit, CSRTP_TAG_LEN);
 }
 
 /* Every single-bit flip of header, payload and tag is refused, none changes
@@ -938,12 +944,378 @@ static void test_rtcp_rekey_retry(void **state)
 	csrtp_key_wipe(&k2);
 }
 
+/* ---- AES-CM + HMAC-SHA1 (RFC 3711) ------------------------------------------- */
+
+#define CM80 CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_80
+#define CM32 CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_32
+
+static void make_cm_key(struct csrtp_engine *e, struct csrtp_key *k, enum csrtp_profile prof,
+			uint8_t seed)
+{
+	uint8_t key[16], salt[CSRTP_CM_SALT_LEN];
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(seed * 5 + i);
+	for (size_t i = 0; i < sizeof(salt); i++)
+		salt[i] = (uint8_t)(seed * 11 + i);
+	assert_int_equal(csrtp_key_init_salt(e, k, prof, key, 16, salt, sizeof(salt)), 0);
+}
+
+/* prot (len octets) is accepted once on rx, coming out as plain (when not
+ * NULL), then refused as a replay. */
+static void accept_once(struct csrtp_engine *e, struct csrtp_stream *rx, int rtcp,
+			const uint8_t *prot, size_t len, const uint8_t *plain, size_t plen)
+{
+	uint8_t buf[BUF];
+
+	for (int again = 0; again <= 1; again++) {
+		memcpy(buf, prot, len);
+		struct csrtp_pkt p = pkt(buf, (uint32_t)len, rx);
+		unsigned ok = rtcp ? csrtp_rtcp_unprotect_burst(e, &p, 1) :
+				     csrtp_unprotect_burst(e, &p, 1);
+		if (again) {
+			assert_int_equal(ok, 0);
+			assert_int_equal(p.status, CSRTP_ERR_REPLAY);
+		} else if (ok != 1) {
+			fail_msg("unprotect: %s", csrtp_status_str(p.status));
+		} else if (plain != NULL) {
+			assert_int_equal(p.len, plen);
+			assert_memory_equal(buf, plain, plen);
+		}
+	}
+}
+
+/*
+ * One srtp_aescm_sha1.json packet under prof, both ways, byte for byte.
+ * Under _32 the SRTP tag is the leftmost 32 bits of the 80-bit one (RFC 3711
+ * s. 4.2: the tag is the leftmost bits of the HMAC), so the expected packet
+ * is the vector's without the last 6 octets; SRTCP keeps 80 bits in both.
+ */
+static void run_cm_vector(struct csrtp_engine *e, const struct vec_cm *v, enum csrtp_profile prof)
+{
+	struct csrtp_key k;
+	struct csrtp_stream tx, rx;
+	uint8_t buf[BUF];
+	size_t want = v->prot.n - (!v->rtcp && prof == CM32 ? 6 : 0);
+	uint32_t flags = v->rtcp && !v->e_flag ? CSRTP_F_RTCP_AUTH_ONLY : 0;
+
+	assert_int_equal(csrtp_key_init_salt(e, &k, prof, v->master_key.p, v->master_key.n,
+					    v->master_salt.p, v->master_salt.n), 0);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, flags), 0);
+	assert_int_equal(csrtp_stream_init(&rx, &k, 0, flags), 0);
+	tx.roc_init = rx.roc_init = v->roc;
+	tx.srtcp_next = v->srtcp_index;
+
+	memcpy(buf, v->plain.p, v->plain.n);
+	struct csrtp_pkt p = pkt(buf, (uint32_t)v->plain.n, &tx);
+	unsigned ok = v->rtcp ? csrtp_rtcp_protect_burst(e, &p, 1) : csrtp_protect_burst(e, &p, 1);
+	if (ok != 1)
+		fail_msg("%s: protect: %s", v->id, csrtp_status_str(p.status));
+	assert_int_equal(p.len, want);
+	assert_memory_equal(buf, v->prot.p, want);
+
+	accept_once(e, &rx, v->rtcp, v->prot.p, want, v->plain.p, v->plain.n);
+	csrtp_key_wipe(&k);
+}
+
+/* The session keys a vector lists, from its master key by our KDF (the SRTP
+ * labels 0x00-0x02 or the SRTCP ones 0x03-0x05, RFC 3711 s. 4.3.2). */
+static void check_cm_session_keys(struct csrtp_engine *e, const struct vec_cm *v)
+{
+	uint8_t out[64];
+	const struct { uint8_t label; const struct bytes *want; } d[] = {
+		{ v->rtcp ? 0x03 : 0x00, &v->session_key },
+		{ v->rtcp ? 0x04 : 0x01, &v->session_auth_key },
+		{ v->rtcp ? 0x05 : 0x02, &v->session_salt },
+	};
+	assert_int_equal(v->master_salt.n, CSRTP_KDF_SALT_LEN);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(csrtp_kdf_derive(csrtp_engine_mgr(e), v->master_key.p,
+						 v->master_key.n, v->master_salt.p, d[i].label,
+						 out, d[i].want->n), 0);
+		assert_memory_equal(out, d[i].want->p, d[i].want->n);
+	}
+}
+
+/* Every srtp_aescm_sha1.json vector: the AES_CM_128_HMAC_SHA1_80 packets
+ * under both 128-bit profiles, on every architecture the CPU has; the AES-256
+ * ones (no DTLS-SRTP profile number, not an engine profile) down to their
+ * session keys; the AES-192 extras are not run (the KDF has no AES-192). */
+static void test_aescm_vectors_all_archs(void **state)
+{
+	(void)state;
+	int ran = 0;
+	unsigned packets = 0, kdf_only = 0;
+
+	assert_int_equal(N_VEC_CM_MAIN, 3);
+	for (size_t a = 0; a < sizeof(archs) / sizeof(archs[0]); a++) {
+		struct csrtp_engine *e = csrtp_engine_create(archs[a]);
+		if (e == NULL)
+			continue;
+		for (size_t i = 0; i < N_VEC_CM; i++) {
+			const struct vec_cm *v = &vec_cm[i];
+			if (strcmp(v->suite, "AES_CM_128_HMAC_SHA1_80") == 0) {
+				check_cm_session_keys(e, v);
+				run_cm_vector(e, v, CM80);
+				run_cm_vector(e, v, CM32);
+				packets++;
+			} else if (v->master_key.n == 32) {
+				check_cm_session_keys(e, v);
+				kdf_only++;
+			}
+		}
+		csrtp_engine_destroy(e);
+		ran++;
+	}
+	assert_true(ran >= 1);
+	assert_int_equal(packets, 2u * (unsigned)ran);
+	assert_int_equal(kdf_only, 3u * (unsigned)ran);
+}
+
+/* Keys: the AES-CM profiles need their 14-octet salt (csrtp_key_init is the
+ * GCM form, with 12), no session-key form; a wipe clears the HMAC state. */
+static void test_aescm_key_init(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	uint8_t key[16] = { 1 }, salt[CSRTP_CM_SALT_LEN] = { 2 };
+
+	assert_int_equal(csrtp_key_init(e, &k, CM80, key, 16, salt), -EINVAL);
+	assert_int_equal(csrtp_key_init_salt(e, &k, CM80, key, 16, salt, 12), -EINVAL);
+	assert_int_equal(csrtp_key_init_salt(e, &k, CM32, key, 32, salt, 14), -EINVAL);
+	assert_int_equal(csrtp_key_init_salt(e, &k, CSRTP_PROFILE_AEAD_AES_128_GCM, key, 16,
+					    salt, 14), -EINVAL);
+	assert_int_equal(csrtp_key_init_session(e, &k, CM80, key, salt, key, salt, 16), -EINVAL);
+	assert_int_equal(csrtp_key_init_salt(e, &k, CSRTP_PROFILE_AEAD_AES_128_GCM, key, 16,
+					    salt, 12), 0);
+	assert_int_equal(k.cm, 0);
+	assert_int_equal(csrtp_key_init_salt(e, &k, CM32, key, 16, salt, 14), 0);
+	assert_int_equal(k.cm, 1);
+	assert_int_equal(k.cm_keys.rtp_tag_len, 4);
+	csrtp_key_wipe(&k);
+	static const struct csrtp_key zero;
+	assert_memory_equal(&k, &zero, sizeof(k));
+}
+
+/* Every single-bit flip of an SRTP packet (CSRCs, extension, tag) and of an
+ * SRTCP packet (E=1 and E=0) is refused under both profiles; the genuine
+ * packet then verifies once and its replay is refused. */
+static void test_aescm_every_bit_flip(void **state)
+{
+	struct csrtp_engine *e = *state;
+	uint8_t orig[BUF], buf[BUF];
+
+	for (int prof = CM80; prof <= CM32; prof++) {
+		struct csrtp_key k;
+		struct csrtp_stream tx, rx;
+		uint32_t tl = (uint32_t)csrtp_profile_tag_len((enum csrtp_profile)prof);
+
+		make_cm_key(e, &k, (enum csrtp_profile)prof, 3);
+		assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+		assert_int_equal(csrtp_stream_init(&rx, &k, 0, 0), 0);
+		uint32_t len = make_rtp(orig, 65535, 0xabcdef01, 2, 1, 40);
+		struct csrtp_pkt p = pkt(orig, len, &tx);
+		assert_int_equal(csrtp_protect_burst(e, &p, 1), 1);
+		assert_int_equal(p.len, len + tl);
+		len = p.len;
+		for (uint32_t bit = 0; bit < len * 8; bit++) {
+			memcpy(buf, orig, len);
+			buf[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+			p = pkt(buf, len, &rx);
+			assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 0);
+			assert_int_equal(p.status, expect_rtp_flip_tl(orig, len, bit, tl));
+		}
+		assert_false(rx.rtp.started);
+		accept_once(e, &rx, 0, orig, len, NULL, 0);
+
+		for (int auth_only = 0; auth_only <= 1; auth_only++) {
+			uint32_t flags = auth_only ? CSRTP_F_RTCP_AUTH_ONLY : 0;
+			assert_int_equal(csrtp_stream_init(&tx, &k, 0, flags), 0);
+			assert_int_equal(csrtp_stream_init(&rx, &k, 0, flags), 0);
+			len = make_rtcp(orig, 0x11223344, 6);
+			p = pkt(orig, len, &tx);
+			assert_int_equal(csrtp_rtcp_protect_burst(e, &p, 1), 1);
+			/* RFC 3711 s. 3.4: E||index, then an 80-bit tag */
+			assert_int_equal(p.len, len + 4 + 10);
+			assert_int_equal(orig[len] >> 7, !auth_only);
+			len = p.len;
+			for (uint32_t bit = 0; bit < len * 8; bit++) {
+				memcpy(buf, orig, len);
+				buf[bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+				p = pkt(buf, len, &rx);
+				assert_int_equal(csrtp_rtcp_unprotect_burst(e, &p, 1), 0);
+				assert_int_equal(p.status, bit < 2 ? CSRTP_ERR_MALFORMED :
+								     CSRTP_ERR_AUTH);
+			}
+			accept_once(e, &rx, 1, orig, len, NULL, 0);
+		}
+		csrtp_key_wipe(&k);
+	}
+}
+
+/* Room: the 10- or 4-octet tag (which also holds the ROC while the MAC
+ * runs), SRTCP's 14 octets; too short to hold a tag is refused. */
+static void test_aescm_room_and_short(void **state)
+{
+	struct csrtp_engine *e = *state;
+	uint8_t buf[BUF];
+
+	for (int prof = CM80; prof <= CM32; prof++) {
+		struct csrtp_key k;
+		struct csrtp_stream tx, rx;
+		uint32_t tl = (uint32_t)csrtp_profile_tag_len((enum csrtp_profile)prof);
+
+		make_cm_key(e, &k, (enum csrtp_profile)prof, 4);
+		assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+		assert_int_equal(csrtp_stream_init(&rx, &k, 0, 0), 0);
+		uint32_t n = make_rtp(buf, 7, 1, 0, -1, 0);     /* empty payload */
+		struct csrtp_pkt p = { .data = buf, .len = n, .cap = n + tl - 1, .stream = &tx };
+		assert_int_equal(csrtp_protect_burst(e, &p, 1), 0);
+		assert_int_equal(p.status, CSRTP_ERR_NO_ROOM);
+		p.cap = n + tl;
+		assert_int_equal(csrtp_protect_burst(e, &p, 1), 1);
+		p = pkt(buf, p.len, &rx);
+		assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 1);
+		assert_int_equal(p.len, n);
+		p = pkt(buf, 12 + tl - 1, &rx);
+		assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 0);
+		assert_int_equal(p.status, CSRTP_ERR_TOO_SHORT);
+
+		n = make_rtcp(buf, 1, 3);
+		p = (struct csrtp_pkt){ .data = buf, .len = n, .cap = n + 13, .stream = &tx };
+		assert_int_equal(csrtp_rtcp_protect_burst(e, &p, 1), 0);
+		assert_int_equal(p.status, CSRTP_ERR_NO_ROOM);
+		p.cap = n + 14;
+		assert_int_equal(csrtp_rtcp_protect_burst(e, &p, 1), 1);
+		p = pkt(buf, 8 + 13, &rx);
+		assert_int_equal(csrtp_rtcp_unprotect_burst(e, &p, 1), 0);
+		assert_int_equal(p.status, CSRTP_ERR_TOO_SHORT);
+		csrtp_key_wipe(&k);
+	}
+}
+
+/* A stream saved and restored (CSRTP_RESUME) under an AES-CM key: replays of
+ * what the dead process accepted are refused, the sender goes on with its
+ * ROC and never reuses an index. */
+static void test_aescm_resume(void **state)
+{
+	struct csrtp_engine *e = *state;
+	struct csrtp_key k;
+	struct csrtp_stream tx, rx, tx2, rx2;
+	struct csrtp_resume rt, rr;
+	uint8_t a[BUF], b[BUF];
+
+	make_cm_key(e, &k, CM80, 8);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx, &k, 0, 0), 0);
+	for (uint32_t i = 0; i < 10; i++) {
+		uint32_t n = make_rtp(a, (uint16_t)(65530 + i), 1, 0, -1, 20);
+		struct csrtp_pkt p = pkt(a, n, &tx);
+		assert_int_equal(csrtp_protect_burst(e, &p, 1), 1);
+		memcpy(b, a, p.len);
+		p = pkt(a, p.len, &rx);
+		assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 1);
+	}
+	csrtp_stream_save(&tx, &rt);
+	csrtp_stream_save(&rx, &rr);
+	assert_int_equal(rt.rtp, (UINT64_C(1) << 16) | 3);
+	assert_int_equal(csrtp_stream_init(&tx2, &k, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx2, &k, 0, 0), 0);
+	assert_int_equal(csrtp_stream_restore(&tx2, &rt), 0);
+	assert_int_equal(csrtp_stream_restore(&rx2, &rr), 0);
+	/* the last packet again: refused by the restored receiver */
+	struct csrtp_pkt p = pkt(b, 12 + 20 + 10, &rx2);
+	assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_REPLAY);
+	/* the restored sender refuses its last index, goes on past it (ROC 1) */
+	uint32_t n = make_rtp(a, 3, 1, 0, -1, 20);
+	p = pkt(a, n, &tx2);
+	assert_int_equal(csrtp_protect_burst(e, &p, 1), 0);
+	assert_int_equal(p.status, CSRTP_ERR_INDEX_REUSE);
+	n = make_rtp(a, 4, 1, 0, -1, 20);
+	p = pkt(a, n, &tx2);
+	assert_int_equal(csrtp_protect_burst(e, &p, 1), 1);
+	assert_int_equal(p.index, (UINT64_C(1) << 16) | 4);
+	p = pkt(a, p.len, &rx2);
+	assert_int_equal(csrtp_unprotect_burst(e, &p, 1), 1);
+	csrtp_key_wipe(&k);
+}
+
+/* One batch of GCM and AES-CM streams, RTP and RTCP, with tampered packets:
+ * each gets its own status (the classified groups are run separately). */
+static void test_aescm_mixed_with_gcm(void **state)
+{
+	struct csrtp_engine *e = *state;
+	enum { N = 100, NS = 4 };
+	static uint8_t bufs[N][BUF], plain[N][BUF];
+	uint32_t plen[N];
+	struct csrtp_pkt p[N];
+	struct csrtp_key k[NS];
+	struct csrtp_stream tx[NS], rx[NS];
+
+	make_key(e, &k[0], 16, 21);
+	make_cm_key(e, &k[1], CM80, 22);
+	make_cm_key(e, &k[2], CM32, 23);
+	make_key(e, &k[3], 32, 24);
+	for (int rtcp = 0; rtcp <= 1; rtcp++) {
+		for (int s = 0; s < NS; s++) {
+			assert_int_equal(csrtp_stream_init(&tx[s], &k[s], 0, 0), 0);
+			assert_int_equal(csrtp_stream_init(&rx[s], &k[s], 0, 0), 0);
+		}
+		for (int i = 0; i < N; i++) {
+			int s = (i * 7 + i / 5) % NS;
+			plen[i] = rtcp ? make_rtcp(plain[i], (uint32_t)s, (uint32_t)(i % 9)) :
+					 make_rtp(plain[i], (uint16_t)(65500 + i), (uint32_t)s,
+						  i % 3, i % 4 - 1, (uint32_t)(i * 5));
+			memcpy(bufs[i], plain[i], plen[i]);
+			p[i] = pkt(bufs[i], plen[i], &tx[s]);
+		}
+		unsigned ok = rtcp ? csrtp_rtcp_protect_burst(e, p, N) : csrtp_protect_burst(e, p, N);
+		assert_int_equal(ok, N);
+		for (int i = 0; i < N; i++) {
+			struct csrtp_stream *s = p[i].stream;
+			int idx = (int)(s - tx);
+			p[i] = pkt(bufs[i], p[i].len, &rx[idx]);
+			if (i % 9 == 4)
+				bufs[i][p[i].len - 1 - (uint32_t)(i % 3)] ^= 0x10;
+		}
+		ok = rtcp ? csrtp_rtcp_unprotect_burst(e, p, N) : csrtp_unprotect_burst(e, p, N);
+		unsigned want = 0;
+		for (int i = 0; i < N; i++) {
+			if (i % 9 == 4) {
+				assert_int_equal(p[i].status, CSRTP_ERR_AUTH);
+				continue;
+			}
+			assert_int_equal(p[i].status, CSRTP_OK);
+			assert_int_equal(p[i].len, plen[i]);
+			assert_memory_equal(bufs[i], plain[i], plen[i]);
+			want++;
+		}
+		assert_int_equal(ok, want);
+	}
+	for (int s = 0; s < NS; s++)
+		csrtp_key_wipe(&k[s]);
+}
+
 static void test_profile_names(void **state)
 {
 	(void)state;
 	assert_int_equal(csrtp_profile_from_name("AEAD_AES_128_GCM"), CSRTP_PROFILE_AEAD_AES_128_GCM);
 	assert_int_equal(csrtp_profile_from_name("AEAD_AES_256_GCM"), CSRTP_PROFILE_AEAD_AES_256_GCM);
-	assert_int_equal(csrtp_profile_from_name("AES_CM_128_HMAC_SHA1_80"), CSRTP_PROFILE_NONE);
+	assert_int_equal(csrtp_profile_from_name("AES_CM_128_HMAC_SHA1_80"),
+			 CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_80);
+	assert_int_equal(csrtp_profile_from_name("AES_CM_128_HMAC_SHA1_32"),
+			 CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_32);
+	assert_int_equal(csrtp_profile_from_name("AES_CM_256_HMAC_SHA1_80"), CSRTP_PROFILE_NONE);
+	/* the IANA DTLS-SRTP protection profile numbers (RFC 5764 s. 4.1.2) */
+	assert_int_equal(CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_80, 0x0001);
+	assert_int_equal(CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_32, 0x0002);
+	assert_int_equal(csrtp_profile_key_len(CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_32), 16);
+	assert_int_equal(csrtp_profile_salt_len(CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_80), 14);
+	assert_int_equal(csrtp_profile_salt_len(CSRTP_PROFILE_AEAD_AES_256_GCM), 12);
+	assert_int_equal(csrtp_profile_salt_len(CSRTP_PROFILE_NONE), 0);
+	assert_int_equal(csrtp_profile_tag_len(CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_80), 10);
+	assert_int_equal(csrtp_profile_tag_len(CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_32), 4);
+	assert_int_equal(csrtp_profile_tag_len(CSRTP_PROFILE_AEAD_AES_128_GCM), 16);
 	assert_string_equal(csrtp_profile_name(CSRTP_PROFILE_AEAD_AES_256_GCM), "AEAD_AES_256_GCM");
 	assert_null(csrtp_profile_name(CSRTP_PROFILE_NONE));
 	assert_int_equal(csrtp_profile_key_len(CSRTP_PROFILE_AEAD_AES_128_GCM), 16);
@@ -977,6 +1349,12 @@ int main(void)
 		cmocka_unit_test(test_wiped_key_refused),
 		cmocka_unit_test(test_rtcp_rekey_retry),
 		cmocka_unit_test(test_profile_names),
+		cmocka_unit_test(test_aescm_vectors_all_archs),
+		cmocka_unit_test(test_aescm_key_init),
+		cmocka_unit_test(test_aescm_every_bit_flip),
+		cmocka_unit_test(test_aescm_room_and_short),
+		cmocka_unit_test(test_aescm_resume),
+		cmocka_unit_test(test_aescm_mixed_with_gcm),
 	};
 	/* The whole suite with direct GCM calls (default), then with IMB bursts. */
 	int fails = cmocka_run_group_tests_name("direct", tests, setup, teardown);
@@ -986,5 +1364,12 @@ int main(void)
 					 setup, teardown);
 	fails += _cmocka_run_group_tests("rekey burst", csrtp_rekey_tests, csrtp_rekey_ntests,
 					 setup_burst, teardown);
+	/* the same key changes under the AES-CM profiles */
+	csrtp_rekey_profile = CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_80;
+	fails += _cmocka_run_group_tests("rekey aes_cm_80", csrtp_rekey_tests, csrtp_rekey_ntests,
+					 setup, teardown);
+	csrtp_rekey_profile = CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_32;
+	fails += _cmocka_run_group_tests("rekey aes_cm_32", csrtp_rekey_tests, csrtp_rekey_ntests,
+					 setup, teardown);
 	return fails;
 }

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Interoperation with an independent implementation: Debian's libsrtp2
- * (a test-only dependency). For AEAD_AES_128_GCM and AEAD_AES_256_GCM, SRTP
- * and SRTCP, 10,000 random packets each way:
+ * (a test-only dependency). For AEAD_AES_128_GCM, AEAD_AES_256_GCM,
+ * AES_CM_128_HMAC_SHA1_80 and AES_CM_128_HMAC_SHA1_32, SRTP and SRTCP,
+ * 10,000 random packets each way:
  *   - our protect and libsrtp2's srtp_protect give the same bytes;
  *   - libsrtp2 unprotects ours back to the plaintext;
  *   - we unprotect libsrtp2's back to the plaintext.
  * Both sides start from the same master key and salt, so our RFC 3711 key
  * derivation is checked too. Packets: payload 0-1400 bytes, 0-15 CSRCs, with
  * and without a header extension and padding, two SSRCs, sequence numbers
- * crossing 65535 -> 0 (ROC 0 -> 1). Ours run in bursts of 32.
+ * crossing 65535 -> 0 (ROC 0 -> 1). Ours run in bursts of 32. Then bursts
+ * that mix GCM and AES-CM streams, with forged and replayed packets.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -110,12 +112,26 @@ struct cfg {
 static void policy(srtp_policy_t *p, const struct cfg *c, uint8_t *keysalt, int inbound)
 {
 	memset(p, 0, sizeof(*p));
-	if (c->profile == CSRTP_PROFILE_AEAD_AES_128_GCM) {
+	switch (c->profile) {
+	case CSRTP_PROFILE_AEAD_AES_128_GCM:
 		srtp_crypto_policy_set_aes_gcm_128_16_auth(&p->rtp);
 		srtp_crypto_policy_set_aes_gcm_128_16_auth(&p->rtcp);
-	} else {
+		break;
+	case CSRTP_PROFILE_AEAD_AES_256_GCM:
 		srtp_crypto_policy_set_aes_gcm_256_16_auth(&p->rtp);
 		srtp_crypto_policy_set_aes_gcm_256_16_auth(&p->rtcp);
+		break;
+	case CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_80:
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&p->rtp);
+		srtp_crypto_policy_set_rtcp_default(&p->rtcp);
+		break;
+	case CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_32:
+		/* RFC 4568 s. 6.2.1 / RFC 5764: SRTCP keeps its 80-bit tag */
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&p->rtp);
+		srtp_crypto_policy_set_rtcp_default(&p->rtcp);
+		break;
+	default:
+		fail_msg("profile %d", (int)c->profile);
 	}
 	if (c->rtcp_auth_only)
 		p->rtcp.sec_serv = sec_serv_auth;
@@ -128,7 +144,8 @@ static void policy(srtp_policy_t *p, const struct cfg *c, uint8_t *keysalt, int 
 static void run(struct csrtp_engine *e, const struct cfg *c)
 {
 	size_t kl = csrtp_profile_key_len(c->profile);
-	uint8_t keysalt[CSRTP_MAX_KEY_LEN + CSRTP_SALT_LEN];
+	size_t sl = csrtp_profile_salt_len(c->profile);
+	uint8_t keysalt[CSRTP_MAX_KEY_LEN + CSRTP_MAX_SALT_LEN];
 	srtp_policy_t pol;
 	srtp_t ref_tx, ref_rx;
 	struct csrtp_key key;
@@ -148,7 +165,8 @@ static void run(struct csrtp_engine *e, const struct cfg *c)
 	policy(&pol, c, keysalt, 1);
 	assert_int_equal(srtp_create(&ref_rx, &pol), srtp_err_status_ok);
 
-	assert_int_equal(csrtp_key_init(e, &key, c->profile, keysalt, kl, keysalt + kl), 0);
+	assert_int_equal(csrtp_key_init_salt(e, &key, c->profile, keysalt, kl, keysalt + kl, sl),
+			 0);
 	for (int s = 0; s < NSSRC; s++) {
 		assert_int_equal(csrtp_stream_init(&tx[s], &key, 0, flags), 0);
 		assert_int_equal(csrtp_stream_init(&rx[s], &key, 0, flags), 0);
@@ -176,8 +194,10 @@ static void run(struct csrtp_engine *e, const struct cfg *c)
 			assert_int_equal(st, srtp_err_status_ok);
 			int s = sidx[i];
 			if (c->rtcp && first_rtcp[s]) {
-				/* align our first SRTCP index with libsrtp2's */
-				const uint8_t *w = ref[i] + reflen[i] - 4;
+				/* align our first SRTCP index with libsrtp2's
+				 * (E||index: last with GCM, before the tag with AES-CM) */
+				const uint8_t *w = ref[i] + reflen[i] -
+						   (sl == CSRTP_SALT_LEN ? 4 : 14);
 				tx[s].srtcp_next = ((uint32_t)w[0] << 24 | (uint32_t)w[1] << 16 |
 						    (uint32_t)w[2] << 8 | w[3]) & CSRTP_RTCP_INDEX_MAX;
 				first_rtcp[s] = 0;
@@ -283,6 +303,176 @@ static void test_srtcp_aes256(void **state)
 	run(*state, &c);
 }
 
+static void test_srtp_aescm80(void **state)
+{
+	struct cfg c = { CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_80, 0, 0, NPKT };
+	run(*state, &c);
+}
+
+static void test_srtp_aescm32(void **state)
+{
+	struct cfg c = { CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_32, 0, 0, NPKT };
+	run(*state, &c);
+}
+
+static void test_srtcp_aescm80(void **state)
+{
+	struct cfg c = { CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_80, 1, 0, NPKT };
+	run(*state, &c);
+}
+
+static void test_srtcp_aescm32(void **state)
+{
+	struct cfg c = { CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_32, 1, 0, NPKT };
+	run(*state, &c);
+}
+
+/*
+ * Bursts that mix streams of four profiles (GCM 128, AES-CM 80, AES-CM 32,
+ * GCM 256), SRTP then SRTCP, against one libsrtp2 session per profile: our
+ * burst gives libsrtp2's bytes; libsrtp2 takes ours; we take libsrtp2's in
+ * one burst in which every 7th packet has one bit flipped (refused as
+ * forged) and every 11th is a copy of an earlier one of the same burst
+ * (refused as a replay); each of the rest comes out as its plaintext.
+ */
+#define NPROF 4
+static void test_mixed_profiles(void **state)
+{
+	static const enum csrtp_profile profs[NPROF] = {
+		CSRTP_PROFILE_AEAD_AES_128_GCM, CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_80,
+		CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_32, CSRTP_PROFILE_AEAD_AES_256_GCM,
+	};
+	struct csrtp_engine *e = *state;
+	srtp_t ref_tx[NPROF], ref_rx[NPROF];
+	struct csrtp_key key[NPROF];
+	struct csrtp_stream tx[NPROF], rx[NPROF];
+	static uint8_t plain[BURST][BUF], ours[BURST][BUF], ref[BURST][BUF];
+	uint32_t plen[BURST];
+	int reflen[BURST], sidx[BURST];
+	struct csrtp_pkt p[BURST];
+	uint16_t seq[NPROF];
+	int first_rtcp[NPROF];
+
+	for (int rtcp = 0; rtcp <= 1; rtcp++) {
+		for (int s = 0; s < NPROF; s++) {
+			struct cfg c = { profs[s], rtcp, 0, 0 };
+			uint8_t keysalt[CSRTP_MAX_KEY_LEN + CSRTP_MAX_SALT_LEN];
+			size_t kl = csrtp_profile_key_len(profs[s]);
+			srtp_policy_t pol;
+
+			for (size_t i = 0; i < sizeof(keysalt); i++)
+				keysalt[i] = (uint8_t)rnd();
+			policy(&pol, &c, keysalt, 0);
+			assert_int_equal(srtp_create(&ref_tx[s], &pol), srtp_err_status_ok);
+			policy(&pol, &c, keysalt, 1);
+			assert_int_equal(srtp_create(&ref_rx[s], &pol), srtp_err_status_ok);
+			assert_int_equal(csrtp_key_init_salt(e, &key[s], profs[s], keysalt, kl,
+							    keysalt + kl,
+							    csrtp_profile_salt_len(profs[s])), 0);
+			assert_int_equal(csrtp_stream_init(&tx[s], &key[s], 0, 0), 0);
+			assert_int_equal(csrtp_stream_init(&rx[s], &key[s], 0, 0), 0);
+			seq[s] = (uint16_t)(65536 - 200 + 13 * s);
+			first_rtcp[s] = 1;
+		}
+		for (int round = 0; round < 40; round++) {
+			for (int i = 0; i < BURST; i++) {
+				int s = (int)rnd_below(NPROF);
+				sidx[i] = s;
+				plen[i] = rtcp ? gen_rtcp(plain[i], ssrcs[0]) :
+						 gen_rtp(plain[i], ssrcs[0], seq[s]++);
+				memcpy(ref[i], plain[i], plen[i]);
+				reflen[i] = (int)plen[i];
+				srtp_err_status_t st = rtcp ?
+					srtp_protect_rtcp(ref_tx[s], ref[i], &reflen[i]) :
+					srtp_protect(ref_tx[s], ref[i], &reflen[i]);
+				assert_int_equal(st, srtp_err_status_ok);
+				if (rtcp && first_rtcp[s]) {
+					/* libsrtp2's E||index: after the tag (GCM) or before it */
+					const uint8_t *w = ref[i] + (profs[s] == CSRTP_PROFILE_AEAD_AES_128_GCM ||
+								     profs[s] == CSRTP_PROFILE_AEAD_AES_256_GCM ?
+								     reflen[i] - 4 : reflen[i] - 14);
+					tx[s].srtcp_next = ((uint32_t)w[0] << 24 | (uint32_t)w[1] << 16 |
+							    (uint32_t)w[2] << 8 | w[3]) & CSRTP_RTCP_INDEX_MAX;
+					first_rtcp[s] = 0;
+				}
+				memcpy(ours[i], plain[i], plen[i]);
+				p[i] = (struct csrtp_pkt){ .data = ours[i], .len = plen[i], .cap = BUF,
+							  .stream = &tx[s] };
+			}
+			unsigned ok = rtcp ? csrtp_rtcp_protect_burst(e, p, BURST) :
+					     csrtp_protect_burst(e, p, BURST);
+			assert_int_equal(ok, BURST);
+			for (int i = 0; i < BURST; i++) {
+				assert_int_equal(p[i].len, reflen[i]);
+				if (memcmp(ours[i], ref[i], p[i].len) != 0)
+					fail_msg("round %d packet %d (%s): differs from libsrtp2", round,
+						 i, csrtp_profile_name(profs[sidx[i]]));
+				uint8_t tmp[BUF];
+				int len = (int)p[i].len;
+				memcpy(tmp, ours[i], p[i].len);
+				srtp_err_status_t st = rtcp ?
+					srtp_unprotect_rtcp(ref_rx[sidx[i]], tmp, &len) :
+					srtp_unprotect(ref_rx[sidx[i]], tmp, &len);
+				assert_int_equal(st, srtp_err_status_ok);
+				assert_int_equal(len, plen[i]);
+				assert_memory_equal(tmp, plain[i], plen[i]);
+			}
+			/* libsrtp2's packets to our receivers, one burst: forged, replayed */
+			int want[BURST];
+			for (int i = 0; i < BURST; i++) {
+				want[i] = CSRTP_OK;
+				if (i % 11 == 10) {
+					memcpy(ref[i], ref[i - 3], (size_t)reflen[i - 3]);
+					reflen[i] = reflen[i - 3];
+					plen[i] = plen[i - 3];
+					memcpy(plain[i], plain[i - 3], plen[i]);
+					sidx[i] = sidx[i - 3];
+					want[i] = want[i - 3] == CSRTP_OK ? CSRTP_ERR_REPLAY : -1;
+				} else if (i % 7 == 6) {
+					uint32_t bit = rnd_below((uint32_t)reflen[i] * 8 - 2) + 2;
+					ref[i][bit / 8] ^= (uint8_t)(0x80 >> (bit % 8));
+					/* refused: auth; malformed for a length bit; a
+					 * replay where the flip names an index seen */
+					want[i] = -1;
+				}
+				p[i] = (struct csrtp_pkt){ .data = ref[i], .len = (uint32_t)reflen[i],
+							  .cap = BUF, .stream = &rx[sidx[i]] };
+			}
+			ok = rtcp ? csrtp_rtcp_unprotect_burst(e, p, BURST) :
+				    csrtp_unprotect_burst(e, p, BURST);
+			unsigned nok = 0;
+			for (int i = 0; i < BURST; i++) {
+				if (want[i] == -1) {
+					if (p[i].status != CSRTP_ERR_AUTH &&
+					    p[i].status != CSRTP_ERR_MALFORMED &&
+					    p[i].status != CSRTP_ERR_REPLAY)
+						fail_msg("round %d packet %d: forged: %s", round, i,
+							 csrtp_status_str(p[i].status));
+					continue;
+				}
+				if (p[i].status != want[i])
+					fail_msg("round %d packet %d (%s): %s, want %s", round, i,
+						 csrtp_profile_name(profs[sidx[i]]),
+						 csrtp_status_str(p[i].status),
+						 csrtp_status_str(want[i]));
+				if (want[i] == CSRTP_OK) {
+					assert_int_equal(p[i].len, plen[i]);
+					assert_memory_equal(ref[i], plain[i], plen[i]);
+					nok++;
+				}
+			}
+			assert_int_equal(ok, nok);
+		}
+		for (int s = 0; s < NPROF; s++) {
+			if (!rtcp)
+				assert_int_equal(csrtp_stream_roc(&rx[s]), 1);
+			srtp_dealloc(ref_tx[s]);
+			srtp_dealloc(ref_rx[s]);
+			csrtp_key_wipe(&key[s]);
+		}
+	}
+}
+
 /* SRTCP with E=0 (authenticated, not encrypted, RFC 7714 s. 9.3). */
 static void test_srtcp_auth_only(void **state)
 {
@@ -300,6 +490,11 @@ int main(void)
 		cmocka_unit_test(test_srtcp_aes128),
 		cmocka_unit_test(test_srtcp_aes256),
 		cmocka_unit_test(test_srtcp_auth_only),
+		cmocka_unit_test(test_srtp_aescm80),
+		cmocka_unit_test(test_srtp_aescm32),
+		cmocka_unit_test(test_srtcp_aescm80),
+		cmocka_unit_test(test_srtcp_aescm32),
+		cmocka_unit_test(test_mixed_profiles),
 	};
 	/* direct GCM calls (the default), then IMB bursts */
 	int fails = cmocka_run_group_tests_name("direct", tests, setup, teardown);

@@ -36,15 +36,18 @@ static uint32_t rnd(void)
 	return (uint32_t)((rng_state * UINT64_C(2685821657736338717)) >> 32);
 }
 
+enum csrtp_profile csrtp_rekey_profile = CSRTP_PROFILE_AEAD_AES_128_GCM;
+
 static void key(struct csrtp_engine *e, struct csrtp_key *k, unsigned seed)
 {
-	uint8_t m[16], salt[CSRTP_SALT_LEN];
+	uint8_t m[16], salt[CSRTP_MAX_SALT_LEN];
+	size_t sl = csrtp_profile_salt_len(csrtp_rekey_profile);
 
 	for (unsigned i = 0; i < sizeof(m); i++)
 		m[i] = (uint8_t)(seed * 7 + i);
 	for (unsigned i = 0; i < sizeof(salt); i++)
 		salt[i] = (uint8_t)(seed * 13 + i);
-	assert_int_equal(csrtp_key_init(e, k, CSRTP_PROFILE_AEAD_AES_128_GCM, m, 16, salt), 0);
+	assert_int_equal(csrtp_key_init_salt(e, k, csrtp_rekey_profile, m, 16, salt, sl), 0);
 }
 
 static uint32_t rtp(uint8_t *b, uint16_t seq, uint32_t ssrc, unsigned tagbyte)

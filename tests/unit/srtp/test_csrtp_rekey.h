@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* test_csrtp_rekey.h - the key-change tests (test_csrtp_rekey.c), run by
- * test_csrtp.c's main under each GCM API. */
+ * test_csrtp.c's main under each GCM API, and under the AES-CM profiles. */
 #ifndef TEST_CSRTP_REKEY_H
 #define TEST_CSRTP_REKEY_H
 
 #include <stddef.h>
 
+#include "csrtp.h"
+
 struct CMUnitTest;
 extern const struct CMUnitTest csrtp_rekey_tests[];
 extern const size_t csrtp_rekey_ntests;
+/* the profile of every key the tests make (AEAD_AES_128_GCM unless set) */
+extern enum csrtp_profile csrtp_rekey_profile;
 
 #endif

@@ -298,8 +298,11 @@ static int key_expand(struct flows *f, struct csrtp_key **slot,
 	if (*slot == NULL && (*slot = key_alloc(f)) == NULL)
 		return FLOWS_FULL;
 	f->expansions++;
-	if (csrtp_key_init(f->e, *slot, (enum csrtp_profile)m->profile, m->key,
-			   m->key_len, m->salt) != 0) {
+	/* the profile's salt: 12 bytes (GCM) or 14 (AES-CM); the engine checks
+	 * salt_len against the profile */
+	if (m->salt_len > sizeof(m->salt) ||
+	    csrtp_key_init_salt(f->e, *slot, (enum csrtp_profile)m->profile, m->key,
+				m->key_len, m->salt, m->salt_len) != 0) {
 		key_free(f, slot);
 		return FLOWS_BAD_KEY;
 	}

@@ -61,7 +61,8 @@
  * magic, which is the intended result: the layout is host-endian x86_64). */
 #define KEYTABLE_MAGIC            UINT64_C(0x4C4254594B455343)
 /* Bump on ANY change to the header, the entry, the hash or the protocol. */
-#define KEYTABLE_ABI_VERSION      2u  /* 2: KEYTABLE_F_NEXT_ON_AUTH, KEYTABLE_F_PREV */
+#define KEYTABLE_ABI_VERSION      3u  /* 2: KEYTABLE_F_NEXT_ON_AUTH, KEYTABLE_F_PREV;
+					3: 14-byte salts (AES-CM), salt_len */
 #define KEYTABLE_HEADER_SIZE      4096u
 #define KEYTABLE_ENTRY_SIZE       192u
 #define KEYTABLE_CACHE_LINE       64u
@@ -73,15 +74,20 @@
 #define KEYTABLE_BULK_MAX         32u   /* keys per keytable_lookup_bulk() */
 #define KEYTABLE_CAPACITY_MAX     (1u << 26) /* entries; slots = 2^k >= 2 x capacity */
 #define KEYTABLE_MASTER_KEY_MAX   32u   /* AES-256 master key */
-#define KEYTABLE_MASTER_SALT_BYTES 12u  /* RFC 7714 section 11: 96-bit master salt */
+#define KEYTABLE_MASTER_SALT_BYTES 12u  /* GCM: RFC 7714 section 11, 96-bit master salt */
+#define KEYTABLE_MASTER_SALT_CM    14u  /* AES-CM: RFC 3711 section 8.2, 112 bits */
+#define KEYTABLE_MASTER_SALT_MAX   14u  /* the salt field's size */
 #define KEYTABLE_CALL_ID_BYTES    16u
 #define KEYTABLE_ADDR_BYTES       16u   /* IPv6; IPv4 uses the first 4 */
 #define KEYTABLE_INDEX_MAX        ((UINT64_C(1) << 48) - 1) /* SRTP packet index */
 
 /* SRTP protection profiles: the DTLS-SRTP protection-profile numbers of
- * RFC 7714 section 14.2 (IANA "DTLS-SRTP Protection Profiles"). */
-#define KEYTABLE_PROFILE_AEAD_AES_128_GCM 0x0007u /* 16-byte master key */
-#define KEYTABLE_PROFILE_AEAD_AES_256_GCM 0x0008u /* 32-byte master key */
+ * RFC 5764 section 4.1.2 and RFC 7714 section 14.2 (IANA "DTLS-SRTP
+ * Protection Profiles"). */
+#define KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_80 0x0001u /* 16-byte key, 14-byte salt */
+#define KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32 0x0002u /* 16-byte key, 14-byte salt */
+#define KEYTABLE_PROFILE_AEAD_AES_128_GCM 0x0007u /* 16-byte key, 12-byte salt */
+#define KEYTABLE_PROFILE_AEAD_AES_256_GCM 0x0008u /* 32-byte key, 12-byte salt */
 
 /* struct keytable_key.family */
 #define KEYTABLE_FAMILY_ANY   0u  /* wildcard: any local address on this port */
@@ -139,11 +145,13 @@ struct keytable_key {
 /* ---- one master key (current or next) ----------------------------------- */
 
 struct keytable_master {
-	uint16_t profile;                   /* KEYTABLE_PROFILE_*, 0 = none */
-	uint8_t  key_len;                   /* 16 or 32, implied by profile */
-	uint8_t  reserved;
-	uint8_t  key[KEYTABLE_MASTER_KEY_MAX];  /* bytes past key_len are zero */
-	uint8_t  salt[KEYTABLE_MASTER_SALT_BYTES];
+	uint16_t profile;                   /*  0: KEYTABLE_PROFILE_*, 0 = none */
+	uint8_t  key_len;                   /*  2: 16 or 32, implied by profile */
+	uint8_t  salt_len;                  /*  3: 12 (GCM) or 14 (AES-CM), implied
+					       by profile */
+	uint8_t  key[KEYTABLE_MASTER_KEY_MAX];  /*  4: bytes past key_len are zero */
+	uint8_t  salt[KEYTABLE_MASTER_SALT_MAX]; /* 36: bytes past salt_len are zero */
+	uint8_t  reserved[2];               /* 50: zero */
 };
 
 /* ---- one slot (and the copy a look-up returns) -------------------------- */
@@ -173,10 +181,9 @@ struct keytable_entry {
 	 * 48-bit SRTP packet index (ROC << 16 | SEQ). Valid iff KEYTABLE_F_NEXT. */
 	uint64_t next_from_index;/*  56 */
 	struct keytable_master cur;  /*  64: current master key and salt */
-	uint8_t  call_id[KEYTABLE_CALL_ID_BYTES]; /* 112: opaque, from control */
-	struct keytable_master next; /* 128: next master key (RFC 3711 <From,To>) */
-	uint64_t updated_ns;     /* 176: CLOCK_REALTIME of the last change */
-	uint64_t reserved2;      /* 184 */
+	struct keytable_master next; /* 116: next master key (RFC 3711 <From,To>) */
+	uint8_t  call_id[KEYTABLE_CALL_ID_BYTES]; /* 168: opaque, from control */
+	uint64_t updated_ns;     /* 184: CLOCK_REALTIME of the last change */
 } __attribute__((aligned(KEYTABLE_CACHE_LINE)));
 
 /* ---- the header --------------------------------------------------------- */
@@ -237,7 +244,7 @@ struct keytable_header {
 };
 
 _Static_assert(sizeof(struct keytable_key) == 24, "keytable_key is 24 bytes");
-_Static_assert(sizeof(struct keytable_master) == 48, "keytable_master size");
+_Static_assert(sizeof(struct keytable_master) == 52, "keytable_master size");
 _Static_assert(sizeof(struct keytable_entry) == KEYTABLE_ENTRY_SIZE, "entry size");
 _Static_assert(_Alignof(struct keytable_entry) == KEYTABLE_CACHE_LINE, "entry align");
 _Static_assert(sizeof(struct keytable_journal) == 256, "journal size");
@@ -246,9 +253,9 @@ _Static_assert(offsetof(struct keytable_entry, key) == 8, "key offset");
 _Static_assert(offsetof(struct keytable_entry, state) == 32, "state offset");
 _Static_assert(offsetof(struct keytable_entry, generation) == 40, "gen offset");
 _Static_assert(offsetof(struct keytable_entry, cur) == 64, "cur offset");
-_Static_assert(offsetof(struct keytable_entry, call_id) == 112, "call_id offset");
-_Static_assert(offsetof(struct keytable_entry, next) == 128, "next offset");
-_Static_assert(offsetof(struct keytable_entry, updated_ns) == 176, "updated offset");
+_Static_assert(offsetof(struct keytable_entry, next) == 116, "next offset");
+_Static_assert(offsetof(struct keytable_entry, call_id) == 168, "call_id offset");
+_Static_assert(offsetof(struct keytable_entry, updated_ns) == 184, "updated offset");
 _Static_assert(offsetof(struct keytable_header, move_seq) == 64, "move_seq offset");
 _Static_assert(offsetof(struct keytable_header, journal) == 128, "journal offset");
 
@@ -302,13 +309,22 @@ void keytable_key_any(struct keytable_key *k, uint16_t port, unsigned int dir);
 /* The slot hash (part of the ABI): see docs/keytable.md, "Hash". */
 uint64_t keytable_hash(const struct keytable_key *k);
 
-/* Fill m for profile with a master key of key_len bytes (16 for
- * AEAD_AES_128_GCM, 32 for AEAD_AES_256_GCM) and a 12-byte salt.
- * 0 or -EINVAL. Wipe m with keytable_wipe() when done with it. */
+/* Fill m for profile with a master key of key_len bytes and a salt of
+ * salt_len bytes, both the profile's: keytable_master_key_len() and
+ * keytable_master_salt_len(). 0 or -EINVAL. Wipe m with keytable_wipe()
+ * when done with it. */
+int keytable_master_set_salt(struct keytable_master *m, unsigned int profile,
+			     const uint8_t *key, size_t key_len,
+			     const uint8_t *salt, size_t salt_len)
+	__attribute__((warn_unused_result));
+/* The GCM profiles' form: a 12-byte salt (AES-CM profiles are refused). */
 int keytable_master_set(struct keytable_master *m, unsigned int profile,
 			const uint8_t *key, size_t key_len,
 			const uint8_t salt[KEYTABLE_MASTER_SALT_BYTES])
 	__attribute__((warn_unused_result));
+/* A profile's master key and salt lengths in bytes; 0 if unknown. */
+unsigned int keytable_master_key_len(unsigned int profile);
+unsigned int keytable_master_salt_len(unsigned int profile);
 /* explicit_bzero() for a caller's copies of entries and master keys. */
 void keytable_wipe(void *p, size_t len);
 

@@ -101,32 +101,56 @@ bad:
 
 /* ---- master keys ----------------------------------------------------------- */
 
-static unsigned int profile_key_len(unsigned int profile)
+/* The profiles' key and salt lengths: one table for the library. */
+static const struct {
+	unsigned int profile, key_len, salt_len;
+} profiles[] = {
+	{ KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_80, 16, KEYTABLE_MASTER_SALT_CM },
+	{ KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32, 16, KEYTABLE_MASTER_SALT_CM },
+	{ KEYTABLE_PROFILE_AEAD_AES_128_GCM,        16, KEYTABLE_MASTER_SALT_BYTES },
+	{ KEYTABLE_PROFILE_AEAD_AES_256_GCM,        32, KEYTABLE_MASTER_SALT_BYTES },
+};
+
+unsigned int keytable_master_key_len(unsigned int profile)
 {
-	switch (profile) {
-	case KEYTABLE_PROFILE_AEAD_AES_128_GCM:
-		return 16;
-	case KEYTABLE_PROFILE_AEAD_AES_256_GCM:
-		return 32;
-	default:
-		return 0;
-	}
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (profiles[i].profile == profile)
+			return profiles[i].key_len;
+	return 0;
+}
+
+unsigned int keytable_master_salt_len(unsigned int profile)
+{
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]); i++)
+		if (profiles[i].profile == profile)
+			return profiles[i].salt_len;
+	return 0;
+}
+
+int keytable_master_set_salt(struct keytable_master *m, unsigned int profile,
+			     const uint8_t *key, size_t key_len,
+			     const uint8_t *salt, size_t salt_len)
+{
+	unsigned int want = keytable_master_key_len(profile);
+
+	memset(m, 0, sizeof(*m));
+	if (want == 0 || key_len != want || key == NULL || salt == NULL ||
+	    salt_len != keytable_master_salt_len(profile))
+		return -EINVAL;
+	m->profile = (uint16_t)profile;
+	m->key_len = (uint8_t)key_len;
+	m->salt_len = (uint8_t)salt_len;
+	memcpy(m->key, key, key_len);
+	memcpy(m->salt, salt, salt_len);
+	return 0;
 }
 
 int keytable_master_set(struct keytable_master *m, unsigned int profile,
 			const uint8_t *key, size_t key_len,
 			const uint8_t salt[KEYTABLE_MASTER_SALT_BYTES])
 {
-	unsigned int want = profile_key_len(profile);
-
-	memset(m, 0, sizeof(*m));
-	if (want == 0 || key_len != want || key == NULL || salt == NULL)
-		return -EINVAL;
-	m->profile = (uint16_t)profile;
-	m->key_len = (uint8_t)key_len;
-	memcpy(m->key, key, key_len);
-	memcpy(m->salt, salt, KEYTABLE_MASTER_SALT_BYTES);
-	return 0;
+	return keytable_master_set_salt(m, profile, key, key_len, salt,
+					KEYTABLE_MASTER_SALT_BYTES);
 }
 
 void keytable_wipe(void *p, size_t len)
@@ -138,19 +162,23 @@ void keytable_wipe(void *p, size_t len)
 int keytable_take_master(struct keytable_master *dst, const struct keytable_master *src,
 			 const char *what, char *err, size_t errlen)
 {
-	unsigned int want = src ? profile_key_len(src->profile) : 0;
+	unsigned int want = src ? keytable_master_key_len(src->profile) : 0;
+	unsigned int salt = src ? keytable_master_salt_len(src->profile) : 0;
 
-	if (src == NULL || want == 0 || src->key_len != want) {
-		errbuf_set(err, errlen, "%s master key: profile 0x%04x with a %u-byte key; "
-		       "use AEAD_AES_128_GCM (0x0007, 16 bytes) or AEAD_AES_256_GCM "
-		       "(0x0008, 32 bytes)", what, src ? src->profile : 0u,
-		       src ? src->key_len : 0u);
+	if (src == NULL || want == 0 || src->key_len != want || src->salt_len != salt) {
+		errbuf_set(err, errlen, "%s master key: profile 0x%04x with a %u-byte key "
+		       "and a %u-byte salt; use AES_CM_128_HMAC_SHA1_80/_32 (0x0001/0x0002, "
+		       "16 and 14 bytes), AEAD_AES_128_GCM (0x0007, 16 and 12 bytes) or "
+		       "AEAD_AES_256_GCM (0x0008, 32 and 12 bytes)", what,
+		       src ? src->profile : 0u, src ? src->key_len : 0u,
+		       src ? src->salt_len : 0u);
 		return -EINVAL;
 	}
 	memset(dst, 0, sizeof(*dst));
 	dst->profile = src->profile;
 	dst->key_len = src->key_len;
+	dst->salt_len = src->salt_len;
 	memcpy(dst->key, src->key, want);
-	memcpy(dst->salt, src->salt, KEYTABLE_MASTER_SALT_BYTES);
+	memcpy(dst->salt, src->salt, salt);
 	return 0;
 }

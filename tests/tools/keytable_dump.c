@@ -45,13 +45,14 @@
 
 static void hash_master(const struct keytable_master *m, char hex[2 * crypto_hash_sha256_BYTES + 1])
 {
-	uint8_t buf[KEYTABLE_MASTER_KEY_MAX + KEYTABLE_MASTER_SALT_BYTES];
+	uint8_t buf[KEYTABLE_MASTER_KEY_MAX + KEYTABLE_MASTER_SALT_MAX];
 	uint8_t h[crypto_hash_sha256_BYTES];
 	size_t n = m->key_len <= KEYTABLE_MASTER_KEY_MAX ? m->key_len : KEYTABLE_MASTER_KEY_MAX;
+	size_t sl = m->salt_len <= KEYTABLE_MASTER_SALT_MAX ? m->salt_len : KEYTABLE_MASTER_SALT_MAX;
 
 	memcpy(buf, m->key, n);
-	memcpy(buf + n, m->salt, KEYTABLE_MASTER_SALT_BYTES);
-	crypto_hash_sha256(h, buf, n + KEYTABLE_MASTER_SALT_BYTES);
+	memcpy(buf + n, m->salt, sl);
+	crypto_hash_sha256(h, buf, n + sl);
 	sodium_bin2hex(hex, 2 * crypto_hash_sha256_BYTES + 1, h, sizeof(h));
 	sodium_memzero(buf, sizeof(buf));
 }

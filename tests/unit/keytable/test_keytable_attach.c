@@ -203,13 +203,18 @@ void test_bad_magic(void **state)
 void test_wrong_abi(void **state)
 {
 	struct fx *f = *state;
-	char want[128];
+	char want[192];
 
 	keytable_detach(make(f, 10));
 	/* ABI 1 (before the on-auth rekey flags): refused, both ways */
 	pwrite32(f, offsetof(struct keytable_header, abi_version), 1);
 	snprintf(want, sizeof(want), "table callseal.%s was made by ABI 1, this build reads "
 		 "ABI %u", f->name, KEYTABLE_ABI_VERSION);
+	expect_refused(f, -EPROTO, want);
+	/* ABI 2 (12-byte salts, before AES-CM): an older table, remove it */
+	pwrite32(f, offsetof(struct keytable_header, abi_version), 2);
+	snprintf(want, sizeof(want), "table callseal.%s was made by ABI 2, this build reads "
+		 "ABI 3 (an older table: remove it", f->name);
 	expect_refused(f, -EPROTO, want);
 	pwrite32(f, offsetof(struct keytable_header, abi_version), KEYTABLE_ABI_VERSION + 1);
 	expect_refused(f, -EPROTO, "this build reads");

@@ -54,6 +54,32 @@ void test_add_get_ipv4_ipv6(void **state)
 	assert_memory_equal(e.cur.key, m6.key, 32);
 	assert_int_equal(e.mode, KEYTABLE_MODE_STANDARD);
 
+	/* AES-CM: a 16-byte key and the whole 14-byte salt, kept and read back */
+	{
+		uint8_t kc[16], sc[14];
+		struct keytable_master mc;
+		struct keytable_key kcm;
+
+		for (unsigned int i = 0; i < sizeof(kc); i++)
+			kc[i] = (uint8_t)(0x30 + i);
+		for (unsigned int i = 0; i < sizeof(sc); i++)
+			sc[i] = (uint8_t)(0x60 + i);
+		assert_int_equal(keytable_master_set_salt(&mc, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32,
+							  kc, 16, sc, 14), 0);
+		key4(&kcm, 1, 5010, KEYTABLE_DIR_OUT);
+		assert_int_equal(keytable_add(t, &kcm, KEYTABLE_MODE_STANDARD, &mc, call_id,
+					      NULL), 0);
+		assert_int_equal(keytable_get(t, &kcm, &e, NULL), 0);
+		assert_int_equal(e.cur.profile, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32);
+		assert_int_equal(e.cur.key_len, 16);
+		assert_int_equal(e.cur.salt_len, 14);
+		assert_memory_equal(e.cur.key, kc, 16);
+		assert_memory_equal(e.cur.salt, sc, 14);
+		assert_memory_equal(e.call_id, call_id, sizeof(call_id));
+		assert_int_equal(keytable_delete(t, &kcm), 0);
+		keytable_wipe(&mc, sizeof(mc));
+	}
+
 	/* the other direction and another port are other streams */
 	key4(&k4, 1, 5004, KEYTABLE_DIR_IN);
 	assert_int_equal(keytable_get(t, &k4, &e, NULL), -ENOENT);
@@ -94,8 +120,19 @@ void test_add_refusals(void **state)
 	key4(&k, 1, 5004, KEYTABLE_DIR_IN);
 	assert_int_equal(keytable_add(t, &k, 0, &m, call_id, NULL), -EINVAL);   /* mode */
 	assert_non_null(strstr(keytable_last_error(t), "bad mode"));
-	/* profiles and key lengths */
+	/* profiles and key lengths; AES-CM needs a 14-byte salt */
 	assert_int_equal(keytable_master_set(&bad, 0x0001, key, 16, salt), -EINVAL);
+	assert_int_equal(keytable_master_set(&bad, 0x0003, key, 16, salt), -EINVAL);
+	assert_int_equal(keytable_master_set_salt(&bad, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_80,
+						  key, 16, key, 12), -EINVAL);
+	assert_int_equal(keytable_master_set_salt(&bad, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32,
+						  key, 32, key, 14), -EINVAL);
+	assert_int_equal(keytable_master_set_salt(&bad, KEYTABLE_PROFILE_AEAD_AES_128_GCM,
+						  key, 16, key, 14), -EINVAL);
+	assert_int_equal(keytable_master_key_len(KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32), 16);
+	assert_int_equal(keytable_master_salt_len(KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32), 14);
+	assert_int_equal(keytable_master_salt_len(KEYTABLE_PROFILE_AEAD_AES_256_GCM), 12);
+	assert_int_equal(keytable_master_salt_len(0x0003), 0);
 	assert_int_equal(keytable_master_set(&bad, KEYTABLE_PROFILE_AEAD_AES_128_GCM, key, 32,
 					     salt), -EINVAL);
 	assert_int_equal(keytable_master_set(&bad, KEYTABLE_PROFILE_AEAD_AES_256_GCM, key, 16,
@@ -105,7 +142,11 @@ void test_add_refusals(void **state)
 	assert_int_equal(keytable_add(t, &k, 1, &bad, call_id, NULL), -EINVAL);
 	assert_non_null(strstr(keytable_last_error(t), "0x0007"));
 	bad = m;
-	bad.profile = 0x0001;
+	bad.profile = 0x0001;                            /* AES-CM with a 12-byte salt */
+	assert_int_equal(keytable_add(t, &k, 1, &bad, call_id, NULL), -EINVAL);
+	assert_non_null(strstr(keytable_last_error(t), "12-byte salt"));
+	bad.salt_len = 14;                               /* GCM with a 14-byte salt */
+	bad.profile = KEYTABLE_PROFILE_AEAD_AES_128_GCM;
 	assert_int_equal(keytable_add(t, &k, 1, &bad, call_id, NULL), -EINVAL);
 	assert_int_equal(keytable_add(t, &k, 1, NULL, call_id, NULL), -EINVAL);
 	/* nothing was added, and no message carries key bytes */

@@ -311,7 +311,8 @@ static bool check_master(const struct keytable_master *m, const struct keytable_
 	if (!((m->profile == KEYTABLE_PROFILE_AEAD_AES_128_GCM && m->key_len == 16) ||
 	      (m->profile == KEYTABLE_PROFILE_AEAD_AES_256_GCM && m->key_len == 32)))
 		return false;
-	if (!zero(m->key + m->key_len, sizeof(m->key) - m->key_len) || m->reserved)
+	if (!zero(m->key + m->key_len, sizeof(m->key) - m->key_len) || m->salt_len != 12 ||
+	    !zero(m->salt + 12, sizeof(m->salt) - 12) || !zero(m->reserved, sizeof(m->reserved)))
 		return false;
 	memcpy(&c, m->key + m->key_len - 8, 8);
 	return c == master_check(m, k, mode, from);

@@ -163,7 +163,7 @@ static void list_entry(struct admin_out *o, const struct keytable_entry *e, bool
 			snprintf(nb, sizeof(nb), "on-auth");   /* the first verified packet */
 		else
 			snprintf(nb, sizeof(nb), "%" PRIu64, e->next_from_index);
-		admin_out_printf(o, "%-24s %-4s %-17s %-9s %6" PRIu64 " %-16s %-16s %s\n",
+		admin_out_printf(o, "%-24s %-4s %-23s %-9s %6" PRIu64 " %-16s %-16s %s\n",
 				 lb, keyspec_direction_name(e->key.dir),
 				 keyspec_profile_name(e->cur.profile),
 				 keyspec_mode_name(e->mode), e->generation, nb,
@@ -208,7 +208,7 @@ int cmd_key_list(struct ctl *c, int argc, const char *const argv[], char *msg,
 	if (json)
 		admin_out_printf(&c->out, "[");
 	else
-		admin_out_printf(&c->out, "%-24s %-4s %-17s %-9s %6s %-16s %-16s %s\n",
+		admin_out_printf(&c->out, "%-24s %-4s %-23s %-9s %6s %-16s %-16s %s\n",
 				 "LOCAL", "DIR", "PROFILE", "MODE", "GEN", "NEXT-FROM",
 				 "CALL-ID", "CREATED");
 	/* the writer's own listing is exact; each copy holds key bytes: wiped */

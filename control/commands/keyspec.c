@@ -224,6 +224,9 @@ int keyspec_parse_selector(const char *local, const char *dir, struct keytable_k
 	return rc;
 }
 
+/* The profiles control knows, by name: the one table (key lengths come from
+ * the key table's, keytable_master_key_len/salt_len). With --profile absent,
+ * a key's length picks the first entry of that length. */
 static const struct {
 	const char *name;
 	unsigned int profile;
@@ -233,6 +236,10 @@ static const struct {
 	  .inline_len = KEYSPEC_INLINE_128 },
 	{ .name = "AEAD_AES_256_GCM", .profile = KEYTABLE_PROFILE_AEAD_AES_256_GCM,
 	  .inline_len = KEYSPEC_INLINE_256 },
+	{ .name = "AES_CM_128_HMAC_SHA1_80", .profile = KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_80,
+	  .inline_len = KEYSPEC_INLINE_CM },
+	{ .name = "AES_CM_128_HMAC_SHA1_32", .profile = KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32,
+	  .inline_len = KEYSPEC_INLINE_CM },
 };
 
 int keyspec_parse_profile(const char *s, unsigned int *profile, char *err, size_t errlen)
@@ -246,8 +253,9 @@ int keyspec_parse_profile(const char *s, unsigned int *profile, char *err, size_
 			return 0;
 		}
 	}
-	errbuf_set(err, errlen, "--profile: '%s' is not supported (use AEAD_AES_128_GCM or "
-	       "AEAD_AES_256_GCM)", s ? shown(s, sb) : "");
+	errbuf_set(err, errlen, "--profile: '%s' is not supported (use AEAD_AES_128_GCM, "
+	       "AEAD_AES_256_GCM, AES_CM_128_HMAC_SHA1_80 or AES_CM_128_HMAC_SHA1_32)",
+	       s ? shown(s, sb) : "");
 	return -EINVAL;
 }
 
@@ -306,7 +314,7 @@ int keyspec_parse_inline(const char *b64, unsigned int profile,
 	static const uint8_t zero[KEYTABLE_MASTER_KEY_MAX];
 	/* room for more than any accepted length, so a long key is measured */
 	uint8_t bin[KEYSPEC_B64_MAX];
-	size_t n, bin_len = 0, want;
+	size_t n, bin_len = 0, want, i;
 	unsigned int prof = 0;
 	int variant, rc = -EINVAL;
 
@@ -337,12 +345,14 @@ int keyspec_parse_inline(const char *b64, unsigned int profile,
 		goto out;
 	}
 	if (profile == 0) {
-		prof = bin_len == KEYSPEC_INLINE_128 ? KEYTABLE_PROFILE_AEAD_AES_128_GCM :
-		       bin_len == KEYSPEC_INLINE_256 ? KEYTABLE_PROFILE_AEAD_AES_256_GCM : 0;
+		for (i = 0; prof == 0 && i < sizeof(profiles) / sizeof(profiles[0]); i++)
+			if (profiles[i].inline_len == bin_len)
+				prof = profiles[i].profile;
 		if (prof == 0) {
 			errbuf_set(err, errlen, "--inline: decodes to %zu bytes; a master key and "
-			       "salt is %u (AEAD_AES_128_GCM) or %u (AEAD_AES_256_GCM)",
-			       bin_len, KEYSPEC_INLINE_128, KEYSPEC_INLINE_256);
+			       "salt is %u (AEAD_AES_128_GCM), %u (AEAD_AES_256_GCM) or %u "
+			       "(AES_CM_128_HMAC_SHA1_80/_32)", bin_len, KEYSPEC_INLINE_128,
+			       KEYSPEC_INLINE_256, KEYSPEC_INLINE_CM);
 			goto out;
 		}
 	} else {
@@ -353,14 +363,14 @@ int keyspec_parse_inline(const char *b64, unsigned int profile,
 		}
 		if (bin_len != want) {
 			errbuf_set(err, errlen, "--inline: decodes to %zu bytes; %s needs %zu "
-			       "(%zu-byte master key + %u-byte master salt)", bin_len,
+			       "(%u-byte master key + %u-byte master salt)", bin_len,
 			       keyspec_profile_name(profile), want,
-			       want - KEYTABLE_MASTER_SALT_BYTES, KEYTABLE_MASTER_SALT_BYTES);
+			       keytable_master_key_len(profile), keytable_master_salt_len(profile));
 			goto out;
 		}
 		prof = profile;
 	}
-	if (sodium_memcmp(bin, zero, bin_len - KEYTABLE_MASTER_SALT_BYTES) == 0) {
+	if (sodium_memcmp(bin, zero, keytable_master_key_len(prof)) == 0) {
 		errbuf_set(err, errlen, "--inline: the master key is all zeros");
 		goto out;
 	}
@@ -544,18 +554,18 @@ int keyspec_cmd_master(const struct keyspec_cmd *cmd, unsigned int profile,
 		       struct keytable_master *m, char *err, size_t errlen)
 {
 	size_t want = keyspec_profile_inline_len(profile);
-	size_t klen = want - KEYTABLE_MASTER_SALT_BYTES;
+	size_t klen = keytable_master_key_len(profile);
+	size_t slen = keytable_master_salt_len(profile);
 	int rc;
 
 	memset(m, 0, sizeof(*m));
-	if (want == 0 || cmd->secret_len != want) {
+	if (want == 0 || klen + slen != want || cmd->secret_len != want) {
 		errbuf_set(err, errlen, "--inline: the key is %zu bytes; %s needs %zu (%zu-byte "
-		       "master key + %u-byte master salt)", cmd->secret_len,
-		       keyspec_profile_name(profile), want, want ? klen : 0,
-		       KEYTABLE_MASTER_SALT_BYTES);
+		       "master key + %zu-byte master salt)", cmd->secret_len,
+		       keyspec_profile_name(profile), want, klen, slen);
 		return -EINVAL;
 	}
-	rc = keytable_master_set(m, profile, cmd->secret, klen, cmd->secret + klen);
+	rc = keytable_master_set_salt(m, profile, cmd->secret, klen, cmd->secret + klen, slen);
 	if (rc < 0) {
 		sodium_memzero(m, sizeof(*m));
 		errbuf_set(err, errlen, "--inline: not a valid %s master key",

@@ -23,10 +23,12 @@
 #include "callseal/keytable.h"
 
 #define KEYSPEC_ERR_MAX      256u
-/* master key || master salt: 16+12 (AES-128) or 32+12 (AES-256) */
+/* master key || master salt: 16+12 (AES-128-GCM), 32+12 (AES-256-GCM) or
+ * 16+14 (AES-CM, as in SDES a=crypto lines) */
 #define KEYSPEC_INLINE_128   (16u + KEYTABLE_MASTER_SALT_BYTES)  /* 28 */
 #define KEYSPEC_INLINE_256   (32u + KEYTABLE_MASTER_SALT_BYTES)  /* 44 */
-#define KEYSPEC_INLINE_MAX   (KEYTABLE_MASTER_KEY_MAX + KEYTABLE_MASTER_SALT_BYTES)
+#define KEYSPEC_INLINE_CM    (16u + KEYTABLE_MASTER_SALT_CM)     /* 30 */
+#define KEYSPEC_INLINE_MAX   (KEYTABLE_MASTER_KEY_MAX + KEYTABLE_MASTER_SALT_MAX)
 #define KEYSPEC_B64_MAX      128u   /* longest base64 text accepted */
 #define KEYSPEC_LOCAL_STR    56u    /* "[ffff:...:ffff]:65535" + NUL */
 #define KEYSPEC_KEY_STR      64u    /* local + "/out" + NUL */
@@ -55,7 +57,7 @@ struct keyspec_cmd {
 	bool has_call_id;
 	uint8_t call_id[KEYTABLE_CALL_ID_BYTES]; /* NUL-padded text */
 	bool json;                   /* LIST */
-	size_t secret_len;           /* 28 or 44 after ADD/REKEY, else 0 */
+	size_t secret_len;           /* 28, 30 or 44 after ADD/REKEY, else 0 */
 	uint8_t secret[KEYSPEC_INLINE_MAX]; /* master key || master salt */
 };
 
@@ -77,16 +79,20 @@ int keyspec_parse_local(const char *s, unsigned int dir, struct keytable_key *k,
 /* Both halves of a selector: --local and --direction. */
 int keyspec_parse_selector(const char *local, const char *dir, struct keytable_key *k,
 			   char *err, size_t errlen);
-/* "AEAD_AES_128_GCM" | "AEAD_AES_256_GCM" (any case) -> KEYTABLE_PROFILE_*. */
+/* "AES_CM_128_HMAC_SHA1_80" | "AES_CM_128_HMAC_SHA1_32" | "AEAD_AES_128_GCM" |
+ * "AEAD_AES_256_GCM" (any case) -> KEYTABLE_PROFILE_*. */
 int keyspec_parse_profile(const char *s, unsigned int *profile, char *err, size_t errlen);
 /* "e2ee" | "standard" -> KEYTABLE_MODE_*. */
 int keyspec_parse_mode(const char *s, unsigned int *mode, char *err, size_t errlen);
 /*
  * RFC 4568 inline key (SDP a=crypto "inline:" key-params, the prefix
- * optional): base64 of master key || 12-byte master salt, with or without
+ * optional): base64 of master key || master salt (the profile's lengths:
+ * 16+14 AES-CM, 16+12 AES-128-GCM, 32+12 AES-256-GCM), with or without
  * '=' padding, no whitespace, no "|lifetime|MKI" suffix. profile 0 accepts
- * either length (28: AES-128, 44: AES-256) and reports which in *found (may
- * be NULL); otherwise the length must be profile's. An all-zero master key is
+ * any of these lengths and reports in *found (may be NULL) the profile it
+ * implies (28: AEAD_AES_128_GCM, 44: AEAD_AES_256_GCM, 30: either AES-CM
+ * profile, reported as AES_CM_128_HMAC_SHA1_80); otherwise the length must
+ * be profile's. An all-zero master key is
  * refused. out gets the bytes and *len their count; on error out is wiped.
  */
 int keyspec_parse_inline(const char *b64, unsigned int profile,

@@ -24,7 +24,7 @@
 
 static char err[KEYSPEC_ERR_MAX];
 static char k256[80];   /* base64 of bytes 1..44, made in setup */
-static char k30[80];    /* base64 of 30 bytes (a wrong length) */
+static char k30[80];    /* base64 of bytes 1..30 (AES-CM key || 14-byte salt) */
 static char kzero[80];  /* base64 of a 28-byte key whose master key is zero */
 
 static int setup(void **state)
@@ -237,18 +237,29 @@ static void test_profile_mode(void **state)
 	assert_int_equal(keyspec_parse_profile("aead_aes_256_gcm", &p, err, sizeof(err)), 0);
 	assert_int_equal(p, KEYTABLE_PROFILE_AEAD_AES_256_GCM);
 	assert_int_equal(keyspec_parse_profile("AES_CM_128_HMAC_SHA1_80", &p, err,
+					       sizeof(err)), 0);
+	assert_int_equal(p, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_80);
+	assert_int_equal(keyspec_parse_profile("aes_cm_128_hmac_sha1_32", &p, err,
+					       sizeof(err)), 0);
+	assert_int_equal(p, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32);
+	assert_int_equal(keyspec_parse_profile("AES_CM_128_HMAC_SHA1_64", &p, err,
 					       sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "not supported"));
+	assert_non_null(strstr(err, "AES_CM_128_HMAC_SHA1_32"));
 	assert_int_equal(keyspec_parse_profile("AEAD_AES_192_GCM", &p, err, sizeof(err)),
 			 -EINVAL);
 	assert_int_equal(keyspec_parse_profile("", &p, err, sizeof(err)), -EINVAL);
 	assert_int_equal(keyspec_parse_profile(NULL, &p, err, sizeof(err)), -EINVAL);
-	assert_int_equal(p, KEYTABLE_PROFILE_AEAD_AES_256_GCM);
+	assert_int_equal(p, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32);
 	assert_string_equal(keyspec_profile_name(KEYTABLE_PROFILE_AEAD_AES_128_GCM),
 			    "AEAD_AES_128_GCM");
 	assert_string_equal(keyspec_profile_name(KEYTABLE_PROFILE_AEAD_AES_256_GCM),
 			    "AEAD_AES_256_GCM");
-	assert_string_equal(keyspec_profile_name(1), "?");
+	assert_string_equal(keyspec_profile_name(1), "AES_CM_128_HMAC_SHA1_80");
+	assert_string_equal(keyspec_profile_name(2), "AES_CM_128_HMAC_SHA1_32");
+	assert_string_equal(keyspec_profile_name(3), "?");
+	assert_int_equal(keyspec_profile_inline_len(KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_80), 30);
+	assert_int_equal(keyspec_profile_inline_len(KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32), 30);
 	assert_int_equal(keyspec_profile_inline_len(KEYTABLE_PROFILE_AEAD_AES_128_GCM), 28);
 	assert_int_equal(keyspec_profile_inline_len(KEYTABLE_PROFILE_AEAD_AES_256_GCM), 44);
 	assert_int_equal(keyspec_profile_inline_len(0), 0);
@@ -297,6 +308,14 @@ static void test_inline_ok(void **state)
 	assert_memory_equal(out, want, 44);
 	assert_int_equal(keyspec_parse_inline(k256, KEYTABLE_PROFILE_AEAD_AES_256_GCM, out,
 					      &len, &found, err, sizeof(err)), 0);
+	/* 30 bytes: AES-CM, 16-byte key || 14-byte salt (RFC 4568 inline) */
+	assert_int_equal(keyspec_parse_inline(k30, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32, out,
+					      &len, &found, err, sizeof(err)), 0);
+	assert_int_equal(len, 30);
+	assert_int_equal(found, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32);
+	assert_memory_equal(out, want, 30);
+	assert_int_equal(keyspec_parse_inline(k30, 0, out, &len, &found, err, sizeof(err)), 0);
+	assert_int_equal(found, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_80);
 	sodium_memzero(out, sizeof(out));
 }
 
@@ -319,7 +338,9 @@ static void test_inline_refused(void **state)
 		{ "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRo_HA==", 0, "not valid base64" },
 		{ K128, KEYTABLE_PROFILE_AEAD_AES_256_GCM, "AEAD_AES_256_GCM needs 44" },
 		{ k256, KEYTABLE_PROFILE_AEAD_AES_128_GCM, "AEAD_AES_128_GCM needs 28" },
-		{ k30, 0, "decodes to 30 bytes" },
+		{ K128, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_80,
+		  "AES_CM_128_HMAC_SHA1_80 needs 30 (16-byte master key + 14-byte master salt)" },
+		{ k256, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32, "AES_CM_128_HMAC_SHA1_32 needs 30" },
 		{ k30, KEYTABLE_PROFILE_AEAD_AES_128_GCM, "decodes to 30 bytes" },
 		{ "AAAA", 0, "decodes to 3 bytes" },
 		{ kzero, 0, "all zeros" },
@@ -442,6 +463,25 @@ static void test_cmd_add(void **state)
 	keyspec_cmd_wipe(&cmd);
 	assert_true(all_zero(&cmd, sizeof(cmd)));
 
+	/* AES-CM: 30 bytes split 16 (key) || 14 (salt) */
+	assert_int_equal(PARSE(KEYSPEC_OP_ADD, "--local", "192.0.2.1:5004", "--direction",
+			       "out", "--profile", "AES_CM_128_HMAC_SHA1_32", "--inline", k30), 0);
+	assert_int_equal(cmd.profile, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32);
+	assert_int_equal(cmd.secret_len, 30);
+	assert_int_equal(keyspec_cmd_master(&cmd, cmd.profile, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.profile, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32);
+	assert_int_equal(m.key_len, 16);
+	assert_int_equal(m.salt_len, 14);
+	for (i = 0; i < 16; i++)
+		assert_int_equal(m.key[i], i + 1);
+	for (i = 0; i < 14; i++)
+		assert_int_equal(m.salt[i], i + 17);
+	assert_int_equal(keyspec_cmd_master(&cmd, KEYTABLE_PROFILE_AEAD_AES_128_GCM, &m, err,
+					    sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "needs 28"));
+	keytable_wipe(&m, sizeof(m));
+	keyspec_cmd_wipe(&cmd);
+
 	/* every option, "--name=value" forms, any order */
 	assert_int_equal(PARSE(KEYSPEC_OP_ADD, "--call-id=c-9", "--mode", "e2ee",
 			       "--inline=inline:" K128_NP, "--profile=aead_aes_128_gcm",
@@ -520,7 +560,9 @@ static void test_cmd_refused(void **state)
 	REFUSE("--direction", KEYSPEC_OP_ADD, "--local", "192.0.2.1:5", "--direction", "both",
 	       "--profile", "AEAD_AES_128_GCM", "--inline", K128);
 	REFUSE("--profile", KEYSPEC_OP_ADD, "--local", "192.0.2.1:5", "--direction", "in",
-	       "--profile", "AES_CM_128_HMAC_SHA1_80", "--inline", K128);
+	       "--profile", "AES_CM_128_HMAC_SHA1_64", "--inline", K128);
+	REFUSE("AES_CM_128_HMAC_SHA1_80 needs 30", KEYSPEC_OP_ADD, "--local", "192.0.2.1:5",
+	       "--direction", "in", "--profile", "AES_CM_128_HMAC_SHA1_80", "--inline", K128);
 	REFUSE("--mode", KEYSPEC_OP_ADD, "--local", "192.0.2.1:5", "--direction", "in",
 	       "--profile", "AEAD_AES_128_GCM", "--inline", K128, "--mode", "none");
 	REFUSE("--call-id", KEYSPEC_OP_ADD, "--local", "192.0.2.1:5", "--direction", "in",

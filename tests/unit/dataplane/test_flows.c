@@ -212,6 +212,81 @@ static void test_resolve_and_encrypt(void **state)
 	destroy(x);
 }
 
+/* AES-CM entries (14-byte salt, 80- or 32-bit tags): the flow's stream
+ * protects RTP and RTCP that a receiver keyed independently with
+ * csrtp_key_init_salt() verifies; a receiver whose salt differs only in its
+ * last byte (one a 12-byte salt would drop) does not. */
+static void cm_master(uint8_t key[16], uint8_t salt[14], uint8_t seed)
+{
+	for (int i = 0; i < 16; i++)
+		key[i] = (uint8_t)(seed * 3 + i);
+	for (int i = 0; i < 14; i++)
+		salt[i] = (uint8_t)(seed ^ (0x90 + i));
+}
+
+static int cm_verify(struct fx *x, unsigned int profile, uint8_t seed, int salt_flip,
+		     const uint8_t *pkt, uint32_t len, int rtcp)
+{
+	uint8_t key[16], salt[14], buf[128];
+	struct csrtp_key k;
+	struct csrtp_stream rx;
+	cm_master(key, salt, seed);
+	salt[13] ^= (uint8_t)salt_flip;
+	assert_int_equal(csrtp_key_init_salt(x->e, &k, (enum csrtp_profile)profile, key, 16,
+					     salt, 14), 0);
+	assert_int_equal(csrtp_stream_init(&rx, &k, 0, 0), 0);
+	memcpy(buf, pkt, len);
+	struct csrtp_pkt q = { .data = buf, .len = len, .cap = sizeof(buf), .stream = &rx };
+	int ok = (rtcp ? csrtp_rtcp_unprotect_burst(x->e, &q, 1) :
+			 csrtp_unprotect_burst(x->e, &q, 1)) == 1;
+	csrtp_key_wipe(&k);
+	return ok;
+}
+
+static void test_aes_cm_entries(void **state)
+{
+	(void)state;
+	static const struct { unsigned int profile; uint32_t tag; } p[] = {
+		{ KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_80, 10 },
+		{ KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32, 4 },
+	};
+	struct fx *x = make(16, 16);
+
+	for (unsigned int i = 0; i < 2; i++) {
+		struct keytable_master m;
+		struct keytable_key k;
+		uint8_t key[16], salt[14], why, call[KEYTABLE_CALL_ID_BYTES] = { 2 };
+		uint8_t seed = (uint8_t)(40 + i);
+
+		cm_master(key, salt, seed);
+		assert_int_equal(keytable_master_set_salt(&m, p[i].profile, key, 16, salt, 14), 0);
+		keytable_key_ipv4(&k, addr4, (uint16_t)(6000 + i), KEYTABLE_DIR_OUT);
+		assert_int_equal(keytable_add(x->w, &k, KEYTABLE_MODE_STANDARD, &m, call, NULL), 0);
+		keytable_wipe(&m, sizeof(m));
+		struct csrtp_stream *s = resolve1(x, &k, 0x3333, &why);
+		assert_non_null(s);
+		assert_int_equal(why, FLOWS_OK);
+
+		uint8_t rtp[128] = { 0x80, 96, 0, 5, 0, 0, 0, 1, 0, 0, 0x33, 0x33 };
+		struct csrtp_pkt q = { .data = rtp, .len = 60, .cap = sizeof(rtp), .stream = s };
+		assert_int_equal(csrtp_protect_burst(x->e, &q, 1), 1);
+		assert_int_equal(q.len, 60 + p[i].tag);
+		assert_true(cm_verify(x, p[i].profile, seed, 0, rtp, q.len, 0));
+		assert_false(cm_verify(x, p[i].profile, seed, 1, rtp, q.len, 0));
+		/* the other AES-CM profile (other tag length) does not verify it */
+		assert_false(cm_verify(x, p[1 - i].profile, seed, 0, rtp, q.len, 0));
+
+		/* SRTCP: E flag || index, then always an 80-bit tag */
+		uint8_t rtcp[128] = { 0x80, 200, 0, 6, 0, 0, 0x33, 0x33 };
+		q = (struct csrtp_pkt){ .data = rtcp, .len = 28, .cap = sizeof(rtcp), .stream = s };
+		assert_int_equal(csrtp_rtcp_protect_burst(x->e, &q, 1), 1);
+		assert_int_equal(q.len, 28 + 4 + 10);
+		assert_true(cm_verify(x, p[i].profile, seed, 0, rtcp, q.len, 1));
+		assert_false(cm_verify(x, p[i].profile, seed, 1, rtcp, q.len, 1));
+	}
+	destroy(x);
+}
+
 /* A deleted key stops its stream at the next call; re-added, it starts over. */
 static void test_delete_and_readd(void **state)
 {
@@ -1265,6 +1340,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unknown_key_leaves_no_state),
 		cmocka_unit_test(test_resolve_and_encrypt),
+		cmocka_unit_test(test_aes_cm_entries),
 		cmocka_unit_test(test_delete_and_readd),
 		cmocka_unit_test(test_readd_between_packets),
 		cmocka_unit_test(test_sweep_drops_deleted),

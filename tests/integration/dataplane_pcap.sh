@@ -6,7 +6,7 @@
 # Keys are installed through callseal-control / callsealctl (static keying).
 # Plaintext RTP/RTCP pcaps (IPv4 and IPv6, with and without VLAN, CSRCs,
 # header extensions, padding, several SSRCs, a sequence rollover, STUN, DTLS
-# and non-media mixed in) go in at the inside port; what leaves the outside
+# and non-media mixed in; AEAD_AES_128/256_GCM and AES_CM_128_HMAC_SHA1_80/_32) go in at the inside port; what leaves the outside
 # port is decrypted by libsrtp2 (callseal-srtpcheck) and must equal the input.
 # The reverse direction likewise, with tampered and replayed packets that must
 # be dropped and counted exactly. tshark must parse every output packet as
@@ -20,6 +20,8 @@ require_cmd tshark python3
 
 KEY128=$(python3 -c 'import base64;print(base64.b64encode(bytes(range(1,29))).decode())')
 KEY256=$(python3 -c 'import base64;print(base64.b64encode(bytes(range(50,94))).decode())')
+# AES-CM (SDES): 16-byte key || 14-byte salt
+KEYCM=$(python3 -c 'import base64;print(base64.b64encode(bytes(range(100,130))).decode())')
 TABLE="t$$"
 SOCK="$TEST_TMP/admin.sock"
 
@@ -124,6 +126,11 @@ scenario v4 AEAD_AES_128_GCM "$KEY128" 192.0.2.1:5004 198.51.100.7:40000
 scenario v4vlan AEAD_AES_256_GCM "$KEY256" 192.0.2.1:5006 198.51.100.7:40002 --vlan 42
 scenario v6 AEAD_AES_256_GCM "$KEY256" '[2001:db8::1]:5008' '[2001:db8::99]:40004'
 scenario v6vlan AEAD_AES_128_GCM "$KEY128" '[2001:db8::1]:5010' '[2001:db8::99]:40006' --vlan 7
+# AES-CM with HMAC-SHA1 (RFC 3711): 80- and 32-bit SRTP tags, SRTCP's 80-bit
+scenario cm80 AES_CM_128_HMAC_SHA1_80 "$KEYCM" 192.0.2.1:5012 198.51.100.7:40008
+scenario cm32v6 AES_CM_128_HMAC_SHA1_32 "$KEYCM" '[2001:db8::1]:5014' '[2001:db8::99]:40012' --vlan 5
+tap_is "$(ctl key list | awk '$1 == "192.0.2.1:5012" { print $3 }' | sort -u)" \
+  AES_CM_128_HMAC_SHA1_80 "cm80: key list shows the profile by name"
 
 # ---- rekey with --from-index mid-stream: no loss, no tag failure ---------------
 # RFC 3711 <From,To>: the next key applies from SRTP index 65536 + 40 (after the

@@ -95,17 +95,21 @@ const char *ptool_addr_str(int v6, const uint8_t *addr, char *buf, size_t n)
 
 static const struct {
 	const char *name;
-	size_t key_len;
+	size_t key_len, salt_len, tag_len;
 } profiles[] = {
-	[PTOOL_PROFILE_NONE] = { "none", 0 },
-	[PTOOL_PROFILE_AEAD_AES_128_GCM] = { "AEAD_AES_128_GCM", 16 },
-	[PTOOL_PROFILE_AEAD_AES_256_GCM] = { "AEAD_AES_256_GCM", 32 },
+	[PTOOL_PROFILE_NONE] = { "none", 0, 0, 0 },
+	[PTOOL_PROFILE_AEAD_AES_128_GCM] = { "AEAD_AES_128_GCM", 16, PTOOL_SALT_LEN, 16 },
+	[PTOOL_PROFILE_AEAD_AES_256_GCM] = { "AEAD_AES_256_GCM", 32, PTOOL_SALT_LEN, 16 },
+	[PTOOL_PROFILE_AES_CM_128_HMAC_SHA1_80] = { "AES_CM_128_HMAC_SHA1_80", 16,
+						    PTOOL_CM_SALT_LEN, 10 },
+	[PTOOL_PROFILE_AES_CM_128_HMAC_SHA1_32] = { "AES_CM_128_HMAC_SHA1_32", 16,
+						    PTOOL_CM_SALT_LEN, 4 },
 };
 
 int ptool_parse_profile(const char *s, enum ptool_profile *p)
 {
 	for (int i = PTOOL_PROFILE_AEAD_AES_128_GCM;
-	     i <= PTOOL_PROFILE_AEAD_AES_256_GCM; i++) {
+	     i <= PTOOL_PROFILE_AES_CM_128_HMAC_SHA1_32; i++) {
 		if (strcmp(s, profiles[i].name) == 0) {
 			*p = (enum ptool_profile)i;
 			return 0;
@@ -124,10 +128,27 @@ size_t ptool_profile_key_len(enum ptool_profile p)
 	return profiles[p].key_len;
 }
 
+size_t ptool_profile_salt_len(enum ptool_profile p)
+{
+	return profiles[p].salt_len;
+}
+
+int ptool_profile_is_cm(enum ptool_profile p)
+{
+	return p == PTOOL_PROFILE_AES_CM_128_HMAC_SHA1_80 ||
+	       p == PTOOL_PROFILE_AES_CM_128_HMAC_SHA1_32;
+}
+
+size_t ptool_profile_tag_len(enum ptool_profile p, int rtcp)
+{
+	/* SRTCP's tag is always 80 bits with AES-CM (RFC 3711 s. 5.2) */
+	return rtcp && ptool_profile_is_cm(p) ? 10 : profiles[p].tag_len;
+}
+
 int ptool_parse_inline(const char *s, enum ptool_profile p,
 		       uint8_t keysalt[PTOOL_KEYSALT_MAX], char *err, size_t errlen)
 {
-	size_t want = ptool_profile_key_len(p) + PTOOL_SALT_LEN, got = 0;
+	size_t want = ptool_profile_key_len(p) + ptool_profile_salt_len(p), got = 0;
 	uint8_t buf[PTOOL_KEYSALT_MAX + 8];
 	const char *end;
 	int rc = -1;
@@ -153,9 +174,9 @@ int ptool_parse_inline(const char *s, enum ptool_profile p,
 	}
 	if (got != want) {
 		snprintf(err, errlen,
-			 "the inline key is %zu bytes; %s needs %zu (key %zu + salt %d)",
+			 "the inline key is %zu bytes; %s needs %zu (key %zu + salt %zu)",
 			 got, ptool_profile_name(p), want,
-			 ptool_profile_key_len(p), PTOOL_SALT_LEN);
+			 ptool_profile_key_len(p), ptool_profile_salt_len(p));
 		goto out;
 	}
 	memcpy(keysalt, buf, want);
@@ -172,6 +193,12 @@ static void srtp_policy(srtp_policy_t *pol, enum ptool_profile p,
 	if (p == PTOOL_PROFILE_AEAD_AES_128_GCM) {
 		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol->rtp);
 		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol->rtcp);
+	} else if (p == PTOOL_PROFILE_AES_CM_128_HMAC_SHA1_80) {
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&pol->rtp);
+		srtp_crypto_policy_set_rtcp_default(&pol->rtcp);  /* SRTCP: 80-bit tag */
+	} else if (p == PTOOL_PROFILE_AES_CM_128_HMAC_SHA1_32) {
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&pol->rtp);
+		srtp_crypto_policy_set_rtcp_default(&pol->rtcp);  /* RFC 4568 s. 6.2.1 */
 	} else {
 		srtp_crypto_policy_set_aes_gcm_256_16_auth(&pol->rtp);
 		srtp_crypto_policy_set_aes_gcm_256_16_auth(&pol->rtcp);

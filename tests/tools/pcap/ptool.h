@@ -27,7 +27,8 @@
 #define PTOOL_IPPROTO_UDP     17
 #define PTOOL_IPPROTO_ICMPV6  58
 #define PTOOL_SALT_LEN        12      /* RFC 7714 s. 11: 96-bit master salt */
-#define PTOOL_KEYSALT_MAX     (32 + PTOOL_SALT_LEN)
+#define PTOOL_CM_SALT_LEN     14      /* RFC 3711 s. 8.2: 112-bit master salt */
+#define PTOOL_KEYSALT_MAX     (32 + PTOOL_CM_SALT_LEN)
 #define PTOOL_SRTP_TAG_LEN    16      /* RFC 7714: 16-octet tag */
 
 /* ---- reproducible randomness (xorshift64*) ---------------------------- */
@@ -57,17 +58,28 @@ enum ptool_profile {
 	PTOOL_PROFILE_NONE = 0,
 	PTOOL_PROFILE_AEAD_AES_128_GCM,
 	PTOOL_PROFILE_AEAD_AES_256_GCM,
+	PTOOL_PROFILE_AES_CM_128_HMAC_SHA1_80,
+	PTOOL_PROFILE_AES_CM_128_HMAC_SHA1_32,
 };
 
-/* "AEAD_AES_128_GCM" / "AEAD_AES_256_GCM". 0 or -1. */
+/* "AEAD_AES_128_GCM" / "AEAD_AES_256_GCM" / "AES_CM_128_HMAC_SHA1_80" /
+ * "AES_CM_128_HMAC_SHA1_32". 0 or -1. */
 int ptool_parse_profile(const char *s, enum ptool_profile *p);
 const char *ptool_profile_name(enum ptool_profile p);
 size_t ptool_profile_key_len(enum ptool_profile p);
+/* 12 (GCM) or 14 (AES-CM). */
+size_t ptool_profile_salt_len(enum ptool_profile p);
+/* SRTP tag octets: 16 (GCM), 10 or 4 (AES-CM); SRTCP's is 16 or 10. */
+size_t ptool_profile_tag_len(enum ptool_profile p, int rtcp);
+/* 1 for the AES-CM profiles: SRTCP is body || E||index || tag, not
+ * body || tag || E||index as with GCM (RFC 3711 s. 3.4, RFC 7714 s. 9). */
+int ptool_profile_is_cm(enum ptool_profile p);
 
 /*
- * RFC 4568 inline key: base64 of master key || 12-byte master salt,
- * optionally with an "inline:" prefix and a "|lifetime" suffix (an MKI is
- * refused). Writes key_len(p) + 12 bytes. 0, or -1 with a message in err.
+ * RFC 4568 inline key: base64 of master key || master salt (12 bytes GCM,
+ * 14 AES-CM), optionally with an "inline:" prefix and a "|lifetime" suffix
+ * (an MKI is refused). Writes key_len(p) + salt_len(p) bytes. 0, or -1 with
+ * a message in err.
  */
 int ptool_parse_inline(const char *s, enum ptool_profile p,
 		       uint8_t keysalt[PTOOL_KEYSALT_MAX], char *err, size_t errlen);

@@ -7,7 +7,8 @@
  *     media application sends it into the inside port.
  *   --direction in: RTP/RTCP from remote to local, as the far end sends it
  *     into the outside port; with --profile and --inline it is SRTP/SRTCP
- *     protected by libsrtp2 (RFC 7714 AES-GCM, 16-octet tag), and --plain-out
+ *     protected by libsrtp2 (RFC 7714 AES-GCM, 16-octet tag, or RFC 3711
+ *     AES-CM with HMAC-SHA1, 10- or 4-octet tag), and --plain-out
  *     writes the same frames unprotected: what the inside port should emit.
  *
  * --inline-next/--from-index: a master key change (RFC 3711 <From, To>):
@@ -455,6 +456,11 @@ static void emit_media(struct gen *g, struct stream *s, const uint8_t *pkt,
 		uint8_t t[PTOOL_FRAME_MAX];
 		uint32_t end = (uint32_t)plen - (rtcp ? 4 : 0);  /* SRTCP: not E||index */
 		uint32_t at = hdr_len + ptool_rng_below(&g->trng, end - hdr_len);
+		/* AES-CM SRTCP is body || E||index || tag: step over E||index
+		 * (a changed index could read as a replay, not a forgery) */
+		if (rtcp && ptool_profile_is_cm(g->profile) &&
+		    at >= (uint32_t)plen - 4 - ptool_profile_tag_len(g->profile, 1))
+			at += 4;
 		buf[at] ^= (uint8_t)(1 + ptool_rng_below(&g->trng, 255));
 		uint16_t next_id = g->ip_id;
 		g->ip_id = ip_id;
@@ -600,7 +606,8 @@ static void usage(FILE *f)
 "  --remote ADDR:PORT    the far end\n"
 "  --direction out|in    out (default): local -> remote, plaintext, for the inside port;\n"
 "                        in: remote -> local, for the outside port\n"
-"  --profile P           AEAD_AES_128_GCM or AEAD_AES_256_GCM (with --direction in)\n"
+"  --profile P           AEAD_AES_128_GCM, AEAD_AES_256_GCM, AES_CM_128_HMAC_SHA1_80\n"
+"                        or AES_CM_128_HMAC_SHA1_32 (with --direction in)\n"
 "  --inline BASE64       RFC 4568 inline key: base64(master key || 12-byte salt);\n"
 "                        with --profile, the frames are SRTP/SRTCP (libsrtp2)\n"
 "  --inline-next BASE64\n"
@@ -747,7 +754,8 @@ static void parse_args(struct gen *g, int argc, char **argv)
 			break;
 		case O_PROFILE:
 			if (ptool_parse_profile(optarg, &g->profile))
-				bad("--profile: AEAD_AES_128_GCM or AEAD_AES_256_GCM, not '%s'", optarg);
+				bad("--profile: AEAD_AES_128_GCM, AEAD_AES_256_GCM, "
+				    "AES_CM_128_HMAC_SHA1_80 or AES_CM_128_HMAC_SHA1_32, not '%s'", optarg);
 			break;
 		case O_INLINE: inline_key = optarg; break;
 		case O_INLINE_NEXT: next_key = optarg; break;

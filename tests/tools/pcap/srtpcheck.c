@@ -677,7 +677,8 @@ static void usage(FILE *f)
 "  --mode decrypt|plain  decrypt: media in got is SRTP/SRTCP; unprotect it with\n"
 "                        libsrtp2 and compare the result (default with --inline);\n"
 "                        plain: media in got must equal expected (default otherwise)\n"
-"  --profile P           AEAD_AES_128_GCM or AEAD_AES_256_GCM (decrypt mode)\n"
+"  --profile P           AEAD_AES_128_GCM, AEAD_AES_256_GCM, AES_CM_128_HMAC_SHA1_80\n"
+"                        or AES_CM_128_HMAC_SHA1_32 (decrypt mode)\n"
 "  --inline BASE64       RFC 4568 inline key: base64(master key || 12-byte salt)\n"
 "  --inline-next BASE64  decrypt mode: a second master key (a rekey); media that\n"
 "                        unprotects with either key is accepted, and counted in\n"
@@ -787,7 +788,8 @@ static void parse_args(int argc, char **argv)
 			break;
 		case O_PROFILE:
 			if (ptool_parse_profile(optarg, &opt.profile))
-				bad("--profile: AEAD_AES_128_GCM or AEAD_AES_256_GCM, not '%s'", optarg);
+				bad("--profile: AEAD_AES_128_GCM, AEAD_AES_256_GCM, "
+				    "AES_CM_128_HMAC_SHA1_80 or AES_CM_128_HMAC_SHA1_32, not '%s'", optarg);
 			break;
 		case O_INLINE: inline_key = optarg; break;
 		case O_INLINE_NEXT: next_key = optarg; break;

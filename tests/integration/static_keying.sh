@@ -27,7 +27,8 @@ key() { head -c "$1" /dev/urandom | base64 -w0; }
 sha() { printf '%s' "$1" | base64 -d | sha256sum | cut -d' ' -f1; }
 hexof() { printf '%s' "$1" | base64 -d | od -An -tx1 -v | tr -d ' \n'; }
 K1=$(key 28) K2=$(key 44) K3=$(key 28) K4=$(key 44) K5=$(key 44) K6=$(key 28)
-ALLKEYS=("$K1" "$K2" "$K3" "$K4" "$K5" "$K6")
+KC1=$(key 30) KC2=$(key 30)   # AES-CM: 16-byte key || 14-byte salt
+ALLKEYS=("$K1" "$K2" "$K3" "$K4" "$K5" "$K6" "$KC1" "$KC2")
 
 ctl() { "$CTL" --admin "$SOCK" "$@"; }
 dump() { "$DUMP" "$TABLE" | grep -v '^#'; }
@@ -107,6 +108,27 @@ tap_is "$(grep -E '^\[2001:db8::1\]:5004 ' "$TEST_TMP/list2.txt" | awk '{print $
   "key list shows the next key's from-index"
 tap_is "$(ctl key list --json | python3 -c 'import json,sys; print([x["next"] for x in json.load(sys.stdin) if x["direction"]=="in" and x["local"].startswith("[")][0])')" \
   "{'from_index': 65536, 'on_auth': False, 'profile': 'AEAD_AES_256_GCM'}" "key list --json shows the next key (at its from-index, not on auth)"
+# ---- AES-CM (SDES) profiles: 30-byte inline keys, the whole salt kept ----------------
+tap_check "key add AES_CM_128_HMAC_SHA1_32" ctl key add --local 192.0.2.1:5100 \
+  --direction out --profile AES_CM_128_HMAC_SHA1_32 --inline "$KC1"
+tap_is "$(field 192.0.2.1:5100/out key_sha256) $(field 192.0.2.1:5100/out profile)" \
+  "$(sha "$KC1") AES_CM_128_HMAC_SHA1_32" "AES-CM entry: key and 14-byte salt as given, profile named"
+tap_is "$(ctl key list | awk '$1 == "192.0.2.1:5100" {print $3}')" AES_CM_128_HMAC_SHA1_32 \
+  "key list names the AES-CM profile"
+tap_check "key rekey AES-CM (profile kept)" ctl key rekey --local 192.0.2.1:5100 \
+  --direction out --inline "$KC2"
+tap_is "$(field 192.0.2.1:5100/out key_sha256) $(field 192.0.2.1:5100/out profile)" \
+  "$(sha "$KC2") AES_CM_128_HMAC_SHA1_32" "AES-CM rekey replaced key and salt"
+ctl key rekey --local 192.0.2.1:5100 --direction out --inline "$K3" >/dev/null 2>"$TEST_TMP/cm.err"
+tap_is "$? $(grep -c 'AES_CM_128_HMAC_SHA1_32 needs 30' "$TEST_TMP/cm.err") $(field 192.0.2.1:5100/out key_sha256)" \
+  "1 1 $(sha "$KC2")" "AES-CM rekey with a 28-byte (GCM) key refused, key unchanged"
+cat "$TEST_TMP/cm.err" >>"$TEST_TMP/all_errors.txt"
+tap_check "key rekey --profile AES_CM_128_HMAC_SHA1_80 changes the profile" ctl key rekey \
+  --local 192.0.2.1:5100 --direction out --profile AES_CM_128_HMAC_SHA1_80 --inline "$KC1"
+tap_is "$(field 192.0.2.1:5100/out profile)" AES_CM_128_HMAC_SHA1_80 "AES-CM entry now _80"
+ctl key list >"$TEST_TMP/list_cm.txt"
+tap_check "key del AES-CM" ctl key del --local 192.0.2.1:5100 --direction out
+
 tap_check "key del" ctl key del --local '*:6000' --direction in
 tap_is "$(dump | wc -l) $(entry '*:6000/in' | wc -l)" "2 0" "deleted entry is gone"
 
@@ -133,7 +155,8 @@ refuse() {
   fi
 }
 A=(--local 198.51.100.9:7000 --direction out)
-refuse 2 "unknown profile" key add "${A[@]}" --profile AES_CM_128_HMAC_SHA1_80 --inline "$K1"
+refuse 2 "unknown profile" key add "${A[@]}" --profile AES_CM_128_HMAC_SHA1_64 --inline "$K1"
+refuse 2 "AES-CM profile with a 28-byte key" key add "${A[@]}" --profile AES_CM_128_HMAC_SHA1_80 --inline "$K1"
 refuse 2 "wrong key length for the profile" key add "${A[@]}" --profile AEAD_AES_256_GCM --inline "$K1"
 refuse 2 "bad base64" key add "${A[@]}" --profile AEAD_AES_128_GCM --inline 'not*base64!'
 refuse 2 "lifetime/MKI suffix" key add "${A[@]}" --profile AEAD_AES_128_GCM --inline "$K1|2^20|1:4"
@@ -345,7 +368,8 @@ ST1=$?
 ST2=$?
 missing=""
 for o in --admin --local --direction --profile --inline --mode --call-id --from-index --json \
-         "key add" "key rekey" "key del" "key list" AEAD_AES_128_GCM AEAD_AES_256_GCM Example; do
+         "key add" "key rekey" "key del" "key list" AEAD_AES_128_GCM AEAD_AES_256_GCM \
+         AES_CM_128_HMAC_SHA1_80 AES_CM_128_HMAC_SHA1_32 Example; do
   grep -qiF -- "$o" "$TEST_TMP/ctl.help" || missing="$missing ctl:$o"
 done
 for o in --table --state --admin --capacity example; do

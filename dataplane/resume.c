@@ -106,10 +106,11 @@ static void merge(struct carried *ca, const struct carried *cb)
 static int make_path(char *path, const char *table, const char *tail, char *err,
 		     size_t errlen)
 {
-	size_t n = table != NULL ? strlen(table) : 0;
+	char why[128];
 
-	if (n == 0 || n >= KEYTABLE_NAME_MAX || table[0] == '.' || strchr(table, '/')) {
-		errbuf_set(err, errlen, "resume: bad key table name");
+	/* the key table's own rule: the names it accepts, and no others */
+	if (keytable_name_check(table, why, sizeof(why)) < 0) {
+		errbuf_set(err, errlen, "resume: %s", why);
 		return -EINVAL;
 	}
 	snprintf(path, PATH_LEN, SHM_DIR "%s" RESUME_SUFFIX "%s", table, tail);

@@ -109,10 +109,11 @@ static uint64_t area_bytes(uint32_t workers, uint32_t rows)
 static int make_path(char *path, const char *table, const char *tail, char *err,
 		     size_t errlen)
 {
-	size_t n = table != NULL ? strlen(table) : 0;
+	char why[128];
 
-	if (n == 0 || n >= KEYTABLE_NAME_MAX || table[0] == '.' || strchr(table, '/')) {
-		errbuf_set(err, errlen, "statistics: bad key table name");
+	/* the key table's own rule: the names it accepts, and no others */
+	if (keytable_name_check(table, why, sizeof(why)) < 0) {
+		errbuf_set(err, errlen, "statistics: %s", why);
 		return -EINVAL;
 	}
 	snprintf(path, PATH_MAX_, SHM_DIR "%s" DPSTATS_SUFFIX "%s", table, tail);

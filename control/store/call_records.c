@@ -478,8 +478,9 @@ int store_call_get_leg(struct store *st, const char *id, enum store_call_role ro
 	return show_leg(st, id, role, out, err, errlen);
 }
 
-int store_call_list(struct store *st, bool live_only, store_call_fn fn, void *arg,
-		    char *err, size_t errlen)
+/* Every call row sql (SQL_CALL_ROW ..., one integer parameter v) selects, to fn. */
+static int list_calls(struct store *st, const char *sql, int64_t v, store_call_fn fn,
+		      void *arg, char *err, size_t errlen)
 {
 	struct store_call c;
 	sqlite3_stmt *s;
@@ -487,11 +488,17 @@ int store_call_list(struct store *st, bool live_only, store_call_fn fn, void *ar
 
 	if (!st || !fn)
 		return -EINVAL;
-	rc = store_qprep(st, &s, err, errlen, SQL_CALL_ROW " WHERE ?1 = 0 OR state IN ('setup', "
-			 "'active') ORDER BY created, id, role", "i", (int64_t)(live_only ? 1 : 0));
+	rc = store_qprep(st, &s, err, errlen, sql, "i", v);
 	if (rc < 0)
 		return rc;
 	return store_list_recs(st, s, &call_kind, &c, (union rec_fn){ .call = fn }, arg, err, errlen);
+}
+
+int store_call_list(struct store *st, bool live_only, store_call_fn fn, void *arg,
+		    char *err, size_t errlen)
+{
+	return list_calls(st, SQL_CALL_ROW " WHERE ?1 = 0 OR state IN ('setup', 'active') "
+			  "ORDER BY created, id, role", live_only ? 1 : 0, fn, arg, err, errlen);
 }
 
 int store_call_del(struct store *st, const char *id, char *err, size_t errlen)
@@ -524,18 +531,10 @@ out:
 int store_call_list_final(struct store *st, unsigned int max, store_call_fn fn, void *arg,
 			  char *err, size_t errlen)
 {
-	struct store_call c;
-	sqlite3_stmt *s;
-	int rc;
-
-	if (!st || !fn)
-		return -EINVAL;
 	/* calls_final (a partial index) read backwards: max rows, no sort */
-	rc = store_qprep(st, &s, err, errlen, SQL_CALL_ROW " INDEXED BY calls_final WHERE state IN "
-			 "('ended', 'failed') ORDER BY ended_ms DESC LIMIT ?1", "i", (int64_t)max);
-	if (rc < 0)
-		return rc;
-	return store_list_recs(st, s, &call_kind, &c, (union rec_fn){ .call = fn }, arg, err, errlen);
+	return list_calls(st, SQL_CALL_ROW " INDEXED BY calls_final WHERE state IN "
+			  "('ended', 'failed') ORDER BY ended_ms DESC LIMIT ?1", max, fn, arg,
+			  err, errlen);
 }
 
 int store_call_prune(struct store *st, int64_t before_ms, unsigned int max, int64_t *next_ms,

@@ -644,6 +644,14 @@ static struct stream *tent_get(struct flows *f, struct flow *fl, uint32_t tag, u
 	return t;
 }
 
+/* The sender's new key from its next packet (csrtp_stream_sender_rekey): a
+ * new lineage of its resume rows (resume.h: a later lineage supersedes). */
+static void sender_rekey(struct stream *st, const struct csrtp_key *k)
+{
+	csrtp_stream_sender_rekey(&st->cs, k);
+	st->lineage++;
+}
+
 static inline bool flow_holds(const struct flow *fl, const struct csrtp_key *k)
 {
 	return k != NULL && (k == fl->prev || k == fl->cur || k == fl->next);
@@ -667,19 +675,15 @@ static void stream_follow(const struct flow *fl, struct stream *st)
 	bool out = fl->key.dir == KEYTABLE_DIR_OUT;
 
 	if (fl->next != NULL && !fl->on_auth) {
-		if (out && st->cur_serial != fl->cur_serial) {
-			csrtp_stream_sender_rekey(cs, fl->cur);
-			st->lineage++;
-		}
+		if (out && st->cur_serial != fl->cur_serial)
+			sender_rekey(st, fl->cur);
 		cs->key = fl->cur;
 		cs->prev_key = NULL;
 		csrtp_stream_pending(cs, NULL, NULL);
 		csrtp_stream_rekey(cs, fl->next, fl->next_from);
 	} else if (out) {
-		if (st->cur_serial != fl->cur_serial || cs->key != fl->cur) {
-			csrtp_stream_sender_rekey(cs, fl->cur);
-			st->lineage++;
-		}
+		if (st->cur_serial != fl->cur_serial || cs->key != fl->cur)
+			sender_rekey(st, fl->cur);
 	} else {
 		const struct csrtp_key *a = NULL, *b = NULL;
 		const struct csrtp_key *nx = fl->on_auth ? fl->next : NULL;

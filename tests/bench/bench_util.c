@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,4 +56,45 @@ const char *bench_cpu_name(void)
 	}
 	fclose(f);
 	return name;
+}
+
+static void csv_field(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc(*s == ',' || *s == '"' || *s == '\n' ? ' ' : *s, f);
+}
+
+void bench_csv(const char *table, const char *row, const char *column,
+	       double value, const char *unit)
+{
+	const char *path = getenv("CALLSEAL_BENCH_CSV");
+	if (path == NULL || *path == 0)
+		return;
+	FILE *f = fopen(path, "a");
+	if (f == NULL) {
+		fprintf(stderr, "bench: cannot append to %s: %s\n", path, strerror(errno));
+		return;
+	}
+	const char *bench = program_invocation_short_name;
+	if (strncmp(bench, "callseal-bench-", 15) == 0)
+		bench += 15;
+	const char *fields[] = { bench, table, row, column };
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		csv_field(f, fields[i]);
+		fputc(',', f);
+	}
+	fprintf(f, "%.6g,", value);
+	csv_field(f, unit);
+	fputc('\n', f);
+	fclose(f);
+}
+
+void bench_goal(const char *name, double ratio, double goal, int higher_is_better)
+{
+	int met = higher_is_better ? ratio >= goal : ratio <= goal;
+	printf("goal %s: %.2fx (goal %s %.2fx): %s\n", name, ratio,
+	       higher_is_better ? ">=" : "<=", goal, met ? "met" : "NOT met");
+	bench_csv("goals", name, "ratio", ratio, "x");
+	bench_csv("goals", name, "goal", goal, higher_is_better ? "x min" : "x max");
+	bench_csv("goals", name, "met", met, "bool");
 }

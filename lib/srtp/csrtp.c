@@ -140,11 +140,48 @@ static inline unsigned key_tag_len(const struct csrtp_key *k)
 	return likely(!k->cm) ? CSRTP_TAG_LEN : k->cm_keys.rtp_tag_len;
 }
 
-/* SRTCP: E||index word and tag after the packet, 20 (GCM) or 14 octets. */
+/* SRTCP: E||index word and tag after the packet, 20 (GCM) or 14 octets,
+ * and the MKI. */
 static inline unsigned key_rtcp_overhead(const struct csrtp_key *k)
 {
-	return likely(!k->cm) ? CSRTP_RTCP_OVERHEAD :
-		CSRTP_RTCP_TRAILER_LEN + CSRTP_CM_RTCP_TAG_LEN;
+	return (likely(!k->cm) ? CSRTP_RTCP_OVERHEAD :
+		CSRTP_RTCP_TRAILER_LEN + CSRTP_CM_RTCP_TAG_LEN) + k->mki_len;
+}
+
+/* Can a packet laid out for a (tag, MKI length) be tried under b? */
+static inline bool same_rtp_layout(const struct csrtp_key *b, unsigned tag_len,
+				   unsigned mki_len)
+{
+	return key_tag_len(b) == tag_len && b->mki_len == mki_len;
+}
+
+/*
+ * RFC 3711 s. 3.1: the key whose MKI the packet carries, among those the
+ * stream holds (current, previous, pending; a stream's keys share one MKI
+ * length: csrtp_stream_rekey, csrtp_stream_pending); NULL if none. Where two
+ * keys have one MKI, the first of that order wins.
+ */
+static const struct csrtp_key *mki_key(const struct csrtp_stream *s, const uint8_t *mki,
+				       unsigned len)
+{
+	const struct csrtp_key *all[] = { s->key, s->prev_key, s->pending[0], s->pending[1] };
+
+	for (unsigned j = 0; j < sizeof(all) / sizeof(all[0]); j++)
+		if (all[j] != NULL && all[j]->mki_len == len && memcmp(all[j]->mki, mki, len) == 0)
+			return all[j];
+	return NULL;
+}
+
+/* Key lifetime (RFC 3711 s. 9.2), per stream: the packets counted under k,
+ * the stream's current key or one of the older keys it holds. */
+static inline uint64_t *rtp_used(struct csrtp_stream *s, const struct csrtp_key *k)
+{
+	return likely(k == s->key) ? &s->rtp_used : &s->rtp_used_prev;
+}
+
+static inline uint32_t *rtcp_used(struct csrtp_stream *s, const struct csrtp_key *k)
+{
+	return likely(k == s->key) ? &s->rtcp_used : &s->rtcp_used_prev;
 }
 
 /* The key for SRTP index (RFC 3711 <From,To>). */
@@ -373,7 +410,8 @@ static void run_slots_cm(struct csrtp_engine *e, struct slot **slots, unsigned m
 		mark_done(job);
 	for (unsigned i = 0; i < m; i++)
 		if (slots[i]->rtag_at != NULL)
-			memcpy(slots[i]->rtag_at, slots[i]->rtag, slots[i]->tlen);
+			memcpy(slots[i]->rtag_at, slots[i]->rtag,
+			       (size_t)slots[i]->tlen + slots[i]->mkil);
 }
 
 /* Run slots[0..m): classified by profile, each group as one batch. A batch of
@@ -470,7 +508,8 @@ static inline int prepare_rtp_protect(struct csrtp_pkt *p, struct slot *sl)
 	if ((st = rtp_header_len(p->data, p->len, &h)) != CSRTP_OK)
 		return st;
 	unsigned tl = key_tag_len(s->key);     /* AES-CM: >= 4, room for the ROC */
-	if (unlikely(p->len > p->cap || p->cap - p->len < tl))
+	unsigned ml = s->key->mki_len;
+	if (unlikely(p->len > p->cap || p->cap - p->len < tl + ml))
 		return CSRTP_ERR_NO_ROOM;
 
 	/* RFC 3711 s. 3.3.1: the sender's index, ROC incremented on wrap. */
@@ -481,15 +520,21 @@ static inline int prepare_rtp_protect(struct csrtp_pkt *p, struct slot *sl)
 	if (unlikely(!csrtp_window_check(&s->rtp, idx)))
 		return CSRTP_ERR_INDEX_REUSE;
 	const struct csrtp_key *k = key_for_index(s, idx);
-	if (unlikely(!key_usable(k) || key_tag_len(k) != tl))
+	if (unlikely(!key_usable(k) || !same_rtp_layout(k, tl, ml)))
 		return CSRTP_ERR_NO_KEY;
+	/* RFC 3711 s. 9.2: no packet past the master key's lifetime */
+	uint64_t *used = rtp_used(s, k);
+	if (unlikely(*used >= k->rtp_life))
+		return CSRTP_ERR_KEY_EXPIRED;
 	rtp_accept(s, idx);
+	++*used;
 
 	p->index = idx;
 	sl->pkt = p;
 	sl->key = k;
 	sl->rtcp = 0;
 	sl->cm = k->cm;
+	sl->mkil = (uint8_t)ml;
 	if (unlikely(k->cm)) {
 		cm_rtp_layout(sl, p->len, h, s->flags);
 		sl->rtag_at = NULL;
@@ -526,12 +571,19 @@ unsigned csrtp_protect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, uns
 				sl->pkt->status = CSRTP_ERR_MALFORMED;
 				continue;
 			}
+			uint8_t *t = sl->pkt->data + sl->pkt->len;
 			if (unlikely(sl->cm)) {
-				/* RFC 3711 s. 3.1: the tag over the ROC's place */
-				memcpy(sl->pkt->data + sl->pkt->len, sl->tag, sl->tlen);
-				sl->pkt->len += sl->tlen;
+				/* RFC 3711 s. 3.1: MKI and tag over the ROC's place */
+				if (unlikely(sl->mkil))
+					memcpy(t, sl->key->mki, sl->mkil);
+				memcpy(t + sl->mkil, sl->tag, sl->tlen);
+				sl->pkt->len += sl->tlen + sl->mkil;
 			} else {
-				sl->pkt->len += CSRTP_TAG_LEN;
+				/* RFC 7714 s. 8 as libsrtp2 lays it out: the MKI
+				 * after the tag */
+				if (unlikely(sl->mkil))
+					memcpy(t + CSRTP_TAG_LEN, sl->key->mki, sl->mkil);
+				sl->pkt->len += CSRTP_TAG_LEN + sl->mkil;
 			}
 			ok++;
 		}
@@ -547,10 +599,10 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 
 	if (unlikely(s == NULL || s->key == NULL))
 		return CSRTP_ERR_NO_KEY;
-	unsigned tl = key_tag_len(s->key);
-	if (unlikely(p->len < CSRTP_RTP_HDR_LEN + tl))
+	unsigned tl = key_tag_len(s->key), ml = s->key->mki_len;
+	if (unlikely(p->len < CSRTP_RTP_HDR_LEN + tl + ml))
 		return CSRTP_ERR_TOO_SHORT;
-	uint32_t body = p->len - tl;
+	uint32_t body = p->len - tl - ml;
 	if ((st = rtp_header_len(p->data, body, &h)) != CSRTP_OK)
 		return st;
 
@@ -562,24 +614,33 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	if (unlikely(idx > CSRTP_INDEX_MAX))
 		return CSRTP_ERR_KEY_EXHAUSTED;
 	p->index = idx;       /* the estimate, also when refused (see redo_rtp) */
+	/* RFC 3711 s. 3.1: the MKI (before the tag; GCM: after it, as libsrtp2
+	 * puts it) names the key; one that names none changes nothing. */
+	const struct csrtp_key *k = NULL;
+	if (unlikely(ml != 0)) {
+		k = mki_key(s, p->data + body + (s->key->cm ? 0 : tl), ml);
+		if (k == NULL)
+			return CSRTP_ERR_BAD_MKI;
+	}
 	/* s. 3.3.2: cheap replay check now; the window moves after the tag.
 	 * Older than the window, or seen: a replay, unless a pending key
 	 * verifies it (a sender that started over under its new key). */
-	const struct csrtp_key *k;
 	sl->fresh = 0;
 	if (unlikely(s->floored) && idx <= s->floor)
 		return CSRTP_ERR_REPLAY;     /* accepted before a restart (restore) */
 	if (unlikely(!csrtp_window_check(&s->rtp, idx))) {
-		if (likely(s->pending[0] == NULL) || !key_usable(s->pending[0]))
+		if (ml == 0) {
+			if (likely(s->pending[0] == NULL) || !key_usable(s->pending[0]))
+				return CSRTP_ERR_REPLAY;
+			k = s->pending[0];
+		} else if (k != s->pending[0] && k != s->pending[1]) {
 			return CSRTP_ERR_REPLAY;
-		k = s->pending[0];
+		}
 		sl->fresh = 1;
-	} else {
+	} else if (likely(ml == 0)) {
 		k = key_for_index(s, idx);
-		if (unlikely(!key_usable(k)))
-			return CSRTP_ERR_NO_KEY;
 	}
-	if (unlikely(key_tag_len(k) != tl))
+	if (unlikely(!key_usable(k) || !same_rtp_layout(k, tl, ml)))
 		return CSRTP_ERR_NO_KEY;
 
 	p->index = idx;
@@ -588,9 +649,10 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	sl->rtcp = 0;
 	sl->cm = k->cm;
 	sl->tlen = (uint8_t)tl;
+	sl->mkil = (uint8_t)ml;
 	if (unlikely(k->cm)) {
-		/* the ROC goes where the tag is, for the MAC: keep the tag */
-		memcpy(sl->rtag, p->data + body, tl);
+		/* the ROC goes where MKI and tag are, for the MAC: keep them */
+		memcpy(sl->rtag, p->data + body, tl + ml);
 		sl->rtag_at = p->data + body;
 		cm_rtp_layout(sl, body, h, s->flags);
 		return CSRTP_OK;
@@ -622,7 +684,8 @@ static inline bool rtp_candidates(struct slot *sl)
 	const struct csrtp_stream *s = sl->pkt->stream;
 	uint8_t n = 0;
 
-	if (likely(s->pending[0] == NULL && s->prev_key == NULL))
+	/* with an MKI, the packet named its key: no other is tried */
+	if (likely(s->pending[0] == NULL && s->prev_key == NULL) || sl->mkil != 0)
 		return false;
 	if (sl->fresh) {
 		if (s->pending[1] != NULL)
@@ -637,7 +700,7 @@ static inline bool rtp_candidates(struct slot *sl)
 		sl->cand[n++] = s->key;
 	}
 	for (unsigned j = 0; j < n; j++)
-		if (!key_usable(sl->cand[j]) || key_tag_len(sl->cand[j]) != sl->tlen)
+		if (!key_usable(sl->cand[j]) || !same_rtp_layout(sl->cand[j], sl->tlen, sl->mkil))
 			n = (uint8_t)j;
 	sl->ncand = n;
 	sl->ci = 0;
@@ -651,8 +714,9 @@ static inline bool rtp_verified(const struct slot *sl)
 	if (unlikely(sl->failed))
 		return false;
 	if (likely(!sl->cm))
-		return tag_equal(sl->tag, sl->pkt->data + sl->pkt->len - CSRTP_TAG_LEN);
-	return tag_equal_n(sl->tag, sl->rtag, sl->tlen);
+		return tag_equal(sl->tag,
+				 sl->pkt->data + sl->pkt->len - CSRTP_TAG_LEN - sl->mkil);
+	return tag_equal_n(sl->tag, sl->rtag + sl->mkil, sl->tlen);
 }
 
 static inline bool rtcp_verified(const struct slot *sl)
@@ -750,6 +814,7 @@ static bool key_switch(struct csrtp_stream *s, const struct slot *sl, uint64_t i
 		}
 		s->key = k;
 		s->key_from = index;
+		csrtp_stream_count_restart(s, s->prev_key != NULL);
 		s->pending[1] = NULL;
 		if (left == NULL && older != NULL) {
 			s->pending[0] = older;
@@ -858,7 +923,7 @@ unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, u
 				struct slot *sl = &e->slot[i];
 				struct csrtp_pkt *p = sl->pkt;
 				struct csrtp_stream *s = p->stream;
-				uint32_t body = p->len - sl->tlen;
+				uint32_t body = p->len - sl->tlen - sl->mkil;
 
 				if (unlikely(!rtp_verified(sl))) {
 					p->status = sl->fresh ? CSRTP_ERR_REPLAY : CSRTP_ERR_AUTH;
@@ -876,6 +941,13 @@ unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, u
 					p->status = CSRTP_ERR_REPLAY;
 					continue;
 				}
+				/* RFC 3711 s. 9.2: nothing past the key's lifetime */
+				uint64_t *used = rtp_used(s, sl->key);
+				if (unlikely(*used >= sl->key->rtp_life)) {
+					p->status = CSRTP_ERR_KEY_EXPIRED;
+					continue;
+				}
+				++*used;
 				if (sl->key == s->key)
 					key_from_lower(s, p->index);
 				rtp_accept(s, p->index);
@@ -985,6 +1057,11 @@ static inline int prepare_rtcp_protect(struct csrtp_pkt *p, struct slot *sl)
 	const struct csrtp_key *k = rtcp_current_key(s);
 	if (unlikely(!key_usable(k) || key_rtcp_overhead(k) != ov))
 		return CSRTP_ERR_NO_KEY;
+	/* RFC 3711 s. 9.2: no packet past the master key's lifetime */
+	uint32_t *used = rtcp_used(s, k);
+	if (unlikely(*used >= k->rtcp_life))
+		return CSRTP_ERR_KEY_EXPIRED;
+	++*used;
 	uint32_t idx = s->srtcp_next++;
 	p->index = idx;
 	sl->pkt = p;
@@ -992,6 +1069,7 @@ static inline int prepare_rtcp_protect(struct csrtp_pkt *p, struct slot *sl)
 	sl->ncand = 0;
 	sl->rtcp = 1;
 	sl->cm = k->cm;
+	sl->mkil = k->mki_len;
 	sl->word = (s->flags & CSRTP_F_RTCP_AUTH_ONLY) ? idx : (0x80000000u | idx);
 	if (unlikely(k->cm)) {
 		rtcp_layout_cm(sl, p->data, p->len);
@@ -1017,18 +1095,23 @@ unsigned csrtp_rtcp_protect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts
 				p->status = CSRTP_ERR_MALFORMED;
 				continue;
 			}
+			uint8_t *t = p->data + p->len;
 			if (unlikely(sl->cm)) {
-				/* RFC 3711 s. 3.4: ... || E||index (in place) || tag */
-				memcpy(p->data + p->len + CSRTP_RTCP_TRAILER_LEN, sl->tag,
-				       CSRTP_CM_RTCP_TAG_LEN);
-				p->len += CSRTP_RTCP_TRAILER_LEN + CSRTP_CM_RTCP_TAG_LEN;
+				/* RFC 3711 s. 3.4: ... || E||index (in place) || MKI || tag */
+				t += CSRTP_RTCP_TRAILER_LEN;
+				if (unlikely(sl->mkil))
+					memcpy(t, sl->key->mki, sl->mkil);
+				memcpy(t + sl->mkil, sl->tag, CSRTP_CM_RTCP_TAG_LEN);
+				p->len += CSRTP_RTCP_TRAILER_LEN + CSRTP_CM_RTCP_TAG_LEN + sl->mkil;
 				ok++;
 				continue;
 			}
-			/* s. 9: ... || tag || E||index */
-			memcpy(p->data + p->len, sl->tag, CSRTP_TAG_LEN);
-			put_be32(p->data + p->len + CSRTP_TAG_LEN, sl->word);
-			p->len += CSRTP_RTCP_OVERHEAD;
+			/* s. 9: ... || tag || E||index (|| MKI, as libsrtp2) */
+			memcpy(t, sl->tag, CSRTP_TAG_LEN);
+			put_be32(t + CSRTP_TAG_LEN, sl->word);
+			if (unlikely(sl->mkil))
+				memcpy(t + CSRTP_RTCP_OVERHEAD, sl->key->mki, sl->mkil);
+			p->len += CSRTP_RTCP_OVERHEAD + sl->mkil;
 			ok++;
 		}
 	}
@@ -1042,20 +1125,29 @@ static inline int prepare_rtcp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 
 	if (unlikely(s == NULL || s->key == NULL))
 		return CSRTP_ERR_NO_KEY;
-	unsigned ov = key_rtcp_overhead(s->key);
+	unsigned ov = key_rtcp_overhead(s->key), ml = s->key->mki_len;
 	st = rtcp_header_ok(p->data, p->len, CSRTP_RTCP_HDR_LEN + ov);
 	if (st != CSRTP_OK)
 		return st;
 
 	uint32_t body = p->len - ov;
-	/* GCM: ... || tag || E||index; AES-CM: ... || E||index || tag */
+	/* GCM: ... || tag || E||index || MKI; AES-CM: ... || E||index || MKI || tag */
 	uint32_t word = get_be32(p->data + (likely(!s->key->cm) ?
-					     p->len - CSRTP_RTCP_TRAILER_LEN : body));
+					     p->len - ml - CSRTP_RTCP_TRAILER_LEN : body));
 	uint32_t idx = word & CSRTP_RTCP_INDEX_MAX;
+	/* RFC 3711 s. 3.4, 3.1: the MKI names the key; none: refused, no change */
+	const struct csrtp_key *k;
+	if (unlikely(ml != 0)) {
+		k = mki_key(s, p->data + (likely(!s->key->cm) ? p->len - ml :
+					  body + CSRTP_RTCP_TRAILER_LEN), ml);
+		if (k == NULL)
+			return CSRTP_ERR_BAD_MKI;
+	} else {
+		k = rtcp_current_key(s);
+	}
 	if (unlikely(!csrtp_window_check(&s->rtcp, idx)))
 		return CSRTP_ERR_REPLAY;
 
-	const struct csrtp_key *k = rtcp_current_key(s);
 	if (unlikely(!key_usable(k) || key_rtcp_overhead(k) != ov))
 		return CSRTP_ERR_NO_KEY;
 	p->index = idx;
@@ -1063,7 +1155,8 @@ static inline int prepare_rtcp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	sl->key = k;
 	sl->ncand = 0;
 	sl->ci = 0;
-	if (unlikely(s->prev_key != NULL || s->pending[0] != NULL)) {
+	sl->mkil = (uint8_t)ml;
+	if (unlikely(ml == 0 && (s->prev_key != NULL || s->pending[0] != NULL))) {
 		/* a key change: the other keys held, newest last */
 		const struct csrtp_key *all[] = { s->prev_key, s->key, s->pending[0],
 						  s->pending[1] };
@@ -1076,7 +1169,7 @@ static inline int prepare_rtcp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	sl->cm = k->cm;
 	sl->word = word;
 	if (unlikely(k->cm)) {
-		memcpy(sl->rtag, p->data + body + CSRTP_RTCP_TRAILER_LEN,
+		memcpy(sl->rtag, p->data + body + CSRTP_RTCP_TRAILER_LEN + ml,
 		       CSRTP_CM_RTCP_TAG_LEN);
 		rtcp_layout_cm(sl, p->data, body);
 		return CSRTP_OK;
@@ -1118,9 +1211,16 @@ unsigned csrtp_rtcp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pk
 				p->status = CSRTP_ERR_REPLAY;
 				continue;
 			}
+			/* RFC 3711 s. 9.2: nothing past the key's lifetime */
+			uint32_t *used = rtcp_used(p->stream, sl->key);
+			if (unlikely(*used >= sl->key->rtcp_life)) {
+				p->status = CSRTP_ERR_KEY_EXPIRED;
+				continue;
+			}
+			++*used;
 			csrtp_window_update(&p->stream->rtcp, p->index);
-			p->len -= sl->cm ? CSRTP_RTCP_TRAILER_LEN + CSRTP_CM_RTCP_TAG_LEN :
-					   CSRTP_RTCP_OVERHEAD;
+			p->len -= (sl->cm ? CSRTP_RTCP_TRAILER_LEN + CSRTP_CM_RTCP_TAG_LEN :
+					    CSRTP_RTCP_OVERHEAD) + sl->mkil;
 			ok++;
 		}
 	}

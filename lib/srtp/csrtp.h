@@ -59,6 +59,12 @@
 #define CSRTP_REPLAY_WINDOW_MAX     1024
 #define CSRTP_INDEX_MAX   ((UINT64_C(1) << 48) - 1)   /* RFC 3711 s. 3.2.1 */
 #define CSRTP_RTCP_INDEX_MAX  UINT32_C(0x7fffffff)        /* RFC 3711 s. 3.4 */
+#define CSRTP_MKI_MAX          4   /* MKI octets on the wire (RFC 3711 s. 3.1;
+				      * RFC 4568 s. 6.1 allows 1-128, we take 1-4) */
+/* Default key lifetimes (csrtp_key_set_lifetime 0): the profiles' maximum,
+ * 2^48 SRTP and 2^31 SRTCP packets (RFC 3711 s. 9.2). */
+#define CSRTP_LIFETIME_RTP_MAX   (UINT64_C(1) << 48)
+#define CSRTP_LIFETIME_RTCP_MAX  (UINT32_C(1) << 31)
 
 /* Profiles carry their DTLS-SRTP protection profile numbers (RFC 5764 s. 4.1.2,
  * RFC 7714 s. 14.2, the IANA registry). */
@@ -85,6 +91,10 @@ enum csrtp_status {
 				    under the stream's key (an application that
 				    started over with lower sequence numbers):
 				    a new key (csrtp_stream_sender_rekey) recovers */
+	CSRTP_ERR_BAD_MKI,       /* receiver: the packet's MKI names none of the
+				    stream's keys (RFC 3711 s. 3.1) */
+	CSRTP_ERR_KEY_EXPIRED,   /* the key's lifetime in packets is used up on
+				    this stream (csrtp_key_set_lifetime): rekey */
 	CSRTP_STATUS_MAX
 };
 
@@ -146,6 +156,10 @@ struct csrtp_key {
 	uint8_t key_len;               /* 16 or 32 */
 	uint8_t cm;                    /* AES-CM + HMAC-SHA1: the cm member holds
 					* the keys, salts and tag length */
+	uint8_t mki_len;               /* 0 (no MKI) .. CSRTP_MKI_MAX */
+	uint8_t mki[CSRTP_MKI_MAX];    /* RFC 3711 s. 3.1 MKI of this master key */
+	uint32_t rtcp_life;            /* SRTCP packets per stream (lifetime) */
+	uint64_t rtp_life;             /* SRTP packets per stream (lifetime) */
 	union {
 		/* AES-GCM: expanded SRTP and SRTCP session keys; the header
 		 * aligns gcm_key_data only when LINUX is defined, so align
@@ -211,6 +225,27 @@ int csrtp_key_init_session(struct csrtp_engine *e, struct csrtp_key *k,
 			  const uint8_t *rtcp_key, const uint8_t rtcp_salt[CSRTP_SALT_LEN],
 			  size_t key_len);
 
+/*
+ * The master key's MKI (RFC 3711 s. 3.1): mki_len octets (0: none, up to
+ * CSRTP_MKI_MAX) sent with every SRTP and SRTCP packet protected under k,
+ * and matched on receive to pick the key among the stream's (current,
+ * previous, pending). Call after csrtp_key_init* (which clear it), before
+ * the key is used. Returns 0, or -EINVAL (length, NULL mki with a length,
+ * key not initialised).
+ */
+int csrtp_key_set_mki(struct csrtp_key *k, const uint8_t *mki, size_t mki_len);
+
+/*
+ * The master key's lifetime in packets (RFC 4568 s. 6.1, RFC 3711 s. 9.2):
+ * 0 is the profile's maximum (CSRTP_LIFETIME_RTP_MAX, _RTCP_MAX); a larger
+ * value caps SRTCP at 2^31. Counted per stream (one SSRC, one direction),
+ * SRTP and SRTCP apart: past it a packet is refused with
+ * CSRTP_ERR_KEY_EXPIRED; a new key starts a fresh count. Call after
+ * csrtp_key_init*. Returns 0, or -EINVAL (packets > 2^48, key not
+ * initialised).
+ */
+int csrtp_key_set_lifetime(struct csrtp_key *k, uint64_t packets);
+
 /* Wipe all key material. */
 void csrtp_key_wipe(struct csrtp_key *k);
 
@@ -254,6 +289,11 @@ struct csrtp_stream {
 					  * newer one, or the one before
 					  * prev_key): held for index < key_from
 					  * like prev_key, never made current */
+	/* key lifetime (csrtp_key_set_lifetime): packets protected (sender)
+	 * or accepted (receiver) on this stream under key, and under the other
+	 * keys it holds during a change (prev_key, a skipped pending key) */
+	uint64_t rtp_used, rtp_used_prev;
+	uint32_t rtcp_used, rtcp_used_prev;
 	struct csrtp_window rtp;          /* SRTP indices seen (both directions) */
 	struct csrtp_window rtcp;         /* receiver: SRTCP indices seen */
 };
@@ -276,7 +316,10 @@ int csrtp_stream_init(struct csrtp_stream *s, const struct csrtp_key *k,
  * tried under the other. The old key is released (prev_key = NULL) once the
  * highest index is a full replay window past from; until then the caller must
  * keep it alive. Returns 0, -EBUSY while an earlier change still holds its old
- * key, or -EINVAL for from > CSRTP_INDEX_MAX or a NULL key.
+ * key, or -EINVAL for from > CSRTP_INDEX_MAX, a NULL key, or a key whose MKI
+ * length differs from the stream's key's (a stream's keys share one packet
+ * layout; the MKI then says which key a packet is under). next starts a
+ * fresh lifetime count (the old key's count goes on for index < from).
  */
 int csrtp_stream_rekey(struct csrtp_stream *s, const struct csrtp_key *next,
 		      uint64_t from);
@@ -289,6 +332,8 @@ int csrtp_stream_rekey(struct csrtp_stream *s, const struct csrtp_key *next,
  * once under k (a restarted application that reuses its SSRC with lower
  * sequence numbers, refused with CSRTP_ERR_INDEX_REUSE before, gets through).
  * The previous, pending and scheduled keys are dropped. SRTCP keeps counting.
+ * k may have another MKI (or MKI length): the sender writes each packet's.
+ * k starts a fresh lifetime count.
  */
 void csrtp_stream_sender_rekey(struct csrtp_stream *s, const struct csrtp_key *k);
 
@@ -307,9 +352,13 @@ void csrtp_stream_sender_rekey(struct csrtp_stream *s, const struct csrtp_key *k
  * key) is tried under the pending keys only, and one that verifies starts a
  * fresh window there (the old key is dropped). Keys the caller passes must
  * stay alive while the stream may hold them (key, prev_key, pending).
+ * With an MKI the packet's MKI picks the key (no key is tried in vain); an
+ * MKI that names none of the stream's keys is refused (CSRTP_ERR_BAD_MKI).
+ * Returns 0, or -EINVAL (the stream left as it was) if a or b has another
+ * MKI length than the stream's key.
  */
-void csrtp_stream_pending(struct csrtp_stream *s, const struct csrtp_key *a,
-			 const struct csrtp_key *b);
+int csrtp_stream_pending(struct csrtp_stream *s, const struct csrtp_key *a,
+			const struct csrtp_key *b);
 
 /*
  * A stream's indexes, kept outside its process so that a restarted process

@@ -7,6 +7,7 @@
  */
 #ifndef CALLSEAL_CSRTP_INTERNAL_H
 #define CALLSEAL_CSRTP_INTERNAL_H
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "csrtp.h"
@@ -19,7 +20,8 @@ struct slot {
 	uint8_t iv[16];
 	uint8_t aad[16];              /* SRTCP E=1: header(8) || E||index (4) */
 	uint8_t tag[CSRTP_TAG_LEN];    /* tag computed by the job */
-	uint8_t rtag[CSRTP_TAG_LEN];   /* received tag, when it must be moved */
+	uint8_t rtag[CSRTP_TAG_LEN];   /* received tag, when it must be moved
+				       * (AES-CM SRTP: MKI || tag) */
 	struct csrtp_pkt *pkt;
 	const struct csrtp_key *key;
 	const struct csrtp_key *cand[3]; /* during a key change: keys still to try */
@@ -36,12 +38,17 @@ struct slot {
 	/* AES-CM + HMAC-SHA1 (RFC 3711) */
 	uint8_t cm;                   /* the key is AES-CM: an HMAC-SHA1 job */
 	uint8_t tlen;                 /* tag length on the wire */
+	uint8_t mkil;                 /* MKI length on the wire (RFC 3711 s. 3.1) */
 	uint32_t hlen;                /* bytes the MAC covers from the start,
 				       * the ROC / E||index word (sl->word) last */
-	uint8_t *rtag_at;             /* SRTP unprotect: where the received tag
-				       * was (the ROC goes there for the MAC,
-				       * the tag goes back after the job) */
+	uint8_t *rtag_at;             /* SRTP unprotect: where the received MKI
+				       * and tag were (rtag holds them: the ROC
+				       * goes there for the MAC, they go back
+				       * after the job) */
 };
+
+_Static_assert(CSRTP_MKI_MAX + CSRTP_CM_RTCP_TAG_LEN <= CSRTP_TAG_LEN,
+	       "an AES-CM SRTP packet's MKI and tag fit rtag");
 
 struct csrtp_engine {
 	IMB_MGR *mgr;
@@ -52,5 +59,9 @@ struct csrtp_engine {
 	IMB_JOB *jobs[CSRTP_BURST_MAX];
 	struct slot slot[CSRTP_BURST_MAX] __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
+
+/* A stream's current key changed (csrtp_setup.c): a fresh lifetime count;
+ * the old key's count kept (keep_prev) while it is held as prev_key. */
+void csrtp_stream_count_restart(struct csrtp_stream *s, bool keep_prev);
 
 #endif /* CALLSEAL_CSRTP_INTERNAL_H */

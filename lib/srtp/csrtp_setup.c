@@ -196,6 +196,15 @@ static int cm_derive(IMB_MGR *mgr, const uint8_t *mk, size_t kl,
 	return ret;
 }
 
+/* What a key starts with besides its session keys: no MKI, the profile's
+ * maximum lifetime (csrtp_key_set_mki, csrtp_key_set_lifetime change them). */
+static void key_defaults(struct csrtp_key *k)
+{
+	k->mki_len = 0;
+	k->rtp_life = CSRTP_LIFETIME_RTP_MAX;
+	k->rtcp_life = CSRTP_LIFETIME_RTCP_MAX;
+}
+
 /* The AES-CM key: SRTP (labels 0x00-0x02) and SRTCP (0x03-0x05) halves. */
 static int cm_key_init(struct csrtp_engine *e, struct csrtp_key *k, enum csrtp_profile p,
 		       const uint8_t *mk, size_t kl, const uint8_t salt[CSRTP_KDF_SALT_LEN])
@@ -215,6 +224,7 @@ static int cm_key_init(struct csrtp_engine *e, struct csrtp_key *k, enum csrtp_p
 	k->profile = (uint16_t)p;
 	k->key_len = (uint8_t)kl;
 	k->cm = 1;
+	key_defaults(k);
 	return 0;
 }
 
@@ -240,6 +250,7 @@ int csrtp_key_init_session(struct csrtp_engine *e, struct csrtp_key *k,
 	memcpy(k->rtcp_salt, rtcp_salt, CSRTP_SALT_LEN);
 	k->profile = (uint16_t)p;
 	k->key_len = (uint8_t)key_len;
+	key_defaults(k);
 	return 0;
 }
 
@@ -291,6 +302,35 @@ out:
 	return ret;
 }
 
+/* A key made by csrtp_key_init* (and not wiped since). */
+static bool key_initialised(const struct csrtp_key *k)
+{
+	return k != NULL && csrtp_profile_key_len((enum csrtp_profile)k->profile) != 0 &&
+	       k->key_len == csrtp_profile_key_len((enum csrtp_profile)k->profile);
+}
+
+int csrtp_key_set_mki(struct csrtp_key *k, const uint8_t *mki, size_t mki_len)
+{
+	if (!key_initialised(k) || mki_len > CSRTP_MKI_MAX || (mki == NULL && mki_len > 0))
+		return -EINVAL;
+	memset(k->mki, 0, sizeof(k->mki));
+	if (mki_len > 0)
+		memcpy(k->mki, mki, mki_len);
+	k->mki_len = (uint8_t)mki_len;
+	return 0;
+}
+
+int csrtp_key_set_lifetime(struct csrtp_key *k, uint64_t packets)
+{
+	if (!key_initialised(k) || packets > CSRTP_LIFETIME_RTP_MAX)
+		return -EINVAL;
+	/* 0: the profile's maximum; SRTCP's index space is smaller */
+	k->rtp_life = packets != 0 ? packets : CSRTP_LIFETIME_RTP_MAX;
+	k->rtcp_life = packets != 0 && packets < CSRTP_LIFETIME_RTCP_MAX ?
+		       (uint32_t)packets : CSRTP_LIFETIME_RTCP_MAX;
+	return 0;
+}
+
 void csrtp_key_wipe(struct csrtp_key *k)
 {
 	explicit_bzero(k, sizeof(*k));
@@ -307,15 +347,33 @@ int csrtp_stream_init(struct csrtp_stream *s, const struct csrtp_key *k,
 	return 0;
 }
 
+/* A stream's keys share one MKI length: the packet layout, and what the
+ * receiver reads the MKI by (a NULL key, or a stream without one, fits). */
+static bool mki_fits(const struct csrtp_stream *s, const struct csrtp_key *k)
+{
+	return k == NULL || s->key == NULL || k->mki_len == s->key->mki_len;
+}
+
+/* The stream's current key was kept as the previous one (keep_prev) or
+ * dropped: a new current key starts a fresh lifetime count. */
+void csrtp_stream_count_restart(struct csrtp_stream *s, bool keep_prev)
+{
+	s->rtp_used_prev = keep_prev ? s->rtp_used : 0;
+	s->rtcp_used_prev = keep_prev ? s->rtcp_used : 0;
+	s->rtp_used = 0;
+	s->rtcp_used = 0;
+}
+
 int csrtp_stream_rekey(struct csrtp_stream *s, const struct csrtp_key *next, uint64_t from)
 {
-	if (next == NULL || from > CSRTP_INDEX_MAX)
+	if (next == NULL || from > CSRTP_INDEX_MAX || !mki_fits(s, next))
 		return -EINVAL;
 	if (s->prev_key != NULL)
 		return -EBUSY;
 	s->prev_key = s->key;
 	s->key = next;
 	s->key_from = from;
+	csrtp_stream_count_restart(s, true);
 	return 0;
 }
 
@@ -333,6 +391,7 @@ void csrtp_stream_sender_rekey(struct csrtp_stream *s, const struct csrtp_key *k
 	s->pending[0] = s->pending[1] = NULL;
 	s->skipped = 0;
 	s->key_from = 0;
+	csrtp_stream_count_restart(s, false);
 }
 
 void csrtp_stream_save(const struct csrtp_stream *s, struct csrtp_resume *r)
@@ -383,9 +442,11 @@ int csrtp_stream_restore(struct csrtp_stream *s, const struct csrtp_resume *r)
 	return 0;
 }
 
-void csrtp_stream_pending(struct csrtp_stream *s, const struct csrtp_key *a,
-			 const struct csrtp_key *b)
+int csrtp_stream_pending(struct csrtp_stream *s, const struct csrtp_key *a,
+			const struct csrtp_key *b)
 {
+	if (!mki_fits(s, a) || !mki_fits(s, b))
+		return -EINVAL;
 	if (a == NULL) {
 		a = b;
 		b = NULL;
@@ -393,6 +454,7 @@ void csrtp_stream_pending(struct csrtp_stream *s, const struct csrtp_key *a,
 	s->pending[0] = a;
 	s->pending[1] = b;
 	s->skipped = 0;
+	return 0;
 }
 
 uint32_t csrtp_stream_roc(const struct csrtp_stream *s)
@@ -412,6 +474,8 @@ const char *csrtp_status_str(enum csrtp_status st)
 		[CSRTP_ERR_KEY_EXHAUSTED] = "key exhausted",
 		[CSRTP_ERR_NO_KEY]        = "no key",
 		[CSRTP_ERR_INDEX_REUSE]   = "index reused under one key",
+		[CSRTP_ERR_BAD_MKI]       = "unknown MKI",
+		[CSRTP_ERR_KEY_EXPIRED]   = "key lifetime reached",
 	};
 	return (unsigned)st < CSRTP_STATUS_MAX ? names[st] : "unknown";
 }

@@ -18,6 +18,7 @@
 #include "csrtp.h"
 #include "csrtp_kdf.h"
 #include "vectors.h"
+#include "test_csrtp_mki.h"
 #include "test_csrtp_rekey.h"
 
 #define BUF 2048
@@ -1363,6 +1364,11 @@ int main(void)
 	fails += _cmocka_run_group_tests("rekey direct", csrtp_rekey_tests, csrtp_rekey_ntests,
 					 setup, teardown);
 	fails += _cmocka_run_group_tests("rekey burst", csrtp_rekey_tests, csrtp_rekey_ntests,
+					 setup_burst, teardown);
+	/* MKI and key lifetime (test_csrtp_mki.c) */
+	fails += _cmocka_run_group_tests("mki direct", csrtp_mki_tests, csrtp_mki_ntests,
+					 setup, teardown);
+	fails += _cmocka_run_group_tests("mki burst", csrtp_mki_tests, csrtp_mki_ntests,
 					 setup_burst, teardown);
 	/* the same key changes under the AES-CM profiles */
 	csrtp_rekey_profile = CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_80;

@@ -187,6 +187,8 @@ static inline enum dp_drop drop_reason(enum csrtp_status st)
 	case CSRTP_ERR_KEY_EXHAUSTED: return DP_DROP_KEY_EXHAUSTED;
 	case CSRTP_ERR_NO_KEY:        return DP_DROP_NO_STREAM;
 	case CSRTP_ERR_INDEX_REUSE:   return DP_DROP_INDEX_REUSE;
+	case CSRTP_ERR_BAD_MKI:       return DP_DROP_BAD_MKI;
+	case CSRTP_ERR_KEY_EXPIRED:   return DP_DROP_KEY_EXPIRED;
 	default:                      return DP_DROP_MALFORMED;
 	}
 }

@@ -46,7 +46,7 @@
 /* "CSDPSTAT" read as a little-endian uint64_t */
 #define DPSTATS_MAGIC         UINT64_C(0x5441545350445343)
 /* Bump on ANY change to the header, the worker block, the row or the names. */
-#define DPSTATS_ABI_VERSION   3u
+#define DPSTATS_ABI_VERSION   4u
 #define DPSTATS_HEADER_SIZE   4096u
 #define DPSTATS_WORKER_SIZE   1024u
 #define DPSTATS_FLOW_SIZE     128u
@@ -74,7 +74,9 @@
 	X(TABLE_FULL,    table_full,    "the worker's flow or stream table is full") \
 	X(INDEX_REUSE,   index_reuse,   "outbound index already protected under the stream's key") \
 	X(UNVERIFIED,    unverified,    "tag did not verify on an SSRC nothing has verified on yet (forged)") \
-	X(ICMP_MEDIA,    icmp_media,    "outbound ICMP error quoting a media datagram (plaintext media)")
+	X(ICMP_MEDIA,    icmp_media,    "outbound ICMP error quoting a media datagram (plaintext media)") \
+	X(BAD_MKI,       bad_mki,       "SRTP/SRTCP MKI names none of the stream's keys") \
+	X(KEY_EXPIRED,   key_expired,   "the key's lifetime in packets is used up on the stream")
 
 enum dpstats_drop {
 #define DPSTATS_DROP_ENUM(id, name, help) DPSTATS_DROP_##id,

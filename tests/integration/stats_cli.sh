@@ -37,7 +37,7 @@ spawn control "$CONTROL" --table "$TABLE" --state "$TEST_TMP/state" --admin "$SO
 wait_for 10 ctl status >/dev/null 2>&1
 tap_result $? "callseal-control serves its socket (no --listen, no --tenant)" ||
   tap_bail "callseal-control did not start: $(tail -3 "$TEST_TMP/control.log")"
-tap_is "$(echo "$REASONS" | wc -w)" 14 "the 14 drop reasons read from dpstats.h" ||
+tap_is "$(echo "$REASONS" | wc -w)" 16 "the 16 drop reasons read from dpstats.h" ||
   tap_diag "$REASONS"
 # docs/operations.md "Statistics": a row per reason, with DPSTATS_DROPS's help text
 tap_is "$(python3 - "$SRC" <<'EOF'
@@ -47,7 +47,7 @@ doc = open(sys.argv[1] + "/docs/operations.md").read()
 rows = re.findall(r'^\s*X\([A-Z_]+,\s*([a-z_]+),\s*"([^"]*)"\)', hdr, re.M)
 print(len(rows), [n for n, h in rows if "| `%s` | %s | " % (n, h) not in doc])
 EOF
-)" "14 []" "docs/operations.md documents every drop reason with its help text"
+)" "16 []" "docs/operations.md documents every drop reason with its help text"
 
 # ---- no dataplane ------------------------------------------------------------
 ctl stats >"$TEST_TMP/none.out" 2>"$TEST_TMP/none.err"; RC=$?
@@ -94,13 +94,13 @@ tap_is "$(sed -n 4p "$TEST_TMP/s1")" \
 tap_is "$(grep -c '^  rate: n/a (first reading)$' "$TEST_TMP/s1")" 3 \
   "stats: rate n/a (first reading), total and each worker"
 tap_is "$(grep -A1 '^worker 1 (lcore 2, queue 1): rx_inside 1001,' "$TEST_TMP/s1" | sed -n 2p | cut -d, -f1-2)" \
-  "  dropped 1064: auth 11, replay 21" "stats: worker 1's line and its drops by reason" ||
+  "  dropped 1376: auth 11, replay 21" "stats: worker 1's line and its drops by reason" ||
   sed 's/^/#   /' "$TEST_TMP/s1"
 
 ctl stats --json >"$TEST_TMP/j1"
 tap_result $? "stats --json: exit 0"
 tap_is "$(py 'd["table"], d["up"], d["pid"], d["started_ns"] > 0, d["abi"], d["interval_s"], d["total"]["rates"]' <"$TEST_TMP/j1")" \
-  "$TABLE True $W1 True 3 None None" "stats --json: table, up, pid, started_ns, abi; no rate yet"
+  "$TABLE True $W1 True 4 None None" "stats --json: table, up, pid, started_ns, abi; no rate yet"
 tap_is "$(py 'd["total"]["rx_inside"], d["total"]["tx_outside"], d["total"]["encrypted"], d["total"]["streams"], d["total"]["dropped"]["auth"], d["total"]["dropped"]["icmp_media"]' <"$TEST_TMP/j1")" \
   "2001 8001 10001 41 21 281" "stats --json: totals and drops by name"
 tap_is "$(py '[(w["worker"], w["lcore"], w["queue"], w["rx_outside"], w["dropped"]["replay"], w["evictions"]) for w in d["workers"]]' <"$TEST_TMP/j1")" \
@@ -121,9 +121,9 @@ GOT=""
 for R in $REASONS; do
   GOT+="$(grep -c "^callseal_dataplane_dropped_total{worker=\"0\",reason=\"$R\"} [0-9]*$" "$TEST_TMP/p1")"
 done
-tap_is "$GOT" "11111111111111" "stats --prometheus: a sample for every reason of DPSTATS_DROPS"
+tap_is "$GOT" "1111111111111111" "stats --prometheus: a sample for every reason of DPSTATS_DROPS"
 tap_is "$(grep -c '^# TYPE' "$TEST_TMP/p1") $(grep -c '^# HELP' "$TEST_TMP/p1") $(grep -vc '^#' "$TEST_TMP/p1")" \
-  "16 16 $((3 + 2 * (2 + 2 + 10) + 2 * 14))" \
+  "16 16 $((3 + 2 * (2 + 2 + 10) + 2 * 16))" \
   "stats --prometheus: 16 families, each with HELP and TYPE; every sample"
 
 # ---- rates: the writer adds 500 packets per worker ---------------------------

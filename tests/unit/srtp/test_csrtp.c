@@ -1377,5 +1377,13 @@ int main(void)
 	csrtp_rekey_profile = CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_32;
 	fails += _cmocka_run_group_tests("rekey aes_cm_32", csrtp_rekey_tests, csrtp_rekey_ntests,
 					 setup, teardown);
+	/* and with MKIs: each packet names its key (test_csrtp_mki.c) */
+	csrtp_rekey_mki_len = 4;
+	fails += _cmocka_run_group_tests("rekey aes_cm_32 mki", csrtp_rekey_tests,
+					 csrtp_rekey_ntests, setup, teardown);
+	csrtp_rekey_profile = CSRTP_PROFILE_AEAD_AES_128_GCM;
+	csrtp_rekey_mki_len = 1;
+	fails += _cmocka_run_group_tests("rekey gcm mki", csrtp_rekey_tests, csrtp_rekey_ntests,
+					 setup_burst, teardown);
 	return fails;
 }

@@ -13,5 +13,7 @@ extern const struct CMUnitTest csrtp_rekey_tests[];
 extern const size_t csrtp_rekey_ntests;
 /* the profile of every key the tests make (AEAD_AES_128_GCM unless set) */
 extern enum csrtp_profile csrtp_rekey_profile;
+/* the MKI length of every key the tests make (0: none) */
+extern unsigned csrtp_rekey_mki_len;
 
 #endif

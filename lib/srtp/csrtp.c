@@ -132,14 +132,6 @@ static inline void cm_iv(uint8_t iv[16], const uint8_t salt[CSRTP_CM_SALT_LEN],
 		iv[8 + i] ^= (uint8_t)(index >> (40 - 8 * i));
 }
 
-/* What a packet looks like on the wire under k: the SRTP tag length (16 for
- * GCM, 10 or 4 for HMAC-SHA1). A packet is only ever tried under keys of
- * its stream's layout (a key change keeps the profile's packet layout). */
-static inline unsigned key_tag_len(const struct csrtp_key *k)
-{
-	return likely(!k->cm) ? CSRTP_TAG_LEN : k->cm_keys.rtp_tag_len;
-}
-
 /* SRTCP: E||index word and tag after the packet, 20 (GCM) or 14 octets,
  * and the MKI. */
 static inline unsigned key_rtcp_overhead(const struct csrtp_key *k)
@@ -148,12 +140,12 @@ static inline unsigned key_rtcp_overhead(const struct csrtp_key *k)
 		CSRTP_RTCP_TRAILER_LEN + CSRTP_CM_RTCP_TAG_LEN) + k->mki_len;
 }
 
-/* Can a packet laid out for a (tag, MKI length) be tried under b? */
-static inline bool same_rtp_layout(const struct csrtp_key *b, unsigned tag_len,
-				   unsigned mki_len)
-{
-	return key_tag_len(b) == tag_len && b->mki_len == mki_len;
-}
+/* What an SRTP packet looks like on the wire under a key: its rtp_trailer
+ * (tag + MKI length) tells every layout apart: GCM 16-20, AES-CM 10-14
+ * (80-bit tag) and 4-8 (32-bit tag). A packet is only ever tried under keys
+ * of its stream's layout (a key change keeps it). */
+_Static_assert(CSRTP_TAG_LEN > 10 + CSRTP_MKI_MAX && 10 > 4 + CSRTP_MKI_MAX,
+	       "one rtp_trailer per (profile, MKI length)");
 
 /*
  * RFC 3711 s. 3.1: the key whose MKI the packet carries, among those the
@@ -507,9 +499,8 @@ static inline int prepare_rtp_protect(struct csrtp_pkt *p, struct slot *sl)
 		return CSRTP_ERR_NO_KEY;
 	if ((st = rtp_header_len(p->data, p->len, &h)) != CSRTP_OK)
 		return st;
-	unsigned tl = key_tag_len(s->key);     /* AES-CM: >= 4, room for the ROC */
-	unsigned ml = s->key->mki_len;
-	if (unlikely(p->len > p->cap || p->cap - p->len < tl + ml))
+	unsigned tr = s->key->rtp_trailer;     /* AES-CM: >= 4, room for the ROC */
+	if (unlikely(p->len > p->cap || p->cap - p->len < tr))
 		return CSRTP_ERR_NO_ROOM;
 
 	/* RFC 3711 s. 3.3.1: the sender's index, ROC incremented on wrap. */
@@ -520,7 +511,7 @@ static inline int prepare_rtp_protect(struct csrtp_pkt *p, struct slot *sl)
 	if (unlikely(!csrtp_window_check(&s->rtp, idx)))
 		return CSRTP_ERR_INDEX_REUSE;
 	const struct csrtp_key *k = key_for_index(s, idx);
-	if (unlikely(!key_usable(k) || !same_rtp_layout(k, tl, ml)))
+	if (unlikely(!key_usable(k) || k->rtp_trailer != tr))
 		return CSRTP_ERR_NO_KEY;
 	/* RFC 3711 s. 9.2: no packet past the master key's lifetime */
 	uint64_t *used = rtp_used(s, k);
@@ -534,7 +525,7 @@ static inline int prepare_rtp_protect(struct csrtp_pkt *p, struct slot *sl)
 	sl->key = k;
 	sl->rtcp = 0;
 	sl->cm = k->cm;
-	sl->mkil = (uint8_t)ml;
+	sl->mkil = k->mki_len;
 	if (unlikely(k->cm)) {
 		cm_rtp_layout(sl, p->len, h, s->flags);
 		sl->rtag_at = NULL;
@@ -571,20 +562,19 @@ unsigned csrtp_protect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, uns
 				sl->pkt->status = CSRTP_ERR_MALFORMED;
 				continue;
 			}
-			uint8_t *t = sl->pkt->data + sl->pkt->len;
 			if (unlikely(sl->cm)) {
 				/* RFC 3711 s. 3.1: MKI and tag over the ROC's place */
+				uint8_t *t = sl->pkt->data + sl->pkt->len;
 				if (unlikely(sl->mkil))
 					memcpy(t, sl->key->mki, sl->mkil);
 				memcpy(t + sl->mkil, sl->tag, sl->tlen);
-				sl->pkt->len += sl->tlen + sl->mkil;
-			} else {
+			} else if (unlikely(sl->mkil)) {
 				/* RFC 7714 s. 8 as libsrtp2 lays it out: the MKI
 				 * after the tag */
-				if (unlikely(sl->mkil))
-					memcpy(t + CSRTP_TAG_LEN, sl->key->mki, sl->mkil);
-				sl->pkt->len += CSRTP_TAG_LEN + sl->mkil;
+				memcpy(sl->pkt->data + sl->pkt->len + CSRTP_TAG_LEN, sl->key->mki,
+				       sl->mkil);
 			}
+			sl->pkt->len += sl->key->rtp_trailer;
 			ok++;
 		}
 	}
@@ -599,10 +589,10 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 
 	if (unlikely(s == NULL || s->key == NULL))
 		return CSRTP_ERR_NO_KEY;
-	unsigned tl = key_tag_len(s->key), ml = s->key->mki_len;
-	if (unlikely(p->len < CSRTP_RTP_HDR_LEN + tl + ml))
+	unsigned tr = s->key->rtp_trailer, ml = s->key->mki_len;
+	if (unlikely(p->len < CSRTP_RTP_HDR_LEN + tr))
 		return CSRTP_ERR_TOO_SHORT;
-	uint32_t body = p->len - tl - ml;
+	uint32_t body = p->len - tr;
 	if ((st = rtp_header_len(p->data, body, &h)) != CSRTP_OK)
 		return st;
 
@@ -615,32 +605,29 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 		return CSRTP_ERR_KEY_EXHAUSTED;
 	p->index = idx;       /* the estimate, also when refused (see redo_rtp) */
 	/* RFC 3711 s. 3.1: the MKI (before the tag; GCM: after it, as libsrtp2
-	 * puts it) names the key; one that names none changes nothing. */
-	const struct csrtp_key *k = NULL;
+	 * puts it) names the key; one that names none changes nothing. Without
+	 * one, the index does (<From,To>). */
+	const struct csrtp_key *k = key_for_index(s, idx);
 	if (unlikely(ml != 0)) {
-		k = mki_key(s, p->data + body + (s->key->cm ? 0 : tl), ml);
+		k = mki_key(s, p->data + body + (s->key->cm ? 0 : CSRTP_TAG_LEN), ml);
 		if (k == NULL)
 			return CSRTP_ERR_BAD_MKI;
 	}
 	/* s. 3.3.2: cheap replay check now; the window moves after the tag.
 	 * Older than the window, or seen: a replay, unless a pending key
-	 * verifies it (a sender that started over under its new key). */
+	 * verifies it (a sender that started over under its new key): the
+	 * first one, or with an MKI the one it names. */
 	sl->fresh = 0;
 	if (unlikely(s->floored) && idx <= s->floor)
 		return CSRTP_ERR_REPLAY;     /* accepted before a restart (restore) */
 	if (unlikely(!csrtp_window_check(&s->rtp, idx))) {
-		if (ml == 0) {
-			if (likely(s->pending[0] == NULL) || !key_usable(s->pending[0]))
-				return CSRTP_ERR_REPLAY;
-			k = s->pending[0];
-		} else if (k != s->pending[0] && k != s->pending[1]) {
+		k = ml != 0 ? k : s->pending[0];
+		if (likely(k == NULL) || (k != s->pending[0] && k != s->pending[1]) ||
+		    !key_usable(k))
 			return CSRTP_ERR_REPLAY;
-		}
 		sl->fresh = 1;
-	} else if (likely(ml == 0)) {
-		k = key_for_index(s, idx);
 	}
-	if (unlikely(!key_usable(k) || !same_rtp_layout(k, tl, ml)))
+	if (unlikely(!key_usable(k) || k->rtp_trailer != tr))
 		return CSRTP_ERR_NO_KEY;
 
 	p->index = idx;
@@ -648,12 +635,12 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	sl->key = k;
 	sl->rtcp = 0;
 	sl->cm = k->cm;
-	sl->tlen = (uint8_t)tl;
+	sl->tlen = (uint8_t)(tr - ml);
 	sl->mkil = (uint8_t)ml;
+	sl->rtag_at = p->data + body;
 	if (unlikely(k->cm)) {
 		/* the ROC goes where MKI and tag are, for the MAC: keep them */
-		memcpy(sl->rtag, p->data + body, tl + ml);
-		sl->rtag_at = p->data + body;
+		memcpy(sl->rtag, p->data + body, tr);
 		cm_rtp_layout(sl, body, h, s->flags);
 		return CSRTP_OK;
 	}
@@ -700,7 +687,7 @@ static inline bool rtp_candidates(struct slot *sl)
 		sl->cand[n++] = s->key;
 	}
 	for (unsigned j = 0; j < n; j++)
-		if (!key_usable(sl->cand[j]) || !same_rtp_layout(sl->cand[j], sl->tlen, sl->mkil))
+		if (!key_usable(sl->cand[j]) || sl->cand[j]->rtp_trailer != sl->key->rtp_trailer)
 			n = (uint8_t)j;
 	sl->ncand = n;
 	sl->ci = 0;
@@ -714,8 +701,7 @@ static inline bool rtp_verified(const struct slot *sl)
 	if (unlikely(sl->failed))
 		return false;
 	if (likely(!sl->cm))
-		return tag_equal(sl->tag,
-				 sl->pkt->data + sl->pkt->len - CSRTP_TAG_LEN - sl->mkil);
+		return tag_equal(sl->tag, sl->rtag_at);     /* tag || MKI */
 	return tag_equal_n(sl->tag, sl->rtag + sl->mkil, sl->tlen);
 }
 
@@ -923,7 +909,7 @@ unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, u
 				struct slot *sl = &e->slot[i];
 				struct csrtp_pkt *p = sl->pkt;
 				struct csrtp_stream *s = p->stream;
-				uint32_t body = p->len - sl->tlen - sl->mkil;
+				uint32_t body = (uint32_t)(sl->rtag_at - p->data);
 
 				if (unlikely(!rtp_verified(sl))) {
 					p->status = sl->fresh ? CSRTP_ERR_REPLAY : CSRTP_ERR_AUTH;

@@ -158,6 +158,9 @@ struct csrtp_key {
 					* the keys, salts and tag length */
 	uint8_t mki_len;               /* 0 (no MKI) .. CSRTP_MKI_MAX */
 	uint8_t mki[CSRTP_MKI_MAX];    /* RFC 3711 s. 3.1 MKI of this master key */
+	uint8_t rtp_trailer;           /* SRTP octets after the payload: tag and
+					* MKI (16-20 GCM, 10-14 and 4-8 AES-CM:
+					* one value per packet layout) */
 	uint32_t rtcp_life;            /* SRTCP packets per stream (lifetime) */
 	uint64_t rtp_life;             /* SRTP packets per stream (lifetime) */
 	union {

@@ -41,10 +41,12 @@ struct slot {
 	uint8_t mkil;                 /* MKI length on the wire (RFC 3711 s. 3.1) */
 	uint32_t hlen;                /* bytes the MAC covers from the start,
 				       * the ROC / E||index word (sl->word) last */
-	uint8_t *rtag_at;             /* SRTP unprotect: where the received MKI
-				       * and tag were (rtag holds them: the ROC
-				       * goes there for the MAC, they go back
-				       * after the job) */
+	uint8_t *rtag_at;             /* SRTP unprotect: the packet's trailer
+				       * (GCM: tag || MKI; AES-CM: MKI || tag,
+				       * which rtag holds: the ROC goes there
+				       * for the MAC, they go back after the
+				       * job); NULL for what run_slots_cm must
+				       * not restore */
 };
 
 _Static_assert(CSRTP_MKI_MAX + CSRTP_CM_RTCP_TAG_LEN <= CSRTP_TAG_LEN,

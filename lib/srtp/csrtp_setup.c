@@ -201,6 +201,7 @@ static int cm_derive(IMB_MGR *mgr, const uint8_t *mk, size_t kl,
 static void key_defaults(struct csrtp_key *k)
 {
 	k->mki_len = 0;
+	k->rtp_trailer = (uint8_t)csrtp_profile_tag_len((enum csrtp_profile)k->profile);
 	k->rtp_life = CSRTP_LIFETIME_RTP_MAX;
 	k->rtcp_life = CSRTP_LIFETIME_RTCP_MAX;
 }
@@ -317,6 +318,7 @@ int csrtp_key_set_mki(struct csrtp_key *k, const uint8_t *mki, size_t mki_len)
 	if (mki_len > 0)
 		memcpy(k->mki, mki, mki_len);
 	k->mki_len = (uint8_t)mki_len;
+	k->rtp_trailer = (uint8_t)(csrtp_profile_tag_len((enum csrtp_profile)k->profile) + mki_len);
 	return 0;
 }
 

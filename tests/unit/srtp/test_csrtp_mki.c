@@ -109,6 +109,17 @@ static uint32_t overhead(enum csrtp_profile p, int rtcp)
 	return (uint32_t)csrtp_profile_tag_len(p);
 }
 
+/* fn for every profile, SRTP and SRTCP, every MKI length 1-4. */
+typedef void case_fn(struct csrtp_engine *e, enum csrtp_profile prof, int rtcp, size_t ml);
+
+static void every_case(struct csrtp_engine *e, case_fn *fn)
+{
+	for (size_t pi = 0; pi < NPROFS; pi++)
+		for (int rtcp = 0; rtcp <= 1; rtcp++)
+			for (size_t ml = 1; ml <= CSRTP_MKI_MAX; ml++)
+				fn(e, profs[pi], rtcp, ml);
+}
+
 /* The API's limits; a stream's keys share one MKI length. */
 static void test_mki_api(void **state)
 {
@@ -179,42 +190,39 @@ static void test_mki_api(void **state)
  * libsrtp2 for GCM) puts it, the rest of the packet the bytes the same key
  * gives without an MKI (so the MKI is outside the tag), and back.
  */
+static void layout_case(struct csrtp_engine *e, enum csrtp_profile prof, int rtcp, size_t ml)
+{
+	struct csrtp_key k, k0;
+	struct csrtp_stream tx, tx0, rx;
+	uint8_t b[BUF], b0[BUF], orig[BUF];
+	uint32_t n = plain(orig, rtcp, 1000), len = n, len0 = n;
+
+	mkey(e, &k, prof, 5, ml, 0xa0);
+	mkey(e, &k0, prof, 5, 0, 0);
+	assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&tx0, &k0, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx, &k, 0, 0), 0);
+	memcpy(b, orig, n);
+	memcpy(b0, orig, n);
+	assert_int_equal(xfer(e, &tx, rtcp, 1, b, &len), CSRTP_OK);
+	assert_int_equal(xfer(e, &tx0, rtcp, 1, b0, &len0), CSRTP_OK);
+	assert_int_equal(len, n + overhead(prof, rtcp) + ml);
+	assert_int_equal(len0, len - ml);
+	uint32_t at = mki_offset(prof, rtcp, n);
+	assert_memory_equal(b + at, k.mki, ml);
+	assert_memory_equal(b, b0, at);
+	assert_memory_equal(b + at + ml, b0 + at, len0 - at);
+
+	assert_int_equal(xfer(e, &rx, rtcp, 0, b, &len), CSRTP_OK);
+	assert_int_equal(len, n);
+	assert_memory_equal(b, orig, n);
+	csrtp_key_wipe(&k);
+	csrtp_key_wipe(&k0);
+}
+
 static void test_mki_layout(void **state)
 {
-	struct csrtp_engine *e = *state;
-
-	for (size_t pi = 0; pi < NPROFS; pi++) {
-		for (int rtcp = 0; rtcp <= 1; rtcp++) {
-			for (size_t ml = 1; ml <= CSRTP_MKI_MAX; ml++) {
-				struct csrtp_key k, k0;
-				struct csrtp_stream tx, tx0, rx;
-				uint8_t b[BUF], b0[BUF], orig[BUF];
-				uint32_t n = plain(orig, rtcp, 1000), len = n, len0 = n;
-
-				mkey(e, &k, profs[pi], 5, ml, 0xa0);
-				mkey(e, &k0, profs[pi], 5, 0, 0);
-				assert_int_equal(csrtp_stream_init(&tx, &k, 0, 0), 0);
-				assert_int_equal(csrtp_stream_init(&tx0, &k0, 0, 0), 0);
-				assert_int_equal(csrtp_stream_init(&rx, &k, 0, 0), 0);
-				memcpy(b, orig, n);
-				memcpy(b0, orig, n);
-				assert_int_equal(xfer(e, &tx, rtcp, 1, b, &len), CSRTP_OK);
-				assert_int_equal(xfer(e, &tx0, rtcp, 1, b0, &len0), CSRTP_OK);
-				assert_int_equal(len, n + overhead(profs[pi], rtcp) + ml);
-				assert_int_equal(len0, len - ml);
-				uint32_t at = mki_offset(profs[pi], rtcp, n);
-				assert_memory_equal(b + at, k.mki, ml);
-				assert_memory_equal(b, b0, at);
-				assert_memory_equal(b + at + ml, b0 + at, len0 - at);
-
-				assert_int_equal(xfer(e, &rx, rtcp, 0, b, &len), CSRTP_OK);
-				assert_int_equal(len, n);
-				assert_memory_equal(b, orig, n);
-				csrtp_key_wipe(&k);
-				csrtp_key_wipe(&k0);
-			}
-		}
-	}
+	every_case(*state, layout_case);
 }
 
 /*
@@ -330,69 +338,66 @@ static void test_mki_selects_key(void **state)
  * flip that names another key of the stream fails under it); the genuine
  * packet is taken afterwards, once (its copy is a replay).
  */
+static void unknown_case(struct csrtp_engine *e, enum csrtp_profile prof, int rtcp, size_t ml)
+{
+	struct csrtp_key a, b;
+	struct csrtp_stream tx, rx, before;
+	uint8_t w[BUF], t[BUF], orig[BUF];
+	uint32_t n = plain(orig, rtcp, 500), len;
+
+	mkey(e, &a, prof, 31, ml, 0x40);
+	/* B's MKI is A's with its lowest bit flipped */
+	mkey(e, &b, prof, 32, ml, 0x40);
+	b.mki[ml - 1] ^= 1;
+	assert_int_equal(csrtp_stream_init(&tx, &a, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx, &a, 0, 0), 0);
+	assert_int_equal(csrtp_stream_pending(&rx, &b, NULL), 0);
+	/* something accepted first: a started stream */
+	len = plain(w, rtcp, 499);
+	assert_int_equal(xfer(e, &tx, rtcp, 1, w, &len), CSRTP_OK);
+	assert_int_equal(xfer(e, &rx, rtcp, 0, w, &len), CSRTP_OK);
+	memcpy(w, orig, n);
+	len = n;
+	assert_int_equal(xfer(e, &tx, rtcp, 1, w, &len), CSRTP_OK);
+	memcpy(&before, &rx, sizeof(rx));
+
+	uint32_t at = mki_offset(prof, rtcp, n);
+	uint32_t bad = 0, auth = 0;
+	for (uint32_t bit = 0; bit < 8 * ml; bit++) {
+		uint32_t l = len;
+		memcpy(t, w, len);
+		t[at + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		int st = xfer(e, &rx, rtcp, 0, t, &l);
+		if (st == CSRTP_ERR_BAD_MKI)
+			bad++;
+		else if (st == CSRTP_ERR_AUTH)
+			auth++;
+		else
+			fail_msg("%s rtcp %d mki %zu bit %u: %s", csrtp_profile_name(prof), rtcp,
+				 ml, bit, csrtp_status_str(st));
+		assert_memory_equal(&rx, &before, sizeof(rx));
+	}
+	assert_int_equal(auth, 1);           /* the flip naming B */
+	assert_int_equal(bad, 8 * ml - 1);
+	/* no key's MKI at all */
+	uint32_t l = len;
+	memcpy(t, w, len);
+	memset(t + at, 0xee, ml);
+	assert_int_equal(xfer(e, &rx, rtcp, 0, t, &l), CSRTP_ERR_BAD_MKI);
+	assert_memory_equal(&rx, &before, sizeof(rx));
+
+	memcpy(t, w, len);
+	l = len;
+	assert_int_equal(xfer(e, &rx, rtcp, 0, w, &len), CSRTP_OK);
+	assert_memory_equal(w, orig, n);
+	assert_int_equal(xfer(e, &rx, rtcp, 0, t, &l), CSRTP_ERR_REPLAY);
+	csrtp_key_wipe(&a);
+	csrtp_key_wipe(&b);
+}
+
 static void test_mki_unknown_and_flips(void **state)
 {
-	struct csrtp_engine *e = *state;
-
-	for (size_t pi = 0; pi < NPROFS; pi++) {
-		for (int rtcp = 0; rtcp <= 1; rtcp++) {
-			for (size_t ml = 1; ml <= CSRTP_MKI_MAX; ml++) {
-				struct csrtp_key a, b;
-				struct csrtp_stream tx, rx, before;
-				uint8_t w[BUF], t[BUF], orig[BUF];
-				uint32_t n = plain(orig, rtcp, 500), len = n;
-
-				mkey(e, &a, profs[pi], 31, ml, 0x40);
-				/* B's MKI is A's with its lowest bit flipped */
-				mkey(e, &b, profs[pi], 32, ml, 0x40);
-				b.mki[ml - 1] ^= 1;
-				assert_int_equal(csrtp_stream_init(&tx, &a, 0, 0), 0);
-				assert_int_equal(csrtp_stream_init(&rx, &a, 0, 0), 0);
-				assert_int_equal(csrtp_stream_pending(&rx, &b, NULL), 0);
-				/* something accepted first: a started stream */
-				len = plain(w, rtcp, 499);
-				assert_int_equal(xfer(e, &tx, rtcp, 1, w, &len), CSRTP_OK);
-				assert_int_equal(xfer(e, &rx, rtcp, 0, w, &len), CSRTP_OK);
-				memcpy(w, orig, n);
-				len = n;
-				assert_int_equal(xfer(e, &tx, rtcp, 1, w, &len), CSRTP_OK);
-				memcpy(&before, &rx, sizeof(rx));
-
-				uint32_t at = mki_offset(profs[pi], rtcp, n);
-				uint32_t bad = 0, auth = 0;
-				for (uint32_t bit = 0; bit < 8 * ml; bit++) {
-					uint32_t l = len;
-					memcpy(t, w, len);
-					t[at + bit / 8] ^= (uint8_t)(1u << (bit % 8));
-					int st = xfer(e, &rx, rtcp, 0, t, &l);
-					if (st == CSRTP_ERR_BAD_MKI)
-						bad++;
-					else if (st == CSRTP_ERR_AUTH)
-						auth++;
-					else
-						fail_msg("profile %zu rtcp %d mki %zu bit %u: %s", pi,
-							 rtcp, ml, bit, csrtp_status_str(st));
-					assert_memory_equal(&rx, &before, sizeof(rx));
-				}
-				assert_int_equal(auth, 1);           /* the flip naming B */
-				assert_int_equal(bad, 8 * ml - 1);
-				/* no key's MKI at all */
-				uint32_t l = len;
-				memcpy(t, w, len);
-				memset(t + at, 0xee, ml);
-				assert_int_equal(xfer(e, &rx, rtcp, 0, t, &l), CSRTP_ERR_BAD_MKI);
-				assert_memory_equal(&rx, &before, sizeof(rx));
-
-				memcpy(t, w, len);
-				l = len;
-				assert_int_equal(xfer(e, &rx, rtcp, 0, w, &len), CSRTP_OK);
-				assert_memory_equal(w, orig, n);
-				assert_int_equal(xfer(e, &rx, rtcp, 0, t, &l), CSRTP_ERR_REPLAY);
-				csrtp_key_wipe(&a);
-				csrtp_key_wipe(&b);
-			}
-		}
-	}
+	every_case(*state, unknown_case);
 }
 
 /* Every single-bit flip anywhere in an MKI packet is refused (AES-CM's tag

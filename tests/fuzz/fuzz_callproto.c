@@ -253,7 +253,9 @@ static void finish(struct callproto *st, const struct input *in)
 	if (s == CALLPROTO_DONE) {
 		if (callproto_result(st, &r) != 0)
 			abort();
-		if (r.keys.tx.key_len != callproto_profile_key_len(r.profile))
+		if (r.keys.tx.key_len != callproto_profile_key_len(r.profile) ||
+		    r.keys.tx.salt_len != callproto_profile_salt_len(r.profile) ||
+		    r.keys.rx.salt_len != r.keys.tx.salt_len)
 			abort();
 		callproto_result_wipe(&r);
 		if (in->ctl & 0x80) {

@@ -225,6 +225,11 @@ INTENT_OFF = tlv(1, b'\x01\x03')
 PROFILES = tlv(2, struct.pack('!HH', 0x0008, 0x0007))
 PROFILES_128 = tlv(2, struct.pack('!H', 0x0007))
 CHOSEN_256 = tlv(3, struct.pack('!H', 0x0008))
+PROFILES_CM80 = tlv(2, struct.pack('!H', 0x0001))
+PROFILES_CM32 = tlv(2, struct.pack('!H', 0x0002))
+PROFILES_GCM_CM = tlv(2, struct.pack('!HH', 0x0008, 0x0001))
+CHOSEN_CM80 = tlv(3, struct.pack('!H', 0x0001))
+CHOSEN_CM32 = tlv(3, struct.pack('!H', 0x0002))
 MEDIA_V4 = tlv(4, bytes([4, 192, 0, 2, 10]) + struct.pack('!H', 40000))
 MEDIA_V6 = tlv(4, bytes([6]) + bytes.fromhex('20010db8000000000000000000000001') +
                struct.pack('!H', 40000))
@@ -263,6 +268,13 @@ def callproto_seeds():
         ('init-128', pieces(0x01, INTENT_ON + PROFILES_128 + MEDIA_V6, bytes([0, 1, 0, 7]))),
         ('init-abort', pieces(0x03, abort)),
         ('init-late-frame', pieces(0x01, noise2, confirm_ok, frame(0x03, b'\x00' * 48))),
+        # AES-CM (issue 16): chosen only without GCM in common
+        ('init-cm80', pieces(0x81, INTENT_ON + PROFILES_CM80 + MEDIA_V4, bytes([0, 1, 0, 1]),
+                             b'', b'\x00\x02')),
+        ('resp-cm32', pieces(0x80, b'', b'', INTENT_ON + PROFILES_CM32 + CHOSEN_CM32 + MEDIA_V4,
+                             b'\x00\x01')),
+        ('resp-cm-downgrade', pieces(0x00, b'', b'', INTENT_ON + PROFILES_GCM_CM + CHOSEN_CM80 +
+                                     MEDIA_V4)),
     ]
 
 

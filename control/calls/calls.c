@@ -381,6 +381,14 @@ int calls_feature(struct calls *cm, const char *id, const char *feature,
 			errbuf_set(err, errlen, "key table: entry missing");
 			break;
 		}
+		if (e.cur.salt_len != KEYTABLE_MASTER_SALT_BYTES) {
+			/* the sealed layout has room for a 12-octet salt only */
+			errbuf_set(err, errlen, "keys: the recorder's format carries GCM keys "
+				   "only; this call uses %s", callproto_profile_name(e.cur.profile));
+			keytable_wipe(&e, sizeof(e));
+			rc = -ENOTSUP;
+			break;
+		}
 		plain[o] = (uint8_t)dir;
 		plain[o + 1] = 0;
 		plain[o + 2] = (uint8_t)(e.cur.profile >> 8);
@@ -422,6 +430,34 @@ int calls_addresses_check(const char *listen, const char *media_pool, char *err,
 	return 0;
 }
 
+/* The configured offer: known profiles, each once, 1..CALLPROTO_MAX_PROFILES. */
+static int offer_check(const struct calls_config *cfg, char *err, size_t errlen)
+{
+	size_t i, j;
+
+	if (!cfg->profiles)
+		return 0;
+	if (cfg->n_profiles == 0 || cfg->n_profiles > CALLPROTO_MAX_PROFILES) {
+		errbuf_set(err, errlen, "SRTP profiles: offer 1..%d of them",
+			   CALLPROTO_MAX_PROFILES);
+		return -EINVAL;
+	}
+	for (i = 0; i < cfg->n_profiles; i++) {
+		if (!callproto_profile_key_len(cfg->profiles[i])) {
+			errbuf_set(err, errlen, "SRTP profiles: 0x%04x is not one this side "
+				   "can key", cfg->profiles[i]);
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++)
+			if (cfg->profiles[j] == cfg->profiles[i]) {
+				errbuf_set(err, errlen, "SRTP profiles: %s is offered twice",
+					   callproto_profile_name(cfg->profiles[i]));
+				return -EINVAL;
+			}
+	}
+	return 0;
+}
+
 int calls_create(struct calls **out, const struct calls_config *cfg, char *err, size_t errlen)
 {
 	struct calls *cm;
@@ -444,10 +480,19 @@ int calls_create(struct calls **out, const struct calls_config *cfg, char *err, 
 		       store_tenant(cfg->store), cfg->tenant);
 		return -EINVAL;
 	}
+	if (offer_check(cfg, err, errlen) < 0)
+		return -EINVAL;
 	cm = calloc(1, sizeof(*cm));
 	if (!cm)
 		return -ENOMEM;
 	cm->cfg = *cfg;
+	if (cfg->profiles) {
+		memcpy(cm->offer, cfg->profiles, cfg->n_profiles * sizeof(cm->offer[0]));
+		cm->n_offer = cfg->n_profiles;
+	} else {
+		cm->n_offer = callproto_profiles_default(cm->offer);
+	}
+	cm->cfg.profiles = NULL;      /* copied: cm->offer */
 	cm->lfd = -1;
 	cm->spare_fd = -1;
 	errbuf_set(cm->tenant, sizeof(cm->tenant), "%s", cfg->tenant);

@@ -151,6 +151,13 @@ struct calls_config {
 	 * history); 0 = CALLS_DEFAULT_HISTORY_S, CALLS_HISTORY_NONE = keep none. */
 	unsigned int history_s;
 	unsigned int reuse_guard_ms;  /* 0 = CALLS_REUSE_GUARD_MS */
+	/* The SRTP profiles this side offers in every call (CALLPROTO_PROFILE_*,
+	 * 1..CALLPROTO_MAX_PROFILES, no repeats; copied): e.g. only the AES-CM
+	 * ones for a site whose other leg needs them. The choice between two
+	 * offers is the protocol's (GCM first), not this order. NULL = every
+	 * profile callproto knows (callproto_profiles_default). */
+	const uint16_t *profiles;
+	size_t n_profiles;
 	calls_event_fn event;
 	calls_log_fn log;             /* what the manager does by itself; NULL = silent */
 	void *event_ctx;              /* for event and log */

@@ -133,6 +133,8 @@ struct calls {
 	struct callproto_addr self_addr;  /* where calls_dial reaches this manager's own
 					   * listener (a call between two of its users) */
 	struct callproto_addr pool_addr;
+	uint16_t offer[CALLPROTO_MAX_PROFILES];  /* the SRTP profiles offered */
+	size_t n_offer;
 	uint16_t pool_lo, pool_hi;
 	bool has_pool;
 	/* the pool map (media.c): a state per port (POOL_*), a two-level bitmap

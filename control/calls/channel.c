@@ -17,7 +17,7 @@
 int channel_derive(struct conn *c)
 {
 	struct callproto_keys k;
-	uint8_t in[CALLPROTO_MASTER_KEY_MAX + CALLPROTO_MASTER_SALT_LEN];
+	uint8_t in[CALLPROTO_MASTER_KEY_MAX + CALLPROTO_MASTER_SALT_MAX];
 	static const char label[] = "callseal/1 control channel";
 	int rc;
 
@@ -29,16 +29,17 @@ int channel_derive(struct conn *c)
 		callproto_keys_wipe(&k);
 		return -ENOMEM;
 	}
-	/* key = BLAKE2b-256(keyed by label, master key || salt) per direction */
-	memcpy(in, k.tx.key, k.tx.key_len);
-	memcpy(in + k.tx.key_len, k.tx.salt, CALLPROTO_MASTER_SALT_LEN);
-	crypto_generichash(c->ctl, CTRL_KEY_LEN, in, k.tx.key_len + CALLPROTO_MASTER_SALT_LEN,
-			   (const uint8_t *)label, sizeof(label) - 1);
-	memcpy(in, k.rx.key, k.rx.key_len);
-	memcpy(in + k.rx.key_len, k.rx.salt, CALLPROTO_MASTER_SALT_LEN);
-	crypto_generichash(c->ctl + CTRL_KEY_LEN, CTRL_KEY_LEN, in,
-			   k.rx.key_len + CALLPROTO_MASTER_SALT_LEN,
-			   (const uint8_t *)label, sizeof(label) - 1);
+	/* key = BLAKE2b-256(keyed by label, master key || salt) per direction,
+	 * the profile's lengths (12-octet salt for GCM, 14 for AES-CM) */
+	for (int d = 0; d < 2; d++) {
+		const struct callproto_srtp_key *s = d == 0 ? &k.tx : &k.rx;
+
+		memcpy(in, s->key, s->key_len);
+		memcpy(in + s->key_len, s->salt, s->salt_len);
+		crypto_generichash(c->ctl + d * CTRL_KEY_LEN, CTRL_KEY_LEN, in,
+				   (size_t)s->key_len + s->salt_len,
+				   (const uint8_t *)label, sizeof(label) - 1);
+	}
 	sodium_memzero(in, sizeof(in));
 	callproto_keys_wipe(&k);
 	return 0;
@@ -127,7 +128,8 @@ static int install_gen(struct calls *cm, struct conn *c, uint32_t g, bool in, bo
 	}
 	if (in) {
 		addr_table_key(&c->local_media, KEYTABLE_DIR_IN, &key);
-		rc = keytable_master_set(&m, k.rx.profile, k.rx.key, k.rx.key_len, k.rx.salt);
+		rc = keytable_master_set_salt(&m, k.rx.profile, k.rx.key, k.rx.key_len,
+					      k.rx.salt, k.rx.salt_len);
 		if (rc == 0 && keytable_get(cm->cfg.table, &key, &e, NULL) == 0 &&
 		    (e.flags & KEYTABLE_F_NEXT))
 			rc = keytable_advance(cm->cfg.table, &key, &m, NULL);
@@ -138,7 +140,8 @@ static int install_gen(struct calls *cm, struct conn *c, uint32_t g, bool in, bo
 	}
 	if (rc == 0 && out) {
 		addr_table_key(&c->local_media, KEYTABLE_DIR_OUT, &key);
-		rc = keytable_master_set(&m, k.tx.profile, k.tx.key, k.tx.key_len, k.tx.salt);
+		rc = keytable_master_set_salt(&m, k.tx.profile, k.tx.key, k.tx.key_len,
+					      k.tx.salt, k.tx.salt_len);
 		if (rc == 0)
 			rc = keytable_replace(cm->cfg.table, &key, &m, NULL);
 		keytable_wipe(&m, sizeof(m));

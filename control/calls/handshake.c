@@ -16,9 +16,19 @@
 #include "calls_internal.h"
 #include "secmem.h"
 
-static const uint16_t offer[] = {
-	CALLPROTO_PROFILE_AEAD_AES_256_GCM, CALLPROTO_PROFILE_AEAD_AES_128_GCM,
-};
+/* callproto's keys go into the key table as they are: the same profile ids
+ * and salt lengths (include/callseal/keytable.h) */
+_Static_assert(CALLPROTO_PROFILE_AES_CM_128_HMAC_SHA1_80 ==
+	       KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_80 &&
+	       CALLPROTO_PROFILE_AES_CM_128_HMAC_SHA1_32 ==
+	       KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32 &&
+	       CALLPROTO_PROFILE_AEAD_AES_128_GCM == KEYTABLE_PROFILE_AEAD_AES_128_GCM &&
+	       CALLPROTO_PROFILE_AEAD_AES_256_GCM == KEYTABLE_PROFILE_AEAD_AES_256_GCM,
+	       "callproto and the key table number the profiles alike");
+_Static_assert(CALLPROTO_MASTER_SALT_GCM == KEYTABLE_MASTER_SALT_BYTES &&
+	       CALLPROTO_MASTER_SALT_CM == KEYTABLE_MASTER_SALT_CM &&
+	       CALLPROTO_MASTER_KEY_MAX == KEYTABLE_MASTER_KEY_MAX,
+	       "callproto's key and salt lengths are the key table's");
 
 /* The local user's side of the agreement; keys: locked memory for the private
  * key followed by its public key (STORE_PRIVATE_KEY_BYTES + _PUBLIC_KEY_BYTES). */
@@ -44,8 +54,8 @@ int handshake_local(struct calls *cm, struct conn *c, const char *user, uint8_t 
 		eff.intent.compliance ? CALLPROTO_INTENT_COMPLIANCE_RECORDING :
 		(eff.policy.source == POLICY_SRC_NONE ? CALLPROTO_INTENT_NO_POLICY
 						      : CALLPROTO_INTENT_POLICY_DISABLED);
-	loc->profiles = offer;
-	loc->n_profiles = sizeof(offer) / sizeof(offer[0]);
+	loc->profiles = cm->offer;
+	loc->n_profiles = cm->n_offer;
 	loc->media = c->local_media;
 	return 0;
 }
@@ -295,7 +305,8 @@ static bool activate(struct calls *cm, struct conn *c)
 		const struct callproto_srtp_key *s = i == 0 ? &r->keys.tx : &r->keys.rx;
 
 		addr_table_key(&c->local_media, i == 0 ? KEYTABLE_DIR_OUT : KEYTABLE_DIR_IN, &k);
-		if ((rc = keytable_master_set(&m, s->profile, s->key, s->key_len, s->salt)) == 0)
+		if ((rc = keytable_master_set_salt(&m, s->profile, s->key, s->key_len, s->salt,
+						   s->salt_len)) == 0)
 			rc = keytable_add(cm->cfg.table, &k, r->mode == CALLPROTO_MODE_E2EE ?
 					  KEYTABLE_MODE_E2EE : KEYTABLE_MODE_STANDARD, &m,
 					  (const uint8_t *)c->info.id, NULL);

@@ -71,6 +71,10 @@ static unsigned int rekey_interval_s = REKEY_INTERVAL_DEFAULT;
 #define CALL_HISTORY_MAX 315360000u
 static unsigned int call_history_s = CALLS_DEFAULT_HISTORY_S;
 static bool call_history_given;
+/* --srtp-profiles: the SRTP profiles offered in every call (docs/calls.md,
+ * "SRTP profiles"); none given = callproto's default offer (GCM, then AES-CM). */
+static uint16_t srtp_offer[CALLPROTO_MAX_PROFILES];
+static size_t n_srtp_offer;
 
 static void usage(FILE *f)
 {
@@ -80,7 +84,7 @@ static void usage(FILE *f)
 "                        [--handshake-timeout MS] [--rekey-interval S]\n"
 "                        [--max-handshakes N] [--max-handshakes-per-source N]\n"
 "                        [--handshake-idle MS] [--call-history S]\n"
-"                        [--trust-on-first-use]\n"
+"                        [--trust-on-first-use] [--srtp-profiles LIST]\n"
 "                        [--recorder-key BASE64] [--end-calls-on-exit]]\n"
 "                        [--metrics ADDR:PORT] [--dumpable]\n"
 "\n"
@@ -131,6 +135,12 @@ static void usage(FILE *f)
 "                   keys) in the store for S seconds, then forget them; 0 =\n"
 "                   keep none (default %u = 7 days, at most %u)\n"
 "  --trust-on-first-use  accept and record an unknown peer key (else refused)\n"
+"  --srtp-profiles LIST  the SRTP profiles offered in every call, comma-separated:\n"
+"                   AEAD_AES_256_GCM, AEAD_AES_128_GCM, AES_CM_128_HMAC_SHA1_80,\n"
+"                   AES_CM_128_HMAC_SHA1_32 (default: all four). The call takes\n"
+"                   the first of that order both sides offer (GCM first, whatever\n"
+"                   the order given); leave GCM out only for a site whose media\n"
+"                   must be AES-CM\n"
 "  --recorder-key BASE64  X25519 public key of the authorised compliance\n"
 "                   recorder: `call keys ID` of a standard call prints the\n"
 "                   call's keys sealed to it (crypto_box_seal; docs/calls.md).\n"
@@ -436,6 +446,7 @@ int main(int argc, char **argv)
 		{ "max-handshakes-per-source", required_argument, NULL, 'P' },
 		{ "handshake-idle", required_argument, NULL, 'I' },
 		{ "trust-on-first-use", no_argument, NULL, 'u' },
+		{ "srtp-profiles", required_argument, NULL, 'S' },
 		{ "recorder-key", required_argument, NULL, 'r' },
 		{ "end-calls-on-exit", no_argument, NULL, 'E' },
 		{ "metrics", required_argument, NULL, 'M' },
@@ -541,6 +552,11 @@ int main(int argc, char **argv)
 		case 'u':
 			c->tofu = true;
 			break;
+		case 'S':
+			if (callproto_profiles_parse(optarg, srtp_offer, &n_srtp_offer,
+						     "--srtp-profiles", err, sizeof(err)) < 0)
+				bad_usage("%s", err);
+			break;
 		case 'r':
 			if (sodium_base642bin(c->recorder, sizeof(c->recorder), optarg,
 					      strlen(optarg), NULL, &rlen, NULL,
@@ -602,6 +618,8 @@ int main(int argc, char **argv)
 			  "need --listen");
 	if (call_history_given && c->call_listen == NULL)
 		bad_usage("--call-history needs --listen (the history is of calls)");
+	if (n_srtp_offer && c->call_listen == NULL)
+		bad_usage("--srtp-profiles needs --listen (the profiles are offered in calls)");
 	if (c->max_per_source > (c->max_handshakes ? c->max_handshakes
 						   : CALLS_DEFAULT_MAX_ATTEMPTS))
 		bad_usage("--max-handshakes-per-source %u is more than --max-handshakes %u",
@@ -717,9 +735,12 @@ int main(int argc, char **argv)
 			.history_s = call_history_s ? call_history_s : CALLS_HISTORY_NONE,
 			.stats_table = c->table_name, .log = call_log,   /* index reuse */
 			.event = call_event, .event_ctx = c,
+			.profiles = n_srtp_offer ? srtp_offer : NULL, .n_profiles = n_srtp_offer,
 		};
 		struct calls_resume_report rr;
-		char cerr[CALLS_ERR_MAX];
+		char cerr[CALLS_ERR_MAX], offer[160] = "";
+		uint16_t shown[CALLPROTO_MAX_PROFILES];
+		size_t n_shown = n_srtp_offer;
 
 		rc = calls_create(&c->calls, &cc, cerr, sizeof(cerr));
 		if (rc < 0) {
@@ -738,12 +759,19 @@ int main(int argc, char **argv)
 				rr.resumed, rr.failed, rr.removed);
 		if (getrlimit(RLIMIT_NOFILE, &nofile) != 0)
 			nofile.rlim_cur = 0;
+		if (n_shown)
+			memcpy(shown, srtp_offer, n_shown * sizeof(shown[0]));
+		else
+			n_shown = callproto_profiles_default(shown);
+		for (size_t i = 0, off = 0; i < n_shown && off < sizeof(offer); i++)
+			off += (size_t)snprintf(offer + off, sizeof(offer) - off, "%s%s",
+						i ? "," : "", callproto_profile_name(shown[i]));
 		logline("calls: listening on %s (port %u), media pool %s, handshake timeout "
 			"%u ms, rekey interval %u s, call history %u s, trust on first use %s, "
-			"descriptor limit %llu (one per call)",
+			"SRTP profiles offered %s, descriptor limit %llu (one per call)",
 			c->call_listen, (unsigned int)calls_listen_port(c->calls), c->media_pool,
 			c->handshake_timeout_ms, rekey_interval_s, call_history_s,
-			c->tofu ? "on" : "off",
+			c->tofu ? "on" : "off", offer,
 			(unsigned long long)nofile.rlim_cur);
 	}
 	if (stale)

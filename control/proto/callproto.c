@@ -401,7 +401,7 @@ static int consume_hello(struct callproto *st, const uint8_t *body, size_t len)
 static int consume_noise2(struct callproto *st, const uint8_t *msg, size_t len)
 {
 	uint8_t payload[PAYLOAD_MAX];
-	char err[160], mine[96], theirs[96];
+	char err[160], mine[160], theirs[160];
 	size_t plen = 0;
 	int ret;
 

@@ -61,15 +61,21 @@
 #define CALLPROTO_OUT_MAX            1024
 #define CALLPROTO_MAX_PROFILES       16    /* per offer */
 #define CALLPROTO_MASTER_KEY_MAX     32
-#define CALLPROTO_MASTER_SALT_LEN    12
+#define CALLPROTO_MASTER_SALT_GCM    12    /* RFC 7714 section 11 */
+#define CALLPROTO_MASTER_SALT_CM     14    /* RFC 3711 section 8.2 */
+#define CALLPROTO_MASTER_SALT_MAX    14
 #define CALLPROTO_SECURITY_CODE_LEN  23    /* "12345 67890 12345 67890" */
 #define CALLPROTO_REASON_MAX         768
 /* Most generations one callproto_rekey() call may skip ahead. */
 #define CALLPROTO_REKEY_MAX_SKIP     1024u
 
-/* SRTP protection profiles (RFC 7714 section 14.2), as in include/callseal/keytable.h. */
-#define CALLPROTO_PROFILE_AEAD_AES_128_GCM 0x0007u   /* 16-octet master key */
-#define CALLPROTO_PROFILE_AEAD_AES_256_GCM 0x0008u   /* 32-octet master key */
+/* SRTP protection profiles (RFC 5764 section 4.1.2, RFC 7714 section 14.2), as
+ * in include/callseal/keytable.h. The lengths, names and the order of
+ * preference are one table in callproto_msg.c. */
+#define CALLPROTO_PROFILE_AES_CM_128_HMAC_SHA1_80 0x0001u /* 16-octet key, 14-octet salt */
+#define CALLPROTO_PROFILE_AES_CM_128_HMAC_SHA1_32 0x0002u /* 16-octet key, 14-octet salt */
+#define CALLPROTO_PROFILE_AEAD_AES_128_GCM 0x0007u   /* 16-octet key, 12-octet salt */
+#define CALLPROTO_PROFILE_AEAD_AES_256_GCM 0x0008u   /* 32-octet key, 12-octet salt */
 
 #if defined(__GNUC__)
 #define CALLPROTO_MUST_CHECK __attribute__((warn_unused_result))
@@ -180,8 +186,9 @@ struct callproto_hello {
 struct callproto_srtp_key {
 	uint16_t profile;                       /* CALLPROTO_PROFILE_* */
 	uint8_t key_len;                        /* 16 or 32 */
+	uint8_t salt_len;                       /* 12 (GCM) or 14 (AES-CM) */
 	uint8_t key[CALLPROTO_MASTER_KEY_MAX];  /* bytes past key_len are zero */
-	uint8_t salt[CALLPROTO_MASTER_SALT_LEN];
+	uint8_t salt[CALLPROTO_MASTER_SALT_MAX]; /* bytes past salt_len are zero */
 };
 
 /* A generation's key pair, by direction as seen from this side. */
@@ -308,8 +315,23 @@ void callproto_result_wipe(struct callproto_result *r);
 bool callproto_user_valid(const char *user);
 /* Master key length of a profile (16, 32), or 0 if unknown. */
 size_t callproto_profile_key_len(uint16_t profile);
+/* Master salt length of a profile (12 GCM, 14 AES-CM), or 0 if unknown. */
+size_t callproto_profile_salt_len(uint16_t profile);
 /* "AEAD_AES_256_GCM", or "unknown". */
 const char *callproto_profile_name(uint16_t profile);
+/* The offer this side makes by default into out: every profile it knows,
+ * most preferred first (GCM, then AES-CM); returns how many. */
+size_t callproto_profiles_default(uint16_t out[CALLPROTO_MAX_PROFILES]);
+/*
+ * An offer from a list of profile names ("AEAD_AES_256_GCM,AES_CM_128_HMAC_SHA1_80",
+ * comma-separated, case-insensitive, no repeats, 1..CALLPROTO_MAX_PROFILES
+ * of them) into out[CALLPROTO_MAX_PROFILES], in the order given: 0 with *n,
+ * or -EINVAL with a message in err naming the name at fault (what = the
+ * option's name, e.g. "--srtp-profiles"). The order does not change the
+ * choice (see msg_choose_profile): what is left out is not offered.
+ */
+int callproto_profiles_parse(const char *list, uint16_t out[CALLPROTO_MAX_PROFILES],
+			     size_t *n, const char *what, char *err, size_t errlen);
 const char *callproto_code_text(enum callproto_code code);
 /* The security code of a handshake hash (docs/handshake.md): 20 digits in
  * groups of 5, into out[CALLPROTO_SECURITY_CODE_LEN + 1]. */

@@ -7,7 +7,9 @@
  *   X       = HKDF(ck, "callseal/1 key schedule", 2).output1
  *   chain_0 = BLAKE2b(key = X, "callseal/1 chain" || h)
  *   KM      = BLAKE2b(key = chain_g, "callseal/1 srtp i->r" | "... r->i"
- *                     || BE32(g) || BE16(profile)); key = KM[0..), salt = KM[32..44)
+ *                     || BE32(g) || BE16(profile));
+ *             key = KM[0 .. key_len), salt = KM[32 .. 32 + salt_len): the
+ *             profile's lengths (GCM 12-octet salt, AES-CM 14-octet salt)
  *   chain_{g+1} = BLAKE2b(key = chain_g, "callseal/1 rekey" || BE32(g+1))
  *   code    = four groups of BE40(BLAKE2b-512("callseal/1 security code" || h)) mod 10^5
  *
@@ -28,7 +30,7 @@
 #define LABEL_REKEY         "callseal/1 rekey"
 #define LABEL_CODE          "callseal/1 security code"
 
-_Static_assert(CALLPROTO_MASTER_KEY_MAX + CALLPROTO_MASTER_SALT_LEN <= NOISE_HASH_LEN,
+_Static_assert(CALLPROTO_MASTER_KEY_MAX + CALLPROTO_MASTER_SALT_MAX <= NOISE_HASH_LEN,
 	       "key and salt from one 64-octet output");
 
 /* out = BLAKE2b-512(key = key[64], label || ctx) */
@@ -79,18 +81,25 @@ static int derive_key(const struct callproto *st, const char *label,
 {
 	uint8_t ctx[6], km[NOISE_HASH_LEN];
 	size_t key_len = callproto_profile_key_len(st->profile);
+	size_t salt_len = callproto_profile_salt_len(st->profile);
 	int ret;
 
+	if (key_len == 0 || salt_len == 0)
+		return -EINVAL;         /* the choice only ever gives known profiles */
 	put_be32(ctx, st->chain_gen);
 	put_be16(ctx + 4, st->profile);
-	/* KM = BLAKE2b(key = chain_g, label || BE32(g) || BE16(profile)) */
+	/* KM = BLAKE2b(key = chain_g, label || BE32(g) || BE16(profile)); the
+	 * profile in the context keeps a GCM and an AES-CM key apart even where
+	 * their lengths agree (AEAD_AES_128_GCM, AES_CM_128_*) */
 	ret = kdf(km, st->chain, label, ctx, sizeof(ctx));
 	if (ret == 0) {
 		memset(k, 0, sizeof(*k));
 		k->profile = st->profile;
 		k->key_len = (uint8_t)key_len;
+		k->salt_len = (uint8_t)salt_len;
 		memcpy(k->key, km, key_len);
-		memcpy(k->salt, km + CALLPROTO_MASTER_KEY_MAX, CALLPROTO_MASTER_SALT_LEN);
+		/* master salt: RFC 7714 section 11 (12 octets), RFC 3711 section 8.2 (14) */
+		memcpy(k->salt, km + CALLPROTO_MASTER_KEY_MAX, salt_len);
 	}
 	sodium_memzero(km, sizeof(km));
 	return ret;

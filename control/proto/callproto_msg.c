@@ -9,15 +9,36 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "byteorder.h"
 #include "callproto_internal.h"
+#include "opts.h"
 
-/* Profiles this implementation can key, most preferred first. */
-static const uint16_t profile_pref[] = {
-	CALLPROTO_PROFILE_AEAD_AES_256_GCM,
-	CALLPROTO_PROFILE_AEAD_AES_128_GCM,
+/*
+ * The profiles this implementation can key: the one table (lengths, names,
+ * the default offer), most preferred first. The order is the choice rule
+ * (docs/handshake.md, "Profile choice"): GCM (RFC 7714) before AES-CM
+ * (RFC 3711), so two callseal sites that both offer GCM never settle on
+ * AES-CM; AES-CM is chosen only when one side offers no GCM.
+ */
+static const struct {
+	uint16_t profile;
+	uint8_t key_len, salt_len;
+	const char *name;
+} profiles[] = {
+	{ CALLPROTO_PROFILE_AEAD_AES_256_GCM, 32, CALLPROTO_MASTER_SALT_GCM,
+	  "AEAD_AES_256_GCM" },
+	{ CALLPROTO_PROFILE_AEAD_AES_128_GCM, 16, CALLPROTO_MASTER_SALT_GCM,
+	  "AEAD_AES_128_GCM" },
+	{ CALLPROTO_PROFILE_AES_CM_128_HMAC_SHA1_80, 16, CALLPROTO_MASTER_SALT_CM,
+	  "AES_CM_128_HMAC_SHA1_80" },
+	{ CALLPROTO_PROFILE_AES_CM_128_HMAC_SHA1_32, 16, CALLPROTO_MASTER_SALT_CM,
+	  "AES_CM_128_HMAC_SHA1_32" },
 };
+#define N_PROFILES (sizeof(profiles) / sizeof(profiles[0]))
+
+_Static_assert(N_PROFILES <= CALLPROTO_MAX_PROFILES, "the default offer fits");
 
 static const char *const code_text[CALLPROTO_CODE_MAX] = {
 	[CALLPROTO_CODE_ACCEPT]             = "accepted",
@@ -54,22 +75,97 @@ const char *callproto_code_text(enum callproto_code code)
 	return code_text[code];
 }
 
+/* The row of profile in profiles[], or N_PROFILES. */
+static size_t profile_row(uint16_t profile)
+{
+	size_t i;
+
+	for (i = 0; i < N_PROFILES && profiles[i].profile != profile; i++)
+		;
+	return i;
+}
+
 size_t callproto_profile_key_len(uint16_t profile)
 {
-	switch (profile) {
-	case CALLPROTO_PROFILE_AEAD_AES_128_GCM: return 16;
-	case CALLPROTO_PROFILE_AEAD_AES_256_GCM: return 32;
-	default:                                 return 0;
-	}
+	size_t i = profile_row(profile);
+
+	return i < N_PROFILES ? profiles[i].key_len : 0;
+}
+
+size_t callproto_profile_salt_len(uint16_t profile)
+{
+	size_t i = profile_row(profile);
+
+	return i < N_PROFILES ? profiles[i].salt_len : 0;
 }
 
 const char *callproto_profile_name(uint16_t profile)
 {
-	switch (profile) {
-	case CALLPROTO_PROFILE_AEAD_AES_128_GCM: return "AEAD_AES_128_GCM";
-	case CALLPROTO_PROFILE_AEAD_AES_256_GCM: return "AEAD_AES_256_GCM";
-	default:                                 return "unknown";
+	size_t i = profile_row(profile);
+
+	return i < N_PROFILES ? profiles[i].name : "unknown";
+}
+
+size_t callproto_profiles_default(uint16_t out[CALLPROTO_MAX_PROFILES])
+{
+	size_t i;
+
+	for (i = 0; i < N_PROFILES; i++)
+		out[i] = profiles[i].profile;
+	return N_PROFILES;
+}
+
+int callproto_profiles_parse(const char *list, uint16_t out[CALLPROTO_MAX_PROFILES],
+			     size_t *n, const char *what, char *err, size_t errlen)
+{
+	char names[160];
+	size_t i, k, len, off, used = 0;
+	int ret = 0;
+
+	*n = 0;
+	for (i = 0, off = 0; i < N_PROFILES && off < sizeof(names); i++)
+		off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
+					i ? ", " : "", profiles[i].name);
+	if (!list || !*list) {
+		snprintf(err, errlen, "%s: an empty list (name one or more of %s)", what, names);
+		return -EINVAL;
 	}
+	while (ret == 0) {
+		len = strcspn(list, ",");
+		for (i = 0; i < N_PROFILES; i++)
+			if (strlen(profiles[i].name) == len &&
+			    strncasecmp(list, profiles[i].name, len) == 0)
+				break;
+		if (i == N_PROFILES) {
+			const char *all[N_PROFILES], *close;
+			char shown[40];
+
+			for (k = 0; k < N_PROFILES; k++)
+				all[k] = profiles[k].name;
+			close = opts_closest(list, len, all, N_PROFILES);
+			/* the word only when it is a plain name (never pasted key bytes) */
+			snprintf(err, errlen, "%s: '%s' is not an SRTP profile this side can "
+				 "key (%s%s%s)", what, opts_word_shown(list, len, shown),
+				 close ? "did you mean " : "name one or more of ",
+				 close ? close : names, close ? "?" : ", comma-separated");
+			ret = -EINVAL;
+			break;
+		}
+		for (k = 0; k < used; k++)
+			if (out[k] == profiles[i].profile)
+				break;
+		if (k < used) {
+			snprintf(err, errlen, "%s: %s is listed twice", what, profiles[i].name);
+			ret = -EINVAL;
+			break;
+		}
+		out[used++] = profiles[i].profile;      /* used <= N_PROFILES: no repeats */
+		if (list[len] == '\0')
+			break;
+		list += len + 1;
+	}
+	*n = ret == 0 ? used : 0;
+	return ret;
 }
 
 /* ---- checks ---------------------------------------------------------------------- */
@@ -186,15 +282,15 @@ uint16_t msg_choose_profile(const uint16_t *a, size_t na, const uint16_t *b, siz
 {
 	size_t p, i, j;
 
-	for (p = 0; p < sizeof(profile_pref) / sizeof(profile_pref[0]); p++) {
+	for (p = 0; p < N_PROFILES; p++) {
 		bool in_a = false, in_b = false;
 
 		for (i = 0; i < na; i++)
-			in_a |= a[i] == profile_pref[p];
+			in_a |= a[i] == profiles[p].profile;
 		for (j = 0; j < nb; j++)
-			in_b |= b[j] == profile_pref[p];
+			in_b |= b[j] == profiles[p].profile;
 		if (in_a && in_b)
-			return profile_pref[p];
+			return profiles[p].profile;
 	}
 	return 0;
 }

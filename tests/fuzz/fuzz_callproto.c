@@ -77,8 +77,12 @@ static randombytes_implementation rng_impl = {
 /* ---- the two parties --------------------------------------------------------- */
 
 static struct noise_keypair kp_alice, kp_bob;
+/* the state under test offers what a daemon offers by default: GCM, then
+ * AES-CM (so a peer offering AES-CM only reaches its 14-octet salts) */
 static const uint16_t profiles[] = { CALLPROTO_PROFILE_AEAD_AES_256_GCM,
-				     CALLPROTO_PROFILE_AEAD_AES_128_GCM };
+				     CALLPROTO_PROFILE_AEAD_AES_128_GCM,
+				     CALLPROTO_PROFILE_AES_CM_128_HMAC_SHA1_80,
+				     CALLPROTO_PROFILE_AES_CM_128_HMAC_SHA1_32 };
 static const uint8_t call_id[CALLPROTO_CALL_ID_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8,
 							9, 10, 11, 12, 13, 14, 15, 16 };
 
@@ -106,7 +110,7 @@ static struct callproto_local local_of(const char *user, const struct noise_keyp
 	struct callproto_local l = {
 		.user = user, .static_private = kp->private_key,
 		.e2ee_allowed = true, .e2ee_on = true,
-		.profiles = profiles, .n_profiles = 2,
+		.profiles = profiles, .n_profiles = sizeof(profiles) / sizeof(profiles[0]),
 		.media = { .family = 4, .addr = { 192, 0, 2, ip_last }, .port = port },
 	};
 	return l;
@@ -253,7 +257,9 @@ static void finish(struct callproto *st, const struct input *in)
 	if (s == CALLPROTO_DONE) {
 		if (callproto_result(st, &r) != 0)
 			abort();
-		if (r.keys.tx.key_len != callproto_profile_key_len(r.profile))
+		if (r.keys.tx.key_len != callproto_profile_key_len(r.profile) ||
+		    r.keys.tx.salt_len != callproto_profile_salt_len(r.profile) ||
+		    r.keys.rx.salt_len != r.keys.tx.salt_len)
 			abort();
 		callproto_result_wipe(&r);
 		if (in->ctl & 0x80) {

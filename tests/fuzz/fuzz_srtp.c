@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * fuzz_srtp.c - libFuzzer harness for lib/srtp (SRTP and SRTCP, RFC 7714).
+ * fuzz_srtp.c - libFuzzer harness for lib/srtp (SRTP and SRTCP: AES-GCM,
+ * RFC 7714; AES-CM + HMAC-SHA1, RFC 3711).
  *
  * Input: ctl (1 octet) || roc (4 octets, big-endian) || packets.
- *   ctl bit 0   AEAD_AES_256_GCM (else 128)
+ *   ctl bit 6   AES-CM: bit 0 picks AES_CM_128_HMAC_SHA1_32 (else _80)
+ *   ctl bit 0   (bit 6 clear) AEAD_AES_256_GCM (else 128)
  *   ctl bit 1   RTCP (else RTP)
  *   ctl bit 2   authentication only (CSRTP_F_RTP_AUTH_ONLY / _RTCP_AUTH_ONLY)
  *   ctl bit 3   CSRTP_API_BURST (else direct)
  *   ctl bits 4-5  1 + n: the packets are the rest cut into n+1 nearly equal
  *               pieces, one burst
- * roc is both streams' roc_init.
+ *   ctl bit 7   unused
+ * roc is both streams' roc_init. Inputs with bit 6 clear mean what they
+ * meant before the AES-CM profiles came (the GCM seeds stay valid).
  *
  * Two oracles, each on a fresh sender and receiver under one fixed key:
  *   round trip  the packets are taken as plaintext RTP/RTCP and protected;
@@ -33,7 +37,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_PKTS 4
 
 static struct csrtp_engine *engine;
-static struct csrtp_key key128, key256;
+static struct csrtp_key key128, key256, key_cm80, key_cm32;
+/* protected packets with one octet changed that a 32-bit tag accepted: a
+ * forgery has a chance of 2^-32 per try, so one is luck, a second a bug */
+static unsigned cm32_forgeries;
 
 static void setup(void)
 {
@@ -42,14 +49,31 @@ static void setup(void)
 		0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
 		0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
 		0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f };
-	static const uint8_t salt[CSRTP_SALT_LEN] = {
-		0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab };
+	static const uint8_t salt[CSRTP_CM_SALT_LEN] = {
+		0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8, 0xa9, 0xaa, 0xab,
+		0xac, 0xad };
 
 	engine = csrtp_engine_create(IMB_ARCH_NONE);
 	if (engine == NULL ||
 	    csrtp_key_init(engine, &key128, CSRTP_PROFILE_AEAD_AES_128_GCM, master, 16, salt) ||
-	    csrtp_key_init(engine, &key256, CSRTP_PROFILE_AEAD_AES_256_GCM, master, 32, salt))
+	    csrtp_key_init(engine, &key256, CSRTP_PROFILE_AEAD_AES_256_GCM, master, 32, salt) ||
+	    /* AES-CM: 16-octet master key, 14-octet master salt (RFC 3711 s. 8.2) */
+	    csrtp_key_init_salt(engine, &key_cm80, CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_80,
+				master, 16, salt, CSRTP_CM_SALT_LEN) ||
+	    csrtp_key_init_salt(engine, &key_cm32, CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_32,
+				master, 16, salt, CSRTP_CM_SALT_LEN))
 		abort();
+}
+
+/* What protect adds: the profile's SRTP tag (16, 10 or 4 octets), or for
+ * SRTCP the E || index word and the SRTCP tag (16 GCM, 10 AES-CM). */
+static size_t overhead_of(const struct csrtp_key *k, bool rtcp)
+{
+	size_t tag = csrtp_profile_tag_len((enum csrtp_profile)k->profile);
+
+	if (!rtcp)
+		return tag;
+	return CSRTP_RTCP_TRAILER_LEN + (k->cm ? CSRTP_CM_RTCP_TAG_LEN : CSRTP_TAG_LEN);
 }
 
 struct packets {
@@ -138,13 +162,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	roc = (uint32_t)data[1] << 24 | (uint32_t)data[2] << 16 | (uint32_t)data[3] << 8 | data[4];
 	data += 5;
 	size -= 5;
-	k = (ctl & 1) ? &key256 : &key128;
+	if (ctl & 0x40)
+		k = (ctl & 1) ? &key_cm32 : &key_cm80;
+	else
+		k = (ctl & 1) ? &key256 : &key128;
 	rtcp = ctl & 2;
 	if (ctl & 4)
 		flags = rtcp ? CSRTP_F_RTCP_AUTH_ONLY : CSRTP_F_RTP_AUTH_ONLY;
 	csrtp_engine_set_api(engine, (ctl & 8) ? CSRTP_API_BURST : CSRTP_API_DIRECT);
 	n = 1 + ((ctl >> 4) & 3u);
-	overhead = rtcp ? CSRTP_RTCP_OVERHEAD : CSRTP_OVERHEAD;
+	overhead = overhead_of(k, rtcp);
 
 	if (csrtp_stream_init(&tx, k, 0, flags) || csrtp_stream_init(&rx, k, 0, flags) ||
 	    csrtp_stream_init(&raw, k, 0, flags))
@@ -183,7 +210,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* a protected packet with one octet changed (position and xor from the
 	 * input) is refused: the tag covers the header, the payload and (SRTCP)
-	 * the E || index word */
+	 * the E || index word; AES-CM's also the ROC (RFC 3711 s. 4.2) */
 	if (size > 0 && n == 1) {
 		uint32_t at;
 
@@ -201,7 +228,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			prot.p[0].data[at] ^= x;
 			prot.p[0].stream = &rx;
 			run(rtcp, false, prot.p, 1);
-			if (prot.p[0].status == CSRTP_OK)
+			if (prot.p[0].status == CSRTP_OK &&
+			    (k != &key_cm32 || rtcp || ++cm32_forgeries > 1))
 				abort();
 		}
 		release(&prot);

@@ -177,6 +177,36 @@ def srtp_seeds():
         ('rtp-burst4', bytes([0x30]) + roc0 + b''.join(rtp(seq=s) for s in (1, 2, 2, 0x8001))),
         ('rtcp-burst2', bytes([0x12]) + roc0 + rtcp_rr() + rtcp_rr(ssrc=0x99)),
     ]
+    # AES-CM (ctl bit 6; bit 0: the 32-bit tag): every kind under
+    # AES_CM_128_HMAC_SHA1_80, and the other paths under both tags
+    CM, CM32 = 0x40, 0x41
+    for label, p in RTP_KINDS:
+        out.append(('cm80-' + label, bytes([CM]) + roc0 + p))
+    for label, p in RTCP_KINDS:
+        out.append(('cm80-' + label, bytes([CM | 0x02]) + roc0 + p))
+    out += [
+        ('cm32-rtp-plain', bytes([CM32]) + roc0 + rtp(seq=100)),
+        ('cm32-rtp-csrc-ext-pad', bytes([CM32]) + roc0 +
+         rtp(csrcs=(9,), ext=(0xbede, b'\x22\x01\x02\x03'), pad=3, seq=6)),
+        ('cm32-rtcp-compound', bytes([CM32 | 0x02]) + roc0 + rtcp_sr() + rtcp_sdes()),
+        ('cm80-rtp-auth-only', bytes([CM | 0x04]) + roc0 + rtp(csrcs=(5,), seq=9)),
+        ('cm32-rtp-auth-only', bytes([CM32 | 0x04]) + roc0 + rtp(seq=10)),
+        ('cm80-rtcp-auth-only', bytes([CM | 0x06]) + roc0 + rtcp_sr() + rtcp_sdes()),
+        ('cm32-rtcp-auth-only', bytes([CM32 | 0x06]) + roc0 + rtcp_rr()),
+        ('cm80-rtp-burst-api', bytes([CM | 0x08]) + roc0 + rtp(ext=(0xbede, b'\x10\xaa\x00\x00'))),
+        ('cm32-rtp-burst-api', bytes([CM32 | 0x08]) + roc0 + rtp(seq=11)),
+        ('cm80-rtcp-burst-api', bytes([CM | 0x0a]) + roc0 + rtcp_rr(reports=2)),
+        ('cm32-rtcp-burst-api', bytes([CM32 | 0x0a]) + roc0 + rtcp_bye()),
+        ('cm80-rtp-roc', bytes([CM]) + struct.pack('!I', 0x12345) + rtp(seq=0xfff0)),
+        ('cm32-rtp-roc', bytes([CM32]) + struct.pack('!I', 0xfffffffe) + rtp(seq=0xffff)),
+        ('cm80-rtp-burst4', bytes([CM | 0x30]) + roc0 +
+         b''.join(rtp(seq=s) for s in (1, 2, 2, 0x8001))),
+        ('cm32-rtp-burst4-api', bytes([CM32 | 0x38]) + roc0 +
+         b''.join(rtp(seq=s) for s in (5, 6, 7, 8))),
+        ('cm80-rtcp-burst2', bytes([CM | 0x12]) + roc0 + rtcp_rr() + rtcp_rr(ssrc=0x99)),
+        ('cm32-rtcp-burst3-api', bytes([CM32 | 0x2a]) + roc0 +
+         rtcp_rr() + rtcp_rr(ssrc=0x98) + rtcp_rr(ssrc=0x97)),
+    ]
     return out
 
 
@@ -195,6 +225,11 @@ INTENT_OFF = tlv(1, b'\x01\x03')
 PROFILES = tlv(2, struct.pack('!HH', 0x0008, 0x0007))
 PROFILES_128 = tlv(2, struct.pack('!H', 0x0007))
 CHOSEN_256 = tlv(3, struct.pack('!H', 0x0008))
+PROFILES_CM80 = tlv(2, struct.pack('!H', 0x0001))
+PROFILES_CM32 = tlv(2, struct.pack('!H', 0x0002))
+PROFILES_GCM_CM = tlv(2, struct.pack('!HH', 0x0008, 0x0001))
+CHOSEN_CM80 = tlv(3, struct.pack('!H', 0x0001))
+CHOSEN_CM32 = tlv(3, struct.pack('!H', 0x0002))
 MEDIA_V4 = tlv(4, bytes([4, 192, 0, 2, 10]) + struct.pack('!H', 40000))
 MEDIA_V6 = tlv(4, bytes([6]) + bytes.fromhex('20010db8000000000000000000000001') +
                struct.pack('!H', 40000))
@@ -233,6 +268,13 @@ def callproto_seeds():
         ('init-128', pieces(0x01, INTENT_ON + PROFILES_128 + MEDIA_V6, bytes([0, 1, 0, 7]))),
         ('init-abort', pieces(0x03, abort)),
         ('init-late-frame', pieces(0x01, noise2, confirm_ok, frame(0x03, b'\x00' * 48))),
+        # AES-CM (issue 16): chosen only without GCM in common
+        ('init-cm80', pieces(0x81, INTENT_ON + PROFILES_CM80 + MEDIA_V4, bytes([0, 1, 0, 1]),
+                             b'', b'\x00\x02')),
+        ('resp-cm32', pieces(0x80, b'', b'', INTENT_ON + PROFILES_CM32 + CHOSEN_CM32 + MEDIA_V4,
+                             b'\x00\x01')),
+        ('resp-cm-downgrade', pieces(0x00, b'', b'', INTENT_ON + PROFILES_GCM_CM + CHOSEN_CM80 +
+                                     MEDIA_V4)),
     ]
 
 

@@ -334,7 +334,9 @@ newid "$TEST_TMP/c2s-newid.bin" 0123456789abcdef
 newid "$TEST_TMP/c2s-newid2.bin" 00000000deadbeef
 attack "replay with a fresh call id" "NOISE3 from alice@contoso failed authentication" 1 \
   --file "$TEST_TMP/c2s-newid.bin"
-tap_is "${LAST_RX:0:6} ${#LAST_RX}" "007703 $(((2 + 119 + 4) * 2))" \
+# NOISE2: type, e (32), s (32 + 16), payload + 16; payload: INTENT (5), PROFILES (3 +
+# 2 x 4: the default offer, GCM then AES-CM), MEDIA v4 (10) = 26 -> 123 = 0x7b octets
+tap_is "${LAST_RX:0:6} ${#LAST_RX}" "007b03 $(((2 + 123 + 4) * 2))" \
   "  ... B answered NOISE2 (a fresh one) and then ABORT, nothing more"
 attack "512 random octets" "the peer sent an oversized frame" 1 --random 512 --seed 7
 attack "a valid length (64) in front of random octets" "unknown message type" 1 \

@@ -194,13 +194,39 @@ static void test_policy_matrix(void **state)
 
 /* ---- profiles ------------------------------------------------------------------- */
 
+#define CM80 CALLPROTO_PROFILE_AES_CM_128_HMAC_SHA1_80
+#define CM32 CALLPROTO_PROFILE_AES_CM_128_HMAC_SHA1_32
+#define G128 CALLPROTO_PROFILE_AEAD_AES_128_GCM
+#define G256 CALLPROTO_PROFILE_AEAD_AES_256_GCM
+
 static void test_profiles(void **state)
 {
 	static const uint16_t prof_256_128[] = { CALLPROTO_PROFILE_AEAD_AES_256_GCM,
 						 CALLPROTO_PROFILE_AEAD_AES_128_GCM };
+	/* the AES-CM profiles: GCM stays the choice wherever both offer it,
+	 * whatever the order of an offer */
+	static const uint16_t all[] = { G256, G128, CM80, CM32 }, cm[] = { CM80, CM32 },
+		cm32_80[] = { CM32, CM80 }, cm80[] = { CM80 }, cm32[] = { CM32 },
+		cm80_128[] = { CM80, G128 }, g128_cm32[] = { G128, CM32 },
+		cm32_256[] = { CM32, G256 };
 	struct {
 		const uint16_t *a; size_t na; const uint16_t *b; size_t nb; uint16_t want;
 	} cases[] = {
+		{ all, 4, all, 4, G256 },
+		{ cm80_128, 2, all, 4, G128 },
+		{ all, 4, cm80_128, 2, G128 },
+		{ cm80_128, 2, g128_cm32, 2, G128 },
+		{ cm32_256, 2, all, 4, G256 },
+		{ cm, 2, all, 4, CM80 },
+		{ all, 4, cm, 2, CM80 },
+		{ cm32_80, 2, cm, 2, CM80 },
+		{ cm32, 1, all, 4, CM32 },
+		{ all, 4, cm32, 1, CM32 },
+		{ cm80, 1, cm80_128, 2, CM80 },
+		{ g128_cm32, 2, cm32_80, 2, CM32 },
+		{ cm80, 1, cm32, 1, 0 },
+		{ cm, 2, prof_both, 2, 0 },
+		{ prof_128, 1, cm, 2, 0 },
 		{ prof_both, 2, prof_both, 2, CALLPROTO_PROFILE_AEAD_AES_256_GCM },
 		{ prof_256_128, 2, prof_both, 2, CALLPROTO_PROFILE_AEAD_AES_256_GCM },
 		{ prof_128, 1, prof_both, 2, CALLPROTO_PROFILE_AEAD_AES_128_GCM },
@@ -230,11 +256,19 @@ static void test_profiles(void **state)
 			assert_int_equal(ri.keys.tx.key_len,
 					 callproto_profile_key_len(cases[c].want));
 			assert_int_equal(ri.keys.rx.key_len, ri.keys.tx.key_len);
-			/* bytes past key_len are zero */
+			assert_int_equal(ri.keys.tx.salt_len,
+					 cases[c].want == CM80 || cases[c].want == CM32 ? 14 : 12);
+			/* bytes past key_len and salt_len are zero */
 			if (ri.keys.tx.key_len == 16) {
 				static const uint8_t zero[16];
 
 				assert_memory_equal(ri.keys.tx.key + 16, zero, 16);
+			}
+			if (ri.keys.tx.salt_len == 12) {
+				static const uint8_t zero[2];
+
+				assert_memory_equal(ri.keys.tx.salt + 12, zero, 2);
+				assert_memory_equal(rr.keys.tx.salt + 12, zero, 2);
 			}
 		} else {
 			assert_int_equal(callproto_status(s.i, &why), CALLPROTO_FAILED);
@@ -251,6 +285,62 @@ static void test_profiles(void **state)
 	}
 }
 
+/* The offer's table: the default list, names in, names out, refusals. */
+static void test_profile_names(void **state)
+{
+	uint16_t p[CALLPROTO_MAX_PROFILES];
+	char err[512];
+	size_t n = 99;
+
+	(void)state;
+	/* the default offer: every profile, GCM first */
+	assert_int_equal(callproto_profiles_default(p), 4);
+	assert_int_equal(p[0], G256);
+	assert_int_equal(p[1], G128);
+	assert_int_equal(p[2], CM80);
+	assert_int_equal(p[3], CM32);
+	assert_int_equal(callproto_profile_key_len(CM80), 16);
+	assert_int_equal(callproto_profile_salt_len(CM32), 14);
+	assert_int_equal(callproto_profile_salt_len(G256), 12);
+	assert_int_equal(callproto_profile_salt_len(0x0003), 0);
+	assert_string_equal(callproto_profile_name(CM32), "AES_CM_128_HMAC_SHA1_32");
+
+	/* in the order given, any case */
+	assert_int_equal(callproto_profiles_parse("aes_cm_128_hmac_sha1_32,AEAD_AES_128_GCM",
+						  p, &n, "--srtp-profiles", err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(p[0], CM32);
+	assert_int_equal(p[1], G128);
+	assert_int_equal(callproto_profiles_parse("AES_CM_128_HMAC_SHA1_80", p, &n, "--x",
+						  err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(p[0], CM80);
+#define BAD(list, text) do { \
+		n = 99; \
+		assert_int_equal(callproto_profiles_parse(list, p, &n, "--srtp-profiles", \
+							  err, sizeof(err)), -EINVAL); \
+		assert_int_equal(n, 0); \
+		if (!strstr(err, text) || !strstr(err, "--srtp-profiles")) \
+			fail_msg("%s: \"%s\"", list ? list : "NULL", err); \
+	} while (0)
+	BAD(NULL, "empty");
+	BAD("", "empty");
+	BAD("AES_CM_128_HMAC_SHA1_80,", "'?' is not an SRTP profile");
+	BAD(",AEAD_AES_128_GCM", "'?' is not");
+	BAD("AEAD_AES_128_GCM,,AES_CM_128_HMAC_SHA1_80", "'?' is not");
+	BAD("AES_CM_128_HMAC_SHA1_80,aes_cm_128_hmac_sha1_80", "listed twice");
+	BAD("SRTP_NULL_HMAC_SHA1_80", "'SRTP_NULL_HMAC_SHA1_80' is not an SRTP profile");
+	BAD("AES_CM_128_HMAC_SHA1_80 ", "'?' is not");
+	/* the refusal names what is accepted, and never echoes a word that is
+	 * not a plain name (it might be key material pasted by mistake) */
+	BAD("AES_CM_128_HMAC_SHA1_32,AEAD_AES_128_GCM,", "AES_CM_128_HMAC_SHA1_80");
+	BAD("SRTP_NULL_HMAC_SHA1_80", "name one or more of AEAD_AES_256_GCM, ");
+	BAD("AES_CM_128_HMAC_SHA1_8", "(did you mean AES_CM_128_HMAC_SHA1_80?)");
+	BAD("AEAD_AES_256_GMC", "(did you mean AEAD_AES_256_GCM?)");
+	BAD("YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo=", "'?'");
+	assert_null(strstr(err, "YWJj"));
+#undef BAD
+}
 
 int main(void)
 {
@@ -258,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_agree),
 		cmocka_unit_test(test_policy_matrix),
 		cmocka_unit_test(test_profiles),
+		cmocka_unit_test(test_profile_names),
 		cmocka_unit_test(test_bitflips),
 		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_garbage),
@@ -268,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_rekey),
 		cmocka_unit_test(test_reference_caller),
 		cmocka_unit_test(test_reference_callee),
+		cmocka_unit_test(test_reference_aes_cm),
 		cmocka_unit_test(test_hello_and_callee),
 		cmocka_unit_test(test_framing_and_api),
 		cmocka_unit_test(test_security_code),

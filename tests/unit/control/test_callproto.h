@@ -104,6 +104,7 @@ void test_mitm(void **state);
 /* test_callproto_reference.c: a second implementation against either side */
 void test_reference_caller(void **state);
 void test_reference_callee(void **state);
+void test_reference_aes_cm(void **state);
 
 /* test_callproto_api.c: rekey, hello and callee step, framing, security code, export */
 void test_rekey(void **state);

@@ -53,7 +53,7 @@ void test_rekey(void **state)
 	assert_int_equal(ki[3].tx.key_len, 16);
 	/* another call's chain has nothing in common */
 	assert_int_equal(callproto_rekey(s.i, 3, &k), 0);
-	assert_memory_not_equal(k.tx.salt, ki[3].tx.salt, CALLPROTO_MASTER_SALT_LEN);
+	assert_memory_not_equal(k.tx.salt, ki[3].tx.salt, k.tx.salt_len);
 	callproto_keys_wipe(&k);
 	sim_destroy(&s);
 	sim_destroy(&s2);
@@ -204,7 +204,7 @@ void test_framing_and_api(void **state)
 	/* configuration errors */
 	{
 		struct side_cfg ca = { ALICE, &kp_alice, true, true, prof_both, 2, 10, 40000 };
-		static const uint16_t dup[] = { 7, 7 }, unk[] = { 1 };
+		static const uint16_t dup[] = { 7, 7 }, unk[] = { 3 };   /* SRTP_NULL_HMAC_SHA1_80 */
 		struct callproto_config cfg = { .local = make_local(&ca), .peer_user = BOB };
 		struct callproto *st;
 		char long_user[300];

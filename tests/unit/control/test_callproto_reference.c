@@ -130,10 +130,11 @@ static size_t cat(uint8_t *out, const struct piece *pieces, size_t n)
  * sends payload as NOISE3's. Returns the CONFIRM code the responder sent (or
  * -1 if it sent an ABORT / nothing); checks the keys on acceptance.
  */
-static int ref_caller(const uint8_t *payload, size_t plen, char *resp_reason, size_t cap)
+static int ref_caller_offer(const uint16_t *bob_prof, size_t n_bob, const uint8_t *payload,
+			    size_t plen, char *resp_reason, size_t cap)
 {
 	static const uint8_t call_id[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
-	struct side_cfg cb = { BOB, &kp_bob, true, true, prof_both, 2, 20, 50000 };
+	struct side_cfg cb = { BOB, &kp_bob, true, true, bob_prof, n_bob, 20, 50000 };
 	bool yes = true;
 	struct callproto_config cfg = { .local = make_local(&cb), .identity_cb = cb_accept,
 					.identity_ctx = &yes };
@@ -159,14 +160,24 @@ static int ref_caller(const uint8_t *payload, size_t plen, char *resp_reason, si
 	assert_int_equal(f[2], 0x03);
 	assert_int_equal(noise_handshake_read_message(hs, f + 3, fl - 3, pl, sizeof(pl), &pll), 0);
 	{
-		static const uint8_t want[] = {
-			0x01, 0x00, 0x02, 0x03, 0x00,                           /* INTENT */
-			0x02, 0x00, 0x04, 0x00, 0x07, 0x00, 0x08,               /* PROFILES */
-			0x04, 0x00, 0x07, 0x04, 192, 0, 2, 20, 0xc3, 0x50,      /* MEDIA */
-		};
+		static const uint8_t intent[] = { 0x01, 0x00, 0x02, 0x03, 0x00 };
+		static const uint8_t media[] = { 0x04, 0x00, 0x07, 0x04, 192, 0, 2, 20, 0xc3, 0x50 };
+		uint8_t want[64];
+		size_t wl = 0, i;
 
-		assert_int_equal(pll, sizeof(want));
-		assert_memory_equal(pl, want, sizeof(want));
+		memcpy(want, intent, sizeof(intent));                   /* INTENT */
+		wl += sizeof(intent);
+		want[wl++] = 0x02;                                      /* PROFILES, as offered */
+		want[wl++] = 0;
+		want[wl++] = (uint8_t)(2 * n_bob);
+		for (i = 0; i < n_bob; i++) {
+			want[wl++] = (uint8_t)(bob_prof[i] >> 8);
+			want[wl++] = (uint8_t)bob_prof[i];
+		}
+		memcpy(want + wl, media, sizeof(media));                /* MEDIA */
+		wl += sizeof(media);
+		assert_int_equal(pll, wl);
+		assert_memory_equal(pl, want, wl);
 	}
 	assert_int_equal(noise_handshake_write_message(hs, payload, plen, msg, sizeof(msg), &ml), 0);
 	fl = ref_frame(f, 0x04, msg, ml);
@@ -185,10 +196,14 @@ static int ref_caller(const uint8_t *payload, size_t plen, char *resp_reason, si
 
 		assert_int_equal(callproto_result(bob, &r), 0);
 		ref_keys(hs, r.profile, 0, ir, ri, ref_code);
+		/* the documented lengths: key 16 | 32, salt 12 (GCM) | 14 (AES-CM) */
+		assert_int_equal(r.keys.rx.key_len, r.profile == 0x0008 ? 32 : 16);
+		assert_int_equal(r.keys.rx.salt_len, r.profile <= 0x0002 ? 14 : 12);
+		assert_int_equal(r.keys.tx.salt_len, r.keys.rx.salt_len);
 		assert_memory_equal(r.keys.rx.key, ir, r.keys.rx.key_len);
-		assert_memory_equal(r.keys.rx.salt, ir + 32, 12);
+		assert_memory_equal(r.keys.rx.salt, ir + 32, r.keys.rx.salt_len);
 		assert_memory_equal(r.keys.tx.key, ri, r.keys.tx.key_len);
-		assert_memory_equal(r.keys.tx.salt, ri + 32, 12);
+		assert_memory_equal(r.keys.tx.salt, ri + 32, r.keys.tx.salt_len);
 		assert_string_equal(r.security_code, ref_code);
 		{
 			struct callproto_keys k;
@@ -196,7 +211,7 @@ static int ref_caller(const uint8_t *payload, size_t plen, char *resp_reason, si
 			assert_int_equal(callproto_rekey(bob, 2, &k), 0);
 			ref_keys(hs, r.profile, 2, ir, ri, ref_code);
 			assert_memory_equal(k.rx.key, ir, k.rx.key_len);
-			assert_memory_equal(k.tx.salt, ri + 32, 12);
+			assert_memory_equal(k.tx.salt, ri + 32, k.tx.salt_len);
 		}
 		callproto_result_wipe(&r);
 	}
@@ -218,6 +233,11 @@ static int ref_caller(const uint8_t *payload, size_t plen, char *resp_reason, si
 	noise_handshake_destroy(hs);
 	callproto_destroy(bob);
 	return code;
+}
+
+static int ref_caller(const uint8_t *payload, size_t plen, char *resp_reason, size_t cap)
+{
+	return ref_caller_offer(prof_both, 2, payload, plen, resp_reason, cap);
 }
 
 void test_reference_caller(void **state)
@@ -302,11 +322,12 @@ void test_reference_caller(void **state)
  * A callee written from the document answers the real caller (Alice) with
  * payload in NOISE2. Returns the caller's status; *why its reason.
  */
-static enum callproto_status ref_callee(const uint8_t *payload, size_t plen,
-					const char **why, struct callproto **alice_out,
-					struct noise_handshake **hs_out)
+static enum callproto_status ref_callee_offer(const uint16_t *alice_prof, size_t n_alice,
+					      const uint8_t *payload, size_t plen,
+					      const char **why, struct callproto **alice_out,
+					      struct noise_handshake **hs_out)
 {
-	struct side_cfg ca = { ALICE, &kp_alice, true, true, prof_both, 2, 10, 40000 };
+	struct side_cfg ca = { ALICE, &kp_alice, true, true, alice_prof, n_alice, 10, 40000 };
 	bool yes = true;
 	struct callproto_config cfg = { .local = make_local(&ca), .peer_user = BOB,
 					.identity_cb = cb_accept, .identity_ctx = &yes };
@@ -342,6 +363,13 @@ static enum callproto_status ref_callee(const uint8_t *payload, size_t plen,
 	*alice_out = alice;
 	*hs_out = hs;
 	return callproto_status(alice, why);
+}
+
+static enum callproto_status ref_callee(const uint8_t *payload, size_t plen,
+					const char **why, struct callproto **alice_out,
+					struct noise_handshake **hs_out)
+{
+	return ref_callee_offer(prof_both, 2, payload, plen, why, alice_out, hs_out);
 }
 
 void test_reference_callee(void **state)
@@ -439,6 +467,144 @@ void test_reference_callee(void **state)
 		assert_int_equal(r.peer_media.port, 40000);
 		assert_int_equal(r.peer_media.addr[15], 1);
 		callproto_result_wipe(&r);
+	}
+	callproto_destroy(alice);
+	noise_handshake_destroy(hs);
+}
+
+/*
+ * The AES-CM profiles (0x0001, 0x0002) against the reference: the choice
+ * rule (GCM first, AES-CM only without GCM in common), a choice the rule
+ * does not give or this side did not offer refused as BAD_PROFILE_CHOICE,
+ * and the documented 14-octet master salt KM[32 .. 46) on either side.
+ */
+void test_reference_aes_cm(void **state)
+{
+	static const uint16_t bob_cm[] = { 0x0001, 0x0002 }, bob_cm80[] = { 0x0001 },
+		bob_all[] = { 0x0008, 0x0007, 0x0001, 0x0002 };
+	static const uint8_t tlv_prof_cm[] = { 0x02, 0x00, 0x04, 0x00, 0x01, 0x00, 0x02 };
+	static const uint8_t tlv_prof_gcm_cm[] = { 0x02, 0x00, 0x04, 0x00, 0x08, 0x00, 0x01 };
+	static const uint8_t tlv_prof_128[] = { 0x02, 0x00, 0x02, 0x00, 0x07 };
+	static const uint8_t tlv_chosen_cm80[] = { 0x03, 0x00, 0x02, 0x00, 0x01 };
+	static const uint8_t tlv_chosen_cm32[] = { 0x03, 0x00, 0x02, 0x00, 0x02 };
+	static const uint8_t tlv_chosen_128[] = { 0x03, 0x00, 0x02, 0x00, 0x07 };
+	const struct piece I = { TLV_INTENT_ON, sizeof(TLV_INTENT_ON) };
+	const struct piece M = { TLV_MEDIA_V6, sizeof(TLV_MEDIA_V6) };
+	const struct piece PCM = { tlv_prof_cm, sizeof(tlv_prof_cm) };
+	const struct piece C80 = { tlv_chosen_cm80, 5 }, C32 = { tlv_chosen_cm32, 5 };
+	struct {
+		const char *what;
+		const uint16_t *bob; size_t nb;
+		struct piece p[4];
+		int want_code;
+		const char *want_reason;
+	} cases[] = {
+		{ "AES-CM only, 80 chosen", bob_cm, 2, { I, PCM, C80, M }, 0, "end-to-end" },
+		{ "AES-CM, callee offers all", bob_all, 4, { I, PCM, C80, M }, 0, NULL },
+		{ "32 where the rule gives 80", bob_cm, 2, { I, PCM, C32, M },
+			CALLPROTO_CODE_BAD_PROFILE_CHOICE, "downgrade attempt" },
+		{ "32, which the callee did not offer", bob_cm80, 1, { I, PCM, C32, M },
+			CALLPROTO_CODE_BAD_PROFILE_CHOICE, "AES_CM_128_HMAC_SHA1_80" },
+		{ "AES-CM where GCM is in common", bob_all, 4,
+			{ I, { tlv_prof_gcm_cm, 7 }, C80, M },
+			CALLPROTO_CODE_BAD_PROFILE_CHOICE, "AEAD_AES_256_GCM" },
+		{ "GCM only against AES-CM only", bob_cm80, 1,
+			{ I, { tlv_prof_128, 5 }, { tlv_chosen_128, 5 }, M },
+			CALLPROTO_CODE_NO_COMMON_PROFILE, "no SRTP profile in common" },
+	};
+	static const uint8_t tlv_only_cm32[] = { 0x02, 0x00, 0x02, 0x00, 0x02 };
+	struct callproto *alice;
+	struct noise_handshake *hs;
+	struct noise_cipherstate send, recv;
+	uint8_t payload[256], f[CALLPROTO_OUT_MAX], pl[256], ct[64];
+	size_t c, plen, fl, pll, cl;
+	const char *why;
+
+	(void)state;
+	/* the real callee, a reference caller */
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		char reason[CALLPROTO_REASON_MAX];
+		int code;
+
+		plen = cat(payload, cases[c].p, 4);
+		code = ref_caller_offer(cases[c].bob, cases[c].nb, payload, plen, reason,
+					sizeof(reason));
+		if (code != cases[c].want_code)
+			fail_msg("%s: code %d, want %d (%s)", cases[c].what, code,
+				 cases[c].want_code, reason);
+		if (cases[c].want_reason && !strstr(reason, cases[c].want_reason))
+			fail_msg("%s: reason \"%s\"", cases[c].what, reason);
+	}
+
+	/* the real caller offering everything, a reference callee offering only
+	 * AES_CM_128_HMAC_SHA1_32: NOISE3 chooses it; the keys are the document's */
+	plen = cat(payload, (struct piece[]){ I, { tlv_only_cm32, 5 }, M }, 3);
+	assert_int_equal(ref_callee_offer(bob_all, 4, payload, plen, &why, &alice, &hs),
+			 CALLPROTO_RUNNING);
+	assert_int_equal(callproto_next_out(alice, f, sizeof(f), &fl), 0);
+	assert_int_equal(f[2], 0x04);
+	assert_int_equal(noise_handshake_read_message(hs, f + 3, fl - 3, pl, sizeof(pl), &pll), 0);
+	{
+		static const uint8_t want[] = {
+			0x01, 0x00, 0x02, 0x03, 0x00,
+			0x02, 0x00, 0x08, 0x00, 0x08, 0x00, 0x07, 0x00, 0x01, 0x00, 0x02,
+			0x03, 0x00, 0x02, 0x00, 0x02,
+			0x04, 0x00, 0x07, 0x04, 192, 0, 2, 10, 0x9c, 0x40,
+		};
+
+		assert_int_equal(pll, sizeof(want));
+		assert_memory_equal(pl, want, sizeof(want));
+	}
+	{
+		uint8_t ir[64], ri[64], ir1[64], ri1[64];
+		uint8_t plain[4] = { 0, CALLPROTO_MODE_E2EE, 0x00, 0x02 };
+		char code[24], code1[24];
+		struct callproto_result r;
+		struct callproto_keys k;
+
+		ref_keys(hs, CALLPROTO_PROFILE_AES_CM_128_HMAC_SHA1_32, 0, ir, ri, code);
+		ref_keys(hs, CALLPROTO_PROFILE_AES_CM_128_HMAC_SHA1_32, 1, ir1, ri1, code1);
+		assert_int_equal(noise_handshake_split(hs, &send, &recv), 0);
+		assert_int_equal(noise_cipher_encrypt(&send, NULL, 0, plain, 4, ct, sizeof(ct),
+						      &cl), 0);
+		fl = ref_frame(f, 0x05, ct, cl);
+		assert_int_equal(callproto_consume(alice, f, fl), 0);
+		assert_int_equal(callproto_result(alice, &r), 0);
+		assert_int_equal(r.profile, CALLPROTO_PROFILE_AES_CM_128_HMAC_SHA1_32);
+		assert_int_equal(r.keys.tx.key_len, 16);
+		assert_int_equal(r.keys.tx.salt_len, 14);
+		assert_int_equal(r.keys.rx.salt_len, 14);
+		assert_memory_equal(r.keys.tx.key, ir, 16);
+		assert_memory_equal(r.keys.tx.salt, ir + 32, 14);
+		assert_memory_equal(r.keys.rx.key, ri, 16);
+		assert_memory_equal(r.keys.rx.salt, ri + 32, 14);
+		assert_string_equal(r.security_code, code);
+		/* the rekey chain gives the profile's lengths too */
+		assert_int_equal(callproto_rekey(alice, 1, &k), 0);
+		assert_int_equal(k.tx.salt_len, 14);
+		assert_memory_equal(k.tx.key, ir1, 16);
+		assert_memory_equal(k.tx.salt, ir1 + 32, 14);
+		assert_memory_equal(k.rx.salt, ri1 + 32, 14);
+		callproto_keys_wipe(&k);
+		callproto_result_wipe(&r);
+	}
+	callproto_destroy(alice);
+	noise_handshake_destroy(hs);
+
+	/* a CONFIRM naming the other AES-CM profile is refused, nothing derived */
+	assert_int_equal(ref_callee_offer(bob_all, 4, payload, plen, &why, &alice, &hs),
+			 CALLPROTO_RUNNING);
+	assert_int_equal(callproto_next_out(alice, f, sizeof(f), &fl), 0);
+	assert_int_equal(noise_handshake_read_message(hs, f + 3, fl - 3, pl, sizeof(pl), &pll), 0);
+	{
+		uint8_t bad[4] = { 0, CALLPROTO_MODE_E2EE, 0x00, 0x01 };
+
+		assert_int_equal(noise_handshake_split(hs, &send, &recv), 0);
+		assert_int_equal(noise_cipher_encrypt(&send, NULL, 0, bad, 4, ct, sizeof(ct),
+						      &cl), 0);
+		fl = ref_frame(f, 0x05, ct, cl);
+		assert_int_equal(callproto_consume(alice, f, fl), -EBADMSG);
+		assert_nothing_derived(alice);
 	}
 	callproto_destroy(alice);
 	noise_handshake_destroy(hs);

@@ -183,6 +183,7 @@ void assert_keys_equal(const struct callproto_srtp_key *x,
 {
 	assert_int_equal(x->profile, y->profile);
 	assert_int_equal(x->key_len, y->key_len);
+	assert_int_equal(x->salt_len, y->salt_len);
 	assert_memory_equal(x->key, y->key, sizeof(x->key));
 	assert_memory_equal(x->salt, y->salt, sizeof(x->salt));
 }
@@ -191,7 +192,7 @@ void assert_keys_differ(const struct callproto_srtp_key *x,
 			const struct callproto_srtp_key *y)
 {
 	assert_memory_not_equal(x->key, y->key, x->key_len);
-	assert_memory_not_equal(x->salt, y->salt, sizeof(x->salt));
+	assert_memory_not_equal(x->salt, y->salt, x->salt_len);
 }
 
 /* Both sides done and in agreement; results in ri, rr. */
@@ -216,6 +217,8 @@ void assert_agree(struct sim *s, struct callproto_result *ri,
 	assert_keys_equal(&ri->keys.rx, &rr->keys.tx);         /* r->i */
 	assert_keys_differ(&ri->keys.tx, &ri->keys.rx);
 	assert_int_equal(ri->keys.tx.key_len, callproto_profile_key_len(ri->profile));
+	assert_int_equal(ri->keys.tx.salt_len, callproto_profile_salt_len(ri->profile));
+	assert_int_equal(ri->keys.rx.salt_len, callproto_profile_salt_len(ri->profile));
 	assert_string_equal(ri->security_code, rr->security_code);
 	assert_memory_equal(ri->handshake_hash, rr->handshake_hash, NOISE_HASH_LEN);
 	assert_string_equal(ri->local_user, rr->peer_user);

@@ -253,6 +253,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_and_destroy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_entries_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_aes_cm_call, setup_aes_cm, teardown),
+		cmocka_unit_test_setup_teardown(test_offer_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_self_call_e2ee, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_self_call_standard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_self_call_resume, setup, teardown),

@@ -81,6 +81,9 @@ int setup(void **state);
 int setup_tofu(void **state);
 int setup_short(void **state);
 int setup_auto_rekey(void **state);
+extern const uint16_t *fixture_offer_a, *fixture_offer_b;
+extern size_t fixture_n_offer_a, fixture_n_offer_b;
+int setup_aes_cm(void **state);
 #define STATS_POLL_MS  50u      /* setup_stats: calls_config.stats_poll_ms */
 #define STATS_GUARD_MS 1000u    /* setup_stats: calls_config.reuse_guard_ms */
 int setup_stats(void **state);
@@ -125,6 +128,8 @@ void test_auto_rekey(void **state);
 void test_list_and_destroy(void **state);
 void test_restart_resume(void **state);
 void test_restart_entries_gone(void **state);
+void test_aes_cm_call(void **state);
+void test_offer_config(void **state);
 
 /* test_calls_tenant.c: calls within a tenant (one manager; two sites) */
 int setup_one_tenant(void **state);

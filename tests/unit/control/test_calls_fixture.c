@@ -56,6 +56,10 @@ static int side_open(struct side *s, const char *tenant)
 /* calls_config.history_s for the managers the next set-up starts (0: the
  * default); set by a test's set-up, cleared by teardown */
 unsigned int fixture_history_s;
+/* calls_config.profiles of side a's and side b's manager for the next
+ * set-up (NULL: the default offer); set by a test's set-up, cleared after it */
+const uint16_t *fixture_offer_a, *fixture_offer_b;
+size_t fixture_n_offer_a, fixture_n_offer_b;
 /* calls_config.rekey_interval_s for the managers the next set-up starts */
 static unsigned int fixture_rekey_interval_s;
 /* the dataplane's statistics (legstats.c) for the managers the next set-up
@@ -94,6 +98,8 @@ int side_start(struct fixture *f, struct side *s, bool tofu, unsigned int timeou
 		.stats_table = fixture_stats_poll_ms ? s->table_name : NULL,
 		.stats_poll_ms = fixture_stats_poll_ms, .reuse_guard_ms = fixture_reuse_guard_ms,
 		.history_s = fixture_history_s, .event = on_event, .log = on_log, .event_ctx = s,
+		.profiles = s == &f->b ? fixture_offer_b : fixture_offer_a,
+		.n_profiles = s == &f->b ? fixture_n_offer_b : fixture_n_offer_a,
 	};
 
 	if (calls_create(&s->cm, &cfg, err, sizeof(err)) != 0) {
@@ -205,6 +211,21 @@ int setup_auto_rekey(void **state)
 	fixture_rekey_interval_s = 1;
 	rc = setup_common(state, false, 0, 0, "fabrikam");
 	fixture_rekey_interval_s = 0;
+	return rc;
+}
+
+/* The standard set-up where bob's manager offers only AES_CM_128_HMAC_SHA1_80
+ * (a site whose other leg needs AES-CM); alice's offers the default. */
+int setup_aes_cm(void **state)
+{
+	static const uint16_t cm80[] = { CALLPROTO_PROFILE_AES_CM_128_HMAC_SHA1_80 };
+	int rc;
+
+	fixture_offer_b = cm80;
+	fixture_n_offer_b = 1;
+	rc = setup_common(state, false, 3000, 0, "fabrikam");
+	fixture_offer_b = NULL;
+	fixture_n_offer_b = 0;
 	return rc;
 }
 

@@ -275,3 +275,119 @@ void test_restart_entries_gone(void **state)
 	assert_int_equal(sc.state, STORE_CALL_FAILED);
 	assert_int_equal(calls_show(f->a.cm, id, &(struct calls_info){ 0 }), -ENOENT);
 }
+
+/*
+ * Issue 16: bob's manager offers only AES_CM_128_HMAC_SHA1_80, alice's
+ * everything (GCM first): the call runs on AES-CM, its table entries hold
+ * the 16-octet key and the 14-octet salt crosswise, a rekey keeps the
+ * profile and its lengths, and the recorder's format (12-octet salts) is
+ * refused for it rather than cut short.
+ */
+void test_aes_cm_call(void **state)
+{
+	struct fixture *f = *state;
+	char id[CALLS_ID_LEN + 1];
+	struct calls_info ia, ib;
+	struct keytable_entry ao0, bo0, ao, ai, bo, bi;
+	struct store_call ca;
+	uint8_t sealed[CALLS_KEYS_SEALED];
+	size_t n = 0;
+
+	call_ok(f, id);         /* standard: neither turned it on */
+	assert_int_equal(calls_show(f->a.cm, id, &ia), 0);
+	assert_int_equal(calls_show(f->b.cm, id, &ib), 0);
+	assert_string_equal(ia.profile, "AES_CM_128_HMAC_SHA1_80");
+	assert_string_equal(ib.profile, "AES_CM_128_HMAC_SHA1_80");
+	assert_int_equal(store_call_get(f->a.st, id, &ca, err, sizeof(err)), 0);
+	assert_string_equal(ca.profile, "AES_CM_128_HMAC_SHA1_80");
+	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_OUT, &ao0, 0);
+	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_IN, &ai, 0);
+	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_OUT, &bo0, 0);
+	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_IN, &bi, 0);
+	assert_int_equal(ao0.cur.profile, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_80);
+	assert_int_equal(ao0.cur.key_len, 16);
+	assert_int_equal(ao0.cur.salt_len, 14);
+	assert_int_equal(bi.cur.salt_len, 14);
+	assert_int_equal(ai.cur.salt_len, 14);
+	assert_true(master_eq(&ao0.cur, &bi.cur));
+	assert_true(master_eq(&ai.cur, &bo0.cur));
+	assert_false(master_eq(&ao0.cur, &ai.cur));
+	assert_int_equal(ao0.mode, KEYTABLE_MODE_STANDARD);
+
+	/* a rekey: the next keys are AES-CM's too, crosswise */
+	assert_int_equal(calls_rekey(f->a.cm, id, 0, err, sizeof(err)), 0);
+	rekey_settle(f, id, 2, &ao0, &bo0);
+	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_OUT, &ao, 0);
+	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_OUT, &bo, 0);
+	keytable_wipe(&bi, sizeof(bi));
+	keytable_wipe(&ai, sizeof(ai));
+	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_IN, &bi, 0);
+	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_IN, &ai, 0);
+	assert_int_equal(ao.cur.salt_len, 14);
+	assert_int_equal(bi.next.profile, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_80);
+	assert_int_equal(bi.next.salt_len, 14);
+	assert_true(master_eq(&bi.next, &ao.cur));
+	assert_true(master_eq(&ai.next, &bo.cur));
+	assert_false(master_eq(&ao.cur, &ao0.cur));
+
+	/* the recorder's blob has no room for a 14-octet salt: refused, said why */
+	assert_int_equal(calls_feature(f->b.cm, id, "keys", sealed, sizeof(sealed), &n,
+				       err, sizeof(err)), -ENOTSUP);
+	assert_non_null(strstr(err, "AES_CM_128_HMAC_SHA1_80"));
+	end_call(f, id);
+	struct keytable_entry *all[] = { &ao0, &bo0, &ao, &ai, &bo, &bi };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		keytable_wipe(all[i], sizeof(*all[i]));
+}
+
+/* calls_config.profiles: checked at calls_create; an offer without anything
+ * in common with the peer's fails the call on both sides, nothing installed. */
+void test_offer_config(void **state)
+{
+	static const uint16_t unknown[] = { 0x0003 }, twice[] = { 0x0001, 0x0001 },
+		cm32[] = { CALLPROTO_PROFILE_AES_CM_128_HMAC_SHA1_32 },
+		many[CALLPROTO_MAX_PROFILES + 1] = { 0x0001 };
+	struct fixture *f = *state;
+	struct calls_config cfg = {
+		.table = f->a.kt, .store = f->a.st, .tenant = "contoso",
+	};
+	struct calls *cm = NULL;
+	char id[CALLS_ID_LEN + 1];
+	struct calls_info ib;
+	struct keytable_entry ao, bi;
+
+#define REFUSED(p, n, text) do { \
+		cfg.profiles = p; \
+		cfg.n_profiles = n; \
+		assert_int_equal(calls_create(&cm, &cfg, err, sizeof(err)), -EINVAL); \
+		assert_null(cm); \
+		if (!strstr(err, text)) \
+			fail_msg("\"%s\"", err); \
+	} while (0)
+	REFUSED(unknown, 1, "0x0003 is not one this side can key");
+	REFUSED(twice, 2, "AES_CM_128_HMAC_SHA1_80 is offered twice");
+	REFUSED(cm32, 0, "offer 1..16");
+	REFUSED(many, CALLPROTO_MAX_PROFILES + 1, "offer 1..16");
+#undef REFUSED
+
+	/* alice's manager offers only AES_CM_128_HMAC_SHA1_32, bob's the default
+	 * (GCM first, then AES-CM): the call takes the one in common */
+	calls_destroy(f->a.cm);
+	f->a.cm = NULL;
+	fixture_offer_a = cm32;
+	fixture_n_offer_a = 1;
+	assert_int_equal(side_start(f, &f->a, false, 3000, 0), 0);
+	fixture_offer_a = NULL;
+	fixture_n_offer_a = 0;
+	call_ok(f, id);
+	assert_int_equal(calls_show(f->b.cm, id, &ib), 0);
+	assert_string_equal(ib.profile, "AES_CM_128_HMAC_SHA1_32");
+	entry(&f->a, ALICE_MEDIA, KEYTABLE_DIR_OUT, &ao, 0);
+	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_IN, &bi, 0);
+	assert_int_equal(ao.cur.profile, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_32);
+	assert_int_equal(ao.cur.salt_len, 14);
+	assert_true(master_eq(&ao.cur, &bi.cur));
+	keytable_wipe(&ao, sizeof(ao));
+	keytable_wipe(&bi, sizeof(bi));
+	end_call(f, id);
+}

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# calls_profiles.sh - SRTP profile negotiation between two callseal-control
+# daemons (issue 16, docs/calls.md "SRTP profiles"): --srtp-profiles on the
+# callee's daemon limits its offer to AES_CM_128_HMAC_SHA1_80, the caller's
+# offers the default (GCM first, then AES-CM), and the call runs on AES-CM with
+# 14-octet salts in both key tables; a daemon offering only GCM then finds
+# nothing in common and the call fails on both sides, no key installed; bad
+# --srtp-profiles lists are refused at start with exit status 2.
+#
+# usage: calls_profiles.sh CONTROL CALLSEALCTL KEYTABLE_DUMP
+. "$(dirname "$0")/lib.sh"
+
+CONTROL=$1 CTL=$2 DUMP=$3
+require_cmd python3
+
+TA="cpA$$x$RANDOM" TB="cpB$$x$RANDOM"
+SA="$TEST_TMP/a.sock" SB="$TEST_TMP/b.sock"
+trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TA" "/dev/shm/callseal.$TA.resume" "/dev/shm/callseal.$TB" "/dev/shm/callseal.$TB.resume"' EXIT
+
+jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+a() { "$CTL" --admin "$SA" "$@"; }
+b() { "$CTL" --admin "$SB" "$@"; }
+
+# ---- refused at start ------------------------------------------------------------------
+bad_start() {   # DESC WANT-TEXT ARGS...
+  local desc=$1 want=$2
+  shift 2
+  "$CONTROL" --table "x$$" --state "$TEST_TMP/sx" --admin "$TEST_TMP/x.sock" "$@" \
+    >/dev/null 2>"$TEST_TMP/bad.err"
+  tap_is "$? $(grep -cF -- "$want" "$TEST_TMP/bad.err")" "2 1" "$desc" ||
+    sed 's/^/#   /' "$TEST_TMP/bad.err"
+}
+L=(--tenant t --listen 127.0.0.1:0)
+bad_start "an unknown profile: exit 2, naming it" \
+  "'SRTP_NULL_HMAC_SHA1_80' is not an SRTP profile" "${L[@]}" --srtp-profiles SRTP_NULL_HMAC_SHA1_80
+bad_start "a profile twice: exit 2" "AES_CM_128_HMAC_SHA1_32 is listed twice" "${L[@]}" \
+  --srtp-profiles AES_CM_128_HMAC_SHA1_32,aes_cm_128_hmac_sha1_32
+bad_start "an empty item: exit 2" "is not an SRTP profile" "${L[@]}" \
+  --srtp-profiles AEAD_AES_128_GCM,
+bad_start "--srtp-profiles without --listen: exit 2" "--srtp-profiles needs --listen" \
+  --srtp-profiles AES_CM_128_HMAC_SHA1_80
+tap_is "$(ls /dev/shm | grep -c "callseal.x$$")" 0 "no table made by a refused start"
+
+# ---- alice offers the default, bob AES_CM_128_HMAC_SHA1_80 only ------------------------------
+start_b() {
+  spawn_listen "$1" PB 10 "$CONTROL" --table "$TB" --state "$TEST_TMP/sb" --admin "$SB" --capacity 64 \
+    --tenant fabrikam --listen "127.0.0.1:@PORT@" --media-pool 127.0.0.1:26000-26049 \
+    --handshake-timeout 5000 --srtp-profiles "$2"
+  PID_B=$SPAWN_PID
+}
+PB=""
+PA=""
+spawn_listen ctl_a PA 10 "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" --capacity 64 \
+  --tenant contoso --listen "127.0.0.1:@PORT@" --media-pool 127.0.0.1:25000-25049 \
+  --handshake-timeout 5000
+PID_A=$SPAWN_PID
+start_b ctl_b AES_CM_128_HMAC_SHA1_80
+wait_until 10 a status >/dev/null 2>&1 && wait_until 10 b status >/dev/null 2>&1
+tap_result $? "both daemons start (bob's with --srtp-profiles AES_CM_128_HMAC_SHA1_80)" ||
+  tap_bail "daemons did not start: $(tail -3 "$TEST_TMP/ctl_a.log") $(tail -3 "$TEST_TMP/ctl_b.log")"
+tap_is "$(grep -c 'SRTP profiles offered AEAD_AES_256_GCM,AEAD_AES_128_GCM,AES_CM_128_HMAC_SHA1_80,AES_CM_128_HMAC_SHA1_32,' "$TEST_TMP/ctl_a.log") $(grep -c 'SRTP profiles offered AES_CM_128_HMAC_SHA1_80,' "$TEST_TMP/ctl_b.log")" \
+  "1 1" "the start-up lines say what each offers (alice's: the default, GCM first)"
+
+tap_check "users, pinned peers" bash -c \
+  "'$CTL' --admin '$SA' user add alice && '$CTL' --admin '$SB' user add bob &&
+   '$CTL' --admin '$SA' peer add bob@fabrikam --key \"\$('$CTL' --admin '$SB' user show bob --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"public_key\"])')\" --addr 127.0.0.1:$PB &&
+   '$CTL' --admin '$SB' peer add alice@contoso --key \"\$('$CTL' --admin '$SA' user show alice --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"public_key\"])')\" --addr 127.0.0.1:$PA"
+
+a call dial --from alice --to bob@fabrikam >"$TEST_TMP/dial1" 2>&1
+tap_result $? "call dial alice -> bob" || sed 's/^/#   /' "$TEST_TMP/dial1"
+ID=$(sed -n 's/^call id: //p' "$TEST_TMP/dial1")
+wait_until 5 bash -c "'$CTL' --admin '$SB' call show '$ID' >/dev/null 2>&1"
+tap_is "$(a call show "$ID" --json | jq_ 'd["profile"]') $(b call show "$ID" --json | jq_ 'd["profile"]')" \
+  "AES_CM_128_HMAC_SHA1_80 AES_CM_128_HMAC_SHA1_80" "the call runs on AES_CM_128_HMAC_SHA1_80 on both sides"
+# both tables: two entries each, the AES-CM profile, and alice's out key is
+# bob's in key (and the reverse)
+"$DUMP" "$TA" >"$TEST_TMP/ta" 2>&1 && "$DUMP" "$TB" >"$TEST_TMP/tb" 2>&1
+tap_is "$(grep -c 'AES_CM_128_HMAC_SHA1_80' "$TEST_TMP/ta") $(grep -c 'AES_CM_128_HMAC_SHA1_80' "$TEST_TMP/tb")" \
+  "2 2" "both key tables: two AES_CM_128_HMAC_SHA1_80 entries" ||
+  sed 's/^/#   /' "$TEST_TMP/ta" "$TEST_TMP/tb"
+# key_sha256 is of master key || salt, the salt at its length (14 octets here)
+sha() { sed -n "s|^127.0.0.1:$2/$3 .*key_sha256=\([0-9a-f]\{64\}\).*|\1|p" "$1"; }
+KA="$(sha "$TEST_TMP/ta" 25000 out) $(sha "$TEST_TMP/ta" 25000 in)"
+KB="$(sha "$TEST_TMP/tb" 26000 in) $(sha "$TEST_TMP/tb" 26000 out)"
+tap_is "$(echo "$KA" | wc -w) $KA" "2 $KB" "alice's out key and salt are bob's in, and the reverse"
+a call end "$ID" >/dev/null 2>&1
+wait_until 5 bash -c "[ \"\$('$DUMP' '$TB' 2>/dev/null | grep -c AES_CM)\" = 0 ]"
+tap_result $? "call end: bob's entries go"
+
+# ---- restarts on the same ports, other offers -----------------------------------------
+restart_b() {   # NAME LIST
+  stop_proc "$PID_B" 5
+  start_b "$1" "$2"
+  wait_until 10 b status >/dev/null 2>&1
+  tap_result $? "bob's daemon restarted with --srtp-profiles $2"
+}
+# dial_profile SOCKET FROM TO SHOW-SOCKET: dial, wait for the callee's side;
+# the call id in $LAST_ID, the profile the callee's side shows in $PROFILE
+dial_profile() {
+  "$CTL" --admin "$1" call dial --from "$2" --to "$3" >"$TEST_TMP/dial" 2>&1 ||
+    sed 's/^/#   /' "$TEST_TMP/dial"
+  LAST_ID=$(sed -n 's/^call id: //p' "$TEST_TMP/dial")
+  wait_until 5 bash -c "'$CTL' --admin '$4' call show '$LAST_ID' >/dev/null 2>&1"
+  PROFILE=$("$CTL" --admin "$4" call show "$LAST_ID" --json | jq_ 'd["profile"]')
+}
+end_and_wait() {   # SOCKET ID TABLE-OF-THE-OTHER-SIDE
+  "$CTL" --admin "$1" call end "$2" >/dev/null 2>&1
+  wait_until 5 bash -c "[ \"\$('$DUMP' '$3' 2>/dev/null | grep -c 'AES\|GCM')\" = 0 ]"
+}
+
+# bob (the caller now) offers AES_CM_128_HMAC_SHA1_32 only, alice everything
+restart_b ctl_b2 AES_CM_128_HMAC_SHA1_32
+dial_profile "$SB" bob alice@contoso "$SA"
+tap_is "$PROFILE" "AES_CM_128_HMAC_SHA1_32" \
+  "bob's call to alice: AES_CM_128_HMAC_SHA1_32, the one in common"
+end_and_wait "$SB" "$LAST_ID" "$TA"
+tap_result $? "call end: alice's entries go"
+
+# bob offers AES-CM first, then GCM: GCM is the choice (the order given does not count)
+restart_b ctl_b3 AES_CM_128_HMAC_SHA1_80,AEAD_AES_128_GCM
+dial_profile "$SB" bob alice@contoso "$SA"
+tap_is "$PROFILE" "AEAD_AES_128_GCM" \
+  "GCM in common: AEAD_AES_128_GCM, not AES-CM"
+end_and_wait "$SB" "$LAST_ID" "$TA"
+tap_result $? "call end: alice's entries go"
+
+# nothing in common: alice restarted offering GCM only, bob AES-CM only
+restart_b ctl_b4 AES_CM_128_HMAC_SHA1_80
+stop_proc "$PID_A" 5 2>/dev/null
+spawn_listen ctl_a2 PA 10 "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" --capacity 64 \
+  --tenant contoso --listen "127.0.0.1:@PORT@" --media-pool 127.0.0.1:25000-25049 \
+  --handshake-timeout 5000 --srtp-profiles AEAD_AES_256_GCM
+wait_until 10 a status >/dev/null 2>&1
+tap_result $? "alice's daemon restarted with --srtp-profiles AEAD_AES_256_GCM"
+a call dial --from alice --to bob@fabrikam >"$TEST_TMP/dial4" 2>&1
+tap_is "$? $(grep -c 'no SRTP profile in common' "$TEST_TMP/dial4")" "1 1" \
+  "GCM only against AES-CM only: the dial fails, saying why" || sed 's/^/#   /' "$TEST_TMP/dial4"
+tap_is "$("$DUMP" "$TA" 2>/dev/null | grep -c 'AES\|GCM') $("$DUMP" "$TB" 2>/dev/null | grep -c 'AES\|GCM')" \
+  "0 0" "no key installed on either side"
+tap_done

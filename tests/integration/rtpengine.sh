@@ -89,29 +89,6 @@ offer_key() {
   python3 -c 'import base64,sys; s=int(sys.argv[2]); print(base64.b64encode(bytes((s + 7 * i) % 256 for i in range(int(sys.argv[1])))).decode())' "$1" "$2"
 }
 
-# run_dp NAME INSIDE_RX OUTSIDE_RX: the dataplane until both pcaps are read;
-# writes NAME.to_app.pcap (inside tx), NAME.to_net.pcap (outside tx), NAME.json
-run_dp() {
-  local name=$1 in_rx=$2 out_rx=$3
-  read -ra eal <<<"$(eal_args "$name")"
-  timeout 60 "$DATAPLANE" "${eal[@]}" -l 0 \
-    --vdev "net_pcap0,rx_pcap=$in_rx,tx_pcap=$TEST_TMP/$name.to_app.pcap" \
-    --vdev "net_pcap1,rx_pcap=$out_rx,tx_pcap=$TEST_TMP/$name.to_net.pcap" \
-    -- --table "$TABLE" --idle-exit 300 --stats-json "$TEST_TMP/$name.json" \
-    >"$TEST_TMP/$name.log" 2>&1
-}
-
-# stat NAME KEY: a counter from NAME.json's totals ("dropped.auth" for drops)
-stat() {
-  python3 - "$TEST_TMP/$1.json" "$2" <<'EOF'
-import json, sys
-t = json.load(open(sys.argv[1]))["total"]
-for k in sys.argv[2].split("."):
-    t = t[k]
-print(t)
-EOF
-}
-
 # head_pcap FILE N: the pcap of FILE's first N frames, on stdout
 head_pcap() {
   python3 - "$1" "$2" <<'EOF'
@@ -170,12 +147,12 @@ suite() {
   tap_is "$(json_get "$out" equal)" 0 "$name: none of rtpengine's output is the plain packet (encrypted)"
 
   # 2. the dataplane: encrypts the inside RTP/RTCP, decrypts rtpengine's SRTP/SRTCP
-  run_dp "$name" "$TEST_TMP/$name.cs.rtp.pcap" "$TEST_TMP/$name.rtpe.srtp.pcap"
+  dp_pcap_run "$name" "$TABLE" "$TEST_TMP/$name.cs.rtp.pcap" "$TEST_TMP/$name.rtpe.srtp.pcap"
   tap_is "$?" 0 "$name: dataplane ran and exited cleanly"
   tap_check "$name: callseal decrypts rtpengine's SRTP/SRTCP to the plain side's RTP/RTCP, byte for byte" \
     ng compare --expect "$TEST_TMP/$name.pl.rtp.pcap" --got "$TEST_TMP/$name.to_app.pcap"
-  tap_is "$(stat "$name" decrypted)/$(stat "$name" encrypted)/$(stat "$name" dropped.auth)" \
-    "$n_pl/$n_cs/0" "$name: dataplane decrypted/encrypted/auth drops"
+  tap_is "$(dp_stat "$name" decrypted encrypted dropped.auth)" "$n_pl $n_cs 0" \
+    "$name: the dataplane's counters: decrypted, encrypted, dropped as auth"
 
   # 3. callseal's SRTP/SRTCP -> rtpengine (decrypts) -> plain side; plain RTP
   # first, which rtpengine must refuse on its SRTP port

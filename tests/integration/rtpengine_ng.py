@@ -17,10 +17,10 @@ Standard library only. Subcommands (each prints one JSON line on success):
       line (the key it encrypts with). Both sides offer and answer PCMU,
       PCMA, 96 and 111 (the payload types callseal-rtpgen uses) and RTCP on
       the RTP port (a=rtcp-mux, RFC 5761). Prints
-      {"savp_port": N, "plain_port": N, "suite": S, "inline": B64,
-       "offer_crypto": [...], "answer_crypto": [...]}
-      where savp_port is rtpengine's port facing --savp and plain_port the one
-      facing --plain. Exit 1 (with the reason on stderr) if rtpengine refuses
+      {"savp_port": N, "plain_port": N, "suite": S, "inline": B64, "crypto": LINE}
+      where savp_port is rtpengine's port facing --savp, plain_port the one
+      facing --plain, and LINE rtpengine's crypto attribute value
+      ("1 SUITE inline:KEY"). Exit 1 (with the reason on stderr) if rtpengine refuses
       or answers a different suite than offered.
 
   delete --ng HOST:PORT --call-id ID
@@ -40,13 +40,15 @@ Standard library only. Subcommands (each prints one JSON line on success):
       for DPDK's net_pcap. Prints {"sent": N, "received": N}.
 
   compare --expect A --got B
-      UDP payloads of A's and B's frames, in order, must be equal byte for byte.
-      Prints {"expected": N, "got": N, "equal": N, "first_diff": I|null}; exit 1
-      unless all are equal and the counts match.
+      The UDP payloads of A's and B's frames must be the same packets, byte
+      for byte, in any order (UDP may reorder). Prints {"expected": N, "got": N,
+      "equal": N, "missing": N, "extra": N, "in_order": N}; exit 1 unless
+      nothing is missing or extra (the first few of each go to stderr).
 
 Exit status: 0 ok, 1 the check or call failed, 2 usage.
 """
 import argparse
+import collections
 import json
 import os
 import random
@@ -205,7 +207,7 @@ def cmd_call(o):
         fail("rtpengine answered crypto '%s' to an offer of %s" % (savp_crypto[0], o.suite))
     key = f[2][len("inline:"):].split("|")[0]
     print(json.dumps({"savp_port": savp_side_port, "plain_port": plain_side_port, "suite": f[1],
-                      "inline": key, "answer_crypto": savp_crypto}))
+                      "inline": key, "crypto": savp_crypto[0]}))
     return 0
 
 
@@ -325,16 +327,28 @@ def cmd_freeports(o):
 
 
 def cmd_compare(o):
+    # as multisets: UDP (and rtpengine's worker threads) may reorder, and
+    # the SRTP on either side takes packets out of order within its window
     a, b = pcap_udp_payloads(o.expect), pcap_udp_payloads(o.got)
-    eq = sum(1 for x, y in zip(a, b) if x == y)
-    first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), None)
-    if first is None and len(a) != len(b):
-        first = min(len(a), len(b))
-    print(json.dumps({"expected": len(a), "got": len(b), "equal": eq, "first_diff": first}))
-    if first is not None and first < min(len(a), len(b)):
-        print("rtpengine_ng: packet %d differs:\n  want %s\n  got  %s"
-              % (first, a[first].hex(), b[first].hex()), file=sys.stderr)
-    return 0 if first is None else 1
+    left = collections.Counter(a)
+    extra = []
+    for p in b:
+        if left[p] > 0:
+            left[p] -= 1
+        else:
+            extra.append(p)
+    missing = []
+    for p in a:
+        if left[p] > 0:
+            left[p] -= 1
+            missing.append(p)
+    in_order = sum(1 for x, y in zip(a, b) if x == y)
+    print(json.dumps({"expected": len(a), "got": len(b), "equal": len(b) - len(extra),
+                      "missing": len(missing), "extra": len(extra), "in_order": in_order}))
+    for what, lst in (("missing", missing), ("unexpected", extra)):
+        for p in lst[:3]:
+            print("rtpengine_ng: %s packet: %s" % (what, p.hex()), file=sys.stderr)
+    return 0 if not missing and not extra else 1
 
 
 def main():

@@ -34,20 +34,8 @@ empty_pcap() {
 empty_pcap "$TEST_TMP/empty.pcap"
 
 # run_dp NAME TABLE INSIDE_RX OUTSIDE_RX: NAME.to_app.pcap, NAME.to_net.pcap, NAME.json
-run_dp() {
-  local name=$1 table=$2 in_rx=$3 out_rx=$4
-  read -ra eal <<<"$(eal_args "$name")"
-  timeout 120 "$DATAPLANE" "${eal[@]}" -l 0 \
-    --vdev "net_pcap0,rx_pcap=$in_rx,tx_pcap=$TEST_TMP/$name.to_app.pcap" \
-    --vdev "net_pcap1,rx_pcap=$out_rx,tx_pcap=$TEST_TMP/$name.to_net.pcap" \
-    -- --table "$table" --idle-exit 300 --stats-json "$TEST_TMP/$name.json" \
-    >"$TEST_TMP/$name.log" 2>&1
-}
-stat() {
-  python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["total"]
-for k in sys.argv[2].split("."): t=t[k]
-print(t)' "$TEST_TMP/$1.json" "$2"
-}
+run_dp() { dp_pcap_run "$@"; }
+stat() { dp_stat "$@"; }
 
 # media NAME SEED TABLE_A MEDIA_A TABLE_B MEDIA_B [INLINE_A_OUT]: A -> B through
 # A's dataplane (encrypt) and B's (decrypt), byte for byte; with the recorder's

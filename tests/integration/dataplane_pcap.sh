@@ -36,28 +36,15 @@ ctl() { "$CTL" --admin "$SOCK" "$@"; }
 
 # run_dp NAME INSIDE_RX OUTSIDE_RX [dataplane options]: run the dataplane until
 # both pcaps are consumed; outputs NAME.to_net.pcap (outside tx),
-# NAME.to_app.pcap (inside tx), NAME.json (stats).
+# NAME.to_app.pcap (inside tx), NAME.json (stats): lib.sh's dp_pcap_run
 run_dp() {
   local name=$1 in_rx=$2 out_rx=$3
   shift 3
-  read -ra eal <<<"$(eal_args "$name")"
-  timeout 120 "$DATAPLANE" "${eal[@]}" -l 0 \
-    --vdev "net_pcap0,rx_pcap=$in_rx,tx_pcap=$TEST_TMP/$name.to_app.pcap" \
-    --vdev "net_pcap1,rx_pcap=$out_rx,tx_pcap=$TEST_TMP/$name.to_net.pcap" \
-    -- --table "$TABLE" --idle-exit 300 --stats-json "$TEST_TMP/$name.json" "$@" \
-    >"$TEST_TMP/$name.log" 2>&1
+  dp_pcap_run "$name" "$TABLE" "$in_rx" "$out_rx" "$@"
 }
 
 # stat NAME KEY: a counter from NAME.json's totals ("dropped.auth" for drops)
-stat() {
-  python3 - "$TEST_TMP/$1.json" "$2" <<'EOF'
-import json, sys
-t = json.load(open(sys.argv[1]))["total"]
-for k in sys.argv[2].split("."):
-    t = t[k]
-print(t)
-EOF
-}
+stat() { dp_stat "$@"; }
 
 # tshark_bad FILE [tshark options]: frames tshark finds malformed or with a bad
 # IP/UDP checksum. For SRTP/SRTCP output pass --disable-protocol rtp/rtcp: an

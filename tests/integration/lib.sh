@@ -438,6 +438,39 @@ ns_tap_up() {
     ip netns exec "$ns" ip neigh replace 10.200.0.2 lladdr 02:00:00:00:00:02 dev "$ifc" nud permanent
 }
 
+# dp_pcap_run NAME TABLE INSIDE_RX OUTSIDE_RX [DATAPLANE OPTIONS...]: run
+# $DATAPLANE on key table TABLE over two net_pcap ports, port 0 inside (rx
+# INSIDE_RX, tx $TEST_TMP/NAME.to_app.pcap) and port 1 outside (rx
+# OUTSIDE_RX, tx NAME.to_net.pcap), until both pcaps are read (--idle-exit
+# 300: net_pcap never signals their end), for at most $DP_PCAP_TIMEOUT_S
+# seconds (default 120). Final statistics in NAME.json (read them with
+# dp_stat), output in NAME.log. Returns the dataplane's exit status.
+dp_pcap_run() {
+  local name=$1 table=$2 in_rx=$3 out_rx=$4 eal
+  shift 4
+  read -ra eal <<<"$(eal_args "$name")"
+  timeout "${DP_PCAP_TIMEOUT_S:-120}" "$DATAPLANE" "${eal[@]}" -l 0 \
+    --vdev "net_pcap0,rx_pcap=$in_rx,tx_pcap=$TEST_TMP/$name.to_app.pcap" \
+    --vdev "net_pcap1,rx_pcap=$out_rx,tx_pcap=$TEST_TMP/$name.to_net.pcap" \
+    -- --table "$table" --idle-exit 300 --stats-json "$TEST_TMP/$name.json" "$@" \
+    >"$TEST_TMP/$name.log" 2>&1
+}
+
+# dp_stat NAME KEY [KEY...]: counters from the totals of $TEST_TMP/NAME.json
+# (as dp_pcap_run writes it), separated by spaces; a dotted KEY goes down
+# ("dropped.auth").
+dp_stat() {
+  python3 -c 'import json, sys
+total = json.load(open(sys.argv[1]))["total"]
+out = []
+for key in sys.argv[2:]:
+    t = total
+    for k in key.split("."):
+        t = t[k]
+    out.append(str(t))
+print(" ".join(out))' "$TEST_TMP/$1.json" "${@:2}"
+}
+
 # ---- cleanup -----------------------------------------------------------------
 
 _lib_cleanup() {

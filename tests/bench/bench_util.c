@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,4 +98,20 @@ void bench_goal(const char *name, double ratio, double goal, int higher_is_bette
 	bench_csv("goals", name, "ratio", ratio, "x");
 	bench_csv("goals", name, "goal", goal, higher_is_better ? "x min" : "x max");
 	bench_csv("goals", name, "met", met, "bool");
+}
+
+void bench_goal_why(const char *name, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	printf("  why: %s\n", text);
+	bench_csv("goals", name, "why", 0, text);
+}
+
+void bench_meta(const char *what, double value, const char *unit)
+{
+	bench_csv("meta", what, "value", value, unit);
 }

@@ -42,4 +42,17 @@ void bench_csv(const char *table, const char *row, const char *column,
  */
 void bench_goal(const char *name, double ratio, double goal, int higher_is_better);
 
+/*
+ * Why a goal is missed (or what its figure means), for the report: one row
+ * "goals,NAME,why,0,TEXT" (the text in the unit field, commas replaced by
+ * spaces). Call it after bench_goal with the same name, when the benchmark
+ * knows a reason; the report prints it beside a goal that is NOT met.
+ */
+void bench_goal_why(const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Facts about the run for the report: table "meta", e.g.
+ * bench_meta("tsc", bench_tsc_hz() / 1e9, "GHz"). */
+void bench_meta(const char *what, double value, const char *unit);
+
 #endif

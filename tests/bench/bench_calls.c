@@ -706,6 +706,22 @@ int main(int argc, char **argv)
 	       med[PH_TEARDOWN], med[PH_TEARDOWN] / hz * 1e6);
 	printf("\nset-ups per second, one core: %.0f   goal >= %.0f: %s\n", per_s, GOAL_PER_S,
 	       per_s >= GOAL_PER_S ? "met" : "NOT MET");
+	bench_meta("tsc", hz / 1e9, "GHz");
+	for (i = 0; i < PH_TEARDOWN; i++)
+		bench_csv("set-up phases", phase_name[i], "cycles", med[i], "cyc/set-up");
+	bench_csv("set-up phases", "set-up", "cycles", setup, "cyc/set-up");
+	bench_csv("set-up phases", phase_name[PH_TEARDOWN], "cycles", med[PH_TEARDOWN],
+		  "cyc/set-up");
+	bench_csv("set-ups", "both sides on one core", "rate", per_s, "/s");
+	bench_csv("set-ups", "one side (a daemon) per core", "rate",
+		  2 * hz / (med[S_SIDE] + med[S_SIDE + 1]), "/s");
+	bench_goal("calls: set-ups/s both sides on one core / 5000", per_s / GOAL_PER_S, 1.0, 1);
+	if (per_s < GOAL_PER_S)
+		bench_goal_why("calls: set-ups/s both sides on one core / 5000",
+			       "the 8 X25519 of an XX handshake (both sides) alone allow %.0f/s "
+			       "here; one daemon is one side of each call: %.0f/s per core",
+			       hz / (2 * med[S_REF + REF_BASE] + 6 * med[S_REF + REF_VAR]),
+			       2 * hz / (med[S_SIDE] + med[S_SIDE + 1]));
 	printf("set-up + teardown per second, one core: %.0f\n",
 	       hz / (setup + med[PH_TEARDOWN]));
 	printf("per side (its own calls, set-up only): caller %.0f cycles, callee %.0f; "

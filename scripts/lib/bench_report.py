@@ -394,8 +394,11 @@ def scaling_lines(res, ncores):
             vals = ", ".join("{} {:.2f} Mpps".format(k.split(" ", 1)[1], s[w])
                              for k, s in pts.items() if w in s)
             out.append("- {} worker{}: {}".format(w, "s" if w > 1 else "", vals))
-        else:
+        elif ncores < w:
             out.append("- {} workers: unmeasured: this machine has {} cores".format(w, ncores))
+        else:
+            out.append("- {} workers: unmeasured: callseal-bench-dataplane runs at most "
+                       "{} workers".format(w, max(measured) if measured else 1))
     return out
 
 

@@ -90,7 +90,7 @@ void bench_csv(const char *table, const char *row, const char *column,
 	fclose(f);
 }
 
-void bench_goal(const char *name, double ratio, double goal, int higher_is_better)
+int bench_goal(const char *name, double ratio, double goal, int higher_is_better)
 {
 	int met = higher_is_better ? ratio >= goal : ratio <= goal;
 	printf("goal %s: %.2fx (goal %s %.2fx): %s\n", name, ratio,
@@ -98,6 +98,7 @@ void bench_goal(const char *name, double ratio, double goal, int higher_is_bette
 	bench_csv("goals", name, "ratio", ratio, "x");
 	bench_csv("goals", name, "goal", goal, higher_is_better ? "x min" : "x max");
 	bench_csv("goals", name, "met", met, "bool");
+	return met;
 }
 
 void bench_goal_why(const char *name, const char *fmt, ...)

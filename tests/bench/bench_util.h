@@ -38,9 +38,9 @@ void bench_csv(const char *table, const char *row, const char *column,
  * figure (e.g. callseal cost / bound cost) and goal the limit it must meet;
  * higher_is_better says which side of the limit passes. Printed as one line
  * ("goal NAME: 1.24x (goal <= 1.30x): met") and written to the CSV as
- * table "goals" with columns ratio, goal and met (1/0).
+ * table "goals" with columns ratio, goal and met (1/0). Returns met.
  */
-void bench_goal(const char *name, double ratio, double goal, int higher_is_better);
+int bench_goal(const char *name, double ratio, double goal, int higher_is_better);
 
 /*
  * Why a goal is missed (or what its figure means), for the report: one row

@@ -149,35 +149,67 @@ def rows_by_payload(table, prefix_re):
     return out
 
 
+def save(fig, plt, path):
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def rate_panels(plt, path, panels, ylabel):
+    """One panel per profile: {label: [(payload, Mpps)]}, log rate axis."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4), squeeze=False)
+    for ax, (title, series) in zip(axes[0], panels):
+        for label, pts in series.items():
+            pts = [(x, y) for x, y in pts if y > 0]
+            if pts:
+                ax.plot([x for x, _ in pts], [y for _, y in pts], marker="o", label=label)
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel("payload (bytes)")
+        ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].set_ylabel(ylabel)
+    axes[0][0].legend(fontsize=7)
+    save(fig, plt, path)
+
+
+def line_plot(plt, path, series, xlabel, ylabel, xlog=False, xticks=None):
+    """series: {label: {x: y}}, one line each."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for name, pts in series.items():
+        xs = sorted(pts)
+        ax.plot(xs, [pts[x] for x in xs], marker="o", label=name)
+    if xlog:
+        ax.set_xscale("log")
+    if xticks:
+        ax.set_xticks(list(xticks))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    save(fig, plt, path)
+
+
+def col(cols, name):
+    return cols.get(name, (0,))[0]
+
+
 def plot_srtp(res, plt, path):
     t = res.table("srtp", "cycles/packet")
     ghz = res.meta("tsc", "srtp")
     if not t or not ghz:
         return "no rows from `srtp` (table cycles/packet)"
-    profs = rows_by_payload(t, r"^(\S+) (\d+)$")
-    fig, axes = plt.subplots(1, len(profs), figsize=(3.2 * len(profs), 3.4), squeeze=False)
-    for ax, (prof, by) in zip(axes[0], profs.items()):
-        xs = sorted(by)
+    panels = []
+    for prof, by in rows_by_payload(t, r"^(\S+) (\d+)$").items():
         series = collections.OrderedDict()
-        for x in xs:
+        for x in sorted(by):
             cols = by[x]
             raw = [v for c, (v, _) in cols.items() if c.startswith("raw") and c.endswith("enc")]
-            for name, v in (("callseal engine", cols.get("engine protect", (0,))[0]),
+            for name, v in (("callseal engine", col(cols, "engine protect")),
                             ("bound: raw intel-ipsec-mb", min(raw) if raw else 0),
-                            ("libsrtp2", cols.get("libsrtp2 protect", (0,))[0])):
-                series.setdefault(name, []).append(mpps(ghz, v))
-        for name, ys in series.items():
-            if any(ys):
-                ax.plot(xs, ys, marker="o", label=name)
-        ax.set_title(prof, fontsize=8)
-        ax.set_xlabel("payload (bytes)")
-        ax.set_yscale("log")
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0][0].set_ylabel("Mpps, one core (protect)")
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+                            ("libsrtp2", col(cols, "libsrtp2 protect"))):
+                series.setdefault(name, []).append((x, mpps(ghz, v)))
+        panels.append((prof, series))
+    rate_panels(plt, path, panels, "Mpps, one core (protect)")
     return None
 
 
@@ -187,61 +219,42 @@ def plot_dataplane(res, plt, path):
     if not t or not ghz:
         return "no rows from `dataplane` (table 1 worker 1 stream)"
     ref = rows_by_payload(res.table("srtp", "cycles/packet"), r"^(\S+) (\d+)$")
-    srtp_ghz = res.meta("tsc", "srtp")
-    profs = collections.OrderedDict()
-    for row, cols in t.items():
-        m = re.match(r"^(\S+) (\d+) encrypt$", row)
-        if m:
-            profs.setdefault(m.group(1), {})[int(m.group(2))] = cols
-    fig, axes = plt.subplots(1, len(profs), figsize=(3.2 * len(profs), 3.4), squeeze=False)
-    for ax, (prof, by) in zip(axes[0], profs.items()):
+    srtp_ghz = res.meta("tsc", "srtp") or ghz
+    panels = []
+    for prof, by in rows_by_payload(t, r"^(\S+) (\d+) encrypt$").items():
         xs = sorted(by)
-        for col, label in (("pipeline", "callseal pipeline"),
-                           ("bound", "bound: raw PMD + raw crypto"),
-                           ("I/O only", "pipeline without crypto")):
-            ys = [mpps(ghz, by[x].get(col, (0,))[0]) for x in xs]
-            if any(ys):
-                ax.plot(xs, ys, marker="o", label=label)
+        series = collections.OrderedDict(
+            (label, [(x, mpps(ghz, col(by[x], c))) for x in xs])
+            for c, label in (("pipeline", "callseal pipeline"),
+                             ("bound", "bound: raw PMD + raw crypto"),
+                             ("I/O only", "pipeline without crypto")))
         lib = ref.get(DP_TO_SRTP.get(prof, ""), {})
-        if lib and srtp_ghz:
-            lx = [x for x in xs if x in lib and "libsrtp2 protect" in lib[x]]
-            ax.plot(lx, [mpps(srtp_ghz, lib[x]["libsrtp2 protect"][0]) for x in lx],
-                    marker="o", label="libsrtp2 (crypto only)")
-        ax.set_title(prof + ", encrypt", fontsize=8)
-        ax.set_xlabel("payload (bytes)")
-        ax.set_yscale("log")
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0][0].set_ylabel("Mpps, one worker core")
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+        series["libsrtp2 (crypto only)"] = [
+            (x, mpps(srtp_ghz, col(lib[x], "libsrtp2 protect"))) for x in xs if x in lib]
+        panels.append((prof + ", encrypt", series))
+    rate_panels(plt, path, panels, "Mpps, one worker core")
     return None
 
 
-def plot_streams(res, plt, path):
+def numbered(res, table, noun, column, least=2):
+    """{bench REST: {N: value}} from rows "N NOUN REST" of every table so named,
+    the lines with `least` points or more."""
     series = collections.OrderedDict()
-    for bench, t in res.named("cost vs streams"):
+    for bench, t in res.named(table):
         for row, cols in t.items():
-            m = re.match(r"^(\d+) streams (.+)$", row)
-            if m and "pipeline" in cols:
-                key = "{} {}".format(bench, m.group(2))
-                series.setdefault(key, {})[int(m.group(1))] = cols["pipeline"][0]
-    series = {k: v for k, v in series.items() if len(v) >= 2}
+            m = re.match(r"^(\d+) {} (.+)$".format(noun), row)
+            if m and column in cols:
+                series.setdefault("{} {}".format(bench, m.group(2)), {})[int(m.group(1))] = \
+                    cols[column][0]
+    return collections.OrderedDict((k, v) for k, v in series.items() if len(v) >= least)
+
+
+def plot_streams(res, plt, path):
+    series = numbered(res, "cost vs streams", "streams", "pipeline")
     if not series:
         return "no rows of a `cost vs streams` table with two stream counts or more"
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    for name, pts in series.items():
-        xs = sorted(pts)
-        ax.plot(xs, [pts[x] for x in xs], marker="o", label=name)
-    ax.set_xscale("log")
-    ax.set_xlabel("streams (random arrival order)")
-    ax.set_ylabel("cycles per packet, one worker")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    line_plot(plt, path, series, "streams (random arrival order)",
+              "cycles per packet, one worker", xlog=True)
     return None
 
 
@@ -251,7 +264,7 @@ def plot_setups(res, plt, path):
         if "set-ups" not in name:
             continue
         for row, cols in t.items():
-            for col, (v, unit) in cols.items():
+            for _, (v, unit) in cols.items():
                 if unit == "/s":
                     bars.append(("{}: {}".format(bench, row), v))
     if not bars:
@@ -263,39 +276,16 @@ def plot_setups(res, plt, path):
     ax.set_xlabel("call set-ups per second")
     ax.tick_params(axis="y", labelsize=7)
     ax.invert_yaxis()
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    save(fig, plt, path)
     return None
 
 
-def scaling_points(res):
-    series = collections.OrderedDict()
-    for bench, t in res.named("scaling"):
-        for row, cols in t.items():
-            m = re.match(r"^(\d+) workers (.+)$", row)
-            if m and "Mpps" in cols:
-                series.setdefault("{} {}".format(bench, m.group(2)), {})[int(m.group(1))] = \
-                    cols["Mpps"][0]
-    return series
-
-
 def plot_scaling(res, plt, path):
-    series = {k: v for k, v in scaling_points(res).items() if len(v) >= 2}
+    series = numbered(res, "scaling", "workers", "Mpps")
     if not series:
         return "no `scaling` rows for two worker counts or more (one lcore available?)"
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    for name, pts in series.items():
-        xs = sorted(pts)
-        ax.plot(xs, [pts[x] for x in xs], marker="o", label=name)
-    ax.set_xticks(list(WORKER_COUNTS))
-    ax.set_xlabel("workers (one lcore each)")
-    ax.set_ylabel("Mpps, all workers")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    line_plot(plt, path, series, "workers (one lcore each)", "Mpps, all workers",
+              xticks=WORKER_COUNTS)
     return None
 
 
@@ -386,7 +376,7 @@ def goals_table(res):
 
 
 def scaling_lines(res, ncores):
-    pts = scaling_points(res)
+    pts = numbered(res, "scaling", "workers", "Mpps", least=1)
     measured = sorted({w for s in pts.values() for w in s})
     out = []
     for w in WORKER_COUNTS:

@@ -1152,6 +1152,7 @@ int main(int argc, char **argv)
 	printf("\n%.2f%% of the timed bursts took over %dx their sample's median (interrupted or "
 	       "preempted) and were left out\n", 100.0 * (double)bursts_left_out / (double)bursts_total,
 	       OUTLIER_X);
+	bench_meta("bursts left out", 100.0 * (double)bursts_left_out / (double)bursts_total, "%");
 	printf("\nratios vs goals\n");
 	for (int i = 0; i < ns; i++)
 		printf("  %s\n", sum[i]);

@@ -38,6 +38,24 @@ double bench_median(double *v, size_t n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+double bench_mean_kept(const double *v, size_t n, double limit_x, double *scratch,
+		       size_t *left_out)
+{
+	double sum = 0, limit;
+	size_t kept = 0;
+
+	memcpy(scratch, v, n * sizeof(*v));
+	limit = limit_x * bench_median(scratch, n);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] <= limit) {
+			sum += v[i];
+			kept++;
+		}
+	}
+	*left_out += n - kept;
+	return kept ? sum / (double)kept : 0;
+}
+
 const char *bench_cpu_name(void)
 {
 	static char name[128] = "unknown CPU";

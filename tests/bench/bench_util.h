@@ -16,6 +16,11 @@ static inline uint64_t bench_tsc(void)
 double bench_tsc_hz(void);
 /* Median of n doubles (sorts v). */
 double bench_median(double *v, size_t n);
+/* Mean of the n samples in v without those over limit_x times their median
+ * (interrupted or preempted on a shared machine); adds the number left out
+ * to *left_out. scratch holds n doubles. */
+double bench_mean_kept(const double *v, size_t n, double limit_x, double *scratch,
+		       size_t *left_out);
 /* "AMD EPYC ..." from /proc/cpuinfo, or "unknown CPU". */
 const char *bench_cpu_name(void);
 

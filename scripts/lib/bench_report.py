@@ -448,7 +448,17 @@ def report(res, args, plot_notes, plot_prefix):
     if res.bad:
         L.append("- {} malformed CSV lines skipped".format(res.bad))
     L += ["", "### Headline", ""] + headline(res)
-    L += ["", "### Goals", ""] + goals_table(res)
+    L += ["", "### Goals", ""]
+    try:
+        busy = float(args.load_start) > ncores
+    except (TypeError, ValueError):
+        busy = False
+    if busy:
+        L += ["The load average at the start ({}) exceeded this machine's {} cores: other "
+              "work shared the cores during the run, so its figures are noisier than on an "
+              "idle machine, and a goal missed without a reason may be that noise "
+              "(rerun to compare).".format(args.load_start, ncores), ""]
+    L += goals_table(res)
     L += ["", "### Plots", ""]
     for name, title, _ in PLOTS:
         note = plot_notes.get(name)

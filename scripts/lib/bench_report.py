@@ -366,8 +366,10 @@ def goals_table(res):
         met_n += met
         why = cols.get("why", (0, ""))[1] if not met else ""
         side = ">=" if gunit == "x min" else "<="
+        # enough digits that a ratio next to its limit shows which side it is on
+        digits = 3 if ratio is not None and goal is not None and abs(ratio - goal) < 0.01 else 2
         out.append("| {} | {} | {} | {} {} | {} | {} |".format(
-            bench, name, "{:.2f}x".format(ratio) if ratio is not None else "?",
+            bench, name, "{:.{}f}x".format(ratio, digits) if ratio is not None else "?",
             side, "{:.2f}x".format(goal) if goal is not None else "?",
             "met" if met else "**NOT met**", why))
     out.insert(0, "{} of {} goals met in this run.".format(met_n, len(goals)))

@@ -11,8 +11,8 @@
 #     plots and headline read has rows (for the benchmarks built here);
 #   - every goal row has its ratio, goal and met columns, and appears in
 #     report.md with "met" or "NOT met";
-#   - report.md has its sections, and each plot is a PNG or is named as
-#     absent ("no plot");
+#   - report.md has its sections and its headline (calls per core), and each
+#     plot is a PNG or is named as absent ("no plot");
 #   - docs/benchmarks.md and docs/bench/ are left unchanged (only a full run,
 #     or --write-docs, rewrites them).
 . "$(dirname "$0")/../integration/lib.sh"
@@ -110,6 +110,15 @@ for s in "### Headline" "### Goals" "### Plots" "### Scaling over workers" \
     tap_not_ok "report.md has $s"
   fi
 done
+# the headline: concurrent calls per core at 1 stream and at many
+if has dataplane; then
+  grep -qE '^- \*\*[0-9,]+ calls\*\* with 1 stream' "$OUT/report.md" 2>/dev/null &&
+    grep -qE '^- \*\*[0-9,]+ calls\*\* at the per-packet cost measured with [0-9,]+ streams' \
+      "$OUT/report.md"
+  tap_result $? "report.md headline: calls per core at 1 stream and at many streams"
+else
+  tap_skip "report.md headline" "callseal-bench-dataplane not built here"
+fi
 for p in srtp_rate dataplane_rate streams_cost setups scaling; do
   if [ -s "$OUT/$p.png" ] && [ "$(head -c 8 "$OUT/$p.png" | od -An -tx1 | tr -d ' \n')" = \
        89504e470d0a1a0a ] && grep -qF "($p.png)" "$OUT/report.md"; then

@@ -380,6 +380,9 @@ def goals_table(res):
 def scaling_lines(res, ncores):
     pts = numbered(res, "scaling", "workers", "Mpps", least=1)
     measured = sorted({w for s in pts.values() for w in s})
+    if not measured:
+        return ["No `scaling` rows in this run (`scripts/bench dataplane` writes them "
+                "where it has two lcores); this machine has {} cores.".format(ncores)]
     out = []
     for w in WORKER_COUNTS:
         if w in measured:
@@ -390,7 +393,7 @@ def scaling_lines(res, ncores):
             out.append("- {} workers: unmeasured: this machine has {} cores".format(w, ncores))
         else:
             out.append("- {} workers: unmeasured: callseal-bench-dataplane runs at most "
-                       "{} workers".format(w, max(measured) if measured else 1))
+                       "{} workers".format(w, max(measured)))
     return out
 
 

@@ -706,6 +706,26 @@ int main(int argc, char **argv)
 	       med[PH_TEARDOWN], med[PH_TEARDOWN] / hz * 1e6);
 	printf("\nset-ups per second, one core: %.0f   goal >= %.0f: %s\n", per_s, GOAL_PER_S,
 	       per_s >= GOAL_PER_S ? "met" : "NOT MET");
+	bench_meta("tsc", hz / 1e9, "GHz");
+	for (i = 0; i < PH_TEARDOWN; i++)
+		bench_csv("set-up phases", phase_name[i], "cycles", med[i], "cyc/set-up");
+	bench_csv("set-up phases", "key derivation: result + rekey alone", "cycles", med[S_KDF],
+		  "cyc/set-up");
+	bench_csv("set-up phases", "set-up", "cycles", setup, "cyc/set-up");
+	bench_csv("set-up phases", "caller's side", "cycles", med[S_SIDE], "cyc/set-up");
+	bench_csv("set-up phases", "callee's side", "cycles", med[S_SIDE + 1], "cyc/set-up");
+	bench_csv("set-up phases", phase_name[PH_TEARDOWN], "cycles", med[PH_TEARDOWN],
+		  "cyc/set-up");
+	bench_csv("set-ups", "both sides on one core", "rate", per_s, "/s");
+	bench_csv("set-ups", "one side (a daemon) per core", "rate",
+		  2 * hz / (med[S_SIDE] + med[S_SIDE + 1]), "/s");
+	if (!bench_goal("calls: set-ups/s both sides on one core / 5000", per_s / GOAL_PER_S,
+			1.0, 1))
+		bench_goal_why("calls: set-ups/s both sides on one core / 5000",
+			       "the 8 X25519 of an XX handshake (both sides) alone allow %.0f/s "
+			       "here; one daemon is one side of each call: %.0f/s per core",
+			       hz / (2 * med[S_REF + REF_BASE] + 6 * med[S_REF + REF_VAR]),
+			       2 * hz / (med[S_SIDE] + med[S_SIDE + 1]));
 	printf("set-up + teardown per second, one core: %.0f\n",
 	       hz / (setup + med[PH_TEARDOWN]));
 	printf("per side (its own calls, set-up only): caller %.0f cycles, callee %.0f; "
@@ -726,6 +746,14 @@ int main(int argc, char **argv)
 				na * med[S_REF + REF_SALLOC] + ns * med[S_REF + REF_SFREE];
 
 		xx_min = 2 * xb + 6 * xv;
+		bench_csv("references", "crypto_scalarmult_curve25519_base", "cycles", xb, "cyc");
+		bench_csv("references", "crypto_scalarmult_curve25519", "cycles", xv, "cyc");
+		bench_csv("references", "sodium_malloc", "cycles", med[S_REF + REF_MALLOC], "cyc");
+		bench_csv("references", "sodium_free", "cycles", med[S_REF + REF_FREE], "cyc");
+		bench_csv("references", "secmem_alloc", "cycles", med[S_REF + REF_SALLOC], "cyc");
+		bench_csv("references", "secmem_free", "cycles", med[S_REF + REF_SFREE], "cyc");
+		bench_csv("set-ups", "the 8 X25519 of XX alone (both sides)", "rate", hz / xx_min,
+			  "/s");
 		printf("\nreference, same rounds (cycles per call):\n");
 		printf("  crypto_scalarmult_curve25519_base  %9.0f\n", xb);
 		printf("  crypto_scalarmult_curve25519       %9.0f\n", xv);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,24 @@ double bench_median(double *v, size_t n)
 {
 	qsort(v, n, sizeof(*v), cmp);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double bench_mean_kept(const double *v, size_t n, double limit_x, double *scratch,
+		       size_t *left_out)
+{
+	double sum = 0, limit;
+	size_t kept = 0;
+
+	memcpy(scratch, v, n * sizeof(*v));
+	limit = limit_x * bench_median(scratch, n);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] <= limit) {
+			sum += v[i];
+			kept++;
+		}
+	}
+	*left_out += n - kept;
+	return kept ? sum / (double)kept : 0;
 }
 
 const char *bench_cpu_name(void)
@@ -89,7 +108,7 @@ void bench_csv(const char *table, const char *row, const char *column,
 	fclose(f);
 }
 
-void bench_goal(const char *name, double ratio, double goal, int higher_is_better)
+int bench_goal(const char *name, double ratio, double goal, int higher_is_better)
 {
 	int met = higher_is_better ? ratio >= goal : ratio <= goal;
 	printf("goal %s: %.2fx (goal %s %.2fx): %s\n", name, ratio,
@@ -97,4 +116,21 @@ void bench_goal(const char *name, double ratio, double goal, int higher_is_bette
 	bench_csv("goals", name, "ratio", ratio, "x");
 	bench_csv("goals", name, "goal", goal, higher_is_better ? "x min" : "x max");
 	bench_csv("goals", name, "met", met, "bool");
+	return met;
+}
+
+void bench_goal_why(const char *name, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	printf("  why: %s\n", text);
+	bench_csv("goals", name, "why", 0, text);
+}
+
+void bench_meta(const char *what, double value, const char *unit)
+{
+	bench_csv("meta", what, "value", value, unit);
 }

@@ -16,6 +16,11 @@ static inline uint64_t bench_tsc(void)
 double bench_tsc_hz(void);
 /* Median of n doubles (sorts v). */
 double bench_median(double *v, size_t n);
+/* Mean of the n samples in v without those over limit_x times their median
+ * (interrupted or preempted on a shared machine); adds the number left out
+ * to *left_out. scratch holds n doubles. */
+double bench_mean_kept(const double *v, size_t n, double limit_x, double *scratch,
+		       size_t *left_out);
 /* "AMD EPYC ..." from /proc/cpuinfo, or "unknown CPU". */
 const char *bench_cpu_name(void);
 
@@ -38,8 +43,21 @@ void bench_csv(const char *table, const char *row, const char *column,
  * figure (e.g. callseal cost / bound cost) and goal the limit it must meet;
  * higher_is_better says which side of the limit passes. Printed as one line
  * ("goal NAME: 1.24x (goal <= 1.30x): met") and written to the CSV as
- * table "goals" with columns ratio, goal and met (1/0).
+ * table "goals" with columns ratio, goal and met (1/0). Returns met.
  */
-void bench_goal(const char *name, double ratio, double goal, int higher_is_better);
+int bench_goal(const char *name, double ratio, double goal, int higher_is_better);
+
+/*
+ * Why a goal is missed (or what its figure means), for the report: one row
+ * "goals,NAME,why,0,TEXT" (the text in the unit field, commas replaced by
+ * spaces). Call it after bench_goal with the same name, when the benchmark
+ * knows a reason; the report prints it beside a goal that is NOT met.
+ */
+void bench_goal_why(const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Facts about the run for the report: table "meta", e.g.
+ * bench_meta("tsc", bench_tsc_hz() / 1e9, "GHz"). */
+void bench_meta(const char *what, double value, const char *unit);
 
 #endif

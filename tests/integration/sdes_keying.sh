@@ -12,6 +12,7 @@
 # raw requests that skip the CLI) and leaves the table unchanged; the key
 # appears in no error, list or daemon log.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/keying.sh"
 
 CONTROL=$1 CTL=$2 DUMP=$3
 require_cmd python3 base64 sha256sum
@@ -21,16 +22,9 @@ SOCK="$TEST_TMP/admin.sock"
 STATE="$TEST_TMP/state"
 trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TABLE" "/dev/shm/callseal.$TABLE.resume"' EXIT
 
-key() { head -c "$1" /dev/urandom | base64 -w0; }
-sha() { printf '%s' "$1" | base64 -d | sha256sum | cut -d' ' -f1; }
-hexof() { printf '%s' "$1" | base64 -d | od -An -tx1 -v | tr -d ' \n'; }
 KC1=$(key 30) KC2=$(key 30) KC3=$(key 30) KG1=$(key 28) KG2=$(key 44)
 ALLKEYS=("$KC1" "$KC2" "$KC3" "$KG1" "$KG2")
 
-ctl() { "$CTL" --admin "$SOCK" "$@"; }
-dump() { "$DUMP" "$TABLE" | grep -v '^#'; }
-entry() { dump | grep -F "$1 "; }
-field() { entry "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 # fields SELECTOR NAME...: those fields of the entry, space separated
 fields() { local s=$1 f out=""; shift; for f in "$@"; do out="$out $(field "$s" "$f")"; done; echo "${out# }"; }
 
@@ -185,13 +179,7 @@ wait_pid "$DPID" 10
 tap_is "$?" 0 "SIGTERM: exit 0"
 cat "$TEST_TMP"/control*.log "$TEST_TMP"/*.list "$TEST_TMP/list.txt" "$TEST_TMP/all_errors.txt" \
   "$TEST_TMP"/*.dump >"$TEST_TMP/everything.txt" 2>/dev/null
-leaks=""
-for k in "${ALLKEYS[@]}"; do
-  h=$(hexof "$k")
-  for needle in "$k" "${k:0:16}" "$h" "${h:0:24}"; do
-    grep -qiF -- "$needle" "$TEST_TMP/everything.txt" && leaks="$leaks ${needle:0:8}..."
-  done
-done
+leaks=$(key_leaks "$TEST_TMP/everything.txt" "${ALLKEYS[@]}")
 tap_is "$leaks" "" "no key bytes (base64 or hex) in any error, list, dump or daemon log"
 
 tap_done

@@ -50,13 +50,7 @@ static int setup(void **state)
 
 static bool all_zero(const void *p, size_t n)
 {
-	const uint8_t *b = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (b[i] != 0)
-			return false;
-	return true;
+	return sodium_is_zero(p, n) == 1;
 }
 
 static int parse(struct sdes_crypto *c, const char *fmt, ...)

@@ -165,8 +165,9 @@ static void list_entry(struct admin_out *o, const struct keytable_entry *e, bool
 		       bool first)
 {
 	char lb[KEYSPEC_LOCAL_STR], cb[KEYSPEC_CALL_ID_STR], tb[KEYSPEC_TIME_STR];
-	char ub[KEYSPEC_TIME_STR], nb[24];
+	char ub[KEYSPEC_TIME_STR], nb[24], mb[2 * KEYTABLE_MKI_MAX + 1];
 	bool next = (e->flags & KEYTABLE_F_NEXT) != 0;
+	unsigned int i;
 
 	keyspec_format_local(&e->key, lb);
 	keyspec_format_call_id(e->call_id, cb);
@@ -192,6 +193,15 @@ static void list_entry(struct admin_out *o, const struct keytable_entry *e, bool
 			 ", ", first ? "" : ",", lb, keyspec_direction_name(e->key.dir),
 			 keyspec_profile_name(e->cur.profile), keyspec_mode_name(e->mode),
 			 e->generation);
+	/* the current key's MKI (hex, as on the wire) and lifetime (RFC 4568
+	 * section 6.1; 0 = the maximum): not secrets */
+	for (i = 0; i < e->cur.mki_len && i < KEYTABLE_MKI_MAX; i++)
+		snprintf(mb + 2 * i, 3, "%02x", e->cur.mki[i]);
+	if (i > 0)
+		admin_out_printf(o, "\"mki\": \"%.*s\", ", (int)(2 * i), mb);
+	else
+		admin_out_printf(o, "\"mki\": null, ");
+	admin_out_printf(o, "\"lifetime\": %" PRIu64 ", ", e->cur.lifetime);
 	if (next && (e->flags & KEYTABLE_F_NEXT_ON_AUTH))
 		admin_out_printf(o, "\"next\": {\"from_index\": null, \"on_auth\": true, "
 				 "\"profile\": \"%s\"}, ",

@@ -68,6 +68,10 @@ tap_is "$? $(grep '^a=crypto:' "$TEST_TMP/print2.out")" \
   "0 a=crypto:1 AEAD_AES_128_GCM inline:$KG1" "--print-sdes with --profile/--inline: tag 1, no lifetime or MKI"
 ctl key list >"$TEST_TMP/list.txt" 2>&1
 tap_is "$(grep -c 'a=crypto\|inline' "$TEST_TMP/list.txt")" 0 "key list never shows a line or key"
+ctl key list --json >"$TEST_TMP/list.json" 2>&1
+tap_is "$(python3 -c 'import json,sys; print(sorted((x["local"], x["mki"], x["lifetime"]) for x in json.load(open(sys.argv[1]))))' "$TEST_TMP/list.json")" \
+  "[('192.0.2.1:5004', '00000001', 1048576), ('192.0.2.1:5006', '0102', 2147483648), ('192.0.2.1:5008', '0102', 2147483648), ('192.0.2.1:5010', None, 0), ('[2001:db8::5]:6000', '0201', 0)]" \
+  "key list --json: each key's MKI (hex) and lifetime"
 
 # ---- rekey with --sdes ---------------------------------------------------------------
 GEN0=$(field 192.0.2.1:5004/in gen)
@@ -177,7 +181,7 @@ tap_check "key del" ctl key del --local 192.0.2.1:5008 --direction in
 kill -TERM -- "-$DPID"
 wait_pid "$DPID" 10
 tap_is "$?" 0 "SIGTERM: exit 0"
-cat "$TEST_TMP"/control*.log "$TEST_TMP"/*.list "$TEST_TMP/list.txt" "$TEST_TMP/all_errors.txt" \
+cat "$TEST_TMP"/control*.log "$TEST_TMP"/*.list "$TEST_TMP/list.txt" "$TEST_TMP/list.json" "$TEST_TMP/all_errors.txt" \
   "$TEST_TMP"/*.dump >"$TEST_TMP/everything.txt" 2>/dev/null
 leaks=$(key_leaks "$TEST_TMP/everything.txt" "${ALLKEYS[@]}")
 tap_is "$leaks" "" "no key bytes (base64 or hex) in any error, list, dump or daemon log"

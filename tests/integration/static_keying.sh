@@ -76,8 +76,9 @@ assert a["call_id"] == "c42" and a["next"] is None and a["generation"] >= 1, a
 assert e[("[2001:db8::1]:5004", "in")]["mode"] == "e2ee"
 assert e[("*:6000", "in")]["call_id"] is None
 for x in l:
-    assert set(x) == {"local", "direction", "profile", "mode", "generation", "next",
-                      "call_id", "created", "updated"}, x
+    assert set(x) == {"local", "direction", "profile", "mode", "generation", "mki",
+                      "lifetime", "next", "call_id", "created", "updated"}, x
+    assert x["mki"] is None and x["lifetime"] == 0, x   # --inline: neither
 EOF
 tap_result $? "key list --json: 3 objects with the right fields" || sed 's/^/#   /' "$TEST_TMP/json.out"
 

@@ -73,6 +73,22 @@ tap_is "$(python3 -c 'import json,sys; print(sorted((x["local"], x["mki"], x["li
   "[('192.0.2.1:5004', '00000001', 1048576), ('192.0.2.1:5006', '0102', 2147483648), ('192.0.2.1:5008', '0102', 2147483648), ('192.0.2.1:5010', None, 0), ('[2001:db8::5]:6000', '0201', 0)]" \
   "key list --json: each key's MKI (hex) and lifetime"
 
+# ---- the table's AES-CM key derives RFC 3711's session keys -----------------------------
+# RFC 3711 appendix B.3: master key E1F9...4139, 14-byte master salt 0EC6...ABE6;
+# callseal-keytable-dump --show-keys derives the SRTP session keys from what
+# the table holds (the whole 14-byte salt: the test tool's AES-CM fix)
+tap_check "key add --sdes with RFC 3711 B.3's master key and salt" ctl key add \
+  --local 192.0.2.1:5012 --direction in \
+  --sdes "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:4fl6DT4Bi+DWT6MsBt5BOQ7Gda1Jiv7rtpYLOqvm"
+"$DUMP" --show-keys "$TABLE" 2>&1 | grep '^secret 192.0.2.1:5012/in cur ' >"$TEST_TMP/b3.keys"
+b3() { awk -v n="$1" '$4 == n {print $5}' "$TEST_TMP/b3.keys"; }
+tap_is "$(b3 master_key) $(b3 master_salt) $(b3 srtp_key) $(b3 srtp_salt) $(b3 srtp_auth)" \
+  "e1f97a0d3e018be0d64fa32c06de4139 0ec675ad498afeebb6960b3aabe6 c61e7a93744f39ee10734afe3ff7a087 30cbbc08863d8c85d49db34a9ae1 cebe321f6ff7716b6fd4ab49af256a156d38baa4" \
+  "dump --show-keys: RFC 3711 B.3's session key, 14-byte session salt and 20-byte auth key"
+tap_is "$(b3 srtcp_key | wc -c) $(b3 srtcp_salt | wc -c) $(b3 srtcp_auth | wc -c)" "33 29 41" \
+  "and SRTCP's: 16-byte key, 14-byte salt, 20-byte auth key"
+tap_check "key del the B.3 entry" ctl key del --local 192.0.2.1:5012 --direction in
+
 # ---- rekey with --sdes ---------------------------------------------------------------
 GEN0=$(field 192.0.2.1:5004/in gen)
 tap_check "key rekey --sdes (new key, suite _32, MKI 2:1, no lifetime)" ctl key rekey \

@@ -24,6 +24,7 @@
 #include "callseal_version.h"
 #include "commands.h"
 #include "keyspec.h"
+#include "sdes.h"
 
 #define PROG "callsealctl"
 #define REPLY_TIMEOUT_MS 15000   /* per reply frame: the daemon's own is 5 s */
@@ -111,6 +112,16 @@ static void usage(FILE *f)
 "                      AES-CM profiles (16-byte key, 14-byte salt).\n"
 "                      '-' reads it from stdin instead, which\n"
 "                      keeps it out of the process list and shell history.\n"
+"  --sdes LINE         instead of --profile and --inline: an SDP SDES line\n"
+"                      (RFC 4568), 'a=crypto:TAG SUITE inline:KEY|LIFETIME|MKI:LEN'\n"
+"                      ('a=' optional; lifetime and MKI optional): suite, key,\n"
+"                      lifetime and MKI (1-4 bytes). One key per line; KDR\n"
+"                      other than 0, UNENCRYPTED_*, UNAUTHENTICATED_SRTP,\n"
+"                      FEC_KEY and WSH over 128 are refused. '-' reads it\n"
+"                      from stdin\n"
+"  --print-sdes        key add/rekey: once installed, print the key as an\n"
+"                      a=crypto line (the --sdes tag, else 1) for an SDP\n"
+"                      answer. It holds the key: only where asked, on stdout\n"
 "  --mode MODE         standard (default: a static key is known to whoever\n"
 "                      configured it) or e2ee\n"
 "  --call-id TEXT      up to 16 characters of A-Z a-z 0-9 . _ : @ + -\n"
@@ -134,6 +145,8 @@ static void usage(FILE *f)
 "  head -c 44 /dev/urandom | base64 | " PROG " --admin /run/callseal/admin.sock \\\n"
 "      key rekey --local [2001:db8::1]:5004 --direction in --inline - \\\n"
 "      --from-index 65536\n"
+"  " PROG " --admin /run/callseal/admin.sock key add --local 192.0.2.1:5010 \\\n"
+"      --direction in --sdes 'a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:KEY|2^20|1:4'\n"
 "  " PROG " --admin /run/callseal/admin.sock key list --json\n"
 "  " PROG " --admin /run/callseal/admin.sock stats\n"
 "  " PROG " --admin /run/callseal/admin.sock policy add open \\\n"
@@ -146,25 +159,56 @@ static void usage(FILE *f)
 __attribute__((format(printf, 2, 3), noreturn))
 static void fail(int status, const char *fmt, ...);
 
-/* The command's words, to find and wipe every --inline value on every path. */
+/* The command's words, to find and wipe every --inline and --sdes value on
+ * every path; the options that carry a key, each "-" reading it from stdin. */
 static int cmd_argc;
 static char **cmd_argv;
+static const char *const secret_opts[] = { "--inline", "--sdes" };
 static char *inline_stdin;        /* sodium_malloc'd copy read from stdin */
+static char *sdes_out;            /* --print-sdes: the line, sodium_malloc'd */
 
-static void wipe_secrets(void)
+/* The length of "--inline" if w is "--inline" or "--inline=..." (likewise
+ * --sdes), else 0; *eq: it was the "=" form. */
+static size_t secret_opt(const char *w, bool *eq)
 {
+	for (size_t k = 0; k < sizeof(secret_opts) / sizeof(secret_opts[0]); k++) {
+		size_t n = strlen(secret_opts[k]);
+
+		if (strncmp(w, secret_opts[k], n) == 0 && (w[n] == '\0' || w[n] == '=')) {
+			*eq = w[n] == '=';
+			return n;
+		}
+	}
+	return 0;
+}
+
+/* Wipe the key values in the command's words and the copy from stdin. */
+static void wipe_args(void)
+{
+	bool eq;
+	size_t n;
 	int i;
 
 	for (i = 0; i < cmd_argc; i++) {
-		if (strcmp(cmd_argv[i], "--inline") == 0 && i + 1 < cmd_argc)
+		if ((n = secret_opt(cmd_argv[i], &eq)) == 0)
+			continue;
+		if (eq)
+			sodium_memzero(cmd_argv[i] + n + 1, strlen(cmd_argv[i] + n + 1));
+		else if (i + 1 < cmd_argc)
 			sodium_memzero(cmd_argv[i + 1], strlen(cmd_argv[i + 1]));
-		else if (strncmp(cmd_argv[i], "--inline=", 9) == 0)
-			sodium_memzero(cmd_argv[i] + 9, strlen(cmd_argv[i] + 9));
 	}
 	cmd_argc = 0;
 	if (inline_stdin != NULL)
 		sodium_free(inline_stdin);   /* wipes */
 	inline_stdin = NULL;
+}
+
+static void wipe_secrets(void)
+{
+	wipe_args();
+	if (sdes_out != NULL)
+		sodium_free(sdes_out);       /* wipes */
+	sdes_out = NULL;
 }
 
 static void fail(int status, const char *fmt, ...)
@@ -180,10 +224,11 @@ static void fail(int status, const char *fmt, ...)
 	exit(status);
 }
 
-/* Read one base64 line from stdin into locked memory; no echo of it ever. */
-static char *read_stdin_key(void)
+/* Read one line (a base64 key, an a=crypto line) from stdin into locked
+ * memory for option opt; no echo of it ever. */
+static char *read_stdin_key(const char *opt)
 {
-	size_t cap = KEYSPEC_B64_MAX + 16, n = 0;
+	size_t cap = SDES_LINE_MAX, n = 0;
 	char *buf = sodium_malloc(cap + 1);
 	ssize_t r;
 
@@ -198,29 +243,65 @@ static char *read_stdin_key(void)
 		if (r <= 0 || buf[n] == '\n')
 			break;
 		if (++n == cap)
-			fail(EXIT_USAGE, "--inline -: the line on stdin is longer than %zu "
-			     "characters", cap - 1);
+			fail(EXIT_USAGE, "%s -: the line on stdin is longer than %zu "
+			     "characters", opt, cap - 1);
 	}
 	if (r < 0)
-		fail(EXIT_USAGE, "--inline -: reading stdin: %s", strerror(errno));
+		fail(EXIT_USAGE, "%s -: reading stdin: %s", opt, strerror(errno));
 	if (n > 0 && buf[n - 1] == '\r')
 		n--;
 	buf[n] = '\0';
 	return buf;
 }
 
-/* Rewrite "--inline -" to read stdin; remember the words for wipe_secrets(). */
+/* Rewrite "--inline -" or "--sdes -" to read stdin (once); remember the
+ * words for wipe_secrets(). */
 static void find_inline(int argc, char **argv)
 {
+	bool eq;
+	size_t n;
 	int i;
 
 	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--inline=-") == 0)
-			fail(EXIT_USAGE, "--inline=- is not supported: write --inline -");
-		if (strcmp(argv[i], "--inline") == 0 && i + 1 < argc &&
-		    strcmp(argv[i + 1], "-") == 0 && inline_stdin == NULL)
-			argv[i + 1] = read_stdin_key();
+		if ((n = secret_opt(argv[i], &eq)) == 0)
+			continue;
+		if (eq && strcmp(argv[i] + n, "=-") == 0)
+			fail(EXIT_USAGE, "%.*s=- is not supported: write %.*s -", (int)n, argv[i],
+			     (int)n, argv[i]);
+		if (!eq && i + 1 < argc && strcmp(argv[i + 1], "-") == 0 && inline_stdin == NULL)
+			argv[i + 1] = read_stdin_key(argv[i]);
 	}
+}
+
+/* key add/rekey --print-sdes: the a=crypto line of the key being installed,
+ * made here from this command's own copy of the key (the daemon never sends
+ * key bytes), printed once the daemon has installed it. */
+static void prepare_sdes(int argc, char **argv)
+{
+	struct keyspec_cmd *cmd;
+	char err[KEYSPEC_ERR_MAX];
+	enum keyspec_op op;
+	int rc;
+
+	if (argc < 2 || strcmp(argv[0], "key") != 0)
+		return;
+	op = keyspec_op_from_name(argv[1]);
+	if (op != KEYSPEC_OP_ADD && op != KEYSPEC_OP_REKEY)
+		return;
+	if ((cmd = sodium_malloc(sizeof(*cmd))) == NULL)
+		fail(EXIT_USAGE, "out of memory");
+	rc = keyspec_parse_cmd(op, argc - 2, (const char *const *)argv + 2, cmd, err,
+			       sizeof(err));
+	if (rc == 0 && cmd->print_sdes) {
+		if ((sdes_out = sodium_malloc(SDES_LINE_MAX)) == NULL)
+			rc = -ENOMEM;
+		else
+			rc = keyspec_cmd_sdes(cmd, sdes_out, SDES_LINE_MAX, err, sizeof(err));
+	}
+	keyspec_cmd_wipe(cmd);
+	sodium_free(cmd);
+	if (rc < 0)
+		fail(EXIT_USAGE, "%s", rc == -ENOMEM ? "out of memory" : err);
 }
 
 /* Check the command locally with the daemon's own table and parser. */
@@ -317,6 +398,7 @@ int main(int argc, char **argv)
 	cmd_argv = argv;
 	find_inline(argc, argv);
 	check_command(argc, argv);
+	prepare_sdes(argc, argv);
 	if (admin == NULL || admin[0] == '\0')
 		fail(EXIT_USAGE, "--admin SOCKET is required (see --help)");
 
@@ -325,7 +407,7 @@ int main(int argc, char **argv)
 		fail(EXIT_CONNECT, "%s", err);
 	rc = admin_send_request(fd, argc, (const char *const *)argv,
 				admin_now_ms() + ADMIN_TIMEOUT_MS, err, sizeof(err));
-	wipe_secrets();     /* sent: no longer needed here */
+	wipe_args();        /* sent: no longer needed here */
 	if (rc < 0)
 		fail(EXIT_CONNECT, "%s", err);
 	fflush(stdout);
@@ -342,5 +424,13 @@ int main(int argc, char **argv)
 		fail(EXIT_REFUSED, "%s", msg[0] ? msg : strerror(status));
 	if (msg[0] != '\0')
 		printf("%s\n", msg);
+	if (sdes_out != NULL) {
+		/* asked for: the key, on stdout only, unbuffered (no stdio copy) */
+		fflush(stdout);
+		if (write(STDOUT_FILENO, sdes_out, strlen(sdes_out)) < 0 ||
+		    write(STDOUT_FILENO, "\n", 1) < 0)
+			fail(EXIT_CONNECT, "writing the a=crypto line: %s", strerror(errno));
+	}
+	wipe_secrets();
 	return 0;
 }

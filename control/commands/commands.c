@@ -19,10 +19,12 @@
 static const struct opts_spec key_opts[] = {
 	{ "local", OPTS_VALUE }, { "direction", OPTS_VALUE }, { "profile", OPTS_VALUE },
 	{ "inline", OPTS_VALUE }, { "mode", OPTS_VALUE }, { "call-id", OPTS_VALUE },
-	{ "from-index", OPTS_VALUE }, { "json", 0 }, { NULL, 0 },
+	{ "from-index", OPTS_VALUE }, { "json", 0 }, { "sdes", OPTS_VALUE },
+	{ "print-sdes", 0 }, { NULL, 0 },
 };
 enum { K_LOCAL = 1u << 0, K_DIR = 1u << 1, K_PROFILE = 1u << 2, K_INLINE = 1u << 3,
-       K_MODE = 1u << 4, K_CALL_ID = 1u << 5, K_FROM = 1u << 6, K_JSON = 1u << 7 };
+       K_MODE = 1u << 4, K_CALL_ID = 1u << 5, K_FROM = 1u << 6, K_JSON = 1u << 7,
+       K_SDES = 1u << 8, K_PRINT_SDES = 1u << 9 };
 
 static const struct opts_spec dir_opts[] = {
 	{ "json", 0 }, { "group", OPTS_VALUE }, { "e2ee", OPTS_VALUE }, { "tenant", 0 },
@@ -127,17 +129,23 @@ static int check_stats(enum command_id id, int argc, const char *const argv[], c
 #define STORE            COMMAND_F_STORE
 
 const struct command_row commands_table[CMD_COUNT] = {
-	[CMD_KEY_ADD] = { "key add", "key add --local ADDR:PORT --direction in|out "
-	  "--profile PROFILE --inline BASE64\n[--mode e2ee|standard] [--call-id TEXT]",
-	  "Install a static SRTP master key for one stream.",
-	  KEY(K_LOCAL | K_DIR | K_PROFILE | K_INLINE | K_MODE | K_CALL_ID,
-	      K_LOCAL | K_DIR | K_PROFILE | K_INLINE), .flags = CHANGES },
-	[CMD_KEY_REKEY] = { "key rekey", "key rekey --local ADDR:PORT --direction in|out "
-	  "--inline BASE64\n[--profile PROFILE] [--from-index N]",
+	/* add and rekey take the key as --profile/--inline or as --sdes (one
+	 * SDES a=crypto line): keyspec_parse_cmd() requires one of the two */
+	[CMD_KEY_ADD] = { "key add", "key add --local ADDR:PORT --direction in|out\n"
+	  "--profile PROFILE --inline BASE64|--sdes LINE\n"
+	  "[--mode e2ee|standard] [--call-id TEXT] [--print-sdes]",
+	  "Install a static SRTP master key for one stream. --sdes takes the suite,\n"
+	  "key, lifetime and MKI from an SDP a=crypto line (RFC 4568); --print-sdes\n"
+	  "prints the installed key as such a line, for an SDP answer.",
+	  KEY(K_LOCAL | K_DIR | K_PROFILE | K_INLINE | K_MODE | K_CALL_ID | K_SDES |
+	      K_PRINT_SDES, K_LOCAL | K_DIR), .flags = CHANGES },
+	[CMD_KEY_REKEY] = { "key rekey", "key rekey --local ADDR:PORT --direction in|out\n"
+	  "--inline BASE64 [--profile PROFILE]|--sdes LINE\n"
+	  "[--from-index N] [--print-sdes]",
 	  "Replace a stream's key now, or with --from-index from SRTP packet index N\n"
 	  "on (RFC 3711 <From,To>: older packets keep the old key).",
-	  KEY(K_LOCAL | K_DIR | K_PROFILE | K_INLINE | K_FROM, K_LOCAL | K_DIR | K_INLINE),
-	  .flags = CHANGES },
+	  KEY(K_LOCAL | K_DIR | K_PROFILE | K_INLINE | K_FROM | K_SDES | K_PRINT_SDES,
+	      K_LOCAL | K_DIR), .flags = CHANGES },
 	[CMD_KEY_DEL] = { "key del", "key del --local ADDR:PORT --direction in|out",
 	  "Remove a stream; its key bytes are wiped from the table.",
 	  KEY(K_LOCAL | K_DIR, K_LOCAL | K_DIR), .flags = CHANGES },

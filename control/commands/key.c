@@ -19,11 +19,25 @@ static const char *call_id_text(const struct keyspec_cmd *cmd, char buf[KEYSPEC_
 	return keyspec_format_call_id(cmd->call_id, buf);
 }
 
+/* ", MKI 4 bytes, lifetime 1048576 packets" for a key from --sdes with them
+ * (neither is secret), else "". */
+static const char *mki_life_text(const struct keyspec_cmd *cmd, char buf[80])
+{
+	int n = 0;
+
+	buf[0] = '\0';
+	if (cmd->mki_len > 0)
+		n = snprintf(buf, 80, ", MKI %u byte%s", cmd->mki_len, cmd->mki_len == 1 ? "" : "s");
+	if (cmd->lifetime > 0)
+		snprintf(buf + n, 80 - (size_t)n, ", lifetime %" PRIu64 " packets", cmd->lifetime);
+	return buf;
+}
+
 int cmd_key_add(struct ctl *c, int argc, const char *const argv[], char *msg,
 		size_t msglen)
 {
 	struct scratch *s = c->s;
-	char kb[KEYSPEC_KEY_STR], cb[KEYSPEC_CALL_ID_STR];
+	char kb[KEYSPEC_KEY_STR], cb[KEYSPEC_CALL_ID_STR], ml[80];
 	uint64_t gen = 0;
 	int rc;
 
@@ -43,11 +57,12 @@ int cmd_key_add(struct ctl *c, int argc, const char *const argv[], char *msg,
 		snprintf(msg, msglen, "%s", keytable_last_error(c->table));
 		goto out;
 	}
-	snprintf(msg, msglen, "added %s (%s, %s, generation %" PRIu64 ")", kb,
-		 keyspec_profile_name(s->cmd.profile), keyspec_mode_name(s->cmd.mode), gen);
+	mki_life_text(&s->cmd, ml);
+	snprintf(msg, msglen, "added %s (%s, %s, generation %" PRIu64 "%s)", kb,
+		 keyspec_profile_name(s->cmd.profile), keyspec_mode_name(s->cmd.mode), gen, ml);
 	logline("key add %s profile %s mode %s call-id %s generation %" PRIu64
-		" (by uid %u pid %d)", kb, keyspec_profile_name(s->cmd.profile),
-		keyspec_mode_name(s->cmd.mode), call_id_text(&s->cmd, cb), gen,
+		"%s (by uid %u pid %d)", kb, keyspec_profile_name(s->cmd.profile),
+		keyspec_mode_name(s->cmd.mode), call_id_text(&s->cmd, cb), gen, ml,
 		(unsigned int)c->peer_uid, (int)c->peer_pid);
 out:
 	keyspec_cmd_wipe(&s->cmd);
@@ -59,7 +74,7 @@ int cmd_key_rekey(struct ctl *c, int argc, const char *const argv[], char *msg,
 		  size_t msglen)
 {
 	struct scratch *s = c->s;
-	char kb[KEYSPEC_KEY_STR];
+	char kb[KEYSPEC_KEY_STR], ml[80];
 	unsigned int profile;
 	uint64_t gen = 0;
 	int rc;
@@ -96,19 +111,20 @@ int cmd_key_rekey(struct ctl *c, int argc, const char *const argv[], char *msg,
 		snprintf(msg, msglen, "%s", keytable_last_error(c->table));
 		goto out;
 	}
+	mki_life_text(&s->cmd, ml);
 	if (s->cmd.has_from_index) {
 		snprintf(msg, msglen, "scheduled a new %s key for %s from packet index %"
-			 PRIu64 " (generation %" PRIu64 ")", keyspec_profile_name(profile),
-			 kb, s->cmd.from_index, gen);
+			 PRIu64 " (generation %" PRIu64 "%s)", keyspec_profile_name(profile),
+			 kb, s->cmd.from_index, gen, ml);
 		logline("key rekey %s profile %s from-index %" PRIu64 " generation %" PRIu64
-			" (by uid %u pid %d)", kb, keyspec_profile_name(profile),
-			s->cmd.from_index, gen, (unsigned int)c->peer_uid, (int)c->peer_pid);
+			"%s (by uid %u pid %d)", kb, keyspec_profile_name(profile),
+			s->cmd.from_index, gen, ml, (unsigned int)c->peer_uid, (int)c->peer_pid);
 	} else {
-		snprintf(msg, msglen, "rekeyed %s (%s, generation %" PRIu64 ")", kb,
-			 keyspec_profile_name(profile), gen);
-		logline("key rekey %s profile %s now generation %" PRIu64 " (by uid %u pid %d)",
-			kb, keyspec_profile_name(profile), gen, (unsigned int)c->peer_uid,
-			(int)c->peer_pid);
+		snprintf(msg, msglen, "rekeyed %s (%s, generation %" PRIu64 "%s)", kb,
+			 keyspec_profile_name(profile), gen, ml);
+		logline("key rekey %s profile %s now generation %" PRIu64 "%s (by uid %u pid "
+			"%d)", kb, keyspec_profile_name(profile), gen, ml,
+			(unsigned int)c->peer_uid, (int)c->peer_pid);
 	}
 out:
 	keyspec_cmd_wipe(&s->cmd);
@@ -149,8 +165,9 @@ static void list_entry(struct admin_out *o, const struct keytable_entry *e, bool
 		       bool first)
 {
 	char lb[KEYSPEC_LOCAL_STR], cb[KEYSPEC_CALL_ID_STR], tb[KEYSPEC_TIME_STR];
-	char ub[KEYSPEC_TIME_STR], nb[24];
+	char ub[KEYSPEC_TIME_STR], nb[24], mb[2 * KEYTABLE_MKI_MAX + 1];
 	bool next = (e->flags & KEYTABLE_F_NEXT) != 0;
+	unsigned int i;
 
 	keyspec_format_local(&e->key, lb);
 	keyspec_format_call_id(e->call_id, cb);
@@ -176,6 +193,15 @@ static void list_entry(struct admin_out *o, const struct keytable_entry *e, bool
 			 ", ", first ? "" : ",", lb, keyspec_direction_name(e->key.dir),
 			 keyspec_profile_name(e->cur.profile), keyspec_mode_name(e->mode),
 			 e->generation);
+	/* the current key's MKI (hex, as on the wire) and lifetime (RFC 4568
+	 * section 6.1; 0 = the maximum): not secrets */
+	for (i = 0; i < e->cur.mki_len && i < KEYTABLE_MKI_MAX; i++)
+		snprintf(mb + 2 * i, 3, "%02x", e->cur.mki[i]);
+	if (i > 0)
+		admin_out_printf(o, "\"mki\": \"%.*s\", ", (int)(2 * i), mb);
+	else
+		admin_out_printf(o, "\"mki\": null, ");
+	admin_out_printf(o, "\"lifetime\": %" PRIu64 ", ", e->cur.lifetime);
 	if (next && (e->flags & KEYTABLE_F_NEXT_ON_AUTH))
 		admin_out_printf(o, "\"next\": {\"from_index\": null, \"on_auth\": true, "
 				 "\"profile\": \"%s\"}, ",

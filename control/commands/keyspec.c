@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "errbuf.h"
 #include "keyspec.h"
+#include "sdes.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -494,6 +495,32 @@ const char *keyspec_op_name(enum keyspec_op op)
 	       commands_name(op_id(op)) + strlen("key ") : "?";
 }
 
+/* --sdes LINE: the profile, key, MKI, lifetime and tag of an a=crypto line. */
+static int sdes_take(const char *line, struct keyspec_cmd *cmd, char *err, size_t errlen)
+{
+	struct sdes_crypto c;
+	char sb[KEYSPEC_ERR_MAX];
+	int rc;
+
+	rc = sdes_parse(line, &c, sb, sizeof(sb));
+	if (rc < 0) {
+		errbuf_set(err, errlen, "--sdes: %s", sb);
+		goto out;
+	}
+	cmd->has_sdes = true;
+	cmd->sdes_tag = c.tag;
+	cmd->profile = c.profile;
+	memcpy(cmd->secret, c.key, c.key_len);
+	memcpy(cmd->secret + c.key_len, c.salt, c.salt_len);
+	cmd->secret_len = c.key_len + c.salt_len;
+	cmd->mki_len = c.mki_len;
+	memcpy(cmd->mki, c.mki, sizeof(cmd->mki));
+	cmd->lifetime = c.lifetime;
+out:
+	sdes_wipe(&c);
+	return rc;
+}
+
 int keyspec_parse_cmd(enum keyspec_op op, int argc, const char *const argv[],
 		      struct keyspec_cmd *cmd, char *err, size_t errlen)
 {
@@ -537,6 +564,36 @@ int keyspec_parse_cmd(enum keyspec_op op, int argc, const char *const argv[],
 		cmd->has_from_index = true;
 	}
 	cmd->json = opts_has(&p, "json");
+	cmd->print_sdes = opts_has(&p, "print-sdes");
+	if ((v = opts_get(&p, "sdes")) != NULL) {
+		if (opts_has(&p, "profile") || opts_has(&p, "inline")) {
+			errbuf_set(err, errlen, "%s: --sdes carries the suite and the key: give "
+				   "it instead of --profile and --inline, not with them",
+				   commands_name(op_id(op)));
+			goto out;
+		}
+		rc = sdes_take(v, cmd, err, errlen);
+		if (rc < 0)
+			goto out;
+		rc = -EINVAL;
+	} else if (op == KEYSPEC_OP_ADD || op == KEYSPEC_OP_REKEY) {
+		/* the command table requires neither: one of the two forms */
+		if (op == KEYSPEC_OP_ADD && !opts_has(&p, "profile")) {
+			errbuf_set(err, errlen, "%s: --profile is required (or --sdes)",
+				   commands_name(op_id(op)));
+			goto out;
+		}
+		if (!opts_has(&p, "inline")) {
+			errbuf_set(err, errlen, "%s: --inline is required (or --sdes)",
+				   commands_name(op_id(op)));
+			goto out;
+		}
+		if (cmd->print_sdes && cmd->profile == 0) {
+			errbuf_set(err, errlen, "%s: --print-sdes names the suite: give "
+				   "--profile with --inline (or --sdes)", commands_name(op_id(op)));
+			goto out;
+		}
+	}
 	if ((v = opts_get(&p, "inline")) != NULL) {
 		rc = keyspec_parse_inline(v, cmd->profile, cmd->secret, &cmd->secret_len,
 					  NULL, err, errlen);
@@ -566,11 +623,36 @@ int keyspec_cmd_master(const struct keyspec_cmd *cmd, unsigned int profile,
 		return -EINVAL;
 	}
 	rc = keytable_master_set_salt(m, profile, cmd->secret, klen, cmd->secret + klen, slen);
+	/* RFC 4568 section 6.1: the MKI and lifetime of --sdes (0: none) */
+	if (rc == 0)
+		rc = keytable_master_set_mki(m, cmd->mki, cmd->mki_len);
+	if (rc == 0)
+		rc = keytable_master_set_lifetime(m, cmd->lifetime);
 	if (rc < 0) {
 		sodium_memzero(m, sizeof(*m));
 		errbuf_set(err, errlen, "--inline: not a valid %s master key",
 		       keyspec_profile_name(profile));
 	}
+	return rc;
+}
+
+int keyspec_cmd_sdes(const struct keyspec_cmd *cmd, char *buf, size_t len, char *err,
+		     size_t errlen)
+{
+	struct keytable_master m;
+	int rc;
+
+	if (len > 0)
+		buf[0] = '\0';
+	if (cmd->profile == 0) {
+		errbuf_set(err, errlen, "--print-sdes: the suite is not known: give --profile "
+			   "or --sdes");
+		return -EINVAL;
+	}
+	rc = keyspec_cmd_master(cmd, cmd->profile, &m, err, errlen);
+	if (rc == 0 && (rc = sdes_format(&m, cmd->has_sdes ? cmd->sdes_tag : 1, buf, len)) < 0)
+		errbuf_set(err, errlen, "--print-sdes: the line does not fit in %zu bytes", len);
+	sodium_memzero(&m, sizeof(m));
 	return rc;
 }
 

@@ -59,6 +59,15 @@ struct keyspec_cmd {
 	bool json;                   /* LIST */
 	size_t secret_len;           /* 28, 30 or 44 after ADD/REKEY, else 0 */
 	uint8_t secret[KEYSPEC_INLINE_MAX]; /* master key || master salt */
+	/* ADD, REKEY: --sdes (an RFC 4568 a=crypto line, sdes.h) gave profile
+	 * and secret, and these; with --inline they are 0 (no MKI, the maximum
+	 * lifetime) and the tag for --print-sdes is 1 */
+	bool has_sdes;
+	unsigned int sdes_tag;
+	uint8_t mki_len;
+	uint8_t mki[KEYTABLE_MKI_MAX];
+	uint64_t lifetime;
+	bool print_sdes;             /* ADD, REKEY: --print-sdes */
 };
 
 /* -- single fields -- */
@@ -134,8 +143,10 @@ const char *keyspec_op_name(enum keyspec_op op);
  * options only, e.g.
  * {"--local", "*:5004", "--direction", "in", ...}); "--name VALUE" and
  * "--name=VALUE" both work, each option at most once.
- *   add:   --local --direction --profile --inline [--mode] [--call-id]
- *   rekey: --local --direction --inline [--profile] [--from-index]
+ *   add:   --local --direction (--profile --inline | --sdes) [--mode] [--call-id]
+ *          [--print-sdes]
+ *   rekey: --local --direction (--inline [--profile] | --sdes) [--from-index]
+ *          [--print-sdes]
  *   del:   --local --direction
  *   list:  [--json]
  * On error cmd is wiped. Always wipe cmd with keyspec_cmd_wipe() when done.
@@ -145,12 +156,21 @@ int keyspec_parse_cmd(enum keyspec_op op, int argc, const char *const argv[],
 	__attribute__((warn_unused_result));
 /*
  * The master key of a parsed add/rekey for profile (cmd->profile, or for a
- * rekey without --profile the entry's current one): -EINVAL if the inline
- * key's length does not fit profile. Wipe m with keytable_wipe() when done.
+ * rekey without --profile the entry's current one), with the MKI and
+ * lifetime of --sdes: -EINVAL if the inline key's length does not fit
+ * profile. Wipe m with keytable_wipe() when done.
  */
 int keyspec_cmd_master(const struct keyspec_cmd *cmd, unsigned int profile,
 		       struct keytable_master *m, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
+/*
+ * --print-sdes: the key of a parsed add/rekey as an a=crypto line (sdes.h,
+ * sdes_format: the --sdes line's tag, else 1) into buf (SDES_LINE_MAX bytes
+ * is enough). The line holds the key: wipe buf when done. 0 or -EINVAL
+ * (a rekey by --inline without --profile: the suite is not known here).
+ */
+int keyspec_cmd_sdes(const struct keyspec_cmd *cmd, char *buf, size_t len, char *err,
+		     size_t errlen) __attribute__((warn_unused_result));
 void keyspec_cmd_wipe(struct keyspec_cmd *cmd);
 
 #endif /* CALLSEAL_KEYSPEC_H */

@@ -9,7 +9,7 @@
  *
  *   [ struct keytable_header (4096 bytes) ][ slot 0 ][ slot 1 ] ... [ slot N-1 ]
  *
- * Each slot is one struct keytable_entry (192 bytes, 64-byte aligned); N is a
+ * Each slot is one struct keytable_entry (256 bytes, 64-byte aligned); N is a
  * power of two, at least twice the capacity chosen at creation, so the table is
  * never more than half full. Slots form an open-addressing hash table with
  * linear probing and backward-shift deletion (no tombstones), keyed by
@@ -61,10 +61,12 @@
  * magic, which is the intended result: the layout is host-endian x86_64). */
 #define KEYTABLE_MAGIC            UINT64_C(0x4C4254594B455343)
 /* Bump on ANY change to the header, the entry, the hash or the protocol. */
-#define KEYTABLE_ABI_VERSION      3u  /* 2: KEYTABLE_F_NEXT_ON_AUTH, KEYTABLE_F_PREV;
-					3: 14-byte salts (AES-CM), salt_len */
+#define KEYTABLE_ABI_VERSION      4u  /* 2: KEYTABLE_F_NEXT_ON_AUTH, KEYTABLE_F_PREV;
+					3: 14-byte salts (AES-CM), salt_len;
+					4: per master key an MKI and a lifetime
+					   (64-byte masters, 256-byte entries) */
 #define KEYTABLE_HEADER_SIZE      4096u
-#define KEYTABLE_ENTRY_SIZE       192u
+#define KEYTABLE_ENTRY_SIZE       256u
 #define KEYTABLE_CACHE_LINE       64u
 
 /* ---- sizes and limits --------------------------------------------------- */
@@ -77,6 +79,10 @@
 #define KEYTABLE_MASTER_SALT_BYTES 12u  /* GCM: RFC 7714 section 11, 96-bit master salt */
 #define KEYTABLE_MASTER_SALT_CM    14u  /* AES-CM: RFC 3711 section 8.2, 112 bits */
 #define KEYTABLE_MASTER_SALT_MAX   14u  /* the salt field's size */
+#define KEYTABLE_MKI_MAX          4u    /* RFC 3711 section 3.1: MKI bytes per key */
+/* RFC 3711 section 9.2: at most 2^48 SRTP packets under one master key; the
+ * largest lifetime keytable_master_set_lifetime() takes (0 = this maximum) */
+#define KEYTABLE_LIFETIME_MAX     (UINT64_C(1) << 48)
 #define KEYTABLE_CALL_ID_BYTES    16u
 #define KEYTABLE_ADDR_BYTES       16u   /* IPv6; IPv4 uses the first 4 */
 #define KEYTABLE_INDEX_MAX        ((UINT64_C(1) << 48) - 1) /* SRTP packet index */
@@ -151,14 +157,22 @@ struct keytable_master {
 					       by profile */
 	uint8_t  key[KEYTABLE_MASTER_KEY_MAX];  /*  4: bytes past key_len are zero */
 	uint8_t  salt[KEYTABLE_MASTER_SALT_MAX]; /* 36: bytes past salt_len are zero */
-	uint8_t  reserved[2];               /* 50: zero */
+	/* RFC 3711 section 3.1: the Master Key Identifier that SRTP/SRTCP
+	 * packets under this key carry; mki_len 0 (no MKI) to KEYTABLE_MKI_MAX */
+	uint8_t  mki_len;                   /* 50 */
+	uint8_t  mki[KEYTABLE_MKI_MAX];     /* 51: bytes past mki_len are zero */
+	uint8_t  reserved;                  /* 55: zero */
+	/* RFC 4568 section 6.1 (SDES lifetime) / RFC 3711 section 9.2: packets
+	 * this key may protect; 0 = the profile's maximum (2^48 SRTP packets) */
+	uint64_t lifetime;                  /* 56 */
 };
 
 /* ---- one slot (and the copy a look-up returns) -------------------------- */
 
 /*
  * Line 0 (bytes 0..63) holds everything a probe compares, so a probe that
- * does not match touches one cache line. Lines 1 and 2 hold the keys.
+ * does not match touches one cache line. Line 1 holds the current master key,
+ * line 2 the next one, line 3 the call id and the change time.
  * In the table, the writer stores each 8-byte word with a release store and
  * readers load it with an acquire load (see lib/keytable/keytable_internal.h, "Seqlock").
  */
@@ -181,9 +195,10 @@ struct keytable_entry {
 	 * 48-bit SRTP packet index (ROC << 16 | SEQ). Valid iff KEYTABLE_F_NEXT. */
 	uint64_t next_from_index;/*  56 */
 	struct keytable_master cur;  /*  64: current master key and salt */
-	struct keytable_master next; /* 116: next master key (RFC 3711 <From,To>) */
-	uint8_t  call_id[KEYTABLE_CALL_ID_BYTES]; /* 168: opaque, from control */
-	uint64_t updated_ns;     /* 184: CLOCK_REALTIME of the last change */
+	struct keytable_master next; /* 128: next master key (RFC 3711 <From,To>) */
+	uint8_t  call_id[KEYTABLE_CALL_ID_BYTES]; /* 192: opaque, from control */
+	uint64_t updated_ns;     /* 208: CLOCK_REALTIME of the last change */
+	uint64_t reserved2[5];   /* 216: zero */
 } __attribute__((aligned(KEYTABLE_CACHE_LINE)));
 
 /* ---- the header --------------------------------------------------------- */
@@ -240,22 +255,32 @@ struct keytable_header {
 	/* line 2..: the writer's journal (readers never look at it) */
 	struct keytable_journal journal; /* 128 */
 
-	uint8_t  pad[KEYTABLE_HEADER_SIZE - 128 - 256];
+	uint8_t  pad[KEYTABLE_HEADER_SIZE - 128 - 64 - KEYTABLE_ENTRY_SIZE];
 };
 
 _Static_assert(sizeof(struct keytable_key) == 24, "keytable_key is 24 bytes");
-_Static_assert(sizeof(struct keytable_master) == 52, "keytable_master size");
+_Static_assert(sizeof(struct keytable_master) == 64, "keytable_master size");
+_Static_assert(offsetof(struct keytable_master, key) == 4, "master key offset");
+_Static_assert(offsetof(struct keytable_master, salt) == 36, "master salt offset");
+_Static_assert(offsetof(struct keytable_master, mki_len) == 50, "master mki_len offset");
+_Static_assert(offsetof(struct keytable_master, mki) == 51, "master mki offset");
+_Static_assert(offsetof(struct keytable_master, lifetime) == 56, "master lifetime offset");
 _Static_assert(sizeof(struct keytable_entry) == KEYTABLE_ENTRY_SIZE, "entry size");
 _Static_assert(_Alignof(struct keytable_entry) == KEYTABLE_CACHE_LINE, "entry align");
-_Static_assert(sizeof(struct keytable_journal) == 256, "journal size");
+_Static_assert(sizeof(struct keytable_journal) == 64 + KEYTABLE_ENTRY_SIZE, "journal size");
 _Static_assert(sizeof(struct keytable_header) == KEYTABLE_HEADER_SIZE, "header size");
 _Static_assert(offsetof(struct keytable_entry, key) == 8, "key offset");
 _Static_assert(offsetof(struct keytable_entry, state) == 32, "state offset");
 _Static_assert(offsetof(struct keytable_entry, generation) == 40, "gen offset");
 _Static_assert(offsetof(struct keytable_entry, cur) == 64, "cur offset");
-_Static_assert(offsetof(struct keytable_entry, next) == 116, "next offset");
-_Static_assert(offsetof(struct keytable_entry, call_id) == 168, "call_id offset");
-_Static_assert(offsetof(struct keytable_entry, updated_ns) == 184, "updated offset");
+_Static_assert(offsetof(struct keytable_entry, mode) == 33, "mode offset");
+_Static_assert(offsetof(struct keytable_entry, flags) == 34, "flags offset");
+_Static_assert(offsetof(struct keytable_entry, created_ns) == 48, "created offset");
+_Static_assert(offsetof(struct keytable_entry, next_from_index) == 56, "next_from offset");
+_Static_assert(offsetof(struct keytable_entry, next) == 128, "next offset");
+_Static_assert(offsetof(struct keytable_entry, call_id) == 192, "call_id offset");
+_Static_assert(offsetof(struct keytable_entry, updated_ns) == 208, "updated offset");
+_Static_assert(offsetof(struct keytable_entry, reserved2) == 216, "reserved2 offset");
 _Static_assert(offsetof(struct keytable_header, move_seq) == 64, "move_seq offset");
 _Static_assert(offsetof(struct keytable_header, journal) == 128, "journal offset");
 
@@ -316,6 +341,15 @@ uint64_t keytable_hash(const struct keytable_key *k);
 int keytable_master_set_salt(struct keytable_master *m, unsigned int profile,
 			     const uint8_t *key, size_t key_len,
 			     const uint8_t *salt, size_t salt_len)
+	__attribute__((warn_unused_result));
+/* Give m (filled by keytable_master_set_salt(), which clears both) an MKI
+ * of mki_len bytes (0 = none, up to KEYTABLE_MKI_MAX; RFC 3711 section
+ * 3.1), or a lifetime in packets (0 = the profile's maximum, at most
+ * KEYTABLE_LIFETIME_MAX; RFC 4568 section 6.1). 0, or -EINVAL changing
+ * nothing. */
+int keytable_master_set_mki(struct keytable_master *m, const uint8_t *mki,
+			    size_t mki_len) __attribute__((warn_unused_result));
+int keytable_master_set_lifetime(struct keytable_master *m, uint64_t packets)
 	__attribute__((warn_unused_result));
 /* The GCM profiles' form: a 12-byte salt (AES-CM profiles are refused). */
 int keytable_master_set(struct keytable_master *m, unsigned int profile,

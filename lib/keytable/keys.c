@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -145,6 +146,26 @@ int keytable_master_set_salt(struct keytable_master *m, unsigned int profile,
 	return 0;
 }
 
+int keytable_master_set_mki(struct keytable_master *m, const uint8_t *mki,
+			    size_t mki_len)
+{
+	if (m == NULL || mki_len > KEYTABLE_MKI_MAX || (mki == NULL && mki_len != 0))
+		return -EINVAL;
+	memset(m->mki, 0, sizeof(m->mki));
+	if (mki_len != 0)
+		memcpy(m->mki, mki, mki_len);
+	m->mki_len = (uint8_t)mki_len;
+	return 0;
+}
+
+int keytable_master_set_lifetime(struct keytable_master *m, uint64_t packets)
+{
+	if (m == NULL || packets > KEYTABLE_LIFETIME_MAX)
+		return -EINVAL;
+	m->lifetime = packets;
+	return 0;
+}
+
 int keytable_master_set(struct keytable_master *m, unsigned int profile,
 			const uint8_t *key, size_t key_len,
 			const uint8_t salt[KEYTABLE_MASTER_SALT_BYTES])
@@ -174,11 +195,21 @@ int keytable_take_master(struct keytable_master *dst, const struct keytable_mast
 		       src ? src->salt_len : 0u);
 		return -EINVAL;
 	}
+	if (src->mki_len > KEYTABLE_MKI_MAX || src->lifetime > KEYTABLE_LIFETIME_MAX) {
+		errbuf_set(err, errlen, "%s master key: a %u-byte MKI (at most %u) and a "
+		       "lifetime of %" PRIu64 " packets (at most 2^48; 0 = the maximum): "
+		       "set them with keytable_master_set_mki/_lifetime", what,
+		       src->mki_len, KEYTABLE_MKI_MAX, src->lifetime);
+		return -EINVAL;
+	}
 	memset(dst, 0, sizeof(*dst));
 	dst->profile = src->profile;
 	dst->key_len = src->key_len;
 	dst->salt_len = src->salt_len;
 	memcpy(dst->key, src->key, want);
 	memcpy(dst->salt, src->salt, salt);
+	dst->mki_len = src->mki_len;
+	memcpy(dst->mki, src->mki, src->mki_len);
+	dst->lifetime = src->lifetime;
 	return 0;
 }

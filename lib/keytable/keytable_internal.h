@@ -71,7 +71,7 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "the key table layout is little-endian (word 4's low byte is state)");
 
-#define WORDS        (KEYTABLE_ENTRY_SIZE / 8)  /* 24 64-bit words per slot */
+#define WORDS        (KEYTABLE_ENTRY_SIZE / 8)  /* 32 64-bit words per slot */
 #define W_SEQ        0
 #define W_KEY        1                          /* words 1..3: the key */
 #define W_STATE      4                          /* low byte: state */
@@ -99,7 +99,7 @@ struct keytable {
 	char err[KEYTABLE_ERR_MAX];
 };
 
-/* A slot image in local memory: fields, or the 24 words the table stores. */
+/* A slot image in local memory: fields, or the 32 words the table stores. */
 union image {
 	struct keytable_entry e;
 	uint64_t w[WORDS];

@@ -168,15 +168,16 @@ static inline void prefetch_tail(const struct keytable *t, uint32_t s)
 {
 	const char *p = (const char *)&t->slots[s];
 
-	__builtin_prefetch(p + 64, 0, 3);
-	__builtin_prefetch(p + 128, 0, 3);
+	/* lines 1 to 3: cur, next, call id (ABI 4: four lines per slot) */
+	for (unsigned int l = 1; l < KEYTABLE_ENTRY_SIZE / KEYTABLE_CACHE_LINE; l++)
+		__builtin_prefetch(p + l * KEYTABLE_CACHE_LINE, 0, 3);
 }
 
 /*
  * The batched probe shared by both bulk look-ups. Pass 1 hashes every key
  * and prefetches the head line of its home slot, so the batch's misses
  * overlap; pass 2 probes (head lines only) and, if tails is set, prefetches
- * the other two lines of each slot found; pass 3 does the same for the
+ * the other lines of each slot found; pass 3 does the same for the
  * wildcard key of each exact miss, if the table holds any wildcard entry.
  * Only the head line of each slot is prefetched up front because this CPU
  * drops software prefetches beyond its miss buffers (docs/keytable.md).

@@ -262,9 +262,9 @@ int main(int argc, char **argv)
 	keytable_unlink(name, NULL, 0);
 
 	printf("\nbulk look-ups of random present keys, batches of %u; full = "
-	       "keytable_lookup_bulk (192-byte copies),\nref = keytable_lookup_bulk_ref "
+	       "keytable_lookup_bulk (%u-byte copies),\nref = keytable_lookup_bulk_ref "
 	       "(slot + generation: the per-packet path); disp. = mean slots past home\n",
-	       KEYTABLE_BULK_MAX);
+	       KEYTABLE_BULK_MAX, KEYTABLE_ENTRY_SIZE);
 	printf("%-32s %9s %9s %11s %11s %7s\n", "table", "full M/s", "ref M/s",
 	       "full cyc/key", "ref cyc/key", "disp.");
 	for (s = 0; s < (quick ? 1u : 2u); s++) {

@@ -29,6 +29,7 @@
 #include "commands.h"
 #include "dirspec.h"
 #include "keyspec.h"
+#include "sdes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -64,6 +65,28 @@ static int pipe_in(const uint8_t *p, size_t len)
 	return sv[1];
 }
 
+/* A key command whose suite is known formats as an a=crypto line that
+ * parses back to the same key, MKI, lifetime and tag (sdes.c both ways). */
+static void sdes_round_trip(const struct keyspec_cmd *cmd)
+{
+	char line[SDES_LINE_MAX], err[ERR_LEN];
+	struct sdes_crypto c;
+
+	if (cmd->profile == 0)
+		return;
+	if (keyspec_cmd_sdes(cmd, line, sizeof(line), err, sizeof(err)) != 0 ||
+	    sdes_parse(line, &c, err, sizeof(err)) != 0)
+		abort();
+	if (c.profile != cmd->profile || c.key_len + c.salt_len != cmd->secret_len ||
+	    memcmp(c.key, cmd->secret, c.key_len) != 0 ||
+	    memcmp(c.salt, cmd->secret + c.key_len, c.salt_len) != 0 ||
+	    c.mki_len != cmd->mki_len || memcmp(c.mki, cmd->mki, sizeof(c.mki)) != 0 ||
+	    c.lifetime != cmd->lifetime || c.tag != (cmd->has_sdes ? cmd->sdes_tag : 1u))
+		abort();
+	sdes_wipe(&c);
+	sodium_memzero(line, sizeof(line));
+}
+
 static void parse_key(enum command_id id, int argc, const char *const argv[])
 {
 	struct keyspec_cmd cmd;
@@ -80,6 +103,7 @@ static void parse_key(enum command_id id, int argc, const char *const argv[])
 					       KEYTABLE_PROFILE_AEAD_AES_128_GCM, &m,
 					       err, sizeof(err)) == 0)
 				keytable_wipe(&m, sizeof(m));
+			sdes_round_trip(&cmd);
 		}
 		if (cmd.op != KEYSPEC_OP_LIST) {
 			(void)keyspec_format_local(&cmd.key, lbuf);

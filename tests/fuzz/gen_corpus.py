@@ -282,6 +282,7 @@ def callproto_seeds():
 
 KEY128 = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGw=='      # 28 octets
 KEY256 = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKis='   # 44
+KEY30 = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd'       # 30: AES-CM key || salt
 PUB = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8='  # 32
 
 
@@ -302,6 +303,11 @@ def admin_commands():
         ['key', 'rekey', '--local', '192.0.2.10:5004', '--direction', 'out', '--inline', KEY256,
          '--profile', 'AEAD_AES_256_GCM', '--from-index', '65536'],
         ['key', 'del', '--local', '192.0.2.10:5004', '--direction', 'in'],
+        ['key', 'add', '--local', '192.0.2.10:5008', '--direction', 'in', '--sdes',
+         'a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:' + KEY30 + '|2^20|1:4 KDR=0 WSH=64',
+         '--print-sdes'],
+        ['key', 'rekey', '--local', '192.0.2.10:5008', '--direction', 'in', '--sdes=crypto:7 '
+         'AEAD_AES_256_GCM inline:' + KEY256 + '|1000', '--from-index', '5'],
         ['key', 'list'], ['key', 'list', '--json'],
         ['group', 'add', 'sales'], ['group', 'del', 'sales', '--json'], ['group', 'list'],
         ['user', 'add', 'alice', '--group', 'sales', '--group', 'eng'],

@@ -13,6 +13,7 @@
 # pid; a live socket is refused and a stale one replaced; entries survive a
 # restart; SIGTERM and SIGINT exit 0; key bytes appear in no output or log.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/keying.sh"
 
 CONTROL=$1 CTL=$2 DUMP=$3
 require_cmd python3 base64 sha256sum
@@ -23,18 +24,9 @@ SOCK="$TEST_TMP/admin.sock"
 STATE="$TEST_TMP/state"
 trap '_lib_cleanup; rm -f "/dev/shm/callseal.$TABLE" "/dev/shm/callseal.$TABLE.resume" "/dev/shm/callseal.$TABLE2" "/dev/shm/callseal.$TABLE2.resume"' EXIT
 
-key() { head -c "$1" /dev/urandom | base64 -w0; }
-sha() { printf '%s' "$1" | base64 -d | sha256sum | cut -d' ' -f1; }
-hexof() { printf '%s' "$1" | base64 -d | od -An -tx1 -v | tr -d ' \n'; }
 K1=$(key 28) K2=$(key 44) K3=$(key 28) K4=$(key 44) K5=$(key 44) K6=$(key 28)
 KC1=$(key 30) KC2=$(key 30)   # AES-CM: 16-byte key || 14-byte salt
 ALLKEYS=("$K1" "$K2" "$K3" "$K4" "$K5" "$K6" "$KC1" "$KC2")
-
-ctl() { "$CTL" --admin "$SOCK" "$@"; }
-dump() { "$DUMP" "$TABLE" | grep -v '^#'; }
-# entry SELECTOR: that entry's dump line
-entry() { dump | grep -F "$1 "; }
-field() { entry "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 start_daemon() {   # start_daemon NAME [extra options]: sets DPID
   local name=$1
@@ -84,8 +76,9 @@ assert a["call_id"] == "c42" and a["next"] is None and a["generation"] >= 1, a
 assert e[("[2001:db8::1]:5004", "in")]["mode"] == "e2ee"
 assert e[("*:6000", "in")]["call_id"] is None
 for x in l:
-    assert set(x) == {"local", "direction", "profile", "mode", "generation", "next",
-                      "call_id", "created", "updated"}, x
+    assert set(x) == {"local", "direction", "profile", "mode", "generation", "mki",
+                      "lifetime", "next", "call_id", "created", "updated"}, x
+    assert x["mki"] is None and x["lifetime"] == 0, x   # --inline: neither
 EOF
 tap_result $? "key list --json: 3 objects with the right fields" || sed 's/^/#   /' "$TEST_TMP/json.out"
 
@@ -380,13 +373,7 @@ tap_is "$ST1 $ST2${missing}" "0 0" "both --help texts explain every option, with
 cat "$TEST_TMP"/control*.log "$TEST_TMP"/*.list "$TEST_TMP"/list*.txt "$TEST_TMP"/list*.json \
   "$TEST_TMP/all_errors.txt" "$TEST_TMP"/*.dump "$TEST_TMP/second.log" "$TEST_TMP/third.log" \
   >"$TEST_TMP/everything.txt" 2>/dev/null
-leaks=""
-for k in "${ALLKEYS[@]}"; do
-  h=$(hexof "$k")
-  for needle in "$k" "${k%%=*}" "${k:0:16}" "$h" "${h^^}" "${h:0:24}"; do
-    grep -qiF -- "$needle" "$TEST_TMP/everything.txt" && leaks="$leaks ${needle:0:8}..."
-  done
-done
+leaks=$(key_leaks "$TEST_TMP/everything.txt" "${ALLKEYS[@]}")
 tap_is "$leaks" "" "no key bytes (base64 or hex) in any list, dump, error or daemon log"
 
 tap_done

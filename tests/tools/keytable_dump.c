@@ -5,11 +5,15 @@
  * entry:
  *
  *   LOCAL/DIR profile=P mode=M gen=G call_id=C key_sha256=H next_from=N next_sha256=H2
+ *     mki=M lifetime=L next_mki=M2 next_lifetime=L2          (one line)
  *
  * H is the SHA-256 (hex) of master key || master salt, i.e. of the bytes an
  * RFC 4568 inline key decodes to, so a test can compare against the key it
  * installed without the key ever being printed. next_from and next_sha256
- * are "-" unless a next key is scheduled. Lines are sorted (table order is
+ * are "-" unless a next key is scheduled. M is the key's MKI (RFC 3711 s. 3.1)
+ * in hex, its length implied ("-": none); L its lifetime in packets (0: the
+ * profile's maximum); next_mki and next_lifetime those of the next key ("-"
+ * unless one is scheduled). Lines are sorted (table order is
  * hash order). A first line "# count=N capacity=C writer_pid=P" precedes
  * them. Exit status 0, or 1 with a message if the table cannot be read.
  *
@@ -22,7 +26,9 @@
  *
  * NAME: master_key, master_salt, and the SRTP session keys derived from them
  * (RFC 3711 s. 4.3 KDF, RFC 7714 s. 11 labels): srtp_key, srtp_salt,
- * srtcp_key, srtcp_salt. callsealctl has no such option: no program of the
+ * srtcp_key, srtcp_salt, and for the AES-CM profiles srtp_auth and srtcp_auth
+ * too (RFC 3711 s. 4.3.2, 160-bit HMAC-SHA1 keys). Salts are the profile's
+ * length: 12 bytes (GCM) or 14 (AES-CM). callsealctl has no such option: no program of the
  * product prints key bytes.
  *
  * usage: callseal-keytable-dump [--show-keys] NAME
@@ -77,22 +83,30 @@ static int add_line(char ***lines, size_t *n, size_t *cap, char *line)
 static int add_secrets(IMB_MGR *mgr, const char *where, const char *which,
 		       const struct keytable_master *m, char ***lines, size_t *n, size_t *cap)
 {
-	static const struct { const char *name; int label; int salt; } d[] = {
-		{ "srtp_key", CSRTP_KDF_RTP_ENCRYPTION, 0 },
-		{ "srtp_salt", CSRTP_KDF_RTP_SALT, 1 },
-		{ "srtcp_key", CSRTP_KDF_RTCP_ENCRYPTION, 0 },
-		{ "srtcp_salt", CSRTP_KDF_RTCP_SALT, 1 },
+	enum { KEY, SALT, AUTH };   /* what a derived key's length is */
+	static const struct { const char *name; int label; int kind; } d[] = {
+		{ "srtp_key", CSRTP_KDF_RTP_ENCRYPTION, KEY },
+		{ "srtp_salt", CSRTP_KDF_RTP_SALT, SALT },
+		{ "srtcp_key", CSRTP_KDF_RTCP_ENCRYPTION, KEY },
+		{ "srtcp_salt", CSRTP_KDF_RTCP_SALT, SALT },
+		{ "srtp_auth", CSRTP_KDF_RTP_AUTH, AUTH },    /* AES-CM only */
+		{ "srtcp_auth", CSRTP_KDF_RTCP_AUTH, AUTH },
 	};
+	enum { AUTH_KEY_LEN = 20 };  /* RFC 3711 s. 8.2: n_a = 160 bits */
 	uint8_t salt[CSRTP_KDF_SALT_LEN] = { 0 }, out[KEYTABLE_MASTER_KEY_MAX];
 	char hex[2 * KEYTABLE_MASTER_KEY_MAX + 1];
 	size_t klen = m->key_len <= KEYTABLE_MASTER_KEY_MAX ? m->key_len : 0;
+	/* the profile's salt: 12 bytes (GCM, padded to 14 for the PRF) or 14 */
+	size_t slen = m->salt_len <= CSRTP_KDF_SALT_LEN ? m->salt_len : 0;
+	bool cm = slen == KEYTABLE_MASTER_SALT_CM;
+	int last = cm ? 6 : 4;
 	int rc = 0;
 
-	memcpy(salt, m->salt, KEYTABLE_MASTER_SALT_BYTES);
-	for (int i = -2; i < 4 && rc == 0; i++) {
+	memcpy(salt, m->salt, slen);
+	for (int i = -2; i < last && rc == 0; i++) {
 		const char *name = i == -2 ? "master_key" : i == -1 ? "master_salt" : d[i].name;
-		size_t len = i == -2 ? klen : (i == -1 || d[i].salt) ?
-			     KEYTABLE_MASTER_SALT_BYTES : klen;
+		size_t len = i == -2 ? klen : i == -1 ? slen : d[i].kind == SALT ? slen :
+			     d[i].kind == AUTH ? AUTH_KEY_LEN : klen;
 		char *line = malloc(LINE_MAX_BYTES);
 
 		if (i == -2)
@@ -117,6 +131,17 @@ static int add_secrets(IMB_MGR *mgr, const char *where, const char *which,
 	return rc;
 }
 
+/* "mki=HEX lifetime=N" fields of m; "-" for no MKI. */
+static void fmt_mki_life(const struct keytable_master *m, const char *prefix, char *buf,
+			 size_t len)
+{
+	char hex[2 * KEYTABLE_MKI_MAX + 1] = "-";
+
+	if (m->mki_len > 0 && m->mki_len <= KEYTABLE_MKI_MAX)
+		sodium_bin2hex(hex, sizeof(hex), m->mki, m->mki_len);
+	snprintf(buf, len, "%smki=%s %slifetime=%" PRIu64, prefix, hex, prefix, m->lifetime);
+}
+
 static int cmp_lines(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -126,7 +151,7 @@ int main(int argc, char **argv)
 {
 	char err[KEYTABLE_ERR_MAX], kb[KEYSPEC_KEY_STR], cb[KEYSPEC_CALL_ID_STR];
 	char cur[2 * crypto_hash_sha256_BYTES + 1], nxt[2 * crypto_hash_sha256_BYTES + 1];
-	char from[24];
+	char from[24], ml[64], nml[64];
 	struct keytable *t = NULL;
 	struct keytable_entry e;
 	struct keytable_info info;
@@ -166,8 +191,10 @@ int main(int argc, char **argv)
 		char *line;
 
 		hash_master(&e.cur, cur);
+		fmt_mki_life(&e.cur, "", ml, sizeof(ml));
 		if (e.flags & KEYTABLE_F_NEXT) {
 			hash_master(&e.next, nxt);
+			fmt_mki_life(&e.next, "next_", nml, sizeof(nml));
 			if (e.flags & KEYTABLE_F_NEXT_ON_AUTH)
 				snprintf(from, sizeof(from), "on_auth%s",
 					 e.flags & KEYTABLE_F_PREV ? "+prev" : "");
@@ -176,16 +203,17 @@ int main(int argc, char **argv)
 		} else {
 			snprintf(nxt, sizeof(nxt), "-");
 			snprintf(from, sizeof(from), "-");
+			snprintf(nml, sizeof(nml), "next_mki=- next_lifetime=-");
 		}
 		keyspec_format_call_id(e.call_id, cb);
 		line = malloc(LINE_MAX_BYTES);
 		if (line == NULL)
 			goto out;
 		snprintf(line, LINE_MAX_BYTES, "%s profile=%s mode=%s gen=%" PRIu64
-			 " call_id=%s key_sha256=%s next_from=%s next_sha256=%s",
+			 " call_id=%s key_sha256=%s next_from=%s next_sha256=%s %s %s",
 			 keyspec_format_key(&e.key, kb), keyspec_profile_name(e.cur.profile),
 			 keyspec_mode_name(e.mode), e.generation, cb[0] ? cb : "-", cur, from,
-			 nxt);
+			 nxt, ml, nml);
 		if (add_line(&lines, &n, &cap, line) < 0 ||
 		    (show && (add_secrets(csrtp_engine_mgr(eng), kb, "cur", &e.cur, &lines, &n,
 					  &cap) < 0 ||

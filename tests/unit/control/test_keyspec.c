@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "keyspec.h"
+#include "sdes.h"
 
 /* base64 of bytes 1..28 (AES-128 key || salt) and 1..44 (AES-256) */
 #define K128     "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHA=="
@@ -577,7 +578,6 @@ static void test_cmd_refused(void **state)
 	       "in", "--inline", K128, "--from-index", "-1");
 	REFUSE("unknown key command", 0, "--json");
 	REFUSE("unknown key command", 9, "--json");
-#undef REFUSE
 }
 
 static void test_cmd_rekey_del_list(void **state)
@@ -618,6 +618,99 @@ static void test_cmd_rekey_del_list(void **state)
 	keyspec_cmd_wipe(&cmd);
 }
 
+/* --sdes (an RFC 4568 a=crypto line) instead of --profile/--inline, and
+ * --print-sdes: the key as such a line. */
+#define SDES_KEY  "PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"   /* RFC 4568 section 4 */
+#define SDES_LINE "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" SDES_KEY "|2^20|1:4"
+
+static void test_cmd_sdes(void **state)
+{
+	struct keyspec_cmd cmd;
+	struct keytable_master m;
+	char line[SDES_LINE_MAX];
+
+	(void)state;
+	assert_int_equal(PARSE(KEYSPEC_OP_ADD, "--local", "192.0.2.1:5004", "--direction", "in",
+			       "--sdes", SDES_LINE, "--print-sdes"), 0);
+	assert_true(cmd.has_sdes);
+	assert_true(cmd.print_sdes);
+	assert_int_equal(cmd.sdes_tag, 1);
+	assert_int_equal(cmd.profile, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_80);
+	assert_int_equal(cmd.secret_len, 30);
+	assert_int_equal(cmd.mki_len, 4);
+	assert_int_equal(cmd.mki[3], 1);
+	assert_int_equal(cmd.lifetime, 1u << 20);
+	assert_int_equal(cmd.mode, KEYTABLE_MODE_STANDARD);
+	assert_int_equal(keyspec_cmd_master(&cmd, cmd.profile, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.salt_len, 14);
+	assert_int_equal(m.mki_len, 4);
+	assert_int_equal(m.mki[3], 1);
+	assert_int_equal(m.lifetime, 1u << 20);
+	assert_int_equal(keyspec_cmd_sdes(&cmd, line, sizeof(line), err, sizeof(err)), 0);
+	assert_string_equal(line, SDES_LINE);
+	keytable_wipe(&m, sizeof(m));
+	/* rekey: from an index, another tag, no prefix; the "=" form */
+	assert_int_equal(PARSE(KEYSPEC_OP_REKEY, "--local", "*:5004", "--direction", "out",
+			       "--sdes=crypto:5 AEAD_AES_128_GCM inline:" K128 "|1000",
+			       "--from-index", "65536"), 0);
+	assert_int_equal(cmd.profile, KEYTABLE_PROFILE_AEAD_AES_128_GCM);
+	assert_int_equal(cmd.sdes_tag, 5);
+	assert_int_equal(cmd.lifetime, 1000);
+	assert_int_equal(cmd.mki_len, 0);
+	assert_true(cmd.has_from_index);
+	assert_int_equal(keyspec_cmd_sdes(&cmd, line, sizeof(line), err, sizeof(err)), 0);
+	assert_string_equal(line, "a=crypto:5 AEAD_AES_128_GCM inline:" K128 "|1000");
+	/* --print-sdes with --inline: tag 1, no lifetime or MKI */
+	assert_int_equal(PARSE(KEYSPEC_OP_ADD, "--local", "*:5004", "--direction", "out",
+			       "--profile", "AEAD_AES_128_GCM", "--inline", K128, "--print-sdes"), 0);
+	assert_int_equal(cmd.mki_len, 0);
+	assert_int_equal(cmd.lifetime, 0);
+	assert_int_equal(keyspec_cmd_sdes(&cmd, line, sizeof(line), err, sizeof(err)), 0);
+	assert_string_equal(line, "a=crypto:1 AEAD_AES_128_GCM inline:" K128);
+	assert_int_equal(keyspec_cmd_master(&cmd, cmd.profile, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.mki_len, 0);
+	assert_int_equal(m.lifetime, 0);
+	keytable_wipe(&m, sizeof(m));
+	sodium_memzero(line, sizeof(line));
+	keyspec_cmd_wipe(&cmd);
+
+	/* refusals: nothing kept, no key text in the message */
+	{
+		const char *secret = SDES_KEY;
+
+		REFUSE("--sdes carries the suite and the key", KEYSPEC_OP_ADD, "--local", "*:5",
+		       "--direction", "in", "--profile", "AES_CM_128_HMAC_SHA1_80", "--sdes",
+		       SDES_LINE);
+		REFUSE("not with them", KEYSPEC_OP_REKEY, "--local", "*:5", "--direction", "in",
+		       "--inline", K128, "--sdes", SDES_LINE);
+		REFUSE("key add: --profile is required (or --sdes)", KEYSPEC_OP_ADD, "--local",
+		       "*:5", "--direction", "in", "--inline", K128);
+		REFUSE("key add: --inline is required (or --sdes)", KEYSPEC_OP_ADD, "--local",
+		       "*:5", "--direction", "in", "--profile", "AEAD_AES_128_GCM");
+		REFUSE("key rekey: --inline is required (or --sdes)", KEYSPEC_OP_REKEY, "--local",
+		       "*:5", "--direction", "in", "--print-sdes");
+		REFUSE("--print-sdes names the suite: give --profile", KEYSPEC_OP_REKEY, "--local",
+		       "*:5", "--direction", "in", "--inline", K128, "--print-sdes");
+		REFUSE("--sdes: lifetime: not 1 to 2^48", KEYSPEC_OP_ADD, "--local", "*:5",
+		       "--direction", "in", "--sdes",
+		       "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" SDES_KEY "|2^49");
+		REFUSE("--sdes: MKI: length 5 bytes", KEYSPEC_OP_REKEY, "--local", "*:5",
+		       "--direction", "in", "--sdes",
+		       "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" SDES_KEY "|1:5");
+		REFUSE("--sdes: session parameter UNENCRYPTED_SRTP is refused", KEYSPEC_OP_ADD,
+		       "--local", "*:5", "--direction", "in", "--sdes",
+		       SDES_LINE " UNENCRYPTED_SRTP");
+		REFUSE("--sdes: inline key: decodes to 28 bytes; AES_CM_128_HMAC_SHA1_80 needs 30",
+		       KEYSPEC_OP_ADD, "--local", "*:5", "--direction", "in", "--sdes",
+		       "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" K128);
+		REFUSE("does not take the option --sdes", KEYSPEC_OP_DEL, "--local", "*:5",
+		       "--direction", "in", "--sdes", SDES_LINE);
+		REFUSE("does not take the option --print-sdes", KEYSPEC_OP_LIST, "--print-sdes");
+		REFUSE("--sdes given twice", KEYSPEC_OP_ADD, "--local", "*:5", "--direction", "in",
+		       "--sdes", SDES_LINE, "--sdes", SDES_LINE);
+	}
+}
+
 static void test_op_names(void **state)
 {
 	(void)state;
@@ -648,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_cmd_add),
 		cmocka_unit_test(test_cmd_refused),
 		cmocka_unit_test(test_cmd_rekey_del_list),
+		cmocka_unit_test(test_cmd_sdes),
 		cmocka_unit_test(test_op_names),
 	};
 

@@ -195,6 +195,7 @@ int main(void)
 		T(test_list),
 		T(test_model),
 		T(test_ref_after_shift),
+		T(test_mki_lifetime),
 		T(test_reader_read_only),
 		T(test_second_writer),
 		T(test_survives_writer_death),

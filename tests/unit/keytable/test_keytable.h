@@ -58,6 +58,7 @@ void test_full_table(void **state);
 void test_list(void **state);
 void test_model(void **state);
 void test_ref_after_shift(void **state);
+void test_mki_lifetime(void **state);
 
 /* test_keytable_attach.c: roles, lock, persistence, refusals at attach, recovery */
 void test_reader_read_only(void **state);

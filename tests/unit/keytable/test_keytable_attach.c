@@ -203,7 +203,7 @@ void test_bad_magic(void **state)
 void test_wrong_abi(void **state)
 {
 	struct fx *f = *state;
-	char want[192];
+	char want[256];
 
 	keytable_detach(make(f, 10));
 	/* ABI 1 (before the on-auth rekey flags): refused, both ways */
@@ -214,8 +214,18 @@ void test_wrong_abi(void **state)
 	/* ABI 2 (12-byte salts, before AES-CM): an older table, remove it */
 	pwrite32(f, offsetof(struct keytable_header, abi_version), 2);
 	snprintf(want, sizeof(want), "table callseal.%s was made by ABI 2, this build reads "
-		 "ABI 3 (an older table: remove it", f->name);
+		 "ABI 4 (an older table: remove it", f->name);
 	expect_refused(f, -EPROTO, want);
+	/* ABI 3 (192-byte entries, no MKI or lifetime): the same, and what to do */
+	pwrite32(f, offsetof(struct keytable_header, abi_version), 3);
+	snprintf(want, sizeof(want), "table callseal.%s was made by ABI 3, this build reads "
+		 "ABI 4 (an older table: remove it and let this version's control re-create "
+		 "it)", f->name);
+	expect_refused(f, -EPROTO, want);
+	/* ABI 3 with its own entry size too: the ABI is what the message names */
+	pwrite32(f, offsetof(struct keytable_header, entry_size), 192);
+	expect_refused(f, -EPROTO, want);
+	pwrite32(f, offsetof(struct keytable_header, entry_size), KEYTABLE_ENTRY_SIZE);
 	pwrite32(f, offsetof(struct keytable_header, abi_version), KEYTABLE_ABI_VERSION + 1);
 	expect_refused(f, -EPROTO, "this build reads");
 }
@@ -225,8 +235,9 @@ void test_wrong_sizes(void **state)
 	struct fx *f = *state;
 
 	keytable_detach(make(f, 10));
-	pwrite32(f, offsetof(struct keytable_header, entry_size), 256);
-	expect_refused(f, -EPROTO, "256-byte entries");
+	/* ABI 3's entry size under ABI 4's number */
+	pwrite32(f, offsetof(struct keytable_header, entry_size), 192);
+	expect_refused(f, -EPROTO, "192-byte entries; ABI 4 has 4096 and 256");
 	pwrite32(f, offsetof(struct keytable_header, entry_size), KEYTABLE_ENTRY_SIZE);
 	pwrite32(f, offsetof(struct keytable_header, header_size), 64);
 	expect_refused(f, -EPROTO, "64-byte header");

@@ -360,11 +360,11 @@ void test_damage_geometry(void **state)
 
 	keytable_detach(make(f, 8));
 	/* slot_bits too big for the file (header says 32 slots, file has 16) */
-	geometry(f, 16, 5, b5, (off_t)b4, "is 7168 bytes but its header says 10240");
+	geometry(f, 16, 5, b5, (off_t)b4, "is 8192 bytes but its header says 12288");
 	/* table_bytes disagrees with slot_bits (file fits table_bytes) */
 	geometry(f, 8, 4, b5, (off_t)b5, "truncated or damaged");
 	/* truncated in the middle of a slot */
-	geometry(f, 8, 4, b4, (off_t)b4 - 100, "is 7068 bytes but its header says 7168");
+	geometry(f, 8, 4, b4, (off_t)b4 - 100, "is 8092 bytes but its header says 8192");
 	/* more slots than the capacity calls for, the file to match */
 	geometry(f, 8, 5, b5, (off_t)b5, "bad geometry (capacity 8, 2^5 slots: a table of "
 		 "capacity 8 has 2^4)");

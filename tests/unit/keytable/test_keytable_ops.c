@@ -647,3 +647,98 @@ void test_ref_after_shift(void **state)
 	assert_false(keytable_ref_current(t, &r2));
 	keytable_detach(t);
 }
+
+/* ABI 4: each master key's MKI (RFC 3711 3.1) and lifetime (RFC 4568 6.1)
+ * are set, refused, stored in cur and next, carried by replace and schedule,
+ * and wiped with the keys. */
+void test_mki_lifetime(void **state)
+{
+	struct fx *f = *state;
+	struct keytable *t = make(f, 10);
+	struct keytable_master m, n, bad;
+	struct keytable_key k;
+	struct keytable_entry e;
+	static const uint8_t mki[KEYTABLE_MKI_MAX + 1] = { 0xA1, 0xB2, 0xC3, 0xD4, 0xE5 };
+	static const uint8_t zero[KEYTABLE_MKI_MAX];
+
+	master(&m, KEYTABLE_PROFILE_AEAD_AES_128_GCM, 21);
+	assert_int_equal(m.mki_len, 0);
+	assert_int_equal(m.lifetime, 0);
+	/* setters: refusals change nothing */
+	assert_int_equal(keytable_master_set_mki(&m, mki, 4), 0);
+	assert_int_equal(keytable_master_set_mki(&m, mki, KEYTABLE_MKI_MAX + 1), -EINVAL);
+	assert_int_equal(keytable_master_set_mki(&m, NULL, 2), -EINVAL);
+	assert_int_equal(keytable_master_set_mki(NULL, mki, 2), -EINVAL);
+	assert_int_equal(m.mki_len, 4);
+	assert_memory_equal(m.mki, mki, 4);
+	assert_int_equal(keytable_master_set_lifetime(&m, UINT64_C(1) << 31), 0);
+	assert_int_equal(keytable_master_set_lifetime(&m, KEYTABLE_LIFETIME_MAX + 1), -EINVAL);
+	assert_int_equal(keytable_master_set_lifetime(NULL, 5), -EINVAL);
+	assert_int_equal(m.lifetime, UINT64_C(1) << 31);
+	/* a shorter MKI clears the bytes past it */
+	assert_int_equal(keytable_master_set_mki(&m, mki + 2, 2), 0);
+	assert_memory_equal(m.mki, mki + 2, 2);
+	assert_memory_equal(m.mki + 2, zero, 2);
+
+	key4(&k, 4, 4000, KEYTABLE_DIR_OUT);
+	assert_int_equal(keytable_add(t, &k, 1, &m, call_id, NULL), 0);
+	assert_int_equal(keytable_get(t, &k, &e, NULL), 0);
+	assert_int_equal(e.cur.mki_len, 2);
+	assert_memory_equal(e.cur.mki, mki + 2, 2);
+	assert_int_equal(e.cur.lifetime, UINT64_C(1) << 31);
+
+	/* the next key keeps its own, and replace takes the new key's */
+	{
+		uint8_t key[16], salt[14];
+
+		memset(key, 0x5A, sizeof(key));
+		memset(salt, 0x3C, sizeof(salt));
+		assert_int_equal(keytable_master_set_salt(&n, KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_80,
+							  key, 16, salt, 14), 0);
+	}
+	assert_int_equal(keytable_master_set_mki(&n, mki, 1), 0);
+	assert_int_equal(keytable_master_set_lifetime(&n, KEYTABLE_LIFETIME_MAX), 0);
+	assert_int_equal(keytable_schedule(t, &k, &n, 100, NULL), 0);
+	assert_int_equal(keytable_get(t, &k, &e, NULL), 0);
+	assert_int_equal(e.next.mki_len, 1);
+	assert_int_equal(e.next.mki[0], 0xA1);
+	assert_int_equal(e.next.lifetime, KEYTABLE_LIFETIME_MAX);
+	assert_int_equal(e.cur.mki_len, 2);
+	assert_int_equal(keytable_replace(t, &k, &n, NULL), 0);
+	assert_int_equal(keytable_get(t, &k, &e, NULL), 0);
+	assert_int_equal(e.cur.mki_len, 1);
+	assert_int_equal(e.cur.lifetime, KEYTABLE_LIFETIME_MAX);
+	assert_int_equal(e.next.mki_len, 0);
+	assert_int_equal(e.next.lifetime, 0);
+
+	/* masters built by hand with bad fields are refused, naming them */
+	bad = m;
+	bad.mki_len = KEYTABLE_MKI_MAX + 1;
+	assert_int_equal(keytable_replace(t, &k, &bad, NULL), -EINVAL);
+	assert_non_null(strstr(keytable_last_error(t), "5-byte MKI"));
+	bad = m;
+	bad.lifetime = KEYTABLE_LIFETIME_MAX + 1;
+	assert_int_equal(keytable_schedule(t, &k, &bad, 1, NULL), -EINVAL);
+	assert_non_null(strstr(keytable_last_error(t), "lifetime"));
+	/* junk past mki_len is not stored */
+	bad = m;
+	bad.mki_len = 1;
+	assert_int_equal(keytable_replace(t, &k, &bad, NULL), 0);
+	assert_int_equal(keytable_get(t, &k, &e, NULL), 0);
+	assert_int_equal(e.cur.mki_len, 1);
+	assert_memory_equal(e.cur.mki + 1, zero, 3);
+	assert_int_equal(e.cur.reserved, 0);
+
+	/* delete wipes the whole slot, MKI and lifetime included */
+	assert_int_equal(keytable_delete(t, &k), 0);
+	{
+		static const uint8_t needle[8] = { 0, 0, 0, 0x80, 0, 0, 0, 0 }; /* 2^31 */
+
+		assert_false(file_has(f, m.key, 16));
+		assert_false(file_has(f, needle, sizeof(needle)));
+	}
+	keytable_wipe(&e, sizeof(e));
+	keytable_wipe(&m, sizeof(m));
+	keytable_wipe(&n, sizeof(n));
+	keytable_detach(t);
+}

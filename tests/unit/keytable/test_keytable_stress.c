@@ -144,6 +144,9 @@ static uint64_t master_check(const struct keytable_master *m, const struct keyta
 
 	h = hash_bytes(h, m->key, (size_t)m->key_len - 8);
 	h = hash_bytes(h, m->salt, sizeof(m->salt));
+	/* ABI 4: the MKI and lifetime words are copied with the keys */
+	h = hash_bytes(h, &m->mki_len, 1 + sizeof(m->mki));
+	h = hash_bytes(h, &m->lifetime, sizeof(m->lifetime));
 	return hash_bytes(h, k, sizeof(*k));
 }
 
@@ -159,7 +162,9 @@ static void make_master(struct keytable_master *m, uint64_t *s, const struct key
 	for (i = 0; i < sizeof(salt); i++)
 		salt[i] = (uint8_t)rnd(s);
 	if (keytable_master_set(m, len == 32 ? KEYTABLE_PROFILE_AEAD_AES_256_GCM :
-				KEYTABLE_PROFILE_AEAD_AES_128_GCM, key, len, salt) != 0)
+				KEYTABLE_PROFILE_AEAD_AES_128_GCM, key, len, salt) != 0 ||
+	    keytable_master_set_mki(m, key, rnd(s) % (KEYTABLE_MKI_MAX + 1)) != 0 ||
+	    keytable_master_set_lifetime(m, rnd(s) & (KEYTABLE_LIFETIME_MAX - 1)) != 0)
 		abort();
 	c = master_check(m, k, mode, from);
 	memcpy(m->key + len - 8, &c, 8);
@@ -312,7 +317,8 @@ static bool check_master(const struct keytable_master *m, const struct keytable_
 	      (m->profile == KEYTABLE_PROFILE_AEAD_AES_256_GCM && m->key_len == 32)))
 		return false;
 	if (!zero(m->key + m->key_len, sizeof(m->key) - m->key_len) || m->salt_len != 12 ||
-	    !zero(m->salt + 12, sizeof(m->salt) - 12) || !zero(m->reserved, sizeof(m->reserved)))
+	    !zero(m->salt + 12, sizeof(m->salt) - 12) || m->reserved != 0 ||
+	    m->mki_len > KEYTABLE_MKI_MAX || !zero(m->mki + m->mki_len, sizeof(m->mki) - m->mki_len))
 		return false;
 	memcpy(&c, m->key + m->key_len - 8, 8);
 	return c == master_check(m, k, mode, from);

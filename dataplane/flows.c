@@ -302,7 +302,11 @@ static int key_expand(struct flows *f, struct csrtp_key **slot,
 	 * salt_len against the profile */
 	if (m->salt_len > sizeof(m->salt) ||
 	    csrtp_key_init_salt(f->e, *slot, (enum csrtp_profile)m->profile, m->key,
-				m->key_len, m->salt, m->salt_len) != 0) {
+				m->key_len, m->salt, m->salt_len) != 0 ||
+	    /* the key's MKI (RFC 3711 s. 3.1) and lifetime (s. 9.2), as an
+	     * SDES line gave them (docs/keytable.md) */
+	    csrtp_key_set_mki(*slot, m->mki, m->mki_len) != 0 ||
+	    csrtp_key_set_lifetime(*slot, m->lifetime) != 0) {
 		key_free(f, slot);
 		return FLOWS_BAD_KEY;
 	}
@@ -679,8 +683,11 @@ static void stream_follow(const struct flow *fl, struct stream *st)
 			sender_rekey(st, fl->cur);
 		cs->key = fl->cur;
 		cs->prev_key = NULL;
-		csrtp_stream_pending(cs, NULL, NULL);
-		csrtp_stream_rekey(cs, fl->next, fl->next_from);
+		(void)csrtp_stream_pending(cs, NULL, NULL);
+		/* refused only for a next key with another MKI length (one
+		 * length per stream, RFC 3711 s. 3.1): the stream stays on cur
+		 * until the table makes next current */
+		(void)csrtp_stream_rekey(cs, fl->next, fl->next_from);
 	} else if (out) {
 		if (st->cur_serial != fl->cur_serial || cs->key != fl->cur)
 			sender_rekey(st, fl->cur);
@@ -701,8 +708,15 @@ static void stream_follow(const struct flow *fl, struct stream *st)
 		}
 		if (!flow_holds(fl, cs->prev_key))
 			cs->prev_key = NULL;
-		if (a != NULL || b != NULL || !cs->skipped || !flow_holds(fl, cs->pending[0]))
-			csrtp_stream_pending(cs, a, b);
+		if ((a != NULL || b != NULL || !cs->skipped || !flow_holds(fl, cs->pending[0])) &&
+		    csrtp_stream_pending(cs, a, b) != 0) {
+			/* a new key with another MKI length (one length per
+			 * stream, RFC 3711 s. 3.1) cannot overlap the old one:
+			 * the flow's current key at once */
+			cs->key = fl->cur;
+			cs->prev_key = NULL;
+			(void)csrtp_stream_pending(cs, NULL, NULL);
+		}
 	}
 	st->cur_serial = fl->cur_serial;
 }

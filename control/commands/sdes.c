@@ -135,6 +135,10 @@ static int parse_key_params(char *kp, struct sdes_crypto *c, char *err, size_t e
 		goto out;
 	}
 	kp += 7;
+	if (strncasecmp(kp, "inline:", 7) == 0) {
+		errbuf_set(err, errlen, "key-params: inline: given twice");
+		goto out;
+	}
 	fields[nf++] = kp;
 	while ((bar = strchr(kp, '|')) != NULL) {
 		*bar = '\0';
@@ -150,8 +154,9 @@ static int parse_key_params(char *kp, struct sdes_crypto *c, char *err, size_t e
 
 		if (strchr(fields[i], ':') != NULL) {
 			if (i != nf - 1) {
-				errbuf_set(err, errlen, "key-params: the MKI comes last "
-					   "(key|lifetime|MKI)");
+				errbuf_set(err, errlen, strchr(fields[nf - 1], ':') != NULL ?
+					   "key-params: two MKIs" :
+					   "key-params: the MKI comes last (key|lifetime|MKI)");
 				goto out;
 			}
 			if (parse_mki(fields[i], n, c, err, errlen) < 0)
@@ -184,6 +189,22 @@ out:
 	return rc;
 }
 
+/* A suite or parameter name the line gave, for a message: only a word that
+ * looks like one (upper case, digits, '_', at most 24 characters), since a
+ * mangled line may put key text where a name belongs; "?" otherwise. */
+static const char *name_shown(const char *s, size_t n, char buf[40])
+{
+	size_t i;
+
+	if (n == 0 || n > 24)
+		return "?";
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '_'))
+			return "?";
+	return opts_word_shown(s, n, buf);
+}
+
 /* One session parameter (RFC 4568 section 6.3), by the table above. */
 static int parse_param(const char *tok, struct sdes_crypto *c, char *err, size_t errlen)
 {
@@ -201,7 +222,7 @@ static int parse_param(const char *tok, struct sdes_crypto *c, char *err, size_t
 			return 0;
 		errbuf_set(err, errlen, "session parameter %s is unknown (RFC 4568 section "
 			   "6.3; a '-' prefix marks one that may be ignored)",
-			   opts_word_shown(tok, nlen, nb));
+			   name_shown(tok, nlen, nb));
 		return -EINVAL;
 	}
 	if (params[i].value != (val != NULL) || (val != NULL && val[0] == '\0')) {
@@ -314,7 +335,7 @@ int sdes_parse(const char *line, struct sdes_crypto *c, char *err, size_t errlen
 			errbuf_set(err, errlen, "crypto-suite %s is not supported (use "
 				   "AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32, "
 				   "AEAD_AES_128_GCM or AEAD_AES_256_GCM)",
-				   opts_word_shown(tok[1], strlen(tok[1]), sb));
+				   name_shown(tok[1], strlen(tok[1]), sb));
 			goto out;
 		}
 	}

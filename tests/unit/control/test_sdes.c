@@ -254,6 +254,15 @@ static void test_refused(void **state)
 	BAD("session parameter FOO is unknown", "a=crypto:1 %s FOO=1", kp);
 	/* an unknown parameter that is a key is not shown */
 	BAD("session parameter ? is unknown", "a=crypto:1 %s %s", kp, RFC_KEY);
+	/* nor key text that looks like a word: a padded fragment of base64
+	 * without '+' or '/', as an unknown parameter or as the suite */
+	BAD("session parameter ? is unknown", "a=crypto:1 %s YUJDREVGR0hJSktMTU5PUFFSU1RVVldY=",
+	    kp);
+	BAD("session parameter ? is unknown", "a=crypto:1 %s aBcD", kp);
+	BAD("crypto-suite ? is not supported", "a=crypto:1 PS1uQCVeeCFCanVmcjkpPywjNWhcYD inline:%s",
+	    RFC_KEY);
+	BAD("inline: given twice", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:inline:%s", RFC_KEY);
+	BAD("two MKIs", "a=crypto:1 %s|1:1|2:1", kp);
 #undef BAD
 }
 

@@ -136,6 +136,12 @@ int callproto_profiles_parse(const char *list, uint16_t out[CALLPROTO_MAX_PROFIL
 			if (strlen(profiles[i].name) == len &&
 			    strncasecmp(list, profiles[i].name, len) == 0)
 				break;
+		if (len == 0) {
+			snprintf(err, errlen, "%s: an empty item (names separated by single "
+				 "commas, no spaces: %s)", what, names);
+			ret = -EINVAL;
+			break;
+		}
 		if (i == N_PROFILES) {
 			const char *all[N_PROFILES], *close;
 			char shown[40];

@@ -38,9 +38,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct csrtp_engine *engine;
 static struct csrtp_key key128, key256, key_cm80, key_cm32;
-/* protected packets with one octet changed that a 32-bit tag accepted: a
- * forgery has a chance of 2^-32 per try, so one is luck, a second a bug */
-static unsigned cm32_forgeries;
 
 static void setup(void)
 {
@@ -228,8 +225,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			prot.p[0].data[at] ^= x;
 			prot.p[0].stream = &rx;
 			run(rtcp, false, prot.p, 1);
-			if (prot.p[0].status == CSRTP_OK &&
-			    (k != &key_cm32 || rtcp || ++cm32_forgeries > 1))
+			/* SRTP under the 32-bit tag is left out: a changed
+			 * packet passes it by chance (2^-32), and with the
+			 * fixed key such an input would abort for good once
+			 * found; the 80-bit profile runs the same code */
+			if (prot.p[0].status == CSRTP_OK && (k != &key_cm32 || rtcp))
 				abort();
 		}
 		release(&prot);

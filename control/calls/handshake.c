@@ -289,6 +289,11 @@ static bool activate(struct calls *cm, struct conn *c)
 		if (rc < 0)
 			errbuf_set(err, sizeof(err), "recording %s's key: %s", c->info.peer, serr);
 	}
+	/* the record that names these entries is committed before they go in
+	 * (store.h "Durability": a crash may lose a batched record, and a
+	 * restart deletes only entries whose call the store knows) */
+	if (rc == 0 && (rc = store_batch_flush(cm->cfg.store, serr, sizeof(serr))) < 0)
+		errbuf_set(err, sizeof(err), "store: %s", serr);
 	/* caller: out = i->r (tx), in = r->i (rx); callee the reverse: callproto's
 	 * tx/rx are already "as seen from this side". */
 	for (i = 0; i < 2 && rc == 0; i++) {

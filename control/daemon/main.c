@@ -264,6 +264,10 @@ static void state_undo(const char *dir)
 		(void)unlink(path);
 		snprintf(path, sizeof(path), "%s/" STORE_DB_NAME "-journal", dir);
 		(void)unlink(path);
+		snprintf(path, sizeof(path), "%s/" STORE_DB_NAME "-wal", dir);
+		(void)unlink(path);
+		snprintf(path, sizeof(path), "%s/" STORE_DB_NAME "-shm", dir);
+		(void)unlink(path);
 	}
 	if (undo.lock) {
 		snprintf(path, sizeof(path), "%s/" STORE_LOCK_NAME, dir);
@@ -360,6 +364,7 @@ static int fill_call_fds(struct ctl *c, size_t off)
 static int run(struct ctl *c)
 {
 	struct signalfd_siginfo si;
+	char serr[STORE_ERR_MAX];
 	bool oom_said = false;
 	int rc = 0;
 
@@ -415,6 +420,10 @@ static int run(struct ctl *c)
 		}
 		admin_server_handle(c, p + 1, na);
 		metrics_handle(c, p + 1 + na, nm);
+		/* the call records this iteration wrote: one commit, no sync
+		 * (store.h "Durability") */
+		if (store_batch_flush(c->store, serr, sizeof(serr)) < 0)
+			logline("store: committing call records: %s", serr);
 	}
 	return rc;
 }
@@ -673,8 +682,15 @@ int main(int argc, char **argv)
 			logline("store in %s: %s", state, serr);
 			goto out;
 		}
-		logline("store %s/" STORE_DB_NAME " open for tenant %s", state,
-			store_tenant(c->store));
+		{
+			struct store_stats ss;
+
+			store_stats(c->store, &ss);
+			logline("store %s/" STORE_DB_NAME " open for tenant %s (journal %s: admin "
+				"changes synced, call records batched; docs/operations.md "
+				"\"Durability of the store\")", state, store_tenant(c->store),
+				ss.wal ? "WAL" : "rollback, WAL not supported here");
+		}
 	}
 	/* the table first: a second daemon on it is told which pid holds it */
 	rc = open_table(c, (uint32_t)cap, cap_given, &created);

@@ -205,7 +205,7 @@ int store_call_add(struct store *st, const struct store_call *c, char *err, size
 		errbuf_set(err, errlen, "a new call is in setup or active");
 		return -EINVAL;
 	}
-	if ((rc = store_begin(st, err, errlen)) < 0)
+	if ((rc = store_begin_record(st, err, errlen)) < 0)
 		return rc;
 	if ((rc = store_need_user(st, c->local_user, err, errlen)) < 0)
 		goto out;
@@ -342,7 +342,7 @@ int store_call_update(struct store *st, const struct store_call *c, char *err, s
 	if ((rc = store_check_call_id(c->id, err, errlen)) < 0 ||
 	    (rc = check_call_fields(c, err, errlen)) < 0)
 		return rc;
-	if ((rc = store_begin(st, err, errlen)) < 0)
+	if ((rc = store_begin_record(st, err, errlen)) < 0)
 		return rc;
 	if ((rc = show_leg(st, c->id, c->role, &old, err, errlen)) < 0)
 		goto out;
@@ -411,7 +411,7 @@ int store_call_finish_leg(struct store *st, const char *id, enum store_call_role
 		errbuf_set(err, errlen, "call end: who ended it, or its media state, is unknown");
 		return -EINVAL;
 	}
-	if ((rc = store_begin(st, err, errlen)) < 0)
+	if ((rc = store_begin_record(st, err, errlen)) < 0)
 		return rc;
 	if ((rc = show_leg(st, id, role, &c, err, errlen)) < 0)
 		goto out;
@@ -545,7 +545,7 @@ int store_call_prune(struct store *st, int64_t before_ms, unsigned int max, int6
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = store_begin(st, err, errlen)) < 0)
+	if ((rc = store_begin_record(st, err, errlen)) < 0)
 		return rc;
 	/* at most max rows, found on calls_final (oldest end first); INDEXED BY:
 	 * a plan without the index is refused at prepare, never a table scan */

@@ -804,6 +804,15 @@ out:
 	 * store's lock is still held */
 	if (!started && status != 0 && state != NULL)
 		state_undo(state);
+	if (c->store != NULL && started) {
+		struct store_stats ss;
+
+		(void)store_batch_flush(c->store, NULL, 0);
+		store_stats(c->store, &ss);
+		logline("store: %" PRIu64 " statements prepared (%u kept), %" PRIu64 " changes "
+			"committed with a sync, %" PRIu64 " call records in %" PRIu64 " batches",
+			ss.prepares, ss.cached, ss.full_commits, ss.records, ss.batches);
+	}
 	if (c->store != NULL)
 		store_close(c->store);
 	if (c->sig_fd >= 0)

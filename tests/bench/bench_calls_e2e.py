@@ -13,7 +13,10 @@ both daemons' key-table entries installed), ends the call with `call end`
 (entries deleted on both sides, the history written), and dials again.
 
     callseal-bench-calls-e2e [--quick] [--inflight N] [--seconds S] [--no-profile]
-                             [--keep]
+                             [--keep] [--control PATH]
+
+--control runs another build's callseal-control (its callsealctl beside it),
+to compare two builds side by side under the same load.
 
 Rows (printed, and appended to $CALLSEAL_BENCH_CSV as
 bench,table,row,column,value,unit when it is set):
@@ -174,6 +177,7 @@ class Daemon:
              "--listen", "127.0.0.1:0", "--handshake-timeout", "10000"] + extra,
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
         self.port = None
+        self.store_line = ""
         end = time.monotonic() + 20
         while time.monotonic() < end and self.port is None:
             if self.proc.poll() is not None:
@@ -204,6 +208,9 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.log.seek(0)
+        self.store_line = ([l for l in self.log.read().splitlines() if "store: " in l and
+                            "statements prepared" in l] or [""])[-1]
         for suffix in ("", ".stats", ".resume"):
             try:
                 os.unlink("/dev/shm/callseal." + self.table + suffix)
@@ -331,7 +338,12 @@ def main():
     p.add_argument("--seconds", type=float, default=10.0, help="length of the loaded run")
     p.add_argument("--no-profile", action="store_true", help="skip the perf profile")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
+    p.add_argument("--control", help="callseal-control to run (callsealctl beside it)")
     a_ = p.parse_args()
+    if a_.control:
+        global CONTROL, CTL
+        CONTROL = os.path.abspath(a_.control)
+        CTL = os.path.join(os.path.dirname(CONTROL), "callsealctl")
     if not 1 <= a_.inflight <= 64:
         p.error("--inflight: 1 to 64 (the daemon's bound on waiting dials)")
     seconds, one_s, prof_s = a_.seconds, 3.0, 5.0
@@ -342,8 +354,8 @@ def main():
     os.chmod(work, 0o700)
     fs = subprocess.run(["stat", "-f", "-c", "%T", work], capture_output=True,
                         text=True).stdout.strip()
-    print("call set-ups end to end: two callseal-control daemons, TCP on 127.0.0.1, "
-          "stores in %s (%s)" % (work, fs or "?"))
+    print("call set-ups end to end: two callseal-control daemons (%s), TCP on 127.0.0.1, "
+          "stores in %s (%s)" % (CONTROL, work, fs or "?"))
     daemons = []
     rc = 0
     try:
@@ -371,6 +383,9 @@ def main():
             else:
                 for side in ("A", "B"):
                     total = sum(prof[side].values()) or 1
+                    if total < 100:
+                        print("profile daemon %s: %d samples, too few to say" % (side, total))
+                        continue
                     print("profile daemon %s (%d samples): " % (side, total) + ", ".join(
                         "%s %.0f%%" % (ph, 100.0 * prof[side][ph] / total) for ph in PHASES))
                     for ph in PHASES:
@@ -384,6 +399,9 @@ def main():
     finally:
         for d in daemons:
             d.stop()
+            if d.store_line:
+                # the daemon's own store counters over its whole run (all phases)
+                print("daemon %s %s" % (d.name.upper(), d.store_line.split("store: ", 1)[1]))
         if a_.keep:
             print("work directory kept: %s" % work)
         else:

@@ -258,3 +258,54 @@ void test_crash_keeps_admin_changes(void **state)
 	assert_int_equal(store_call_get(f->st, "flushed", &c, err, sizeof(err)), 0);
 	assert_int_equal(store_call_get(f->st, "pending", &c, err, sizeof(err)), -ENOENT);
 }
+
+/*
+ * The record writes try their one UPDATE first and look up why only when it
+ * changed nothing: the refusals are the same, and change nothing.
+ */
+void test_record_refusals(void **state)
+{
+	struct fixture *f = *state;
+	struct store_call c, got;
+
+	add_user(f, "alice");
+	make_call(&c, "c1", "alice");
+	assert_int_equal(store_call_add(f->st, &c, err, sizeof(err)), 0);
+	/* no responder leg */
+	c.role = STORE_ROLE_RESPONDER;
+	assert_int_equal(store_call_update(f->st, &c, err, sizeof(err)), -ENOENT);
+	assert_int_equal(store_call_finish_leg(f->st, "c1", STORE_ROLE_RESPONDER,
+					       STORE_CALL_ENDED, "x", NULL, err, sizeof(err)),
+			 -ENOENT);
+	/* a role that is none: refused, no leg touched */
+	assert_int_equal(store_call_finish_leg(f->st, "c1", (enum store_call_role)7,
+					       STORE_CALL_ENDED, "x", NULL, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(store_call_get(f->st, "c1", &got, err, sizeof(err)), 0);
+	assert_int_equal(got.state, STORE_CALL_SETUP);
+	/* active, then not back to setup */
+	c.role = STORE_ROLE_INITIATOR;
+	c.state = STORE_CALL_ACTIVE;
+	c.mode = STORE_MODE_STANDARD;
+	snprintf(c.profile, sizeof(c.profile), "AEAD_AES_128_GCM");
+	assert_int_equal(store_call_update(f->st, &c, err, sizeof(err)), 0);
+	c.state = STORE_CALL_SETUP;
+	assert_int_equal(store_call_update(f->st, &c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "cannot go back to setup"));
+	assert_int_equal(store_call_get(f->st, "c1", &got, err, sizeof(err)), 0);
+	assert_int_equal(got.state, STORE_CALL_ACTIVE);
+	/* final: both refuse with -EALREADY */
+	assert_int_equal(store_call_end(f->st, "c1", STORE_CALL_ENDED, "bye", err, sizeof(err)),
+			 0);
+	assert_int_equal(store_call_end(f->st, "c1", STORE_CALL_ENDED, "bye", err, sizeof(err)),
+			 -EALREADY);
+	assert_non_null(strstr(err, "already ended"));
+	c.state = STORE_CALL_ACTIVE;
+	assert_int_equal(store_call_update(f->st, &c, err, sizeof(err)), -EALREADY);
+	/* a second record of a leg */
+	make_call(&c, "c1", "alice");
+	assert_int_equal(store_call_add(f->st, &c, err, sizeof(err)), -EEXIST);
+	assert_non_null(strstr(err, "already has its initiator leg"));
+	assert_int_equal(store_batch_flush(f->st, err, sizeof(err)), 0);
+	assert_int_equal(calls_stored(f), 1);
+}

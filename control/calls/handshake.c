@@ -267,10 +267,12 @@ static bool activate(struct calls *cm, struct conn *c)
 		rec.mode = STORE_MODE_PENDING;
 		rec.state = STORE_CALL_SETUP;
 		memcpy(rec.local_media, c->info.local_media, sizeof(rec.local_media));
-		if ((rc = store_call_add(cm->cfg.store, &rec, serr, sizeof(serr))) < 0)
+		if ((rc = store_call_add(cm->cfg.store, &rec, serr, sizeof(serr))) < 0) {
 			errbuf_set(err, sizeof(err), "store: %s", serr);
-		else
+		} else {
 			c->stored = true;
+			c->stored_in = store_batch_seq(cm->cfg.store);
+		}
 	}
 	if (rc == 0 && c->have_want && !addr_eq(&r->peer_media, &c->want_remote)) {
 		char want[STORE_ADDR_MAX];
@@ -292,7 +294,8 @@ static bool activate(struct calls *cm, struct conn *c)
 	/* the record that names these entries is committed before they go in
 	 * (store.h "Durability": a crash may lose a batched record, and a
 	 * restart deletes only entries whose call the store knows) */
-	if (rc == 0 && (rc = store_batch_flush(cm->cfg.store, serr, sizeof(serr))) < 0)
+	if (rc == 0 && (rc = store_batch_flush_seq(cm->cfg.store, c->stored_in, serr,
+						   sizeof(serr))) < 0)
 		errbuf_set(err, sizeof(err), "store: %s", serr);
 	/* caller: out = i->r (tx), in = r->i (rx); callee the reverse: callproto's
 	 * tx/rx are already "as seen from this side". */

@@ -377,7 +377,7 @@ static int run(struct ctl *c)
 	for (;;) {
 		struct pollfd *p;
 		size_t na, nm;
-		int n = 0, timeout = -1, admin_timeout = -1;
+		int n = 0, timeout = -1, admin_timeout = -1, batch_timeout;
 
 		/* [0] signals, [1, 1 + na) the admin socket and its clients,
 		 * [1 + na, 1 + na + nm) the metrics socket and its clients, then
@@ -400,6 +400,10 @@ static int run(struct ctl *c)
 		}
 		if (admin_timeout >= 0 && (timeout < 0 || timeout > admin_timeout))
 			timeout = admin_timeout;
+		/* the call records' batch, when it is due (store.h "Durability") */
+		batch_timeout = store_batch_due_ms(c->store);
+		if (batch_timeout >= 0 && (timeout < 0 || timeout > batch_timeout))
+			timeout = batch_timeout;
 		p = c->fds;
 		p[0] = (struct pollfd){ .fd = c->sig_fd, .events = POLLIN };
 		if (poll(p, (nfds_t)(1 + na + nm + (size_t)n), timeout) < 0) {
@@ -420,9 +424,10 @@ static int run(struct ctl *c)
 		}
 		admin_server_handle(c, p + 1, na);
 		metrics_handle(c, p + 1 + na, nm);
-		/* the call records this iteration wrote: one commit, no sync
-		 * (store.h "Durability") */
-		if (store_batch_flush(c->store, serr, sizeof(serr)) < 0)
+		/* the call records of the last STORE_BATCH_WAIT_MS: one commit,
+		 * no sync (store.h "Durability") */
+		if (store_batch_due_ms(c->store) == 0 &&
+		    store_batch_flush(c->store, serr, sizeof(serr)) < 0)
 			logline("store: committing call records: %s", serr);
 	}
 	return rc;

@@ -249,15 +249,26 @@ const char *store_tenant(const struct store *st);
  * synchronous=FULL before its function returns: it survives a crash and a
  * power cut. Call records (store_call_add, _update, _finish_leg, _end_leg,
  * _prune) are batched: they join one open transaction, committed without a
- * sync by store_batch_flush() (the daemon calls it once per poll-loop
- * iteration and before it installs a call's keys), when STORE_BATCH_MAX
- * records are pending, before any other write and at close. A process crash
- * loses the records not yet flushed; a power cut can lose those committed
- * since the last sync (the WAL is synced by the next full-sync commit or
- * checkpoint). Reads on the same handle see pending records.
+ * sync by store_batch_flush(): the daemon calls it when the batch is
+ * STORE_BATCH_WAIT_MS old (store_batch_due_ms) and, through
+ * store_batch_flush_seq, before it installs the keys of a call whose record
+ * is still in the open batch; the store commits it itself at STORE_BATCH_MAX
+ * records, before any other write and at close. A process crash loses the
+ * records not yet committed (at most STORE_BATCH_WAIT_MS of them); a power
+ * cut can lose those committed since the last sync (the WAL is synced by the
+ * next full-sync commit or checkpoint). Reads on the same handle see pending
+ * records.
  */
 #define STORE_BATCH_MAX          64u
+#define STORE_BATCH_WAIT_MS      10
 int store_batch_flush(struct store *st, char *err, size_t errlen);
+/* The number of the open batch (a record written now is in it), 0 if none. */
+uint64_t store_batch_seq(const struct store *st);
+/* Commit batch seq if it is still open (a record written in it is then
+ * committed); 0 (nothing to do) or as store_batch_flush. */
+int store_batch_flush_seq(struct store *st, uint64_t seq, char *err, size_t errlen);
+/* Milliseconds until the open batch is due (0: now), -1 when none is open. */
+int store_batch_due_ms(const struct store *st);
 
 /* What a store handle has done, for tests and the daemon's status. */
 struct store_stats {

@@ -7,6 +7,7 @@
  * and at close; a process that dies loses only records not yet flushed.
  */
 #include <sys/wait.h>
+#include <time.h>
 
 #include "test_store.h"
 
@@ -308,4 +309,49 @@ void test_record_refusals(void **state)
 	assert_non_null(strstr(err, "already has its initiator leg"));
 	assert_int_equal(store_batch_flush(f->st, err, sizeof(err)), 0);
 	assert_int_equal(calls_stored(f), 1);
+}
+
+/* The batch's number and age: what the call manager and the daemon's loop
+ * commit by. */
+void test_batch_seq_and_due(void **state)
+{
+	struct fixture *f = *state;
+	struct store_call c;
+	uint64_t first, second;
+	struct timespec t0, t;
+	int due;
+
+	add_user(f, "alice");
+	assert_int_equal(store_batch_seq(f->st), 0);
+	assert_int_equal(store_batch_due_ms(f->st), -1);
+	make_call(&c, "c1", "alice");
+	assert_int_equal(store_call_add(f->st, &c, err, sizeof(err)), 0);
+	first = store_batch_seq(f->st);
+	assert_true(first != 0);
+	due = store_batch_due_ms(f->st);
+	assert_true(due >= 0 && due <= STORE_BATCH_WAIT_MS);
+	/* the batch comes due: wait for it, with a deadline */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((due = store_batch_due_ms(f->st)) != 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= 5)
+			break;
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	}
+	assert_int_equal(due, 0);
+	/* committing batch `first` commits c1's record */
+	assert_int_equal(store_batch_flush_seq(f->st, first, err, sizeof(err)), 0);
+	assert_int_equal(stats(f).pending, 0);
+	assert_int_equal(stats(f).batches, 1);
+	assert_int_equal(store_batch_seq(f->st), 0);
+	/* a later batch is not committed for an earlier record */
+	make_call(&c, "c2", "alice");
+	assert_int_equal(store_call_add(f->st, &c, err, sizeof(err)), 0);
+	second = store_batch_seq(f->st);
+	assert_true(second > first);
+	assert_int_equal(store_batch_flush_seq(f->st, first, err, sizeof(err)), 0);
+	assert_int_equal(stats(f).pending, 1);
+	assert_int_equal(store_batch_flush_seq(f->st, second, err, sizeof(err)), 0);
+	assert_int_equal(stats(f).pending, 0);
+	assert_int_equal(stats(f).batches, 2);
 }

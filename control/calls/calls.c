@@ -187,7 +187,6 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 		goto out;
 	}
 	c->stored = true;
-	c->stored_in = store_batch_seq(cm->cfg.store);
 	c->fd = socket(paddr.family == 6 ? AF_INET6 : AF_INET,
 		       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {

@@ -83,9 +83,6 @@ struct conn {
 				     * callee at the caller's READY (docs/calls.md) */
 	bool installed_out, installed_in;
 	bool stored;                /* a store record exists */
-	uint64_t stored_in;         /* the store batch it was written in
-				     * (store_batch_seq), committed before the
-				     * keys go in */
 	bool have_want;             /* caller: remote_media given */
 	bool learn;                 /* TOFU: record the peer's key once done */
 	bool add_peer;              /* TOFU: the peer is not in the directory */

@@ -267,12 +267,10 @@ static bool activate(struct calls *cm, struct conn *c)
 		rec.mode = STORE_MODE_PENDING;
 		rec.state = STORE_CALL_SETUP;
 		memcpy(rec.local_media, c->info.local_media, sizeof(rec.local_media));
-		if ((rc = store_call_add(cm->cfg.store, &rec, serr, sizeof(serr))) < 0) {
+		if ((rc = store_call_add(cm->cfg.store, &rec, serr, sizeof(serr))) < 0)
 			errbuf_set(err, sizeof(err), "store: %s", serr);
-		} else {
+		else
 			c->stored = true;
-			c->stored_in = store_batch_seq(cm->cfg.store);
-		}
 	}
 	if (rc == 0 && c->have_want && !addr_eq(&r->peer_media, &c->want_remote)) {
 		char want[STORE_ADDR_MAX];
@@ -291,33 +289,12 @@ static bool activate(struct calls *cm, struct conn *c)
 		if (rc < 0)
 			errbuf_set(err, sizeof(err), "recording %s's key: %s", c->info.peer, serr);
 	}
-	/* the record that names these entries is committed before they go in
-	 * (store.h "Durability": a crash may lose a batched record, and a
-	 * restart deletes only entries whose call the store knows) */
-	if (rc == 0 && (rc = store_batch_flush_seq(cm->cfg.store, c->stored_in, serr,
-						   sizeof(serr))) < 0)
-		errbuf_set(err, sizeof(err), "store: %s", serr);
-	/* caller: out = i->r (tx), in = r->i (rx); callee the reverse: callproto's
-	 * tx/rx are already "as seen from this side". */
-	for (i = 0; i < 2 && rc == 0; i++) {
-		const struct callproto_srtp_key *s = i == 0 ? &r->keys.tx : &r->keys.rx;
-
-		addr_table_key(&c->local_media, i == 0 ? KEYTABLE_DIR_OUT : KEYTABLE_DIR_IN, &k);
-		if ((rc = keytable_master_set(&m, s->profile, s->key, s->key_len, s->salt)) == 0)
-			rc = keytable_add(cm->cfg.table, &k, r->mode == CALLPROTO_MODE_E2EE ?
-					  KEYTABLE_MODE_E2EE : KEYTABLE_MODE_STANDARD, &m,
-					  (const uint8_t *)c->info.id, NULL);
-		keytable_wipe(&m, sizeof(m));
-		if (rc < 0)
-			errbuf_set(err, sizeof(err), "key table: %s",
-				 keytable_last_error(cm->cfg.table));
-		else if (i == 0)
-			c->installed_out = true;
-		else
-			c->installed_in = true;
-	}
-	if (rc == 0 && (rc = channel_derive(c)) < 0)
-		errbuf_set(err, sizeof(err), "control channel keys: %s", strerror(-rc));
+	/* the call's record, active with its mode, profile, security code and
+	 * media, is committed before its keys go in (store.h "Durability"): a
+	 * daemon killed after the install finds it at the restart and takes the
+	 * call over; one killed before finds an active call without entries
+	 * and marks it failed. A restart deletes only entries whose call the
+	 * store knows, so no key is ever in the table without its record. */
 	if (rc == 0) {
 		c->info.mode = r->mode;
 		copy_text(c->info.reason, sizeof(c->info.reason), r->reason);
@@ -344,6 +321,29 @@ static bool activate(struct calls *cm, struct conn *c)
 		if ((rc = store_call_update(cm->cfg.store, &rec, serr, sizeof(serr))) < 0)
 			errbuf_set(err, sizeof(err), "store: %s", serr);
 	}
+	if (rc == 0 && (rc = store_batch_flush(cm->cfg.store, serr, sizeof(serr))) < 0)
+		errbuf_set(err, sizeof(err), "store: %s", serr);
+	/* caller: out = i->r (tx), in = r->i (rx); callee the reverse: callproto's
+	 * tx/rx are already "as seen from this side". */
+	for (i = 0; i < 2 && rc == 0; i++) {
+		const struct callproto_srtp_key *s = i == 0 ? &r->keys.tx : &r->keys.rx;
+
+		addr_table_key(&c->local_media, i == 0 ? KEYTABLE_DIR_OUT : KEYTABLE_DIR_IN, &k);
+		if ((rc = keytable_master_set(&m, s->profile, s->key, s->key_len, s->salt)) == 0)
+			rc = keytable_add(cm->cfg.table, &k, r->mode == CALLPROTO_MODE_E2EE ?
+					  KEYTABLE_MODE_E2EE : KEYTABLE_MODE_STANDARD, &m,
+					  (const uint8_t *)c->info.id, NULL);
+		keytable_wipe(&m, sizeof(m));
+		if (rc < 0)
+			errbuf_set(err, sizeof(err), "key table: %s",
+				 keytable_last_error(cm->cfg.table));
+		else if (i == 0)
+			c->installed_out = true;
+		else
+			c->installed_in = true;
+	}
+	if (rc == 0 && (rc = channel_derive(c)) < 0)
+		errbuf_set(err, sizeof(err), "control channel keys: %s", strerror(-rc));
 	callproto_result_wipe(r);
 	secmem_free(r);
 	if (rc < 0) {

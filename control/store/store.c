@@ -285,18 +285,6 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-uint64_t store_batch_seq(const struct store *st)
-{
-	return st && st->batch_open ? st->batch_seq : 0;
-}
-
-int store_batch_flush_seq(struct store *st, uint64_t seq, char *err, size_t errlen)
-{
-	if (!st || !st->batch_open || seq != st->batch_seq)
-		return 0;
-	return store_batch_flush(st, err, errlen);
-}
-
 int store_batch_due_ms(const struct store *st)
 {
 	int64_t left;
@@ -328,7 +316,6 @@ int store_begin_record(struct store *st, char *err, size_t errlen)
 		    (rc = store_run(st, err, errlen, "BEGIN IMMEDIATE", "")) < 0)
 			return rc;
 		st->batch_open = true;
-		st->batch_seq++;
 		st->batch_opened_ms = mono_ms();
 	}
 	if ((rc = store_run(st, err, errlen, "SAVEPOINT rec", "")) < 0)

@@ -250,10 +250,10 @@ const char *store_tenant(const struct store *st);
  * power cut. Call records (store_call_add, _update, _finish_leg, _end_leg,
  * _prune) are batched: they join one open transaction, committed without a
  * sync by store_batch_flush(): the daemon calls it when the batch is
- * STORE_BATCH_WAIT_MS old (store_batch_due_ms) and, through
- * store_batch_flush_seq, before it installs the keys of a call whose record
- * is still in the open batch; the store commits it itself at STORE_BATCH_MAX
- * records, before any other write and at close. A process crash loses the
+ * STORE_BATCH_WAIT_MS old (store_batch_due_ms), and the call manager right
+ * after it recorded a call active, before it installs the call's keys; the
+ * store commits it itself at STORE_BATCH_MAX records, before any other write
+ * and at close. A process crash loses the
  * records not yet committed (at most STORE_BATCH_WAIT_MS of them); a power
  * cut can lose those committed since the last sync (the WAL is synced by the
  * next full-sync commit or checkpoint). Reads on the same handle see pending
@@ -262,11 +262,6 @@ const char *store_tenant(const struct store *st);
 #define STORE_BATCH_MAX          64u
 #define STORE_BATCH_WAIT_MS      10
 int store_batch_flush(struct store *st, char *err, size_t errlen);
-/* The number of the open batch (a record written now is in it), 0 if none. */
-uint64_t store_batch_seq(const struct store *st);
-/* Commit batch seq if it is still open (a record written in it is then
- * committed); 0 (nothing to do) or as store_batch_flush. */
-int store_batch_flush_seq(struct store *st, uint64_t seq, char *err, size_t errlen);
 /* Milliseconds until the open batch is due (0: now), -1 when none is open. */
 int store_batch_due_ms(const struct store *st);
 

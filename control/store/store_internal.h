@@ -55,7 +55,6 @@ struct store {
 	 * transaction, at STORE_BATCH_MAX records and at close */
 	bool batch_open;
 	unsigned int batch_n;    /* records in the open batch */
-	uint64_t batch_seq;      /* the open (or last) batch's number, from 1 */
 	int64_t batch_opened_ms; /* CLOCK_MONOTONIC, when it was opened */
 	struct store_stmt stmts[STORE_STMT_SLOTS];
 	size_t n_stmts;

@@ -92,6 +92,6 @@ void test_admin_change_synced(void **state);
 void test_batch_flushed(void **state);
 void test_crash_keeps_admin_changes(void **state);
 void test_record_refusals(void **state);
-void test_batch_seq_and_due(void **state);
+void test_batch_due(void **state);
 
 #endif /* CALLSEAL_TEST_STORE_H */

@@ -354,6 +354,8 @@ def main():
     os.chmod(work, 0o700)
     fs = subprocess.run(["stat", "-f", "-c", "%T", work], capture_output=True,
                         text=True).stdout.strip()
+    if fs == "ext2/ext3":
+        fs = "ext4 (stat names its magic ext2/ext3)"
     print("call set-ups end to end: two callseal-control daemons (%s), TCP on 127.0.0.1, "
           "stores in %s (%s)" % (CONTROL, work, fs or "?"))
     daemons = []

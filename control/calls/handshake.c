@@ -22,13 +22,16 @@ static const uint16_t offer[] = {
 
 /* The local user's side of the agreement; keys: locked memory for the private
  * key followed by its public key (STORE_PRIVATE_KEY_BYTES + _PUBLIC_KEY_BYTES). */
-int handshake_local(struct calls *cm, struct conn *c, const char *user, uint8_t *priv,
+int handshake_local(struct calls *cm, struct conn *c, const char *user,
+		    const struct store_effective *known, uint8_t *priv,
 		    struct callproto_local *loc, char *err, size_t errlen)
 {
 	struct store_effective eff;
 	int rc;
 
-	if ((rc = store_user_effective_policy(cm->cfg.store, user, &eff, err, errlen)) < 0)
+	if (known)
+		eff = *known;
+	else if ((rc = store_user_effective_policy(cm->cfg.store, user, &eff, err, errlen)) < 0)
 		return rc;
 	/* priv: the private key, then its stored public key (saves an X25519) */
 	if ((rc = store_user_private_key(cm->cfg.store, user, priv,
@@ -95,6 +98,7 @@ static bool answer(struct calls *cm, struct conn *c)
 {
 	struct callproto_hello h;
 	struct callproto_local loc;
+	struct store_effective eff;
 	struct store_peer peer;
 	char user[STORE_NAME_MAX + 1], tenant[STORE_NAME_MAX + 1], err[STORE_ERR_MAX];
 	char who[STORE_NAME_MAX * 2 + 2];
@@ -119,8 +123,7 @@ static bool answer(struct calls *cm, struct conn *c)
 	}
 	if (store_peer_id_parse(h.callee, user, tenant, err, sizeof(err)) < 0 ||
 	    strcmp(tenant, cm->tenant) != 0 ||
-	    store_user_effective_policy(cm->cfg.store, user, &(struct store_effective){0},
-					err, sizeof(err)) < 0) {
+	    store_user_effective_policy(cm->cfg.store, user, &eff, err, sizeof(err)) < 0) {
 		copy_text(who, sizeof(who), h.callee);
 		conn_fail(cm, c, CALLPROTO_CODE_UNKNOWN_CALLEE, "unknown callee %s", who);
 		return false;
@@ -170,7 +173,9 @@ static bool answer(struct calls *cm, struct conn *c)
 		conn_fail(cm, c, CALLPROTO_CODE_INTERNAL, "out of memory");
 		return false;
 	}
-	rc = handshake_local(cm, c, user, priv, &loc, err, sizeof(err));
+	/* the policy just read (nothing in between can change it: one poll-loop
+	 * step) */
+	rc = handshake_local(cm, c, user, &eff, priv, &loc, err, sizeof(err));
 	loc.user = h.callee;
 	if (rc == 0)
 		rc = callproto_responder_set_local(c->cp, &loc);

@@ -162,7 +162,8 @@ int calls_dial(struct calls *cm, const char *from_user, const char *to,
 		goto out;
 	}
 	memset(&pc, 0, sizeof(pc));
-	if ((rc = handshake_local(cm, c, from_user, priv, &pc.local, serr, sizeof(serr))) < 0) {
+	if ((rc = handshake_local(cm, c, from_user, NULL, priv, &pc.local, serr,
+				   sizeof(serr))) < 0) {
 		errbuf_set(err, errlen, "%s", serr);
 		goto out;
 	}

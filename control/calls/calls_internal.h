@@ -242,7 +242,10 @@ void conn_lost(struct calls *cm, struct conn *c, const char *why);
 int handshake_local_user_key(struct calls *cm, const char *peer_id,
 			     uint8_t pub[STORE_PUBLIC_KEY_BYTES]);
 
-int handshake_local(struct calls *cm, struct conn *c, const char *user, uint8_t *priv,
+/* eff: the user's effective policy if the caller just read it (the callee's
+ * answer() does), else NULL: read here. */
+int handshake_local(struct calls *cm, struct conn *c, const char *user,
+		    const struct store_effective *eff, uint8_t *priv,
 		    struct callproto_local *loc, char *err, size_t errlen);
 bool handshake_progress(struct calls *cm, struct conn *c);
 

@@ -32,13 +32,16 @@ _Static_assert(CALLPROTO_MASTER_SALT_GCM == KEYTABLE_MASTER_SALT_BYTES &&
 
 /* The local user's side of the agreement; keys: locked memory for the private
  * key followed by its public key (STORE_PRIVATE_KEY_BYTES + _PUBLIC_KEY_BYTES). */
-int handshake_local(struct calls *cm, struct conn *c, const char *user, uint8_t *priv,
+int handshake_local(struct calls *cm, struct conn *c, const char *user,
+		    const struct store_effective *known, uint8_t *priv,
 		    struct callproto_local *loc, char *err, size_t errlen)
 {
 	struct store_effective eff;
 	int rc;
 
-	if ((rc = store_user_effective_policy(cm->cfg.store, user, &eff, err, errlen)) < 0)
+	if (known)
+		eff = *known;
+	else if ((rc = store_user_effective_policy(cm->cfg.store, user, &eff, err, errlen)) < 0)
 		return rc;
 	/* priv: the private key, then its stored public key (saves an X25519) */
 	if ((rc = store_user_private_key(cm->cfg.store, user, priv,
@@ -105,6 +108,7 @@ static bool answer(struct calls *cm, struct conn *c)
 {
 	struct callproto_hello h;
 	struct callproto_local loc;
+	struct store_effective eff;
 	struct store_peer peer;
 	char user[STORE_NAME_MAX + 1], tenant[STORE_NAME_MAX + 1], err[STORE_ERR_MAX];
 	char who[STORE_NAME_MAX * 2 + 2];
@@ -129,8 +133,7 @@ static bool answer(struct calls *cm, struct conn *c)
 	}
 	if (store_peer_id_parse(h.callee, user, tenant, err, sizeof(err)) < 0 ||
 	    strcmp(tenant, cm->tenant) != 0 ||
-	    store_user_effective_policy(cm->cfg.store, user, &(struct store_effective){0},
-					err, sizeof(err)) < 0) {
+	    store_user_effective_policy(cm->cfg.store, user, &eff, err, sizeof(err)) < 0) {
 		copy_text(who, sizeof(who), h.callee);
 		conn_fail(cm, c, CALLPROTO_CODE_UNKNOWN_CALLEE, "unknown callee %s", who);
 		return false;
@@ -180,7 +183,9 @@ static bool answer(struct calls *cm, struct conn *c)
 		conn_fail(cm, c, CALLPROTO_CODE_INTERNAL, "out of memory");
 		return false;
 	}
-	rc = handshake_local(cm, c, user, priv, &loc, err, sizeof(err));
+	/* the policy just read (nothing in between can change it: one poll-loop
+	 * step) */
+	rc = handshake_local(cm, c, user, &eff, priv, &loc, err, sizeof(err));
 	loc.user = h.callee;
 	if (rc == 0)
 		rc = callproto_responder_set_local(c->cp, &loc);
@@ -299,28 +304,12 @@ static bool activate(struct calls *cm, struct conn *c)
 		if (rc < 0)
 			errbuf_set(err, sizeof(err), "recording %s's key: %s", c->info.peer, serr);
 	}
-	/* caller: out = i->r (tx), in = r->i (rx); callee the reverse: callproto's
-	 * tx/rx are already "as seen from this side". */
-	for (i = 0; i < 2 && rc == 0; i++) {
-		const struct callproto_srtp_key *s = i == 0 ? &r->keys.tx : &r->keys.rx;
-
-		addr_table_key(&c->local_media, i == 0 ? KEYTABLE_DIR_OUT : KEYTABLE_DIR_IN, &k);
-		if ((rc = keytable_master_set_salt(&m, s->profile, s->key, s->key_len, s->salt,
-						   s->salt_len)) == 0)
-			rc = keytable_add(cm->cfg.table, &k, r->mode == CALLPROTO_MODE_E2EE ?
-					  KEYTABLE_MODE_E2EE : KEYTABLE_MODE_STANDARD, &m,
-					  (const uint8_t *)c->info.id, NULL);
-		keytable_wipe(&m, sizeof(m));
-		if (rc < 0)
-			errbuf_set(err, sizeof(err), "key table: %s",
-				 keytable_last_error(cm->cfg.table));
-		else if (i == 0)
-			c->installed_out = true;
-		else
-			c->installed_in = true;
-	}
-	if (rc == 0 && (rc = channel_derive(c)) < 0)
-		errbuf_set(err, sizeof(err), "control channel keys: %s", strerror(-rc));
+	/* the call's record, active with its mode, profile, security code and
+	 * media, is committed before its keys go in (store.h "Durability"): a
+	 * daemon killed after the install finds it at the restart and takes the
+	 * call over; one killed before finds an active call without entries
+	 * and marks it failed. A restart deletes only entries whose call the
+	 * store knows, so no key is ever in the table without its record. */
 	if (rc == 0) {
 		c->info.mode = r->mode;
 		copy_text(c->info.reason, sizeof(c->info.reason), r->reason);
@@ -347,6 +336,30 @@ static bool activate(struct calls *cm, struct conn *c)
 		if ((rc = store_call_update(cm->cfg.store, &rec, serr, sizeof(serr))) < 0)
 			errbuf_set(err, sizeof(err), "store: %s", serr);
 	}
+	if (rc == 0 && (rc = store_batch_flush(cm->cfg.store, serr, sizeof(serr))) < 0)
+		errbuf_set(err, sizeof(err), "store: %s", serr);
+	/* caller: out = i->r (tx), in = r->i (rx); callee the reverse: callproto's
+	 * tx/rx are already "as seen from this side". */
+	for (i = 0; i < 2 && rc == 0; i++) {
+		const struct callproto_srtp_key *s = i == 0 ? &r->keys.tx : &r->keys.rx;
+
+		addr_table_key(&c->local_media, i == 0 ? KEYTABLE_DIR_OUT : KEYTABLE_DIR_IN, &k);
+		if ((rc = keytable_master_set_salt(&m, s->profile, s->key, s->key_len, s->salt,
+						   s->salt_len)) == 0)
+			rc = keytable_add(cm->cfg.table, &k, r->mode == CALLPROTO_MODE_E2EE ?
+					  KEYTABLE_MODE_E2EE : KEYTABLE_MODE_STANDARD, &m,
+					  (const uint8_t *)c->info.id, NULL);
+		keytable_wipe(&m, sizeof(m));
+		if (rc < 0)
+			errbuf_set(err, sizeof(err), "key table: %s",
+				 keytable_last_error(cm->cfg.table));
+		else if (i == 0)
+			c->installed_out = true;
+		else
+			c->installed_in = true;
+	}
+	if (rc == 0 && (rc = channel_derive(c)) < 0)
+		errbuf_set(err, sizeof(err), "control channel keys: %s", strerror(-rc));
 	callproto_result_wipe(r);
 	secmem_free(r);
 	if (rc < 0) {

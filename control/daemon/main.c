@@ -274,6 +274,10 @@ static void state_undo(const char *dir)
 		(void)unlink(path);
 		snprintf(path, sizeof(path), "%s/" STORE_DB_NAME "-journal", dir);
 		(void)unlink(path);
+		snprintf(path, sizeof(path), "%s/" STORE_DB_NAME "-wal", dir);
+		(void)unlink(path);
+		snprintf(path, sizeof(path), "%s/" STORE_DB_NAME "-shm", dir);
+		(void)unlink(path);
 	}
 	if (undo.lock) {
 		snprintf(path, sizeof(path), "%s/" STORE_LOCK_NAME, dir);
@@ -370,6 +374,7 @@ static int fill_call_fds(struct ctl *c, size_t off)
 static int run(struct ctl *c)
 {
 	struct signalfd_siginfo si;
+	char serr[STORE_ERR_MAX];
 	bool oom_said = false;
 	int rc = 0;
 
@@ -382,7 +387,7 @@ static int run(struct ctl *c)
 	for (;;) {
 		struct pollfd *p;
 		size_t na, nm;
-		int n = 0, timeout = -1, admin_timeout = -1;
+		int n = 0, timeout = -1, admin_timeout = -1, batch_timeout;
 
 		/* [0] signals, [1, 1 + na) the admin socket and its clients,
 		 * [1 + na, 1 + na + nm) the metrics socket and its clients, then
@@ -405,6 +410,10 @@ static int run(struct ctl *c)
 		}
 		if (admin_timeout >= 0 && (timeout < 0 || timeout > admin_timeout))
 			timeout = admin_timeout;
+		/* the call records' batch, when it is due (store.h "Durability") */
+		batch_timeout = store_batch_due_ms(c->store);
+		if (batch_timeout >= 0 && (timeout < 0 || timeout > batch_timeout))
+			timeout = batch_timeout;
 		p = c->fds;
 		p[0] = (struct pollfd){ .fd = c->sig_fd, .events = POLLIN };
 		if (poll(p, (nfds_t)(1 + na + nm + (size_t)n), timeout) < 0) {
@@ -425,6 +434,11 @@ static int run(struct ctl *c)
 		}
 		admin_server_handle(c, p + 1, na);
 		metrics_handle(c, p + 1 + na, nm);
+		/* the call records of the last STORE_BATCH_WAIT_MS: one commit,
+		 * no sync (store.h "Durability") */
+		if (store_batch_due_ms(c->store) == 0 &&
+		    store_batch_flush(c->store, serr, sizeof(serr)) < 0)
+			logline("store: committing call records: %s", serr);
 	}
 	return rc;
 }
@@ -691,8 +705,15 @@ int main(int argc, char **argv)
 			logline("store in %s: %s", state, serr);
 			goto out;
 		}
-		logline("store %s/" STORE_DB_NAME " open for tenant %s", state,
-			store_tenant(c->store));
+		{
+			struct store_stats ss;
+
+			store_stats(c->store, &ss);
+			logline("store %s/" STORE_DB_NAME " open for tenant %s (journal %s: admin "
+				"changes synced, call records batched; docs/operations.md "
+				"\"Durability of the store\")", state, store_tenant(c->store),
+				ss.wal ? "WAL" : "rollback, WAL not supported here");
+		}
 	}
 	/* the table first: a second daemon on it is told which pid holds it */
 	rc = open_table(c, (uint32_t)cap, cap_given, &created);
@@ -816,6 +837,15 @@ out:
 	 * store's lock is still held */
 	if (!started && status != 0 && state != NULL)
 		state_undo(state);
+	if (c->store != NULL && started) {
+		struct store_stats ss;
+
+		(void)store_batch_flush(c->store, NULL, 0);
+		store_stats(c->store, &ss);
+		logline("store: %" PRIu64 " statements prepared (%u kept), %" PRIu64 " changes "
+			"committed with a sync, %" PRIu64 " call records in %" PRIu64 " batches",
+			ss.prepares, ss.cached, ss.full_commits, ss.records, ss.batches);
+	}
 	if (c->store != NULL)
 		store_close(c->store);
 	if (c->sig_fd >= 0)

@@ -205,19 +205,11 @@ int store_call_add(struct store *st, const struct store_call *c, char *err, size
 		errbuf_set(err, errlen, "a new call is in setup or active");
 		return -EINVAL;
 	}
-	if ((rc = store_begin(st, err, errlen)) < 0)
+	if ((rc = store_begin_record(st, err, errlen)) < 0)
 		return rc;
 	if ((rc = store_need_user(st, c->local_user, err, errlen)) < 0)
 		goto out;
-	leg_key(key, c->id, c->role);
-	rc = store_exists(st, SQL_CALL_EXISTS, key, err, errlen);
-	if (rc > 0) {
-		errbuf_set(err, errlen, "call '%s' already has its %s leg", c->id,
-			   store_call_role_name(c->role));
-		rc = -EEXIST;
-	}
-	if (rc < 0)
-		goto out;
+	/* the primary key (id, role) refuses a second record of the leg */
 	rc = store_run(st, err, errlen, "INSERT INTO calls (id, local_user, remote, role, mode, reason, "
 		       "profile, security_code, local_media, remote_media, state, created, ended, "
 		       "active_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, "
@@ -226,6 +218,14 @@ int store_call_add(struct store *st, const struct store_call *c, char *err, size
 		       store_call_role_name(c->role), store_call_mode_name(c->mode), c->reason,
 		       c->profile, c->security_code, c->local_media, c->remote_media,
 		       store_call_state_name(c->state), store_now(), store_now_ms());
+	if (rc < 0) {
+		leg_key(key, c->id, c->role);
+		if (store_exists(st, SQL_CALL_EXISTS, key, NULL, 0) > 0) {
+			errbuf_set(err, errlen, "call '%s' already has its %s leg", c->id,
+				   store_call_role_name(c->role));
+			rc = -EEXIST;
+		}
+	}
 out:
 	return store_finish(st, rc, err, errlen);
 }
@@ -332,6 +332,26 @@ static int show_leg(struct store *st, const char *id, enum store_call_role role,
 	return store_show_rec(st, &leg_kind, key, out, err, errlen);
 }
 
+#define SQL_UPDATE_CALL "UPDATE calls SET mode = ?2, reason = ?3, profile = ?4, " \
+	"security_code = ?5, local_media = ?6, remote_media = ?7, state = ?8, " \
+	"ended = ?9, ended_ms = CASE WHEN ?9 <> 0 THEN ?11 ELSE 0 END, " \
+	"end_reason = CASE WHEN ?9 <> 0 THEN ?3 ELSE '' END, active_ms = CASE WHEN " \
+	"?8 = 'active' AND active_ms = 0 THEN ?11 ELSE active_ms END " \
+	"WHERE id = ?1 AND role = ?10"
+/* the same, only on a live leg that does not go back from active to setup */
+#define SQL_LIVE_LEG SQL_UPDATE_CALL " AND state IN ('setup', 'active') AND " \
+	"NOT (state = 'active' AND ?8 = 'setup')"
+
+/* One of the two updates for leg role of c: rows changed (0 or 1), or -errno. */
+static int run_update(struct store *st, const struct store_call *c, const char *role,
+		      const char *sql, char *err, size_t errlen)
+{
+	return store_run(st, err, errlen, sql, "ssssssssisi", c->id,
+			 store_call_mode_name(c->mode), c->reason, c->profile, c->security_code,
+			 c->local_media, c->remote_media, store_call_state_name(c->state),
+			 state_final(c->state) ? store_now() : (int64_t)0, role, store_now_ms());
+}
+
 int store_call_update(struct store *st, const struct store_call *c, char *err, size_t errlen)
 {
 	struct store_call old;
@@ -342,8 +362,14 @@ int store_call_update(struct store *st, const struct store_call *c, char *err, s
 	if ((rc = store_check_call_id(c->id, err, errlen)) < 0 ||
 	    (rc = check_call_fields(c, err, errlen)) < 0)
 		return rc;
-	if ((rc = store_begin(st, err, errlen)) < 0)
+	if ((rc = store_begin_record(st, err, errlen)) < 0)
 		return rc;
+	/* the call path (a role given): one UPDATE of the live leg, which may
+	 * not go back from active to setup; why nothing changed is looked up
+	 * only then */
+	if (c->role && (rc = run_update(st, c, store_call_role_name(c->role), SQL_LIVE_LEG,
+					err, errlen)) != 0)
+		goto out;
 	if ((rc = show_leg(st, c->id, c->role, &old, err, errlen)) < 0)
 		goto out;
 	if (state_final(old.state)) {
@@ -357,16 +383,7 @@ int store_call_update(struct store *st, const struct store_call *c, char *err, s
 		rc = -EINVAL;
 		goto out;
 	}
-	rc = store_run(st, err, errlen, "UPDATE calls SET mode = ?2, reason = ?3, profile = ?4, "
-		       "security_code = ?5, local_media = ?6, remote_media = ?7, state = ?8, "
-		       "ended = ?9, ended_ms = CASE WHEN ?9 <> 0 THEN ?11 ELSE 0 END, "
-		       "end_reason = CASE WHEN ?9 <> 0 THEN ?3 ELSE '' END, active_ms = CASE WHEN "
-		       "?8 = 'active' AND active_ms = 0 THEN ?11 ELSE active_ms END "
-		       "WHERE id = ?1 AND role = ?10", "ssssssssisi", c->id,
-		       store_call_mode_name(c->mode), c->reason, c->profile, c->security_code,
-		       c->local_media, c->remote_media, store_call_state_name(c->state),
-		       state_final(c->state) ? store_now() : (int64_t)0,
-		       store_call_role_name(old.role), store_now_ms());
+	rc = run_update(st, c, store_call_role_name(old.role), SQL_UPDATE_CALL, err, errlen);
 out:
 	return store_finish(st, rc, err, errlen);
 }
@@ -411,20 +428,14 @@ int store_call_finish_leg(struct store *st, const char *id, enum store_call_role
 		errbuf_set(err, errlen, "call end: who ended it, or its media state, is unknown");
 		return -EINVAL;
 	}
-	if ((rc = store_begin(st, err, errlen)) < 0)
-		return rc;
-	if ((rc = show_leg(st, id, role, &c, err, errlen)) < 0)
-		goto out;
-	/* role 0, every leg of the call: already final only if none is live */
-	rc = (int)store_qint(st, err, errlen, "SELECT count(*) FROM calls WHERE id = ?1 AND "
-			     "(?2 IS NULL OR role = ?2) AND state IN ('setup', 'active')", "ss", id,
-			     role ? store_call_role_name(role) : NULL);
-	if (rc == 0) {
-		errbuf_set(err, errlen, "call '%s' is already %s", id, store_call_state_name(c.state));
-		rc = -EALREADY;
+	if (role && !store_call_role_name(role)) {
+		errbuf_set(err, errlen, "call role: not one of initiator, responder");
+		return -EINVAL;
 	}
-	if (rc < 0)
-		goto out;
+	if ((rc = store_begin_record(st, err, errlen)) < 0)
+		return rc;
+	/* the UPDATE moves only live legs; why it moved none is looked up only
+	 * then (no such leg, or already final) */
 	rc = store_run(st, err, errlen, SQL_FINISH, "sssiiss" "iiiii" "iiiiii" "s", id,
 		       store_call_state_name(state), reason, store_now(), store_now_ms(),
 		       store_call_ender_name(fin ? fin->ended_by : STORE_ENDER_NONE),
@@ -438,7 +449,10 @@ int store_call_finish_leg(struct store *st, const char *id, enum store_call_role
 		       dir_val(fin, false, i ? i->key_exhausted : 0),
 		       dir_val(fin, false, i ? i->other_drops : 0),
 		       role ? store_call_role_name(role) : NULL);
-out:
+	if (rc == 0 && (rc = show_leg(st, id, role, &c, err, errlen)) == 0) {
+		errbuf_set(err, errlen, "call '%s' is already %s", id, store_call_state_name(c.state));
+		rc = -EALREADY;
+	}
 	return store_finish(st, rc, err, errlen);
 }
 
@@ -545,7 +559,7 @@ int store_call_prune(struct store *st, int64_t before_ms, unsigned int max, int6
 
 	if (!st)
 		return -EINVAL;
-	if ((rc = store_begin(st, err, errlen)) < 0)
+	if ((rc = store_begin_record(st, err, errlen)) < 0)
 		return rc;
 	/* at most max rows, found on calls_final (oldest end first); INDEXED BY:
 	 * a plan without the index is refused at prepare, never a table scan */

@@ -66,7 +66,7 @@ static int get_assigned(struct store *st, const char *kind, const char *target,
 	} else {
 		rc = rc == SQLITE_DONE ? 0 : store_dberr(st, rc, "assignment", err, errlen);
 	}
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc;
 }
 
@@ -154,7 +154,7 @@ static int effective(struct store *st, const char *name, struct store_effective 
 	rc = out->compliance ? policy_intent_compliance(who, &out->intent) :
 	     policy_intent(&out->policy, out->user_on, who, &out->intent);
 out:
-	sqlite3_finalize(s);
+	store_release(st, s);
 	free(groups);
 	return rc;
 }
@@ -167,7 +167,7 @@ int store_user_effective_policy(struct store *st, const char *name,
 	if (!st || !out)
 		return -EINVAL;
 	/* A read transaction: one consistent snapshot over the queries. */
-	if ((rc = store_run(st, err, errlen, "BEGIN", "")) < 0)
+	if ((rc = store_begin_read(st, err, errlen)) < 0)
 		return rc;
 	rc = effective(st, name, out, err, errlen);
 	return store_finish(st, rc, err, errlen);
@@ -344,7 +344,7 @@ int store_policy_del(struct store *st, const char *name, char *err, size_t errle
 	}
 	rc = store_run(st, err, errlen, "DELETE FROM policies WHERE name = ?1", "s", name);
 out:
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return store_finish(st, rc, err, errlen);
 }
 
@@ -538,6 +538,6 @@ int store_assignment_list(struct store *st, store_assignment_fn fn, void *arg,
 	}
 	rc = rc == SQLITE_DONE ? 0 : store_dberr(st, rc, "assignment list", err, errlen);
 out:
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc;
 }

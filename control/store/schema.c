@@ -259,7 +259,7 @@ int store_schema_init(struct store *st, const char *tenant, bool create,
 		goto out;
 	if (sqlite3_step(s) == SQLITE_ROW)
 		store_col_text(s, 0, st->tenant, sizeof(st->tenant));
-	sqlite3_finalize(s);
+	store_release(st, s);
 	if (!store_name_valid(st->tenant)) {
 		errbuf_set(err, errlen, "the store records no valid tenant name");
 		rc = -EPROTO;

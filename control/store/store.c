@@ -101,24 +101,85 @@ static int bindv(struct store *st, sqlite3_stmt *s, const char *fmt, va_list ap,
 	return rc == SQLITE_OK ? 0 : store_dberr(st, rc, "bind", err, errlen);
 }
 
+/*
+ * The statement cache: every statement is prepared once per store handle and
+ * kept (SQLITE_PREPARE_PERSISTENT), found again by the address of its SQL
+ * constant (and its text, in case two constants share an address), reset and
+ * unbound when released. A statement still in use (a query walked while a
+ * callback runs the same query) gets a fresh one, finalized at release. The
+ * cache is full at STORE_STMT_SLOTS: further statements are prepared and
+ * finalized each time, as before.
+ */
+static struct store_stmt *stmt_slot(struct store *st, const char *sql)
+{
+	struct store_stmt *free_slot = NULL;
+	size_t i;
+
+	for (i = 0; i < st->n_stmts; i++) {
+		struct store_stmt *c = &st->stmts[i];
+
+		if (c->sql == sql && strcmp(sqlite3_sql(c->s), sql) == 0)
+			return c;
+	}
+	if (st->n_stmts < STORE_STMT_SLOTS)
+		free_slot = &st->stmts[st->n_stmts];
+	return free_slot;
+}
+
 static int qprepv(struct store *st, sqlite3_stmt **out, char *err, size_t errlen,
 		  const char *sql, const char *fmt, va_list ap)
 {
-	int rc = sqlite3_prepare_v2(st->db, sql, -1, out, NULL);
+	struct store_stmt *c = stmt_slot(st, sql);
+	int rc;
 
-	if (rc != SQLITE_OK) {
-		*out = NULL;
-		return store_dberr(st, rc, "prepare", err, errlen);
+	if (c && c->s && !c->busy) {
+		*out = c->s;
+	} else {
+		bool keep = c && !c->s;
+
+		rc = sqlite3_prepare_v3(st->db, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0,
+					out, NULL);
+		st->stats.prepares++;
+		if (rc != SQLITE_OK) {
+			*out = NULL;
+			return store_dberr(st, rc, "prepare", err, errlen);
+		}
+		if (keep) {
+			c->sql = sql;
+			c->s = *out;
+			st->n_stmts++;
+		} else {
+			c = NULL;
+		}
 	}
+	if (c)
+		c->busy = true;
 	rc = bindv(st, *out, fmt, ap, err, errlen);
 	if (rc < 0) {
-		sqlite3_finalize(*out);
+		store_release(st, *out);
 		*out = NULL;
 	}
 	return rc;
 }
 
-/* Prepare and bind a query; the caller steps and finalizes. */
+void store_release(struct store *st, sqlite3_stmt *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < st->n_stmts; i++)
+		if (st->stmts[i].s == s) {
+			sqlite3_reset(s);
+			sqlite3_clear_bindings(s);
+			st->stmts[i].busy = false;
+			return;
+		}
+	sqlite3_finalize(s);
+}
+
+/* Prepare (or take from the cache) and bind a query; the caller steps and
+ * releases it (store_release). */
 int store_qprep(struct store *st, sqlite3_stmt **out, char *err, size_t errlen,
 		const char *sql, const char *fmt, ...)
 {
@@ -147,8 +208,7 @@ int store_run(struct store *st, char *err, size_t errlen, const char *sql, const
 		rc = sqlite3_step(s);
 	while (rc == SQLITE_ROW);
 	rc = rc == SQLITE_DONE ? sqlite3_changes(st->db) : store_dberr(st, rc, "step", err, errlen);
-	sqlite3_clear_bindings(s);
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc;
 }
 
@@ -171,7 +231,7 @@ int64_t store_qint(struct store *st, char *err, size_t errlen, const char *sql,
 		v = sqlite3_column_int64(s, 0);
 	else if (rc != SQLITE_DONE)
 		v = store_dberr(st, rc, "step", err, errlen);
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return v;
 }
 
@@ -185,26 +245,152 @@ void store_col_text(sqlite3_stmt *s, int i, char *dst, size_t cap)
 	dst[n] = '\0';
 }
 
-int store_begin(struct store *st, char *err, size_t errlen)
+/* PRAGMA synchronous, set only when it changes (outside any transaction). */
+static int set_sync(struct store *st, bool full, char *err, size_t errlen)
 {
-	int rc = store_run(st, err, errlen, "BEGIN IMMEDIATE", "");
+	int rc;
 
+	if (st->sync_full == full)
+		return 0;
+	rc = store_run(st, err, errlen, full ? "PRAGMA synchronous = FULL" :
+		       "PRAGMA synchronous = NORMAL", "");
+	if (rc >= 0)
+		st->sync_full = full;
 	return rc < 0 ? rc : 0;
 }
 
-/* Commit when rc >= 0, else roll back; returns rc (or the commit's error). */
+int store_batch_flush(struct store *st, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!st || !st->batch_open)
+		return 0;
+	rc = store_run(st, err, errlen, "COMMIT", "");
+	if (rc < 0 && !sqlite3_get_autocommit(st->db))
+		(void)store_run(st, NULL, 0, "ROLLBACK", "");
+	if (rc >= 0) {
+		st->stats.batches++;
+		st->stats.records += st->batch_n;
+	}
+	st->batch_open = false;
+	st->batch_n = 0;
+	return rc < 0 ? rc : 0;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int store_batch_due_ms(const struct store *st)
+{
+	int64_t left;
+
+	if (!st || !st->batch_open)
+		return -1;
+	left = st->batch_opened_ms + STORE_BATCH_WAIT_MS - mono_ms();
+	return left > 0 ? (int)left : 0;
+}
+
+int store_begin(struct store *st, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = store_batch_flush(st, err, errlen)) < 0 ||
+	    (rc = set_sync(st, true, err, errlen)) < 0 ||
+	    (rc = store_run(st, err, errlen, "BEGIN IMMEDIATE", "")) < 0)
+		return rc;
+	st->txn = STORE_TXN_FULL;
+	return 0;
+}
+
+int store_begin_record(struct store *st, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!st->batch_open) {
+		if ((rc = set_sync(st, false, err, errlen)) < 0 ||
+		    (rc = store_run(st, err, errlen, "BEGIN IMMEDIATE", "")) < 0)
+			return rc;
+		st->batch_open = true;
+		st->batch_opened_ms = mono_ms();
+	}
+	if ((rc = store_run(st, err, errlen, "SAVEPOINT rec", "")) < 0)
+		return rc;
+	st->txn = STORE_TXN_RECORD;
+	return 0;
+}
+
+int store_begin_read(struct store *st, char *err, size_t errlen)
+{
+	int rc = store_run(st, err, errlen, st->batch_open ? "SAVEPOINT rec" : "BEGIN", "");
+
+	if (rc < 0)
+		return rc;
+	st->txn = st->batch_open ? STORE_TXN_SAVEPOINT : STORE_TXN_READ;
+	return 0;
+}
+
 int store_finish(struct store *st, int rc, char *err, size_t errlen)
 {
+	enum store_txn txn = st->txn;
+
+	st->txn = STORE_TXN_NONE;
+	if (txn == STORE_TXN_RECORD || txn == STORE_TXN_SAVEPOINT) {
+		/* only this write's (or read's) savepoint: the batch stays */
+		int r;
+
+		if (rc < 0)
+			(void)store_run(st, NULL, 0, "ROLLBACK TO rec", "");
+		r = store_run(st, rc < 0 ? NULL : err, errlen, "RELEASE rec", "");
+		if (rc >= 0 && r < 0)
+			rc = r;
+		if (rc >= 0 && txn == STORE_TXN_RECORD && ++st->batch_n >= STORE_BATCH_MAX)
+			rc = store_batch_flush(st, err, errlen);
+		return rc < 0 ? rc : 0;
+	}
 	if (rc >= 0) {
 		int c = store_run(st, err, errlen, "COMMIT", "");
 
-		if (c >= 0)
+		if (c >= 0) {
+			if (txn == STORE_TXN_FULL)
+				st->stats.full_commits++;
 			return 0;
+		}
 		rc = c;
 	}
 	if (!sqlite3_get_autocommit(st->db))
 		(void)store_run(st, NULL, 0, "ROLLBACK", "");
 	return rc;
+}
+
+int store_wal_truncate(struct store *st, char *err, size_t errlen)
+{
+	int64_t busy;
+
+	if (!st->wal)
+		return 0;
+	if ((busy = store_qint(st, err, errlen, "PRAGMA wal_checkpoint(TRUNCATE)", "")) < 0)
+		return (int)busy;
+	if (busy) {
+		errbuf_set(err, errlen, "database busy: the WAL was not emptied");
+		return -EBUSY;
+	}
+	return 0;
+}
+
+void store_stats(const struct store *st, struct store_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!st)
+		return;
+	*out = st->stats;
+	out->pending = st->batch_n;
+	out->cached = (unsigned int)st->n_stmts;
+	out->wal = st->wal;
 }
 
 int64_t store_now(void)
@@ -231,7 +417,7 @@ int store_exists(struct store *st, const char *sql, const char *arg, char *err, 
 /* ---- reading records -------------------------------------------------------- */
 
 /* The first row of a prepared query into rec: 1 found, 0 none, or -errno
- * (message set). Finalizes s. */
+ * (message set). Releases s. */
 static int get_rec(struct store *st, sqlite3_stmt *s, const struct rec_kind *k,
 		   const char *key, void *rec, char *err, size_t errlen)
 {
@@ -244,7 +430,7 @@ static int get_rec(struct store *st, sqlite3_stmt *s, const struct rec_kind *k,
 	} else {
 		rc = rc == SQLITE_DONE ? 0 : store_dberr(st, rc, k->what, err, errlen);
 	}
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc;
 }
 
@@ -289,7 +475,7 @@ static int visit_rec(const struct rec_kind *k, union rec_fn fn, const void *rec,
 }
 
 /* Every row of a prepared query, decoded into rec and handed to fn: 0, fn's
- * non-zero return, or -errno (message set). Finalizes s. */
+ * non-zero return, or -errno (message set). Releases s. */
 int store_list_recs(struct store *st, sqlite3_stmt *s, const struct rec_kind *k, void *rec,
 		    union rec_fn fn, void *arg, char *err, size_t errlen)
 {
@@ -307,7 +493,7 @@ int store_list_recs(struct store *st, sqlite3_stmt *s, const struct rec_kind *k,
 	}
 	rc = rc == SQLITE_DONE ? 0 : store_dberr(st, rc, k->what, err, errlen);
 out:
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc;
 }
 
@@ -340,7 +526,7 @@ int store_walk_names(struct store *st, store_name_fn fn, void *arg, const char *
 	}
 	rc = rc == SQLITE_DONE ? 0 : store_dberr(st, rc, "list", err, errlen);
 out:
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc;
 }
 
@@ -378,6 +564,33 @@ static long lock_holder(int fd)
 	errno = 0;
 	pid = strtol(buf, &end, 10);
 	return errno == 0 && end != buf && *end == '\n' && pid > 0 ? pid : 0;
+}
+
+/*
+ * WAL (https://sqlite.org/wal.html): a commit appends to callseal.db-wal (one
+ * sequential write; synced only when synchronous=FULL), readers never block
+ * the writer. The file system must support it (shared memory for the -shm
+ * index); where it does not, SQLite keeps the rollback journal and the store
+ * works as before, slower (st->wal false, store_stats says so).
+ */
+static int journal_wal(struct store *st, char *err, size_t errlen)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if ((rc = store_qprep(st, &s, err, errlen, "PRAGMA journal_mode = WAL", "")) < 0)
+		return rc;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *m = sqlite3_column_text(s, 0);
+
+		st->wal = m && strcmp((const char *)m, "wal") == 0;
+		rc = 0;
+	} else {
+		rc = store_dberr(st, rc, "journal mode", err, errlen);
+	}
+	store_release(st, s);
+	return rc;
 }
 
 int store_open(const char *state_dir, const char *tenant, unsigned int flags,
@@ -516,8 +729,15 @@ int store_open(const char *state_dir, const char *tenant, unsigned int flags,
 	/* Deleted rows (a removed user's private key) are overwritten in the file. */
 	if ((rc = store_run(st, err, errlen, "PRAGMA secure_delete = ON", "")) < 0 ||
 	    (rc = store_run(st, err, errlen, "PRAGMA foreign_keys = ON", "")) < 0 ||
-	    (rc = store_run(st, err, errlen, "PRAGMA trusted_schema = OFF", "")) < 0)
+	    (rc = store_run(st, err, errlen, "PRAGMA trusted_schema = OFF", "")) < 0 ||
+	    /* the lock file already keeps every other process off the store:
+	     * no POSIX lock calls per transaction, and WAL's index on the heap
+	     * (no -shm file); set before WAL is first used */
+	    (rc = store_run(st, err, errlen, "PRAGMA locking_mode = EXCLUSIVE", "")) < 0 ||
+	    (rc = journal_wal(st, err, errlen)) < 0 ||
+	    (rc = store_run(st, err, errlen, "PRAGMA synchronous = FULL", "")) < 0)
 		goto fail;
+	st->sync_full = true;
 	if ((rc = store_schema_init(st, tenant, create, err, errlen)) < 0)
 		goto fail;
 
@@ -537,6 +757,9 @@ void store_close(struct store *st)
 {
 	if (!st)
 		return;
+	(void)store_batch_flush(st, NULL, 0);
+	for (size_t i = 0; i < st->n_stmts; i++)
+		sqlite3_finalize(st->stmts[i].s);
 	if (st->db)
 		sqlite3_close_v2(st->db);
 	if (st->lock_fd >= 0)

@@ -238,8 +238,45 @@ const char *store_call_ender_name(enum store_call_ender e); /* "" "local" "peer"
  */
 int store_open(const char *state_dir, const char *tenant, unsigned int flags,
 	       struct store **out, char *err, size_t errlen);
+/* Commits the open call-record batch first (store_batch_flush). */
 void store_close(struct store *st);
 const char *store_tenant(const struct store *st);
+
+/*
+ * Durability (docs/operations.md "Durability of the store"). The store runs
+ * in WAL mode. A change an administrator makes (users, groups, policies,
+ * assignments, peers, and a peer key learnt on first use) commits with
+ * synchronous=FULL before its function returns: it survives a crash and a
+ * power cut. Call records (store_call_add, _update, _finish_leg, _end_leg,
+ * _prune) are batched: they join one open transaction, committed without a
+ * sync by store_batch_flush(): the daemon calls it when the batch is
+ * STORE_BATCH_WAIT_MS old (store_batch_due_ms), and the call manager right
+ * after it recorded a call active, before it installs the call's keys; the
+ * store commits it itself at STORE_BATCH_MAX records, before any other write
+ * and at close. A process crash loses the
+ * records not yet committed (at most STORE_BATCH_WAIT_MS of them); a power
+ * cut can lose those committed since the last sync (the WAL is synced by the
+ * next full-sync commit or checkpoint). Reads on the same handle see pending
+ * records.
+ */
+#define STORE_BATCH_MAX          64u
+#define STORE_BATCH_WAIT_MS      10
+int store_batch_flush(struct store *st, char *err, size_t errlen);
+/* Milliseconds until the open batch is due (0: now), -1 when none is open. */
+int store_batch_due_ms(const struct store *st);
+
+/* What a store handle has done, for tests and the daemon's status. */
+struct store_stats {
+	uint64_t prepares;        /* statements prepared (each is kept: this stops
+				   * growing once every statement was used once) */
+	uint64_t full_commits;    /* transactions committed with a full sync */
+	uint64_t batches;         /* call-record batches committed */
+	uint64_t records;         /* call-record writes committed in them */
+	unsigned int pending;     /* call-record writes not yet committed */
+	unsigned int cached;      /* statements in the cache */
+	bool wal;                 /* journal_mode is WAL */
+};
+void store_stats(const struct store *st, struct store_stats *out);
 
 /* ---- users --------------------------------------------------------------- */
 /* Adds the user with a fresh X25519 identity key pair and e2ee off. */

@@ -24,10 +24,41 @@
 
 #include "store.h"
 
+#define STORE_STMT_SLOTS 128u   /* statements kept per handle (the store has ~90) */
+
+/* A statement of the cache (store.c): prepared once, reused. */
+struct store_stmt {
+	const char *sql;         /* the constant it was prepared from */
+	sqlite3_stmt *s;
+	bool busy;               /* handed out by store_qprep, not yet released */
+};
+
+/* What the open transaction is (store_begin*, store_finish). */
+enum store_txn {
+	STORE_TXN_NONE,
+	STORE_TXN_FULL,          /* BEGIN IMMEDIATE, committed with a full sync */
+	STORE_TXN_READ,          /* BEGIN (deferred), a read snapshot */
+	STORE_TXN_SAVEPOINT,     /* a read inside the open batch */
+	STORE_TXN_RECORD,        /* one call-record write inside the open batch */
+};
+
 struct store {
 	sqlite3 *db;
 	int lock_fd;
 	char tenant[STORE_NAME_MAX + 1];
+	bool wal;                /* journal_mode is WAL */
+	bool sync_full;          /* PRAGMA synchronous is FULL now (else NORMAL) */
+	enum store_txn txn;
+	/* the call-record batch (docs/operations.md "Durability"): one open
+	 * BEGIN IMMEDIATE that call-record writes join as savepoints, committed
+	 * without a sync by store_batch_flush, before any other write
+	 * transaction, at STORE_BATCH_MAX records and at close */
+	bool batch_open;
+	unsigned int batch_n;    /* records in the open batch */
+	int64_t batch_opened_ms; /* CLOCK_MONOTONIC, when it was opened */
+	struct store_stmt stmts[STORE_STMT_SLOTS];
+	size_t n_stmts;
+	struct store_stats stats;   /* prepares, commits, batches (store_stats) */
 };
 
 /* ---- messages (store.c) --------------------------------------------------- */
@@ -42,12 +73,17 @@ int store_dberr(struct store *st, int rc, const char *what, char *err, size_t er
 
 /*
  * fmt binds ?1.. in order: 's' text (NULL binds NULL), 'i' int64_t, 'k' a
- * 32-byte key (NULL binds NULL). Each call prepares sql afresh and finalizes
- * it (no statement cache).
+ * 32-byte key (NULL binds NULL). sql must be a string constant: its
+ * statement is prepared once per store handle and kept (store.c, "the
+ * statement cache"), reset and unbound after each use.
  */
-/* Prepare and bind a query; the caller steps and finalizes. */
+/* Prepare (or take from the cache) and bind a query; the caller steps it and
+ * hands it back with store_release. */
 int store_qprep(struct store *st, sqlite3_stmt **out, char *err, size_t errlen,
 		const char *sql, const char *fmt, ...);
+/* Done with a statement from store_qprep: reset and unbound for the next
+ * use (or finalized, if it was not cached). NULL is ignored. */
+void store_release(struct store *st, sqlite3_stmt *s);
 /* Run a statement to completion: the number of rows changed, or -errno. */
 int store_run(struct store *st, char *err, size_t errlen, const char *sql, const char *fmt, ...);
 /* A query whose first column of the first row is an integer (0 when no row). */
@@ -57,10 +93,21 @@ int64_t store_qint(struct store *st, char *err, size_t errlen, const char *sql,
 int store_exists(struct store *st, const char *sql, const char *arg, char *err, size_t errlen);
 /* Column i as text into dst (cap bytes, always terminated; NULL reads ""). */
 void store_col_text(sqlite3_stmt *s, int i, char *dst, size_t cap);
-/* BEGIN IMMEDIATE. */
+/* BEGIN IMMEDIATE for a change that must survive a power cut (admin
+ * changes, learnt peer keys): commits the open call-record batch first, and
+ * store_finish commits it with synchronous=FULL. */
 int store_begin(struct store *st, char *err, size_t errlen);
-/* Commit when rc >= 0, else roll back; returns rc (or the commit's error). */
+/* A call-record write: joins the open batch (opening it, synchronous=NORMAL)
+ * as a savepoint; store_finish releases or rolls back only that savepoint. */
+int store_begin_record(struct store *st, char *err, size_t errlen);
+/* A read snapshot over several queries (a savepoint when a batch is open). */
+int store_begin_read(struct store *st, char *err, size_t errlen);
+/* Commit (or release) when rc >= 0, else roll back what store_begin* began;
+ * 0, or rc (or the commit's error). */
 int store_finish(struct store *st, int rc, char *err, size_t errlen);
+/* Copy the WAL into the database and empty it (a deleted secret's older
+ * copies in the WAL go): 0 or -errno. Nothing to do without WAL. */
+int store_wal_truncate(struct store *st, char *err, size_t errlen);
 int64_t store_now(void);
 int64_t store_now_ms(void);   /* unix milliseconds */
 
@@ -97,7 +144,7 @@ struct rec_kind {
 int store_show_rec(struct store *st, const struct rec_kind *k, const char *key, void *rec,
 		   char *err, size_t errlen);
 /* Every row of a prepared query, decoded into rec and handed to fn: 0, fn's
- * non-zero return, or -errno (message set). Finalizes s. */
+ * non-zero return, or -errno (message set). Releases s. */
 int store_list_recs(struct store *st, sqlite3_stmt *s, const struct rec_kind *k, void *rec,
 		    union rec_fn fn, void *arg, char *err, size_t errlen);
 /* store_list_recs over every record of the kind. */

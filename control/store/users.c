@@ -94,7 +94,10 @@ int store_user_del(struct store *st, const char *name, char *err, size_t errlen)
 	/* Keys, settings and memberships cascade; the assignment goes by trigger. */
 	rc = store_run(st, err, errlen, "DELETE FROM users WHERE name = ?1", "s", name);
 out:
-	return store_finish(st, rc, err, errlen);
+	rc = store_finish(st, rc, err, errlen);
+	/* secure_delete overwrote the key's page, in the WAL: the older frames
+	 * that hold the key go when the WAL is copied back and emptied */
+	return rc < 0 ? rc : store_wal_truncate(st, err, errlen);
 }
 
 #define SQL_USER_ROW \
@@ -197,6 +200,6 @@ int store_user_private_key(struct store *st, const char *name,
 	} else {
 		rc = store_dberr(st, rc, "private key", err, errlen);
 	}
-	sqlite3_finalize(s);
+	store_release(st, s);
 	return rc;
 }

@@ -51,6 +51,9 @@ struct side {
 	struct calls *cm;
 	struct calls_info ev[16];   /* the last 16 events (a ring) */
 	unsigned int n_ev;          /* events in all */
+	unsigned int active_uncommitted;  /* calls announced active while their
+					   * store record was not committed
+					   * (must stay 0: teardown checks) */
 	char log[16][CALLS_ERR_MAX];  /* the last 16 log lines (a ring) */
 	unsigned int n_log;         /* log lines in all */
 };

@@ -28,6 +28,15 @@ static void on_event(void *ctx, const struct calls_info *info)
 	struct side *s = ctx;
 
 	s->ev[s->n_ev++ % (sizeof(s->ev) / sizeof(s->ev[0]))] = *info;
+	if (info->state == CALLS_ACTIVE && !info->detached) {
+		struct store_stats ss;
+
+		/* a call goes active only once its record is committed, before
+		 * its keys went in (docs/operations.md, "Durability of the store") */
+		store_stats(s->st, &ss);
+		if (ss.pending)
+			s->active_uncommitted++;
+	}
 }
 
 static int side_open(struct side *s, const char *tenant)
@@ -245,14 +254,21 @@ int setup_stats(void **state)
 int teardown(void **state)
 {
 	struct fixture *f = *state;
+	int rc = 0;
 
+	if (f->a.active_uncommitted || f->b.active_uncommitted) {
+		fprintf(stderr, "calls announced active with their store record not committed: "
+			"%u (contoso), %u (fabrikam)\n", f->a.active_uncommitted,
+			f->b.active_uncommitted);
+		rc = -1;
+	}
 	side_close(&f->a);
 	side_close(&f->b);
 	for (unsigned int i = 0; i < f->n_raw; i++)
 		if (f->raw[i] >= 0)
 			close(f->raw[i]);
 	free(f);
-	return 0;
+	return rc;
 }
 
 /* ---- driving ---------------------------------------------------------------------- */

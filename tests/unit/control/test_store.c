@@ -576,6 +576,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_schema_migrate_v3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusal_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_statements_prepared_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admin_change_synced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_flushed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_keeps_admin_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_due, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,4 +85,13 @@ void test_calls(void **state);
 void test_call_legs(void **state);
 void test_call_history(void **state);
 
+/* test_store_durability.c: statement cache, WAL, batches, crash */
+void test_statements_prepared_once(void **state);
+void test_wal_mode(void **state);
+void test_admin_change_synced(void **state);
+void test_batch_flushed(void **state);
+void test_crash_keeps_admin_changes(void **state);
+void test_record_refusals(void **state);
+void test_batch_due(void **state);
+
 #endif /* CALLSEAL_TEST_STORE_H */

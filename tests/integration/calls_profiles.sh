@@ -143,6 +143,41 @@ mangle 'b[:100] + bytes([b[100] ^ 1]) + b[101:]' >"$BAD"
 refused "not sealed to this recorder (or were modified)" "a garbled blob (one bit flipped): refused" <"$BAD"
 mangle 'b[:168]' >"$BAD"
 refused "not sealed to this recorder (or were modified)" "a v2 blob cut to v1's length: does not open" <"$BAD"
+# reseal PYTHON-STATEMENTS: the blob opened with the recorder's secret key (the
+# test is the recorder), its plain octets p changed, sealed again to it
+# (libsodium through ctypes): what a sender of malformed content would send
+reseal() {
+  python3 -c "import base64, ctypes, ctypes.util, sys
+s = ctypes.CDLL(ctypes.util.find_library('sodium'))
+assert s.sodium_init() >= 0
+sk = base64.b64decode(open(sys.argv[1]).read()); pk = base64.b64decode(sys.argv[2])
+c = base64.b64decode(open(sys.argv[3]).readline())
+p = ctypes.create_string_buffer(len(c) - 48)
+assert s.crypto_box_seal_open(p, c, ctypes.c_ulonglong(len(c)), pk, sk) == 0
+p = bytearray(p.raw)
+$1
+o = ctypes.create_string_buffer(len(p) + 48)
+assert s.crypto_box_seal(o, bytes(p), ctypes.c_ulonglong(len(p)), pk) == 0
+print(base64.b64encode(o.raw).decode())" "$TEST_TMP/recorder.sk" "$RECPK" "$TEST_TMP/keys"
+}
+# v2: version at 0, call id at 4, the out entry at 20, the in entry at 74
+reseal 'pass' >"$BAD"
+tap_is "$("$RECOPEN" "$TEST_TMP/recorder.sk" <"$BAD" | md5sum)" "$("$RECOPEN" "$TEST_TMP/recorder.sk" <"$TEST_TMP/keys" | md5sum)" \
+  "resealed unchanged: opens as the original (the checks below change one thing each)"
+reseal 'p[0] = 3' >"$BAD"
+refused "malformed blob: version 3, expected 2" "v2 with version 3: refused" <"$BAD"
+reseal 'p[20], p[74] = p[74], p[20]' >"$BAD"
+refused "malformed v2 blob: entry 0: direction" "v2 with the in entry first: refused" <"$BAD"
+reseal 'p[22], p[23] = 0, 3' >"$BAD"
+refused "malformed v2 blob: entry 0: unknown profile" "v2 with an unknown profile: refused" <"$BAD"
+reseal 'p[24] = 32' >"$BAD"
+refused "malformed v2 blob: entry 0: key length is not the profile's" \
+  "v2 with a 32-octet key for AES-CM: refused" <"$BAD"
+reseal 'p[79] = 12' >"$BAD"
+refused "malformed v2 blob: entry 1: salt length is not the profile's" \
+  "v2 with a 12-octet salt for AES-CM: refused" <"$BAD"
+reseal 'p[20 + 8 + 16] = 1' >"$BAD"
+refused "malformed v2 blob: entry 0: non-zero padding" "v2 with a key octet past key_len: refused" <"$BAD"
 a call end "$ID" >/dev/null 2>&1
 wait_until 5 bash -c "[ \"\$('$DUMP' '$TB' 2>/dev/null | grep -c AES_CM)\" = 0 ]"
 tap_result $? "call end: bob's entries go"

@@ -328,14 +328,40 @@ int calls_list(const struct calls *cm, calls_list_fn fn, void *arg)
 	return 0;
 }
 
+/*
+ * One entry of the recorder's blob (docs/calls.md "Recorder blob"): dir, 0,
+ * profile (BE16), key_len, then v1: 0, 0, 0, key[32], salt[12]; v2: salt_len,
+ * 0, 0, key[32], salt[14]. The key table keeps the bytes past key_len and
+ * salt_len zero, so the padding is zero. Returns the entry's length.
+ */
+static size_t keys_entry_put(uint8_t *p, bool v2, unsigned int dir,
+			     const struct keytable_master *m)
+{
+	size_t salt_field = v2 ? KEYTABLE_MASTER_SALT_MAX : KEYTABLE_MASTER_SALT_BYTES;
+
+	p[0] = (uint8_t)dir;
+	p[1] = 0;
+	p[2] = (uint8_t)(m->profile >> 8);
+	p[3] = (uint8_t)m->profile;
+	p[4] = m->key_len;
+	p[5] = v2 ? m->salt_len : 0;
+	p[6] = 0;
+	p[7] = 0;
+	memcpy(p + CALLS_KEYS_ENTRY_HDR, m->key, KEYTABLE_MASTER_KEY_MAX);
+	memcpy(p + CALLS_KEYS_ENTRY_HDR + KEYTABLE_MASTER_KEY_MAX, m->salt, salt_field);
+	return CALLS_KEYS_ENTRY_HDR + KEYTABLE_MASTER_KEY_MAX + salt_field;
+}
+
 int calls_feature(struct calls *cm, const char *id, const char *feature,
 		  uint8_t *sealed, size_t cap, size_t *sealed_len, char *err, size_t errlen)
 {
-	struct keytable_entry e;
+	static const unsigned int dirs[2] = { KEYTABLE_DIR_OUT, KEYTABLE_DIR_IN };
+	struct keytable_entry e[2];
 	struct keytable_key k;
-	uint8_t *plain;
-	size_t i, o;
+	uint8_t *plain = NULL;
+	size_t i, o, plain_len, need;
 	struct conn *c;
+	bool v2 = false;
 	int rc = 0;
 
 	if (!cm || !id || !feature)
@@ -363,49 +389,57 @@ int calls_feature(struct calls *cm, const char *id, const char *feature,
 		errbuf_set(err, errlen, "no compliance recorder is configured");
 		return -EACCES;
 	}
-	if (!sealed || !sealed_len || cap < CALLS_KEYS_SEALED) {
-		errbuf_set(err, errlen, "keys: buffer too small (%u octets needed)", CALLS_KEYS_SEALED);
-		return -ENOBUFS;
+	if (!sealed || !sealed_len) {
+		errbuf_set(err, errlen, "keys: no buffer");
+		return -EINVAL;
 	}
-	plain = secmem_alloc(CALLS_KEYS_PLAIN);
-	if (!plain)
-		return -ENOMEM;
-	/* call id || 2 x (dir, 0, profile BE16, key_len, 0, 0, 0, key[32], salt[12])
-	 * for the out entry, then the in entry: the current keys */
-	memcpy(plain, c->info.id, CALLS_ID_LEN);
-	o = CALLS_ID_LEN;
-	for (i = 0; i < 2 && rc == 0; i++) {
-		unsigned int dir = i == 0 ? KEYTABLE_DIR_OUT : KEYTABLE_DIR_IN;
-
-		addr_table_key(&c->local_media, dir, &k);
-		if ((rc = keytable_get(cm->cfg.table, &k, &e, NULL)) < 0) {
+	/* the current keys of the out entry, then the in entry */
+	memset(e, 0, sizeof(e));
+	for (i = 0; i < 2; i++) {
+		addr_table_key(&c->local_media, dirs[i], &k);
+		if ((rc = keytable_get(cm->cfg.table, &k, &e[i], NULL)) < 0) {
 			errbuf_set(err, errlen, "key table: entry missing");
-			break;
+			goto out;
 		}
-		if (e.cur.salt_len != KEYTABLE_MASTER_SALT_BYTES) {
-			/* the sealed layout has room for a 12-octet salt only */
-			errbuf_set(err, errlen, "keys: the recorder's format carries GCM keys "
-				   "only; this call uses %s", callproto_profile_name(e.cur.profile));
-			keytable_wipe(&e, sizeof(e));
-			rc = -ENOTSUP;
-			break;
+		if (e[i].cur.key_len > KEYTABLE_MASTER_KEY_MAX ||
+		    e[i].cur.salt_len > KEYTABLE_MASTER_SALT_MAX) {
+			errbuf_set(err, errlen, "key table: entry malformed");
+			rc = -EIO;
+			goto out;
 		}
-		plain[o] = (uint8_t)dir;
-		plain[o + 1] = 0;
-		plain[o + 2] = (uint8_t)(e.cur.profile >> 8);
-		plain[o + 3] = (uint8_t)e.cur.profile;
-		plain[o + 4] = e.cur.key_len;
-		memset(plain + o + 5, 0, 3);
-		memcpy(plain + o + 8, e.cur.key, KEYTABLE_MASTER_KEY_MAX);
-		memcpy(plain + o + 40, e.cur.salt, KEYTABLE_MASTER_SALT_BYTES);
-		o += 8 + KEYTABLE_MASTER_KEY_MAX + KEYTABLE_MASTER_SALT_BYTES;
-		keytable_wipe(&e, sizeof(e));
+		/* v1 (no version octet) stays for GCM calls so that recorders that
+		 * know only v1 keep opening them; a 14-octet salt needs v2 */
+		if (e[i].cur.salt_len != KEYTABLE_MASTER_SALT_BYTES)
+			v2 = true;
 	}
-	if (rc == 0 && crypto_box_seal(sealed, plain, CALLS_KEYS_PLAIN, cm->recorder) != 0)
+	plain_len = v2 ? CALLS_KEYS_PLAIN_V2 : CALLS_KEYS_PLAIN_V1;
+	need = v2 ? CALLS_KEYS_SEALED_V2 : CALLS_KEYS_SEALED_V1;
+	if (cap < need) {
+		errbuf_set(err, errlen, "keys: buffer too small (%zu octets needed)", need);
+		rc = -ENOBUFS;
+		goto out;
+	}
+	if (!(plain = secmem_alloc(CALLS_KEYS_PLAIN_V2))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	o = 0;
+	if (v2) {
+		plain[0] = CALLS_KEYS_V2;
+		memset(plain + 1, 0, CALLS_KEYS_V2_HDR - 1);
+		o = CALLS_KEYS_V2_HDR;
+	}
+	memcpy(plain + o, c->info.id, CALLS_ID_LEN);
+	o += CALLS_ID_LEN;
+	for (i = 0; i < 2; i++)
+		o += keys_entry_put(plain + o, v2, dirs[i], &e[i].cur);
+	if (o != plain_len || crypto_box_seal(sealed, plain, plain_len, cm->recorder) != 0)
 		rc = -EIO;
-	if (rc == 0)
-		*sealed_len = CALLS_KEYS_SEALED;
-	secmem_free(plain);
+	else
+		*sealed_len = need;
+out:
+	keytable_wipe(e, sizeof(e));
+	secmem_free(plain);     /* wipes; NULL is a no-op */
 	return rc;
 }
 

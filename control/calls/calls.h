@@ -65,9 +65,22 @@
 #define CALLS_PRUNE_BATCH       256u
 #define CALLS_PRUNE_GAP_MS      10u          /* between two full batches */
 #define CALLS_PRUNE_RETRY_MS    60000u       /* after a store error */
-/* Recorder blob ("keys"): crypto_box_seal of CALLS_KEYS_PLAIN octets. */
-#define CALLS_KEYS_PLAIN        (CALLS_ID_LEN + 2u * 52u)
-#define CALLS_KEYS_SEALED       (CALLS_KEYS_PLAIN + 48u) /* + crypto_box_SEALBYTES */
+/* Recorder blob ("keys", docs/calls.md "Recorder blob"): crypto_box_seal of
+ * a plain layout of one of two versions, told apart by the sealed length.
+ * v1 (GCM calls, the original layout, no version octet): call id || 2 entries
+ * of 52 (12-octet salt field). v2 (AES-CM calls): version, 0, 0, 0 || call id
+ * || 2 entries of 54 (salt length and a 14-octet salt field). */
+#define CALLS_KEYS_ENTRY_HDR    8u      /* dir, 0, profile BE16, key_len, salt_len|0, 0, 0 */
+#define CALLS_KEYS_ENTRY_V1     (CALLS_KEYS_ENTRY_HDR + 32u + 12u)  /* key[32] salt[12] */
+#define CALLS_KEYS_ENTRY_V2     (CALLS_KEYS_ENTRY_HDR + 32u + 14u)  /* key[32] salt[14] */
+#define CALLS_KEYS_V2           2u      /* v2's first plain octet */
+#define CALLS_KEYS_V2_HDR       4u      /* version, 0, 0, 0 */
+#define CALLS_KEYS_PLAIN_V1     (CALLS_ID_LEN + 2u * CALLS_KEYS_ENTRY_V1)                 /* 120 */
+#define CALLS_KEYS_PLAIN_V2     (CALLS_KEYS_V2_HDR + CALLS_ID_LEN + 2u * CALLS_KEYS_ENTRY_V2) /* 128 */
+#define CALLS_KEYS_SEAL_OVERHEAD 48u    /* crypto_box_SEALBYTES */
+#define CALLS_KEYS_SEALED_V1    (CALLS_KEYS_PLAIN_V1 + CALLS_KEYS_SEAL_OVERHEAD)  /* 168 */
+#define CALLS_KEYS_SEALED_V2    (CALLS_KEYS_PLAIN_V2 + CALLS_KEYS_SEAL_OVERHEAD)  /* 176 */
+#define CALLS_KEYS_SEALED_MAX   CALLS_KEYS_SEALED_V2
 #define CALLS_RECORDER_KEY_LEN  32u                      /* crypto_box_PUBLICKEYBYTES */
 
 /* The exact refusal of a media-touching feature in an e2ee call. */
@@ -294,10 +307,12 @@ void calls_code_groups(const char *digits, char out[CALLPROTO_SECURITY_CODE_LEN 
  * Feature check: "record", "transcribe", "transfer", "park", "merge",
  * "add-participant", "keys". In an e2ee call: -EPERM with err exactly
  * CALLS_E2EE_REFUSAL. In a standard call: 0. For "keys", sealed (cap >=
- * CALLS_KEYS_SEALED) gets the call's current keys sealed to the recorder
- * (crypto_box_seal; layout in docs/calls.md) and *sealed_len its length;
- * -EACCES without a configured recorder. -ENOENT, -EAGAIN (not active),
- * -EINVAL (unknown feature).
+ * CALLS_KEYS_SEALED_MAX always suffices) gets the call's current keys sealed
+ * to the recorder (crypto_box_seal; v1 for GCM calls, CALLS_KEYS_SEALED_V1
+ * octets, v2 for AES-CM calls, CALLS_KEYS_SEALED_V2; layouts in
+ * docs/calls.md) and *sealed_len its length; -ENOBUFS if cap is short for
+ * this call's version; -EACCES without a configured recorder. -ENOENT,
+ * -EAGAIN (not active), -EINVAL (unknown feature).
  */
 int calls_feature(struct calls *cm, const char *id, const char *feature,
 		  uint8_t *sealed, size_t cap, size_t *sealed_len, char *err, size_t errlen);

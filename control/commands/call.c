@@ -773,8 +773,8 @@ int cmd_call_feature(struct ctl *c, int argc, const char *const argv[], char *ms
 		     size_t msglen)
 {
 	const struct policy_feature *f;
-	uint8_t sealed[CALLS_KEYS_SEALED];
-	char b64[sodium_base64_ENCODED_LEN(CALLS_KEYS_SEALED, sodium_base64_VARIANT_ORIGINAL)];
+	uint8_t sealed[CALLS_KEYS_SEALED_MAX];
+	char b64[sodium_base64_ENCODED_LEN(CALLS_KEYS_SEALED_MAX, sodium_base64_VARIANT_ORIGINAL)];
 	struct dirspec_call d;
 	size_t n = 0;
 	int rc;

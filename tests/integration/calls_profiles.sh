@@ -5,12 +5,15 @@
 # offers the default (GCM first, then AES-CM), and the call runs on AES-CM with
 # 14-octet salts in both key tables; a daemon offering only GCM then finds
 # nothing in common and the call fails on both sides, no key installed; bad
-# --srtp-profiles lists are refused at start with exit status 2.
+# --srtp-profiles lists are refused at start with exit status 2. The
+# compliance recorder (on alice's daemon) gets an AES-CM call's keys in blob
+# v2 and a GCM call's in v1 (docs/calls.md "Recorder blob"), both equal to the
+# key table's; callseal-recorder-open refuses truncated and garbled blobs.
 #
-# usage: calls_profiles.sh CONTROL CALLSEALCTL KEYTABLE_DUMP
+# usage: calls_profiles.sh CONTROL CALLSEALCTL KEYTABLE_DUMP RECORDER_OPEN
 . "$(dirname "$0")/lib.sh"
 
-CONTROL=$1 CTL=$2 DUMP=$3
+CONTROL=$1 CTL=$2 DUMP=$3 RECOPEN=$4
 require_cmd python3
 
 TA="cpA$$x$RANDOM" TB="cpB$$x$RANDOM"
@@ -50,9 +53,10 @@ start_b() {
 }
 PB=""
 PA=""
+RECPK=$("$RECOPEN" --keygen "$TEST_TMP/recorder.sk")
 spawn_listen ctl_a PA 10 "$CONTROL" --table "$TA" --state "$TEST_TMP/sa" --admin "$SA" --capacity 64 \
   --tenant contoso --listen "127.0.0.1:@PORT@" --media-pool 127.0.0.1:25000-25049 \
-  --handshake-timeout 5000
+  --handshake-timeout 5000 --recorder-key "$RECPK"
 PID_A=$SPAWN_PID
 start_b ctl_b AES_CM_128_HMAC_SHA1_80
 wait_until 10 a status >/dev/null 2>&1 && wait_until 10 b status >/dev/null 2>&1
@@ -83,6 +87,97 @@ sha() { sed -n "s|^127.0.0.1:$2/$3 .*key_sha256=\([0-9a-f]\{64\}\).*|\1|p" "$1";
 KA="$(sha "$TEST_TMP/ta" 25000 out) $(sha "$TEST_TMP/ta" 25000 in)"
 KB="$(sha "$TEST_TMP/tb" 26000 in) $(sha "$TEST_TMP/tb" 26000 out)"
 tap_is "$(echo "$KA" | wc -w) $KA" "2 $KB" "alice's out key and salt are bob's in, and the reverse"
+
+# ---- the recorder's keys: v2 for AES-CM ---------------------------------------------
+# opened DIR PROFILE SALT_LEN VERSION...: what the opener should print for the
+# keys in $TEST_TMP/keys, the digests from alice's table dump $TEST_TMP/ta
+opened() {
+  "$RECOPEN" "$TEST_TMP/recorder.sk" <"$TEST_TMP/keys" 2>&1 |
+    sed -E 's/^call_id=([^ ]*) ([a-z]+) profile=([0-9]+) salt_len=([0-9]+) version=([0-9]+) key_sha256=([0-9a-f]+)$/\1 \2 \3 \4 \5 \6/' |
+    tr '\n' ' '
+}
+tabled() {   # ID PORT PROFILE SALT_LEN VERSION
+  echo "$1 out $3 $4 $5 $(sha "$TEST_TMP/ta" "$2" out) $1 in $3 $4 $5 $(sha "$TEST_TMP/ta" "$2" in) "
+}
+blob_len() { head -1 "$TEST_TMP/keys" | base64 -d | wc -c; }
+# recorded ID PROFILE SALT_LEN VERSION LEN DESC: call keys of a call with
+# alice's side on her table's only entries: its blob's length and contents
+recorded() {
+  a call keys "$1" >"$TEST_TMP/keys" 2>&1 || sed 's/^/#   /' "$TEST_TMP/keys"
+  "$DUMP" "$TA" >"$TEST_TMP/ta" 2>&1
+  local port
+  port=$(sed -n 's|^127.0.0.1:\([0-9]*\)/out .*|\1|p' "$TEST_TMP/ta")
+  tap_is "$(blob_len) $(opened)" "$5 $(tabled "$1" "$port" "$2" "$3" "$4")" "$6"
+}
+a call keys "$ID" >"$TEST_TMP/keys" 2>&1
+tap_result $? "call keys of an AES-CM call (alice's daemon has the recorder)" ||
+  sed 's/^/#   /' "$TEST_TMP/keys"
+tap_is "$(blob_len)" 176 "an AES-CM call's blob is v2: 176 octets"
+tap_is "$(opened)" "$(tabled "$ID" 25000 1 14 2)" \
+  "the recorder opens v2: profile 1, 14-octet salts, the keys of alice's table entries"
+INL=$("$RECOPEN" --inline out "$TEST_TMP/recorder.sk" <"$TEST_TMP/keys" | base64 -d | wc -c)
+INH=$("$RECOPEN" --inline out "$TEST_TMP/recorder.sk" <"$TEST_TMP/keys" | base64 -d | sha256sum | cut -d' ' -f1)
+tap_is "$INL $INH" "30 $(sha "$TEST_TMP/ta" 25000 out)" \
+  "--inline out: the 16-octet key and the whole 14-octet salt (libsrtp2's 30)"
+# refused WANT-TEXT DESC < BLOB: does not open; exit 1, nothing on stdout, says why
+refused() {
+  "$RECOPEN" "$TEST_TMP/recorder.sk" >"$TEST_TMP/ref.out" 2>"$TEST_TMP/ref.err"
+  tap_is "$? $(wc -c <"$TEST_TMP/ref.out") $(grep -cF -- "$1" "$TEST_TMP/ref.err")" "1 0 1" "$2" ||
+    sed 's/^/#   /' "$TEST_TMP/ref.err"
+}
+# mangle PYTHON-EXPR-OF-b: the blob's octets b changed, in base64
+mangle() {
+  head -1 "$TEST_TMP/keys" | python3 -c "import base64,sys
+b = bytearray(base64.b64decode(sys.stdin.read()))
+print(base64.b64encode(bytes($1)).decode())"
+}
+NOTBLOB="not a sealed blob: expected one base64 line of 168 (v1) or 176 (v2) octets"
+BAD="$TEST_TMP/bad"
+mangle 'b[:170]' >"$BAD"
+refused "$NOTBLOB" "a truncated blob (170 octets): refused, saying what it expects" <"$BAD"
+mangle 'b + b"x"' >"$BAD"
+refused "$NOTBLOB" "a blob one octet too long: refused" <"$BAD"
+echo 'not base64!' >"$BAD"
+refused "$NOTBLOB" "a line that is not base64: refused" <"$BAD"
+mangle 'b[:100] + bytes([b[100] ^ 1]) + b[101:]' >"$BAD"
+refused "not sealed to this recorder (or were modified)" "a garbled blob (one bit flipped): refused" <"$BAD"
+mangle 'b[:168]' >"$BAD"
+refused "not sealed to this recorder (or were modified)" "a v2 blob cut to v1's length: does not open" <"$BAD"
+# reseal PYTHON-STATEMENTS: the blob opened with the recorder's secret key (the
+# test is the recorder), its plain octets p changed, sealed again to it
+# (libsodium through ctypes): what a sender of malformed content would send
+reseal() {
+  python3 -c "import base64, ctypes, ctypes.util, sys
+s = ctypes.CDLL(ctypes.util.find_library('sodium'))
+assert s.sodium_init() >= 0
+sk = base64.b64decode(open(sys.argv[1]).read()); pk = base64.b64decode(sys.argv[2])
+c = base64.b64decode(open(sys.argv[3]).readline())
+p = ctypes.create_string_buffer(len(c) - 48)
+assert s.crypto_box_seal_open(p, c, ctypes.c_ulonglong(len(c)), pk, sk) == 0
+p = bytearray(p.raw)
+$1
+o = ctypes.create_string_buffer(len(p) + 48)
+assert s.crypto_box_seal(o, bytes(p), ctypes.c_ulonglong(len(p)), pk) == 0
+print(base64.b64encode(o.raw).decode())" "$TEST_TMP/recorder.sk" "$RECPK" "$TEST_TMP/keys"
+}
+# v2: version at 0, call id at 4, the out entry at 20, the in entry at 74
+reseal 'pass' >"$BAD"
+tap_is "$("$RECOPEN" "$TEST_TMP/recorder.sk" <"$BAD" | md5sum)" "$("$RECOPEN" "$TEST_TMP/recorder.sk" <"$TEST_TMP/keys" | md5sum)" \
+  "resealed unchanged: opens as the original (the checks below change one thing each)"
+reseal 'p[0] = 3' >"$BAD"
+refused "malformed blob: version 3, expected 2" "v2 with version 3: refused" <"$BAD"
+reseal 'p[20], p[74] = p[74], p[20]' >"$BAD"
+refused "malformed v2 blob: entry 0: direction" "v2 with the in entry first: refused" <"$BAD"
+reseal 'p[22], p[23] = 0, 3' >"$BAD"
+refused "malformed v2 blob: entry 0: unknown profile" "v2 with an unknown profile: refused" <"$BAD"
+reseal 'p[24] = 32' >"$BAD"
+refused "malformed v2 blob: entry 0: key length is not the profile's" \
+  "v2 with a 32-octet key for AES-CM: refused" <"$BAD"
+reseal 'p[79] = 12' >"$BAD"
+refused "malformed v2 blob: entry 1: salt length is not the profile's" \
+  "v2 with a 12-octet salt for AES-CM: refused" <"$BAD"
+reseal 'p[20 + 8 + 16] = 1' >"$BAD"
+refused "malformed v2 blob: entry 0: non-zero padding" "v2 with a key octet past key_len: refused" <"$BAD"
 a call end "$ID" >/dev/null 2>&1
 wait_until 5 bash -c "[ \"\$('$DUMP' '$TB' 2>/dev/null | grep -c AES_CM)\" = 0 ]"
 tap_result $? "call end: bob's entries go"
@@ -113,6 +208,8 @@ restart_b ctl_b2 AES_CM_128_HMAC_SHA1_32
 dial_profile "$SB" bob alice@contoso "$SA"
 tap_is "$PROFILE" "AES_CM_128_HMAC_SHA1_32" \
   "bob's call to alice: AES_CM_128_HMAC_SHA1_32, the one in common"
+recorded "$LAST_ID" 2 14 2 176 \
+  "AES_CM_128_HMAC_SHA1_32 (alice the callee): blob v2, profile 2, alice's entries"
 end_and_wait "$SB" "$LAST_ID" "$TA"
 tap_result $? "call end: alice's entries go"
 
@@ -121,6 +218,9 @@ restart_b ctl_b3 AES_CM_128_HMAC_SHA1_80,AEAD_AES_128_GCM
 dial_profile "$SB" bob alice@contoso "$SA"
 tap_is "$PROFILE" "AEAD_AES_128_GCM" \
   "GCM in common: AEAD_AES_128_GCM, not AES-CM"
+# a GCM call keeps blob v1, which recorders that know only v1 open
+recorded "$LAST_ID" 7 12 1 168 \
+  "AEAD_AES_128_GCM: blob v1 (168 octets), profile 7, alice's entries"
 end_and_wait "$SB" "$LAST_ID" "$TA"
 tap_result $? "call end: alice's entries go"
 

@@ -14,6 +14,8 @@
 # compliance recorder's keys (`call keys`, opened with callseal-recorder-open
 # --inline) also decrypt A's output in libsrtp2 (callseal-srtpcheck); e2ee
 # keys are never given out, so e2ee media is checked byte for byte only.
+# Last, an AES_CM_128_HMAC_SHA1_80 call (site 2 restarted offering only that):
+# its media through both dataplanes and libsrtp2 with the recorder's v2 keys.
 #
 # usage: calls_tenant_media.sh DATAPLANE CONTROL CALLSEALCTL RTPGEN SRTPCHECK RECORDER_OPEN
 . "$(dirname "$0")/lib.sh"
@@ -37,11 +39,12 @@ empty_pcap "$TEST_TMP/empty.pcap"
 run_dp() { dp_pcap_run "$@"; }
 stat() { dp_stat "$@"; }
 
-# media NAME SEED TABLE_A MEDIA_A TABLE_B MEDIA_B [INLINE_A_OUT]: A -> B through
-# A's dataplane (encrypt) and B's (decrypt), byte for byte; with the recorder's
-# key of A's out entry, libsrtp2 decrypts A's output too.
+# media NAME SEED TABLE_A MEDIA_A TABLE_B MEDIA_B [INLINE_A_OUT [PROFILE]]: A -> B
+# through A's dataplane (encrypt) and B's (decrypt), byte for byte; with the
+# recorder's key of A's out entry, libsrtp2 decrypts A's output too (PROFILE,
+# default AEAD_AES_256_GCM).
 media() {
-  local name=$1 seed=$2 ta=$3 ma=$4 tb=$5 mb=$6 inl=${7:-} g n
+  local name=$1 seed=$2 ta=$3 ma=$4 tb=$5 mb=$6 inl=${7:-} prof=${8:-AEAD_AES_256_GCM} g n
   "$RTPGEN" --out "$TEST_TMP/$name.rtp.pcap" --local "$ma" --remote "$mb" --direction out \
     --ssrcs 2 --packets 200 --rtcp-every 9 --seed "$seed" >"$TEST_TMP/$name.gen.json"
   g=$(cat "$TEST_TMP/$name.gen.json")
@@ -54,7 +57,7 @@ media() {
   tap_include "$SRTPCHECK" --tap --mode plain --expect "$TEST_TMP/$name.rtp.pcap" \
     --got "$TEST_TMP/$name.b.to_app.pcap"
   if [ -n "$inl" ]; then
-    tap_include "$SRTPCHECK" --tap --mode decrypt --profile AEAD_AES_256_GCM --inline "$inl" \
+    tap_include "$SRTPCHECK" --tap --mode decrypt --profile "$prof" --inline "$inl" \
       --expect "$TEST_TMP/$name.rtp.pcap" --got "$TEST_TMP/$name.a.to_net.pcap"
   fi
 }
@@ -92,4 +95,21 @@ wait_until 5 bash -c "'$CTL' --admin '$SB' call show '$ID' >/dev/null 2>&1"
 media sites-std-fwd 7 "$TA" "$LOCAL" "$TB" "$REMOTE" "$(recorder_inline "$ID" out)"
 media sites-std-rev 8 "$TB" "$REMOTE" "$TA" "$LOCAL" "$(recorder_inline "$ID" in)"
 tap_check "two sites standard: call end" a call end "$ID"
+
+# ---- AES-CM: the recorder's blob v2 (docs/calls.md "Recorder blob") ------------------
+# site 2 restarted offering AES_CM_128_HMAC_SHA1_80 only: the call runs on it,
+# and the recorder's keys (v2: 16-octet key, 14-octet salt) decrypt in libsrtp2
+stop_proc "$SITE2_PID" 5
+start_site2 site2cm 192.0.2.2:26000-26099 --srtp-profiles AES_CM_128_HMAC_SHA1_80
+wait_until 10 b status >/dev/null 2>&1
+tap_result $? "site 2 restarted offering AES_CM_128_HMAC_SHA1_80 only"
+dial "$SA" alice dave@contoso standard
+wait_until 5 bash -c "'$CTL' --admin '$SB' call show '$ID' >/dev/null 2>&1"
+tap_is "$(a call show "$ID" --json | jq_ 'd["profile"]')" AES_CM_128_HMAC_SHA1_80 \
+  "two sites AES-CM: the call runs on AES_CM_128_HMAC_SHA1_80"
+media sites-cm-fwd 9 "$TA" "$LOCAL" "$TB" "$REMOTE" "$(recorder_inline "$ID" out)" \
+  AES_CM_128_HMAC_SHA1_80
+media sites-cm-rev 10 "$TB" "$REMOTE" "$TA" "$LOCAL" "$(recorder_inline "$ID" in)" \
+  AES_CM_128_HMAC_SHA1_80
+tap_check "two sites AES-CM: call end" a call end "$ID"
 tap_done

@@ -6,10 +6,21 @@
 #
 # start_sites POOL1 POOL2: site 1 (media pool POOL1, compliance recorder key in
 # $TEST_TMP/recorder.sk) and site 2 (POOL2); sets PA, PB (listen ports).
+# start_site2 NAME POOL2 [ARGS...]: (re)starts site 2 (on PB once it is set),
+# more daemon options in ARGS; sets SITE2_PID.
 
 jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 a() { "$CTL" --admin "$SA" "$@"; }
 b() { "$CTL" --admin "$SB" "$@"; }
+
+start_site2() {
+  local name=$1 pool=$2
+  shift 2
+  spawn_listen "$name" PB 10 "$CONTROL" --table "$TB" --state "$TEST_TMP/s2" --admin "$SB" \
+    --capacity 64 --tenant contoso --listen "127.0.0.1:@PORT@" \
+    --media-pool "$pool" --handshake-timeout 5000 "$@"
+  SITE2_PID=$SPAWN_PID
+}
 
 start_sites() {
   local recpk
@@ -17,9 +28,7 @@ start_sites() {
   spawn_listen site1 PA 10 "$CONTROL" --table "$TA" --state "$TEST_TMP/s1" --admin "$SA" \
     --capacity 64 --tenant contoso --listen "127.0.0.1:@PORT@" \
     --media-pool "$1" --handshake-timeout 5000 --recorder-key "$recpk"
-  spawn_listen site2 PB 10 "$CONTROL" --table "$TB" --state "$TEST_TMP/s2" --admin "$SB" \
-    --capacity 64 --tenant contoso --listen "127.0.0.1:@PORT@" \
-    --media-pool "$2" --handshake-timeout 5000
+  start_site2 site2 "$2"
   wait_until 10 a status >/dev/null 2>&1 && wait_until 10 b status >/dev/null 2>&1
   tap_result $? "two daemons of tenant contoso start (two state dirs)" ||
     tap_bail "daemons did not start: $(tail -3 "$TEST_TMP/site1.log") $(tail -3 "$TEST_TMP/site2.log")"

@@ -24,7 +24,7 @@ static void test_e2ee_call(void **state)
 {
 	struct fixture *f = *state;
 	char id[CALLS_ID_LEN + 1];
-	uint8_t sealed[CALLS_KEYS_SEALED];
+	uint8_t sealed[CALLS_KEYS_SEALED_MAX];
 	size_t n = 0;
 
 	set_e2ee(&f->a, "alice", true, true);
@@ -82,7 +82,7 @@ static void test_standard_features(void **state)
 {
 	struct fixture *f = *state;
 	char id[CALLS_ID_LEN + 1];
-	uint8_t sealed[CALLS_KEYS_SEALED], plain[CALLS_KEYS_PLAIN];
+	uint8_t sealed[CALLS_KEYS_SEALED_MAX], plain[CALLS_KEYS_PLAIN_V1];
 	struct keytable_entry out, in;
 	size_t n = 0;
 
@@ -93,7 +93,8 @@ static void test_standard_features(void **state)
 					       err, sizeof(err)), 0);
 	assert_int_equal(calls_feature(f->b.cm, id, "keys", sealed, sizeof(sealed), &n,
 				       err, sizeof(err)), 0);
-	assert_int_equal(n, CALLS_KEYS_SEALED);
+	/* a GCM call: the v1 layout (no version octet), as recorders knew it */
+	assert_int_equal(n, CALLS_KEYS_SEALED_V1);
 	assert_int_equal(crypto_box_seal_open(plain, sealed, n, f->rec_pk, f->rec_sk), 0);
 	assert_memory_equal(plain, id, 16);
 	entry(&f->b, BOB_MEDIA, KEYTABLE_DIR_OUT, &out, 0);
@@ -102,8 +103,14 @@ static void test_standard_features(void **state)
 	assert_int_equal(plain[16 + 4], 32);
 	assert_memory_equal(plain + 16 + 8, out.cur.key, 32);
 	assert_memory_equal(plain + 16 + 40, out.cur.salt, 12);
+	assert_int_equal(plain[16 + 5], 0);
 	assert_int_equal(plain[68], KEYTABLE_DIR_IN);
 	assert_memory_equal(plain + 68 + 8, in.cur.key, 32);
+	assert_memory_equal(plain + 68 + 40, in.cur.salt, 12);
+	/* v1's exact size is enough for a GCM call */
+	assert_int_equal(calls_feature(f->b.cm, id, "keys", sealed, CALLS_KEYS_SEALED_V1, &n,
+				       err, sizeof(err)), 0);
+	assert_int_equal(n, CALLS_KEYS_SEALED_V1);
 	/* a wrong recorder key cannot open it */
 	uint8_t pk2[32], sk2[32];
 

@@ -280,8 +280,8 @@ void test_restart_entries_gone(void **state)
  * Issue 16: bob's manager offers only AES_CM_128_HMAC_SHA1_80, alice's
  * everything (GCM first): the call runs on AES-CM, its table entries hold
  * the 16-octet key and the 14-octet salt crosswise, a rekey keeps the
- * profile and its lengths, and the recorder's format (12-octet salts) is
- * refused for it rather than cut short.
+ * profile and its lengths, and the recorder gets the current keys in the
+ * v2 blob (profile, lengths, the whole 14-octet salt).
  */
 void test_aes_cm_call(void **state)
 {
@@ -290,7 +290,7 @@ void test_aes_cm_call(void **state)
 	struct calls_info ia, ib;
 	struct keytable_entry ao0, bo0, ao, ai, bo, bi;
 	struct store_call ca;
-	uint8_t sealed[CALLS_KEYS_SEALED];
+	uint8_t sealed[CALLS_KEYS_SEALED_MAX], plain[CALLS_KEYS_PLAIN_V2];
 	size_t n = 0;
 
 	call_ok(f, id);         /* standard: neither turned it on */
@@ -330,10 +330,31 @@ void test_aes_cm_call(void **state)
 	assert_true(master_eq(&ai.next, &bo.cur));
 	assert_false(master_eq(&ao.cur, &ao0.cur));
 
-	/* the recorder's blob has no room for a 14-octet salt: refused, said why */
+	/* the recorder's v2 blob (docs/calls.md "Recorder blob"): version 2,
+	 * call id, then bob's current out and in keys with the whole salt; a
+	 * buffer of v1's size is too small for it */
+	assert_int_equal(calls_feature(f->b.cm, id, "keys", sealed, CALLS_KEYS_SEALED_V1, &n,
+				       err, sizeof(err)), -ENOBUFS);
+	assert_non_null(strstr(err, "176 octets needed"));
 	assert_int_equal(calls_feature(f->b.cm, id, "keys", sealed, sizeof(sealed), &n,
-				       err, sizeof(err)), -ENOTSUP);
-	assert_non_null(strstr(err, "AES_CM_128_HMAC_SHA1_80"));
+				       err, sizeof(err)), 0);
+	assert_int_equal(n, CALLS_KEYS_SEALED_V2);
+	assert_int_equal(crypto_box_seal_open(plain, sealed, n, f->rec_pk, f->rec_sk), 0);
+	assert_int_equal(plain[0], CALLS_KEYS_V2);
+	assert_int_equal(plain[1] | plain[2] | plain[3], 0);
+	assert_memory_equal(plain + 4, id, CALLS_ID_LEN);
+	for (size_t i = 0; i < 2; i++) {
+		const uint8_t *e = plain + 4 + CALLS_ID_LEN + i * CALLS_KEYS_ENTRY_V2;
+		const struct keytable_master *m = i == 0 ? &bo.cur : &bi.cur;
+
+		assert_int_equal(e[0], i == 0 ? KEYTABLE_DIR_OUT : KEYTABLE_DIR_IN);
+		assert_int_equal(e[2] << 8 | e[3], KEYTABLE_PROFILE_AES_CM_128_HMAC_SHA1_80);
+		assert_int_equal(e[4], 16);
+		assert_int_equal(e[5], 14);
+		assert_memory_equal(e + 8, m->key, 32);        /* 16 octets, then zeros */
+		assert_memory_equal(e + 40, m->salt, 14);
+	}
+	sodium_memzero(plain, sizeof(plain));
 	end_call(f, id);
 	struct keytable_entry *all[] = { &ao0, &bo0, &ao, &ai, &bo, &bi };
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)

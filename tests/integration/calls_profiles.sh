@@ -38,7 +38,7 @@ bad_start "an unknown profile: exit 2, naming it" \
   "'SRTP_NULL_HMAC_SHA1_80' is not an SRTP profile" "${L[@]}" --srtp-profiles SRTP_NULL_HMAC_SHA1_80
 bad_start "a profile twice: exit 2" "AES_CM_128_HMAC_SHA1_32 is listed twice" "${L[@]}" \
   --srtp-profiles AES_CM_128_HMAC_SHA1_32,aes_cm_128_hmac_sha1_32
-bad_start "an empty item: exit 2" "is not an SRTP profile" "${L[@]}" \
+bad_start "an empty item: exit 2" "an empty item" "${L[@]}" \
   --srtp-profiles AEAD_AES_128_GCM,
 bad_start "--srtp-profiles without --listen: exit 2" "--srtp-profiles needs --listen" \
   --srtp-profiles AES_CM_128_HMAC_SHA1_80

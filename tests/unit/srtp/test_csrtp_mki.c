@@ -702,7 +702,10 @@ static void test_mki_shared_value(void **state)
  * (current, previous, pending): (a) A used up by 3 SRTCP packets, then
  * <From,To> to B and C pending: C's count is its own (3 more); (b) B
  * pending takes 3 SRTCP packets, then SRTP switches the stream to B: B's
- * SRTCP count goes on (the 4th is refused). With and without MKI.
+ * SRTCP count goes on (the 4th is refused), and the old key's place is
+ * cleared when it is released; (c) a pending key replaced by another: the
+ * new one counts from 0, the same one handed again keeps its count. With
+ * and without MKI.
  */
 static void test_lifetime_per_key(void **state)
 {
@@ -766,6 +769,39 @@ static void test_lifetime_per_key(void **state)
 				assert_int_equal(recv_copy(e, &rx, 0, w, l),
 						 i < 2 ? CSRTP_OK : CSRTP_ERR_KEY_EXPIRED);
 			}
+			/* A's place, released a window past From, is cleared */
+			assert_ptr_equal(rx.prev_key, &a);
+			assert_int_equal(rx.rtp_used[1], 1);
+			l = sent(e, &tb, 0, (uint16_t)(51 + rx.rtp.size), w);
+			assert_int_equal(recv_copy(e, &rx, 0, w, l), CSRTP_ERR_KEY_EXPIRED);
+			assert_ptr_equal(rx.prev_key, &a);       /* refused: nothing moved */
+			assert_int_equal(csrtp_key_set_lifetime(&b, 0), 0);
+			assert_int_equal(recv_copy(e, &rx, 0, w, l), CSRTP_OK);
+			assert_null(rx.prev_key);
+			assert_int_equal(rx.rtp_used[1], 0);
+			assert_int_equal(rx.rtcp_used[1], 0);
+
+			/* (c) pending B takes 3 SRTCP packets, then C replaces
+			 * it (the sender never used B): C's count is its own */
+			assert_int_equal(csrtp_stream_init(&rx, &a, 0, 0), 0);
+			assert_int_equal(csrtp_stream_pending(&rx, &b, NULL), 0);
+			assert_int_equal(csrtp_key_set_lifetime(&b, 3), 0);
+			tb.srtcp_next = 40;
+			for (int i = 0; i < 3; i++) {
+				l = sent(e, &tb, 1, 0, w);
+				assert_int_equal(recv_copy(e, &rx, 1, w, l), CSRTP_OK);
+			}
+			assert_int_equal(csrtp_stream_pending(&rx, &c, NULL), 0);
+			tc.srtcp_next = 60;
+			for (int i = 0; i < 4; i++) {
+				l = sent(e, &tc, 1, 0, w);
+				assert_int_equal(recv_copy(e, &rx, 1, w, l),
+						 i < 3 ? CSRTP_OK : CSRTP_ERR_KEY_EXPIRED);
+			}
+			/* handing the same pending key again keeps its count */
+			assert_int_equal(csrtp_stream_pending(&rx, &c, NULL), 0);
+			l = sent(e, &tc, 1, 0, w);
+			assert_int_equal(recv_copy(e, &rx, 1, w, l), CSRTP_ERR_KEY_EXPIRED);
 			csrtp_key_wipe(&a);
 			csrtp_key_wipe(&b);
 			csrtp_key_wipe(&c);

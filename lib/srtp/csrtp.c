@@ -155,15 +155,34 @@ _Static_assert(CSRTP_TAG_LEN > 10 + CSRTP_MKI_MAX && 10 > 4 + CSRTP_MKI_MAX,
  * key MKI 1): the packet is then tried under each of them, in the order it
  * would be without an MKI (rtp_order, rtcp_mki_key).
  */
-static unsigned mki_match(const struct csrtp_stream *s, const uint8_t *mki, unsigned len)
+/* k's MKI is the packet's (v: its len octets, zero-padded to
+ * CSRTP_MKI_MAX as csrtp_key_set_mki keeps a key's). */
+static inline bool key_has_mki(const struct csrtp_key *k, uint32_t v, unsigned len)
 {
-	unsigned mm = 0;
+	uint32_t m;
 
-	for (unsigned j = 0; j < CSRTP_KEY_PLACES; j++) {
-		const struct csrtp_key *k = csrtp_stream_key_at(s, j);
-		if (k != NULL && k->mki_len == len && memcmp(k->mki, mki, len) == 0)
+	if (k == NULL || k->mki_len != len)
+		return false;
+	memcpy(&m, k->mki, sizeof(m));
+	return m == v;
+}
+
+static inline unsigned mki_match(const struct csrtp_stream *s, const uint8_t *mki, unsigned len)
+{
+	uint8_t b[CSRTP_MKI_MAX] = { 0 };
+	uint32_t v;
+
+	_Static_assert(CSRTP_MKI_MAX == sizeof(v), "an MKI compares as one word");
+	for (unsigned i = 0; i < len; i++)
+		b[i] = mki[i];
+	memcpy(&v, b, sizeof(v));
+	unsigned mm = key_has_mki(s->key, v, len);
+	/* the common case: one key, no change under way */
+	if (likely(s->prev_key == NULL && s->pending[0] == NULL && s->pending[1] == NULL))
+		return mm;
+	for (unsigned j = PLACE_PREV; j < CSRTP_KEY_PLACES; j++)
+		if (key_has_mki(csrtp_stream_key_at(s, j), v, len))
 			mm |= 1u << j;
-	}
 	return mm;
 }
 
@@ -672,7 +691,8 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 		if (mm == 0)
 			return CSRTP_ERR_BAD_MKI;
 		sl->mkim = (uint8_t)mm;
-		k = rtp_mki_key(s, idx, !csrtp_window_check(&s->rtp, idx), mm);
+		k = likely(mm == 1u << PLACE_CUR) ? s->key :
+		    rtp_mki_key(s, idx, !csrtp_window_check(&s->rtp, idx), mm);
 	}
 	/* s. 3.3.2: cheap replay check now; the window moves after the tag.
 	 * Older than the window, or seen: a replay, unless a pending key

@@ -202,7 +202,8 @@ static inline void row_drop(struct dpstats_flow *row, enum csrtp_status st)
 	case CSRTP_ERR_AUTH:          c = &row->auth; break;
 	case CSRTP_ERR_REPLAY:        c = &row->replay; break;
 	case CSRTP_ERR_INDEX_REUSE:   c = &row->index_reuse; break;
-	case CSRTP_ERR_KEY_EXHAUSTED: c = &row->key_exhausted; break;
+	case CSRTP_ERR_KEY_EXHAUSTED: /* the key's end: index limit or lifetime */
+	case CSRTP_ERR_KEY_EXPIRED:   c = &row->key_exhausted; break;
 	default:                      c = &row->other_drops; break;
 	}
 	DP_STAT_SET(c, *c + 1);

@@ -179,7 +179,7 @@ struct dpstats_flow {
 	uint64_t auth;            /*  80: dropped: tag did not verify */
 	uint64_t replay;          /*  88: dropped: replayed or too old */
 	uint64_t index_reuse;     /*  96: dropped: index already protected */
-	uint64_t key_exhausted;   /* 104: dropped: index limit */
+	uint64_t key_exhausted;   /* 104: dropped: index limit or lifetime */
 	uint64_t other_drops;     /* 112: dropped for another reason */
 	uint64_t reserved;        /* 120 */
 } __attribute__((aligned(64)));

@@ -148,32 +148,64 @@ _Static_assert(CSRTP_TAG_LEN > 10 + CSRTP_MKI_MAX && 10 > 4 + CSRTP_MKI_MAX,
 	       "one rtp_trailer per (profile, MKI length)");
 
 /*
- * RFC 3711 s. 3.1: the key whose MKI the packet carries, among those the
- * stream holds (current, previous, pending; a stream's keys share one MKI
- * length: csrtp_stream_rekey, csrtp_stream_pending); NULL if none. Where two
- * keys have one MKI, the first of that order wins.
+ * RFC 3711 s. 3.1: the places of the stream's keys (current, previous,
+ * pending; a stream's keys share one MKI length: csrtp_stream_rekey,
+ * csrtp_stream_pending) whose MKI the packet carries, bit j for place j; 0 if
+ * none. Several where keys share an MKI value (SDES peers often give every
+ * key MKI 1): the packet is then tried under each of them, in the order it
+ * would be without an MKI (rtp_order, rtcp_mki_key).
  */
-static const struct csrtp_key *mki_key(const struct csrtp_stream *s, const uint8_t *mki,
-				       unsigned len)
+/* k's MKI is the packet's (v: its len octets, zero-padded to
+ * CSRTP_MKI_MAX as csrtp_key_set_mki keeps a key's). */
+static inline bool key_has_mki(const struct csrtp_key *k, uint32_t v, unsigned len)
 {
-	const struct csrtp_key *all[] = { s->key, s->prev_key, s->pending[0], s->pending[1] };
+	uint32_t m;
 
-	for (unsigned j = 0; j < sizeof(all) / sizeof(all[0]); j++)
-		if (all[j] != NULL && all[j]->mki_len == len && memcmp(all[j]->mki, mki, len) == 0)
-			return all[j];
-	return NULL;
+	if (k == NULL || k->mki_len != len)
+		return false;
+	memcpy(&m, k->mki, sizeof(m));
+	return m == v;
+}
+
+static inline unsigned mki_match(const struct csrtp_stream *s, const uint8_t *mki, unsigned len)
+{
+	uint8_t b[CSRTP_MKI_MAX] = { 0 };
+	uint32_t v;
+
+	_Static_assert(CSRTP_MKI_MAX == sizeof(v), "an MKI compares as one word");
+	for (unsigned i = 0; i < len; i++)
+		b[i] = mki[i];
+	memcpy(&v, b, sizeof(v));
+	unsigned mm = key_has_mki(s->key, v, len);
+	/* the common case: one key, no change under way */
+	if (likely(s->prev_key == NULL && s->pending[0] == NULL && s->pending[1] == NULL))
+		return mm;
+	for (unsigned j = PLACE_PREV; j < CSRTP_KEY_PLACES; j++)
+		if (key_has_mki(csrtp_stream_key_at(s, j), v, len))
+			mm |= 1u << j;
+	return mm;
+}
+
+/* The place of k among the stream's keys (the first, if it is held twice);
+ * the current key's if none (never: a slot's key is one the stream holds). */
+static inline unsigned key_place(const struct csrtp_stream *s, const struct csrtp_key *k)
+{
+	for (unsigned j = PLACE_PREV; j < CSRTP_KEY_PLACES; j++)
+		if (csrtp_stream_key_at(s, j) == k)
+			return j;
+	return PLACE_CUR;
 }
 
 /* Key lifetime (RFC 3711 s. 9.2), per stream: the packets counted under k,
- * the stream's current key or one of the older keys it holds. */
+ * at its place; the current key's without a search. */
 static inline uint64_t *rtp_used(struct csrtp_stream *s, const struct csrtp_key *k)
 {
-	return likely(k == s->key) ? &s->rtp_used : &s->rtp_used_prev;
+	return &s->rtp_used[likely(k == s->key) ? PLACE_CUR : key_place(s, k)];
 }
 
 static inline uint32_t *rtcp_used(struct csrtp_stream *s, const struct csrtp_key *k)
 {
-	return likely(k == s->key) ? &s->rtcp_used : &s->rtcp_used_prev;
+	return &s->rtcp_used[likely(k == s->key) ? PLACE_CUR : key_place(s, k)];
 }
 
 /* The key for SRTP index (RFC 3711 <From,To>). */
@@ -214,12 +246,58 @@ static inline void rtp_accept(struct csrtp_stream *s, uint64_t index)
 {
 	csrtp_window_update(&s->rtp, index);
 	if (unlikely(s->prev_key != NULL) && s->rtp.top >= s->key_from + s->rtp.size) {
-		s->prev_key = NULL;
-		if (s->skipped) {
-			s->pending[0] = NULL;
-			s->skipped = 0;
-		}
+		/* their places (and lifetime counts) released */
+		csrtp_stream_set_keys(s, s->key, NULL, s->skipped ? NULL : s->pending[0],
+				      s->pending[1]);
+		s->skipped = 0;
 	}
+}
+
+/*
+ * The keys an SRTP packet of index idx is tried under, in order, into o: those
+ * at the places in mask (all without an MKI, those whose MKI it carries with
+ * one) that hold a key. Older than the window (fresh): the pending keys (a
+ * sender that started over under its new key). Below From: the old key, a
+ * skipped pending one, then the current one, whose From it then lowers
+ * (reordering around the switch). Else the current key, then the pending ones
+ * (not a skipped one). Returns how many.
+ */
+static unsigned rtp_order(const struct csrtp_stream *s, uint64_t idx, bool fresh,
+			  unsigned mask, const struct csrtp_key *o[CSRTP_KEY_PLACES])
+{
+	uint8_t pl[CSRTP_KEY_PLACES];
+	unsigned np = 0, n = 0;
+
+	if (fresh) {
+		pl[np++] = PLACE_PENDING;
+		pl[np++] = PLACE_PENDING + 1;
+	} else if (s->prev_key != NULL && idx < s->key_from) {
+		pl[np++] = PLACE_PREV;
+		if (s->skipped)
+			pl[np++] = PLACE_PENDING;
+		pl[np++] = PLACE_CUR;
+	} else {
+		pl[np++] = PLACE_CUR;
+		for (unsigned j = s->skipped; j < CSRTP_PENDING_MAX; j++)
+			pl[np++] = (uint8_t)(PLACE_PENDING + j);
+	}
+	for (unsigned j = 0; j < np; j++)
+		if ((mask >> pl[j]) & 1 && csrtp_stream_key_at(s, pl[j]) != NULL)
+			o[n++] = csrtp_stream_key_at(s, pl[j]);
+	return n;
+}
+
+/* With an MKI that names the keys at places mm: the key an SRTP packet is
+ * tried under first, the first of rtp_order's; where none of them is in that
+ * order (a previous key at or past From), the first named (refused later). */
+static const struct csrtp_key *rtp_mki_key(const struct csrtp_stream *s, uint64_t idx,
+					   bool fresh, unsigned mm)
+{
+	const struct csrtp_key *o[CSRTP_KEY_PLACES];
+
+	if ((mm & (mm - 1)) != 0 && rtp_order(s, idx, fresh, mm, o) > 0)
+		return o[0];
+	return csrtp_stream_key_at(s, (unsigned)__builtin_ctz(mm));
 }
 
 /* ---- the batch ---------------------------------------------------------- */
@@ -609,9 +687,12 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	 * one, the index does (<From,To>). */
 	const struct csrtp_key *k = key_for_index(s, idx);
 	if (unlikely(ml != 0)) {
-		k = mki_key(s, p->data + body + (s->key->cm ? 0 : CSRTP_TAG_LEN), ml);
-		if (k == NULL)
+		unsigned mm = mki_match(s, p->data + body + (s->key->cm ? 0 : CSRTP_TAG_LEN), ml);
+		if (mm == 0)
 			return CSRTP_ERR_BAD_MKI;
+		sl->mkim = (uint8_t)mm;
+		k = likely(mm == 1u << PLACE_CUR) ? s->key :
+		    rtp_mki_key(s, idx, !csrtp_window_check(&s->rtp, idx), mm);
 	}
 	/* s. 3.3.2: cheap replay check now; the window moves after the tag.
 	 * Older than the window, or seen: a replay, unless a pending key
@@ -661,34 +742,26 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 
 /*
  * The keys a failed SRTP packet is tried under next, into sl->cand: false (the
- * common case, no key change) if none. Under the current key: the pending
- * ones; under the old key (index < From): the current one, whose From it
- * then lowers (reordering around the switch). Older than the window: the
- * pending keys after the first.
+ * common case, no key change) if none. Those after sl->key in rtp_order; with
+ * an MKI, only those it names (one: no other is tried).
  */
 static inline bool rtp_candidates(struct slot *sl)
 {
 	const struct csrtp_stream *s = sl->pkt->stream;
+	const struct csrtp_key *o[CSRTP_KEY_PLACES];
+	unsigned no, j = 0;
 	uint8_t n = 0;
 
-	/* with an MKI, the packet named its key: no other is tried */
-	if (likely(s->pending[0] == NULL && s->prev_key == NULL) || sl->mkil != 0)
+	if (likely(s->pending[0] == NULL && s->prev_key == NULL))
 		return false;
-	if (sl->fresh) {
-		if (s->pending[1] != NULL)
-			sl->cand[n++] = s->pending[1];
-	} else if (sl->key == s->key) {
-		for (unsigned j = s->skipped; j < CSRTP_PENDING_MAX; j++)
-			if (s->pending[j] != NULL)
-				sl->cand[n++] = s->pending[j];
-	} else if (sl->key == s->prev_key) {
-		if (s->skipped)
-			sl->cand[n++] = s->pending[0];
-		sl->cand[n++] = s->key;
+	no = rtp_order(s, sl->pkt->index, sl->fresh, sl->mkil != 0 ? sl->mkim : PLACES_ALL, o);
+	while (j < no && o[j] != sl->key)
+		j++;
+	for (j++; j < no && n < sizeof(sl->cand) / sizeof(sl->cand[0]); j++) {
+		if (!key_usable(o[j]) || o[j]->rtp_trailer != sl->key->rtp_trailer)
+			break;
+		sl->cand[n++] = o[j];
 	}
-	for (unsigned j = 0; j < n; j++)
-		if (!key_usable(sl->cand[j]) || sl->cand[j]->rtp_trailer != sl->key->rtp_trailer)
-			n = (uint8_t)j;
 	sl->ncand = n;
 	sl->ci = 0;
 	return n > 0;
@@ -789,26 +862,19 @@ static bool key_switch(struct csrtp_stream *s, const struct slot *sl, uint64_t i
 		else if (s->prev_key != NULL)
 			older = s->prev_key;
 		left = k == s->pending[0] ? s->pending[1] : NULL;
+		const struct csrtp_key *prev = s->key;
 		if (sl->fresh || (s->rtp.started && index <= s->rtp.top)) {
 			/* the sender started over under k: a new window at index;
 			 * the old keys cannot be told apart any more, drop them */
 			s->rtp.started = 0;
-			s->prev_key = NULL;
+			prev = NULL;
 			older = NULL;
-		} else {
-			s->prev_key = s->key;
 		}
-		s->key = k;
 		s->key_from = index;
-		csrtp_stream_count_restart(s, s->prev_key != NULL);
-		s->pending[1] = NULL;
-		if (left == NULL && older != NULL) {
-			s->pending[0] = older;
-			s->skipped = 1;
-		} else {
-			s->pending[0] = left;
-			s->skipped = 0;
-		}
+		/* each key's lifetime count goes with it (k's SRTCP while
+		 * pending included) */
+		s->skipped = left == NULL && older != NULL;
+		csrtp_stream_set_keys(s, k, prev, s->skipped ? older : left, NULL);
 		return true;
 	}
 	return false;
@@ -1104,6 +1170,24 @@ unsigned csrtp_rtcp_protect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts
 	return ok;
 }
 
+/* The order SRTCP tries a key change's keys in: oldest first. */
+static const uint8_t rtcp_places[CSRTP_KEY_PLACES] = {
+	PLACE_PREV, PLACE_CUR, PLACE_PENDING, PLACE_PENDING + 1,
+};
+
+/* With an MKI that names the keys at places mm: the key an SRTCP packet is
+ * tried under first: cur (rtcp_current_key) if named, else the oldest named. */
+static const struct csrtp_key *rtcp_mki_key(const struct csrtp_stream *s,
+					    const struct csrtp_key *cur, unsigned mm)
+{
+	if ((mm >> (cur == s->key ? PLACE_CUR : PLACE_PREV)) & 1)
+		return cur;
+	for (unsigned j = 0; j < CSRTP_KEY_PLACES; j++)
+		if ((mm >> rtcp_places[j]) & 1)
+			return csrtp_stream_key_at(s, rtcp_places[j]);
+	return cur;
+}
+
 static inline int prepare_rtcp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 {
 	struct csrtp_stream *s = p->stream;
@@ -1121,15 +1205,16 @@ static inline int prepare_rtcp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	uint32_t word = get_be32(p->data + (likely(!s->key->cm) ?
 					     p->len - ml - CSRTP_RTCP_TRAILER_LEN : body));
 	uint32_t idx = word & CSRTP_RTCP_INDEX_MAX;
-	/* RFC 3711 s. 3.4, 3.1: the MKI names the key; none: refused, no change */
-	const struct csrtp_key *k;
+	/* RFC 3711 s. 3.4, 3.1: the MKI names the key; none: refused, no change.
+	 * Keys that share its value are tried like keys without an MKI. */
+	const struct csrtp_key *k = rtcp_current_key(s);
+	unsigned mm = PLACES_ALL;
 	if (unlikely(ml != 0)) {
-		k = mki_key(s, p->data + (likely(!s->key->cm) ? p->len - ml :
-					  body + CSRTP_RTCP_TRAILER_LEN), ml);
-		if (k == NULL)
+		mm = mki_match(s, p->data + (likely(!s->key->cm) ? p->len - ml :
+					     body + CSRTP_RTCP_TRAILER_LEN), ml);
+		if (mm == 0)
 			return CSRTP_ERR_BAD_MKI;
-	} else {
-		k = rtcp_current_key(s);
+		k = rtcp_mki_key(s, k, mm);
 	}
 	if (unlikely(!csrtp_window_check(&s->rtcp, idx)))
 		return CSRTP_ERR_REPLAY;
@@ -1142,14 +1227,16 @@ static inline int prepare_rtcp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	sl->ncand = 0;
 	sl->ci = 0;
 	sl->mkil = (uint8_t)ml;
-	if (unlikely(ml == 0 && (s->prev_key != NULL || s->pending[0] != NULL))) {
-		/* a key change: the other keys held, newest last */
-		const struct csrtp_key *all[] = { s->prev_key, s->key, s->pending[0],
-						  s->pending[1] };
-		for (unsigned j = 0; j < 4; j++)
-			if (all[j] != NULL && all[j] != k && key_usable(all[j]) &&
-			    key_rtcp_overhead(all[j]) == ov)
-				sl->cand[sl->ncand++] = all[j];
+	if (unlikely(s->prev_key != NULL || s->pending[0] != NULL) && (mm & (mm - 1)) != 0) {
+		/* a key change: the other keys held (with an MKI: those that
+		 * carry it), newest last */
+		for (unsigned j = 0; j < CSRTP_KEY_PLACES &&
+				   sl->ncand < sizeof(sl->cand) / sizeof(sl->cand[0]); j++) {
+			const struct csrtp_key *c = csrtp_stream_key_at(s, rtcp_places[j]);
+			if ((mm >> rtcp_places[j]) & 1 && c != NULL && c != k && key_usable(c) &&
+			    key_rtcp_overhead(c) == ov)
+				sl->cand[sl->ncand++] = c;
+		}
 	}
 	sl->rtcp = 1;
 	sl->cm = k->cm;

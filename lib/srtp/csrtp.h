@@ -241,9 +241,13 @@ int csrtp_key_set_mki(struct csrtp_key *k, const uint8_t *mki, size_t mki_len);
 /*
  * The master key's lifetime in packets (RFC 4568 s. 6.1, RFC 3711 s. 9.2):
  * 0 is the profile's maximum (CSRTP_LIFETIME_RTP_MAX, _RTCP_MAX); a larger
- * value caps SRTCP at 2^31. Counted per stream (one SSRC, one direction),
- * SRTP and SRTCP apart: past it a packet is refused with
- * CSRTP_ERR_KEY_EXPIRED; a new key starts a fresh count. Call after
+ * value caps SRTCP at 2^31. Counted per stream (one SSRC, one direction)
+ * and per key the stream holds, SRTP and SRTCP apart: past it a packet is
+ * refused with CSRTP_ERR_KEY_EXPIRED. A key's count follows it while the
+ * stream holds it (pending, current, previous); a key new to the stream
+ * starts at 0. Weaker than RFC 3711 s. 9.2's count per master key where
+ * several streams (SSRCs) share one key: each counts alone. Not saved by
+ * csrtp_stream_save: a restored stream counts from 0. Call after
  * csrtp_key_init*. Returns 0, or -EINVAL (packets > 2^48, key not
  * initialised).
  */
@@ -263,6 +267,8 @@ struct csrtp_window {
 };
 
 #define CSRTP_PENDING_MAX 2   /* pending keys per stream (two rekeys in flight) */
+/* the keys a stream holds, by place: current, previous, pending[0..1] */
+#define CSRTP_KEY_PLACES  (2 + CSRTP_PENDING_MAX)
 
 struct csrtp_stream {
 	const struct csrtp_key *key;      /* key for SRTP index >= key_from */
@@ -293,10 +299,13 @@ struct csrtp_stream {
 					  * prev_key): held for index < key_from
 					  * like prev_key, never made current */
 	/* key lifetime (csrtp_key_set_lifetime): packets protected (sender)
-	 * or accepted (receiver) on this stream under key, and under the other
-	 * keys it holds during a change (prev_key, a skipped pending key) */
-	uint64_t rtp_used, rtp_used_prev;
-	uint32_t rtcp_used, rtcp_used_prev;
+	 * or accepted (receiver) on this stream under each key it holds, by
+	 * place: [0] key, [1] prev_key, [2 + i] pending[i]. A count moves
+	 * with its key from place to place (a pending key that becomes
+	 * current keeps what it was used for while pending); a place that
+	 * is released or takes a key the stream did not hold starts at 0 */
+	uint64_t rtp_used[CSRTP_KEY_PLACES];
+	uint32_t rtcp_used[CSRTP_KEY_PLACES];
 	struct csrtp_window rtp;          /* SRTP indices seen (both directions) */
 	struct csrtp_window rtcp;         /* receiver: SRTCP indices seen */
 };
@@ -322,7 +331,8 @@ int csrtp_stream_init(struct csrtp_stream *s, const struct csrtp_key *k,
  * key, or -EINVAL for from > CSRTP_INDEX_MAX, a NULL key, or a key whose MKI
  * length differs from the stream's key's (a stream's keys share one packet
  * layout; the MKI then says which key a packet is under). next starts a
- * fresh lifetime count (the old key's count goes on for index < from).
+ * fresh lifetime count unless the stream holds it already (pending); the old
+ * key's count goes on for index < from.
  */
 int csrtp_stream_rekey(struct csrtp_stream *s, const struct csrtp_key *next,
 		      uint64_t from);
@@ -357,6 +367,9 @@ void csrtp_stream_sender_rekey(struct csrtp_stream *s, const struct csrtp_key *k
  * stay alive while the stream may hold them (key, prev_key, pending).
  * With an MKI the packet's MKI picks the key (no key is tried in vain); an
  * MKI that names none of the stream's keys is refused (CSRTP_ERR_BAD_MKI).
+ * Where it names several (keys that share an MKI value, as SDES peers that
+ * give every key MKI 1), those are tried as keys without an MKI are, in the
+ * same order.
  * Returns 0, or -EINVAL (the stream left as it was) if a or b has another
  * MKI length than the stream's key.
  */

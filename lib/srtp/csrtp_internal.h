@@ -27,6 +27,8 @@ struct slot {
 	const struct csrtp_key *cand[3]; /* during a key change: keys still to try */
 	uint8_t ncand, ci;            /* cand[ci..ncand) are left */
 	uint8_t fresh;                /* SRTP: older than the window, pending keys only */
+	uint8_t mkim;                 /* with an MKI: the places of the stream's
+				       * keys that carry it (mki_match) */
 	const uint8_t *aad_ptr;
 	uint32_t aad_len;
 	uint32_t off;                 /* cipher start */
@@ -62,8 +64,28 @@ struct csrtp_engine {
 	struct slot slot[CSRTP_BURST_MAX] __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
 
-/* A stream's current key changed (csrtp_setup.c): a fresh lifetime count;
- * the old key's count kept (keep_prev) while it is held as prev_key. */
-void csrtp_stream_count_restart(struct csrtp_stream *s, bool keep_prev);
+/* The places of a stream's keys (csrtp_stream.rtp_used, .rtcp_used; bit j
+ * of an MKI match is place j). */
+enum {
+	PLACE_CUR = 0,
+	PLACE_PREV = 1,
+	PLACE_PENDING = 2,      /* + i: pending[i] */
+};
+#define PLACES_ALL ((1u << CSRTP_KEY_PLACES) - 1)
+
+/* The key at place j (NULL: none). */
+static inline const struct csrtp_key *csrtp_stream_key_at(const struct csrtp_stream *s,
+							  unsigned j)
+{
+	return j == PLACE_CUR ? s->key : j == PLACE_PREV ? s->prev_key :
+	       s->pending[j - PLACE_PENDING];
+}
+
+/* The stream's keys become key, prev, pending a and b (csrtp_setup.c): each
+ * key's lifetime counts go with it to its new place; a key the stream did not
+ * hold, and an empty place, start at 0. */
+void csrtp_stream_set_keys(struct csrtp_stream *s, const struct csrtp_key *key,
+			   const struct csrtp_key *prev, const struct csrtp_key *a,
+			   const struct csrtp_key *b);
 
 #endif /* CALLSEAL_CSRTP_INTERNAL_H */

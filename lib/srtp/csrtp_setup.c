@@ -356,14 +356,28 @@ static bool mki_fits(const struct csrtp_stream *s, const struct csrtp_key *k)
 	return k == NULL || s->key == NULL || k->mki_len == s->key->mki_len;
 }
 
-/* The stream's current key was kept as the previous one (keep_prev) or
- * dropped: a new current key starts a fresh lifetime count. */
-void csrtp_stream_count_restart(struct csrtp_stream *s, bool keep_prev)
+void csrtp_stream_set_keys(struct csrtp_stream *s, const struct csrtp_key *key,
+			   const struct csrtp_key *prev, const struct csrtp_key *a,
+			   const struct csrtp_key *b)
 {
-	s->rtp_used_prev = keep_prev ? s->rtp_used : 0;
-	s->rtcp_used_prev = keep_prev ? s->rtcp_used : 0;
-	s->rtp_used = 0;
-	s->rtcp_used = 0;
+	const struct csrtp_key *to[CSRTP_KEY_PLACES] = { key, prev, a, b };
+	uint64_t rtp[CSRTP_KEY_PLACES] = { 0 };
+	uint32_t rtcp[CSRTP_KEY_PLACES] = { 0 };
+
+	_Static_assert(CSRTP_KEY_PLACES == 4, "places: key, prev_key, pending[0..1]");
+	for (unsigned i = 0; i < CSRTP_KEY_PLACES; i++)
+		for (unsigned j = 0; to[i] != NULL && j < CSRTP_KEY_PLACES; j++)
+			if (csrtp_stream_key_at(s, j) == to[i]) {
+				rtp[i] = s->rtp_used[j];
+				rtcp[i] = s->rtcp_used[j];
+				break;
+			}
+	memcpy(s->rtp_used, rtp, sizeof(rtp));
+	memcpy(s->rtcp_used, rtcp, sizeof(rtcp));
+	s->key = key;
+	s->prev_key = prev;
+	s->pending[0] = a;
+	s->pending[1] = b;
 }
 
 int csrtp_stream_rekey(struct csrtp_stream *s, const struct csrtp_key *next, uint64_t from)
@@ -372,10 +386,8 @@ int csrtp_stream_rekey(struct csrtp_stream *s, const struct csrtp_key *next, uin
 		return -EINVAL;
 	if (s->prev_key != NULL)
 		return -EBUSY;
-	s->prev_key = s->key;
-	s->key = next;
+	csrtp_stream_set_keys(s, next, s->key, s->pending[0], s->pending[1]);
 	s->key_from = from;
-	csrtp_stream_count_restart(s, true);
 	return 0;
 }
 
@@ -388,12 +400,12 @@ void csrtp_stream_sender_rekey(struct csrtp_stream *s, const struct csrtp_key *k
 	/* a fresh window under k: every index may be protected once more */
 	memset(s->rtp.bits, 0, sizeof(s->rtp.bits));
 	s->rtp.started = 0;
-	s->key = k;
-	s->prev_key = NULL;
-	s->pending[0] = s->pending[1] = NULL;
+	csrtp_stream_set_keys(s, k, NULL, NULL, NULL);
+	/* a fresh count under k, even where k is the key it had */
+	memset(s->rtp_used, 0, sizeof(s->rtp_used));
+	memset(s->rtcp_used, 0, sizeof(s->rtcp_used));
 	s->skipped = 0;
 	s->key_from = 0;
-	csrtp_stream_count_restart(s, false);
 }
 
 void csrtp_stream_save(const struct csrtp_stream *s, struct csrtp_resume *r)
@@ -453,8 +465,7 @@ int csrtp_stream_pending(struct csrtp_stream *s, const struct csrtp_key *a,
 		a = b;
 		b = NULL;
 	}
-	s->pending[0] = a;
-	s->pending[1] = b;
+	csrtp_stream_set_keys(s, s->key, s->prev_key, a, b);
 	s->skipped = 0;
 	return 0;
 }

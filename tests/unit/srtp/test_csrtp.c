@@ -1385,5 +1385,12 @@ int main(void)
 	csrtp_rekey_mki_len = 1;
 	fails += _cmocka_run_group_tests("rekey gcm mki", csrtp_rekey_tests, csrtp_rekey_ntests,
 					 setup_burst, teardown);
+	/* and with one MKI for every key: each packet names them all */
+	csrtp_rekey_mki_same = true;
+	fails += _cmocka_run_group_tests("rekey gcm mki shared", csrtp_rekey_tests,
+					 csrtp_rekey_ntests, setup, teardown);
+	csrtp_rekey_profile = CSRTP_PROFILE_AES_CM_128_HMAC_SHA1_80;
+	fails += _cmocka_run_group_tests("rekey aes_cm_80 mki shared", csrtp_rekey_tests,
+					 csrtp_rekey_ntests, setup_burst, teardown);
 	return fails;
 }

@@ -604,6 +604,214 @@ static void test_lifetime_rekey_from(void **state)
 	}
 }
 
+/* Protect one packet (RTP seq or an RTCP report) on tx into b; its length. */
+static uint32_t sent(struct csrtp_engine *e, struct csrtp_stream *tx, int rtcp, uint16_t seq,
+		     uint8_t *b)
+{
+	uint32_t l = plain(b, rtcp, seq);
+
+	assert_int_equal(xfer(e, tx, rtcp, 1, b, &l), CSRTP_OK);
+	return l;
+}
+
+/* Receive a copy of b (length l) on rx: its status. */
+static int recv_copy(struct csrtp_engine *e, struct csrtp_stream *rx, int rtcp,
+		     const uint8_t *b, uint32_t l)
+{
+	uint8_t t[BUF];
+
+	memcpy(t, b, l);
+	return xfer(e, rx, rtcp, 0, t, &l);
+}
+
+/*
+ * Two keys with one MKI value (SDES peers often give every new key MKI 1):
+ * the packet's MKI names both, so both are tried, in the order without an
+ * MKI. A pending B switches the stream at the first SRTP packet under it;
+ * <From,To> with B next: A below From, B from it (received in reverse); SRTCP
+ * under either key; replays refused under either; a third MKI value: BAD_MKI.
+ */
+static void shared_case(struct csrtp_engine *e, enum csrtp_profile prof, int rtcp, size_t ml)
+{
+	struct csrtp_key a, b;
+	struct csrtp_stream tx, rx;
+	uint8_t w[10][BUF];
+	uint32_t l[10];
+
+	mkey(e, &a, prof, 81, ml, 0x01);
+	mkey(e, &b, prof, 82, ml, 0x01);
+	assert_memory_equal(a.mki, b.mki, ml);
+	/* pending: the sender moves from A to B at its 5th packet */
+	assert_int_equal(csrtp_stream_init(&tx, &a, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&rx, &a, 0, 0), 0);
+	assert_int_equal(csrtp_stream_pending(&rx, &b, NULL), 0);
+	for (int i = 0; i < 10; i++) {
+		if (i == 4)
+			csrtp_stream_sender_rekey(&tx, &b);
+		l[i] = sent(e, &tx, rtcp, (uint16_t)(200 + i), w[i]);
+	}
+	for (int i = 0; i < 10; i++) {
+		int st = recv_copy(e, &rx, rtcp, w[i], l[i]);
+		if (st != CSRTP_OK)
+			fail_msg("%s rtcp %d mki %zu: packet %d: %s", csrtp_profile_name(prof),
+				 rtcp, ml, i, csrtp_status_str(st));
+	}
+	if (!rtcp) {
+		assert_ptr_equal(rx.key, &b);            /* switched */
+		assert_int_equal(rx.key_from, 204);
+	}
+	for (int i = 0; i < 10; i++)                 /* replays, under A and B */
+		assert_int_equal(recv_copy(e, &rx, rtcp, w[i], l[i]), CSRTP_ERR_REPLAY);
+	/* an MKI naming neither */
+	uint8_t t[BUF];
+	memcpy(t, w[9], l[9]);
+	t[mki_offset(prof, rtcp, rtcp ? 28 : 52)] ^= 0x80;      /* plain()'s lengths */
+	uint32_t tl = l[9];
+	assert_int_equal(xfer(e, &rx, rtcp, 0, t, &tl), CSRTP_ERR_BAD_MKI);
+
+	/* <From,To>: B from index 3 on both sides, received newest first */
+	struct csrtp_stream s1, r1;
+	assert_int_equal(csrtp_stream_init(&s1, &a, 0, 0), 0);
+	assert_int_equal(csrtp_stream_init(&r1, &a, 0, 0), 0);
+	assert_int_equal(csrtp_stream_rekey(&s1, &b, 3), 0);
+	assert_int_equal(csrtp_stream_rekey(&r1, &b, 3), 0);
+	for (int i = 0; i < 6; i++)
+		l[i] = sent(e, &s1, rtcp, (uint16_t)i, w[i]);
+	for (int i = 5; i >= 0; i--)
+		assert_int_equal(recv_copy(e, &r1, rtcp, w[i], l[i]), CSRTP_OK);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(recv_copy(e, &r1, rtcp, w[i], l[i]), CSRTP_ERR_REPLAY);
+	if (!rtcp) {
+		/* A at or past From: refused, though its MKI names a held key */
+		struct csrtp_stream s2;
+		assert_int_equal(csrtp_stream_init(&s2, &a, 0, 0), 0);
+		l[0] = sent(e, &s2, 0, 6, w[0]);
+		assert_int_equal(recv_copy(e, &r1, 0, w[0], l[0]), CSRTP_ERR_AUTH);
+	}
+	csrtp_key_wipe(&a);
+	csrtp_key_wipe(&b);
+}
+
+static void test_mki_shared_value(void **state)
+{
+	every_case(*state, shared_case);
+}
+
+/*
+ * The lifetime is counted per key, whatever the key's place in the stream
+ * (current, previous, pending): (a) A used up by 3 SRTCP packets, then
+ * <From,To> to B and C pending: C's count is its own (3 more); (b) B
+ * pending takes 3 SRTCP packets, then SRTP switches the stream to B: B's
+ * SRTCP count goes on (the 4th is refused), and the old key's place is
+ * cleared when it is released; (c) a pending key replaced by another: the
+ * new one counts from 0, the same one handed again keeps its count. With
+ * and without MKI.
+ */
+static void test_lifetime_per_key(void **state)
+{
+	struct csrtp_engine *e = *state;
+
+	for (size_t pi = 0; pi < NPROFS; pi++) {
+		for (size_t ml = 0; ml <= 1; ml++) {
+			struct csrtp_key a, b, c, sa, sb, sc;      /* receiver's, sender's */
+			struct csrtp_stream ta, tb, tc, rx;
+			uint8_t w[BUF];
+			uint32_t l;
+
+			mkey(e, &a, profs[pi], 91, ml, 0x91);
+			mkey(e, &b, profs[pi], 92, ml, 0x92);
+			mkey(e, &c, profs[pi], 93, ml, 0x93);
+			mkey(e, &sa, profs[pi], 91, ml, 0x91);
+			mkey(e, &sb, profs[pi], 92, ml, 0x92);
+			mkey(e, &sc, profs[pi], 93, ml, 0x93);
+			assert_int_equal(csrtp_key_set_lifetime(&a, 3), 0);
+			assert_int_equal(csrtp_key_set_lifetime(&b, 3), 0);
+			assert_int_equal(csrtp_key_set_lifetime(&c, 3), 0);
+			assert_int_equal(csrtp_stream_init(&ta, &sa, 0, 0), 0);
+			assert_int_equal(csrtp_stream_init(&tb, &sb, 0, 0), 0);
+			assert_int_equal(csrtp_stream_init(&tc, &sc, 0, 0), 0);
+
+			/* (a) */
+			assert_int_equal(csrtp_stream_init(&rx, &a, 0, 0), 0);
+			for (int i = 0; i < 3; i++) {
+				l = sent(e, &ta, 1, 0, w);
+				assert_int_equal(recv_copy(e, &rx, 1, w, l), CSRTP_OK);
+			}
+			assert_int_equal(csrtp_stream_rekey(&rx, &b, 1000), 0);
+			assert_int_equal(csrtp_stream_pending(&rx, &c, NULL), 0);
+			tc.srtcp_next = 10;
+			for (int i = 0; i < 4; i++) {
+				l = sent(e, &tc, 1, 0, w);
+				assert_int_equal(recv_copy(e, &rx, 1, w, l),
+						 i < 3 ? CSRTP_OK : CSRTP_ERR_KEY_EXPIRED);
+			}
+
+			/* (b) */
+			assert_int_equal(csrtp_stream_init(&rx, &a, 0, 0), 0);
+			assert_int_equal(csrtp_stream_pending(&rx, &b, NULL), 0);
+			l = sent(e, &ta, 0, 50, w);
+			assert_int_equal(recv_copy(e, &rx, 0, w, l), CSRTP_OK);
+			tb.srtcp_next = 20;
+			for (int i = 0; i < 3; i++) {
+				l = sent(e, &tb, 1, 0, w);
+				assert_int_equal(recv_copy(e, &rx, 1, w, l), CSRTP_OK);
+			}
+			l = sent(e, &tb, 0, 51, w);
+			assert_int_equal(recv_copy(e, &rx, 0, w, l), CSRTP_OK);
+			assert_ptr_equal(rx.key, &b);
+			for (int i = 0; i < 3; i++) {
+				l = sent(e, &tb, 1, 0, w);
+				assert_int_equal(recv_copy(e, &rx, 1, w, l), CSRTP_ERR_KEY_EXPIRED);
+			}
+			/* B's SRTP count is its own: 2 more */
+			for (int i = 0; i < 3; i++) {
+				l = sent(e, &tb, 0, (uint16_t)(52 + i), w);
+				assert_int_equal(recv_copy(e, &rx, 0, w, l),
+						 i < 2 ? CSRTP_OK : CSRTP_ERR_KEY_EXPIRED);
+			}
+			/* A's place, released a window past From, is cleared */
+			assert_ptr_equal(rx.prev_key, &a);
+			assert_int_equal(rx.rtp_used[1], 1);
+			l = sent(e, &tb, 0, (uint16_t)(51 + rx.rtp.size), w);
+			assert_int_equal(recv_copy(e, &rx, 0, w, l), CSRTP_ERR_KEY_EXPIRED);
+			assert_ptr_equal(rx.prev_key, &a);       /* refused: nothing moved */
+			assert_int_equal(csrtp_key_set_lifetime(&b, 0), 0);
+			assert_int_equal(recv_copy(e, &rx, 0, w, l), CSRTP_OK);
+			assert_null(rx.prev_key);
+			assert_int_equal(rx.rtp_used[1], 0);
+			assert_int_equal(rx.rtcp_used[1], 0);
+
+			/* (c) pending B takes 3 SRTCP packets, then C replaces
+			 * it (the sender never used B): C's count is its own */
+			assert_int_equal(csrtp_stream_init(&rx, &a, 0, 0), 0);
+			assert_int_equal(csrtp_stream_pending(&rx, &b, NULL), 0);
+			assert_int_equal(csrtp_key_set_lifetime(&b, 3), 0);
+			tb.srtcp_next = 40;
+			for (int i = 0; i < 3; i++) {
+				l = sent(e, &tb, 1, 0, w);
+				assert_int_equal(recv_copy(e, &rx, 1, w, l), CSRTP_OK);
+			}
+			assert_int_equal(csrtp_stream_pending(&rx, &c, NULL), 0);
+			tc.srtcp_next = 60;
+			for (int i = 0; i < 4; i++) {
+				l = sent(e, &tc, 1, 0, w);
+				assert_int_equal(recv_copy(e, &rx, 1, w, l),
+						 i < 3 ? CSRTP_OK : CSRTP_ERR_KEY_EXPIRED);
+			}
+			/* handing the same pending key again keeps its count */
+			assert_int_equal(csrtp_stream_pending(&rx, &c, NULL), 0);
+			l = sent(e, &tc, 1, 0, w);
+			assert_int_equal(recv_copy(e, &rx, 1, w, l), CSRTP_ERR_KEY_EXPIRED);
+			csrtp_key_wipe(&a);
+			csrtp_key_wipe(&b);
+			csrtp_key_wipe(&c);
+			csrtp_key_wipe(&sa);
+			csrtp_key_wipe(&sb);
+			csrtp_key_wipe(&sc);
+		}
+	}
+}
+
 const struct CMUnitTest csrtp_mki_tests[] = {
 	cmocka_unit_test(test_mki_api),
 	cmocka_unit_test(test_mki_layout),
@@ -613,5 +821,7 @@ const struct CMUnitTest csrtp_mki_tests[] = {
 	cmocka_unit_test(test_lifetime_send),
 	cmocka_unit_test(test_lifetime_receive),
 	cmocka_unit_test(test_lifetime_rekey_from),
+	cmocka_unit_test(test_mki_shared_value),
+	cmocka_unit_test(test_lifetime_per_key),
 };
 const size_t csrtp_mki_ntests = sizeof(csrtp_mki_tests) / sizeof(csrtp_mki_tests[0]);

@@ -38,6 +38,7 @@ static uint32_t rnd(void)
 
 enum csrtp_profile csrtp_rekey_profile = CSRTP_PROFILE_AEAD_AES_128_GCM;
 unsigned csrtp_rekey_mki_len;
+bool csrtp_rekey_mki_same;
 
 static void key(struct csrtp_engine *e, struct csrtp_key *k, unsigned seed)
 {
@@ -51,6 +52,10 @@ static void key(struct csrtp_engine *e, struct csrtp_key *k, unsigned seed)
 	assert_int_equal(csrtp_key_init_salt(e, k, csrtp_rekey_profile, m, 16, salt, sl), 0);
 	/* with MKIs (a distinct one per seed) the packets name their keys */
 	uint8_t mki[CSRTP_MKI_MAX] = { (uint8_t)seed, 0x5a, 0xa5, (uint8_t)~seed };
+	/* or one MKI for all (SDES peers often give every key MKI 1): the
+	 * packets name several keys, tried as without an MKI */
+	if (csrtp_rekey_mki_same)
+		mki[0] = 1, mki[3] = 0xfe;
 	assert_int_equal(csrtp_key_set_mki(k, mki, csrtp_rekey_mki_len), 0);
 }
 

@@ -4,6 +4,7 @@
 #ifndef TEST_CSRTP_REKEY_H
 #define TEST_CSRTP_REKEY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "csrtp.h"
@@ -15,5 +16,7 @@ extern const size_t csrtp_rekey_ntests;
 extern enum csrtp_profile csrtp_rekey_profile;
 /* the MKI length of every key the tests make (0: none) */
 extern unsigned csrtp_rekey_mki_len;
+/* every key the tests make has the same MKI (false: one per key) */
+extern bool csrtp_rekey_mki_same;
 
 #endif

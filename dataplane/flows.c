@@ -681,9 +681,7 @@ static void stream_follow(const struct flow *fl, struct stream *st)
 	if (fl->next != NULL && !fl->on_auth) {
 		if (out && st->cur_serial != fl->cur_serial)
 			sender_rekey(st, fl->cur);
-		cs->key = fl->cur;
-		cs->prev_key = NULL;
-		(void)csrtp_stream_pending(cs, NULL, NULL);
+		csrtp_stream_set_keys(cs, fl->cur, NULL, NULL, NULL);
 		/* refused only for a next key with another MKI length (one
 		 * length per stream, RFC 3711 s. 3.1): the stream stays on cur
 		 * until the table makes next current */
@@ -702,20 +700,17 @@ static void stream_follow(const struct flow *fl, struct stream *st)
 			b = nx;
 		} else if (nx == NULL || cs->key != nx) {
 			/* a key the flow no longer holds (replaced): cur at once */
-			cs->key = fl->cur;
-			cs->prev_key = NULL;
+			csrtp_stream_set_keys(cs, fl->cur, NULL, cs->pending[0], cs->pending[1]);
 			a = nx;
 		}
 		if (!flow_holds(fl, cs->prev_key))
-			cs->prev_key = NULL;
+			csrtp_stream_set_keys(cs, cs->key, NULL, cs->pending[0], cs->pending[1]);
 		if ((a != NULL || b != NULL || !cs->skipped || !flow_holds(fl, cs->pending[0])) &&
 		    csrtp_stream_pending(cs, a, b) != 0) {
 			/* a new key with another MKI length (one length per
 			 * stream, RFC 3711 s. 3.1) cannot overlap the old one:
 			 * the flow's current key at once */
-			cs->key = fl->cur;
-			cs->prev_key = NULL;
-			(void)csrtp_stream_pending(cs, NULL, NULL);
+			csrtp_stream_set_keys(cs, fl->cur, NULL, NULL, NULL);
 		}
 	}
 	st->cur_serial = fl->cur_serial;

@@ -321,6 +321,17 @@ int csrtp_stream_init(struct csrtp_stream *s, const struct csrtp_key *k,
 		     unsigned window, uint32_t flags);
 
 /*
+ * Set the stream's keys at once: current key, previous key (<From,To>) and
+ * the pending keys a and b, for a caller that follows a table of keys
+ * (dataplane/flows.c). Each key's lifetime counts go with it to its new
+ * place; a key the stream did not hold, and an empty place, start at 0. The
+ * caller keeps one MKI length per stream (csrtp_stream_pending checks it).
+ */
+void csrtp_stream_set_keys(struct csrtp_stream *s, const struct csrtp_key *key,
+			   const struct csrtp_key *prev, const struct csrtp_key *a,
+			   const struct csrtp_key *b);
+
+/*
  * Change keys at a known index (RFC 3711 <From,To>): packets with SRTP index
  * >= from use next, older ones keep the current key. SRTCP switches once the
  * stream's SRTP has reached from (at once on a stream that has sent no RTP);

@@ -81,11 +81,4 @@ static inline const struct csrtp_key *csrtp_stream_key_at(const struct csrtp_str
 	       s->pending[j - PLACE_PENDING];
 }
 
-/* The stream's keys become key, prev, pending a and b (csrtp_setup.c): each
- * key's lifetime counts go with it to its new place; a key the stream did not
- * hold, and an empty place, start at 0. */
-void csrtp_stream_set_keys(struct csrtp_stream *s, const struct csrtp_key *key,
-			   const struct csrtp_key *prev, const struct csrtp_key *a,
-			   const struct csrtp_key *b);
-
 #endif /* CALLSEAL_CSRTP_INTERNAL_H */

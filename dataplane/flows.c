@@ -51,6 +51,14 @@ struct flow {
 	uint32_t cur_serial;           /* +1 whenever cur changes */
 	uint8_t on_auth;               /* KEYTABLE_F_NEXT_ON_AUTH: next from the
 					  first packet that verifies under it */
+	uint8_t wild;                  /* found through a wildcard entry: an
+					  exact entry added later must take
+					  over, so only an unchanged table
+					  (changes) proves it current */
+	/* the entry's slot when last looked up: with generation, the
+	 * keytable_ref that proves the flow current after the table changed
+	 * (read only then: not in line 0) */
+	uint32_t ref_slot;
 	struct keytable_master cur_m;  /* what cur was expanded from */
 	struct keytable_master next_m; /* what next was expanded from */
 	uint64_t created_ns;           /* the entry instance applied (its created_ns) */
@@ -104,6 +112,7 @@ struct flows {
 	uint32_t *pool_free;
 	uint32_t pool_size, pool_n, pool_head;
 	uint64_t lookups, expansions;
+	uint64_t ref_checks;           /* flows checked by their entry's ref */
 	/* the stream table's hash key (per lcore, from getrandom) */
 	uint64_t hk0, hk1;
 	uint32_t flow_streams;         /* committed streams per flow */
@@ -828,18 +837,33 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 		__builtin_prefetch(&f->flow[(uint32_t)hash[i] & f->flow_mask]);
 	}
 
-	/* 1. local flows that are known current need no look-up */
+	/* 1. local flows that are known current need no look-up: the table
+	 * has not changed since they were looked up, or (after a change) the
+	 * slot of their entry still holds the generation they applied, so
+	 * the change was another entry's (a per-entry check, 1b) */
+	struct keytable_ref refs[KEYTABLE_BULK_MAX];
+	uint32_t rc_flow[KEYTABLE_BULK_MAX], rc_pkt[KEYTABLE_BULK_MAX];
+	unsigned nrc = 0;
 	for (unsigned i = 0; i < n; i++) {
 		bool found;
 		uint32_t fi = flow_find_h(f, &keys[i], hash[i], &found);
+		struct flow *fl = found ? &f->flow[fi] : NULL;
 		fidx[i] = found ? fi : UINT32_MAX;
 		why[i] = FLOWS_OK;
-		if (found && f->flow[fi].state == FLOW_LIVE && f->flow[fi].changes == changes)
+		if (found && fl->state == FLOW_LIVE && fl->changes == changes)
 			continue;
-		if (found && f->flow[fi].pending)
+		if (found && fl->pending)
 			continue;                   /* already queued by a packet before */
+		if (found && fl->state == FLOW_LIVE && !fl->wild) {
+			fl->pending = 1;
+			refs[nrc] = (struct keytable_ref){ .slot = fl->ref_slot,
+							   .generation = fl->generation };
+			rc_flow[nrc] = fi;
+			rc_pkt[nrc++] = i;
+			continue;
+		}
 		if (found)
-			f->flow[fi].pending = 1;
+			fl->pending = 1;
 		else {
 			/* not here yet: queue one look-up per distinct key */
 			bool dup = false;
@@ -853,12 +877,35 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 		nl++;
 	}
 
+	/* 1b. one line of the shared table per flow. Current after changes
+	 * was read: every write not in that count moves it again, and the
+	 * flow is checked again then. Not current (changed, deleted, moved
+	 * by a delete's shift, or mid-write): looked up below. */
+	if (nrc > 0) {
+		uint8_t cur[KEYTABLE_BULK_MAX];
+
+		keytable_ref_current_bulk(f->t, refs, nrc, cur);
+		f->ref_checks += nrc;
+		for (unsigned j = 0; j < nrc; j++) {
+			struct flow *fl = &f->flow[rc_flow[j]];
+
+			if (cur[j]) {
+				fl->changes = changes;
+				fl->pending = 0;
+				continue;
+			}
+			lk[nl] = fl->key;
+			lk_pkt[nl] = rc_pkt[j];
+			nl++;
+		}
+	}
+
 	/* 2. one bulk look-up in the shared table for the rest */
 	if (nl > 0) {
 		struct keytable_entry en[KEYTABLE_BULK_MAX];
 		uint8_t st[KEYTABLE_BULK_MAX];
 
-		keytable_lookup_bulk(f->t, lk, nl, en, st, NULL);
+		keytable_lookup_bulk(f->t, lk, nl, en, st, refs);
 		f->lookups += nl;
 		for (unsigned j = 0; j < nl; j++) {
 			bool found;
@@ -898,6 +945,8 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 			if (fl->state != FLOW_LIVE || fl->generation != en[j].generation)
 				flow_apply(f, fl, &en[j]);
 			fl->changes = changes;
+			fl->ref_slot = refs[j].slot;
+			fl->wild = !key_eq(&en[j].key, &lk[j]);
 			if (f->rows != NULL)
 				row_follow(f, fi, !found, &en[j], now_ns);
 		}
@@ -990,7 +1039,25 @@ unsigned flows_sweep(struct flows *f)
 		}
 		f->sweep_pos++;
 	}
-	/* references only: no key bytes are copied out of the table */
+	/* a flow whose entry's slot still holds its generation is kept (one
+	 * line each); the others are looked up, by reference only: no key
+	 * bytes are copied out of the table */
+	if (nl > 0) {
+		uint8_t cur[KEYTABLE_BULK_MAX];
+		unsigned nq = 0;
+
+		for (unsigned j = 0; j < nl; j++)
+			refs[j] = (struct keytable_ref){ .slot = f->flow[idx[j]].ref_slot,
+							 .generation = f->flow[idx[j]].generation };
+		keytable_ref_current_bulk(f->t, refs, nl, cur);
+		for (unsigned j = 0; j < nl; j++) {
+			if (!cur[j]) {
+				idx[nq] = idx[j];
+				lk[nq++] = lk[j];
+			}
+		}
+		nl = nq;
+	}
 	if (nl > 0 && keytable_lookup_bulk_ref(f->t, lk, nl, refs, st) >= 0) {
 		for (unsigned j = 0; j < nl; j++) {
 			if (st[j] == KEYTABLE_NOT_FOUND) {
@@ -1012,6 +1079,7 @@ unsigned flows_sweep(struct flows *f)
 void flows_get_stats(const struct flows *f, struct flows_stats *s)
 {
 	s->lookups = f->lookups;
+	s->ref_checks = f->ref_checks;
 	s->expansions = f->expansions;
 	s->flows = f->n_flows;
 	s->streams = f->n_streams;

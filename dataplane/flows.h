@@ -9,10 +9,16 @@
  * SRTCP index). Both tables are allocated at start and owned by one lcore:
  * no locks, no allocation on the packet path.
  *
- * Validity: a flow is known to be current while the table's change counter
- * (keytable_changes) is the value it had when the flow was looked up; when the
- * counter moves, the flows a burst touches are looked up again in one bulk
- * call, so a deleted or replaced key stops being used at the next burst.
+ * Validity, per entry: a flow is known to be current while the table's
+ * change counter (keytable_changes) is the value it had when the flow was
+ * last checked; when the counter moves, the flows a burst touches check their
+ * entry's reference (its slot and generation, keytable_ref_current_bulk: one
+ * line of the table each), and only those whose entry changed, went or moved
+ * (a delete's shift) are looked up again in one bulk call. So another
+ * entry's add or delete costs a flow one line, not a look-up and a copy, and
+ * a deleted or replaced key stops being used at the next burst. A flow found
+ * through a wildcard entry is looked up again after any change (an exact
+ * entry added for its address takes over).
  * Streams follow their flow's generation lazily, before each use
  * (stream_follow in flows.c): outbound, a new current key applies from each
  * stream's next packet; inbound, an on-auth next key (and, for an advanced
@@ -68,6 +74,8 @@ struct flows_cfg {
 
 struct flows_stats {
 	uint64_t lookups;        /* keys looked up in the shared table */
+	uint64_t ref_checks;     /* flows found current (or not) by their
+				    entry's reference after the table changed */
 	uint64_t expansions;     /* master keys expanded */
 	uint64_t flows;          /* flows in use */
 	uint64_t streams;        /* committed streams in use */

@@ -1091,3 +1091,9 @@ void flows_get_stats(const struct flows *f, struct flows_stats *s)
 	s->commits = f->commits;
 	s->visits = f->visits;
 }
+
+void flows_state_bytes(size_t *flow, size_t *stream)
+{
+	*flow = sizeof(struct flow);
+	*stream = sizeof(struct stream);
+}

@@ -40,6 +40,7 @@
 #ifndef CALLSEAL_FLOWS_H
 #define CALLSEAL_FLOWS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "csrtp.h"
@@ -167,5 +168,8 @@ void flows_row_add(struct flows *f, struct dpstats_flow *row, uint64_t pkts,
 unsigned flows_sweep(struct flows *f);
 
 void flows_get_stats(const struct flows *f, struct flows_stats *s);
+/* The bytes of one flow and of one SSRC stream in their tables (each table
+ * has twice the slots of its limit), for the benchmarks' state figures. */
+void flows_state_bytes(size_t *flow, size_t *stream);
 
 #endif /* CALLSEAL_FLOWS_H */

@@ -113,6 +113,7 @@ struct flows {
 	uint32_t pool_size, pool_n, pool_head;
 	uint64_t lookups, expansions;
 	uint64_t ref_checks;           /* flows checked by their entry's ref */
+	unsigned last_nrc;             /* ref checks of the last flows_resolve */
 	/* the stream table's hash key (per lcore, from getrandom) */
 	uint64_t hk0, hk1;
 	uint32_t flow_streams;         /* committed streams per flow */
@@ -830,11 +831,16 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 	f->epoch++;                 /* streams handed out before are free to go */
 
 	/* 0. hash every key and prefetch its flow slot, so that the misses of
-	 * a burst over many flows overlap */
+	 * a burst over many flows overlap; while flows need ref checks (the
+	 * last burst had some: a control is busy), their entries' home slots
+	 * too (the same hash), so that 1b finds its lines on their way */
 	uint64_t hash[KEYTABLE_BULK_MAX];
+	const bool pf_table = f->last_nrc != 0;
 	for (unsigned i = 0; i < n; i++) {
 		hash[i] = keytable_hash(&keys[i]);
 		__builtin_prefetch(&f->flow[(uint32_t)hash[i] & f->flow_mask]);
+		if (pf_table)
+			keytable_prefetch_home(f->t, hash[i]);
 	}
 
 	/* 1. local flows that are known current need no look-up: the table
@@ -877,6 +883,7 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 		nl++;
 	}
 
+	f->last_nrc = nrc;
 	/* 1b. one line of the shared table per flow. Current after changes
 	 * was read: every write not in that count moves it again, and the
 	 * flow is checked again then. Not current (changed, deleted, moved
@@ -1032,10 +1039,14 @@ unsigned flows_sweep(struct flows *f)
 	end = f->sweep_pos + FLOWS_SWEEP_SLOTS;
 	if (end > f->flow_mask + 1 || end < f->sweep_pos)
 		end = f->flow_mask + 1;
-	while (f->sweep_pos < end && nl < KEYTABLE_BULK_MAX) {
-		if (f->flow[f->sweep_pos].state == FLOW_LIVE) {
+	while (f->sweep_pos < end && nl < FLOWS_SWEEP_FLOWS) {
+		const struct flow *fl = &f->flow[f->sweep_pos];
+
+		/* a flow checked since the pass began has seen every delete
+		 * the pass is for (a packet's check read a later counter) */
+		if (fl->state == FLOW_LIVE && fl->changes < f->sweep_from) {
 			idx[nl] = f->sweep_pos;
-			lk[nl++] = f->flow[f->sweep_pos].key;
+			lk[nl++] = fl->key;
 		}
 		f->sweep_pos++;
 	}
@@ -1050,6 +1061,7 @@ unsigned flows_sweep(struct flows *f)
 			refs[j] = (struct keytable_ref){ .slot = f->flow[idx[j]].ref_slot,
 							 .generation = f->flow[idx[j]].generation };
 		keytable_ref_current_bulk(f->t, refs, nl, cur);
+		f->ref_checks += nl;
 		for (unsigned j = 0; j < nl; j++) {
 			if (!cur[j]) {
 				idx[nq] = idx[j];
@@ -1080,6 +1092,7 @@ void flows_get_stats(const struct flows *f, struct flows_stats *s)
 {
 	s->lookups = f->lookups;
 	s->ref_checks = f->ref_checks;
+	s->sweep_pending = f->sweeping || keytable_changes(f->t) != f->swept;
 	s->expansions = f->expansions;
 	s->flows = f->n_flows;
 	s->streams = f->n_streams;

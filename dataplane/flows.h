@@ -76,7 +76,9 @@ struct flows_cfg {
 struct flows_stats {
 	uint64_t lookups;        /* keys looked up in the shared table */
 	uint64_t ref_checks;     /* flows found current (or not) by their
-				    entry's reference after the table changed */
+				    entry's reference after the table changed
+				    (by a look-up or by the sweep) */
+	uint64_t sweep_pending;  /* 1: a sweep pass is under way or due */
 	uint64_t expansions;     /* master keys expanded */
 	uint64_t flows;          /* flows in use */
 	uint64_t streams;        /* committed streams in use */
@@ -160,11 +162,16 @@ void flows_row_add(struct flows *f, struct dpstats_flow *row, uint64_t pkts,
  * Drop the flows whose key-table entry is gone (a call ended, a key was
  * deleted) without waiting for a packet of theirs, wiping their keys and the
  * master keys they were expanded from. After each change of the table one
- * pass over the flow table, at most FLOWS_SWEEP_SLOTS slots per call (call
- * it once per poll: a call costs one load while the table is unchanged).
- * Returns the flows dropped by this call.
+ * pass over the flow table, at most FLOWS_SWEEP_SLOTS slots and
+ * FLOWS_SWEEP_FLOWS live flows per call (call it once per poll: a call costs
+ * one load while the table is unchanged). A live flow costs one line of the
+ * key table (its reference), and nothing if a packet of it has checked it
+ * since the pass began. Under a control that never stops changing the
+ * table, passes follow each other: the per-call bounds are the cost on every
+ * poll (docs/dataplane.md). Returns the flows dropped by this call.
  */
 #define FLOWS_SWEEP_SLOTS 256
+#define FLOWS_SWEEP_FLOWS 8
 unsigned flows_sweep(struct flows *f);
 
 void flows_get_stats(const struct flows *f, struct flows_stats *s);

@@ -369,6 +369,11 @@ int keytable_ref_current_bulk(const struct keytable *t, const struct keytable_re
 	return (int)cur;
 }
 
+void keytable_prefetch_home(const struct keytable *t, uint64_t hash)
+{
+	prefetch_head(t, (uint32_t)hash & t->mask);
+}
+
 uint64_t keytable_changes(const struct keytable *t)
 {
 	/* acquire: pairs with the writer's release increment after a commit */

@@ -1464,6 +1464,37 @@ static void test_delete_shift_moves_ref(void **state)
 	destroy(x);
 }
 
+/* The sweep checks, after a change, only the flows no packet has checked
+ * since: a flow in use costs it nothing. */
+static void test_sweep_skips_checked_flows(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 16);
+	struct keytable_key k1, k2, k3;
+	uint8_t why;
+
+	keytable_key_ipv4(&k1, addr4, 5004, KEYTABLE_DIR_OUT);
+	keytable_key_ipv4(&k2, addr4, 5006, KEYTABLE_DIR_OUT);
+	keytable_key_ipv4(&k3, addr4, 5008, KEYTABLE_DIR_OUT);
+	add(x, &k1, 7);
+	add(x, &k2, 9);
+	assert_non_null(resolve1(x, &k1, 1, &why));
+	assert_non_null(resolve1(x, &k2, 1, &why));
+	for (int i = 0; i < 100; i++)
+		flows_sweep(x->f);
+	assert_false(stats_of(x).sweep_pending);
+	add(x, &k3, 5);                               /* a change: a pass is due */
+	assert_true(stats_of(x).sweep_pending);
+	assert_non_null(resolve1(x, &k1, 1, &why));   /* k1 checked by its packet */
+	uint64_t rc = stats_of(x).ref_checks;
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(flows_sweep(x->f), 0);
+	assert_false(stats_of(x).sweep_pending);
+	assert_int_equal(stats_of(x).ref_checks, rc + 1);  /* k2 only */
+	assert_int_equal(stats_of(x).lookups, 2);
+	destroy(x);
+}
+
 /* A flow found through a wildcard entry: an exact entry added later for its
  * address takes over at the next packet (the wildcard's reference alone
  * would still hold). */
@@ -1516,6 +1547,7 @@ int main(void)
 		cmocka_unit_test(test_own_change_looked_up),
 		cmocka_unit_test(test_delete_shift_moves_ref),
 		cmocka_unit_test(test_exact_entry_overrides_wildcard),
+		cmocka_unit_test(test_sweep_skips_checked_flows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,8 +35,16 @@ enum { FLOW_EMPTY = 0, FLOW_LIVE, FLOW_DEAD };
  * the row, so that counting loads nothing from the shared mapping). */
 struct flow {
 	struct keytable_key key;
-	uint8_t state;                 /* FLOW_* */
-	uint8_t pending;               /* queued for look-up in this call */
+	uint32_t state : 2;            /* FLOW_* */
+	uint32_t pending : 1;          /* queued for look-up in this call */
+	uint32_t wild : 1;             /* found through a wildcard entry: an
+					  exact entry added later must take
+					  over, so only an unchanged table
+					  (changes) proves it current */
+	/* the entry's slot when last looked up: with generation, the
+	 * keytable_ref that proves the flow current after the table changed
+	 * (< 2^27 slots: KEYTABLE_CAPACITY_MAX) */
+	uint32_t ref_slot : 28;
 	uint32_t incarnation;          /* new value whenever streams start over */
 	uint64_t changes;              /* keytable_changes() when last looked up */
 	uint64_t generation;           /* entry generation applied */
@@ -51,14 +59,6 @@ struct flow {
 	uint32_t cur_serial;           /* +1 whenever cur changes */
 	uint8_t on_auth;               /* KEYTABLE_F_NEXT_ON_AUTH: next from the
 					  first packet that verifies under it */
-	uint8_t wild;                  /* found through a wildcard entry: an
-					  exact entry added later must take
-					  over, so only an unchanged table
-					  (changes) proves it current */
-	/* the entry's slot when last looked up: with generation, the
-	 * keytable_ref that proves the flow current after the table changed
-	 * (read only then: not in line 0) */
-	uint32_t ref_slot;
 	struct keytable_master cur_m;  /* what cur was expanded from */
 	struct keytable_master next_m; /* what next was expanded from */
 	uint64_t created_ns;           /* the entry instance applied (its created_ns) */
@@ -74,6 +74,7 @@ struct flow {
 	uint16_t tslot[FLOWS_FLOW_TENTATIVE];
 } __attribute__((aligned(64)));
 _Static_assert(offsetof(struct flow, row_bytes) < 64, "a flow's hot fields in one line");
+_Static_assert((uint64_t)KEYTABLE_CAPACITY_MAX * 2 <= (UINT64_C(1) << 28), "ref_slot holds a slot");
 
 struct stream {
 	uint32_t flow;                 /* flow index + 1; 0 = empty slot */
@@ -88,7 +89,14 @@ struct stream {
 	uint32_t lineage;              /* sender rekeys of the stream (resume.h) */
 	uint32_t fnext;                /* committed: the flow's next, index + 1 */
 	struct csrtp_stream cs;
-};
+} __attribute__((aligned(64)));
+/* What a packet reads of its stream (the slot's tag, cs.key, the sender's
+ * window top and first bits) is in its first STREAM_HOT_LINES lines, which a
+ * burst prefetches together (with many streams each is a miss). */
+#define STREAM_HOT_LINES 3
+_Static_assert(offsetof(struct stream, cs) + offsetof(struct csrtp_stream, rtp) +
+	       offsetof(struct csrtp_window, bits) + 16 <= STREAM_HOT_LINES * 64,
+	       "a stream's hot fields in its first lines");
 
 struct flows {
 	struct csrtp_engine *e;
@@ -953,18 +961,24 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 				flow_apply(f, fl, &en[j]);
 			fl->changes = changes;
 			fl->ref_slot = refs[j].slot;
-			fl->wild = !key_eq(&en[j].key, &lk[j]);
+			fl->wild = !key_eq(&en[j].key, &lk[j]) ? 1 : 0;
 			if (f->rows != NULL)
 				row_follow(f, fi, !found, &en[j], now_ns);
 		}
 		explicit_bzero(en, sizeof(en));
 	}
 
-	/* 3. each packet's stream: prefetch their slots first */
+	/* 3. each packet's stream: prefetch their slots first (the lines a
+	 * packet reads, and the resume row it will write) */
 	for (unsigned i = 0; i < n; i++) {
-		if (why[i] == FLOWS_OK && fidx[i] != UINT32_MAX)
-			__builtin_prefetch(&f->stream[stream_hash(f, fidx[i] + 1, ssrcs[i]) &
-						      f->stream_mask]);
+		if (why[i] != FLOWS_OK || fidx[i] == UINT32_MAX)
+			continue;
+		uint32_t si = stream_hash(f, fidx[i] + 1, ssrcs[i]) & f->stream_mask;
+		const char *p = (const char *)&f->stream[si];
+		for (unsigned l = 0; l < STREAM_HOT_LINES; l++)
+			__builtin_prefetch(p + 64 * l);
+		if (f->srows != NULL)
+			__builtin_prefetch(&f->srows[si], 1);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		out[i] = NULL;

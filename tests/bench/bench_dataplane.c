@@ -751,12 +751,15 @@ static void *churn_run(void *arg)
 	uint64_t due = 0, done = 0;
 	struct timespec t0, now;
 
-	(void)arg;
-	/* the EAL pinned the main thread (and so this one) to lcore 0 */
+	/* the EAL pinned the main thread (and so this one) to the worker's
+	 * CPU: the control runs on the others, as callseal-control does beside
+	 * a dataplane whose lcores have cores of their own (on one CPU, there) */
 	CPU_ZERO(&all);
 	for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
-		CPU_SET((int)c, &all);
-	pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
+		if (c != *(const int *)arg)
+			CPU_SET((int)c, &all);
+	if (CPU_COUNT(&all) > 0)
+		pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
 	memset(key, 0x5a, sizeof(key));
 	memset(salt, 0xa5, sizeof(salt));
 	if (keytable_master_set(&m, KEYTABLE_PROFILE_AEAD_AES_128_GCM, key, 16, salt) != 0)
@@ -885,7 +888,9 @@ static void table_streams(struct worker *w, bool quick, int rounds, int bursts,
 	if (rrows == MAP_FAILED)
 		die("resume rows: %s", strerror(errno));
 	dp_lcore_resume(&st5.lc, NULL, rrows);
-	if (pthread_create(&st5.th, NULL, churn_run, NULL) != 0)
+	static int worker_cpu;
+	worker_cpu = sched_getcpu();
+	if (pthread_create(&st5.th, NULL, churn_run, &worker_cpu) != 0)
 		die("cannot start the control thread");
 	/* every stream set up (looked up, key expanded, committed) untimed */
 	warm_up(w, VAR_STREAMS, &fs[nsets - 1], ENC, si, 2 * (nmax + DP_BURST - 1) / DP_BURST + warm);
@@ -922,12 +927,15 @@ static void table_streams(struct worker *w, bool quick, int rounds, int bursts,
 						(nset[v] + DP_BURST - 1) / DP_BURST + warm);
 					/* ... and the sweep has finished its pass */
 					struct flows_stats q;
-					for (unsigned k = 0; k < 1000000; k++) {
+					unsigned k = 0;
+					for (; k < 4 * nmax; k++) {
 						flows_get_stats(st5.lc.flows, &q);
 						if (!q.sweep_pending)
 							break;
 						warm_up(w, VAR_STREAMS, &fs[v], ENC, si, 1);
 					}
+					if (k == 4 * nmax)
+						die("the sweep did not finish a pass in %u polls", k);
 				} else {
 					/* the control at its pace before timing */
 					__atomic_store_n(&st5.on, true, __ATOMIC_RELEASE);

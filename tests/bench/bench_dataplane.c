@@ -26,12 +26,14 @@
  * The workers count into a statistics area of their own (include/callseal/
  * dpstats.h: totals and a row per flow), as the dataplane does.
  *
- * Four tables: (1) one worker, one stream, AES-128/256-GCM, 160/1200-byte
+ * Five tables: (1) one worker, one stream, AES-128/256-GCM, 160/1200-byte
  * payloads; (2) one stream against many (default 100,000 key-table entries,
  * packets in random order); (3) one worker against two running at once;
  * (4) a flood of forged SRTP (random SSRCs, garbage tags) on one keyed flow
  * against that flow's real traffic (issue 14: every forged packet must cost
- * bounded work; they are all dropped as unverified, which it checks).
+ * bounded work; they are all dropped as unverified, which it checks);
+ * (5) many streams, 1 to 1,000,000, with a static key table and with a busy
+ * control (issue 17; table_streams below).
  * Each figure is the median of the rounds; rounds interleave the variants.
  *
  * usage: callseal-bench-dataplane [--quick] [--rounds N] [--bursts N]

@@ -35,8 +35,16 @@ enum { FLOW_EMPTY = 0, FLOW_LIVE, FLOW_DEAD };
  * the row, so that counting loads nothing from the shared mapping). */
 struct flow {
 	struct keytable_key key;
-	uint8_t state;                 /* FLOW_* */
-	uint8_t pending;               /* queued for look-up in this call */
+	uint32_t state : 2;            /* FLOW_* */
+	uint32_t pending : 1;          /* queued for look-up in this call */
+	uint32_t wild : 1;             /* found through a wildcard entry: an
+					  exact entry added later must take
+					  over, so only an unchanged table
+					  (changes) proves it current */
+	/* the entry's slot when last looked up: with generation, the
+	 * keytable_ref that proves the flow current after the table changed
+	 * (< 2^27 slots: KEYTABLE_CAPACITY_MAX) */
+	uint32_t ref_slot : 28;
 	uint32_t incarnation;          /* new value whenever streams start over */
 	uint64_t changes;              /* keytable_changes() when last looked up */
 	uint64_t generation;           /* entry generation applied */
@@ -66,6 +74,7 @@ struct flow {
 	uint16_t tslot[FLOWS_FLOW_TENTATIVE];
 } __attribute__((aligned(64)));
 _Static_assert(offsetof(struct flow, row_bytes) < 64, "a flow's hot fields in one line");
+_Static_assert((uint64_t)KEYTABLE_CAPACITY_MAX * 2 <= (UINT64_C(1) << 28), "ref_slot holds a slot");
 
 struct stream {
 	uint32_t flow;                 /* flow index + 1; 0 = empty slot */
@@ -80,7 +89,14 @@ struct stream {
 	uint32_t lineage;              /* sender rekeys of the stream (resume.h) */
 	uint32_t fnext;                /* committed: the flow's next, index + 1 */
 	struct csrtp_stream cs;
-};
+} __attribute__((aligned(64)));
+/* What a packet reads of its stream (the slot's tag, cs.key, the sender's
+ * window top and first bits) is in its first STREAM_HOT_LINES lines, which a
+ * burst prefetches together (with many streams each is a miss). */
+#define STREAM_HOT_LINES 3
+_Static_assert(offsetof(struct stream, cs) + offsetof(struct csrtp_stream, rtp) +
+	       offsetof(struct csrtp_window, bits) + 16 <= STREAM_HOT_LINES * 64,
+	       "a stream's hot fields in its first lines");
 
 struct flows {
 	struct csrtp_engine *e;
@@ -104,6 +120,8 @@ struct flows {
 	uint32_t *pool_free;
 	uint32_t pool_size, pool_n, pool_head;
 	uint64_t lookups, expansions;
+	uint64_t ref_checks;           /* flows checked by their entry's ref */
+	unsigned last_nrc;             /* ref checks of the last flows_resolve */
 	/* the stream table's hash key (per lcore, from getrandom) */
 	uint64_t hk0, hk1;
 	uint32_t flow_streams;         /* committed streams per flow */
@@ -830,25 +848,45 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 	f->epoch++;                 /* streams handed out before are free to go */
 
 	/* 0. hash every key and prefetch its flow slot, so that the misses of
-	 * a burst over many flows overlap */
+	 * a burst over many flows overlap; while flows need ref checks (the
+	 * last burst had some: a control is busy), their entries' home slots
+	 * too (the same hash), so that 1b finds its lines on their way */
 	uint64_t hash[KEYTABLE_BULK_MAX];
+	const bool pf_table = f->last_nrc != 0;
 	for (unsigned i = 0; i < n; i++) {
 		hash[i] = keytable_hash(&keys[i]);
 		__builtin_prefetch(&f->flow[(uint32_t)hash[i] & f->flow_mask]);
+		if (pf_table)
+			keytable_prefetch_home(f->t, hash[i]);
 	}
 
-	/* 1. local flows that are known current need no look-up */
+	/* 1. local flows that are known current need no look-up: the table
+	 * has not changed since they were looked up, or (after a change) the
+	 * slot of their entry still holds the generation they applied, so
+	 * the change was another entry's (a per-entry check, 1b) */
+	struct keytable_ref refs[KEYTABLE_BULK_MAX];
+	uint32_t rc_flow[KEYTABLE_BULK_MAX], rc_pkt[KEYTABLE_BULK_MAX];
+	unsigned nrc = 0;
 	for (unsigned i = 0; i < n; i++) {
 		bool found;
 		uint32_t fi = flow_find_h(f, &keys[i], hash[i], &found);
+		struct flow *fl = found ? &f->flow[fi] : NULL;
 		fidx[i] = found ? fi : UINT32_MAX;
 		why[i] = FLOWS_OK;
-		if (found && f->flow[fi].state == FLOW_LIVE && f->flow[fi].changes == changes)
+		if (found && fl->state == FLOW_LIVE && fl->changes == changes)
 			continue;
-		if (found && f->flow[fi].pending)
+		if (found && fl->pending)
 			continue;                   /* already queued by a packet before */
+		if (found && fl->state == FLOW_LIVE && !fl->wild) {
+			fl->pending = 1;
+			refs[nrc] = (struct keytable_ref){ .slot = fl->ref_slot,
+							   .generation = fl->generation };
+			rc_flow[nrc] = fi;
+			rc_pkt[nrc++] = i;
+			continue;
+		}
 		if (found)
-			f->flow[fi].pending = 1;
+			fl->pending = 1;
 		else {
 			/* not here yet: queue one look-up per distinct key */
 			bool dup = false;
@@ -862,12 +900,36 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 		nl++;
 	}
 
+	f->last_nrc = nrc;
+	/* 1b. one line of the shared table per flow. Current after changes
+	 * was read: every write not in that count moves it again, and the
+	 * flow is checked again then. Not current (changed, deleted, moved
+	 * by a delete's shift, or mid-write): looked up below. */
+	if (nrc > 0) {
+		uint8_t cur[KEYTABLE_BULK_MAX];
+
+		keytable_ref_current_bulk(f->t, refs, nrc, cur);
+		f->ref_checks += nrc;
+		for (unsigned j = 0; j < nrc; j++) {
+			struct flow *fl = &f->flow[rc_flow[j]];
+
+			if (cur[j]) {
+				fl->changes = changes;
+				fl->pending = 0;
+				continue;
+			}
+			lk[nl] = fl->key;
+			lk_pkt[nl] = rc_pkt[j];
+			nl++;
+		}
+	}
+
 	/* 2. one bulk look-up in the shared table for the rest */
 	if (nl > 0) {
 		struct keytable_entry en[KEYTABLE_BULK_MAX];
 		uint8_t st[KEYTABLE_BULK_MAX];
 
-		keytable_lookup_bulk(f->t, lk, nl, en, st, NULL);
+		keytable_lookup_bulk(f->t, lk, nl, en, st, refs);
 		f->lookups += nl;
 		for (unsigned j = 0; j < nl; j++) {
 			bool found;
@@ -907,17 +969,25 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 			if (fl->state != FLOW_LIVE || fl->generation != en[j].generation)
 				flow_apply(f, fl, &en[j]);
 			fl->changes = changes;
+			fl->ref_slot = refs[j].slot;
+			fl->wild = !key_eq(&en[j].key, &lk[j]) ? 1 : 0;
 			if (f->rows != NULL)
 				row_follow(f, fi, !found, &en[j], now_ns);
 		}
 		explicit_bzero(en, sizeof(en));
 	}
 
-	/* 3. each packet's stream: prefetch their slots first */
+	/* 3. each packet's stream: prefetch their slots first (the lines a
+	 * packet reads, and the resume row it will write) */
 	for (unsigned i = 0; i < n; i++) {
-		if (why[i] == FLOWS_OK && fidx[i] != UINT32_MAX)
-			__builtin_prefetch(&f->stream[stream_hash(f, fidx[i] + 1, ssrcs[i]) &
-						      f->stream_mask]);
+		if (why[i] != FLOWS_OK || fidx[i] == UINT32_MAX)
+			continue;
+		uint32_t si = stream_hash(f, fidx[i] + 1, ssrcs[i]) & f->stream_mask;
+		const char *p = (const char *)&f->stream[si];
+		for (unsigned l = 0; l < STREAM_HOT_LINES; l++)
+			__builtin_prefetch(p + 64 * l);
+		if (f->srows != NULL)
+			__builtin_prefetch(&f->srows[si], 1);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		out[i] = NULL;
@@ -992,14 +1062,37 @@ unsigned flows_sweep(struct flows *f)
 	end = f->sweep_pos + FLOWS_SWEEP_SLOTS;
 	if (end > f->flow_mask + 1 || end < f->sweep_pos)
 		end = f->flow_mask + 1;
-	while (f->sweep_pos < end && nl < KEYTABLE_BULK_MAX) {
-		if (f->flow[f->sweep_pos].state == FLOW_LIVE) {
+	while (f->sweep_pos < end && nl < FLOWS_SWEEP_FLOWS) {
+		const struct flow *fl = &f->flow[f->sweep_pos];
+
+		/* a flow checked since the pass began has seen every delete
+		 * the pass is for (a packet's check read a later counter) */
+		if (fl->state == FLOW_LIVE && fl->changes < f->sweep_from) {
 			idx[nl] = f->sweep_pos;
-			lk[nl++] = f->flow[f->sweep_pos].key;
+			lk[nl++] = fl->key;
 		}
 		f->sweep_pos++;
 	}
-	/* references only: no key bytes are copied out of the table */
+	/* a flow whose entry's slot still holds its generation is kept (one
+	 * line each); the others are looked up, by reference only: no key
+	 * bytes are copied out of the table */
+	if (nl > 0) {
+		uint8_t cur[KEYTABLE_BULK_MAX];
+		unsigned nq = 0;
+
+		for (unsigned j = 0; j < nl; j++)
+			refs[j] = (struct keytable_ref){ .slot = f->flow[idx[j]].ref_slot,
+							 .generation = f->flow[idx[j]].generation };
+		keytable_ref_current_bulk(f->t, refs, nl, cur);
+		f->ref_checks += nl;
+		for (unsigned j = 0; j < nl; j++) {
+			if (!cur[j]) {
+				idx[nq] = idx[j];
+				lk[nq++] = lk[j];
+			}
+		}
+		nl = nq;
+	}
 	if (nl > 0 && keytable_lookup_bulk_ref(f->t, lk, nl, refs, st) >= 0) {
 		for (unsigned j = 0; j < nl; j++) {
 			if (st[j] == KEYTABLE_NOT_FOUND) {
@@ -1021,6 +1114,8 @@ unsigned flows_sweep(struct flows *f)
 void flows_get_stats(const struct flows *f, struct flows_stats *s)
 {
 	s->lookups = f->lookups;
+	s->ref_checks = f->ref_checks;
+	s->sweep_pending = f->sweeping || keytable_changes(f->t) != f->swept;
 	s->expansions = f->expansions;
 	s->flows = f->n_flows;
 	s->streams = f->n_streams;
@@ -1031,4 +1126,10 @@ void flows_get_stats(const struct flows *f, struct flows_stats *s)
 	s->evictions = f->evictions;
 	s->commits = f->commits;
 	s->visits = f->visits;
+}
+
+void flows_state_bytes(size_t *flow, size_t *stream)
+{
+	*flow = sizeof(struct flow);
+	*stream = sizeof(struct stream);
 }

@@ -9,10 +9,16 @@
  * SRTCP index). Both tables are allocated at start and owned by one lcore:
  * no locks, no allocation on the packet path.
  *
- * Validity: a flow is known to be current while the table's change counter
- * (keytable_changes) is the value it had when the flow was looked up; when the
- * counter moves, the flows a burst touches are looked up again in one bulk
- * call, so a deleted or replaced key stops being used at the next burst.
+ * Validity, per entry: a flow is known to be current while the table's
+ * change counter (keytable_changes) is the value it had when the flow was
+ * last checked; when the counter moves, the flows a burst touches check their
+ * entry's reference (its slot and generation, keytable_ref_current_bulk: one
+ * line of the table each), and only those whose entry changed, went or moved
+ * (a delete's shift) are looked up again in one bulk call. So another
+ * entry's add or delete costs a flow one line, not a look-up and a copy, and
+ * a deleted or replaced key stops being used at the next burst. A flow found
+ * through a wildcard entry is looked up again after any change (an exact
+ * entry added for its address takes over).
  * Streams follow their flow's generation lazily, before each use
  * (stream_follow in flows.c): outbound, a new current key applies from each
  * stream's next packet; inbound, an on-auth next key (and, for an advanced
@@ -34,6 +40,7 @@
 #ifndef CALLSEAL_FLOWS_H
 #define CALLSEAL_FLOWS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "csrtp.h"
@@ -68,6 +75,10 @@ struct flows_cfg {
 
 struct flows_stats {
 	uint64_t lookups;        /* keys looked up in the shared table */
+	uint64_t ref_checks;     /* flows found current (or not) by their
+				    entry's reference after the table changed
+				    (by a look-up or by the sweep) */
+	uint64_t sweep_pending;  /* 1: a sweep pass is under way or due */
 	uint64_t expansions;     /* master keys expanded */
 	uint64_t flows;          /* flows in use */
 	uint64_t streams;        /* committed streams in use */
@@ -151,13 +162,21 @@ void flows_row_add(struct flows *f, struct dpstats_flow *row, uint64_t pkts,
  * Drop the flows whose key-table entry is gone (a call ended, a key was
  * deleted) without waiting for a packet of theirs, wiping their keys and the
  * master keys they were expanded from. After each change of the table one
- * pass over the flow table, at most FLOWS_SWEEP_SLOTS slots per call (call
- * it once per poll: a call costs one load while the table is unchanged).
- * Returns the flows dropped by this call.
+ * pass over the flow table, at most FLOWS_SWEEP_SLOTS slots and
+ * FLOWS_SWEEP_FLOWS live flows per call (call it once per poll: a call costs
+ * one load while the table is unchanged). A live flow costs one line of the
+ * key table (its reference), and nothing if a packet of it has checked it
+ * since the pass began. Under a control that never stops changing the
+ * table, passes follow each other: the per-call bounds are the cost on every
+ * poll (docs/dataplane.md). Returns the flows dropped by this call.
  */
 #define FLOWS_SWEEP_SLOTS 256
+#define FLOWS_SWEEP_FLOWS 8
 unsigned flows_sweep(struct flows *f);
 
 void flows_get_stats(const struct flows *f, struct flows_stats *s);
+/* The bytes of one flow and of one SSRC stream in their tables (each table
+ * has twice the slots of its limit), for the benchmarks' state figures. */
+void flows_state_bytes(size_t *flow, size_t *stream);
 
 #endif /* CALLSEAL_FLOWS_H */

@@ -373,11 +373,12 @@ static uint16_t process_burst(struct dp_lcore *lc, int from_port,
 	/* 4. warm every stream's key before the AES-GCM (many streams: the
 	 * misses overlap), then one engine batch per kind */
 	const struct csrtp_key *last = NULL;
+	const unsigned hot = csrtp_engine_key_hot(lc->engine);
 	for (int k = 0; k < 2; k++)
 		for (unsigned j = 0; j < nb[k]; j++) {
 			const struct csrtp_key *key = batch[k][j].stream->key;
 			if (key != last && key != NULL)
-				csrtp_key_prefetch(key);
+				csrtp_key_prefetch_hot(key, hot);
 			last = key;
 		}
 

@@ -461,6 +461,15 @@ int keytable_get(const struct keytable *t, const struct keytable_key *k,
 /* true iff the slot in ref still holds that generation (so a copy or the keys
  * expanded from it are current). One cache line, no retry loop. */
 bool keytable_ref_current(const struct keytable *t, const struct keytable_ref *ref);
+/* keytable_ref_current() for n (<= KEYTABLE_BULK_MAX) refs at once, every
+ * slot's line prefetched first so that the misses overlap: current[i] is 1
+ * iff refs[i] is current. Returns how many are, or -EINVAL if n is too big. */
+int keytable_ref_current_bulk(const struct keytable *t, const struct keytable_ref refs[],
+			      unsigned int n, uint8_t current[]);
+/* Start loading the first line of the home slot of a key whose
+ * keytable_hash() is hash (where most entries are), ahead of a ref check or
+ * a look-up. */
+void keytable_prefetch_home(const struct keytable *t, uint64_t hash);
 /* The header's change counter: unchanged since a look-up began means every
  * copy taken by that look-up is still current. */
 uint64_t keytable_changes(const struct keytable *t);

@@ -353,6 +353,28 @@ bool keytable_ref_current(const struct keytable *t, const struct keytable_ref *r
 	       g == ref->generation;
 }
 
+int keytable_ref_current_bulk(const struct keytable *t, const struct keytable_ref refs[],
+			      unsigned int n, uint8_t current[])
+{
+	unsigned int i, cur = 0;
+
+	if (n > KEYTABLE_BULK_MAX)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (refs[i].slot <= t->mask)
+			prefetch_head(t, refs[i].slot);
+	for (i = 0; i < n; i++) {
+		current[i] = keytable_ref_current(t, &refs[i]);
+		cur += current[i];
+	}
+	return (int)cur;
+}
+
+void keytable_prefetch_home(const struct keytable *t, uint64_t hash)
+{
+	prefetch_head(t, (uint32_t)hash & t->mask);
+}
+
 uint64_t keytable_changes(const struct keytable *t)
 {
 	/* acquire: pairs with the writer's release increment after a commit */

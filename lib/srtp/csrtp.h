@@ -117,6 +117,12 @@ void csrtp_engine_destroy(struct csrtp_engine *e);
 /* "avx512", "avx2", "avx", "sse" */
 const char *csrtp_engine_arch_name(const struct csrtp_engine *e);
 IMB_MGR *csrtp_engine_mgr(struct csrtp_engine *e);
+/* The bytes at the start of a key that an SRTP packet reads with this
+ * engine, a multiple of 64: line 0 (salts), the SRTP session key's AES
+ * round keys and the GHASH key powers its architecture's GCM code uses (SSE
+ * and AVX: 8 powers and their Karatsuba halves; AVX2: 8 powers; AVX512: all
+ * 48, the VAES layout), or an AES-CM key's SRTP keys, whichever is more. */
+unsigned csrtp_engine_key_hot(const struct csrtp_engine *e);
 
 /*
  * How the prepared batch is handed to intel-ipsec-mb, chosen per engine:
@@ -135,17 +141,19 @@ void csrtp_engine_set_api(struct csrtp_engine *e, enum csrtp_api api);
 
 /* AES-CM + HMAC-SHA1 session keys, expanded once (RFC 3711 s. 4.1.1, 4.2.1). */
 struct csrtp_cm_keys {
+	/* SRTP's first: what an RTP packet reads in the fewest lines
+	 * (csrtp_engine_key_hot) */
 	uint8_t rtp_enc[16 * 11] __attribute__((aligned(16)));  /* AES-128 round keys */
-	uint8_t rtcp_enc[16 * 11] __attribute__((aligned(16)));
 	/* SHA-1 states after one block of (auth key XOR ipad / opad): HMAC
 	 * precomputed per key, as intel-ipsec-mb's HMAC jobs take it */
 	uint8_t rtp_ipad[32] __attribute__((aligned(16)));
 	uint8_t rtp_opad[32] __attribute__((aligned(16)));
+	uint8_t rtp_salt[CSRTP_CM_SALT_LEN];
+	uint8_t rtp_tag_len;           /* 10 or 4; SRTCP always 10 */
+	uint8_t rtcp_enc[16 * 11] __attribute__((aligned(16)));
 	uint8_t rtcp_ipad[32] __attribute__((aligned(16)));
 	uint8_t rtcp_opad[32] __attribute__((aligned(16)));
-	uint8_t rtp_salt[CSRTP_CM_SALT_LEN];
 	uint8_t rtcp_salt[CSRTP_CM_SALT_LEN];
-	uint8_t rtp_tag_len;           /* 10 or 4; SRTCP always 10 */
 };
 
 struct csrtp_key {
@@ -182,6 +190,16 @@ static inline void csrtp_key_prefetch(const struct csrtp_key *k)
 {
 	const char *p = (const char *)k;
 	for (size_t off = 0; off < offsetof(struct csrtp_key, rtcp_key); off += 64)
+		__builtin_prefetch(p + off);
+}
+
+/* The same, only the first hot bytes (csrtp_engine_key_hot(): what this
+ * engine's SRTP actually reads of a key); the rest of the SRTP key data is
+ * the GHASH key powers that this engine's code does not use. */
+static inline void csrtp_key_prefetch_hot(const struct csrtp_key *k, unsigned hot)
+{
+	const char *p = (const char *)k;
+	for (unsigned off = 0; off < hot; off += 64)
 		__builtin_prefetch(p + off);
 }
 
@@ -278,13 +296,6 @@ struct csrtp_stream {
 	 * that verifies makes its key current From that packet's index. */
 	const struct csrtp_key *pending[CSRTP_PENDING_MAX];
 	uint64_t key_from;               /* RFC 3711 <From,To>: first index of key */
-	uint64_t floor;                  /* receiver restored (csrtp_stream_restore):
-					  * no SRTP index at or below it is accepted
-					  * again, under any key (the keys the dead
-					  * process had switched to are not known) */
-	uint64_t resume_top;             /* sender after csrtp_stream_sender_rekey():
-					  * the index the fresh window estimates
-					  * its first packet from */
 	uint32_t flags;                  /* CSRTP_F_* */
 	uint32_t roc_init;               /* ROC assumed before the first packet */
 	uint32_t srtcp_next;             /* sender: next SRTCP index */
@@ -305,8 +316,17 @@ struct csrtp_stream {
 	 * current keeps what it was used for while pending); a place that
 	 * is released or takes a key the stream did not hold starts at 0 */
 	uint64_t rtp_used[CSRTP_KEY_PLACES];
-	uint32_t rtcp_used[CSRTP_KEY_PLACES];
 	struct csrtp_window rtp;          /* SRTP indices seen (both directions) */
+	/* past the SRTP window's first words: what a packet seldom reads (the
+	 * dataplane prefetches a stream's first lines, flows.c STREAM_HOT_LINES) */
+	uint32_t rtcp_used[CSRTP_KEY_PLACES];
+	uint64_t floor;                  /* receiver restored (csrtp_stream_restore):
+					  * no SRTP index at or below it is accepted
+					  * again, under any key (the keys the dead
+					  * process had switched to are not known) */
+	uint64_t resume_top;             /* sender after csrtp_stream_sender_rekey():
+					  * the index the fresh window estimates
+					  * its first packet from */
 	struct csrtp_window rtcp;         /* receiver: SRTCP indices seen */
 };
 

@@ -59,6 +59,7 @@ struct csrtp_engine {
 	IMB_ARCH arch;
 	enum csrtp_api api;
 	uint32_t pass;                    /* unprotect passes, for csrtp_stream.pass */
+	unsigned key_hot;                 /* csrtp_engine_key_hot() */
 	struct gcm_context_data gctx;     /* direct calls: per-call GCM state */
 	IMB_JOB *jobs[CSRTP_BURST_MAX];
 	struct slot slot[CSRTP_BURST_MAX] __attribute__((aligned(64)));

@@ -17,6 +17,29 @@
 
 /* ---- engine, keys, streams ---------------------------------------------- */
 
+/* csrtp_engine_key_hot() for arch. intel-ipsec-mb's gcm_key_data: 15 round
+ * keys (240 bytes), then the GHASH key powers in the layout of the
+ * architecture's code (intel-ipsec-mb.h): SSE and AVX read HashKey^1..8 and
+ * their Karatsuba halves (256 bytes), AVX2 HashKey^1..8 (128 bytes); AVX512
+ * (VAES) keeps up to 48 powers: all of them. A wrong guess costs a miss,
+ * never a wrong result. */
+static unsigned key_hot(IMB_ARCH arch)
+{
+	size_t ghash = arch == IMB_ARCH_SSE || arch == IMB_ARCH_AVX ? 256 :
+		       arch == IMB_ARCH_AVX2 ? 128 :
+		       sizeof(struct gcm_key_data) - 240;
+	size_t gcm = offsetof(struct csrtp_key, rtp_key) + 240 + ghash;
+	size_t cm = offsetof(struct csrtp_key, cm_keys) + offsetof(struct csrtp_cm_keys, rtcp_enc);
+	size_t hot = gcm > cm ? gcm : cm;
+
+	return (unsigned)((hot + 63) & ~(size_t)63);
+}
+
+unsigned csrtp_engine_key_hot(const struct csrtp_engine *e)
+{
+	return e->key_hot;
+}
+
 struct csrtp_engine *csrtp_engine_create(IMB_ARCH arch)
 {
 	struct csrtp_engine *e = aligned_alloc(64, sizeof(*e));
@@ -54,6 +77,7 @@ struct csrtp_engine *csrtp_engine_create(IMB_ARCH arch)
 	if (imb_get_errno(e->mgr) != 0 || e->arch == IMB_ARCH_NONE ||
 	    e->arch == IMB_ARCH_NOAESNI)
 		goto fail;
+	e->key_hot = key_hot(e->arch);
 	return e;
 fail:
 	csrtp_engine_destroy(e);

@@ -1335,6 +1335,192 @@ static void test_restart_rekeys(void **state)
 	destroy(x);
 }
 
+/* ---- per-entry validity (issue 17) ---------------------------------------- */
+
+static struct flows_stats stats_of(struct fx *x)
+{
+	struct flows_stats st;
+	flows_get_stats(x->f, &st);
+	return st;
+}
+
+/* Another entry's add, replace and delete do not make a flow look its own
+ * entry up again: one line of the table (its reference) proves it current. */
+static void test_unrelated_change_keeps_flow(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 16);
+	struct keytable_key k, other, third;
+	struct keytable_master m;
+	uint8_t why;
+
+	keytable_key_ipv4(&k, addr4, 5004, KEYTABLE_DIR_OUT);
+	keytable_key_ipv4(&other, addr4, 5006, KEYTABLE_DIR_OUT);
+	keytable_key_ipv4(&third, addr4, 5008, KEYTABLE_DIR_IN);
+	add(x, &k, 7);
+	add(x, &other, 8);
+	struct csrtp_stream *s = commit_out(x, &k, 1, 7, &why);
+	assert_true(roundtrip(x, s, 100, 7, 0));
+	struct flows_stats a = stats_of(x);
+	assert_int_equal(a.lookups, 1);
+
+	add(x, &third, 9);                            /* unrelated add */
+	assert_ptr_equal(resolve1(x, &k, 1, &why), s);
+	master(&m, 10, 0);                            /* unrelated replace */
+	assert_int_equal(keytable_replace(x->w, &other, &m, NULL), 0);
+	assert_ptr_equal(resolve1(x, &k, 1, &why), s);
+	assert_int_equal(keytable_delete(x->w, &third), 0);  /* unrelated delete */
+	assert_ptr_equal(resolve1(x, &k, 1, &why), s);
+	assert_true(roundtrip(x, s, 101, 7, 0));
+	struct flows_stats b = stats_of(x);
+	assert_int_equal(b.lookups, a.lookups);       /* never looked up again */
+	assert_int_equal(b.expansions, a.expansions);
+	assert_int_equal(b.ref_checks, a.ref_checks + 3);
+	/* the table unchanged: not even the reference is read */
+	assert_ptr_equal(resolve1(x, &k, 1, &why), s);
+	assert_int_equal(stats_of(x).ref_checks, b.ref_checks);
+	destroy(x);
+}
+
+/* A change to the flow's own entry is looked up and applied at once: a
+ * replaced key is never used again, a deleted entry's flow stops. */
+static void test_own_change_looked_up(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 16);
+	struct keytable_key k, other;
+	struct keytable_master m;
+	uint8_t why;
+
+	keytable_key_ipv4(&k, addr4, 5004, KEYTABLE_DIR_OUT);
+	keytable_key_ipv4(&other, addr4, 5006, KEYTABLE_DIR_OUT);
+	add(x, &k, 7);
+	add(x, &other, 8);
+	struct csrtp_stream *s = resolve1(x, &k, 1, &why);
+	assert_true(roundtrip(x, s, 100, 7, 0));
+	struct flows_stats a = stats_of(x);
+
+	master(&m, 11, 0);
+	assert_int_equal(keytable_replace(x->w, &k, &m, NULL), 0);
+	s = resolve1(x, &k, 1, &why);
+	assert_non_null(s);
+	struct flows_stats b = stats_of(x);
+	assert_int_equal(b.lookups, a.lookups + 1);
+	assert_int_equal(b.expansions, a.expansions + 1);
+	assert_true(roundtrip(x, s, 101, 11, 0));     /* the new key, at once */
+	assert_false(roundtrip(x, s, 102, 7, 0));     /* never the old one */
+
+	assert_int_equal(keytable_delete(x->w, &k), 0);
+	assert_null(resolve1(x, &k, 1, &why));        /* the next look-up stops it */
+	assert_int_equal(why, FLOWS_NO_KEY);
+	assert_int_equal(stats_of(x).flows, 0);       /* wiped, and no flow for other */
+	destroy(x);
+}
+
+/* Two keys whose entries share a home slot in x's table. */
+static void colliding_keys(struct fx *x, struct keytable_key *a, struct keytable_key *b)
+{
+	struct keytable_info info;
+	keytable_info(x->r, &info);
+	keytable_key_ipv4(a, addr4, 7000, KEYTABLE_DIR_OUT);
+	uint64_t home = keytable_hash(a) & (info.slots - 1);
+	for (uint16_t p = 7001; p < 65000; p++) {
+		keytable_key_ipv4(b, addr4, p, KEYTABLE_DIR_OUT);
+		if ((keytable_hash(b) & (info.slots - 1)) == home)
+			return;
+	}
+	fail_msg("no two ports share a home slot");
+}
+
+/* A delete's backward shift moves another entry to another slot: its flow's
+ * reference no longer holds, so it is looked up again, found at the same
+ * generation (nothing expanded, its stream goes on), and its new slot is
+ * the reference from then on. */
+static void test_delete_shift_moves_ref(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 16);
+	struct keytable_key a, b, c;
+	uint8_t why;
+
+	colliding_keys(x, &a, &b);
+	keytable_key_ipv4(&c, addr4, 5010, KEYTABLE_DIR_IN);
+	add(x, &a, 3);
+	add(x, &b, 4);                                /* a's home is taken: b after it */
+	struct csrtp_stream *s = commit_out(x, &b, 1, 4, &why);
+	assert_true(roundtrip(x, s, 10, 4, 0));
+	struct flows_stats s0 = stats_of(x);
+
+	assert_int_equal(keytable_delete(x->w, &a), 0);  /* b shifts into a's slot */
+	assert_ptr_equal(resolve1(x, &b, 1, &why), s);
+	struct flows_stats s1 = stats_of(x);
+	assert_int_equal(s1.lookups, s0.lookups + 1);
+	assert_int_equal(s1.expansions, s0.expansions);
+	assert_true(roundtrip(x, s, 11, 4, 0));       /* the same stream goes on */
+
+	add(x, &c, 5);                                /* unrelated: the new slot holds */
+	assert_ptr_equal(resolve1(x, &b, 1, &why), s);
+	assert_int_equal(stats_of(x).lookups, s1.lookups);
+	destroy(x);
+}
+
+/* The sweep checks, after a change, only the flows no packet has checked
+ * since: a flow in use costs it nothing. */
+static void test_sweep_skips_checked_flows(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 16);
+	struct keytable_key k1, k2, k3;
+	uint8_t why;
+
+	keytable_key_ipv4(&k1, addr4, 5004, KEYTABLE_DIR_OUT);
+	keytable_key_ipv4(&k2, addr4, 5006, KEYTABLE_DIR_OUT);
+	keytable_key_ipv4(&k3, addr4, 5008, KEYTABLE_DIR_OUT);
+	add(x, &k1, 7);
+	add(x, &k2, 9);
+	assert_non_null(resolve1(x, &k1, 1, &why));
+	assert_non_null(resolve1(x, &k2, 1, &why));
+	for (int i = 0; i < 100; i++)
+		flows_sweep(x->f);
+	assert_false(stats_of(x).sweep_pending);
+	add(x, &k3, 5);                               /* a change: a pass is due */
+	assert_true(stats_of(x).sweep_pending);
+	assert_non_null(resolve1(x, &k1, 1, &why));   /* k1 checked by its packet */
+	uint64_t rc = stats_of(x).ref_checks;
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(flows_sweep(x->f), 0);
+	assert_false(stats_of(x).sweep_pending);
+	assert_int_equal(stats_of(x).ref_checks, rc + 1);  /* k2 only */
+	assert_int_equal(stats_of(x).lookups, 2);
+	destroy(x);
+}
+
+/* A flow found through a wildcard entry: an exact entry added later for its
+ * address takes over at the next packet (the wildcard's reference alone
+ * would still hold). */
+static void test_exact_entry_overrides_wildcard(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 16);
+	struct keytable_key any, k;
+	uint8_t why;
+
+	keytable_key_any(&any, 6000, KEYTABLE_DIR_OUT);
+	keytable_key_ipv4(&k, addr4, 6000, KEYTABLE_DIR_OUT);
+	add(x, &any, 3);
+	struct csrtp_stream *s = resolve1(x, &k, 5, &why);
+	assert_true(roundtrip(x, s, 1, 3, 0));
+	add(x, &k, 4);
+	s = resolve1(x, &k, 5, &why);
+	assert_non_null(s);
+	assert_true(roundtrip(x, s, 2, 4, 0));        /* the exact entry's key */
+	assert_int_equal(keytable_delete(x->w, &k), 0);
+	s = resolve1(x, &k, 5, &why);                 /* back to the wildcard */
+	assert_non_null(s);
+	assert_true(roundtrip(x, s, 3, 3, 0));
+	destroy(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1357,6 +1543,11 @@ int main(void)
 		cmocka_unit_test(test_stats_rows),
 		cmocka_unit_test(test_restart),
 		cmocka_unit_test(test_restart_rekeys),
+		cmocka_unit_test(test_unrelated_change_keeps_flow),
+		cmocka_unit_test(test_own_change_looked_up),
+		cmocka_unit_test(test_delete_shift_moves_ref),
+		cmocka_unit_test(test_exact_entry_overrides_wildcard),
+		cmocka_unit_test(test_sweep_skips_checked_flows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

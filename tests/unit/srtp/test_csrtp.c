@@ -1325,6 +1325,23 @@ static void test_profile_names(void **state)
 	assert_string_equal(csrtp_status_str(CSRTP_STATUS_MAX), "unknown");
 }
 
+/* csrtp_engine_key_hot: whole lines, line 0 and the SRTP round keys and the
+ * 8 GHASH powers every non-VAES architecture reads, an AES-CM key's SRTP
+ * keys, and no further than the SRTP key (the SRTCP key is not prefetched). */
+static void test_key_hot(void **state)
+{
+	(void)state;
+	struct csrtp_engine *e = csrtp_engine_create(IMB_ARCH_NONE);
+	assert_non_null(e);
+	unsigned hot = csrtp_engine_key_hot(e);
+	assert_int_equal(hot % 64, 0);
+	assert_true(hot >= offsetof(struct csrtp_key, rtp_key) + 240 + 128);
+	assert_true(hot >= offsetof(struct csrtp_key, cm_keys) +
+			   offsetof(struct csrtp_cm_keys, rtp_tag_len) + 1);
+	assert_true(hot <= offsetof(struct csrtp_key, rtcp_key));
+	csrtp_engine_destroy(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1356,6 +1373,7 @@ int main(void)
 		cmocka_unit_test(test_aescm_room_and_short),
 		cmocka_unit_test(test_aescm_resume),
 		cmocka_unit_test(test_aescm_mixed_with_gcm),
+		cmocka_unit_test(test_key_hot),
 	};
 	/* The whole suite with direct GCM calls (default), then with IMB bursts. */
 	int fails = cmocka_run_group_tests_name("direct", tests, setup, teardown);

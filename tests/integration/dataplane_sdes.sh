@@ -35,13 +35,7 @@ REMOTE=198.51.100.7
 TABLE="t$$"
 SOCK="$TEST_TMP/admin.sock"
 
-cleanup_table() { rm -f "/dev/shm/callseal.$TABLE" "/dev/shm/callseal.$TABLE.resume"; }
-trap '_lib_cleanup; cleanup_table' EXIT
-
-spawn control "$CONTROL" --table "$TABLE" --state "$TEST_TMP/state" --admin "$SOCK"
-CONTROL_PID=$SPAWN_PID
-wait_for_socket "$SOCK" 10 "$CONTROL_PID" || tap_bail "callseal-control did not start: $(tail -3 "$TEST_TMP/control.log")"
-
+control_up "$TABLE" "$SOCK"
 ctl() { "$CTL" --admin "$SOCK" "$@"; }
 
 # sdes_add PORT SUITE KEYPARAMS: key add --sdes, both directions, on 192.0.2.1:PORT

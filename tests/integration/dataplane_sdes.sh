@@ -11,8 +11,8 @@
 #          with the MKI are decrypted byte for byte; what the dataplane
 #          protects carries the MKI and libsrtp2 (srtpcheck --mki) takes it
 #   gcm    AEAD_AES_128_GCM, MKI 2:1: the same
-#   badmki inbound SRTP/SRTCP under an MKI the stream does not hold: every
-#          packet dropped as bad_mki
+#   badmki inbound SRTP/SRTCP under an MKI the stream does not hold (and
+#          cm80's SSRCs under another MKI): every packet dropped as bad_mki
 #   life   AES_CM_128_HMAC_SHA1_80, lifetime 100: packets 1-100 of the SSRC
 #          pass, the 101st on are dropped as key_expired, sending and receiving
 #   rekey  AES_CM_128_HMAC_SHA1_80 MKI 1:4, then `key rekey --sdes` with MKI
@@ -84,7 +84,10 @@ gen cm80 5100 $MEDIA --seed 2 --direction in --profile $CM80 --inline "$KEYCM" -
 gen gcm 5102 $MEDIA --seed 3 --out "$TEST_TMP/gcm.out.pcap" >"$TEST_TMP/gcm.out.json"
 gen gcm 5102 $MEDIA --seed 4 --direction in --profile $GCM --inline "$KEY128" --mki 2:1 \
   --out "$TEST_TMP/gcm.in.pcap" --plain-out "$TEST_TMP/gcm.plain.pcap" >"$TEST_TMP/gcm.in.json"
-# the right key under another MKI
+# the right key under another MKI: on SSRCs the stream has verified (rtpgen's
+# SSRCs come from --seed: cm80's, after its media) and on new ones
+gen cm80bad 5100 --ssrcs 2 --packets 20 --seq-start 1000 --rtcp-every 9 --seed 2 --direction in \
+  --profile $CM80 --inline "$KEYCM" --mki 9:4 --out "$TEST_TMP/cm80bad.in.pcap" >"$TEST_TMP/cm80bad.in.json"
 gen badmki 5104 --ssrcs 2 --packets 40 --rtcp-every 9 --seed 5 --direction in --profile $CM80 \
   --inline "$KEYCM" --mki 9:4 --out "$TEST_TMP/badmki.in.pcap" >"$TEST_TMP/badmki.in.json"
 # lifetime 100: one SSRC, RTP only; 150 sent, 130 received
@@ -101,7 +104,7 @@ gen rekey 5108 $RK --seed 9 --direction in --profile $CM80 --inline "$KEYCM" --m
   --out "$TEST_TMP/rekey.in.pcap" --plain-out "$TEST_TMP/rekey.plain.pcap" >"$TEST_TMP/rekey.in.json"
 
 mergecap -a -w "$TEST_TMP/inside.pcap" "$TEST_TMP"/{cm80,gcm,life,rekey}.out.pcap
-mergecap -a -w "$TEST_TMP/outside.pcap" "$TEST_TMP"/{cm80,gcm,badmki,life,rekey}.in.pcap
+mergecap -a -w "$TEST_TMP/outside.pcap" "$TEST_TMP"/{cm80,cm80bad,gcm,badmki,life,rekey}.in.pcap
 dp_pcap_run all "$TABLE" "$TEST_TMP/inside.pcap" "$TEST_TMP/outside.pcap"
 tap_is "$?" 0 "dataplane ran over every stream and exited cleanly"
 for p in 5100 5102 5104 5106 5108; do
@@ -126,7 +129,8 @@ tap_is "$(json_get "$r" matched),$(json_get "$r" decrypt_failed)" "0,$(media cm8
   "cm80: libsrtp2 told another MKI (1:3) unprotects none of the dataplane's packets"
 
 # ---- an MKI the stream does not hold -----------------------------------------------
-tap_is "$(dp_stat all dropped.bad_mki)" "$(media badmki.in)" "badmki: every SRTP/SRTCP packet under MKI 9 dropped as bad_mki"
+tap_is "$(dp_stat all dropped.bad_mki)" "$(( $(media badmki.in) + $(media cm80bad.in) ))" \
+  "bad MKI: every SRTP/SRTCP packet under MKI 9 dropped as bad_mki (new SSRCs, and cm80's verified ones)"
 tap_is "$(tshark -r "$TEST_TMP/app.5104.pcap" 2>/dev/null | wc -l)" 0 "badmki: none of them leaves"
 
 # ---- lifetime 100 ----------------------------------------------------------------

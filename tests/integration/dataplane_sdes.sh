@@ -46,12 +46,10 @@ sdes_add() {
   done
 }
 
-# gen NAME PORT [rtpgen options]: out (plaintext for the inside port) as
-# NAME.out.pcap, and with a key in (SRTP, NAME.in.pcap, NAME.plain.pcap);
-# the JSON counts in NAME.out.json / NAME.in.json
+# gen PORT [rtpgen options]: rtpgen between 192.0.2.1:PORT and the far end
 gen() {
-  local name=$1 port=$2
-  shift 2
+  local port=$1
+  shift
   "$RTPGEN" --local "192.0.2.1:$port" --remote "$REMOTE:$((port + 30000))" "$@"
 }
 
@@ -77,29 +75,29 @@ print(" ".join(sorted("%s/%s=%s" % (k["local"].split(":")[-1], k["direction"], k
   "key list --json: each stream's current MKI as installed"
 
 # ---- traffic: every stream in one run ---------------------------------------------
-MEDIA="--ssrcs 2 --packets 200 --seq-start 65400 --rtcp-every 9 --csrcs --ext --padding --payload 0-400"
-gen cm80 5100 $MEDIA --seed 1 --out "$TEST_TMP/cm80.out.pcap" >"$TEST_TMP/cm80.out.json"
-gen cm80 5100 $MEDIA --seed 2 --direction in --profile $CM80 --inline "$KEYCM" --mki 1:4 \
+MEDIA=(--ssrcs 2 --packets 200 --seq-start 65400 --rtcp-every 9 --csrcs --ext --padding --payload 0-400)
+gen 5100 "${MEDIA[@]}" --seed 1 --out "$TEST_TMP/cm80.out.pcap" >"$TEST_TMP/cm80.out.json"
+gen 5100 "${MEDIA[@]}" --seed 2 --direction in --profile $CM80 --inline "$KEYCM" --mki 1:4 \
   --out "$TEST_TMP/cm80.in.pcap" --plain-out "$TEST_TMP/cm80.plain.pcap" >"$TEST_TMP/cm80.in.json"
-gen gcm 5102 $MEDIA --seed 3 --out "$TEST_TMP/gcm.out.pcap" >"$TEST_TMP/gcm.out.json"
-gen gcm 5102 $MEDIA --seed 4 --direction in --profile $GCM --inline "$KEY128" --mki 2:1 \
+gen 5102 "${MEDIA[@]}" --seed 3 --out "$TEST_TMP/gcm.out.pcap" >"$TEST_TMP/gcm.out.json"
+gen 5102 "${MEDIA[@]}" --seed 4 --direction in --profile $GCM --inline "$KEY128" --mki 2:1 \
   --out "$TEST_TMP/gcm.in.pcap" --plain-out "$TEST_TMP/gcm.plain.pcap" >"$TEST_TMP/gcm.in.json"
 # the right key under another MKI: on SSRCs the stream has verified (rtpgen's
 # SSRCs come from --seed: cm80's, after its media) and on new ones
-gen cm80bad 5100 --ssrcs 2 --packets 20 --seq-start 1000 --rtcp-every 9 --seed 2 --direction in \
+gen 5100 --ssrcs 2 --packets 20 --seq-start 1000 --rtcp-every 9 --seed 2 --direction in \
   --profile $CM80 --inline "$KEYCM" --mki 9:4 --out "$TEST_TMP/cm80bad.in.pcap" >"$TEST_TMP/cm80bad.in.json"
-gen badmki 5104 --ssrcs 2 --packets 40 --rtcp-every 9 --seed 5 --direction in --profile $CM80 \
+gen 5104 --ssrcs 2 --packets 40 --rtcp-every 9 --seed 5 --direction in --profile $CM80 \
   --inline "$KEYCM" --mki 9:4 --out "$TEST_TMP/badmki.in.pcap" >"$TEST_TMP/badmki.in.json"
 # lifetime 100: one SSRC, RTP only; 150 sent, 130 received
-gen life 5106 --packets 150 --seed 6 --out "$TEST_TMP/life.out.pcap" >/dev/null
-gen life 5106 --packets 130 --seed 7 --direction in --profile $CM80 --inline "$KEYCM" \
+gen 5106 --packets 150 --seed 6 --out "$TEST_TMP/life.out.pcap" >/dev/null
+gen 5106 --packets 130 --seed 7 --direction in --profile $CM80 --inline "$KEYCM" \
   --out "$TEST_TMP/life.in.pcap" --plain-out "$TEST_TMP/life.plain.pcap" >/dev/null
 editcap -r "$TEST_TMP/life.out.pcap" "$TEST_TMP/life.out100.pcap" 1-100 >/dev/null
 editcap -r "$TEST_TMP/life.plain.pcap" "$TEST_TMP/life.plain100.pcap" 1-100 >/dev/null
 # rekey: MKI 1 below the from-index, MKI 2 from it
-RK="--ssrcs 2 --packets 200 --seq-start 65400 --rtcp-every 9"
-gen rekey 5108 $RK --seed 8 --out "$TEST_TMP/rekey.out.pcap" >"$TEST_TMP/rekey.out.json"
-gen rekey 5108 $RK --seed 9 --direction in --profile $CM80 --inline "$KEYCM" --mki 1:4 \
+RK=(--ssrcs 2 --packets 200 --seq-start 65400 --rtcp-every 9)
+gen 5108 "${RK[@]}" --seed 8 --out "$TEST_TMP/rekey.out.pcap" >"$TEST_TMP/rekey.out.json"
+gen 5108 "${RK[@]}" --seed 9 --direction in --profile $CM80 --inline "$KEYCM" --mki 1:4 \
   --inline-next "$KEYCM2" --mki-next 2:4 --from-index $FROM \
   --out "$TEST_TMP/rekey.in.pcap" --plain-out "$TEST_TMP/rekey.plain.pcap" >"$TEST_TMP/rekey.in.json"
 
@@ -145,13 +143,12 @@ tap_include "$SRTPCHECK" --tap --profile $CM80 --inline "$KEYCM" --mki 1:4 \
   --inline-next "$KEYCM2" --mki-next 2:4 --from-index $FROM \
   --expect "$TEST_TMP/rekey.out.pcap" --got "$TEST_TMP/net.5108.pcap"
 rk=$(last_json "$TEST_TMP/include.out")
-[ "$(json_get "$rk" old_key)" -gt 0 ] && [ "$(json_get "$rk" new_key)" -gt 0 ] &&
-  tap_ok "rekey: outbound under MKI 1 below the from-index and MKI 2 from it" ||
-  tap_not_ok "rekey: both MKIs used outbound" "$rk"
+tap_is "$([ "$(json_get "$rk" old_key)" -gt 0 ] && [ "$(json_get "$rk" new_key)" -gt 0 ] && echo both)" both \
+  "rekey: outbound under MKI 1 below the from-index and MKI 2 from it: $(json_get "$rk" old_key) and $(json_get "$rk" new_key)"
 tap_include "$SRTPCHECK" --tap --mode plain --expect "$TEST_TMP/rekey.plain.pcap" --got "$TEST_TMP/app.5108.pcap"
 ri=$(cat "$TEST_TMP/rekey.in.json")
-[ "$(json_get "$ri" old_key)" -gt 0 ] && [ "$(json_get "$ri" new_key)" -gt 0 ] &&
-  tap_ok "rekey: inbound came under both MKIs" || tap_not_ok "rekey: both MKIs used inbound" "$ri"
+tap_is "$([ "$(json_get "$ri" old_key)" -gt 0 ] && [ "$(json_get "$ri" new_key)" -gt 0 ] && echo both)" both \
+  "rekey: inbound came under both MKIs: $(json_get "$ri" old_key) and $(json_get "$ri" new_key)"
 
 # ---- totals: nothing else dropped ------------------------------------------------
 tap_is "$(dp_stat all encrypted)" "$(( $(media cm80.out) + $(media gcm.out) + 100 + $(media rekey.out) ))" \

@@ -471,6 +471,19 @@ for key in sys.argv[2:]:
 print(" ".join(out))' "$TEST_TMP/$1.json" "${@:2}"
 }
 
+# control_up TABLE SOCK: spawn $CONTROL (callseal-control) on key table TABLE,
+# admin socket SOCK, state in $TEST_TMP/state, and wait for its socket; sets
+# CONTROL_PID; at exit the table's /dev/shm files go too. Bails out if it does
+# not start.
+control_up() {
+  _lib_table=$1
+  trap '_lib_cleanup; rm -f "/dev/shm/callseal.$_lib_table" "/dev/shm/callseal.$_lib_table.resume"' EXIT
+  spawn control "$CONTROL" --table "$1" --state "$TEST_TMP/state" --admin "$2"
+  CONTROL_PID=$SPAWN_PID
+  wait_for_socket "$2" 10 "$CONTROL_PID" ||
+    tap_bail "callseal-control did not start: $(tail -3 "$TEST_TMP/control.log")"
+}
+
 # ---- cleanup -----------------------------------------------------------------
 
 _lib_cleanup() {

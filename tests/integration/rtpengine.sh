@@ -74,14 +74,13 @@ fi
 tap_ok "rtpengine $(rtpengine --version 2>&1 | awk '{print $2}') runs in userspace (--table=-1) and answers ng ping"
 
 # callseal_key_sdes LOCAL DIRECTION CRYPTO: install one direction's key from
-# an SDES crypto attribute value "TAG SUITE inline:KEY" (RFC 4568 section 9.1),
-# the one place keys go into callseal here. The key parameter goes to
-# --inline as it is: callsealctl takes the "inline:" prefix and refuses a
-# |lifetime or |MKI it cannot honour (rtpengine 10.5 sends neither).
+# an SDES crypto attribute value "TAG SUITE inline:KEY[|LIFETIME][|MKI:LEN]
+# [PARAMS]" (RFC 4568 section 9.1) as rtpengine gives or gets it, the one
+# place keys go into callseal here: callsealctl key add --sdes takes the whole
+# a=crypto line (suite, key, lifetime and MKI; it refuses what it cannot
+# honour).
 callseal_key_sdes() {
-  local local=$1 dir=$2 crypto=$3 suite param
-  read -r _ suite param _ <<<"$crypto"
-  ctl key add --local "$local" --direction "$dir" --profile "$suite" --inline "$param"
+  ctl key add --local "$1" --direction "$2" --sdes "a=crypto:$3"
 }
 
 # head_pcap FILE N: the pcap of FILE's first N frames, on stdout

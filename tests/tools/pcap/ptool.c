@@ -4,6 +4,7 @@
 #include "ptool.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,7 +164,7 @@ int ptool_parse_inline(const char *s, enum ptool_profile p,
 	const char *bar = strchr(s, '|');
 	size_t b64len = bar ? (size_t)(bar - s) : strlen(s);
 	if (bar && strchr(bar + 1, ':')) {
-		snprintf(err, errlen, "an MKI in the inline key is not supported");
+		snprintf(err, errlen, "an MKI in the inline key is not supported (use --mki)");
 		return -1;
 	}
 	if (sodium_base642bin(buf, sizeof(buf), s, b64len, NULL, &got, &end,
@@ -186,10 +187,85 @@ out:
 	return rc;
 }
 
-static void srtp_policy(srtp_policy_t *pol, enum ptool_profile p,
-			uint8_t *keysalt, int inbound, unsigned long window)
+int ptool_parse_mki(const char *s, struct ptool_mki *m, char *err, size_t errlen)
 {
-	memset(pol, 0, sizeof(*pol));
+	const char *colon = strrchr(s, ':');
+	char vbuf[32], *end;
+	unsigned long long v;
+	unsigned long len;
+
+	memset(m, 0, sizeof(*m));
+	if (colon == NULL || colon == s || (size_t)(colon - s) >= sizeof(vbuf)) {
+		snprintf(err, errlen, "'%s' is not VALUE:LEN", s);
+		return -1;
+	}
+	memcpy(vbuf, s, (size_t)(colon - s));
+	vbuf[colon - s] = 0;
+	errno = 0;
+	len = strtoul(colon + 1, &end, 10);
+	if (errno || colon[1] == 0 || *end || len < 1 || len > PTOOL_MKI_MAX) {
+		snprintf(err, errlen, "the MKI length in '%s' is not 1 to %d bytes", s,
+			 PTOOL_MKI_MAX);
+		return -1;
+	}
+	errno = 0;
+	v = strtoull(vbuf, &end, 0);
+	if (errno || vbuf[0] == 0 || vbuf[0] == '-' || *end ||
+	    (len < 8 && v >> (8 * len) != 0)) {
+		snprintf(err, errlen, "the MKI value in '%s' is not a number fitting %lu byte%s",
+			 s, len, len == 1 ? "" : "s");
+		return -1;
+	}
+	m->len = (unsigned)len;
+	for (unsigned i = 0; i < m->len; i++)        /* RFC 4568 s. 6.1: big-endian */
+		m->id[i] = (uint8_t)(v >> (8 * (m->len - 1 - i)));
+	return 0;
+}
+
+int ptool_mki_opts(const char *mki, const char *mki_next, int have_inline,
+		   int have_next, struct ptool_mki *m, struct ptool_mki *m_next,
+		   char *err, size_t errlen)
+{
+	char e[120];
+
+	memset(m, 0, sizeof(*m));
+	memset(m_next, 0, sizeof(*m_next));
+	if (mki && !have_inline) {
+		snprintf(err, errlen, "--mki needs --profile and --inline");
+		return -1;
+	}
+	if (mki_next && (!have_next || !mki)) {
+		snprintf(err, errlen, "--mki-next needs --inline-next and --mki "
+			 "(every key of a stream has an MKI, or none)");
+		return -1;
+	}
+	if (mki && ptool_parse_mki(mki, m, e, sizeof(e))) {
+		snprintf(err, errlen, "--mki: %s", e);
+		return -1;
+	}
+	if (mki_next && ptool_parse_mki(mki_next, m_next, e, sizeof(e))) {
+		snprintf(err, errlen, "--mki-next: %s", e);
+		return -1;
+	}
+	return 0;
+}
+
+/* A policy and the storage its one MKI master key points into (libsrtp2
+ * copies both at srtp_create / srtp_add_stream). */
+struct policy {
+	srtp_policy_t pol;
+	srtp_master_key_t mk;
+	srtp_master_key_t *mkp[1];
+	uint8_t mki[PTOOL_MKI_MAX];
+};
+
+static void srtp_policy(struct policy *pp, enum ptool_profile p,
+			uint8_t *keysalt, const struct ptool_mki *mki,
+			int inbound, unsigned long window)
+{
+	srtp_policy_t *pol = &pp->pol;
+
+	memset(pp, 0, sizeof(*pp));
 	if (p == PTOOL_PROFILE_AEAD_AES_128_GCM) {
 		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol->rtp);
 		srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol->rtcp);
@@ -204,33 +280,62 @@ static void srtp_policy(srtp_policy_t *pol, enum ptool_profile p,
 		srtp_crypto_policy_set_aes_gcm_256_16_auth(&pol->rtcp);
 	}
 	pol->ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
-	pol->key = keysalt;
+	if (mki != NULL && mki->len > 0) {
+		/* RFC 3711 s. 3.1: the MKI names the master key */
+		memcpy(pp->mki, mki->id, mki->len);
+		pp->mk.key = keysalt;
+		pp->mk.mki_id = pp->mki;
+		pp->mk.mki_size = mki->len;
+		pp->mkp[0] = &pp->mk;
+		pol->keys = pp->mkp;
+		pol->num_master_keys = 1;
+	} else {
+		pol->key = keysalt;
+	}
 	pol->window_size = window;
 	pol->allow_repeat_tx = 0;
 	pol->next = NULL;
 }
 
 srtp_err_status_t ptool_srtp_create(srtp_t *ctx, enum ptool_profile p,
-				    uint8_t *keysalt, int inbound,
-				    unsigned long window)
+				    uint8_t *keysalt, const struct ptool_mki *mki,
+				    int inbound, unsigned long window)
 {
-	srtp_policy_t pol;
+	struct policy pp;
 
-	srtp_policy(&pol, p, keysalt, inbound, window);
-	return srtp_create(ctx, &pol);
+	srtp_policy(&pp, p, keysalt, mki, inbound, window);
+	return srtp_create(ctx, &pp.pol);
 }
 
 srtp_err_status_t ptool_srtp_stream(srtp_t ctx, enum ptool_profile p,
-				    uint8_t *keysalt, uint32_t ssrc,
-				    int inbound, unsigned long window,
+				    uint8_t *keysalt, const struct ptool_mki *mki,
+				    uint32_t ssrc, int inbound, unsigned long window,
 				    int update)
 {
-	srtp_policy_t pol;
+	struct policy pp;
 
-	srtp_policy(&pol, p, keysalt, inbound, window);
-	pol.ssrc.type = ssrc_specific;
-	pol.ssrc.value = ssrc;
-	return update ? srtp_update_stream(ctx, &pol) : srtp_add_stream(ctx, &pol);
+	srtp_policy(&pp, p, keysalt, mki, inbound, window);
+	pp.pol.ssrc.type = ssrc_specific;
+	pp.pol.ssrc.value = ssrc;
+	return update ? srtp_update_stream(ctx, &pp.pol) : srtp_add_stream(ctx, &pp.pol);
+}
+
+srtp_err_status_t ptool_srtp_protect(srtp_t ctx, void *pkt, int *len, int rtcp,
+				     const struct ptool_mki *mki)
+{
+	unsigned use_mki = mki != NULL && mki->len > 0;
+
+	return rtcp ? srtp_protect_rtcp_mki(ctx, pkt, len, use_mki, 0)
+		    : srtp_protect_mki(ctx, pkt, len, use_mki, 0);
+}
+
+srtp_err_status_t ptool_srtp_unprotect(srtp_t ctx, void *pkt, int *len, int rtcp,
+				       const struct ptool_mki *mki)
+{
+	unsigned use_mki = mki != NULL && mki->len > 0;
+
+	return rtcp ? srtp_unprotect_rtcp_mki(ctx, pkt, len, use_mki)
+		    : srtp_unprotect_mki(ctx, pkt, len, use_mki);
 }
 
 /* ---- parsing ------------------------------------------------------------ */

@@ -78,16 +78,39 @@ int ptool_profile_is_cm(enum ptool_profile p);
 /*
  * RFC 4568 inline key: base64 of master key || master salt (12 bytes GCM,
  * 14 AES-CM), optionally with an "inline:" prefix and a "|lifetime" suffix
- * (an MKI is refused). Writes key_len(p) + salt_len(p) bytes. 0, or -1 with
+ * (an MKI is refused: --mki gives it). Writes key_len(p) + salt_len(p) bytes. 0, or -1 with
  * a message in err.
  */
 int ptool_parse_inline(const char *s, enum ptool_profile p,
 		       uint8_t keysalt[PTOOL_KEYSALT_MAX], char *err, size_t errlen);
 
-/* One libsrtp2 session for any SSRC, outbound or inbound. srtp_init() first. */
+/*
+ * RFC 3711 s. 3.1 MKI, as RFC 4568 writes it: "VALUE:LEN", VALUE decimal or
+ * 0x-hex, LEN 1 to 4 bytes, VALUE fitting them; carried big-endian in LEN
+ * bytes between the encrypted part and the tag. len 0: no MKI.
+ */
+#define PTOOL_MKI_MAX         4
+struct ptool_mki {
+	uint8_t id[PTOOL_MKI_MAX];
+	unsigned len;
+};
+
+/* 0, or -1 with a message in err. */
+int ptool_parse_mki(const char *s, struct ptool_mki *m, char *err, size_t errlen);
+
+/* Both tools' --mki / --mki-next (NULL: not given), checked against whether
+ * --inline / --inline-next were: 0, or -1 with a message in err. */
+int ptool_mki_opts(const char *mki, const char *mki_next, int have_inline,
+		   int have_next, struct ptool_mki *m, struct ptool_mki *m_next,
+		   char *err, size_t errlen);
+
+/* One libsrtp2 session for any SSRC, outbound or inbound. srtp_init() first.
+ * mki: NULL or len 0 for none, else the master key's MKI (libsrtp2's
+ * srtp_policy_t.keys; protect and unprotect through ptool_srtp_protect /
+ * ptool_srtp_unprotect then). */
 srtp_err_status_t ptool_srtp_create(srtp_t *ctx, enum ptool_profile p,
-				    uint8_t *keysalt, int inbound,
-				    unsigned long window);
+				    uint8_t *keysalt, const struct ptool_mki *mki,
+				    int inbound, unsigned long window);
 
 /*
  * Give one SSRC (host order) of a session its own stream with this key:
@@ -97,9 +120,16 @@ srtp_err_status_t ptool_srtp_create(srtp_t *ctx, enum ptool_profile p,
  * state: a master key change in the middle of a stream (RFC 3711 s. 8.1).
  */
 srtp_err_status_t ptool_srtp_stream(srtp_t ctx, enum ptool_profile p,
-				    uint8_t *keysalt, uint32_t ssrc,
-				    int inbound, unsigned long window,
+				    uint8_t *keysalt, const struct ptool_mki *mki,
+				    uint32_t ssrc, int inbound, unsigned long window,
 				    int update);
+
+/* srtp_protect(_rtcp) / srtp_unprotect(_rtcp) of one packet in place, the
+ * _mki variants (MKI of the session's one master key) when mki->len > 0. */
+srtp_err_status_t ptool_srtp_protect(srtp_t ctx, void *pkt, int *len, int rtcp,
+				     const struct ptool_mki *mki);
+srtp_err_status_t ptool_srtp_unprotect(srtp_t ctx, void *pkt, int *len, int rtcp,
+				       const struct ptool_mki *mki);
 
 /* ---- frames ------------------------------------------------------------ */
 enum ptool_kind {

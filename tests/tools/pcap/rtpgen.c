@@ -14,6 +14,8 @@
  * --inline-next/--from-index: a master key change (RFC 3711 <From, To>):
  * SRTP from that index on, and SRTCP once such an SRTP packet was sent, use
  * the next key; libsrtp2's srtp_update_stream keeps each stream's ROC.
+ * --mki/--mki-next: each key's MKI goes into its packets (RFC 3711 s. 3.1,
+ * libsrtp2's srtp_protect_mki).
  *
  * The scenario is reproducible from --seed. Every frame has correct IPv4
  * header and UDP checksums (IPv6: UDP checksum always present).
@@ -76,6 +78,7 @@ struct gen {
 	int have_key;
 	uint8_t next_keysalt[PTOOL_KEYSALT_MAX];  /* --inline-next */
 	int have_next;
+	struct ptool_mki mki, next_mki;  /* --mki, --mki-next (len 0: none) */
 	uint64_t from_index;           /* --from-index */
 	int vlan;                      /* -1: none */
 	unsigned nssrc, packets, rtcp_every, tamper_every, replay_every;
@@ -393,7 +396,8 @@ static void rekey(struct gen *g, struct stream *s)
 {
 	int in_session = s->sent > 0 || s->rtcp_sent > 0;
 	srtp_err_status_t e = ptool_srtp_stream(g->srtp, g->profile, g->next_keysalt,
-						s->ssrc, 0, 1024, in_session);
+						&g->next_mki, s->ssrc, 0, 1024,
+						in_session);
 	if (e != srtp_err_status_ok)
 		die("libsrtp2 %s failed for ssrc 0x%08x: error %d",
 		    in_session ? "srtp_update_stream" : "srtp_add_stream", s->ssrc, (int)e);
@@ -440,8 +444,8 @@ static void emit_media(struct gen *g, struct stream *s, const uint8_t *pkt,
 		g->n_old_key++;
 	int plen = (int)len;
 	memcpy(buf, pkt, len);
-	srtp_err_status_t e = rtcp ? srtp_protect_rtcp(g->srtp, buf, &plen)
-				   : srtp_protect(g->srtp, buf, &plen);
+	srtp_err_status_t e = ptool_srtp_protect(g->srtp, buf, &plen, rtcp,
+						 s->rekeyed ? &g->next_mki : &g->mki);
 	if (e != srtp_err_status_ok)
 		die("libsrtp2 %s failed: error %d", rtcp ? "srtp_protect_rtcp" : "srtp_protect", (int)e);
 	g->ip_id = ip_id;          /* the same IPv4 ID as the plain frame */
@@ -617,6 +621,10 @@ static void usage(FILE *f)
 "                        SRTCP packets once such an SRTP packet has been sent\n"
 "  --from-index N        with --inline-next: the first index of the next key\n"
 "                        (0 to 2^48-1; the ROC carries over, any N works)\n"
+"  --mki VALUE:LEN       the --inline key's MKI (RFC 3711 s. 3.1, as RFC 4568 writes\n"
+"                        it): VALUE decimal or 0x-hex in LEN (1-4) bytes, carried in\n"
+"                        every SRTP/SRTCP packet before the tag\n"
+"  --mki-next VALUE:LEN  with --mki: the --inline-next key's MKI\n"
 "  --plain-out FILE      also write the frames unprotected, without the tampered and\n"
 "                        replayed ones: what the dataplane should emit\n"
 "  --vlan ID             802.1Q tag (0-4095) on every frame\n"
@@ -633,7 +641,8 @@ static void usage(FILE *f)
 "                        non-media UDP (port --other-port, default %d) at fixed intervals\n"
 "  --other-port P        the port of --mix's non-media UDP (both ends)\n"
 "  --tamper-every K      before every K-th protected media packet, a copy with one\n"
-"                        byte of ciphertext or tag flipped (not in --plain-out)\n"
+"                        byte of ciphertext or tag flipped (not in --plain-out;\n"
+"                        with --mki the byte may be one of the MKI's)\n"
 "  --replay-every K      after every K-th protected media packet, a replay of an\n"
 "                        earlier one (not in --plain-out)\n"
 "  -h, --help\n"
@@ -687,7 +696,7 @@ enum {
 	O_OUT = 256, O_LOCAL, O_REMOTE, O_DIR, O_PROFILE, O_INLINE, O_PLAIN,
 	O_VLAN, O_SSRCS, O_PACKETS, O_SEQ, O_RTCP, O_CSRCS, O_EXT, O_PADDING,
 	O_PAYLOAD, O_SEED, O_MIX, O_OTHER_PORT, O_TAMPER, O_REPLAY,
-	O_INLINE_NEXT, O_FROM_INDEX,
+	O_INLINE_NEXT, O_FROM_INDEX, O_MKI, O_MKI_NEXT,
 };
 
 static const struct option longopts[] = {
@@ -698,6 +707,8 @@ static const struct option longopts[] = {
 	{ "profile", required_argument, NULL, O_PROFILE },
 	{ "inline", required_argument, NULL, O_INLINE },
 	{ "inline-next", required_argument, NULL, O_INLINE_NEXT },
+	{ "mki", required_argument, NULL, O_MKI },
+	{ "mki-next", required_argument, NULL, O_MKI_NEXT },
 	{ "from-index", required_argument, NULL, O_FROM_INDEX },
 	{ "plain-out", required_argument, NULL, O_PLAIN },
 	{ "vlan", required_argument, NULL, O_VLAN },
@@ -720,7 +731,7 @@ static const struct option longopts[] = {
 
 static void parse_args(struct gen *g, int argc, char **argv)
 {
-	const char *inline_key = NULL, *next_key = NULL;
+	const char *inline_key = NULL, *next_key = NULL, *mki = NULL, *mki_next = NULL;
 	int have_local = 0, have_remote = 0, have_from = 0, c;
 
 	g->vlan = -1;
@@ -759,6 +770,8 @@ static void parse_args(struct gen *g, int argc, char **argv)
 			break;
 		case O_INLINE: inline_key = optarg; break;
 		case O_INLINE_NEXT: next_key = optarg; break;
+		case O_MKI: mki = optarg; break;
+		case O_MKI_NEXT: mki_next = optarg; break;
 		case O_FROM_INDEX: {
 			char *end;
 			errno = 0;
@@ -839,6 +852,10 @@ static void parse_args(struct gen *g, int argc, char **argv)
 			bad("--inline-next: %s", err);
 		g->have_next = 1;
 	}
+	char err[160];
+	if (ptool_mki_opts(mki, mki_next, inline_key != NULL, next_key != NULL,
+			   &g->mki, &g->next_mki, err, sizeof(err)))
+		bad("%s", err);
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -877,7 +894,8 @@ int main(int argc, char **argv)
 	if (g->have_key) {
 		if (srtp_init() != srtp_err_status_ok)
 			die("srtp_init failed");
-		srtp_err_status_t e = ptool_srtp_create(&g->srtp, g->profile, g->keysalt, 0, 1024);
+		srtp_err_status_t e = ptool_srtp_create(&g->srtp, g->profile, g->keysalt, &g->mki,
+							0, 1024);
 		if (e != srtp_err_status_ok)
 			die("libsrtp2 srtp_create failed: error %d", (int)e);
 		g->srtp_ok = 1;

@@ -24,7 +24,10 @@
  *
  * --inline-next: a second master key (a rekey); each SRTP/SRTCP packet may
  * use either, and with --from-index SRTP packets below that index must use
- * the old key and the others the new one. --media-only: only media is
+ * the old key and the others the new one. --mki/--mki-next: each key's MKI,
+ * which its packets must carry (libsrtp2's srtp_unprotect_mki). NB libsrtp2
+ * 2.5.0 cannot unprotect AES_CM_128_HMAC_SHA1_32 SRTCP with an MKI (it finds
+ * the MKI by the SRTP tag length, 4, not SRTCP's 10). --media-only: only media is
  * compared, and of it only the UDP ports and payload; non-media frames and
  * L2/L3 headers are ignored (a Linux host's UDP socket sent the media).
  */
@@ -91,6 +94,7 @@ static struct {
 	int have_key;
 	uint8_t next_keysalt[PTOOL_KEYSALT_MAX];   /* --inline-next */
 	int have_next;
+	struct ptool_mki mki, next_mki;            /* --mki, --mki-next */
 	uint64_t from_index;                       /* --from-index */
 	int have_from;
 	int media_only;                            /* --media-only */
@@ -370,6 +374,7 @@ static const char *srtp_err_str(srtp_err_status_t e)
 	switch (e) {
 	case srtp_err_status_auth_fail: return "authentication failed";
 	case srtp_err_status_replay_fail: return "replayed";
+	case srtp_err_status_bad_mki: return "MKI names no key";
 	case srtp_err_status_replay_old: return "older than the replay window";
 	case srtp_err_status_bad_param: return "bad parameter (malformed)";
 	case srtp_err_status_parse_err: return "parse error";
@@ -404,6 +409,7 @@ struct keyring {
 	int n;                 /* sessions: 1, or 2 with --inline-next */
 	srtp_t s[2];
 	uint8_t *keysalt[2];
+	const struct ptool_mki *mki[2];
 	struct ssrc_state *st;
 	size_t nst, capst;
 };
@@ -449,9 +455,12 @@ static srtp_err_status_t keyring_open(struct keyring *kr)
 	memset(kr, 0, sizeof(*kr));
 	kr->keysalt[0] = opt.keysalt;
 	kr->keysalt[1] = opt.next_keysalt;
+	kr->mki[0] = &opt.mki;
+	kr->mki[1] = &opt.next_mki;
 	kr->n = opt.have_next ? 2 : 1;
 	for (int k = 0; k < kr->n; k++) {
-		e = ptool_srtp_create(&kr->s[k], opt.profile, kr->keysalt[k], 1, 1024);
+		e = ptool_srtp_create(&kr->s[k], opt.profile, kr->keysalt[k], kr->mki[k],
+				      1, 1024);
 		if (e != srtp_err_status_ok)
 			return e;
 	}
@@ -473,8 +482,8 @@ static srtp_err_status_t prime_roc(struct keyring *kr, int k,
 	uint32_t roc;
 	srtp_err_status_t e = srtp_get_stream_roc(kr->s[k], st->ssrc, &roc);
 	if (e != srtp_err_status_ok) {
-		e = ptool_srtp_stream(kr->s[k], opt.profile, kr->keysalt[k], st->ssrc,
-				      1, 1024, 0);
+		e = ptool_srtp_stream(kr->s[k], opt.profile, kr->keysalt[k], kr->mki[k],
+				      st->ssrc, 1, 1024, 0);
 		if (e != srtp_err_status_ok)
 			return e;
 	}
@@ -531,8 +540,8 @@ static int unprotect(struct keyring *kr, size_t gi, const struct frame *g,
 		}
 		memcpy(buf, g->d, p->payload + p->payload_len);
 		len = (int)p->payload_len;
-		err[k] = rtcp ? srtp_unprotect_rtcp(kr->s[k], buf + p->payload, &len)
-			      : srtp_unprotect(kr->s[k], buf + p->payload, &len);
+		err[k] = ptool_srtp_unprotect(kr->s[k], buf + p->payload, &len, rtcp,
+					      kr->mki[k]);
 		if (err[k] == srtp_err_status_ok)
 			key = k;
 	}
@@ -667,7 +676,8 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: callseal-srtpcheck --expect FILE --got FILE [--mode decrypt|plain]\n"
 "                          [--profile P --inline BASE64 [--inline-next BASE64\n"
-"                          [--from-index N]]] [--media-only] [options]\n"
+"                          [--from-index N]] [--mki V:L [--mki-next V:L]]]\n"
+"                          [--media-only] [options]\n"
 "\n"
 "Compares the dataplane's output pcap with the frames expected, and checks the\n"
 "IPv4/UDP checksums and lengths of every frame it emitted.\n"
@@ -686,6 +696,10 @@ static void usage(FILE *f)
 "  --from-index N        with --inline-next: SRTP packets whose index (ROC << 16 | SEQ,\n"
 "                        ROC 0 at an SSRC's first packet) is below N must use the old\n"
 "                        key, the others the new one; a wrong one is decrypt_failed\n"
+"  --mki VALUE:LEN       the --inline key's MKI (RFC 3711 s. 3.1; VALUE decimal or\n"
+"                        0x-hex in LEN (1-4) bytes): packets must carry it (a packet\n"
+"                        with another MKI is decrypt_failed, \"MKI names no key\")\n"
+"  --mki-next VALUE:LEN  with --mki: the --inline-next key's MKI\n"
 "  --media-only          compare only media (RTP/RTCP): per (ports, RTP/RTCP, SSRC)\n"
 "                        queue, the UDP ports and payload (decrypted in decrypt\n"
 "                        mode); MACs, VLAN, IP headers and non-media frames are\n"
@@ -749,7 +763,7 @@ static unsigned long num(const char *optname, const char *s, unsigned long lo,
 
 enum {
 	O_EXPECT = 256, O_GOT, O_MODE, O_PROFILE, O_INLINE, O_PORTS, O_TAP, O_MAX,
-	O_INLINE_NEXT, O_FROM_INDEX, O_MEDIA_ONLY,
+	O_INLINE_NEXT, O_FROM_INDEX, O_MEDIA_ONLY, O_MKI, O_MKI_NEXT,
 };
 
 static const struct option longopts[] = {
@@ -759,6 +773,8 @@ static const struct option longopts[] = {
 	{ "profile", required_argument, NULL, O_PROFILE },
 	{ "inline", required_argument, NULL, O_INLINE },
 	{ "inline-next", required_argument, NULL, O_INLINE_NEXT },
+	{ "mki", required_argument, NULL, O_MKI },
+	{ "mki-next", required_argument, NULL, O_MKI_NEXT },
 	{ "from-index", required_argument, NULL, O_FROM_INDEX },
 	{ "media-only", no_argument, NULL, O_MEDIA_ONLY },
 	{ "media-ports", required_argument, NULL, O_PORTS },
@@ -771,7 +787,8 @@ static const struct option longopts[] = {
 
 static void parse_args(int argc, char **argv)
 {
-	const char *inline_key = NULL, *next_key = NULL;
+	const char *inline_key = NULL, *next_key = NULL, *mki = NULL, *mki_next = NULL;
+	char err[160];
 	int c;
 
 	while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
@@ -793,6 +810,8 @@ static void parse_args(int argc, char **argv)
 			break;
 		case O_INLINE: inline_key = optarg; break;
 		case O_INLINE_NEXT: next_key = optarg; break;
+		case O_MKI: mki = optarg; break;
+		case O_MKI_NEXT: mki_next = optarg; break;
 		case O_FROM_INDEX: {
 			char *end;
 			errno = 0;
@@ -840,14 +859,15 @@ static void parse_args(int argc, char **argv)
 		bad("--inline-next needs --mode decrypt (and --profile, --inline)");
 	if (opt.have_from && !next_key)
 		bad("--from-index needs --inline-next");
+	if (ptool_mki_opts(mki, mki_next, inline_key != NULL, next_key != NULL,
+			   &opt.mki, &opt.next_mki, err, sizeof(err)))
+		bad("%s", err);
 	if (inline_key) {
-		char err[160];
 		if (ptool_parse_inline(inline_key, opt.profile, opt.keysalt, err, sizeof(err)))
 			bad("--inline: %s", err);
 		opt.have_key = 1;
 	}
 	if (next_key) {
-		char err[160];
 		if (ptool_parse_inline(next_key, opt.profile, opt.next_keysalt, err, sizeof(err)))
 			bad("--inline-next: %s", err);
 		opt.have_next = 1;

@@ -385,7 +385,10 @@ static uint16_t process_burst(struct dp_lcore *lc, int from_port,
 		occupancy(lc);
 	}
 
-	/* 3. sort media into one batch per kind */
+	/* 3. sort media into one batch per kind; the batches' counts in
+	 * registers (nb[k]++ in the loop: each packet waits on the last one's
+	 * store of it) */
+	unsigned n0 = 0, n1 = 0;
 	for (unsigned j = 0; j < nm; j++) {
 		uint16_t i = mi[j];
 		if (unlikely(streams[j] == NULL)) {
@@ -395,16 +398,20 @@ static uint16_t process_burst(struct dp_lcore *lc, int from_port,
 			verdict[i] = V_DROP;
 			continue;
 		}
-		int k = cr[i].kind == CLASSIFY_RTCP;
-		batch[k][nb[k]] = (struct csrtp_pkt){
+		const unsigned k = cr[i].kind == CLASSIFY_RTCP, b = k ? n1 : n0;
+		batch[k][b] = (struct csrtp_pkt){
 			.data = data[i] + cr[i].payload_off,
 			.len = cr[i].payload_len,
 			.cap = mcap[j],
 			.stream = streams[j],
 		};
-		brow[k][nb[k]] = rows[j];
-		bidx[k][nb[k]++] = i;
+		brow[k][b] = rows[j];
+		bidx[k][b] = i;
+		n0 += !k;
+		n1 += k;
 	}
+	nb[0] = n0;
+	nb[1] = n1;
 
 	/* 4. warm every stream's key before the AES-GCM (many streams: the
 	 * misses overlap), then one engine batch per kind */

@@ -293,6 +293,8 @@ static uint16_t process_burst(struct dp_lcore *lc, int from_port,
 	struct classify_result cr[DP_BURST];
 	uint8_t *data[DP_BURST];
 	uint32_t dlen[DP_BURST];
+	uint16_t room[DP_BURST];           /* tailroom */
+	uint8_t chained[DP_BURST];         /* more than one segment */
 	uint8_t verdict[DP_BURST];
 	/* media, in arrival order */
 	uint16_t mi[DP_BURST];
@@ -315,16 +317,20 @@ static uint16_t process_burst(struct dp_lcore *lc, int from_port,
 	const uint64_t now_ns = clock_now_ns(&lc->clock);
 	DP_STAT_SET(&lc->stats->last_rx_ns, now_ns);
 
-	/* 1. classify the whole burst in one pass (prefetching the frames
-	 * ahead), then act on each frame's kind; the frames' addresses and
-	 * lengths are read from the mbufs once, here */
+	/* 1. classify the whole burst in one pass, then act on each frame's
+	 * kind. What the burst needs of its mbufs is read once, here, and
+	 * every frame's first line is asked for at once: the misses overlap
+	 * while the rest of the burst is read and classified. */
 	for (uint16_t i = 0; i < n; i++) {
-		data[i] = rte_pktmbuf_mtod(pkts[i], uint8_t *);
-		dlen[i] = pkts[i]->data_len;
+		const struct rte_mbuf *m = pkts[i];
+		data[i] = rte_pktmbuf_mtod(m, uint8_t *);
+		rte_prefetch0(data[i]);
+		dlen[i] = m->data_len;
+		room[i] = rte_pktmbuf_tailroom(m);
+		chained[i] = m->nb_segs > 1 || m->pkt_len != m->data_len;
 	}
 	classify_burst(&lc->ccfg, cdir, (const uint8_t *const *)data, dlen, n, cr);
 	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
 		const uint8_t *d = data[i];
 		struct classify_result *r = &cr[i];
 
@@ -332,7 +338,7 @@ static uint16_t process_burst(struct dp_lcore *lc, int from_port,
 		switch (r->kind) {
 		case CLASSIFY_RTP:
 		case CLASSIFY_RTCP: {
-			if (unlikely(m->nb_segs > 1 || m->pkt_len != m->data_len)) {
+			if (unlikely(chained[i])) {
 				drops[DP_DROP_CHAINED]++;
 				break;
 			}
@@ -350,7 +356,7 @@ static uint16_t process_burst(struct dp_lcore *lc, int from_port,
 				keytable_key_ipv4(&keys[nm], d + r->local_addr_off,
 						  r->local_port, dir);
 			ssrcs[nm] = get_be32(p + ssrc_off);
-			mcap[nm] = (uint32_t)(dlen[i] - r->payload_off) + rte_pktmbuf_tailroom(m);
+			mcap[nm] = (uint32_t)(dlen[i] - r->payload_off) + room[i];
 			mi[nm++] = i;
 			verdict[i] = V_MEDIA;
 			break;

@@ -168,41 +168,43 @@ static inline uint16_t ipv4_cksum20(const uint8_t *ip, uint16_t tot_be)
  * The UDP payload at r->payload_off changed length from r->payload_len to
  * newlen: fix UDP length, IP length, IPv4 header checksum, UDP checksum
  * (offloaded when the tx port can; else 0 for IPv4, RFC 768, and computed
- * for IPv6, where it is mandatory), and the mbuf's lengths.
+ * for IPv6, where it is mandatory), and the mbuf's lengths. The IP length
+ * is computed, not read back and adjusted: the classifier took the frame as
+ * media only where the UDP datagram ends the IP packet.
  */
 static void fix_headers(struct rte_mbuf *m, uint8_t *d, const struct classify_result *r,
 			uint32_t newlen, bool offload)
 {
-	int32_t delta = (int32_t)newlen - (int32_t)r->payload_len;
+	const uint32_t l3_len = (uint32_t)(r->l4_off - r->l3_off);   /* with options */
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(d + r->l4_off);
 	uint32_t ulen = 8 + newlen;
 
 	udp->dgram_len = rte_cpu_to_be_16((uint16_t)ulen);
 	udp->dgram_cksum = 0;
-	m->data_len = (uint16_t)(r->payload_off + newlen);   /* drops any Ethernet pad */
-	m->pkt_len = m->data_len;
+	const uint16_t frame_len = (uint16_t)(r->payload_off + newlen);
+	m->data_len = frame_len;                /* drops any Ethernet pad */
+	m->pkt_len = frame_len;
 
 	if (!r->ipv6) {
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + r->l3_off);
-		const uint16_t tot_be = rte_cpu_to_be_16(
-			(uint16_t)(rte_be_to_cpu_16(ip->total_length) + delta));
+		const uint16_t tot_be = rte_cpu_to_be_16((uint16_t)(l3_len + ulen));
 		ip->total_length = tot_be;
 		ip->hdr_checksum = 0;
 		if (offload) {
 			m->l2_len = r->l3_off;
-			m->l3_len = (uint16_t)(r->l4_off - r->l3_off);
+			m->l3_len = (uint16_t)l3_len;
 			m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
 				       RTE_MBUF_F_TX_UDP_CKSUM;
 			udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 		} else {
-			ip->hdr_checksum = r->l4_off - r->l3_off == sizeof(*ip) ?
+			ip->hdr_checksum = l3_len == sizeof(*ip) ?
 					   ipv4_cksum20((const uint8_t *)ip, tot_be) :
 					   rte_ipv4_cksum(ip);
 		}
 	} else {
 		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(d + r->l3_off);
-		ip6->payload_len = rte_cpu_to_be_16(
-			(uint16_t)(rte_be_to_cpu_16(ip6->payload_len) + delta));
+		/* extension headers and the datagram */
+		ip6->payload_len = rte_cpu_to_be_16((uint16_t)(l3_len - sizeof(*ip6) + ulen));
 		udp->dgram_cksum = udp6_cksum((const uint8_t *)ip6, (const uint8_t *)udp, ulen);
 	}
 }

@@ -276,6 +276,60 @@ int classify_frame(const struct classify_cfg *cfg, enum classify_dir dir,
 	return r->kind;
 }
 
+/*
+ * The common case of a media stream, decided in a few loads and branches:
+ * untagged IPv4 without options (IHL 5), not a fragment, UDP whose length is
+ * the IP payload, on a media port. Fills r exactly as classify_frame() would
+ * and returns its kind, or -1: anything else (classify_frame() decides it).
+ */
+static inline int classify_fast(const struct classify_cfg *cfg, enum classify_dir dir,
+				const uint8_t *d, uint32_t len, struct classify_result *r)
+{
+	const uint32_t l3 = ETH_HLEN, l4 = ETH_HLEN + IPV4_HLEN;
+
+	if (len < l4 + UDP_HLEN || get_be16(d + 12) != ETHERTYPE_IPV4 || d[l3] != 0x45)
+		return -1;
+	uint32_t tot = get_be16(d + l3 + 2);
+	uint32_t ulen = get_be16(d + l4 + 4);
+	uint16_t port = get_be16(d + l4 + (dir == CLASSIFY_OUTBOUND ? 0 : 2));
+	/* tot >= 28 follows from ulen >= 8 and ulen == tot - 20 */
+	if (l3 + tot > len || (get_be16(d + l3 + 6) & 0x3fff) || d[l3 + 9] != IPPROTO_UDP_ ||
+	    ulen < UDP_HLEN || ulen + IPV4_HLEN != tot || !media_port(cfg, port))
+		return -1;
+	*r = (struct classify_result){
+		.l3_off = (uint16_t)l3,
+		.l4_off = (uint16_t)l4,
+		.payload_off = (uint16_t)(l4 + UDP_HLEN),
+		.payload_len = (uint16_t)(ulen - UDP_HLEN),
+		.local_port = port,
+		.local_addr_off = (uint16_t)(l3 + (dir == CLASSIFY_OUTBOUND ? 12 : 16)),
+	};
+	r->kind = (uint8_t)demux_payload(d + l4 + UDP_HLEN, ulen - UDP_HLEN);
+	return r->kind;
+}
+
+/* Frames this far ahead are prefetched while the current one is parsed. */
+#define CLASSIFY_PREFETCH 4
+
+unsigned classify_burst(const struct classify_cfg *cfg, enum classify_dir dir,
+			const uint8_t *const data[], const uint32_t len[], unsigned n,
+			struct classify_result r[])
+{
+	unsigned media = 0;
+
+	for (unsigned i = 0; i < n && i < CLASSIFY_PREFETCH; i++)
+		__builtin_prefetch(data[i]);
+	for (unsigned i = 0; i < n; i++) {
+		if (i + CLASSIFY_PREFETCH < n)
+			__builtin_prefetch(data[i + CLASSIFY_PREFETCH]);
+		int k = classify_fast(cfg, dir, data[i], len[i], &r[i]);
+		if (k < 0)
+			k = classify_frame(cfg, dir, data[i], len[i], &r[i]);
+		media += k == CLASSIFY_RTP || k == CLASSIFY_RTCP;
+	}
+	return media;
+}
+
 const char *classify_kind_str(enum classify_kind k)
 {
 	static const char *const names[CLASSIFY_KIND_MAX] = {

@@ -61,6 +61,16 @@ struct classify_result {
 int classify_frame(const struct classify_cfg *cfg, enum classify_dir dir,
 		   const uint8_t *data, uint32_t len, struct classify_result *r);
 
+/*
+ * Classify a burst: frame i of len[i] bytes at data[i] into r[i], exactly as
+ * classify_frame() would, in one pass that prefetches the frames ahead and
+ * decides the common case of media (untagged IPv4 without options, UDP on a
+ * media port) without the full parse. Returns how many are RTP or RTCP.
+ */
+unsigned classify_burst(const struct classify_cfg *cfg, enum classify_dir dir,
+			const uint8_t *const data[], const uint32_t len[], unsigned n,
+			struct classify_result r[]);
+
 /* "other", "rtp", "rtcp", "stun", "dtls", "fragment", "malformed" */
 const char *classify_kind_str(enum classify_kind k);
 

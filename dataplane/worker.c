@@ -138,42 +138,73 @@ static uint16_t udp6_cksum(const uint8_t *ip6, const uint8_t *udp, uint32_t ulen
 }
 
 /*
+ * RFC 791 s. 3.1 header checksum of an IPv4 header without options (what
+ * the classifier's fast path takes) with total length tot_be (network
+ * order) and a zero checksum field: the same ones'-complement sum as
+ * rte_ipv4_cksum() over the written header (RFC 1071 s. 2: any word size,
+ * folded; in host order, stored as is). It reads only the bytes that the
+ * fix-up does not write - no load waits on those two stores - and takes
+ * the new length from the register.
+ */
+static inline uint16_t ipv4_cksum20(const uint8_t *ip, uint16_t tot_be)
+{
+	uint16_t h0, h8;
+	uint32_t w4, w12, w16;
+
+	memcpy(&h0, ip, 2);                 /* version, IHL, DSCP */
+	memcpy(&w4, ip + 4, 4);             /* identification, flags, offset */
+	memcpy(&h8, ip + 8, 2);             /* TTL, protocol */
+	memcpy(&w12, ip + 12, 4);           /* addresses */
+	memcpy(&w16, ip + 16, 4);
+	uint64_t sum = (uint64_t)h0 + tot_be + w4 + h8 + w12 + w16;
+	sum = (sum & 0xffffffffu) + (sum >> 32);
+	sum = (sum & 0xffffu) + (sum >> 16);
+	sum = (sum & 0xffffu) + (sum >> 16);
+	sum = (sum & 0xffffu) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/*
  * The UDP payload at r->payload_off changed length from r->payload_len to
  * newlen: fix UDP length, IP length, IPv4 header checksum, UDP checksum
  * (offloaded when the tx port can; else 0 for IPv4, RFC 768, and computed
- * for IPv6, where it is mandatory), and the mbuf's lengths.
+ * for IPv6, where it is mandatory), and the mbuf's lengths. The IP length
+ * is computed, not read back and adjusted: the classifier took the frame as
+ * media only where the UDP datagram ends the IP packet.
  */
-static void fix_headers(struct rte_mbuf *m, const struct classify_result *r,
+static void fix_headers(struct rte_mbuf *m, uint8_t *d, const struct classify_result *r,
 			uint32_t newlen, bool offload)
 {
-	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
-	int32_t delta = (int32_t)newlen - (int32_t)r->payload_len;
+	const uint32_t l3_len = (uint32_t)(r->l4_off - r->l3_off);   /* with options */
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(d + r->l4_off);
 	uint32_t ulen = 8 + newlen;
 
 	udp->dgram_len = rte_cpu_to_be_16((uint16_t)ulen);
 	udp->dgram_cksum = 0;
-	m->data_len = (uint16_t)(r->payload_off + newlen);   /* drops any Ethernet pad */
-	m->pkt_len = m->data_len;
+	const uint16_t frame_len = (uint16_t)(r->payload_off + newlen);
+	m->data_len = frame_len;                /* drops any Ethernet pad */
+	m->pkt_len = frame_len;
 
 	if (!r->ipv6) {
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + r->l3_off);
-		ip->total_length = rte_cpu_to_be_16(
-			(uint16_t)(rte_be_to_cpu_16(ip->total_length) + delta));
+		const uint16_t tot_be = rte_cpu_to_be_16((uint16_t)(l3_len + ulen));
+		ip->total_length = tot_be;
 		ip->hdr_checksum = 0;
 		if (offload) {
 			m->l2_len = r->l3_off;
-			m->l3_len = (uint16_t)(r->l4_off - r->l3_off);
+			m->l3_len = (uint16_t)l3_len;
 			m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
 				       RTE_MBUF_F_TX_UDP_CKSUM;
 			udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
 		} else {
-			ip->hdr_checksum = rte_ipv4_cksum(ip);
+			ip->hdr_checksum = l3_len == sizeof(*ip) ?
+					   ipv4_cksum20((const uint8_t *)ip, tot_be) :
+					   rte_ipv4_cksum(ip);
 		}
 	} else {
 		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(d + r->l3_off);
-		ip6->payload_len = rte_cpu_to_be_16(
-			(uint16_t)(rte_be_to_cpu_16(ip6->payload_len) + delta));
+		/* extension headers and the datagram */
+		ip6->payload_len = rte_cpu_to_be_16((uint16_t)(l3_len - sizeof(*ip6) + ulen));
 		udp->dgram_cksum = udp6_cksum((const uint8_t *)ip6, (const uint8_t *)udp, ulen);
 	}
 }
@@ -263,9 +294,14 @@ static uint16_t process_burst(struct dp_lcore *lc, int from_port,
 	const enum classify_dir cdir = outbound ? CLASSIFY_OUTBOUND : CLASSIFY_INBOUND;
 	const int to_port = outbound ? DP_PORT_OUTSIDE : DP_PORT_INSIDE;
 	struct classify_result cr[DP_BURST];
+	uint8_t *data[DP_BURST];
+	uint32_t dlen[DP_BURST];
+	uint16_t room[DP_BURST];           /* tailroom */
+	uint8_t chained[DP_BURST];         /* more than one segment */
 	uint8_t verdict[DP_BURST];
 	/* media, in arrival order */
 	uint16_t mi[DP_BURST];
+	uint32_t mcap[DP_BURST];           /* room from the payload on */
 	struct keytable_key keys[DP_BURST];
 	uint32_t ssrcs[DP_BURST];
 	struct csrtp_stream *streams[DP_BURST];
@@ -284,17 +320,28 @@ static uint16_t process_burst(struct dp_lcore *lc, int from_port,
 	const uint64_t now_ns = clock_now_ns(&lc->clock);
 	DP_STAT_SET(&lc->stats->last_rx_ns, now_ns);
 
-	/* 1. classify */
+	/* 1. classify the whole burst in one pass, then act on each frame's
+	 * kind. What the burst needs of its mbufs is read once, here, and
+	 * every frame's first line is asked for at once: the misses overlap
+	 * while the rest of the burst is read and classified. */
 	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-		const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+		const struct rte_mbuf *m = pkts[i];
+		data[i] = rte_pktmbuf_mtod(m, uint8_t *);
+		rte_prefetch0(data[i]);
+		dlen[i] = m->data_len;
+		room[i] = rte_pktmbuf_tailroom(m);
+		chained[i] = m->nb_segs > 1 || m->pkt_len != m->data_len;
+	}
+	classify_burst(&lc->ccfg, cdir, (const uint8_t *const *)data, dlen, n, cr);
+	for (uint16_t i = 0; i < n; i++) {
+		const uint8_t *d = data[i];
 		struct classify_result *r = &cr[i];
 
 		verdict[i] = V_DROP;
-		switch (classify_frame(&lc->ccfg, cdir, d, m->data_len, r)) {
+		switch (r->kind) {
 		case CLASSIFY_RTP:
 		case CLASSIFY_RTCP: {
-			if (unlikely(m->nb_segs > 1 || m->pkt_len != m->data_len)) {
+			if (unlikely(chained[i])) {
 				drops[DP_DROP_CHAINED]++;
 				break;
 			}
@@ -312,6 +359,7 @@ static uint16_t process_burst(struct dp_lcore *lc, int from_port,
 				keytable_key_ipv4(&keys[nm], d + r->local_addr_off,
 						  r->local_port, dir);
 			ssrcs[nm] = get_be32(p + ssrc_off);
+			mcap[nm] = (uint32_t)(dlen[i] - r->payload_off) + room[i];
 			mi[nm++] = i;
 			verdict[i] = V_MEDIA;
 			break;
@@ -346,10 +394,12 @@ static uint16_t process_burst(struct dp_lcore *lc, int from_port,
 		occupancy(lc);
 	}
 
-	/* 3. sort media into one batch per kind */
+	/* 3. sort media into one batch per kind; the batches' counts in
+	 * registers (nb[k]++ in the loop: each packet waits on the last one's
+	 * store of it) */
+	unsigned n0 = 0, n1 = 0;
 	for (unsigned j = 0; j < nm; j++) {
 		uint16_t i = mi[j];
-		struct rte_mbuf *m = pkts[i];
 		if (unlikely(streams[j] == NULL)) {
 			drops[why[j] == FLOWS_FULL ? DP_DROP_TABLE_FULL : DP_DROP_NO_STREAM]++;
 			if (rows[j] != NULL)
@@ -357,18 +407,20 @@ static uint16_t process_burst(struct dp_lcore *lc, int from_port,
 			verdict[i] = V_DROP;
 			continue;
 		}
-		int k = cr[i].kind == CLASSIFY_RTCP;
-		uint8_t *p = rte_pktmbuf_mtod_offset(m, uint8_t *, cr[i].payload_off);
-		batch[k][nb[k]] = (struct csrtp_pkt){
-			.data = p,
+		const unsigned k = cr[i].kind == CLASSIFY_RTCP, b = k ? n1 : n0;
+		batch[k][b] = (struct csrtp_pkt){
+			.data = data[i] + cr[i].payload_off,
 			.len = cr[i].payload_len,
-			.cap = (uint32_t)(m->data_len - cr[i].payload_off) +
-			       rte_pktmbuf_tailroom(m),
+			.cap = mcap[j],
 			.stream = streams[j],
 		};
-		brow[k][nb[k]] = rows[j];
-		bidx[k][nb[k]++] = i;
+		brow[k][b] = rows[j];
+		bidx[k][b] = i;
+		n0 += !k;
+		n1 += k;
 	}
+	nb[0] = n0;
+	nb[1] = n1;
 
 	/* 4. warm every stream's key before the AES-GCM (many streams: the
 	 * misses overlap), then one engine batch per kind */
@@ -425,7 +477,7 @@ static uint16_t process_burst(struct dp_lcore *lc, int from_port,
 			}
 			run_pkts++;
 			run_bytes += outbound ? cr[i].payload_len : cp->len;
-			fix_headers(pkts[i], &cr[i], cp->len, offload);
+			fix_headers(pkts[i], data[i], &cr[i], cp->len, offload);
 			verdict[i] = V_SEND;
 			crypted++;
 		}

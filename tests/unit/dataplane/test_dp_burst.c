@@ -18,6 +18,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
@@ -181,6 +182,77 @@ static void test_burst_sizes(void **state)
 		one_call(sizes[i]);
 }
 
+/* The IPv4 header's own checksum and lengths, and the UDP length, of a sent
+ * frame whose payload grew by tag bytes (len: the frame before). */
+static void assert_fixed(const struct rte_mbuf *m, uint16_t len, uint32_t tag)
+{
+	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t ihl = 4u * (d[14] & 0x0f);
+	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(d + 14);
+
+	assert_int_equal(m->data_len, len + tag);
+	assert_int_equal(m->pkt_len, len + tag);
+	assert_int_equal(rte_be_to_cpu_16(ip->total_length), len + tag - 14);
+	assert_int_equal((d[14 + ihl + 4] << 8) | d[14 + ihl + 5], len + tag - 14 - ihl);
+	/* RFC 1071: the sum over a header with a right checksum is all ones */
+	assert_int_equal(rte_raw_cksum(ip, ihl), 0xffff);
+}
+
+/* One burst of every kind, and keyed RTP with IPv4 options too (the full
+ * parse, not the classifier's fast path): every sent frame's IP and UDP
+ * lengths and IPv4 header checksum are right, and the counters count each
+ * packet once, by what happened to it. */
+static void test_headers_and_counters(void **state)
+{
+	(void)state;
+	enum { N = DP_BURST };
+	struct rte_mbuf *pkts[N], *out[N], *in[N];
+	uint16_t len[N];
+	struct dpstats_worker before = lc.own_stats;
+	unsigned want[F_KINDS] = { 0 }, opts = 0;
+
+	assert_int_equal(rte_pktmbuf_alloc_bulk(pool, pkts, N), 0);
+	for (uint16_t i = 0; i < N; i++) {
+		uint8_t *d = rte_pktmbuf_mtod(pkts[i], uint8_t *);
+		int kind = i % F_KINDS;
+		len[i] = frame(d, kind, (uint16_t)(1000 + i));
+		if (kind == F_KEYED && i % 8 == 0) {   /* 4 bytes of NOP options */
+			memmove(d + 38, d + 34, len[i] - 34u);
+			memset(d + 34, 1, 4);
+			d[14] = 0x46;
+			d[17] = (uint8_t)(d[17] + 4);
+			len[i] = (uint16_t)(len[i] + 4);
+			opts++;
+		}
+		pkts[i]->data_len = pkts[i]->pkt_len = len[i];
+		want[kind]++;
+	}
+	assert_true(opts > 0);
+	memcpy(in, pkts, sizeof(in));
+	uint16_t nout = dp_process_burst(&lc, DP_PORT_INSIDE, pkts, N, out);
+	assert_int_equal(nout, want[F_KEYED] + want[F_ARP]);
+	for (uint16_t i = 0, o = 0; i < N; i++) {
+		int kind = i % F_KINDS;
+		if (kind == F_KEYED)
+			assert_fixed(out[o], len[i], 16);
+		if (kind == F_KEYED || kind == F_ARP)
+			assert_ptr_equal(out[o++], in[i]);
+	}
+	rte_pktmbuf_free_bulk(out, nout);
+
+	const struct dpstats_worker *a = &lc.own_stats;
+	assert_int_equal(a->encrypted - before.encrypted, want[F_KEYED]);
+	assert_int_equal(a->passed - before.passed, want[F_ARP]);
+	assert_int_equal(a->drop[DP_DROP_MALFORMED] - before.drop[DP_DROP_MALFORMED],
+			 want[F_BAD_CHAIN]);
+	assert_int_equal(a->drop[DP_DROP_NO_STREAM] - before.drop[DP_DROP_NO_STREAM],
+			 want[F_NO_KEY]);
+	uint64_t drops = 0;
+	for (int d = 0; d < DP_DROP_MAX; d++)
+		drops += a->drop[d] - before.drop[d];
+	assert_int_equal(drops, want[F_BAD_CHAIN] + want[F_NO_KEY]);
+}
+
 /* --fragments pass: a later fragment passes, the first fragment of UDP on a
  * media port never does (docs/dataplane.md, "Fragments"). */
 static void test_fragments_pass(void **state)
@@ -218,6 +290,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_burst_sizes),
 		cmocka_unit_test(test_fragments_pass),
+		cmocka_unit_test(test_headers_and_counters),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

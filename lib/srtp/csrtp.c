@@ -43,15 +43,26 @@ static inline int tag_equal(const uint8_t *a, const uint8_t *b)
 	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
-/* The same for the shorter HMAC-SHA1 tags (n is public: the profile's). */
-static inline int tag_equal_n(const uint8_t *a, const uint8_t *b, unsigned n)
+/* The same for the HMAC-SHA1 tags, 10 or 4 octets (n is public: the
+ * profile's), in words: one 32-bit word, or a 64-bit and a 16-bit one. */
+static inline int tag_equal_cm(const uint8_t *a, const uint8_t *b, unsigned n)
 {
-	uint8_t d = 0;
+	uint64_t a0, b0;
+	uint32_t a4, b4;
+	uint16_t a1, b1;
 
-	for (unsigned i = 0; i < n; i++)
-		d |= a[i] ^ b[i];
-	return d == 0;
+	if (n == 4) {
+		memcpy(&a4, a, 4);
+		memcpy(&b4, b, 4);
+		return (a4 ^ b4) == 0;
+	}
+	memcpy(&a0, a, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&a1, a + 8, 2);
+	memcpy(&b1, b + 8, 2);
+	return ((a0 ^ b0) | (uint64_t)(uint16_t)(a1 ^ b1)) == 0;
 }
+_Static_assert(CSRTP_CM_RTCP_TAG_LEN == 10, "tag_equal_cm: 10 or 4 octets");
 
 /*
  * RTP header length including CSRCs and extension (RFC 3550 s. 5.1, 5.3.1),
@@ -123,13 +134,20 @@ static inline void rtcp_iv(uint8_t iv[CSRTP_IV_LEN], const uint8_t salt[CSRTP_SA
 static inline void cm_iv(uint8_t iv[16], const uint8_t salt[CSRTP_CM_SALT_LEN],
 			 const uint8_t *ssrc, uint64_t index)
 {
-	memcpy(iv, salt, CSRTP_CM_SALT_LEN);
-	iv[14] = 0;
-	iv[15] = 0;
-	for (int i = 0; i < 4; i++)
-		iv[4 + i] ^= ssrc[i];
-	for (int i = 0; i < 6; i++)
-		iv[8 + i] ^= (uint8_t)(index >> (40 - 8 * i));
+	/* as two little-endian words built in registers (see rtp_iv): octets
+	 * 0-7 (salt, SSRC in 4-7) and 8-15 (salt, index in 8-13, counter 0) */
+	uint64_t a, b;
+	uint32_t ssrc32, c;
+	uint16_t d;
+
+	memcpy(&a, salt, 8);
+	memcpy(&ssrc32, ssrc, 4);
+	memcpy(&c, salt + 8, 4);
+	memcpy(&d, salt + 12, 2);
+	a ^= (uint64_t)ssrc32 << 32;
+	b = ((uint64_t)c | (uint64_t)d << 32) ^ __builtin_bswap64(index << 16);
+	memcpy(iv, &a, 8);
+	memcpy(iv + 8, &b, 8);
 }
 
 /* SRTCP: E||index word and tag after the packet, 20 (GCM) or 14 octets,
@@ -458,6 +476,18 @@ static inline void fill_cm_job(IMB_JOB *job, struct slot *sl, int encrypt)
 	job->user_data = sl;
 }
 
+/* An AES-CM job came back (every submitted job does, completed or not): as
+ * mark_done, and an SRTP packet being unprotected gets back the 4 octets of
+ * its trailer (MKI || tag) that the ROC covered for the MAC. */
+static inline void cm_done(IMB_JOB *job)
+{
+	struct slot *sl = job->user_data;
+
+	sl->failed = job->status != IMB_STATUS_COMPLETED;
+	if (sl->rtag_at != NULL)
+		memcpy(sl->rtag_at, &sl->roc_was, sizeof(sl->roc_was));
+}
+
 /* Run AES-CM slots[0..m) through the job API: submit every job, then flush.
  * HMAC-SHA1 runs in multi-buffer lanes, so jobs come back as lanes fill
  * (SUBMIT may hand back an earlier job, or none); user_data names the slot.
@@ -474,14 +504,10 @@ static void run_slots_cm(struct csrtp_engine *e, struct slot **slots, unsigned m
 		slots[i]->failed = 1;          /* until its job comes back completed */
 		fill_cm_job(IMB_GET_NEXT_JOB(mgr), slots[i], encrypt);
 		if ((job = IMB_SUBMIT_JOB_NOCHECK(mgr)) != NULL)
-			mark_done(job);
+			cm_done(job);
 	}
 	while ((job = IMB_FLUSH_JOB(mgr)) != NULL)
-		mark_done(job);
-	for (unsigned i = 0; i < m; i++)
-		if (slots[i]->rtag_at != NULL)
-			memcpy(slots[i]->rtag_at, slots[i]->rtag,
-			       (size_t)slots[i]->tlen + slots[i]->mkil);
+		cm_done(job);
 }
 
 /* Run slots[0..m): classified by profile, each group as one batch. A batch of
@@ -720,8 +746,9 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	sl->mkil = (uint8_t)ml;
 	sl->rtag_at = p->data + body;
 	if (unlikely(k->cm)) {
-		/* the ROC goes where MKI and tag are, for the MAC: keep them */
-		memcpy(sl->rtag, p->data + body, tr);
+		/* the ROC goes over the first 4 octets of MKI || tag (tr >= 4)
+		 * for the MAC: keep them (cm_done puts them back) */
+		memcpy(&sl->roc_was, p->data + body, sizeof(sl->roc_was));
 		cm_rtp_layout(sl, body, h, s->flags);
 		return CSRTP_OK;
 	}
@@ -775,7 +802,7 @@ static inline bool rtp_verified(const struct slot *sl)
 		return false;
 	if (likely(!sl->cm))
 		return tag_equal(sl->tag, sl->rtag_at);     /* tag || MKI */
-	return tag_equal_n(sl->tag, sl->rtag + sl->mkil, sl->tlen);
+	return tag_equal_cm(sl->tag, sl->rtag_at + sl->mkil, sl->tlen);    /* MKI || tag */
 }
 
 static inline bool rtcp_verified(const struct slot *sl)
@@ -784,7 +811,7 @@ static inline bool rtcp_verified(const struct slot *sl)
 		return false;
 	if (likely(!sl->cm))
 		return tag_equal(sl->tag, sl->rtag);
-	return tag_equal_n(sl->tag, sl->rtag, CSRTP_CM_RTCP_TAG_LEN);
+	return tag_equal_cm(sl->tag, sl->rtag, CSRTP_CM_RTCP_TAG_LEN);
 }
 
 /* The IV of a slot for its (new) key. */

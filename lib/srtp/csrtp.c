@@ -510,14 +510,12 @@ static void run_slots_cm(struct csrtp_engine *e, struct slot **slots, unsigned m
 		cm_done(job);
 }
 
-/* Run slots[0..m): classified by profile, each group as one batch. A batch of
- * GCM slots only (the common case) goes straight through. */
-static void run_slots(struct csrtp_engine *e, struct slot **slots, unsigned m, int encrypt)
+/* Run slots[0..m), ncm of them AES-CM: classified by profile, each group as
+ * one batch. A batch of GCM slots only (the common case) goes straight
+ * through. */
+static void run_slots_n(struct csrtp_engine *e, struct slot **slots, unsigned m, unsigned ncm,
+			int encrypt)
 {
-	unsigned ncm = 0;
-
-	for (unsigned i = 0; i < m; i++)
-		ncm += slots[i]->cm;
 	if (likely(ncm == 0)) {
 		run_slots_gcm(e, slots, m, encrypt);
 		return;
@@ -538,13 +536,28 @@ static void run_slots(struct csrtp_engine *e, struct slot **slots, unsigned m, i
 	run_slots_cm(e, cm, nc, encrypt);
 }
 
-/* Pass-through wrapper: the ptrs array for the common case of slots[0..m). */
+static inline void run_slots(struct csrtp_engine *e, struct slot **slots, unsigned m,
+			     int encrypt)
+{
+	unsigned ncm = 0;
+
+	for (unsigned i = 0; i < m; i++)
+		ncm += slots[i]->cm;
+	run_slots_n(e, slots, m, ncm, encrypt);
+}
+
+/* The common case of slots[0..m): the ptrs array, and the AES-CM slots
+ * counted on the way (no second walk through the slots). */
 static inline void run_all(struct csrtp_engine *e, unsigned m, int encrypt,
 			   struct slot **ptrs)
 {
-	for (unsigned i = 0; i < m; i++)
+	unsigned ncm = 0;
+
+	for (unsigned i = 0; i < m; i++) {
 		ptrs[i] = &e->slot[i];
-	run_slots(e, ptrs, m, encrypt);
+		ncm += e->slot[i].cm;
+	}
+	run_slots_n(e, ptrs, m, ncm, encrypt);
 }
 
 /* Pass 1 over one chunk of at most CSRTP_BURST_MAX packets: prepare each one
@@ -737,7 +750,6 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	if (unlikely(!key_usable(k) || k->rtp_trailer != tr))
 		return CSRTP_ERR_NO_KEY;
 
-	p->index = idx;
 	sl->pkt = p;
 	sl->key = k;
 	sl->rtcp = 0;
@@ -853,6 +865,7 @@ static void retry_slots(struct csrtp_engine *e, struct slot **retry, unsigned r,
 		for (unsigned i = 0; i < r; i++) {
 			struct slot *sl = retry[i];
 			bool ok = rtcp ? rtcp_verified(sl) : rtp_verified(sl);
+			sl->ok = ok;
 			if (!ok && sl->ci < sl->ncand)
 				retry[left++] = sl;
 		}
@@ -954,9 +967,8 @@ static bool redo_rtp(struct csrtp_pkt *p, unsigned *budget,
 
 unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, unsigned n)
 {
-	struct slot *ptrs[CSRTP_BURST_MAX];
+	struct slot *ptrs[CSRTP_BURST_MAX], *retry[CSRTP_BURST_MAX];
 	uint16_t todo[CSRTP_BURST_MAX], later[CSRTP_BURST_MAX], done[CSRTP_BURST_MAX];
-	uint8_t in_slot[CSRTP_BURST_MAX];
 	unsigned ok = 0;
 
 	for (unsigned base = 0; base < n; base += CSRTP_BURST_MAX) {
@@ -969,7 +981,9 @@ unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, u
 		 * are estimated from it (RFC 3711 s. 3.3.1); if it fails, the next
 		 * one is tried on its own. */
 		while (nt > 0) {
-			unsigned m = 0, nl = 0, nd = 0;
+			/* refused: packets of this pass refused as forged or
+			 * replayed, the only ones redo_rtp may take again */
+			unsigned m = 0, ncm = 0, nl = 0, nd = 0, refused = 0;
 			uint32_t pass = ++e->pass;
 
 			for (unsigned t = 0; t < nt; t++) {
@@ -982,34 +996,46 @@ unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, u
 					}
 					s->pass = pass;
 				}
-				p->status = (uint8_t)prepare_rtp_unprotect(p, &e->slot[m]);
-				in_slot[todo[t]] = p->status == CSRTP_OK;
+				/* the slot of done[j] is slot[j]: its place does not
+				 * wait for the outcome of the packets before it */
+				struct slot *sl = &e->slot[nd];
+				p->status = (uint8_t)prepare_rtp_unprotect(p, sl);
 				done[nd++] = todo[t];
-				if (p->status == CSRTP_OK)
+				ptrs[m] = sl;
+				if (p->status == CSRTP_OK) {
 					m++;
+					ncm += sl->cm;
+				} else {
+					sl->pkt = NULL;    /* no job (redo_rtp below) */
+					refused += p->status == CSRTP_ERR_AUTH ||
+						   p->status == CSRTP_ERR_REPLAY;
+				}
 			}
-			run_all(e, m, 0, ptrs);
+			run_slots_n(e, ptrs, m, ncm, 0);
 			/* a key change in progress: failed packets try the other keys */
 			unsigned r = 0;
 			for (unsigned i = 0; i < m; i++) {
-				struct slot *sl = &e->slot[i];
-				if (!rtp_verified(sl) && unlikely(rtp_candidates(sl)))
-					ptrs[r++] = sl;
+				struct slot *sl = ptrs[i];
+				sl->ok = rtp_verified(sl);   /* once: retry_slots updates it */
+				if (unlikely(!sl->ok) && rtp_candidates(sl))
+					retry[r++] = sl;
 			}
 			if (unlikely(r > 0))
-				retry_slots(e, ptrs, r, 0);
+				retry_slots(e, retry, r, 0);
 			for (unsigned i = 0; i < m; i++) {
-				struct slot *sl = &e->slot[i];
+				struct slot *sl = ptrs[i];
 				struct csrtp_pkt *p = sl->pkt;
 				struct csrtp_stream *s = p->stream;
 				uint32_t body = (uint32_t)(sl->rtag_at - p->data);
 
-				if (unlikely(!rtp_verified(sl))) {
+				if (unlikely(!sl->ok)) {
 					p->status = sl->fresh ? CSRTP_ERR_REPLAY : CSRTP_ERR_AUTH;
+					refused++;
 					continue;
 				}
 				if (unlikely(sl->key != s->key) && !key_switch(s, sl, p->index)) {
 					p->status = CSRTP_ERR_AUTH;
+					refused++;
 					continue;
 				}
 				/* Same index twice in one burst: only the first counts
@@ -1018,6 +1044,7 @@ unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, u
 				if (unlikely(w->started && p->index <= w->top) &&
 				    !csrtp_window_check(w, p->index)) {
 					p->status = CSRTP_ERR_REPLAY;
+					refused++;
 					continue;
 				}
 				/* RFC 3711 s. 9.2: nothing past the key's lifetime */
@@ -1037,16 +1064,14 @@ unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, u
 			 * (redo_rtp), in order, after the undoing of its decryption */
 			const struct csrtp_stream *again[CSRTP_BURST_MAX];
 			unsigned nu = 0, na = 0;
-			for (unsigned j = 0; j < nd; j++) {
+			for (unsigned j = 0; unlikely(refused > 0) && j < nd; j++) {
 				struct csrtp_pkt *p = &pkts[base + done[j]];
 
 				if (!redo_rtp(p, &budget, again, &na))
 					continue;
-				if (in_slot[done[j]]) {
-					for (unsigned i = 0; i < m; i++)
-						if (e->slot[i].pkt == p && !e->slot[i].failed)
-							ptrs[nu++] = &e->slot[i];
-				}
+				/* its decryption undone, if it had one: slot[j] */
+				if (e->slot[j].pkt == p && !e->slot[j].failed)
+					ptrs[nu++] = &e->slot[j];
 				later[nl++] = done[j];
 			}
 			if (unlikely(nu > 0))

@@ -36,6 +36,8 @@ struct slot {
 	uint32_t word;                /* SRTCP E||index */
 	uint8_t rtcp;                 /* SRTCP: use the SRTCP session key */
 	uint8_t failed;               /* the job did not complete */
+	uint8_t ok;                   /* unprotect: the tag verified (checked once,
+				       * after the job; retry_slots updates it) */
 	/* AES-CM + HMAC-SHA1 (RFC 3711) */
 	uint8_t cm;                   /* the key is AES-CM: an HMAC-SHA1 job */
 	uint8_t tlen;                 /* tag length on the wire */

@@ -53,8 +53,7 @@ struct slot {
 	uint32_t roc_was;             /* those 4 octets */
 };
 
-_Static_assert(CSRTP_MKI_MAX + CSRTP_CM_RTCP_TAG_LEN <= CSRTP_TAG_LEN,
-	       "an AES-CM SRTP packet's MKI and tag fit rtag");
+_Static_assert(CSRTP_CM_RTCP_TAG_LEN <= CSRTP_TAG_LEN, "an AES-CM SRTCP tag fits rtag");
 
 struct csrtp_engine {
 	IMB_MGR *mgr;

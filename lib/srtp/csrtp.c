@@ -43,15 +43,26 @@ static inline int tag_equal(const uint8_t *a, const uint8_t *b)
 	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
-/* The same for the shorter HMAC-SHA1 tags (n is public: the profile's). */
-static inline int tag_equal_n(const uint8_t *a, const uint8_t *b, unsigned n)
+/* The same for the HMAC-SHA1 tags, 10 or 4 octets (n is public: the
+ * profile's), in words: one 32-bit word, or a 64-bit and a 16-bit one. */
+static inline int tag_equal_cm(const uint8_t *a, const uint8_t *b, unsigned n)
 {
-	uint8_t d = 0;
+	uint64_t a0, b0;
+	uint32_t a4, b4;
+	uint16_t a1, b1;
 
-	for (unsigned i = 0; i < n; i++)
-		d |= a[i] ^ b[i];
-	return d == 0;
+	if (n == 4) {
+		memcpy(&a4, a, 4);
+		memcpy(&b4, b, 4);
+		return (a4 ^ b4) == 0;
+	}
+	memcpy(&a0, a, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&a1, a + 8, 2);
+	memcpy(&b1, b + 8, 2);
+	return ((a0 ^ b0) | (uint64_t)(uint16_t)(a1 ^ b1)) == 0;
 }
+_Static_assert(CSRTP_CM_RTCP_TAG_LEN == 10, "tag_equal_cm: 10 or 4 octets");
 
 /*
  * RTP header length including CSRCs and extension (RFC 3550 s. 5.1, 5.3.1),
@@ -123,13 +134,20 @@ static inline void rtcp_iv(uint8_t iv[CSRTP_IV_LEN], const uint8_t salt[CSRTP_SA
 static inline void cm_iv(uint8_t iv[16], const uint8_t salt[CSRTP_CM_SALT_LEN],
 			 const uint8_t *ssrc, uint64_t index)
 {
-	memcpy(iv, salt, CSRTP_CM_SALT_LEN);
-	iv[14] = 0;
-	iv[15] = 0;
-	for (int i = 0; i < 4; i++)
-		iv[4 + i] ^= ssrc[i];
-	for (int i = 0; i < 6; i++)
-		iv[8 + i] ^= (uint8_t)(index >> (40 - 8 * i));
+	/* as two little-endian words built in registers (see rtp_iv): octets
+	 * 0-7 (salt, SSRC in 4-7) and 8-15 (salt, index in 8-13, counter 0) */
+	uint64_t a, b;
+	uint32_t ssrc32, c;
+	uint16_t d;
+
+	memcpy(&a, salt, 8);
+	memcpy(&ssrc32, ssrc, 4);
+	memcpy(&c, salt + 8, 4);
+	memcpy(&d, salt + 12, 2);
+	a ^= (uint64_t)ssrc32 << 32;
+	b = ((uint64_t)c | (uint64_t)d << 32) ^ __builtin_bswap64(index << 16);
+	memcpy(iv, &a, 8);
+	memcpy(iv + 8, &b, 8);
 }
 
 /* SRTCP: E||index word and tag after the packet, 20 (GCM) or 14 octets,
@@ -458,6 +476,18 @@ static inline void fill_cm_job(IMB_JOB *job, struct slot *sl, int encrypt)
 	job->user_data = sl;
 }
 
+/* An AES-CM job came back (every submitted job does, completed or not): as
+ * mark_done, and an SRTP packet being unprotected gets back the 4 octets of
+ * its trailer (MKI || tag) that the ROC covered for the MAC. */
+static inline void cm_done(IMB_JOB *job)
+{
+	struct slot *sl = job->user_data;
+
+	sl->failed = job->status != IMB_STATUS_COMPLETED;
+	if (sl->rtag_at != NULL)
+		memcpy(sl->rtag_at, &sl->roc_was, sizeof(sl->roc_was));
+}
+
 /* Run AES-CM slots[0..m) through the job API: submit every job, then flush.
  * HMAC-SHA1 runs in multi-buffer lanes, so jobs come back as lanes fill
  * (SUBMIT may hand back an earlier job, or none); user_data names the slot.
@@ -474,24 +504,18 @@ static void run_slots_cm(struct csrtp_engine *e, struct slot **slots, unsigned m
 		slots[i]->failed = 1;          /* until its job comes back completed */
 		fill_cm_job(IMB_GET_NEXT_JOB(mgr), slots[i], encrypt);
 		if ((job = IMB_SUBMIT_JOB_NOCHECK(mgr)) != NULL)
-			mark_done(job);
+			cm_done(job);
 	}
 	while ((job = IMB_FLUSH_JOB(mgr)) != NULL)
-		mark_done(job);
-	for (unsigned i = 0; i < m; i++)
-		if (slots[i]->rtag_at != NULL)
-			memcpy(slots[i]->rtag_at, slots[i]->rtag,
-			       (size_t)slots[i]->tlen + slots[i]->mkil);
+		cm_done(job);
 }
 
-/* Run slots[0..m): classified by profile, each group as one batch. A batch of
- * GCM slots only (the common case) goes straight through. */
-static void run_slots(struct csrtp_engine *e, struct slot **slots, unsigned m, int encrypt)
+/* Run slots[0..m), ncm of them AES-CM: classified by profile, each group as
+ * one batch. A batch of GCM slots only (the common case) goes straight
+ * through. */
+static void run_slots_n(struct csrtp_engine *e, struct slot **slots, unsigned m, unsigned ncm,
+			int encrypt)
 {
-	unsigned ncm = 0;
-
-	for (unsigned i = 0; i < m; i++)
-		ncm += slots[i]->cm;
 	if (likely(ncm == 0)) {
 		run_slots_gcm(e, slots, m, encrypt);
 		return;
@@ -512,13 +536,28 @@ static void run_slots(struct csrtp_engine *e, struct slot **slots, unsigned m, i
 	run_slots_cm(e, cm, nc, encrypt);
 }
 
-/* Pass-through wrapper: the ptrs array for the common case of slots[0..m). */
+static inline void run_slots(struct csrtp_engine *e, struct slot **slots, unsigned m,
+			     int encrypt)
+{
+	unsigned ncm = 0;
+
+	for (unsigned i = 0; i < m; i++)
+		ncm += slots[i]->cm;
+	run_slots_n(e, slots, m, ncm, encrypt);
+}
+
+/* The common case of slots[0..m): the ptrs array, and the AES-CM slots
+ * counted on the way (no second walk through the slots). */
 static inline void run_all(struct csrtp_engine *e, unsigned m, int encrypt,
 			   struct slot **ptrs)
 {
-	for (unsigned i = 0; i < m; i++)
+	unsigned ncm = 0;
+
+	for (unsigned i = 0; i < m; i++) {
 		ptrs[i] = &e->slot[i];
-	run_slots(e, ptrs, m, encrypt);
+		ncm += e->slot[i].cm;
+	}
+	run_slots_n(e, ptrs, m, ncm, encrypt);
 }
 
 /* Pass 1 over one chunk of at most CSRTP_BURST_MAX packets: prepare each one
@@ -711,7 +750,6 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	if (unlikely(!key_usable(k) || k->rtp_trailer != tr))
 		return CSRTP_ERR_NO_KEY;
 
-	p->index = idx;
 	sl->pkt = p;
 	sl->key = k;
 	sl->rtcp = 0;
@@ -720,8 +758,9 @@ static inline int prepare_rtp_unprotect(struct csrtp_pkt *p, struct slot *sl)
 	sl->mkil = (uint8_t)ml;
 	sl->rtag_at = p->data + body;
 	if (unlikely(k->cm)) {
-		/* the ROC goes where MKI and tag are, for the MAC: keep them */
-		memcpy(sl->rtag, p->data + body, tr);
+		/* the ROC goes over the first 4 octets of MKI || tag (tr >= 4)
+		 * for the MAC: keep them (cm_done puts them back) */
+		memcpy(&sl->roc_was, p->data + body, sizeof(sl->roc_was));
 		cm_rtp_layout(sl, body, h, s->flags);
 		return CSRTP_OK;
 	}
@@ -775,7 +814,7 @@ static inline bool rtp_verified(const struct slot *sl)
 		return false;
 	if (likely(!sl->cm))
 		return tag_equal(sl->tag, sl->rtag_at);     /* tag || MKI */
-	return tag_equal_n(sl->tag, sl->rtag + sl->mkil, sl->tlen);
+	return tag_equal_cm(sl->tag, sl->rtag_at + sl->mkil, sl->tlen);    /* MKI || tag */
 }
 
 static inline bool rtcp_verified(const struct slot *sl)
@@ -784,7 +823,7 @@ static inline bool rtcp_verified(const struct slot *sl)
 		return false;
 	if (likely(!sl->cm))
 		return tag_equal(sl->tag, sl->rtag);
-	return tag_equal_n(sl->tag, sl->rtag, CSRTP_CM_RTCP_TAG_LEN);
+	return tag_equal_cm(sl->tag, sl->rtag, CSRTP_CM_RTCP_TAG_LEN);
 }
 
 /* The IV of a slot for its (new) key. */
@@ -826,6 +865,7 @@ static void retry_slots(struct csrtp_engine *e, struct slot **retry, unsigned r,
 		for (unsigned i = 0; i < r; i++) {
 			struct slot *sl = retry[i];
 			bool ok = rtcp ? rtcp_verified(sl) : rtp_verified(sl);
+			sl->ok = ok;
 			if (!ok && sl->ci < sl->ncand)
 				retry[left++] = sl;
 		}
@@ -927,9 +967,8 @@ static bool redo_rtp(struct csrtp_pkt *p, unsigned *budget,
 
 unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, unsigned n)
 {
-	struct slot *ptrs[CSRTP_BURST_MAX];
+	struct slot *ptrs[CSRTP_BURST_MAX], *retry[CSRTP_BURST_MAX];
 	uint16_t todo[CSRTP_BURST_MAX], later[CSRTP_BURST_MAX], done[CSRTP_BURST_MAX];
-	uint8_t in_slot[CSRTP_BURST_MAX];
 	unsigned ok = 0;
 
 	for (unsigned base = 0; base < n; base += CSRTP_BURST_MAX) {
@@ -942,7 +981,9 @@ unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, u
 		 * are estimated from it (RFC 3711 s. 3.3.1); if it fails, the next
 		 * one is tried on its own. */
 		while (nt > 0) {
-			unsigned m = 0, nl = 0, nd = 0;
+			/* refused: packets of this pass refused as forged or
+			 * replayed, the only ones redo_rtp may take again */
+			unsigned m = 0, ncm = 0, nl = 0, nd = 0, refused = 0;
 			uint32_t pass = ++e->pass;
 
 			for (unsigned t = 0; t < nt; t++) {
@@ -955,34 +996,46 @@ unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, u
 					}
 					s->pass = pass;
 				}
-				p->status = (uint8_t)prepare_rtp_unprotect(p, &e->slot[m]);
-				in_slot[todo[t]] = p->status == CSRTP_OK;
+				/* the slot of done[j] is slot[j]: its place does not
+				 * wait for the outcome of the packets before it */
+				struct slot *sl = &e->slot[nd];
+				p->status = (uint8_t)prepare_rtp_unprotect(p, sl);
 				done[nd++] = todo[t];
-				if (p->status == CSRTP_OK)
+				ptrs[m] = sl;
+				if (p->status == CSRTP_OK) {
 					m++;
+					ncm += sl->cm;
+				} else {
+					sl->pkt = NULL;    /* no job (redo_rtp below) */
+					refused += p->status == CSRTP_ERR_AUTH ||
+						   p->status == CSRTP_ERR_REPLAY;
+				}
 			}
-			run_all(e, m, 0, ptrs);
+			run_slots_n(e, ptrs, m, ncm, 0);
 			/* a key change in progress: failed packets try the other keys */
 			unsigned r = 0;
 			for (unsigned i = 0; i < m; i++) {
-				struct slot *sl = &e->slot[i];
-				if (!rtp_verified(sl) && unlikely(rtp_candidates(sl)))
-					ptrs[r++] = sl;
+				struct slot *sl = ptrs[i];
+				sl->ok = rtp_verified(sl);   /* once: retry_slots updates it */
+				if (unlikely(!sl->ok) && rtp_candidates(sl))
+					retry[r++] = sl;
 			}
 			if (unlikely(r > 0))
-				retry_slots(e, ptrs, r, 0);
+				retry_slots(e, retry, r, 0);
 			for (unsigned i = 0; i < m; i++) {
-				struct slot *sl = &e->slot[i];
+				struct slot *sl = ptrs[i];
 				struct csrtp_pkt *p = sl->pkt;
 				struct csrtp_stream *s = p->stream;
 				uint32_t body = (uint32_t)(sl->rtag_at - p->data);
 
-				if (unlikely(!rtp_verified(sl))) {
+				if (unlikely(!sl->ok)) {
 					p->status = sl->fresh ? CSRTP_ERR_REPLAY : CSRTP_ERR_AUTH;
+					refused++;
 					continue;
 				}
 				if (unlikely(sl->key != s->key) && !key_switch(s, sl, p->index)) {
 					p->status = CSRTP_ERR_AUTH;
+					refused++;
 					continue;
 				}
 				/* Same index twice in one burst: only the first counts
@@ -991,6 +1044,7 @@ unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, u
 				if (unlikely(w->started && p->index <= w->top) &&
 				    !csrtp_window_check(w, p->index)) {
 					p->status = CSRTP_ERR_REPLAY;
+					refused++;
 					continue;
 				}
 				/* RFC 3711 s. 9.2: nothing past the key's lifetime */
@@ -1010,16 +1064,14 @@ unsigned csrtp_unprotect_burst(struct csrtp_engine *e, struct csrtp_pkt *pkts, u
 			 * (redo_rtp), in order, after the undoing of its decryption */
 			const struct csrtp_stream *again[CSRTP_BURST_MAX];
 			unsigned nu = 0, na = 0;
-			for (unsigned j = 0; j < nd; j++) {
+			for (unsigned j = 0; unlikely(refused > 0) && j < nd; j++) {
 				struct csrtp_pkt *p = &pkts[base + done[j]];
 
 				if (!redo_rtp(p, &budget, again, &na))
 					continue;
-				if (in_slot[done[j]]) {
-					for (unsigned i = 0; i < m; i++)
-						if (e->slot[i].pkt == p && !e->slot[i].failed)
-							ptrs[nu++] = &e->slot[i];
-				}
+				/* its decryption undone, if it had one: slot[j] */
+				if (e->slot[j].pkt == p && !e->slot[j].failed)
+					ptrs[nu++] = &e->slot[j];
 				later[nl++] = done[j];
 			}
 			if (unlikely(nu > 0))

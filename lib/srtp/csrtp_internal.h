@@ -20,8 +20,7 @@ struct slot {
 	uint8_t iv[16];
 	uint8_t aad[16];              /* SRTCP E=1: header(8) || E||index (4) */
 	uint8_t tag[CSRTP_TAG_LEN];    /* tag computed by the job */
-	uint8_t rtag[CSRTP_TAG_LEN];   /* received tag, when it must be moved
-				       * (AES-CM SRTP: MKI || tag) */
+	uint8_t rtag[CSRTP_TAG_LEN];   /* received SRTCP tag, kept */
 	struct csrtp_pkt *pkt;
 	const struct csrtp_key *key;
 	const struct csrtp_key *cand[3]; /* during a key change: keys still to try */
@@ -37,6 +36,8 @@ struct slot {
 	uint32_t word;                /* SRTCP E||index */
 	uint8_t rtcp;                 /* SRTCP: use the SRTCP session key */
 	uint8_t failed;               /* the job did not complete */
+	uint8_t ok;                   /* unprotect: the tag verified (checked once,
+				       * after the job; retry_slots updates it) */
 	/* AES-CM + HMAC-SHA1 (RFC 3711) */
 	uint8_t cm;                   /* the key is AES-CM: an HMAC-SHA1 job */
 	uint8_t tlen;                 /* tag length on the wire */
@@ -45,14 +46,14 @@ struct slot {
 				       * the ROC / E||index word (sl->word) last */
 	uint8_t *rtag_at;             /* SRTP unprotect: the packet's trailer
 				       * (GCM: tag || MKI; AES-CM: MKI || tag,
-				       * which rtag holds: the ROC goes there
-				       * for the MAC, they go back after the
-				       * job); NULL for what run_slots_cm must
-				       * not restore */
+				       * whose first 4 octets roc_was keeps:
+				       * the ROC goes there for the MAC, they
+				       * go back as the job comes back); NULL
+				       * for what cm_done must not restore */
+	uint32_t roc_was;             /* those 4 octets */
 };
 
-_Static_assert(CSRTP_MKI_MAX + CSRTP_CM_RTCP_TAG_LEN <= CSRTP_TAG_LEN,
-	       "an AES-CM SRTP packet's MKI and tag fit rtag");
+_Static_assert(CSRTP_CM_RTCP_TAG_LEN <= CSRTP_TAG_LEN, "an AES-CM SRTCP tag fits rtag");
 
 struct csrtp_engine {
 	IMB_MGR *mgr;

@@ -274,6 +274,8 @@ struct store_stats {
 	uint64_t records;         /* call-record writes committed in them */
 	unsigned int pending;     /* call-record writes not yet committed */
 	unsigned int cached;      /* statements in the cache */
+	uint64_t cache_hits;      /* effective policies and peers read from the
+				   * read cache (cache.c), not the database */
 	bool wal;                 /* journal_mode is WAL */
 };
 void store_stats(const struct store *st, struct store_stats *out);

@@ -583,6 +583,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_keeps_admin_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_due, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_cache, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

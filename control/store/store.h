@@ -48,8 +48,9 @@
 
 #include "policy.h"
 
-#define STORE_SCHEMA_VERSION     4   /* schema.c: 2 calls keyed (id, role); 3 compliance
-				      * recording; 4 call history (end, counters) */
+#define STORE_SCHEMA_VERSION     5   /* schema.c: 2 calls keyed (id, role); 3 compliance
+				      * recording; 4 call history (end, counters); 5 the
+				      * calls table's CHECKs without IN lists */
 #define STORE_DB_NAME            "callseal.db"
 #define STORE_LOCK_NAME          "lock"
 #define STORE_ERR_MAX            320u

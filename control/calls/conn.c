@@ -310,7 +310,8 @@ void conn_lost(struct calls *cm, struct conn *c, const char *why)
 static bool readable(struct calls *cm, struct conn *c)
 {
 	for (;;) {
-		ssize_t r = recv(c->fd, c->rbuf + c->rlen, sizeof(c->rbuf) - c->rlen, MSG_DONTWAIT);
+		size_t want = sizeof(c->rbuf) - c->rlen;
+		ssize_t r = recv(c->fd, c->rbuf + c->rlen, want, MSG_DONTWAIT);
 		size_t need;
 
 		if (r < 0) {
@@ -378,6 +379,11 @@ static bool readable(struct calls *cm, struct conn *c)
 			if (!handshake_progress(cm, c))
 				return false;
 		}
+		/* a short read took all there was: the poll loop (level-triggered)
+		 * says when more comes, without one more recv that would only
+		 * say EAGAIN (~3 per call and side) */
+		if ((size_t)r < want)
+			return true;
 	}
 }
 

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -53,6 +54,15 @@
 #include "admin_server.h"
 #include "handler.h"
 #include "metrics.h"
+
+/* The heap is kept instead of given back at each free (mallopt): SQLite
+ * opens a temporary b-tree for each IN (...) list of the calls table's CHECK
+ * constraints, its page cache a ~170 KiB block, on every call record it
+ * writes. With glibc's defaults (trim above 128 KiB) each such block was a
+ * brk up and down and ~40 fresh zeroed pages faulted in, several times per
+ * call (docs/benchmarks.md, "Call set-ups end to end"). */
+#define HEAP_MMAP_THRESHOLD (1u << 20)   /* blocks under 1 MiB from the heap */
+#define HEAP_TRIM_THRESHOLD (16u << 20)  /* give back free heap over 16 MiB */
 
 #define DEFAULT_CAPACITY 262144u   /* 2^19 slots x 192 B = 96 MiB of /dev/shm */
 #define DEFAULT_MEDIA_POOL "127.0.0.1:20000-29999"
@@ -481,6 +491,8 @@ int main(int argc, char **argv)
 	size_t rlen = 0;
 	int opt, rc, status = 1;
 
+	(void)mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_THRESHOLD);
+	(void)mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_THRESHOLD);
 	c->listen_fd = -1;
 	c->sig_fd = -1;
 	opterr = 0;

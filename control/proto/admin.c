@@ -5,6 +5,7 @@
 #include "byteorder.h"
 #include "errbuf.h"
 #include "admin.h"
+#include "secmem.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -284,7 +285,7 @@ static int split_words(struct admin_request *req, char *err, size_t errlen)
 void admin_reader_wipe(struct admin_reader *r)
 {
 	if (r->payload != NULL)
-		sodium_free(r->payload);    /* wipes */
+		secmem_free(r->payload);    /* wipes */
 	sodium_memzero(r, sizeof(*r));
 }
 
@@ -333,8 +334,11 @@ int admin_reader_recv(struct admin_reader *r, int fd, struct admin_request *req,
 				rc = -EPROTO;
 				goto fail;
 			}
-			/* at most ADMIN_FRAME_MAX (check_hdr): locked, it may hold a key */
-			r->payload = sodium_malloc(r->len);
+			/* at most ADMIN_FRAME_MAX (check_hdr): locked, it may hold a
+			 * key. From the secmem pool: a sodium_malloc per request was
+			 * ~10 system calls (mmap, mprotect, mlock, madvise, munmap),
+			 * two requests per call dialled (docs/benchmarks.md) */
+			r->payload = secmem_alloc(r->len);
 			if (r->payload == NULL) {
 				errbuf_set(err, errlen, "out of memory for a %u-byte request", r->len);
 				rc = -ENOMEM;

@@ -85,8 +85,8 @@ struct admin_out {
 };
 
 /* A request being received by a non-blocking server: the header, then the
- * payload (sodium_malloc'd once the header says how long: it may hold key
- * bytes). */
+ * payload (secmem_alloc'd, locked, once the header says how long: it may
+ * hold key bytes). */
 struct admin_reader {
 	uint8_t hdr[ADMIN_HDR_BYTES];
 	size_t got;          /* header + payload bytes received */

@@ -34,7 +34,8 @@
  * use. Thread-safe (one mutex); no allocation on the free path.
  *
  * Long-lived or rare secrets (the admin connection's scratch, callsealctl's
- * stdin copy) stay in sodium_malloc.
+ * stdin copy) stay in sodium_malloc. An admin request's payload (admin.c)
+ * comes from here: a call dial and its end are two requests.
  */
 #ifndef CALLSEAL_SECMEM_H
 #define CALLSEAL_SECMEM_H

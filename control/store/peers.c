@@ -194,7 +194,12 @@ int store_peer_show(struct store *st, const char *id, struct store_peer *out,
 		return -EINVAL;
 	if ((rc = store_peer_id_parse(id, NULL, NULL, err, errlen)) < 0)
 		return rc;
-	return store_show_rec(st, &peer_kind, id, out, err, errlen);
+	if (store_cache_get(st, STORE_CACHE_PEER, id, out))
+		return 0;                        /* no change since it was read */
+	rc = store_show_rec(st, &peer_kind, id, out, err, errlen);
+	if (rc == 0)
+		store_cache_put(st, STORE_CACHE_PEER, id, out);
+	return rc;
 }
 
 int store_peer_list(struct store *st, store_peer_fn fn, void *arg, char *err, size_t errlen)

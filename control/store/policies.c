@@ -164,13 +164,18 @@ int store_user_effective_policy(struct store *st, const char *name,
 {
 	int rc;
 
-	if (!st || !out)
+	if (!st || !out || !name)
 		return -EINVAL;
+	if (store_cache_get(st, STORE_CACHE_EFFECTIVE, name, out))
+		return 0;                        /* no change since it was read */
 	/* A read transaction: one consistent snapshot over the queries. */
 	if ((rc = store_begin_read(st, err, errlen)) < 0)
 		return rc;
 	rc = effective(st, name, out, err, errlen);
-	return store_finish(st, rc, err, errlen);
+	rc = store_finish(st, rc, err, errlen);
+	if (rc == 0)
+		store_cache_put(st, STORE_CACHE_EFFECTIVE, name, out);
+	return rc;
 }
 
 int store_user_set_e2ee(struct store *st, const char *name, bool on, char *err, size_t errlen)

@@ -299,6 +299,8 @@ int store_begin(struct store *st, char *err, size_t errlen)
 {
 	int rc;
 
+	/* what the read cache holds may change now (cache.c) */
+	st->gen++;
 	if ((rc = store_batch_flush(st, err, errlen)) < 0 ||
 	    (rc = set_sync(st, true, err, errlen)) < 0 ||
 	    (rc = store_run(st, err, errlen, "BEGIN IMMEDIATE", "")) < 0)
@@ -651,6 +653,7 @@ int store_open(const char *state_dir, const char *tenant, unsigned int flags,
 		errbuf_set(err, errlen, "store: out of memory");
 		goto fail;
 	}
+	st->gen = 1;             /* no cache slot (gen 0) is valid yet (cache.c) */
 	st->lock_fd = -1;
 
 	/* One daemon per store. */

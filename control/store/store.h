@@ -48,8 +48,9 @@
 
 #include "policy.h"
 
-#define STORE_SCHEMA_VERSION     4   /* schema.c: 2 calls keyed (id, role); 3 compliance
-				      * recording; 4 call history (end, counters) */
+#define STORE_SCHEMA_VERSION     5   /* schema.c: 2 calls keyed (id, role); 3 compliance
+				      * recording; 4 call history (end, counters); 5 the
+				      * calls table's CHECKs without IN lists */
 #define STORE_DB_NAME            "callseal.db"
 #define STORE_LOCK_NAME          "lock"
 #define STORE_ERR_MAX            320u
@@ -274,6 +275,8 @@ struct store_stats {
 	uint64_t records;         /* call-record writes committed in them */
 	unsigned int pending;     /* call-record writes not yet committed */
 	unsigned int cached;      /* statements in the cache */
+	uint64_t cache_hits;      /* effective policies and peers read from the
+				   * read cache (cache.c), not the database */
 	bool wal;                 /* journal_mode is WAL */
 };
 void store_stats(const struct store *st, struct store_stats *out);

@@ -12,6 +12,8 @@
  *   schema.c        schema creation and version check
  *   validate.c      names, peer ids, addresses, call ids, enum names
  *   users.c groups.c policies.c peers.c call_records.c   one noun each
+ *   cache.c         the call path's reads (effective policy, peer) kept
+ *                   between admin changes
  */
 #ifndef CALLSEAL_STORE_INTERNAL_H
 #define CALLSEAL_STORE_INTERNAL_H
@@ -32,6 +34,33 @@ struct store_stmt {
 	sqlite3_stmt *s;
 	bool busy;               /* handed out by store_qprep, not yet released */
 };
+
+/* The read cache (cache.c): what a call set-up reads, kept between admin
+ * changes. A slot is valid while its gen is the handle's (store_begin bumps
+ * it). */
+#define STORE_CACHE_SLOTS 64u
+
+enum store_cache_kind {
+	STORE_CACHE_EFFECTIVE = 1,   /* a user's effective policy, by user name */
+	STORE_CACHE_PEER,            /* a peer's record, by user@tenant */
+};
+
+struct store_cache_slot {
+	uint64_t gen;                /* 0: never filled (st->gen starts at 1) */
+	enum store_cache_kind kind;
+	char key[STORE_PEER_MAX + 1];
+	union {
+		struct store_effective eff;
+		struct store_peer peer;
+	} v;
+};
+
+/* Copies the value of (kind, key) to out (a struct store_effective or
+ * store_peer) if it was kept since the last change: true, else false. */
+bool store_cache_get(struct store *st, enum store_cache_kind kind, const char *key, void *out);
+/* Keeps v (read just now, successfully) for (kind, key). */
+void store_cache_put(struct store *st, enum store_cache_kind kind, const char *key,
+		     const void *v);
 
 /* What the open transaction is (store_begin*, store_finish). */
 enum store_txn {
@@ -59,6 +88,8 @@ struct store {
 	struct store_stmt stmts[STORE_STMT_SLOTS];
 	size_t n_stmts;
 	struct store_stats stats;   /* prepares, commits, batches (store_stats) */
+	uint64_t gen;            /* bumped by every store_begin (an admin change) */
+	struct store_cache_slot cache[STORE_CACHE_SLOTS];   /* cache.c */
 };
 
 /* ---- messages (store.c) --------------------------------------------------- */

@@ -457,6 +457,54 @@ static void test_schema_migrate_v3(void **state)
 	assert_int_equal(store_open(f->dir, TENANT, 0, &f->st, err, sizeof(err)), 0);
 }
 
+/* Schema version 5: the calls table's CHECKs refuse what they refused
+ * before (a name outside each list) and take every name of each list, and
+ * writing a record builds no temporary b-tree for them (no OpenEphemeral in
+ * the INSERT's program: an IN list of three or more names would add one per
+ * list at every run). */
+static void test_calls_checks(void **state)
+{
+	static const char *const bad[] = { "mode = 'secret'", "state = 'gone'",
+					   "ended_by = 'nobody'", "media = 'some'" };
+	static const char *const good[] = { "mode = 'pending'", "mode = 'standard'",
+					    "state = 'setup'", "state = 'failed'",
+					    "ended_by = 'daemon'", "ended_by = ''",
+					    "media = 'none'", "media = 'read'" };
+	struct fixture *f = *state;
+	char path[PATH_MAX], sql[256];
+	sqlite3_stmt *s;
+	int ephemeral = 0;
+	sqlite3 *db;
+
+	store_close(f->st);
+	f->st = NULL;
+	snprintf(path, sizeof(path), "%s/%s", f->dir, STORE_DB_NAME);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO calls (id, local_user, remote, role, "
+		"mode, reason, profile, security_code, local_media, remote_media, state, "
+		"created, ended) VALUES ('0123456789abcdef', 'alice', 'bob@fabrikam', "
+		"'initiator', 'e2ee', '', '', '', '', '', 'active', 1, 0)", NULL, NULL, NULL),
+		SQLITE_OK);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(sql, sizeof(sql), "UPDATE calls SET %s", bad[i]);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_CONSTRAINT);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(sql, sizeof(sql), "UPDATE calls SET %s", good[i]);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
+	assert_int_equal(sqlite3_prepare_v2(db, "EXPLAIN INSERT INTO calls (id, local_user, "
+		"remote, role, mode, reason, profile, security_code, local_media, remote_media, "
+		"state, created, ended, ended_by, media) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+		"?9, ?10, ?11, ?12, ?13, ?14, ?15)", -1, &s, NULL), SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		ephemeral += strcmp((const char *)sqlite3_column_text(s, 1), "OpenEphemeral") == 0;
+	sqlite3_finalize(s);
+	assert_int_equal(ephemeral, 0);
+	sqlite3_close(db);
+	assert_int_equal(store_open(f->dir, TENANT, 0, &f->st, err, sizeof(err)), 0);
+}
+
 static void test_persistence(void **state)
 {
 	struct fixture *f = *state;
@@ -574,6 +622,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_call_legs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_call_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_migrate_v3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_calls_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusal_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_statements_prepared_once, setup, teardown),
@@ -583,6 +632,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_keeps_admin_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_due, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_cache, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -93,5 +93,6 @@ void test_batch_flushed(void **state);
 void test_crash_keeps_admin_changes(void **state);
 void test_record_refusals(void **state);
 void test_batch_due(void **state);
+void test_read_cache(void **state);
 
 #endif /* CALLSEAL_TEST_STORE_H */

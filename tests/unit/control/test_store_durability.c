@@ -344,3 +344,65 @@ void test_batch_due(void **state)
 	due = store_batch_due_ms(f->st);
 	assert_true(due >= 0 && due <= STORE_BATCH_WAIT_MS);
 }
+
+/* The read cache (control/store/cache.c): a user's effective policy and a
+ * peer's record are read from the database once, then from memory until an
+ * admin change; every kind of change the values depend on is seen at the
+ * next read, and a refused read (unknown user or peer) is never kept. */
+void test_read_cache(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t key[STORE_PUBLIC_KEY_BYTES];
+	struct store_effective eff;
+	struct store_peer peer;
+	uint64_t hits;
+
+	directory(f);
+	assert_int_equal(store_user_effective_policy(f->st, "alice", &eff, err, sizeof(err)), 0);
+	hits = stats(f).cache_hits;
+	assert_int_equal(store_user_effective_policy(f->st, "alice", &eff, err, sizeof(err)), 0);
+	assert_int_equal(stats(f).cache_hits, hits + 1);
+	assert_true(eff.intent.allowed);
+	assert_false(eff.intent.on);
+
+	/* the user's own setting */
+	assert_int_equal(store_user_set_e2ee(f->st, "alice", true, err, sizeof(err)), 0);
+	assert_int_equal(store_user_effective_policy(f->st, "alice", &eff, err, sizeof(err)), 0);
+	assert_true(eff.intent.on);
+	assert_int_equal(stats(f).cache_hits, hits + 1);
+
+	/* a group's assignment, more specific than the tenant's */
+	add_policy(f, "closed", POLICY_E2EE_DISABLED);
+	assert_int_equal(store_group_add(f->st, "sales", err, sizeof(err)), 0);
+	assert_int_equal(store_group_member_add(f->st, "sales", "alice", err, sizeof(err)), 0);
+	assign(f, STORE_TARGET_GROUP, "sales", "closed");
+	assert_int_equal(store_user_effective_policy(f->st, "alice", &eff, err, sizeof(err)), 0);
+	assert_false(eff.intent.allowed);
+	assert_int_equal(store_user_effective_policy(f->st, "alice", &eff, err, sizeof(err)), 0);
+	assert_false(eff.intent.allowed);
+	assert_int_equal(stats(f).cache_hits, hits + 2);
+
+	/* a user removed: refused, and refused again (nothing kept) */
+	assert_int_equal(store_user_del(f->st, "alice", err, sizeof(err)), 0);
+	hits = stats(f).cache_hits;
+	assert_int_equal(store_user_effective_policy(f->st, "alice", &eff, err, sizeof(err)),
+			 -ENOENT);
+	assert_int_equal(store_user_effective_policy(f->st, "alice", &eff, err, sizeof(err)),
+			 -ENOENT);
+	assert_int_equal(stats(f).cache_hits, hits);
+
+	/* a peer: kept, then its key pinned, then removed */
+	assert_int_equal(store_peer_show(f->st, "bob@fabrikam", &peer, err, sizeof(err)), 0);
+	assert_int_equal(store_peer_show(f->st, "bob@fabrikam", &peer, err, sizeof(err)), 0);
+	assert_int_equal(stats(f).cache_hits, hits + 1);
+	assert_false(peer.has_key);
+	memset(key, 0x5a, sizeof(key));
+	assert_int_equal(store_peer_set(f->st, "bob@fabrikam", key, "192.0.2.9:5060", true, err,
+					sizeof(err)), 0);
+	assert_int_equal(store_peer_show(f->st, "bob@fabrikam", &peer, err, sizeof(err)), 0);
+	assert_true(peer.has_key && peer.pinned);
+	assert_memory_equal(peer.public_key, key, sizeof(key));
+	assert_int_equal(store_peer_del(f->st, "bob@fabrikam", err, sizeof(err)), 0);
+	assert_int_equal(store_peer_show(f->st, "bob@fabrikam", &peer, err, sizeof(err)), -ENOENT);
+	assert_int_equal(stats(f).cache_hits, hits + 1);
+}

@@ -54,6 +54,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* ---- ABI identity ------------------------------------------------------- */
 
@@ -325,12 +326,32 @@ struct keytable_info {
 	bool     writable;       /* this handle is the writer */
 };
 
-/* -- stream keys (these zero every unused byte) -- */
-void keytable_key_ipv4(struct keytable_key *k, const uint8_t addr[4],
-		       uint16_t port, unsigned int dir);
-void keytable_key_ipv6(struct keytable_key *k, const uint8_t addr[KEYTABLE_ADDR_BYTES],
-		       uint16_t port, unsigned int dir);
-void keytable_key_any(struct keytable_key *k, uint16_t port, unsigned int dir);
+/* -- stream keys (these zero every unused byte) --
+ * Inline: the dataplane builds one per packet. The compound literal zeroes
+ * every member not named (the struct has no padding), so the bytes are those
+ * of a memset then the fields: the hash and memcmp see the same key. */
+static inline void keytable_key_ipv4(struct keytable_key *k, const uint8_t addr[4],
+				     uint16_t port, unsigned int dir)
+{
+	*k = (struct keytable_key){ .port = port, .family = KEYTABLE_FAMILY_IPV4,
+				    .dir = (uint8_t)dir };
+	memcpy(k->addr, addr, 4);
+}
+
+static inline void keytable_key_ipv6(struct keytable_key *k,
+				     const uint8_t addr[KEYTABLE_ADDR_BYTES],
+				     uint16_t port, unsigned int dir)
+{
+	*k = (struct keytable_key){ .port = port, .family = KEYTABLE_FAMILY_IPV6,
+				    .dir = (uint8_t)dir };
+	memcpy(k->addr, addr, KEYTABLE_ADDR_BYTES);
+}
+
+static inline void keytable_key_any(struct keytable_key *k, uint16_t port, unsigned int dir)
+{
+	*k = (struct keytable_key){ .port = port, .family = KEYTABLE_FAMILY_ANY,
+				    .dir = (uint8_t)dir };
+}
 /* The slot hash (part of the ABI): see docs/keytable.md, "Hash". */
 uint64_t keytable_hash(const struct keytable_key *k);
 

@@ -34,34 +34,6 @@ const char *keytable_fmt_key(const struct keytable_key *k, char buf[80])
 	return buf;
 }
 
-void keytable_key_ipv4(struct keytable_key *k, const uint8_t addr[4],
-		       uint16_t port, unsigned int dir)
-{
-	memset(k, 0, sizeof(*k));
-	memcpy(k->addr, addr, 4);
-	k->port = port;
-	k->family = KEYTABLE_FAMILY_IPV4;
-	k->dir = (uint8_t)dir;
-}
-
-void keytable_key_ipv6(struct keytable_key *k, const uint8_t addr[KEYTABLE_ADDR_BYTES],
-		       uint16_t port, unsigned int dir)
-{
-	memset(k, 0, sizeof(*k));
-	memcpy(k->addr, addr, KEYTABLE_ADDR_BYTES);
-	k->port = port;
-	k->family = KEYTABLE_FAMILY_IPV6;
-	k->dir = (uint8_t)dir;
-}
-
-void keytable_key_any(struct keytable_key *k, uint16_t port, unsigned int dir)
-{
-	memset(k, 0, sizeof(*k));
-	k->port = port;
-	k->family = KEYTABLE_FAMILY_ANY;
-	k->dir = (uint8_t)dir;
-}
-
 uint64_t keytable_hash(const struct keytable_key *k)
 {
 	uint64_t w[3];

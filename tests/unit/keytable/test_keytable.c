@@ -185,6 +185,7 @@ int main(void)
 		T(test_add_get_ipv4_ipv6),
 		T(test_add_refusals),
 		T(test_key_tail_zeroed),
+		T(test_key_builders_bytes),
 		T(test_replace),
 		T(test_schedule),
 		T(test_delete_wipes),

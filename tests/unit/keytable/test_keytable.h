@@ -48,6 +48,7 @@ struct keytable *make(struct fx *f, uint32_t cap);
 void test_add_get_ipv4_ipv6(void **state);
 void test_add_refusals(void **state);
 void test_key_tail_zeroed(void **state);
+void test_key_builders_bytes(void **state);
 void test_replace(void **state);
 void test_schedule(void **state);
 void test_delete_wipes(void **state);

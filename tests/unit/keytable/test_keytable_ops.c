@@ -159,6 +159,41 @@ void test_add_refusals(void **state)
 	keytable_detach(t);
 }
 
+/* The builders write all 24 bytes, as memset-then-fields did: whatever was in
+ * the key before, the same key bytes (the hash and memcmp read them all). */
+void test_key_builders_bytes(void **state)
+{
+	(void)state;
+	static const uint8_t a4[4] = { 192, 0, 2, 7 };
+	static const uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 9 };
+	uint8_t want[24];
+	struct keytable_key k;
+
+	for (int junk = 0; junk < 256; junk += 0x55) {
+		memset(&k, junk, sizeof(k));
+		keytable_key_ipv4(&k, a4, 0x1388, KEYTABLE_DIR_OUT);
+		memset(want, 0, sizeof(want));
+		memcpy(want, a4, 4);
+		memcpy(want + 16, &(uint16_t){ 0x1388 }, 2);
+		want[18] = KEYTABLE_FAMILY_IPV4;
+		want[19] = KEYTABLE_DIR_OUT;
+		assert_memory_equal(&k, want, sizeof(want));
+
+		memset(&k, junk, sizeof(k));
+		keytable_key_ipv6(&k, a6, 0x1388, KEYTABLE_DIR_IN);
+		memcpy(want, a6, 16);
+		want[18] = KEYTABLE_FAMILY_IPV6;
+		want[19] = KEYTABLE_DIR_IN;
+		assert_memory_equal(&k, want, sizeof(want));
+
+		memset(&k, junk, sizeof(k));
+		keytable_key_any(&k, 0x1388, KEYTABLE_DIR_IN);
+		memset(want, 0, 16);
+		want[18] = KEYTABLE_FAMILY_ANY;
+		assert_memory_equal(&k, want, sizeof(want));
+	}
+}
+
 void test_key_tail_zeroed(void **state)
 {
 	struct fx *f = *state;

@@ -444,7 +444,7 @@ static void run_slots_gcm(struct csrtp_engine *e, struct slot **slots, unsigned 
  * packet there: the ROC (SRTP, s. 4.2) or, in its place on the wire, the
  * E||index word (SRTCP). It is written right after the authenticated
  * portion (the tailroom when protecting, where the received tag was when
- * unprotecting: run_slots_cm puts that back) so that the MAC runs over the
+ * unprotecting: cm_done puts the 4 octets it covered back) so that the MAC runs over the
  * packet buffer, without a copy. intel-ipsec-mb's HMAC-SHA1 gives 12 (or
  * 20) octets: 12 into the slot, of which the first 10 or 4 are the tag.
  */
@@ -807,7 +807,8 @@ static inline bool rtp_candidates(struct slot *sl)
 }
 
 /* Did the slot's packet verify? GCM: the tag at the end of the packet;
- * AES-CM: the received tag, kept in the slot. */
+ * AES-CM: the received tag, compared in place (after the MKI) once cm_done
+ * has put back the octets the ROC covered. */
 static inline bool rtp_verified(const struct slot *sl)
 {
 	if (unlikely(sl->failed))

@@ -486,9 +486,9 @@ int main(int argc, char **argv)
 			       strstr(worst_gcm_row, " 160 B unprotect") != NULL ?
 			       "the engine's per-packet work on receive, about 50 cycles against "
 			       "the 40 the goal leaves at 160 B (prepare: parse, index estimate, "
-			       "key choice, replay check, IV ~33; tag compare ~4; finish: checks "
-			       "and the window slide ~12, a store-then-reload through the window; "
-			       "docs/benchmarks.md, receive side), weighs most on small packets" :
+			       "key choice, replay check, IV ~33; tag compare ~4; finish: key and "
+			       "lifetime checks and the window update ~12; docs/benchmarks.md, "
+			       "receive side), weighs most on small packets" :
 			       "only 160-byte unprotect exceeds 1.25x on an idle machine "
 			       "(docs/benchmarks.md): suspect other load in this run");
 	for (int k = 0; k < 2; k++) {

@@ -444,8 +444,8 @@ static void run_slots_gcm(struct csrtp_engine *e, struct slot **slots, unsigned 
  * packet there: the ROC (SRTP, s. 4.2) or, in its place on the wire, the
  * E||index word (SRTCP). It is written right after the authenticated
  * portion (the tailroom when protecting, where the received tag was when
- * unprotecting: cm_done puts the 4 octets it covered back) so that the MAC runs over the
- * packet buffer, without a copy. intel-ipsec-mb's HMAC-SHA1 gives 12 (or
+ * unprotecting: cm_done puts the 4 octets it covered back) so that the
+ * MAC runs over the packet buffer, without a copy. intel-ipsec-mb's HMAC-SHA1 gives 12 (or
  * 20) octets: 12 into the slot, of which the first 10 or 4 are the tag.
  */
 static inline void fill_cm_job(IMB_JOB *job, struct slot *sl, int encrypt)

@@ -62,6 +62,8 @@ struct flow {
 	struct keytable_master cur_m;  /* what cur was expanded from */
 	struct keytable_master next_m; /* what next was expanded from */
 	uint64_t created_ns;           /* the entry instance applied (its created_ns) */
+	uint64_t busy_ns;              /* now_ns of the first KEYTABLE_BUSY answer
+					  since the entry last answered (0: none) */
 	/* its streams, all freed by flow_kill (so no stale stream is left
 	 * for a sweep to find), and not touched by the new-slot memset:
 	 * committed ones, a list through stream.fnext (index + 1; 0 ends), and
@@ -391,6 +393,7 @@ static void flow_kill(struct flows *f, struct flow *fl)
 	if (fl->state == FLOW_LIVE)
 		f->n_flows--;
 	fl->state = FLOW_DEAD;
+	fl->busy_ns = 0;
 	fl->incarnation++;
 }
 
@@ -832,6 +835,26 @@ static void row_follow(struct flows *f, uint32_t fi, bool new_key,
 
 /* ---- resolve ------------------------------------------------------------- */
 
+/* Live flow fi's entry answered KEYTABLE_BUSY at now_ns: its keys serve the
+ * packets of this burst (fidx[i] == fi) for FLOWS_BUSY_NS from the first
+ * such answer; after that they are refused (FLOWS_NO_KEY) until the entry
+ * answers. A clock that went back counts as past the bound. */
+static void busy_hold(struct flows *f, uint32_t fi, const uint32_t fidx[], unsigned n,
+		      uint8_t why[], uint64_t now_ns)
+{
+	struct flow *fl = &f->flow[fi];
+
+	if (fl->busy_ns == 0) {
+		fl->busy_ns = now_ns | 1;       /* 0 is "none" */
+		return;
+	}
+	if (now_ns - fl->busy_ns <= FLOWS_BUSY_NS)
+		return;
+	for (unsigned i = 0; i < n; i++)
+		if (fidx[i] == fi)
+			why[i] = FLOWS_NO_KEY;
+}
+
 void flows_resolve(struct flows *f, const struct keytable_key keys[],
 		   const uint32_t ssrcs[], unsigned n,
 		   struct csrtp_stream *out[], uint8_t why[],
@@ -939,7 +962,15 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 			if (fl != NULL)
 				fl->pending = 0;
 			if (st[j] == KEYTABLE_BUSY) {
-				/* the writer is mid-change: keep the keys we had, ask again */
+				/* the writer is mid-change (its write takes
+				 * microseconds): keep the keys we had and ask
+				 * again, for FLOWS_BUSY_NS. Past that the writer
+				 * died mid-write (the next one to attach recovers
+				 * the slot) or stalls, and the entry the keys
+				 * came from may be gone: drop the flow's packets
+				 * until the table answers (docs/keytable.md 5.2) */
+				if (found && fl->state == FLOW_LIVE)
+					busy_hold(f, fi, fidx, n, why, now_ns);
 				continue;
 			}
 			if (st[j] == KEYTABLE_NOT_FOUND) {
@@ -969,6 +1000,7 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 			if (fl->state != FLOW_LIVE || fl->generation != en[j].generation)
 				flow_apply(f, fl, &en[j]);
 			fl->changes = changes;
+			fl->busy_ns = 0;
 			fl->ref_slot = refs[j].slot;
 			fl->wild = !key_eq(&en[j].key, &lk[j]) ? 1 : 0;
 			if (f->rows != NULL)

@@ -174,6 +174,13 @@ void flows_row_add(struct flows *f, struct dpstats_flow *row, uint64_t pkts,
 #define FLOWS_SWEEP_FLOWS 8
 unsigned flows_sweep(struct flows *f);
 
+/* How long a flow whose entry answers KEYTABLE_BUSY (its slot mid-write)
+ * keeps using the keys it has, from the first such answer (flows_resolve's
+ * now_ns); after it, its packets are refused as FLOWS_NO_KEY until the
+ * entry answers. A write takes microseconds: only a writer that died or
+ * stalls mid-write holds a slot this long. */
+#define FLOWS_BUSY_NS (10ull * 1000 * 1000)
+
 void flows_get_stats(const struct flows *f, struct flows_stats *s);
 /* The bytes of one flow and of one SSRC stream in their tables (each table
  * has twice the slots of its limit), for the benchmarks' state figures. */

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -1521,6 +1523,76 @@ static void test_exact_entry_overrides_wildcard(void **state)
 	destroy(x);
 }
 
+/* The slot of k's entry in x's table. */
+static uint32_t slot_of(struct fx *x, const struct keytable_key *k)
+{
+	struct keytable_entry en;
+	struct keytable_ref ref;
+
+	assert_int_equal(keytable_get(x->r, k, &en, &ref), 0);
+	explicit_bzero(&en, sizeof(en));
+	return ref.slot;
+}
+
+/* Set the seqlock counter of a slot odd (a writer mid-write) or back. */
+static void slot_seq(struct fx *x, uint32_t slot, bool odd)
+{
+	char path[128];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "/dev/shm/callseal.%s", x->name);
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &sb), 0);
+	uint8_t *base = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	assert_true(base != MAP_FAILED);
+	uint64_t *seq = (uint64_t *)(void *)(base + KEYTABLE_HEADER_SIZE +
+					     (size_t)slot * KEYTABLE_ENTRY_SIZE);
+	uint64_t q = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+	__atomic_store_n(seq, odd ? q | 1 : q & ~(uint64_t)1, __ATOMIC_RELEASE);
+	munmap(base, (size_t)sb.st_size);
+}
+
+static struct csrtp_stream *resolve_at(struct fx *x, const struct keytable_key *k,
+				       uint32_t ssrc, uint64_t now, uint8_t *why)
+{
+	struct csrtp_stream *s;
+	flows_resolve(x->f, k, &ssrc, 1, &s, why, NULL, now);
+	return s;
+}
+
+/* An entry stuck mid-write (a writer died in it): its flow's keys serve for
+ * FLOWS_BUSY_NS from the first busy answer, then its packets are refused
+ * until the entry answers again. */
+static void test_busy_bounded(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 16);
+	struct keytable_key k, other;
+	const uint64_t t0 = 1000000000000ull;
+	uint8_t why;
+
+	keytable_key_ipv4(&k, addr4, 5004, KEYTABLE_DIR_OUT);
+	keytable_key_ipv4(&other, addr4, 5006, KEYTABLE_DIR_OUT);
+	add(x, &k, 7);
+	struct csrtp_stream *s = commit_out(x, &k, 1, 7, &why);
+	add(x, &other, 8);                            /* the table changed */
+	const uint32_t slot = slot_of(x, &k);
+	slot_seq(x, slot, true);
+	assert_ptr_equal(resolve_at(x, &k, 1, t0, &why), s);   /* busy: kept */
+	assert_ptr_equal(resolve_at(x, &k, 1, t0 + FLOWS_BUSY_NS / 2, &why), s);
+	assert_int_equal(why, FLOWS_OK);
+	assert_null(resolve_at(x, &k, 1, t0 + FLOWS_BUSY_NS + 1000, &why));
+	assert_int_equal(why, FLOWS_NO_KEY);
+	assert_null(resolve_at(x, &k, 1, t0 + 10 * FLOWS_BUSY_NS, &why));
+	assert_int_equal(why, FLOWS_NO_KEY);
+	slot_seq(x, slot, false);                      /* the entry answers again */
+	assert_ptr_equal(resolve_at(x, &k, 1, t0 + 11 * FLOWS_BUSY_NS, &why), s);
+	assert_true(roundtrip(x, s, 30, 7, 0));
+	destroy(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1548,6 +1620,7 @@ int main(void)
 		cmocka_unit_test(test_delete_shift_moves_ref),
 		cmocka_unit_test(test_exact_entry_overrides_wildcard),
 		cmocka_unit_test(test_sweep_skips_checked_flows),
+		cmocka_unit_test(test_busy_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1067,6 +1067,39 @@ void flows_row_add(struct flows *f, struct dpstats_flow *row, uint64_t pkts,
 
 /* ---- sweep --------------------------------------------------------------- */
 
+/* The sweep found live flow fi's entry at ref with another generation than
+ * the flow applied: the same instance rekeyed (replace, schedule, advance)
+ * is applied now, as a packet would; another instance (deleted and added
+ * again), or the exact entry where the flow used the wildcard or the other
+ * way round, drops the flow. Either way no key the entry no longer holds
+ * stays in memory. 1 if the flow was dropped, 0 if kept, -1 if the entry
+ * could not be read (changed again or mid-write: another pass). */
+static int sweep_follow(struct flows *f, uint32_t fi, const struct keytable_ref *ref)
+{
+	struct flow *fl = &f->flow[fi];
+	struct keytable_entry en;
+	int ret = -1;
+
+	if (keytable_read_ref(f->t, ref, &en) != 0)
+		goto out;
+	if (en.created_ns != fl->created_ns || key_eq(&en.key, &fl->key) == (bool)fl->wild ||
+	    flow_apply(f, fl, &en) != FLOWS_OK) {
+		if (fl->state == FLOW_LIVE)
+			flow_kill(f, fl);
+		ret = 1;
+		goto out;
+	}
+	fl->changes = f->sweep_from;
+	fl->ref_slot = ref->slot;
+	fl->busy_ns = 0;
+	if (f->rows != NULL && f->rows[fi].generation != fl->generation)
+		__atomic_store_n(&f->rows[fi].generation, fl->generation, __ATOMIC_RELAXED);
+	ret = 0;
+out:
+	explicit_bzero(&en, sizeof(en));
+	return ret;
+}
+
 unsigned flows_sweep(struct flows *f)
 {
 	struct keytable_key lk[KEYTABLE_BULK_MAX];
@@ -1126,12 +1159,29 @@ unsigned flows_sweep(struct flows *f)
 		nl = nq;
 	}
 	if (nl > 0 && keytable_lookup_bulk_ref(f->t, lk, nl, refs, st) >= 0) {
+		f->lookups += nl;
 		for (unsigned j = 0; j < nl; j++) {
+			struct flow *fl = &f->flow[idx[j]];
+
 			if (st[j] == KEYTABLE_NOT_FOUND) {
-				flow_kill(f, &f->flow[idx[j]]);
+				flow_kill(f, fl);
 				dropped++;
 			} else if (st[j] == KEYTABLE_BUSY) {
 				f->sweep_busy = true;   /* mid-change: another pass */
+			} else if (refs[j].generation == fl->generation) {
+				/* the same entry (generations are never reused),
+				 * moved by a delete's shift: its new slot is the
+				 * reference from now on, so later passes and
+				 * packets check one line again, not look it up */
+				fl->ref_slot = refs[j].slot;
+				fl->changes = f->sweep_from;
+			} else {
+				int r = sweep_follow(f, idx[j], &refs[j]);
+
+				if (r > 0)
+					dropped++;
+				else if (r < 0)
+					f->sweep_busy = true;
 			}
 		}
 	}

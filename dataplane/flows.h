@@ -74,7 +74,8 @@ struct flows_cfg {
 };
 
 struct flows_stats {
-	uint64_t lookups;        /* keys looked up in the shared table */
+	uint64_t lookups;        /* keys looked up in the shared table (by
+				    packets and by the sweep) */
 	uint64_t ref_checks;     /* flows found current (or not) by their
 				    entry's reference after the table changed
 				    (by a look-up or by the sweep) */
@@ -160,11 +161,13 @@ void flows_row_add(struct flows *f, struct dpstats_flow *row, uint64_t pkts,
 
 /*
  * Drop the flows whose key-table entry is gone (a call ended, a key was
- * deleted) without waiting for a packet of theirs, wiping their keys and the
- * master keys they were expanded from. After each change of the table one
- * pass over the flow table, at most FLOWS_SWEEP_SLOTS slots and
- * FLOWS_SWEEP_FLOWS live flows per call (call it once per poll: a call costs
- * one load while the table is unchanged). A live flow costs one line of the
+ * deleted, or deleted and added again; a wildcard flow's wildcard went)
+ * without waiting for a packet of theirs, wiping their keys and the master
+ * keys they were expanded from; apply a replaced or rekeyed entry (the old
+ * key wiped), and take a moved entry's new slot as the flow's reference.
+ * After each change of the table one pass over the flow table, at most
+ * FLOWS_SWEEP_SLOTS slots and FLOWS_SWEEP_FLOWS live flows per call (call it
+ * once per poll: a call costs one load while the table is unchanged). A live flow costs one line of the
  * key table (its reference), and nothing if a packet of it has checked it
  * since the pass began. Under a control that never stops changing the
  * table, passes follow each other: the per-call bounds are the cost on every

@@ -1523,6 +1523,110 @@ static void test_exact_entry_overrides_wildcard(void **state)
 	destroy(x);
 }
 
+/* Sweep passes until none is due; the flows they dropped. */
+static unsigned sweep_all(struct fx *x)
+{
+	unsigned dropped = 0;
+	for (int i = 0; i < 100000 && stats_of(x).sweep_pending; i++)
+		dropped += flows_sweep(x->f);
+	assert_false(stats_of(x).sweep_pending);
+	return dropped;
+}
+
+/* An idle flow whose entry a delete's shift moved: the sweep looks it up
+ * once and keeps its new slot as the reference, so the next pass checks one
+ * line (no look-up), and so does its next packet. */
+static void test_sweep_stores_moved_ref(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 16);
+	struct keytable_key a, b, c;
+	uint8_t why;
+
+	colliding_keys(x, &a, &b);
+	keytable_key_ipv4(&c, addr4, 5010, KEYTABLE_DIR_IN);
+	add(x, &a, 3);
+	add(x, &b, 4);                                /* a's home is taken: b after it */
+	struct csrtp_stream *s = commit_out(x, &b, 1, 4, &why);
+	sweep_all(x);
+	struct flows_stats s0 = stats_of(x);
+
+	assert_int_equal(keytable_delete(x->w, &a), 0);  /* b shifts into a's slot */
+	assert_int_equal(sweep_all(x), 0);
+	struct flows_stats s1 = stats_of(x);
+	assert_int_equal(s1.lookups, s0.lookups + 1);    /* found moved */
+	assert_int_equal(s1.expansions, s0.expansions);
+
+	add(x, &c, 5);                                /* unrelated: the new slot holds */
+	assert_int_equal(sweep_all(x), 0);
+	struct flows_stats s2 = stats_of(x);
+	assert_int_equal(s2.lookups, s1.lookups);     /* not looked up again */
+	assert_int_equal(s2.ref_checks, s1.ref_checks + 1);
+	assert_ptr_equal(resolve1(x, &b, 1, &why), s);
+	assert_int_equal(stats_of(x).lookups, s1.lookups);
+	assert_true(roundtrip(x, s, 10, 4, 0));
+	destroy(x);
+}
+
+/* The sweep leaves no key an entry no longer holds in an idle flow: an
+ * entry deleted and added again drops the flow (its keys wiped), a replaced
+ * one is applied (the old key wiped, the stream goes on under the new one),
+ * and a wildcard flow whose wildcard went while an exact entry exists is
+ * dropped. */
+static void test_sweep_wipes_replaced(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 16);
+	struct keytable_key k, any, w;
+	struct keytable_master m;
+	static const uint8_t zero[sizeof(struct csrtp_key)];
+	uint8_t why;
+
+	keytable_key_ipv4(&k, addr4, 5004, KEYTABLE_DIR_OUT);
+	add(x, &k, 7);
+	struct csrtp_stream *s = commit_out(x, &k, 1, 7, &why);
+	const struct csrtp_key *k7 = s->key;
+	sweep_all(x);
+
+	/* replaced: applied by the sweep, no packet needed */
+	master(&m, 11, 0);
+	assert_int_equal(keytable_replace(x->w, &k, &m, NULL), 0);
+	uint64_t exp0 = stats_of(x).expansions;
+	assert_int_equal(sweep_all(x), 0);
+	assert_int_equal(stats_of(x).flows, 1);
+	assert_int_equal(stats_of(x).expansions, exp0 + 1);
+	assert_memory_equal(k7, zero, sizeof(zero));  /* the old key wiped */
+	uint64_t lk = stats_of(x).lookups;
+	assert_ptr_equal(resolve1(x, &k, 1, &why), s);
+	assert_int_equal(stats_of(x).lookups, lk);     /* the sweep's answer holds */
+	assert_true(roundtrip(x, s, 20, 11, 0));
+	const struct csrtp_key *k11 = s->key;
+
+	/* deleted and added again between two polls: another instance */
+	assert_int_equal(keytable_delete(x->w, &k), 0);
+	add(x, &k, 9);
+	assert_int_equal(sweep_all(x), 1);
+	assert_int_equal(stats_of(x).flows, 0);
+	assert_memory_equal(k11, zero, sizeof(zero));
+
+	/* a wildcard flow, its wildcard deleted while an exact entry exists */
+	keytable_key_any(&any, 6000, KEYTABLE_DIR_OUT);
+	keytable_key_ipv4(&w, addr4, 6000, KEYTABLE_DIR_OUT);
+	add(x, &any, 3);
+	s = resolve1(x, &w, 5, &why);
+	assert_true(roundtrip(x, s, 1, 3, 0));
+	const struct csrtp_key *k3 = s->key;
+	add(x, &w, 4);
+	assert_int_equal(sweep_all(x), 0);            /* the wildcard still stands */
+	assert_int_equal(keytable_delete(x->w, &any), 0);
+	assert_int_equal(sweep_all(x), 1);
+	assert_int_equal(stats_of(x).flows, 0);
+	assert_memory_equal(k3, zero, sizeof(zero));
+	s = resolve1(x, &w, 5, &why);                 /* the exact entry from now on */
+	assert_true(roundtrip(x, s, 2, 4, 0));
+	destroy(x);
+}
+
 /* The slot of k's entry in x's table. */
 static uint32_t slot_of(struct fx *x, const struct keytable_key *k)
 {
@@ -1620,6 +1724,8 @@ int main(void)
 		cmocka_unit_test(test_delete_shift_moves_ref),
 		cmocka_unit_test(test_exact_entry_overrides_wildcard),
 		cmocka_unit_test(test_sweep_skips_checked_flows),
+		cmocka_unit_test(test_sweep_stores_moved_ref),
+		cmocka_unit_test(test_sweep_wipes_replaced),
 		cmocka_unit_test(test_busy_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

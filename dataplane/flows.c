@@ -1100,7 +1100,7 @@ out:
 	return ret;
 }
 
-unsigned flows_sweep(struct flows *f)
+static unsigned sweep_step(struct flows *f)
 {
 	struct keytable_key lk[KEYTABLE_BULK_MAX];
 	struct keytable_ref refs[KEYTABLE_BULK_MAX];
@@ -1189,6 +1189,23 @@ unsigned flows_sweep(struct flows *f)
 		f->sweeping = false;
 		if (!f->sweep_busy)
 			f->swept = f->sweep_from;
+	}
+	return dropped;
+}
+
+unsigned flows_sweep(struct flows *f)
+{
+	return sweep_step(f);
+}
+
+unsigned flows_sweep_idle(struct flows *f)
+{
+	unsigned dropped = 0;
+
+	for (unsigned i = 0; i < FLOWS_SWEEP_IDLE_STEPS; i++) {
+		dropped += sweep_step(f);
+		if (!f->sweeping)
+			break;                  /* the pass is done (or none due) */
 	}
 	return dropped;
 }

@@ -1697,6 +1697,38 @@ static void test_busy_bounded(void **state)
 	destroy(x);
 }
 
+/* Polls that received nothing sweep more: a pass over many idle flows takes
+ * far fewer of them than busy polls (flows_sweep) would. */
+static void test_idle_sweep_fewer_polls(void **state)
+{
+	(void)state;
+	struct fx *x = make(1024, 1024);
+	enum { N = 600 };
+	struct keytable_key k[N];
+	uint8_t why;
+
+	for (unsigned i = 0; i < N; i++) {
+		keytable_key_ipv4(&k[i], addr4, (uint16_t)(10000 + 2 * i), KEYTABLE_DIR_OUT);
+		add(x, &k[i], (uint8_t)i);
+		assert_non_null(resolve1(x, &k[i], 1, &why));
+	}
+	sweep_all(x);
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(keytable_delete(x->w, &k[i]), 0);
+	unsigned polls = 0, dropped = 0;
+	while (stats_of(x).sweep_pending && polls < 1000) {
+		dropped += flows_sweep_idle(x->f);
+		polls++;
+	}
+	assert_int_equal(dropped, N);
+	assert_int_equal(stats_of(x).flows, 0);
+	/* N / FLOWS_SWEEP_FLOWS = 75 busy polls at least; idle: N / 256 + 1,
+	 * or the table's slots / (32 * FLOWS_SWEEP_SLOTS), whichever is more */
+	assert_true(polls <= 4);
+	assert_true(polls * FLOWS_SWEEP_FLOWS < N);
+	destroy(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1727,6 +1759,7 @@ int main(void)
 		cmocka_unit_test(test_sweep_stores_moved_ref),
 		cmocka_unit_test(test_sweep_wipes_replaced),
 		cmocka_unit_test(test_busy_bounded),
+		cmocka_unit_test(test_idle_sweep_fewer_polls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,8 +180,8 @@ unsigned flows_sweep(struct flows *f);
  * flows_sweep for a poll that received nothing (it has time): up to
  * FLOWS_SWEEP_IDLE_STEPS flows_sweep calls while a pass is under way, so at
  * most FLOWS_SWEEP_IDLE_STEPS * FLOWS_SWEEP_FLOWS live flows (256 lines of
- * the key table) and 32 times the slots. A pass over 100k idle flows takes
- * ~400 idle polls instead of 12,500.
+ * the key table, ~13 us) and 32 times the slots. A pass over 100k idle
+ * flows takes ~390 idle polls instead of 12,500.
  */
 #define FLOWS_SWEEP_IDLE_STEPS 32
 unsigned flows_sweep_idle(struct flows *f);

@@ -62,8 +62,6 @@ struct flow {
 	struct keytable_master cur_m;  /* what cur was expanded from */
 	struct keytable_master next_m; /* what next was expanded from */
 	uint64_t created_ns;           /* the entry instance applied (its created_ns) */
-	uint64_t busy_ns;              /* now_ns of the first KEYTABLE_BUSY answer
-					  since the entry last answered (0: none) */
 	/* its streams, all freed by flow_kill (so no stale stream is left
 	 * for a sweep to find), and not touched by the new-slot memset:
 	 * committed ones, a list through stream.fnext (index + 1; 0 ends), and
@@ -74,8 +72,15 @@ struct flow {
 	uint8_t thand;                 /* round robin over tslot when full */
 	uint32_t tssrc[FLOWS_FLOW_TENTATIVE];
 	uint16_t tslot[FLOWS_FLOW_TENTATIVE];
+	/* now_ns >> BUSY_SHIFT (about ms) of the first KEYTABLE_BUSY answer
+	 * since the entry last answered, | 1 (0: none); in the last line's
+	 * spare bytes, read only when the table answers BUSY */
+	uint32_t busy_since;
 } __attribute__((aligned(64)));
 _Static_assert(offsetof(struct flow, row_bytes) < 64, "a flow's hot fields in one line");
+_Static_assert(sizeof(struct flow) <= 448, "a flow stays 7 lines (docs/benchmarks.md's state)");
+/* busy_since's unit, 2^20 ns: FLOWS_BUSY_NS is counted in it */
+#define BUSY_SHIFT 20
 _Static_assert((uint64_t)KEYTABLE_CAPACITY_MAX * 2 <= (UINT64_C(1) << 28), "ref_slot holds a slot");
 
 struct stream {
@@ -393,7 +398,7 @@ static void flow_kill(struct flows *f, struct flow *fl)
 	if (fl->state == FLOW_LIVE)
 		f->n_flows--;
 	fl->state = FLOW_DEAD;
-	fl->busy_ns = 0;
+	fl->busy_since = 0;
 	fl->incarnation++;
 }
 
@@ -836,19 +841,22 @@ static void row_follow(struct flows *f, uint32_t fi, bool new_key,
 /* ---- resolve ------------------------------------------------------------- */
 
 /* Live flow fi's entry answered KEYTABLE_BUSY at now_ns: its keys serve the
- * packets of this burst (fidx[i] == fi) for FLOWS_BUSY_NS from the first
- * such answer; after that they are refused (FLOWS_NO_KEY) until the entry
- * answers. A clock that went back counts as past the bound. */
+ * packets of this burst (fidx[i] == fi) for FLOWS_BUSY_NS (in 2^20 ns
+ * steps) from the first such answer; after that they are refused
+ * (FLOWS_NO_KEY) until the entry answers. A clock that went back counts as
+ * past the bound. */
 static void busy_hold(struct flows *f, uint32_t fi, const uint32_t fidx[], unsigned n,
 		      uint8_t why[], uint64_t now_ns)
 {
 	struct flow *fl = &f->flow[fi];
 
-	if (fl->busy_ns == 0) {
-		fl->busy_ns = now_ns | 1;       /* 0 is "none" */
+	const uint32_t t = (uint32_t)(now_ns >> BUSY_SHIFT);
+
+	if (fl->busy_since == 0) {
+		fl->busy_since = t | 1;         /* 0 is "none" */
 		return;
 	}
-	if (now_ns - fl->busy_ns <= FLOWS_BUSY_NS)
+	if ((uint32_t)(t - fl->busy_since) <= (uint32_t)(FLOWS_BUSY_NS >> BUSY_SHIFT))
 		return;
 	for (unsigned i = 0; i < n; i++)
 		if (fidx[i] == fi)
@@ -1000,7 +1008,7 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 			if (fl->state != FLOW_LIVE || fl->generation != en[j].generation)
 				flow_apply(f, fl, &en[j]);
 			fl->changes = changes;
-			fl->busy_ns = 0;
+			fl->busy_since = 0;
 			fl->ref_slot = refs[j].slot;
 			fl->wild = !key_eq(&en[j].key, &lk[j]) ? 1 : 0;
 			if (f->rows != NULL)
@@ -1091,7 +1099,7 @@ static int sweep_follow(struct flows *f, uint32_t fi, const struct keytable_ref 
 	}
 	fl->changes = f->sweep_from;
 	fl->ref_slot = ref->slot;
-	fl->busy_ns = 0;
+	fl->busy_since = 0;
 	if (f->rows != NULL && f->rows[fi].generation != fl->generation)
 		__atomic_store_n(&f->rows[fi].generation, fl->generation, __ATOMIC_RELAXED);
 	ret = 0;

@@ -72,8 +72,15 @@ struct flow {
 	uint8_t thand;                 /* round robin over tslot when full */
 	uint32_t tssrc[FLOWS_FLOW_TENTATIVE];
 	uint16_t tslot[FLOWS_FLOW_TENTATIVE];
+	/* now_ns >> BUSY_SHIFT (about ms) of the first KEYTABLE_BUSY answer
+	 * since the entry last answered, | 1 (0: none); in the last line's
+	 * spare bytes, read only when the table answers BUSY */
+	uint32_t busy_since;
 } __attribute__((aligned(64)));
 _Static_assert(offsetof(struct flow, row_bytes) < 64, "a flow's hot fields in one line");
+_Static_assert(sizeof(struct flow) <= 448, "a flow stays 7 lines (docs/benchmarks.md's state)");
+/* busy_since's unit, 2^20 ns: FLOWS_BUSY_NS is counted in it */
+#define BUSY_SHIFT 20
 _Static_assert((uint64_t)KEYTABLE_CAPACITY_MAX * 2 <= (UINT64_C(1) << 28), "ref_slot holds a slot");
 
 struct stream {
@@ -391,6 +398,7 @@ static void flow_kill(struct flows *f, struct flow *fl)
 	if (fl->state == FLOW_LIVE)
 		f->n_flows--;
 	fl->state = FLOW_DEAD;
+	fl->busy_since = 0;
 	fl->incarnation++;
 }
 
@@ -832,6 +840,29 @@ static void row_follow(struct flows *f, uint32_t fi, bool new_key,
 
 /* ---- resolve ------------------------------------------------------------- */
 
+/* Live flow fi's entry answered KEYTABLE_BUSY at now_ns: its keys serve the
+ * packets of this burst (fidx[i] == fi) for FLOWS_BUSY_NS (in 2^20 ns
+ * steps) from the first such answer; after that they are refused
+ * (FLOWS_NO_KEY) until the entry answers. A clock that went back counts as
+ * past the bound. */
+static void busy_hold(struct flows *f, uint32_t fi, const uint32_t fidx[], unsigned n,
+		      uint8_t why[], uint64_t now_ns)
+{
+	struct flow *fl = &f->flow[fi];
+
+	const uint32_t t = (uint32_t)(now_ns >> BUSY_SHIFT);
+
+	if (fl->busy_since == 0) {
+		fl->busy_since = t | 1;         /* 0 is "none" */
+		return;
+	}
+	if ((uint32_t)(t - fl->busy_since) <= (uint32_t)(FLOWS_BUSY_NS >> BUSY_SHIFT))
+		return;
+	for (unsigned i = 0; i < n; i++)
+		if (fidx[i] == fi)
+			why[i] = FLOWS_NO_KEY;
+}
+
 void flows_resolve(struct flows *f, const struct keytable_key keys[],
 		   const uint32_t ssrcs[], unsigned n,
 		   struct csrtp_stream *out[], uint8_t why[],
@@ -939,7 +970,15 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 			if (fl != NULL)
 				fl->pending = 0;
 			if (st[j] == KEYTABLE_BUSY) {
-				/* the writer is mid-change: keep the keys we had, ask again */
+				/* the writer is mid-change (its write takes
+				 * microseconds): keep the keys we had and ask
+				 * again, for FLOWS_BUSY_NS. Past that the writer
+				 * died mid-write (the next one to attach recovers
+				 * the slot) or stalls, and the entry the keys
+				 * came from may be gone: drop the flow's packets
+				 * until the table answers (docs/keytable.md 5.2) */
+				if (found && fl->state == FLOW_LIVE)
+					busy_hold(f, fi, fidx, n, why, now_ns);
 				continue;
 			}
 			if (st[j] == KEYTABLE_NOT_FOUND) {
@@ -969,6 +1008,7 @@ void flows_resolve(struct flows *f, const struct keytable_key keys[],
 			if (fl->state != FLOW_LIVE || fl->generation != en[j].generation)
 				flow_apply(f, fl, &en[j]);
 			fl->changes = changes;
+			fl->busy_since = 0;
 			fl->ref_slot = refs[j].slot;
 			fl->wild = !key_eq(&en[j].key, &lk[j]) ? 1 : 0;
 			if (f->rows != NULL)
@@ -1035,7 +1075,40 @@ void flows_row_add(struct flows *f, struct dpstats_flow *row, uint64_t pkts,
 
 /* ---- sweep --------------------------------------------------------------- */
 
-unsigned flows_sweep(struct flows *f)
+/* The sweep found live flow fi's entry at ref with another generation than
+ * the flow applied: the same instance rekeyed (replace, schedule, advance)
+ * is applied now, as a packet would; another instance (deleted and added
+ * again), or the exact entry where the flow used the wildcard or the other
+ * way round, drops the flow. Either way no key the entry no longer holds
+ * stays in memory. 1 if the flow was dropped, 0 if kept, -1 if the entry
+ * could not be read (changed again or mid-write: another pass). */
+static int sweep_follow(struct flows *f, uint32_t fi, const struct keytable_ref *ref)
+{
+	struct flow *fl = &f->flow[fi];
+	struct keytable_entry en;
+	int ret = -1;
+
+	if (keytable_read_ref(f->t, ref, &en) != 0)
+		goto out;
+	if (en.created_ns != fl->created_ns || key_eq(&en.key, &fl->key) == (bool)fl->wild ||
+	    flow_apply(f, fl, &en) != FLOWS_OK) {
+		if (fl->state == FLOW_LIVE)
+			flow_kill(f, fl);
+		ret = 1;
+		goto out;
+	}
+	fl->changes = f->sweep_from;
+	fl->ref_slot = ref->slot;
+	fl->busy_since = 0;
+	if (f->rows != NULL && f->rows[fi].generation != fl->generation)
+		__atomic_store_n(&f->rows[fi].generation, fl->generation, __ATOMIC_RELAXED);
+	ret = 0;
+out:
+	explicit_bzero(&en, sizeof(en));
+	return ret;
+}
+
+static unsigned sweep_step(struct flows *f)
 {
 	struct keytable_key lk[KEYTABLE_BULK_MAX];
 	struct keytable_ref refs[KEYTABLE_BULK_MAX];
@@ -1094,12 +1167,29 @@ unsigned flows_sweep(struct flows *f)
 		nl = nq;
 	}
 	if (nl > 0 && keytable_lookup_bulk_ref(f->t, lk, nl, refs, st) >= 0) {
+		f->lookups += nl;
 		for (unsigned j = 0; j < nl; j++) {
+			struct flow *fl = &f->flow[idx[j]];
+
 			if (st[j] == KEYTABLE_NOT_FOUND) {
-				flow_kill(f, &f->flow[idx[j]]);
+				flow_kill(f, fl);
 				dropped++;
 			} else if (st[j] == KEYTABLE_BUSY) {
 				f->sweep_busy = true;   /* mid-change: another pass */
+			} else if (refs[j].generation == fl->generation) {
+				/* the same entry (generations are never reused),
+				 * moved by a delete's shift: its new slot is the
+				 * reference from now on, so later passes and
+				 * packets check one line again, not look it up */
+				fl->ref_slot = refs[j].slot;
+				fl->changes = f->sweep_from;
+			} else {
+				int r = sweep_follow(f, idx[j], &refs[j]);
+
+				if (r > 0)
+					dropped++;
+				else if (r < 0)
+					f->sweep_busy = true;
 			}
 		}
 	}
@@ -1107,6 +1197,23 @@ unsigned flows_sweep(struct flows *f)
 		f->sweeping = false;
 		if (!f->sweep_busy)
 			f->swept = f->sweep_from;
+	}
+	return dropped;
+}
+
+unsigned flows_sweep(struct flows *f)
+{
+	return sweep_step(f);
+}
+
+unsigned flows_sweep_idle(struct flows *f)
+{
+	unsigned dropped = 0;
+
+	for (unsigned i = 0; i < FLOWS_SWEEP_IDLE_STEPS; i++) {
+		dropped += sweep_step(f);
+		if (!f->sweeping)
+			break;                  /* the pass is done (or none due) */
 	}
 	return dropped;
 }

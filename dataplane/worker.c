@@ -566,7 +566,12 @@ int dp_worker_main(void *arg)
 			rte_rcu_qsbr_quiescent(qs, lc->queue);
 		uint16_t got = pump(lc, DP_PORT_INSIDE);
 		got += pump(lc, DP_PORT_OUTSIDE);
-		flows_sweep(lc->flows);   /* ended calls' keys wiped without a packet */
+		/* ended calls' keys wiped without a packet; an empty poll has
+		 * time for more of the pass */
+		if (got)
+			flows_sweep(lc->flows);
+		else
+			flows_sweep_idle(lc->flows);
 		/* --idle-sleep: back off after an empty poll of every port, as DPDK's
 		 * power-aware examples do, so that a shared core is not burnt
 		 * spinning; the next poll comes at most US microseconds later. */

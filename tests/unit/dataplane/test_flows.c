@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -1521,6 +1523,212 @@ static void test_exact_entry_overrides_wildcard(void **state)
 	destroy(x);
 }
 
+/* Sweep passes until none is due; the flows they dropped. */
+static unsigned sweep_all(struct fx *x)
+{
+	unsigned dropped = 0;
+	for (int i = 0; i < 100000 && stats_of(x).sweep_pending; i++)
+		dropped += flows_sweep(x->f);
+	assert_false(stats_of(x).sweep_pending);
+	return dropped;
+}
+
+/* An idle flow whose entry a delete's shift moved: the sweep looks it up
+ * once and keeps its new slot as the reference, so the next pass checks one
+ * line (no look-up), and so does its next packet. */
+static void test_sweep_stores_moved_ref(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 16);
+	struct keytable_key a, b, c;
+	uint8_t why;
+
+	colliding_keys(x, &a, &b);
+	keytable_key_ipv4(&c, addr4, 5010, KEYTABLE_DIR_IN);
+	add(x, &a, 3);
+	add(x, &b, 4);                                /* a's home is taken: b after it */
+	struct csrtp_stream *s = commit_out(x, &b, 1, 4, &why);
+	sweep_all(x);
+	struct flows_stats s0 = stats_of(x);
+
+	assert_int_equal(keytable_delete(x->w, &a), 0);  /* b shifts into a's slot */
+	assert_int_equal(sweep_all(x), 0);
+	struct flows_stats s1 = stats_of(x);
+	assert_int_equal(s1.lookups, s0.lookups + 1);    /* found moved */
+	assert_int_equal(s1.expansions, s0.expansions);
+
+	add(x, &c, 5);                                /* unrelated: the new slot holds */
+	assert_int_equal(sweep_all(x), 0);
+	struct flows_stats s2 = stats_of(x);
+	assert_int_equal(s2.lookups, s1.lookups);     /* not looked up again */
+	assert_int_equal(s2.ref_checks, s1.ref_checks + 1);
+	assert_ptr_equal(resolve1(x, &b, 1, &why), s);
+	assert_int_equal(stats_of(x).lookups, s1.lookups);
+	assert_true(roundtrip(x, s, 10, 4, 0));
+	destroy(x);
+}
+
+/* The sweep leaves no key an entry no longer holds in an idle flow: an
+ * entry deleted and added again drops the flow (its keys wiped), a replaced
+ * one is applied (the old key wiped, the stream goes on under the new one),
+ * and a wildcard flow whose wildcard went while an exact entry exists is
+ * dropped. */
+static void test_sweep_wipes_replaced(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 16);
+	struct keytable_key k, any, w;
+	struct keytable_master m;
+	static const uint8_t zero[sizeof(struct csrtp_key)];
+	uint8_t why;
+
+	keytable_key_ipv4(&k, addr4, 5004, KEYTABLE_DIR_OUT);
+	add(x, &k, 7);
+	struct csrtp_stream *s = commit_out(x, &k, 1, 7, &why);
+	const struct csrtp_key *k7 = s->key;
+	sweep_all(x);
+
+	/* replaced: applied by the sweep, no packet needed */
+	master(&m, 11, 0);
+	assert_int_equal(keytable_replace(x->w, &k, &m, NULL), 0);
+	uint64_t exp0 = stats_of(x).expansions;
+	assert_int_equal(sweep_all(x), 0);
+	assert_int_equal(stats_of(x).flows, 1);
+	assert_int_equal(stats_of(x).expansions, exp0 + 1);
+	assert_memory_equal(k7, zero, sizeof(zero));  /* the old key wiped */
+	uint64_t lk = stats_of(x).lookups;
+	assert_ptr_equal(resolve1(x, &k, 1, &why), s);
+	assert_int_equal(stats_of(x).lookups, lk);     /* the sweep's answer holds */
+	assert_true(roundtrip(x, s, 20, 11, 0));
+	const struct csrtp_key *k11 = s->key;
+
+	/* deleted and added again between two polls: another instance */
+	assert_int_equal(keytable_delete(x->w, &k), 0);
+	add(x, &k, 9);
+	assert_int_equal(sweep_all(x), 1);
+	assert_int_equal(stats_of(x).flows, 0);
+	assert_memory_equal(k11, zero, sizeof(zero));
+
+	/* a wildcard flow, its wildcard deleted while an exact entry exists */
+	keytable_key_any(&any, 6000, KEYTABLE_DIR_OUT);
+	keytable_key_ipv4(&w, addr4, 6000, KEYTABLE_DIR_OUT);
+	add(x, &any, 3);
+	s = resolve1(x, &w, 5, &why);
+	assert_true(roundtrip(x, s, 1, 3, 0));
+	const struct csrtp_key *k3 = s->key;
+	add(x, &w, 4);
+	assert_int_equal(sweep_all(x), 0);            /* the wildcard still stands */
+	assert_int_equal(keytable_delete(x->w, &any), 0);
+	assert_int_equal(sweep_all(x), 1);
+	assert_int_equal(stats_of(x).flows, 0);
+	assert_memory_equal(k3, zero, sizeof(zero));
+	s = resolve1(x, &w, 5, &why);                 /* the exact entry from now on */
+	assert_true(roundtrip(x, s, 2, 4, 0));
+	destroy(x);
+}
+
+/* The slot of k's entry in x's table. */
+static uint32_t slot_of(struct fx *x, const struct keytable_key *k)
+{
+	struct keytable_entry en;
+	struct keytable_ref ref;
+
+	assert_int_equal(keytable_get(x->r, k, &en, &ref), 0);
+	explicit_bzero(&en, sizeof(en));
+	return ref.slot;
+}
+
+/* Set the seqlock counter of a slot odd (a writer mid-write) or back. */
+static void slot_seq(struct fx *x, uint32_t slot, bool odd)
+{
+	char path[128];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "/dev/shm/callseal.%s", x->name);
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &sb), 0);
+	uint8_t *base = mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	assert_true(base != MAP_FAILED);
+	uint64_t *seq = (uint64_t *)(void *)(base + KEYTABLE_HEADER_SIZE +
+					     (size_t)slot * KEYTABLE_ENTRY_SIZE);
+	uint64_t q = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+	__atomic_store_n(seq, odd ? q | 1 : q & ~(uint64_t)1, __ATOMIC_RELEASE);
+	munmap(base, (size_t)sb.st_size);
+}
+
+static struct csrtp_stream *resolve_at(struct fx *x, const struct keytable_key *k,
+				       uint32_t ssrc, uint64_t now, uint8_t *why)
+{
+	struct csrtp_stream *s;
+	flows_resolve(x->f, k, &ssrc, 1, &s, why, NULL, now);
+	return s;
+}
+
+/* An entry stuck mid-write (a writer died in it): its flow's keys serve for
+ * FLOWS_BUSY_NS from the first busy answer, then its packets are refused
+ * until the entry answers again. */
+static void test_busy_bounded(void **state)
+{
+	(void)state;
+	struct fx *x = make(16, 16);
+	struct keytable_key k, other;
+	const uint64_t t0 = 1000000000000ull;
+	uint8_t why;
+
+	keytable_key_ipv4(&k, addr4, 5004, KEYTABLE_DIR_OUT);
+	keytable_key_ipv4(&other, addr4, 5006, KEYTABLE_DIR_OUT);
+	add(x, &k, 7);
+	struct csrtp_stream *s = commit_out(x, &k, 1, 7, &why);
+	add(x, &other, 8);                            /* the table changed */
+	const uint32_t slot = slot_of(x, &k);
+	slot_seq(x, slot, true);
+	assert_ptr_equal(resolve_at(x, &k, 1, t0, &why), s);   /* busy: kept */
+	assert_ptr_equal(resolve_at(x, &k, 1, t0 + FLOWS_BUSY_NS / 2, &why), s);
+	assert_int_equal(why, FLOWS_OK);
+	assert_null(resolve_at(x, &k, 1, t0 + FLOWS_BUSY_NS + FLOWS_BUSY_NS / 4, &why));
+	assert_int_equal(why, FLOWS_NO_KEY);
+	assert_null(resolve_at(x, &k, 1, t0 + 10 * FLOWS_BUSY_NS, &why));
+	assert_int_equal(why, FLOWS_NO_KEY);
+	slot_seq(x, slot, false);                      /* the entry answers again */
+	assert_ptr_equal(resolve_at(x, &k, 1, t0 + 11 * FLOWS_BUSY_NS, &why), s);
+	assert_true(roundtrip(x, s, 30, 7, 0));
+	destroy(x);
+}
+
+/* Polls that received nothing sweep more: a pass over many idle flows takes
+ * far fewer of them than busy polls (flows_sweep) would. */
+static void test_idle_sweep_fewer_polls(void **state)
+{
+	(void)state;
+	struct fx *x = make(1024, 1024);
+	enum { N = 600 };
+	struct keytable_key k[N];
+	uint8_t why;
+
+	for (unsigned i = 0; i < N; i++) {
+		keytable_key_ipv4(&k[i], addr4, (uint16_t)(10000 + 2 * i), KEYTABLE_DIR_OUT);
+		add(x, &k[i], (uint8_t)i);
+		assert_non_null(resolve1(x, &k[i], 1, &why));
+	}
+	sweep_all(x);
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(keytable_delete(x->w, &k[i]), 0);
+	unsigned polls = 0, dropped = 0;
+	while (stats_of(x).sweep_pending && polls < 1000) {
+		dropped += flows_sweep_idle(x->f);
+		polls++;
+	}
+	assert_int_equal(dropped, N);
+	assert_int_equal(stats_of(x).flows, 0);
+	/* N / FLOWS_SWEEP_FLOWS = 75 busy polls at least; idle: N / 256 + 1,
+	 * or the table's slots / (32 * FLOWS_SWEEP_SLOTS), whichever is more */
+	assert_true(polls <= 4);
+	assert_true(polls * FLOWS_SWEEP_FLOWS < N);
+	destroy(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1548,6 +1756,10 @@ int main(void)
 		cmocka_unit_test(test_delete_shift_moves_ref),
 		cmocka_unit_test(test_exact_entry_overrides_wildcard),
 		cmocka_unit_test(test_sweep_skips_checked_flows),
+		cmocka_unit_test(test_sweep_stores_moved_ref),
+		cmocka_unit_test(test_sweep_wipes_replaced),
+		cmocka_unit_test(test_busy_bounded),
+		cmocka_unit_test(test_idle_sweep_fewer_polls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

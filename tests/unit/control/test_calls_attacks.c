@@ -51,7 +51,7 @@ void test_stall_timeout(void **state)
 	assert_int_equal(calls_dial(f->a.cm, "alice", "bob@fabrikam", ALICE_MEDIA, NULL, id,
 				    err, sizeof(err)), 0);
 	assert_true(calls_timeout_ms(f->a.cm) >= 0);
-	drive(f, &f->a.n_ev, 1, 3000, NULL);
+	drive(f, &f->a.n_ev, 1, 10000, NULL);
 	assert_true(ms_now() - t0 >= 290);
 	check_failed_clean(f);
 	assert_non_null(strstr(last(&f->a)->reason, "timed out"));
@@ -65,12 +65,12 @@ void test_stall_timeout(void **state)
 	int fd = raw_connect(f, calls_listen_port(f->b.cm));
 
 	t0 = ms_now();
-	assert_true(wait_closed(f, fd, 3000));
+	assert_true(wait_closed(f, fd, 10000));
 	assert_true(ms_now() - t0 >= 290);
 	calls_stats(f->b.cm, &st);
 	assert_int_equal(st.idle_closed, 1);
 	assert_int_equal(st.incoming, 0);
-	drive(f, &f->b.n_ev, 1, 3000, NULL);
+	drive(f, &f->b.n_ev, 1, 10000, NULL);
 	assert_int_equal(last(&f->b)->state, CALLS_FAILED);
 	assert_non_null(strstr(last(&f->b)->reason, "timed out after 300 ms (the peer sent nothing)"));
 
@@ -80,7 +80,7 @@ void test_stall_timeout(void **state)
 
 	fd = raw_connect(f, calls_listen_port(f->b.cm));
 	assert_int_equal(send(fd, half, sizeof(half), 0), (ssize_t)sizeof(half));
-	drive(f, &f->b.n_ev, 2, 3000, NULL);
+	drive(f, &f->b.n_ev, 2, 10000, NULL);
 	assert_int_equal(last(&f->b)->state, CALLS_FAILED);
 	assert_non_null(strstr(last(&f->b)->reason, "did not complete the handshake"));
 	assert_int_equal(table_count(&f->b), 0);

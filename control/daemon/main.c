@@ -55,16 +55,17 @@
 #include "handler.h"
 #include "metrics.h"
 
-/* The heap is kept instead of given back at each free (mallopt): SQLite
- * opens a temporary b-tree for each IN (...) list of the calls table's CHECK
- * constraints, its page cache a ~170 KiB block, on every call record it
- * writes. With glibc's defaults (trim above 128 KiB) each such block was a
- * brk up and down and ~40 fresh zeroed pages faulted in, several times per
- * call (docs/benchmarks.md, "Call set-ups end to end"). */
+/* The heap is kept instead of given back at each free (mallopt). It was
+ * found with SQLite's temporary b-trees (a ~170 KiB page cache for each
+ * IN (...) list of the calls table's CHECKs, on every call record: with
+ * glibc's defaults, trim above 128 KiB, each was a brk up and down and ~40
+ * fresh zeroed pages faulted in). Schema 5 removed those lists; the setting
+ * stays for any per-call block of that size (docs/benchmarks.md, "Call
+ * set-ups end to end"), at the cost of up to 16 MiB of free heap kept. */
 #define HEAP_MMAP_THRESHOLD (1u << 20)   /* blocks under 1 MiB from the heap */
 #define HEAP_TRIM_THRESHOLD (16u << 20)  /* give back free heap over 16 MiB */
 
-#define DEFAULT_CAPACITY 262144u   /* 2^19 slots x 192 B = 96 MiB of /dev/shm */
+#define DEFAULT_CAPACITY 262144u   /* 2^19 slots x 256 B = 128 MiB of /dev/shm */
 #define DEFAULT_MEDIA_POOL "127.0.0.1:20000-29999"
 /* the poll array's first size (signals, the admin server's entries, the
  * metrics server's, then room for calls); it grows */
@@ -121,8 +122,8 @@ static void usage(FILE *f)
 "                   the first run and records the tenant; a store of another\n"
 "                   tenant is refused. Without it, only static keying.\n"
 "  --capacity N     entries the table holds when this daemon creates it\n"
-"                   (1..%u, default %u = 96 MiB of /dev/shm). The table takes\n"
-"                   4096 + 192 x 2^k bytes, 2^k >= 2 x N; it is reserved at\n"
+"                   (1..%u, default %u = 128 MiB of /dev/shm). The table takes\n"
+"                   4096 + 256 x 2^k bytes, 2^k >= 2 x N; it is reserved at\n"
 "                   creation. Ignored when the table exists.\n"
 "  --listen ADDR:PORT  accept calls for the tenant's users on this TCP address\n"
 "                   and make calls (call commands; needs --tenant;\n"
